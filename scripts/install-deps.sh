@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package mpcc needs to build, test and regenerate its
+# fixtures. Safe to run more than once: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  llvm-14-dev llvm-14-tools
+  libfmt-dev catch2 libssl-dev
+  libopenblas-dev libopenblas0-pthread
+  python3-numpy
+)
+# Only needed to regenerate fixtures (scripts/make_fixtures.py); tests use the
+# committed files. Set MPCC_WITH_TORCH=1 to install them.
+if [[ "${MPCC_WITH_TORCH:-0}" == 1 ]]; then
+  packages+=(python3-torch python3-onnx)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[[ $(id -u) == 0 ]] || SUDO=sudo
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
