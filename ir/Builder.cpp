@@ -1,0 +1,570 @@
+//===- ir/Builder.cpp - Creating ops with inferred result types -----------===//
+//
+// Result type inference for every op in Ops.def, following ONNX/numpy
+// semantics for shapes, plus the Builder that creates ops with the inferred
+// types at its insertion point and location. Inference errors say which op
+// and what does not fit; the Builder attaches its location.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/Builder.h"
+
+#include "ir/OpSchema.h"
+#include "ir/ShapeUtils.h"
+#include "support/Tensor.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cassert>
+
+using namespace mpc;
+
+//===----------------------------------------------------------------------===//
+// Attribute access during inference
+//===----------------------------------------------------------------------===//
+
+using AttrMap = std::map<std::string, Attr>;
+
+static int64_t attrInt(const AttrMap &m, const char *n, int64_t def) {
+  auto it = m.find(n);
+  if (it == m.end())
+    return def;
+  if (auto *v = std::get_if<int64_t>(&it->second))
+    return *v;
+  return def;
+}
+
+static std::vector<int64_t> attrInts(const AttrMap &m, const char *n) {
+  auto it = m.find(n);
+  if (it == m.end())
+    return {};
+  if (auto *v = std::get_if<std::vector<int64_t>>(&it->second))
+    return *v;
+  return {};
+}
+
+static std::string attrString(const AttrMap &m, const char *n,
+                              const char *def) {
+  auto it = m.find(n);
+  if (it == m.end())
+    return def;
+  if (auto *v = std::get_if<std::string>(&it->second))
+    return *v;
+  return def;
+}
+
+//===----------------------------------------------------------------------===//
+// Element-type rules
+//===----------------------------------------------------------------------===//
+
+static bool isNumeric(const TensorType &t) { return t.elem != ElemType::Bool; }
+static bool isFloatLike(const TensorType &t) {
+  return t.elem == ElemType::F32 || t.elem == ElemType::Fixed;
+}
+static bool sameElem(const TensorType &a, const TensorType &b) {
+  return a.elem == b.elem &&
+         (a.elem != ElemType::Fixed || a.fracBits == b.fracBits);
+}
+static std::string elemOf(const TensorType &t) {
+  return elemTypeStr(t.elem, t.fracBits);
+}
+
+static llvm::Error needNumeric(const TensorType &t, const char *what) {
+  if (isNumeric(t))
+    return llvm::Error::success();
+  return error("{} must be numeric, got {}", what, elemOf(t));
+}
+static llvm::Error needFloat(const TensorType &t, const char *what) {
+  if (isFloatLike(t))
+    return llvm::Error::success();
+  return error("{} must be f32 or fixed point, got {}", what, elemOf(t));
+}
+static llvm::Error needSameElem(const TensorType &a, const TensorType &b) {
+  if (sameElem(a, b))
+    return llvm::Error::success();
+  return error("element types differ: {} vs {}", elemOf(a), elemOf(b));
+}
+
+void mpc::commonVisibility(llvm::ArrayRef<const Value *> operands, Vis &vis,
+                           int &owner) {
+  vis = Vis::Public;
+  owner = -1;
+  for (const Value *v : operands) {
+    const TensorType &t = v->type();
+    if (t.vis == Vis::Public)
+      continue;
+    if (t.vis == Vis::Shared || (vis == Vis::Private && owner != t.owner)) {
+      vis = Vis::Shared;
+      owner = -1;
+      return;
+    }
+    vis = Vis::Private;
+    owner = t.owner;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Per-kind shape and element inference
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Shape and element of the (single) result; visibility is added later.
+struct Inferred {
+  llvm::SmallVector<int64_t, 4> shape;
+  ElemType elem = ElemType::F32;
+  int fracBits = 0;
+
+  static Inferred like(const TensorType &t, llvm::ArrayRef<int64_t> s) {
+    return {llvm::SmallVector<int64_t, 4>(s.begin(), s.end()), t.elem,
+            t.fracBits};
+  }
+};
+} // namespace
+
+static llvm::Error needFixedPair(const TensorType &a, const TensorType &b) {
+  if (a.elem != ElemType::Fixed || b.elem != ElemType::Fixed)
+    return error("operands must be fixed point, got {} and {}", elemOf(a),
+                 elemOf(b));
+  return llvm::Error::success();
+}
+
+static llvm::Expected<Inferred> broadcastBinary(const TensorType &a,
+                                                const TensorType &b) {
+  Inferred r = Inferred::like(a, {});
+  if (!broadcastShapes(a.shape, b.shape, r.shape))
+    return error("shapes do not broadcast: {} vs {}", shapeStr(a.shape),
+                 shapeStr(b.shape));
+  return r;
+}
+
+static llvm::Expected<Inferred>
+inferLinear(const TensorType &x, const TensorType &w, const TensorType *b) {
+  if (auto e = needNumeric(x, "input"))
+    return e;
+  if (auto e = needSameElem(x, w))
+    return e;
+  if (x.rank() < 1)
+    return error("input must have rank >= 1, got a scalar");
+  if (w.rank() != 2)
+    return error("weight must be [K, N], got {}", shapeStr(w.shape));
+  if (x.shape.back() != w.shape[0])
+    return error("inner dimensions differ: {} vs {}", shapeStr(x.shape),
+                 shapeStr(w.shape));
+  if (b) {
+    if (auto e = needSameElem(x, *b))
+      return e;
+    if (b->rank() != 1 || b->shape[0] != w.shape[1])
+      return error("bias must be [{}], got {}", w.shape[1], shapeStr(b->shape));
+  }
+  Inferred r = Inferred::like(x, x.shape);
+  r.shape.back() = w.shape[1];
+  return r;
+}
+
+static llvm::Expected<Inferred> inferTranspose(const TensorType &a,
+                                               const AttrMap &attrs) {
+  std::vector<int64_t> perm = attrInts(attrs, "perm");
+  if (static_cast<int64_t>(perm.size()) != a.rank())
+    return error("perm [{}] has {} entries but the input has rank {}",
+                 fmt::join(perm, ", "), perm.size(), a.rank());
+  llvm::SmallVector<bool, 4> seen(perm.size(), false);
+  Inferred r = Inferred::like(a, {});
+  for (int64_t p : perm) {
+    if (p < 0 || p >= a.rank() || seen[p])
+      return error("perm [{}] is not a permutation of 0..{}",
+                   fmt::join(perm, ", "), a.rank() - 1);
+    seen[p] = true;
+    r.shape.push_back(a.shape[p]);
+  }
+  return r;
+}
+
+static llvm::Expected<Inferred> inferConcat(llvm::ArrayRef<const Value *> ops,
+                                            const AttrMap &attrs) {
+  const TensorType &first = ops[0]->type();
+  auto axis = normalizeAxis(attrInt(attrs, "axis", 0), first.rank());
+  if (!axis)
+    return axis.takeError();
+  Inferred r = Inferred::like(first, first.shape);
+  for (size_t i = 1; i < ops.size(); ++i) {
+    const TensorType &t = ops[i]->type();
+    if (auto e = needSameElem(first, t))
+      return e;
+    bool fits = t.rank() == first.rank();
+    for (int64_t d = 0; fits && d < t.rank(); ++d)
+      fits = d == *axis || t.shape[d] == first.shape[d];
+    if (!fits)
+      return error("operand {} has shape {}, which does not fit {} along "
+                   "axis {}",
+                   i, shapeStr(t.shape), shapeStr(first.shape), *axis);
+    r.shape[*axis] += t.shape[*axis];
+  }
+  return r;
+}
+
+static llvm::Expected<Inferred> inferGather(const TensorType &data,
+                                            const TensorType &idx,
+                                            const AttrMap &attrs) {
+  if (idx.elem != ElemType::I64)
+    return error("indices must be i64, got {}", elemOf(idx));
+  auto axis = normalizeAxis(attrInt(attrs, "axis", 0), data.rank());
+  if (!axis)
+    return axis.takeError();
+  Inferred r = Inferred::like(data, {});
+  r.shape.append(data.shape.begin(), data.shape.begin() + *axis);
+  r.shape.append(idx.shape.begin(), idx.shape.end());
+  r.shape.append(data.shape.begin() + *axis + 1, data.shape.end());
+  return r;
+}
+
+static llvm::Expected<Inferred> inferReduce(const TensorType &a,
+                                            const AttrMap &attrs) {
+  if (auto e = needNumeric(a, "input"))
+    return e;
+  auto axes = resolveReduceAxes(a.rank(), attrInts(attrs, "axes"));
+  if (!axes)
+    return axes.takeError();
+  bool keep = attrInt(attrs, "keepdims", 1) != 0;
+  return Inferred::like(a, reducedShape(a.shape, *axes, keep));
+}
+
+static llvm::Expected<Inferred> inferLayerNorm(const TensorType &x,
+                                               const TensorType &gamma,
+                                               const TensorType &beta,
+                                               const AttrMap &attrs) {
+  if (auto e = needFloat(x, "input"))
+    return e;
+  auto axis = normalizeAxis(attrInt(attrs, "axis", -1), x.rank());
+  if (!axis)
+    return axis.takeError();
+  llvm::ArrayRef<int64_t> norm =
+      llvm::ArrayRef<int64_t>(x.shape).drop_front(static_cast<size_t>(*axis));
+  for (const TensorType *p : {&gamma, &beta}) {
+    if (auto e = needSameElem(x, *p))
+      return e;
+    llvm::SmallVector<int64_t, 4> b;
+    if (p->rank() > static_cast<int64_t>(norm.size()) ||
+        !broadcastShapes(norm, p->shape, b) ||
+        llvm::ArrayRef<int64_t>(b) != norm)
+      return error("{} has shape {}, which does not broadcast to the "
+                   "normalised shape {}",
+                   p == &gamma ? "scale" : "bias", shapeStr(p->shape),
+                   shapeStr(norm));
+  }
+  return Inferred::like(x, x.shape);
+}
+
+static llvm::Expected<Inferred>
+inferOne(OpKind kind, llvm::ArrayRef<const Value *> ops, const AttrMap &attrs) {
+  auto ty = [&](unsigned i) -> const TensorType & { return ops[i]->type(); };
+  switch (kind) {
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Mul:
+  case OpKind::Div:
+    if (auto e = needNumeric(ty(0), "lhs"))
+      return e;
+    if (auto e = needSameElem(ty(0), ty(1)))
+      return e;
+    return broadcastBinary(ty(0), ty(1));
+  case OpKind::Pow:
+    if (auto e = needNumeric(ty(0), "base"))
+      return e;
+    if (auto e = needNumeric(ty(1), "exponent"))
+      return e;
+    return broadcastBinary(ty(0), ty(1));
+  case OpKind::Neg:
+  case OpKind::Relu:
+    if (auto e = needNumeric(ty(0), "input"))
+      return e;
+    return Inferred::like(ty(0), ty(0).shape);
+  case OpKind::Sqrt:
+  case OpKind::Erf:
+  case OpKind::Tanh:
+  case OpKind::Exp:
+    if (auto e = needFloat(ty(0), "input"))
+      return e;
+    return Inferred::like(ty(0), ty(0).shape);
+  case OpKind::Where: {
+    if (ty(0).elem != ElemType::Bool)
+      return error("condition must be bool, got {}", elemOf(ty(0)));
+    if (auto e = needSameElem(ty(1), ty(2)))
+      return e;
+    Inferred r = Inferred::like(ty(1), {});
+    llvm::SmallVector<int64_t, 4> ab;
+    if (!broadcastShapes(ty(1).shape, ty(2).shape, ab) ||
+        !broadcastShapes(ty(0).shape, ab, r.shape))
+      return error("shapes do not broadcast: {}, {}, {}", shapeStr(ty(0).shape),
+                   shapeStr(ty(1).shape), shapeStr(ty(2).shape));
+    return r;
+  }
+  case OpKind::Equal: {
+    if (auto e = needSameElem(ty(0), ty(1)))
+      return e;
+    auto r = broadcastBinary(ty(0), ty(1));
+    if (r)
+      r->elem = ElemType::Bool, r->fracBits = 0;
+    return r;
+  }
+  case OpKind::Cast: {
+    std::string to = attrString(attrs, "to", "");
+    Inferred r = Inferred::like(ty(0), ty(0).shape);
+    r.fracBits = 0;
+    if (to == "f32")
+      r.elem = ElemType::F32;
+    else if (to == "i64")
+      r.elem = ElemType::I64;
+    else if (to == "bool")
+      r.elem = ElemType::Bool;
+    else
+      return error("cannot cast to \"{}\" (expected \"f32\", \"i64\" or "
+                   "\"bool\")",
+                   to);
+    return r;
+  }
+  case OpKind::MatMul: {
+    if (auto e = needNumeric(ty(0), "lhs"))
+      return e;
+    if (auto e = needSameElem(ty(0), ty(1)))
+      return e;
+    auto s = matmulShape(ty(0).shape, ty(1).shape);
+    if (!s)
+      return s.takeError();
+    return Inferred::like(ty(0), *s);
+  }
+  case OpKind::Linear:
+    return inferLinear(ty(0), ty(1), ops.size() > 2 ? &ty(2) : nullptr);
+  case OpKind::Reshape: {
+    auto s = resolveReshape(ty(0).shape, attrInts(attrs, "shape"));
+    if (!s)
+      return s.takeError();
+    return Inferred::like(ty(0), *s);
+  }
+  case OpKind::Transpose:
+    return inferTranspose(ty(0), attrs);
+  case OpKind::Slice: {
+    auto s = resolveSlice(ty(0).shape, attrInts(attrs, "starts"),
+                          attrInts(attrs, "ends"), attrInts(attrs, "axes"),
+                          attrInts(attrs, "steps"));
+    if (!s)
+      return s.takeError();
+    Inferred r = Inferred::like(ty(0), {});
+    for (const SliceAxis &a : *s)
+      r.shape.push_back(a.count);
+    return r;
+  }
+  case OpKind::Concat:
+    return inferConcat(ops, attrs);
+  case OpKind::Gather:
+    return inferGather(ty(0), ty(1), attrs);
+  case OpKind::ReduceSum:
+  case OpKind::ReduceMean:
+  case OpKind::ReduceMax:
+    return inferReduce(ty(0), attrs);
+  case OpKind::Embedding: {
+    if (auto e = needFloat(ty(0), "table"))
+      return e;
+    if (ty(0).rank() != 2)
+      return error("table must be [V, D], got {}", shapeStr(ty(0).shape));
+    if (ty(1).elem != ElemType::I64)
+      return error("ids must be i64, got {}", elemOf(ty(1)));
+    Inferred r = Inferred::like(ty(0), ty(1).shape);
+    r.shape.push_back(ty(0).shape[1]);
+    return r;
+  }
+  case OpKind::LayerNorm:
+    return inferLayerNorm(ty(0), ty(1), ty(2), attrs);
+  case OpKind::Gelu: {
+    if (auto e = needFloat(ty(0), "input"))
+      return e;
+    std::string form = attrString(attrs, "form", "erf");
+    if (form != "erf" && form != "tanh" && form != "quad")
+      return error("unknown form \"{}\" (expected \"erf\", \"tanh\" or "
+                   "\"quad\")",
+                   form);
+    return Inferred::like(ty(0), ty(0).shape);
+  }
+  case OpKind::Softmax: {
+    if (auto e = needFloat(ty(0), "input"))
+      return e;
+    if (auto a = normalizeAxis(attrInt(attrs, "axis", -1), ty(0).rank()); !a)
+      return a.takeError();
+    std::string form = attrString(attrs, "form", "exp");
+    if (form != "exp" && form != "2quad")
+      return error("unknown form \"{}\" (expected \"exp\" or \"2quad\")", form);
+    return Inferred::like(ty(0), ty(0).shape);
+  }
+  case OpKind::MaskBias: {
+    Inferred r = Inferred::like(ty(0), ty(0).shape);
+    r.elem = attrs.count("frac") ? ElemType::Fixed : ElemType::F32;
+    r.fracBits = static_cast<int>(attrInt(attrs, "frac", 0));
+    return r;
+  }
+  // Protocol ops: fixed point in, fixed point out; products add scales.
+  case OpKind::LinearPw:
+    llvm_unreachable("multi-result: handled by inferLinearPw");
+  case OpKind::MulPw:
+  case OpKind::MulBeaver:
+  case OpKind::MulPublic: {
+    if (auto e = needFixedPair(ty(0), ty(1)))
+      return e;
+    auto r = broadcastBinary(ty(0), ty(1));
+    if (r)
+      r->fracBits = ty(0).fracBits + ty(1).fracBits;
+    return r;
+  }
+  case OpKind::MatMulBeaver: {
+    if (auto e = needFixedPair(ty(0), ty(1)))
+      return e;
+    auto s = matmulShape(ty(0).shape, ty(1).shape);
+    if (!s)
+      return s.takeError();
+    Inferred r = Inferred::like(ty(0), *s);
+    r.fracBits = ty(0).fracBits + ty(1).fracBits;
+    return r;
+  }
+  case OpKind::Trunc: {
+    int64_t bits = attrInt(attrs, "bits", 0);
+    if (ty(0).elem != ElemType::Fixed)
+      return error("input must be fixed point, got {}", elemOf(ty(0)));
+    if (bits < 0 || bits > ty(0).fracBits)
+      return error("cannot remove {} bits from {}", bits, elemOf(ty(0)));
+    Inferred r = Inferred::like(ty(0), ty(0).shape);
+    r.fracBits = ty(0).fracBits - static_cast<int>(bits);
+    return r;
+  }
+  case OpKind::OneHot: {
+    if (ty(0).elem != ElemType::I64)
+      return error("ids must be i64, got {}", elemOf(ty(0)));
+    int64_t depth = attrInt(attrs, "depth", 0);
+    if (depth <= 0)
+      return error("depth must be positive, got {}", depth);
+    Inferred r = Inferred::like(ty(0), ty(0).shape);
+    r.shape.push_back(depth);
+    r.elem = ElemType::Fixed;
+    r.fracBits = 0;
+    return r;
+  }
+  case OpKind::Reveal:
+  case OpKind::GeluMpc:
+  case OpKind::SoftmaxMpc:
+  case OpKind::TanhMpc:
+    if (ty(0).elem != ElemType::Fixed)
+      return error("input must be fixed point, got {}", elemOf(ty(0)));
+    return Inferred::like(ty(0), ty(0).shape);
+  case OpKind::LayerNormMpc:
+    return inferLayerNorm(ty(0), ty(1), ty(2), attrs);
+  }
+  return error("unknown op kind");
+}
+
+/// linear.pw: one result x.w_j per weight, all shared, scales added.
+static llvm::Expected<llvm::SmallVector<TensorType, 1>>
+inferLinearPw(llvm::ArrayRef<const Value *> ops) {
+  const TensorType &x = ops[0]->type();
+  llvm::SmallVector<TensorType, 1> res;
+  for (size_t j = 1; j < ops.size(); ++j) {
+    const TensorType &w = ops[j]->type();
+    if (auto e = needFixedPair(x, w))
+      return addContext(std::move(e), "linear.pw: ");
+    if (!w.isPrivateTo(0))
+      return error("linear.pw: operand {} must be a weight private to party "
+                   "0, got {}",
+                   j, visStr(w.vis, w.owner));
+    if (w.rank() != 2 || x.rank() < 1 || x.shape.back() != w.shape[0])
+      return error("linear.pw: inner dimensions differ: {} vs {}",
+                   shapeStr(x.shape), shapeStr(w.shape));
+    TensorType t = x;
+    t.shape.back() = w.shape[1];
+    t.fracBits = x.fracBits + w.fracBits;
+    t.vis = Vis::Shared;
+    t.owner = -1;
+    res.push_back(t);
+  }
+  return res;
+}
+
+llvm::Expected<llvm::SmallVector<TensorType, 1>>
+mpc::inferResultTypes(OpKind kind, llvm::ArrayRef<const Value *> operands,
+                      const std::map<std::string, Attr> &attrs) {
+  llvm::StringRef name = opKindName(kind);
+  const OpSchema &schema = opSchema(kind);
+  unsigned n = operands.size();
+  if (n < schema.minOperands || n > schema.maxOperands) {
+    std::string want =
+        schema.minOperands == schema.maxOperands
+            ? std::to_string(schema.minOperands)
+        : schema.maxOperands == UINT_MAX
+            ? fmt::format("at least {}", schema.minOperands)
+            : fmt::format("{} to {}", schema.minOperands, schema.maxOperands);
+    return error("{}: expects {} operand{}, got {}", name.str(), want,
+                 want == "1" ? "" : "s", n);
+  }
+  std::vector<std::string> problems = checkAttrs(kind, attrs);
+  if (!problems.empty())
+    return error("{}: {}", name.str(), fmt::join(problems, "; "));
+  if (kind == OpKind::LinearPw)
+    return inferLinearPw(operands);
+  auto inferred = inferOne(kind, operands, attrs);
+  if (!inferred)
+    return addContext(inferred.takeError(), (name + ": ").str());
+  Vis vis;
+  int owner;
+  commonVisibility(operands, vis, owner);
+  if (kind == OpKind::Reveal) {
+    int64_t to = attrInt(attrs, "to", 1);
+    if (to != 0 && to != 1 && to != -1)
+      return error("reveal: 'to' must be 0, 1 or -1 (both), got {}", to);
+    vis = to == -1 ? Vis::Public : Vis::Private;
+    owner = to == -1 ? -1 : static_cast<int>(to);
+  }
+  llvm::SmallVector<TensorType, 1> res;
+  res.push_back(TensorType(inferred->shape, inferred->elem, vis, owner,
+                           inferred->fracBits));
+  return res;
+}
+
+//===----------------------------------------------------------------------===//
+// Builder
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<Op *> Builder::create(OpKind kind,
+                                     llvm::ArrayRef<Value *> operands,
+                                     std::map<std::string, Attr> attrs) {
+  llvm::SmallVector<const Value *, 4> ops(operands.begin(), operands.end());
+  assert(llvm::all_of(ops, [](const Value *v) { return v != nullptr; }) &&
+         "null operand");
+  auto types = inferResultTypes(kind, ops, attrs);
+  if (!types)
+    return diag(loc_, "{}", llvm::toString(types.takeError()));
+  return createWithTypes(kind, operands, *types, std::move(attrs));
+}
+
+Op *Builder::createWithTypes(OpKind kind, llvm::ArrayRef<Value *> operands,
+                             llvm::ArrayRef<TensorType> resultTypes,
+                             std::map<std::string, Attr> attrs) {
+  Op *op = g_.createOp(pos_, kind, operands, resultTypes, loc_);
+  for (auto &[name, value] : attrs)
+    op->setAttr(name, std::move(value));
+  return op;
+}
+
+Value *Builder::constF32(llvm::ArrayRef<int64_t> shape, std::vector<double> v,
+                         llvm::StringRef hint) {
+  TensorType t(shape, ElemType::F32);
+  assert(static_cast<int64_t>(v.size()) == t.numElements() &&
+         "constant data does not match its shape");
+  ConstData data;
+  data.f = std::move(v);
+  return g_.addConstant(g_.uniqueName(hint), std::move(t), std::move(data));
+}
+
+Value *Builder::constI64(llvm::ArrayRef<int64_t> shape, std::vector<int64_t> v,
+                         llvm::StringRef hint) {
+  TensorType t(shape, ElemType::I64);
+  assert(static_cast<int64_t>(v.size()) == t.numElements() &&
+         "constant data does not match its shape");
+  ConstData data;
+  data.i = std::move(v);
+  return g_.addConstant(g_.uniqueName(hint), std::move(t), std::move(data));
+}

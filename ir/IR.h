@@ -1,0 +1,74 @@
+//===- ir/IR.h - Printing, parsing, verifying and interpreting -*- C++ -*-===//
+//
+// Entry points over a whole Graph: the deterministic textual printer and
+// its parser (one grammar; golden tests start from text), the verifier that
+// reports every violation, and the float reference interpreter.
+//
+// Text form (grammar at the top of ir/Printer.cpp):
+//   func @main(%input_ids: private1<1x8, i64>) opset=17 {
+//     const @emb.weight : private0<100x16, f32> = dense<elided>
+//     const %cst : public<2, f32> = dense<[1.0, 2.0]>
+//     %0 = embedding @emb.weight, %input_ids : shared<1x8x16, f32>
+//          loc("/emb/Gather" Gather)     (same line in real output)
+//     %1 = gelu %0 {form = "erf"} : shared<1x8x16, f32>
+//     return %1 as "logits"
+//   }
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "support/Tensor.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <memory>
+
+namespace mpc {
+
+struct PrintOptions {
+  /// Constants with at most this many elements print their values inline;
+  /// larger ones print as `dense<elided>` (their data stays in memory).
+  int64_t maxInlineElements = 16;
+  bool printLocations = true;
+};
+
+/// Prints \p g deterministically: values are renamed %0, %1, ... in op order
+/// (inputs and constants keep their names), attributes sorted.
+void printGraph(const Graph &g, llvm::raw_ostream &os,
+                const PrintOptions &opts = {});
+std::string printGraphToString(const Graph &g, const PrintOptions &opts = {});
+
+/// Parses the text form. Errors carry "<buffer>:line:col: message".
+llvm::Expected<std::unique_ptr<Graph>>
+parseGraph(llvm::StringRef text, llvm::StringRef bufferName = "<text>");
+
+/// Checks operand counts, attributes, shapes against inferResultTypes,
+/// topological order, use lists, and that every op is valid at \p stage
+/// (Semantic allows Semantic+Any; Lowered allows Lowered+Any). Reports all
+/// violations, joined.
+llvm::Error verifyGraph(const Graph &g, OpStage stage = OpStage::Semantic);
+
+/// Runs \p g in double precision on host tensors keyed by input name;
+/// returns outputs in graph output order. Used to check the frontend against
+/// PyTorch (`mpcc float`). Errors name the op that failed.
+llvm::Expected<std::vector<HostTensor>>
+interpretGraph(const Graph &g, const std::map<std::string, HostTensor> &inputs);
+
+/// Evaluates one op of a Semantic/Any kind on host tensors, in double
+/// precision with ONNX semantics (the frontend folds constants with it).
+/// Operands must match the op's operand types (shape; float vs integer);
+/// results follow the op's result types: F32/Fixed results are
+/// HostType::F32 in `f`, I64 and Bool results are in `i`. Errors (operands
+/// that do not fit, out-of-range indices) name the op and carry its
+/// location.
+llvm::Expected<std::vector<HostTensor>>
+evaluateOp(const Op &op, llvm::ArrayRef<const HostTensor *> operands);
+
+/// The host form of constant \p c (F32: `f`; I64/Bool: `i`); errors when its
+/// data is elided or does not match its type.
+llvm::Expected<HostTensor> constantToHost(const Value &c);
+
+} // namespace mpc

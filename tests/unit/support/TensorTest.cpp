@@ -1,0 +1,323 @@
+//===- tests/unit/support/TensorTest.cpp - .npy / .pb readers and writers -===//
+//
+// Round trips every .npy dtype, checks that malformed files (truncated,
+// Fortran order, big-endian, bad magic) are rejected with messages that name
+// the file and the problem, and reads ONNX TensorProto files written through
+// the protobuf classes (raw_data and typed fields).
+//
+//===----------------------------------------------------------------------===//
+
+#include "support/Tensor.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+using namespace mpc;
+
+namespace {
+/// A fresh temporary directory, removed with its files at scope exit.
+struct TempDir {
+  llvm::SmallString<128> path;
+  TempDir() {
+    REQUIRE(!llvm::sys::fs::createUniqueDirectory("mpcc-tensor-test", path));
+  }
+  ~TempDir() { llvm::sys::fs::remove_directories(path); }
+  std::string file(llvm::StringRef name) const {
+    llvm::SmallString<128> p = path;
+    llvm::sys::path::append(p, name);
+    return std::string(p);
+  }
+};
+
+void writeBytes(const std::string &path, const std::string &bytes) {
+  std::ofstream os(path, std::ios::binary);
+  os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string readBytes(const std::string &path) {
+  std::ifstream is(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(is), {});
+}
+
+/// A v1/v2/v3 .npy file with the given header dict and payload.
+std::string npyBytes(int major, const std::string &dict,
+                     const std::string &payload) {
+  std::string out("\x93NUMPY", 6);
+  out += static_cast<char>(major);
+  out += '\0';
+  std::string h = dict + "\n";
+  if (major == 1) {
+    out += static_cast<char>(h.size() & 0xff);
+    out += static_cast<char>(h.size() >> 8);
+  } else {
+    for (int k = 0; k < 4; ++k)
+      out += static_cast<char>((h.size() >> (8 * k)) & 0xff);
+  }
+  return out + h + payload;
+}
+
+std::string errorOf(llvm::Error e) { return llvm::toString(std::move(e)); }
+
+/// The value of \p e, failing the test with the error message otherwise.
+template <typename T> T ok(llvm::Expected<T> e) {
+  if (!e)
+    FAIL(llvm::toString(e.takeError()));
+  return std::move(*e);
+}
+} // namespace
+
+TEST_CASE("shapeStr", "[tensor]") {
+  CHECK(shapeStr({1, 128, 768}) == "1x128x768");
+  CHECK(shapeStr({}) == "scalar");
+  CHECK(shapeStr({0}) == "0");
+}
+
+TEST_CASE("npy round trip for every dtype", "[tensor][npy]") {
+  TempDir dir;
+  std::vector<HostTensor> cases = {
+      HostTensor::floats({2, 3}, {1.5, -2.25, 0, 3e-8, 1e30, -0.0}),
+      HostTensor::floats({4}, {0.1, -1.0 / 3, 1e-300, 12345.678},
+                         HostType::F64),
+      HostTensor::ints({1, 8}, {101, 7592, 2003, 1037, 3793, 2154, 102, 0}),
+      HostTensor::ints({3}, {-5, 0, 2147483647}, HostType::I32),
+      HostTensor::ints({2, 2}, {1, 0, 0, 1}, HostType::Bool),
+      HostTensor::floats({}, {42.0}),
+      HostTensor::ints({0, 4}, {}),
+  };
+  for (const HostTensor &t : cases) {
+    std::string p =
+        dir.file(std::string("t_") + hostTypeName(t.type).str() + ".npy");
+    REQUIRE(!writeNpy(p, t));
+    auto back = ok(readNpy(p));
+    CHECK(back.type == t.type);
+    CHECK(back.shape == t.shape);
+    if (t.type == HostType::F32) {
+      REQUIRE(back.f.size() == t.f.size());
+      for (size_t k = 0; k < t.f.size(); ++k)
+        CHECK(back.f[k] == static_cast<double>(static_cast<float>(t.f[k])));
+    } else {
+      CHECK(back.f == t.f);
+      CHECK(back.i == t.i);
+    }
+    // The data starts on a 64-byte boundary, as numpy writes it.
+    std::string bytes = readBytes(p);
+    size_t headerLen = static_cast<unsigned char>(bytes[8]) |
+                       static_cast<unsigned char>(bytes[9]) << 8;
+    CHECK((10 + headerLen) % 64 == 0);
+  }
+}
+
+TEST_CASE("npy reads v2 and v3 headers and double quotes", "[tensor][npy]") {
+  TempDir dir;
+  std::string payload(16, '\0');
+  int64_t vals[2] = {7, -9};
+  std::memcpy(payload.data(), vals, 16);
+  for (int major : {2, 3}) {
+    std::string p = dir.file("v" + std::to_string(major) + ".npy");
+    writeBytes(p, npyBytes(major,
+                           "{\"descr\": \"<i8\", \"fortran_order\": False, "
+                           "\"shape\": (2,)}",
+                           payload));
+    auto t = ok(readNpy(p));
+    CHECK(t.type == HostType::I64);
+    CHECK(t.shape == std::vector<int64_t>{2});
+    CHECK(t.i == std::vector<int64_t>{7, -9});
+  }
+}
+
+TEST_CASE("npy rejects malformed files with clear errors", "[tensor][npy]") {
+  TempDir dir;
+  std::string p = dir.file("x.npy");
+  const std::string ok = "{'descr': '<f4', 'fortran_order': False, "
+                         "'shape': (128,), }";
+
+  SECTION("truncated data") {
+    writeBytes(p, npyBytes(1, ok, std::string(400, '\0')));
+    std::string msg = errorOf(readNpy(p).takeError());
+    CHECK(msg == p + ": truncated data: header says 128 elements, file has "
+                     "100");
+  }
+  SECTION("trailing bytes") {
+    writeBytes(p, npyBytes(1, ok, std::string(513, '\0')));
+    CHECK_THAT(errorOf(readNpy(p).takeError()),
+               Catch::Contains("1 unexpected bytes after the 128 elements"));
+  }
+  SECTION("Fortran order") {
+    writeBytes(p, npyBytes(1,
+                           "{'descr': '<f4', 'fortran_order': True, "
+                           "'shape': (2, 2), }",
+                           std::string(16, '\0')));
+    std::string msg = errorOf(readNpy(p).takeError());
+    CHECK_THAT(msg, Catch::StartsWith(p + ": Fortran-order"));
+  }
+  SECTION("big-endian") {
+    writeBytes(p, npyBytes(1,
+                           "{'descr': '>f4', 'fortran_order': False, "
+                           "'shape': (2,), }",
+                           std::string(8, '\0')));
+    CHECK_THAT(errorOf(readNpy(p).takeError()),
+               Catch::Contains("big-endian data ('>f4') is not supported"));
+  }
+  SECTION("unsupported dtype") {
+    writeBytes(p, npyBytes(1,
+                           "{'descr': '<f2', 'fortran_order': False, "
+                           "'shape': (2,), }",
+                           std::string(4, '\0')));
+    CHECK_THAT(errorOf(readNpy(p).takeError()),
+               Catch::Contains("unsupported dtype '<f2'"));
+  }
+  SECTION("bad magic") {
+    writeBytes(p, "PK\x03\x04 this is a zip");
+    CHECK(errorOf(readNpy(p).takeError()) ==
+          p + ": not a .npy file (bad magic)");
+  }
+  SECTION("truncated header") {
+    std::string bytes = npyBytes(1, ok, "");
+    writeBytes(p, bytes.substr(0, 30));
+    CHECK_THAT(errorOf(readNpy(p).takeError()),
+               Catch::Contains("truncated .npy header"));
+  }
+  SECTION("malformed header dict") {
+    writeBytes(p, npyBytes(1, "{'descr': '<f4', 'shape': (2,), }",
+                           std::string(8, '\0')));
+    CHECK_THAT(errorOf(readNpy(p).takeError()),
+               Catch::Contains("malformed .npy header"));
+  }
+  SECTION("missing file") {
+    CHECK_THAT(errorOf(readNpy(dir.file("nope.npy")).takeError()),
+               Catch::Contains("nope.npy: cannot read"));
+  }
+}
+
+TEST_CASE("writeNpy is atomic and checks element counts", "[tensor][npy]") {
+  TempDir dir;
+  std::string p = dir.file("y.npy");
+  HostTensor bad = HostTensor::floats({2, 2}, {1, 2, 3});
+  std::string msg = errorOf(writeNpy(p, bad));
+  CHECK_THAT(msg, Catch::Contains("shape 2x2 needs 4 elements, tensor has 3"));
+  CHECK(!llvm::sys::fs::exists(p));
+  // Writing into a directory that does not exist fails without leftovers.
+  CHECK(static_cast<bool>(
+      writeNpy(dir.file("missing/y.npy"), HostTensor::floats({1}, {1}))));
+  // Overwriting replaces the old file entirely and leaves no temp files.
+  REQUIRE(!writeNpy(p, HostTensor::floats({3}, {1, 2, 3})));
+  REQUIRE(!writeNpy(p, HostTensor::floats({1}, {9})));
+  auto t = ok(readNpy(p));
+  CHECK(t.f == std::vector<double>{9});
+  std::error_code ec;
+  int entries = 0;
+  for (llvm::sys::fs::directory_iterator it(dir.path, ec), end;
+       it != end && !ec; it.increment(ec))
+    ++entries;
+  CHECK(entries == 1);
+}
+
+TEST_CASE("readTensorProto reads raw and typed data", "[tensor][pb]") {
+  TempDir dir;
+  auto save = [&](const ::onnx::TensorProto &t, const std::string &name) {
+    std::string p = dir.file(name);
+    writeBytes(p, t.SerializeAsString());
+    return p;
+  };
+
+  SECTION("float raw_data") {
+    ::onnx::TensorProto t;
+    t.set_data_type(::onnx::TensorProto::FLOAT);
+    t.add_dims(2);
+    t.add_dims(2);
+    float v[4] = {1.5f, -2.f, 0.25f, 8.f};
+    t.set_raw_data(std::string(reinterpret_cast<char *>(v), sizeof(v)));
+    auto r = ok(readTensorFile(save(t, "a.pb")));
+    CHECK(r.type == HostType::F32);
+    CHECK(r.shape == std::vector<int64_t>{2, 2});
+    CHECK(r.f == std::vector<double>{1.5, -2, 0.25, 8});
+  }
+  SECTION("typed fields") {
+    ::onnx::TensorProto f;
+    f.set_data_type(::onnx::TensorProto::FLOAT);
+    f.add_dims(3);
+    for (float x : {1.f, 2.f, 3.f})
+      f.add_float_data(x);
+    auto rf = ok(readTensorProto(save(f, "f.pb")));
+    CHECK(rf.f == std::vector<double>{1, 2, 3});
+
+    ::onnx::TensorProto d;
+    d.set_data_type(::onnx::TensorProto::DOUBLE);
+    d.add_dims(1);
+    d.add_double_data(0.1);
+    auto rd = ok(readTensorProto(save(d, "d.pb")));
+    CHECK(rd.type == HostType::F64);
+    CHECK(rd.f == std::vector<double>{0.1});
+
+    ::onnx::TensorProto i64;
+    i64.set_data_type(::onnx::TensorProto::INT64);
+    i64.add_dims(2);
+    i64.add_int64_data(-3);
+    i64.add_int64_data(1LL << 40);
+    auto ri = ok(readTensorProto(save(i64, "i.pb")));
+    CHECK(ri.i == std::vector<int64_t>{-3, 1LL << 40});
+
+    ::onnx::TensorProto i32;
+    i32.set_data_type(::onnx::TensorProto::INT32);
+    i32.add_dims(2);
+    i32.add_int32_data(5);
+    i32.add_int32_data(-6);
+    auto r32 = ok(readTensorProto(save(i32, "i32.pb")));
+    CHECK(r32.type == HostType::I32);
+    CHECK(r32.i == std::vector<int64_t>{5, -6});
+
+    ::onnx::TensorProto b;
+    b.set_data_type(::onnx::TensorProto::BOOL);
+    b.add_dims(3);
+    for (int x : {1, 0, 1})
+      b.add_int32_data(x);
+    auto rb = ok(readTensorProto(save(b, "b.pb")));
+    CHECK(rb.type == HostType::Bool);
+    CHECK(rb.i == std::vector<int64_t>{1, 0, 1});
+  }
+  SECTION("errors") {
+    ::onnx::TensorProto t;
+    t.set_data_type(::onnx::TensorProto::INT64);
+    t.add_dims(4);
+    t.set_raw_data(std::string(16, '\0'));
+    std::string p = save(t, "short.pb");
+    CHECK(errorOf(readTensorProto(p).takeError()) ==
+          p + ": truncated data: dims say 4 elements, raw_data has 2");
+
+    ::onnx::TensorProto h;
+    h.set_data_type(::onnx::TensorProto::FLOAT16);
+    h.add_dims(1);
+    CHECK_THAT(errorOf(readTensorProto(save(h, "h.pb")).takeError()),
+               Catch::Contains("unsupported TensorProto data type 10"));
+
+    std::string junk = dir.file("junk.pb");
+    writeBytes(junk, "\xff\xff\xff\xff garbage");
+    CHECK_THAT(errorOf(readTensorProto(junk).takeError()),
+               Catch::Contains("not a valid ONNX TensorProto"));
+    CHECK_THAT(errorOf(readTensorFile(dir.file("x.csv")).takeError()),
+               Catch::Contains("unknown tensor file type '.csv'"));
+  }
+}
+
+TEST_CASE("parseNameEqualsValue", "[tensor]") {
+  auto kv = ok(parseNameEqualsValue("input_ids=ids.npy", "--input"));
+  CHECK(kv.first == "input_ids");
+  CHECK(kv.second == "ids.npy");
+  auto eq = ok(parseNameEqualsValue("a=b=c", "--input"));
+  CHECK(eq.second == "b=c");
+  for (const char *bad : {"ids.npy", "=x.npy", "x="}) {
+    auto r = parseNameEqualsValue(bad, "--input");
+    REQUIRE(!r);
+    CHECK(errorOf(r.takeError()) ==
+          std::string("--input expects NAME=FILE, got '") + bad + "'");
+  }
+}
