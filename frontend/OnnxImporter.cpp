@@ -1,0 +1,278 @@
+//===- frontend/OnnxImporter.cpp - ONNX models to MPC IR ------------------===//
+//
+// Loading (protobuf or ONNX text, exceptions caught here and nowhere else),
+// checking (onnx::checker), input shape binding, the node loop that
+// dispatches through OnnxOps.def, and the post-import clean-up: dead code
+// removal and pattern recognition.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/OnnxImporter.h"
+
+#include "frontend/ConstEval.h"
+#include "frontend/ImportContext.h"
+#include "frontend/OnnxOps.h"
+#include "ir/IR.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/parser.h>
+
+#include <exception>
+#include <set>
+
+using namespace mpc;
+using namespace mpc::onnx;
+
+unsigned PatternStats::count(llvm::StringRef pattern) const {
+  auto it = counts.find(pattern.str());
+  return it == counts.end() ? 0 : it->second;
+}
+
+std::string PatternStats::str() const {
+  std::string s;
+  for (const auto &[name, n] : counts)
+    s += (s.empty() ? "" : " ") + name + "=" + std::to_string(n);
+  return s.empty() ? "none" : s;
+}
+
+llvm::Expected<std::vector<int64_t>> mpc::parseShape(llvm::StringRef text,
+                                                     llvm::StringRef what) {
+  std::vector<int64_t> dims;
+  llvm::SmallVector<llvm::StringRef, 4> parts;
+  text.trim().split(parts, text.contains(',') ? ',' : 'x');
+  for (llvm::StringRef p : parts) {
+    int64_t d;
+    if (p.trim().getAsInteger(10, d) || d < 0)
+      return error("{}: '{}' is not a shape like 1x128", what, text);
+    dims.push_back(d);
+  }
+  return dims;
+}
+
+llvm::Error
+mpc::parseInputShapeArg(llvm::StringRef arg,
+                        std::map<std::string, std::vector<int64_t>> &shapes) {
+  auto kv = parseNameEqualsValue(arg, "--input-shape");
+  if (!kv)
+    return kv.takeError();
+  auto dims = parseShape(kv->second, "--input-shape " + kv->first);
+  if (!dims)
+    return dims.takeError();
+  if (!shapes.emplace(kv->first, std::move(*dims)).second)
+    return error("--input-shape: input '{}' is bound twice", kv->first);
+  return llvm::Error::success();
+}
+
+/// The opset of the default domain.
+static llvm::Expected<int> defaultOpset(const pb::ModelProto &model) {
+  for (const pb::OperatorSetIdProto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      return static_cast<int>(o.version());
+  return error("the model imports no opset of the default ONNX domain");
+}
+
+/// The static type of graph input \p vi, with dynamic dimensions bound from
+/// \p opts.
+static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
+                                            const ImportOptions &opts) {
+  if (!vi.type().has_tensor_type())
+    return error("graph input '{}' is not a tensor", vi.name());
+  const pb::TypeProto::Tensor &tt = vi.type().tensor_type();
+  auto elem = elemFromOnnx(tt.elem_type());
+  if (!elem)
+    return addContext(elem.takeError(), "graph input '" + vi.name() + "': ");
+  auto bound = opts.inputShapes.find(vi.name());
+  const std::vector<int64_t> *binding =
+      bound == opts.inputShapes.end() ? nullptr : &bound->second;
+  if (!tt.has_shape()) {
+    if (!binding)
+      return error("graph input '{}' has no shape in the model; bind one with "
+                   "--input-shape {}=DIMS",
+                   vi.name(), vi.name());
+    return TensorType(*binding, *elem, Vis::Private, 1);
+  }
+  int rank = tt.shape().dim_size();
+  if (binding && static_cast<int>(binding->size()) != rank)
+    return error("--input-shape {}={} has rank {}, but the model's input has "
+                 "rank {}",
+                 vi.name(), shapeStr(*binding), binding->size(), rank);
+  std::vector<int64_t> shape;
+  for (int d = 0; d < rank; ++d) {
+    const pb::TensorShapeProto::Dimension &dim = tt.shape().dim(d);
+    if (dim.has_dim_value()) {
+      if (binding && (*binding)[d] != dim.dim_value())
+        return error("--input-shape {}={} disagrees with the model's static "
+                     "dimension {} = {}",
+                     vi.name(), shapeStr(*binding), d, dim.dim_value());
+      shape.push_back(dim.dim_value());
+      continue;
+    }
+    if (!binding)
+      return error("graph input '{}' has dynamic dimension {} ('{}'); bind it "
+                   "with --input-shape {}=DIMS",
+                   vi.name(), d,
+                   dim.has_dim_param() ? dim.dim_param() : std::string("?"),
+                   vi.name());
+    shape.push_back((*binding)[d]);
+  }
+  return TensorType(shape, *elem, Vis::Private, 1);
+}
+
+/// Imports every node of \p graph in order.
+static llvm::Error importNodes(ImportContext &ctx,
+                               const pb::GraphProto &graph) {
+  for (const pb::NodeProto &node : graph.node()) {
+    ctx.beginNode(node);
+    if (!node.domain().empty() && node.domain() != "ai.onnx")
+      return ctx.fail("unsupported operator '{}' of domain '{}'",
+                      node.op_type(), node.domain());
+    const OnnxOpEntry *other = nullptr;
+    const OnnxOpEntry *entry = findOnnxOp(node.op_type(), ctx.opset(), &other);
+    if (!entry && other)
+      return ctx.fail("unsupported operator '{}' at opset {} (mpcc imports "
+                      "it at opsets {} to {})",
+                      node.op_type(), ctx.opset(), other->minOpset,
+                      other->maxOpset);
+    if (!entry)
+      return ctx.fail("unsupported operator '{}'", node.op_type());
+    if (llvm::Error e = entry->handler(ctx))
+      return e;
+    for (unsigned i = 0; i < ctx.numOutputs(); ++i)
+      if (ctx.hasOutput(i) && !ctx.lookup(node.output(i)))
+        return ctx.fail("output {} ('{}') is not supported", i, node.output(i));
+  }
+  return llvm::Error::success();
+}
+
+/// Imports a parsed model; \p source names it in errors.
+static llvm::Expected<std::unique_ptr<Graph>>
+importModel(const pb::ModelProto &model, const ImportOptions &opts,
+            llvm::StringRef source) {
+  try {
+    pb::checker::check_model(model);
+  } catch (const std::exception &e) {
+    llvm::StringRef why = llvm::StringRef(e.what()).trim();
+    return error("{}: not a valid ONNX model: {}", source,
+                 why.split("\n\n==> Context").first);
+  }
+  auto opset = defaultOpset(model);
+  if (!opset)
+    return addContext(opset.takeError(), (source + ": ").str());
+
+  auto g = std::make_unique<Graph>();
+  g->opset = *opset;
+  ImportContext ctx(*g, *opset);
+  const pb::GraphProto &graph = model.graph();
+
+  std::set<std::string> initNames;
+  for (const pb::TensorProto &t : graph.initializer()) {
+    auto data = tensorFromProto(t);
+    if (!data)
+      return addContext(data.takeError(), (source + ": ").str());
+    ctx.define(t.name(), ctx.addModelConstant(t.name(), *data));
+    initNames.insert(t.name());
+  }
+  std::set<std::string> inputNames;
+  for (const pb::ValueInfoProto &vi : graph.input()) {
+    if (initNames.count(vi.name()))
+      continue; // IR < 4 lists initializers as inputs too.
+    auto type = inputType(vi, opts);
+    if (!type)
+      return addContext(type.takeError(), (source + ": ").str());
+    ctx.define(vi.name(), g->addInput(sanitizeOnnxName(vi.name()), *type));
+    inputNames.insert(vi.name());
+  }
+  for (const auto &[name, dims] : opts.inputShapes)
+    if (!inputNames.count(name))
+      return error("{}: --input-shape names '{}', which is not an input of "
+                   "the model",
+                   source, name);
+
+  if (llvm::Error e = importNodes(ctx, graph))
+    return e;
+
+  std::vector<Value *> outs;
+  for (const pb::ValueInfoProto &vi : graph.output()) {
+    Value *v = ctx.lookup(vi.name());
+    if (!v)
+      return error("{}: graph output '{}' is never computed", source,
+                   vi.name());
+    if (v->definingOp())
+      v->setName(sanitizeOnnxName(vi.name()));
+    outs.push_back(v);
+  }
+  g->setOutputs(outs);
+
+  removeDeadCode(*g);
+  PatternStats stats;
+  if (opts.recognisePatterns)
+    stats = recognisePatterns(*g);
+  if (opts.stats)
+    *opts.stats = std::move(stats);
+  if (llvm::Error e = verifyGraph(*g, OpStage::Semantic))
+    return addContext(std::move(e),
+                      (source + ": internal error: the imported graph does "
+                                "not verify: ")
+                          .str());
+  return g;
+}
+
+llvm::Expected<std::unique_ptr<Graph>>
+mpc::importOnnxBytes(llvm::StringRef bytes, const ImportOptions &opts,
+                     llvm::StringRef bufferName) {
+  pb::ModelProto model;
+  bool ok = false;
+  try {
+    ok = bytes.size() <= static_cast<size_t>(INT32_MAX) &&
+         model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  } catch (const std::exception &e) {
+    ok = false;
+  }
+  if (!ok)
+    return error("{}: not a valid ONNX model: the file is not a readable "
+                 "ModelProto (corrupt, truncated or not ONNX)",
+                 bufferName);
+  return importModel(model, opts, bufferName);
+}
+
+llvm::Expected<std::unique_ptr<Graph>>
+mpc::importOnnxText(llvm::StringRef text, const ImportOptions &opts,
+                    llvm::StringRef bufferName) {
+  // Blank out `//` comment lines (lit RUN/CHECK lines), keeping line numbers.
+  std::string clean;
+  llvm::SmallVector<llvm::StringRef, 64> lines;
+  text.split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    if (!line.ltrim().startswith("//"))
+      clean += line.str();
+    clean += '\n';
+  }
+  pb::ModelProto model;
+  std::string why;
+  try {
+    pb::Common::Status st = pb::OnnxParser::Parse(model, clean.c_str());
+    if (!st.IsOK())
+      why = st.ErrorMessage();
+  } catch (const std::exception &e) {
+    why = e.what();
+  }
+  if (!why.empty())
+    return error("{}: not a valid ONNX text model: {}", bufferName,
+                 llvm::StringRef(why).trim());
+  return importModel(model, opts, bufferName);
+}
+
+llvm::Expected<std::unique_ptr<Graph>>
+mpc::importOnnxFile(llvm::StringRef path, const ImportOptions &opts) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return error("cannot read '{}': {}", path, buf.getError().message());
+  llvm::StringRef bytes = (*buf)->getBuffer();
+  if (path.endswith(".onnxtext"))
+    return importOnnxText(bytes, opts, path);
+  return importOnnxBytes(bytes, opts, path);
+}

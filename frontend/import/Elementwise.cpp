@@ -1,0 +1,61 @@
+//===- frontend/import/Elementwise.cpp - Arithmetic and unary ops ---------===//
+//
+// Add, Sub, Mul, Div, Equal (numpy broadcasting, as in ONNX since opset 7)
+// and the one-operand ops Neg, Erf, Tanh, Relu, Sqrt, Exp. Each maps to the
+// IR op of the same name; ImportContext::emit folds constant operands, which
+// is how integer shape arithmetic of dynamic exports disappears.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ImportContext.h"
+#include "frontend/OnnxOps.h"
+
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace mpc;
+using namespace mpc::onnx;
+
+llvm::Error mpc::onnx::importBinary(ImportContext &ctx) {
+  llvm::StringRef type = ctx.node().op_type();
+  OpKind kind = llvm::StringSwitch<OpKind>(type)
+                    .Case("Add", OpKind::Add)
+                    .Case("Sub", OpKind::Sub)
+                    .Case("Mul", OpKind::Mul)
+                    .Case("Div", OpKind::Div)
+                    .Case("Equal", OpKind::Equal);
+  auto a = ctx.input(0);
+  if (!a)
+    return a.takeError();
+  auto b = ctx.input(1);
+  if (!b)
+    return b.takeError();
+  if ((*a)->type().elem != (*b)->type().elem)
+    return ctx.fail("operands have different element types ({} and {})",
+                    (*a)->type().str(), (*b)->type().str());
+  auto r = ctx.emit(kind, {*a, *b});
+  if (!r)
+    return r.takeError();
+  ctx.setOutput(0, *r);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importUnary(ImportContext &ctx) {
+  llvm::StringRef type = ctx.node().op_type();
+  OpKind kind = llvm::StringSwitch<OpKind>(type)
+                    .Case("Neg", OpKind::Neg)
+                    .Case("Erf", OpKind::Erf)
+                    .Case("Tanh", OpKind::Tanh)
+                    .Case("Relu", OpKind::Relu)
+                    .Case("Sqrt", OpKind::Sqrt)
+                    .Case("Exp", OpKind::Exp);
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  if (kind != OpKind::Neg && (*x)->type().elem != ElemType::F32)
+    return ctx.fail("expects a float tensor, got {}", (*x)->type().str());
+  auto r = ctx.emit(kind, {*x});
+  if (!r)
+    return r.takeError();
+  ctx.setOutput(0, *r);
+  return llvm::Error::success();
+}

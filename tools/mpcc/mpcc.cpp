@@ -1,0 +1,121 @@
+//===- tools/mpcc/mpcc.cpp - The mpcc compiler driver ---------------------===//
+//
+// Parses the command line (llvm::cl subcommands) and calls the subcommand
+// functions in Commands.cpp. Errors are printed here, once, as
+// `mpcc: error: <message>`, and the exit code is 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/mpcc/Commands.h"
+
+#include "support/Diag.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace llvm;
+using namespace mpc::tool;
+
+static cl::SubCommand compileCmd("compile",
+                                 "Import a model and emit it (--emit=ir)");
+static cl::SubCommand
+    floatCmd("float", "Run the float reference interpreter on a model");
+static cl::SubCommand optCmd("opt", "Parse, verify and print textual IR");
+
+static cl::OptionCategory cat("mpcc options");
+
+// compile and float: the model.
+static cl::opt<std::string> model(cl::Positional, cl::Required,
+                                  cl::desc("<model.onnx|model.onnxtext>"),
+                                  cl::sub(compileCmd), cl::sub(floatCmd),
+                                  cl::cat(cat));
+static cl::list<std::string>
+    inputShapes("input-shape", cl::ZeroOrMore,
+                cl::desc("Bind a model input's shape, NAME=1x128"),
+                cl::value_desc("NAME=DIMS"), cl::sub(compileCmd),
+                cl::sub(floatCmd), cl::cat(cat));
+static cl::opt<bool> noPatterns("no-patterns",
+                                cl::desc("Skip pattern recognition"),
+                                cl::sub(compileCmd), cl::sub(floatCmd),
+                                cl::cat(cat));
+
+// compile.
+static cl::opt<std::string> emit("emit", cl::init("ir"),
+                                 cl::desc("What to emit: ir"),
+                                 cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<bool> stats("stats",
+                           cl::desc("Print pattern match counts to stderr"),
+                           cl::sub(compileCmd), cl::cat(cat));
+
+// compile and opt: the output file.
+static cl::opt<std::string> outputFile("o", cl::init("-"),
+                                       cl::desc("Output file (default "
+                                                "stdout)"),
+                                       cl::value_desc("file"),
+                                       cl::sub(compileCmd), cl::sub(optCmd),
+                                       cl::cat(cat));
+
+// float.
+static cl::list<std::string>
+    inputs("input", cl::ZeroOrMore,
+           cl::desc("Model input from a .npy or .pb file, NAME=FILE"),
+           cl::value_desc("NAME=FILE"), cl::sub(floatCmd), cl::cat(cat));
+static cl::list<std::string>
+    outputs("output", cl::ZeroOrMore,
+            cl::desc("Write the first output to FILE.npy, or output NAME "
+                     "with NAME=FILE"),
+            cl::value_desc("FILE|NAME=FILE"), cl::sub(floatCmd), cl::cat(cat));
+
+// opt.
+static cl::opt<std::string> irFile(cl::Positional, cl::Required,
+                                   cl::desc("<file.mir>"), cl::sub(optCmd),
+                                   cl::cat(cat));
+static cl::opt<bool> verify("verify", cl::init(true),
+                            cl::desc("Verify the graph (default on)"),
+                            cl::sub(optCmd), cl::cat(cat));
+
+/// Runs the chosen subcommand.
+static Error dispatch() {
+  if (compileCmd) {
+    CompileArgs a;
+    a.model = model;
+    a.output = outputFile;
+    a.emit = emit;
+    a.inputShapes = inputShapes;
+    a.patterns = !noPatterns;
+    a.stats = stats;
+    return runCompile(a);
+  }
+  if (floatCmd) {
+    FloatArgs a;
+    a.model = model;
+    a.inputs = inputs;
+    a.outputs = outputs;
+    a.inputShapes = inputShapes;
+    a.patterns = !noPatterns;
+    return runFloat(a, outs());
+  }
+  if (optCmd) {
+    OptArgs a;
+    a.input = irFile;
+    a.output = outputFile;
+    a.verify = verify;
+    return runOpt(a);
+  }
+  return mpc::error("no subcommand given (try 'mpcc --help')");
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(cat);
+  if (!cl::ParseCommandLineOptions(argc, argv,
+                                   "mpcc: compiler for private Transformer "
+                                   "inference with two-party computation\n"))
+    return 1;
+  if (Error e = dispatch()) {
+    WithColor::error(errs(), "mpcc") << toString(std::move(e)) << "\n";
+    return 1;
+  }
+  return 0;
+}
