@@ -1,0 +1,36 @@
+//===- runtime/Channel.cpp - Byte- and round-counting transport -----------===//
+//
+// The counting wrapper shared by every channel, and the typed word helpers.
+// Words travel in the machine's byte order (both parties run the same
+// little-endian build).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Channel.h"
+
+using namespace mpc::rt;
+
+Channel::~Channel() = default;
+
+llvm::Error Channel::exchange(llvm::ArrayRef<uint8_t> out,
+                              llvm::MutableArrayRef<uint8_t> in) {
+  if (out.empty() && in.empty())
+    return llvm::Error::success();
+  if (llvm::Error e = doExchange(out, in))
+    return e;
+  bytesSent_ += out.size();
+  bytesReceived_ += in.size();
+  ++rounds_;
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::rt::sendWords(Channel &ch, llvm::ArrayRef<uint64_t> words) {
+  return ch.send(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(words.data()), words.size() * 8));
+}
+
+llvm::Error mpc::rt::recvWords(Channel &ch,
+                               llvm::MutableArrayRef<uint64_t> words) {
+  return ch.recv(llvm::MutableArrayRef<uint8_t>(
+      reinterpret_cast<uint8_t *>(words.data()), words.size() * 8));
+}

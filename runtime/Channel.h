@@ -1,0 +1,133 @@
+//===- runtime/Channel.h - Byte- and round-counting transport --*- C++ -*-===//
+//
+// One narrow interface between two parties (emp-tool's IOChannel idea):
+// exchange() sends a buffer and receives one of a size both sides know
+// (message sizes are public: they follow from the plan), concurrently, so two
+// parties sending large messages to each other never deadlock. Counters
+// record bytes each way and rounds (exchanges that moved any byte).
+//
+// MemChannel::pair() serves in-process tests; TcpChannel serves mpc-run.
+// TLS will be another implementation of the same interface.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace mpc::rt {
+
+class Channel {
+public:
+  virtual ~Channel();
+
+  /// Sends \p out and fills \p in with exactly in.size() bytes from the peer,
+  /// concurrently. Either may be empty. Counts one round when any byte moved.
+  /// Errors: peer closed (with how many bytes arrived), timeout, I/O.
+  llvm::Error exchange(llvm::ArrayRef<uint8_t> out,
+                       llvm::MutableArrayRef<uint8_t> in);
+  /// One-way helpers (count bytes, and a round each).
+  llvm::Error send(llvm::ArrayRef<uint8_t> out) { return exchange(out, {}); }
+  llvm::Error recv(llvm::MutableArrayRef<uint8_t> in) {
+    return exchange({}, in);
+  }
+
+  uint64_t bytesSent() const { return bytesSent_; }
+  uint64_t bytesReceived() const { return bytesReceived_; }
+  uint64_t rounds() const { return rounds_; }
+  void resetCounters() { bytesSent_ = bytesReceived_ = rounds_ = 0; }
+
+  /// Name of the peer for error messages ("party 1 at 127.0.0.1:7000").
+  const std::string &peerName() const { return peerName_; }
+  void setPeerName(std::string n) { peerName_ = std::move(n); }
+
+protected:
+  virtual llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,
+                                 llvm::MutableArrayRef<uint8_t> in) = 0;
+  std::string peerName_ = "peer";
+
+private:
+  uint64_t bytesSent_ = 0, bytesReceived_ = 0, rounds_ = 0;
+};
+
+/// In-memory channel pair for tests. Closing one end (destroying it, or
+/// close()) makes the other's pending and later receives fail with
+/// "peer closed", exactly like a TCP peer that disconnects.
+class MemChannel : public Channel {
+public:
+  static std::pair<std::unique_ptr<MemChannel>, std::unique_ptr<MemChannel>>
+  pair();
+  ~MemChannel() override;
+  void close();
+  /// A receive that waits longer than this fails (a test whose two sides
+  /// disagree on message sizes fails instead of hanging). Default 60 s.
+  void setTimeout(std::chrono::milliseconds d) { timeout_ = d; }
+  struct Shared;
+
+protected:
+  llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,
+                         llvm::MutableArrayRef<uint8_t> in) override;
+
+private:
+  MemChannel(std::shared_ptr<Shared> s, int side);
+  std::shared_ptr<Shared> shared_;
+  int side_;
+  std::chrono::milliseconds timeout_ = std::chrono::seconds(60);
+};
+
+/// TCP channel (IPv4/IPv6, TCP_NODELAY, non-blocking full-duplex I/O with
+/// poll). A receive that sees no progress for `timeout` fails.
+class TcpChannel : public Channel {
+public:
+  using Duration = std::chrono::milliseconds;
+  /// Listens on "HOST:PORT" and accepts one connection.
+  static llvm::Expected<std::unique_ptr<TcpChannel>>
+  accept(llvm::StringRef address, Duration timeout);
+  /// Connects to "HOST:PORT", retrying until \p timeout (the peer may start
+  /// later).
+  static llvm::Expected<std::unique_ptr<TcpChannel>>
+  connect(llvm::StringRef address, Duration timeout);
+  ~TcpChannel() override;
+  void setTimeout(Duration d) { timeout_ = d; }
+
+protected:
+  llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,
+                         llvm::MutableArrayRef<uint8_t> in) override;
+
+private:
+  friend class TcpListener;
+  explicit TcpChannel(int fd) : fd_(fd) {}
+  int fd_;
+  Duration timeout_ = std::chrono::seconds(60);
+};
+
+/// A listening socket that accepts several peers on one port (the dealer and
+/// party 1 both connect to party 0, for instance).
+class TcpListener {
+public:
+  static llvm::Expected<std::unique_ptr<TcpListener>>
+  listen(llvm::StringRef address);
+  ~TcpListener();
+  llvm::Expected<std::unique_ptr<TcpChannel>>
+  accept(TcpChannel::Duration timeout);
+  /// The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+private:
+  TcpListener(int fd, int port) : fd_(fd), port_(port) {}
+  int fd_;
+  int port_;
+};
+
+/// Typed helpers: ring words over a channel.
+llvm::Error sendWords(Channel &ch, llvm::ArrayRef<uint64_t> words);
+llvm::Error recvWords(Channel &ch, llvm::MutableArrayRef<uint64_t> words);
+
+} // namespace mpc::rt

@@ -1,0 +1,129 @@
+//===- runtime/Corr.cpp - Dealer material, compressed with seeds ----------===//
+//
+// The three roles of a deal call, step by step:
+//
+//   call              dealer                      P0        P1
+//   random            s0 = PRG0, s1 = PRG1        PRG0      PRG1
+//   shareOf(v)        s0 = PRG0, s1 = v - s0 -> P1 PRG0      correction
+//   privateRandom(o)  PRG_o                       o == 0    o == 1
+//   randomBits        as random (shares XOR)
+//   xorShareOf(v)     s0 = PRG0, s1 = v ^ s0 -> P1 PRG0      correction
+//
+// Each party draws exactly what the dealer drew from that party's stream, so
+// the streams stay aligned as long as both run the same deal sequence.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Corr.h"
+
+#include <cassert>
+
+using namespace mpc::rt;
+
+Corr Corr::dealer(const Seed &seed0, const Seed &seed1,
+                  std::vector<u64> *toP1) {
+  assert(toP1 && "the dealer needs a correction sink");
+  Corr c(Role::Dealer);
+  c.prg_[0].emplace(seed0);
+  c.prg_[1].emplace(seed1);
+  c.out_ = toP1;
+  return c;
+}
+
+Corr Corr::party(int id, const Seed &seed) {
+  assert((id == 0 || id == 1) && "party id must be 0 or 1");
+  Corr c(id == 0 ? Role::P0 : Role::P1);
+  c.prg_[id].emplace(seed);
+  return c;
+}
+
+void Corr::setInput(llvm::ArrayRef<u64> corrections) {
+  assert(role_ == Role::P1 && "only party 1 reads corrections");
+  in_ = corrections;
+  inPos_ = 0;
+}
+
+RingTensor Corr::takeCorrection(llvm::ArrayRef<int64_t> shape) {
+  RingTensor t(shape);
+  size_t n = size_t(t.size());
+  if (n > in_.size() - inPos_) {
+    outOfSync_ = true;
+    return t;
+  }
+  std::copy(in_.begin() + inPos_, in_.begin() + inPos_ + n, t.data());
+  inPos_ += n;
+  correctionWords_ += n;
+  return t;
+}
+
+Dealt Corr::random(llvm::ArrayRef<int64_t> shape) {
+  Dealt d;
+  for (int p = 0; p < 2; ++p)
+    if (prg_[p])
+      d.s[p] = prg_[p]->tensor(shape);
+  return d;
+}
+
+Dealt Corr::randomBits(llvm::ArrayRef<int64_t> shape) {
+  // XOR shares of uniform words are drawn exactly like additive ones.
+  return random(shape);
+}
+
+RingTensor Corr::privateRandom(int owner, llvm::ArrayRef<int64_t> shape) {
+  assert((owner == 0 || owner == 1) && "owner must be party 0 or 1");
+  if (!prg_[owner])
+    return RingTensor();
+  return prg_[owner]->tensor(shape);
+}
+
+namespace {
+
+RingTensor xorTensors(const RingTensor &a, const RingTensor &b) {
+  assert(a.shape() == b.shape() && "shares differ in shape");
+  RingTensor v(a.shape());
+  for (int64_t i = 0; i < v.size(); ++i)
+    v[i] = a[i] ^ b[i];
+  return v;
+}
+
+} // namespace
+
+Dealt Corr::shareOf(llvm::ArrayRef<int64_t> shape,
+                    llvm::function_ref<RingTensor()> value) {
+  Dealt d;
+  if (role_ == Role::P1) {
+    d.s[1] = takeCorrection(shape);
+    return d;
+  }
+  d.s[0] = prg_[0]->tensor(shape);
+  if (role_ == Role::Dealer) {
+    RingTensor v = value();
+    assert(v.shape() == d.s[0].shape() && "dealt value has the wrong shape");
+    d.s[1] = sub(v, d.s[0]);
+    out_->insert(out_->end(), d.s[1].vec().begin(), d.s[1].vec().end());
+    correctionWords_ += d.s[1].size();
+  }
+  return d;
+}
+
+Dealt Corr::xorShareOf(llvm::ArrayRef<int64_t> shape,
+                       llvm::function_ref<RingTensor()> value) {
+  Dealt d;
+  if (role_ == Role::P1) {
+    d.s[1] = takeCorrection(shape);
+    return d;
+  }
+  d.s[0] = prg_[0]->tensor(shape);
+  if (role_ == Role::Dealer) {
+    RingTensor v = value();
+    assert(v.shape() == d.s[0].shape() && "dealt value has the wrong shape");
+    d.s[1] = xorTensors(v, d.s[0]);
+    out_->insert(out_->end(), d.s[1].vec().begin(), d.s[1].vec().end());
+    correctionWords_ += d.s[1].size();
+  }
+  return d;
+}
+
+RingTensor Corr::value(const Dealt &d) { return add(d.s[0], d.s[1]); }
+
+RingTensor Corr::xorValue(const Dealt &d) { return xorTensors(d.s[0], d.s[1]); }

@@ -1,0 +1,97 @@
+//===- runtime/Corr.h - Dealer material, compressed with seeds -*- C++ -*-===//
+//
+// Correlated randomness (Beaver triples, truncation pairs, comparison bits)
+// comes from a dealer that never sees inputs, weights or outputs. Each party
+// shares a PRG seed with the dealer; a party's share of a dealt value is
+// expanded from its seed, and only the correction that makes the shares add
+// up to the right value travels, always to party 1 (DESIGN.md §2).
+//
+// A protocol's "deal" function is written once and runs in all three roles:
+// on the dealer it computes both shares and emits corrections; on party p it
+// yields share p (from the PRG, or for party 1 from the correction stream).
+//
+//   TruncPair dealTrunc(Corr &c, Shape s, int bits) {
+//     Dealt r = c.random(s);                       // no bytes
+//     Dealt hi = c.shareOf(s, [&] { return shiftRightLogical(c.value(r)); });
+//     ...
+//   }
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Prg.h"
+#include "runtime/Ring.h"
+
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace mpc::rt {
+
+enum class Role : uint8_t { P0 = 0, P1 = 1, Dealer = 2 };
+
+/// Shares of a dealt tensor. On the dealer both are set; on party p only
+/// s[p]. Arithmetic shares add mod 2^64; bit shares (xor*) XOR word-wise.
+struct Dealt {
+  RingTensor s[2];
+  const RingTensor &mine(int party) const { return s[party]; }
+};
+
+class Corr {
+public:
+  /// The dealer: draws both PRG streams, appends corrections to \p toP1.
+  static Corr dealer(const Seed &seed0, const Seed &seed1,
+                     std::vector<u64> *toP1);
+  /// Party \p id with its seed; party 1 reads corrections with setInput().
+  static Corr party(int id, const Seed &seed);
+
+  Role role() const { return role_; }
+  bool isDealer() const { return role_ == Role::Dealer; }
+
+  /// Party 1: the corrections to consume next (the dealer's output for the
+  /// same sequence of deal calls).
+  void setInput(llvm::ArrayRef<u64> corrections);
+  /// Party 1: words of the current input not yet consumed (0 when in sync).
+  size_t remainingInput() const { return in_.size() - inPos_; }
+  /// Party 1: a deal call wanted more corrections than the input held (the
+  /// deal sequence differs from the dealer's). Those reads returned zeros
+  /// and consumed nothing; the flag stays set.
+  bool outOfSync() const { return outOfSync_; }
+
+  /// Additive shares of a uniformly random value. Costs no bytes.
+  Dealt random(llvm::ArrayRef<int64_t> shape);
+  /// Additive shares of value(), which only the dealer evaluates: share 0
+  /// from PRG 0, share 1 = value - share 0 sent to party 1.
+  Dealt shareOf(llvm::ArrayRef<int64_t> shape,
+                llvm::function_ref<RingTensor()> value);
+  /// A uniformly random tensor known to \p owner and the dealer only.
+  RingTensor privateRandom(int owner, llvm::ArrayRef<int64_t> shape);
+
+  /// XOR shares of random words / of value() (bit-packed tensors).
+  Dealt randomBits(llvm::ArrayRef<int64_t> shape);
+  Dealt xorShareOf(llvm::ArrayRef<int64_t> shape,
+                   llvm::function_ref<RingTensor()> value);
+
+  /// Dealer only: the value behind arithmetic / XOR shares.
+  static RingTensor value(const Dealt &d);
+  static RingTensor xorValue(const Dealt &d);
+
+  /// Words of corrections this object emitted (dealer) or consumed (P1).
+  uint64_t correctionWords() const { return correctionWords_; }
+
+private:
+  Corr(Role role) : role_(role) {}
+  RingTensor takeCorrection(llvm::ArrayRef<int64_t> shape);
+
+  Role role_;
+  std::optional<Prg> prg_[2];
+  std::vector<u64> *out_ = nullptr;
+  llvm::ArrayRef<u64> in_;
+  size_t inPos_ = 0;
+  uint64_t correctionWords_ = 0;
+  bool outOfSync_ = false;
+};
+
+} // namespace mpc::rt
