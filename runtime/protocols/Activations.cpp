@@ -1,0 +1,324 @@
+//===- runtime/protocols/Activations.cpp - GeLU and tanh ------------------===//
+//
+// Piecewise polynomials with the comparisons in the same rounds as the
+// arithmetic, and the GeLU and tanh protocols built on them.
+//
+// Round schedule of a piecewise function (PUMA GeLU: 4 rounds):
+//   round 1      open x                   | comparison level 1 (all breaks)
+//   rounds 2..L  truncate powers, then    | comparison levels 2..C
+//                every segment polynomial |
+//   round max(L, C) + 1 (or shared with L): open the bits premasked
+//   local        out = sum_s [segment s] value_s, with [segment s] =
+//                b_s - b_(s-1) and b_i = [x < break_i]: products of
+//                premasked bits and premasked polynomial values.
+// A polynomial is evaluated for every x but only kept on its segment, so
+// garbage elsewhere (a power that overflowed) is multiplied by an exact 0.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/NonlinearBuild.h"
+#include "runtime/protocols/Parallel.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace mpc::rt {
+
+using namespace nl;
+
+namespace nl {
+
+namespace {
+
+/// max |P(x)| on [lo, hi], sampled, with a margin.
+double sampledMagnitude(llvm::ArrayRef<double> c, double lo, double hi) {
+  double m = 0;
+  for (int i = 0; i <= 1000; ++i) {
+    double x = lo + (hi - lo) * i / 1000, acc = 0;
+    for (size_t k = c.size(); k-- > 0;)
+      acc = acc * x + c[k];
+    m = std::max(m, std::fabs(acc));
+  }
+  return 1.25 * m + 1;
+}
+
+} // namespace
+
+PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
+                                int compareRounds) {
+  size_t m = pw.breaks.size();
+  assert(pw.segs.size() == m + 1 && "one segment more than breakpoints");
+  Builder b(n);
+  PiecewiseProgram pp;
+  pp.x = b.arithInput();
+  for (size_t i = 0; i < m; ++i)
+    pp.bitInputs.push_back(b.bitsInput());
+  int xm = b.open(pp.x);
+  b.nextStage();
+
+  std::set<int> need;
+  double bound = 0;
+  for (size_t s = 0; s < pw.segs.size(); ++s)
+    if (pw.segs[s].kind == Segment::Poly) {
+      assert(s > 0 && s < m && "polynomial segments must be bounded");
+      for (int e : neededExponents(pw.segs[s].coeffs))
+        need.insert(e);
+      bound = std::max(
+          {bound, std::fabs(pw.breaks[s - 1]), std::fabs(pw.breaks[s])});
+    }
+  Powers powers = buildPowers(b, xm, f, need, bound);
+  std::vector<int> polyVal(pw.segs.size(), -1);
+  for (size_t s = 0; s < pw.segs.size(); ++s) {
+    const Segment &seg = pw.segs[s];
+    if (seg.kind != Segment::Poly)
+      continue;
+    double mag = sampledMagnitude(seg.coeffs, pw.breaks[s - 1], pw.breaks[s]);
+    Expr sum = polySum(powers, seg.coeffs, mag, f);
+    polyVal[s] = b.trunc(b.local(sum), sum.scale - f);
+  }
+  while (b.stage() < compareRounds)
+    b.nextStage();
+  pp.split = b.stage();
+  std::vector<int> bits;
+  for (int id : pp.bitInputs)
+    bits.push_back(b.openBits(id));
+  b.nextStage();
+
+  auto bit = [&](int i) {
+    if (i < 0)
+      return Builder::constant(0, 0);
+    if (i >= int(m))
+      return Builder::constant(1, 0);
+    return b.var(bits[i], 0);
+  };
+  Expr out = Builder::constant(0, f);
+  for (size_t s = 0; s < pw.segs.size(); ++s) {
+    const Segment &seg = pw.segs[s];
+    Expr value;
+    switch (seg.kind) {
+    case Segment::Const:
+      if (seg.value == 0)
+        continue;
+      value = Builder::constant(seg.value, f);
+      break;
+    case Segment::Identity:
+      value = b.var(xm, f);
+      break;
+    case Segment::Poly:
+      value = b.var(polyVal[s], f);
+      break;
+    }
+    out = out + (bit(int(s)) - bit(int(s) - 1)) * value;
+  }
+  pp.out = b.local(out);
+  pp.prog = b.finish();
+  return pp;
+}
+
+Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
+                               const PiecewiseProgram &pp, const fx::Mat &m,
+                               const LtzBitsMat &cmp, RingTensor x, int frac,
+                               int cmpBits) {
+  int64_t n = x.size();
+  size_t nb = pw.breaks.size();
+  RingTensor cmpIn(Shape{int64_t(nb) * n});
+  for (size_t i = 0; i < nb; ++i) {
+    u64 a = p.id() == 0 ? encodeFixed(pw.breaks[i], frac) : 0;
+    for (int64_t j = 0; j < n; ++j)
+      cmpIn[i * n + j] = x[j] - a;
+  }
+  fx::State st(*m.prog);
+  fx::setArith(st, pp.x, std::move(x));
+  auto both = co_await whenBoth(
+      p, [&](Party &q) { return fx::runStages(q, m, st, 0, pp.split); },
+      [&](Party &q) {
+        return lessThanZeroBits(q, std::move(cmpIn), cmp, cmpBits);
+      });
+  for (size_t i = 0; i < nb; ++i)
+    fx::setBits(st, pp.bitInputs[i], sliceBits(both.second, i * n, n));
+  co_await fx::runStages(p, m, st, pp.split, m.prog->numStages());
+  co_return std::move(st.share[pp.out]);
+}
+
+Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits) {
+  const fx::Program &pg = *pp.prog;
+  Cost head = fx::stagesCost(pg, 0, pp.split);
+  head.alongside(
+      lessThanZeroBitsCost(int64_t(pp.bitInputs.size()) * pg.n, cmpBits));
+  Cost c = fx::materialCost(pg);
+  c.then(head);
+  c.then(fx::stagesCost(pg, pp.split, pg.numStages()));
+  return c;
+}
+
+} // namespace nl
+
+// --- GeLU --------------------------------------------------------------------
+
+namespace {
+
+/// PUMA's GeLU (papers.md B.2; SPU hack_gelu, MP-SPDZ ml.Gelu).
+Piecewise pumaGelu() {
+  Piecewise pw;
+  pw.breaks = {-4, -1.95, 3};
+  Segment zero, f0, f1, id;
+  f0.kind = f1.kind = Segment::Poly;
+  f0.coeffs = {-0.5054031199708174, -0.42226581151983866, -0.11807612951181953,
+               -0.011034134030615728};
+  f1.coeffs = {0.008526321541038084,  0.5, 0.3603292692789629,   0,
+               -0.037688200365904236, 0,   0.0018067462606141187};
+  id.kind = Segment::Identity;
+  pw.segs = {zero, f0, f1, id};
+  return pw;
+}
+
+/// Odd-symmetric tanh: minimax fits (Catalog.cpp gives the errors).
+Piecewise polyTanh() {
+  const std::vector<double> outer = {
+      0.04427329260261261, 1.2160739218572687,  -0.6307920742771453,
+      0.1651725753183796,  -0.0216824310351027, 0.0011360917519644964};
+  Piecewise pw;
+  pw.breaks = {-5, -1.5, 1.5, 5};
+  Segment lo, neg, inner, pos, hi;
+  lo.value = -1;
+  hi.value = 1;
+  neg.kind = inner.kind = pos.kind = Segment::Poly;
+  pos.coeffs = outer;
+  // tanh(x) = -tanh(-x): -P(-x) has coefficients -(-1)^k c_k.
+  for (size_t k = 0; k < outer.size(); ++k)
+    neg.coeffs.push_back(k % 2 ? outer[k] : -outer[k]);
+  inner.coeffs = {0, 0.9993646921369883,  0, -0.32684597688847006,
+                  0, 0.11411027098445896, 0, -0.02846435129111545,
+                  0, 0.003358255769700169};
+  pw.segs = {lo, neg, inner, pos, hi};
+  return pw;
+}
+
+bool isQuad(const GeluParams &p) { return p.form == "quad"; }
+
+struct QuadProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int x = -1, out = -1;
+};
+
+/// 0.125 x^2 + 0.25 x + 0.5: open, one truncation (all coefficients are
+/// exact at 3 extra bits).
+QuadProgram buildQuadGelu(int64_t n, int f) {
+  Builder b(n);
+  QuadProgram qp;
+  qp.x = b.arithInput();
+  int xm = b.open(qp.x);
+  b.nextStage();
+  Expr x = b.var(xm, f);
+  Expr q = Builder::mulConst(x * x, 0.125, 3) +
+           Builder::mulConst(x, 0.25, f + 3) +
+           Builder::constant(0.5, 2 * f + 3);
+  qp.out = b.trunc(b.local(q), f + 3);
+  b.nextStage();
+  qp.prog = b.finish();
+  return qp;
+}
+
+int geluCompareRounds(int64_t n, const GeluParams &p) {
+  return int(lessThanZeroBitsCost(3 * n, p.compareBits).rounds);
+}
+
+} // namespace
+
+GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
+  GeluMat m;
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return m;
+  if (isQuad(p)) {
+    m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac).prog);
+    return m;
+  }
+  assert(p.form == "puma" && "unknown GeLU form");
+  m.prog = fx::dealProgram(
+      c, buildPiecewise(pumaGelu(), n, p.frac, geluCompareRounds(n, p)).prog);
+  m.cmp = dealLessThanZeroBits(c, {3 * n}, p.compareBits);
+  return m;
+}
+
+Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
+                       const GeluMat &m) {
+  int64_t n = x.size();
+  if (n == 0)
+    co_return x;
+  Shape shape = x.shape();
+  RingTensor flat = x.reshaped({n});
+  if (isQuad(params)) {
+    QuadProgram qp = buildQuadGelu(n, params.frac);
+    fx::State st(*m.prog.prog);
+    fx::setArith(st, qp.x, std::move(flat));
+    co_await fx::runStages(p, m.prog, st, 0, m.prog.prog->numStages());
+    co_return st.share[qp.out].reshaped(shape);
+  }
+  Piecewise pw = pumaGelu();
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, params.frac, geluCompareRounds(n, params));
+  RingTensor out =
+      co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
+                            params.frac, params.compareBits);
+  co_return out.reshaped(shape);
+}
+
+Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return Cost();
+  if (isQuad(p))
+    return fx::programCost(*buildQuadGelu(n, p.frac).prog);
+  return piecewiseCost(
+      buildPiecewise(pumaGelu(), n, p.frac, geluCompareRounds(n, p)),
+      p.compareBits);
+}
+
+// --- tanh --------------------------------------------------------------------
+
+namespace {
+
+int tanhCompareRounds(int64_t n, const TanhParams &p) {
+  return int(lessThanZeroBitsCost(4 * n, p.compareBits).rounds);
+}
+
+} // namespace
+
+TanhMat dealTanh(Corr &c, llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
+  TanhMat m;
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return m;
+  assert(p.form == "poly" && "unknown tanh form");
+  m.prog = fx::dealProgram(
+      c, buildPiecewise(polyTanh(), n, p.frac, tanhCompareRounds(n, p)).prog);
+  m.cmp = dealLessThanZeroBits(c, {4 * n}, p.compareBits);
+  return m;
+}
+
+Proto<RingTensor> tanhApprox(Party &p, RingTensor x, const TanhParams &params,
+                             const TanhMat &m) {
+  int64_t n = x.size();
+  if (n == 0)
+    co_return x;
+  Shape shape = x.shape();
+  Piecewise pw = polyTanh();
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, params.frac, tanhCompareRounds(n, params));
+  RingTensor flat = x.reshaped(Shape{n});
+  RingTensor out =
+      co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
+                            params.frac, params.compareBits);
+  co_return out.reshaped(shape);
+}
+
+Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return Cost();
+  return piecewiseCost(
+      buildPiecewise(polyTanh(), n, p.frac, tanhCompareRounds(n, p)),
+      p.compareBits);
+}
+
+} // namespace mpc::rt

@@ -1,0 +1,510 @@
+//===- runtime/protocols/FxProgram.cpp - Premasked fixed-point programs ---===//
+//
+// Expansion, dealing, running and costing of Programs (FxProgram.h); the
+// Builder and Expr arithmetic are in FxBuilder.cpp.
+//
+// A masked term  coef * prod_j v_j^e_j  with v_j = D_j + A_j expands as
+//   sum over u <= e of  prod_j C(e_j, u_j) D_j^(e_j - u_j)  *  prod_j A_j^u_j
+// where the mask product is: 1 (party 0 takes the public part) for |u| = 0,
+// the selected candidate share of A_j for |u| = 1, and a dealt product for
+// |u| >= 2 (one dealt tensor per combination of the factors' candidates;
+// the parties pick the combination element-wise from the public selectors).
+//
+// Exchange layout of one stage: the word items (open, truncate: n words
+// each) in value-id order, then every bit item's n bits packed densely into
+// ceil(k n / 64) words.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/FxProgram.h"
+
+#include <cassert>
+
+namespace mpc::rt::fx {
+
+namespace {
+
+constexpr int kBiasBits = 62;
+
+u64 binom(int n, int k) {
+  u64 r = 1;
+  for (int i = 1; i <= k; ++i)
+    r = r * u64(n - k + i) / u64(i);
+  return r;
+}
+
+int64_t bitWords(int64_t nbits) { return (nbits + 63) / 64; }
+
+bool isWordItem(ValKind k) {
+  return k == ValKind::Opened || k == ValKind::Truncated;
+}
+
+/// The candidate combination index of a product's factors at element i.
+int comboIndex(const Program &prog, const State &s, const Mono &factors,
+               int64_t i) {
+  int idx = 0, stride = 1;
+  for (auto [id, e] : factors) {
+    const MaskedView &v = s.masked[id];
+    if (v.ncand == 2)
+      idx += v.sel[i] * stride;
+    stride *= v.ncand;
+  }
+  return idx;
+}
+
+} // namespace
+
+// --- Program -----------------------------------------------------------------
+
+void Program::finalize() {
+  std::map<Mono, int> index;
+  products.clear();
+  for (Stage &st : stages)
+    for (LocalStep &ls : st.locals)
+      for (Term &t : ls.terms) {
+        t.expand.clear();
+        int degree = 0;
+        for (auto [id, e] : t.mono)
+          degree += e;
+        if (degree == 0) {
+          t.expand.push_back({});
+          continue;
+        }
+        if (degree == 1)
+          continue; // coef * share, masked or not.
+        int m = int(t.mono.size());
+        llvm::SmallVector<int, 4> u(m, 0);
+        while (true) {
+          ExpandEntry ent;
+          ent.dExp.resize(m);
+          int total = 0;
+          Mono sub;
+          for (int j = 0; j < m; ++j) {
+            auto [id, e] = t.mono[j];
+            assert(vals[id].masked() && "products need premasked factors");
+            ent.mult *= binom(e, u[j]);
+            ent.dExp[j] = e - u[j];
+            total += u[j];
+            if (u[j])
+              sub.push_back({id, u[j]});
+          }
+          if (total == 0) {
+            ent.src = ExpandEntry::Const;
+          } else if (total == 1) {
+            ent.src = ExpandEntry::Cand;
+            ent.index = sub[0].first;
+          } else {
+            ent.src = ExpandEntry::Product;
+            auto [it, fresh] = index.try_emplace(sub, int(products.size()));
+            if (fresh) {
+              ProductSpec ps;
+              ps.factors = sub;
+              for (auto [id, e] : sub)
+                ps.combos *= vals[id].ncand;
+              products.push_back(std::move(ps));
+            }
+            ent.index = it->second;
+          }
+          t.expand.push_back(std::move(ent));
+          int j = 0;
+          while (j < m && u[j] == t.mono[j].second)
+            u[j++] = 0;
+          if (j == m)
+            break;
+          ++u[j];
+        }
+      }
+}
+
+// --- Dealing -----------------------------------------------------------------
+
+Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
+                llvm::ArrayRef<std::array<RingTensor, 2>> maskedInputs) {
+  const Program &pg = *prog;
+  int64_t n = pg.n;
+  Shape shape{n};
+  bool dealer = c.isDealer();
+  Mat m;
+  m.prog = prog;
+  m.items.resize(pg.vals.size());
+  if (dealer)
+    m.candValues.resize(pg.vals.size());
+  size_t nextMasked = 0;
+  for (size_t id = 0; id < pg.vals.size(); ++id) {
+    const ValInfo &v = pg.vals[id];
+    ItemMat &im = m.items[id];
+    switch (v.kind) {
+    case ValKind::MaskedInput:
+      if (dealer) {
+        assert(nextMasked < maskedInputs.size() && "missing masked input");
+        m.candValues[id] = maskedInputs[nextMasked];
+      }
+      ++nextMasked;
+      break;
+    case ValKind::Opened:
+      im.a = c.random(shape);
+      if (dealer)
+        m.candValues[id][0] = Corr::value(im.a);
+      break;
+    case ValKind::Truncated: {
+      int bits = v.bits;
+      im.r = c.random(shape);
+      im.rHigh = c.shareOf(shape, [&] {
+        RingTensor r = Corr::value(im.r), h(shape);
+        for (int64_t i = 0; i < n; ++i)
+          h[i] = r[i] >> bits;
+        return h;
+      });
+      im.rWrap = c.shareOf(shape, [&] {
+        RingTensor r = Corr::value(im.r), w(shape);
+        u64 weight = u64(1) << (64 - bits);
+        for (int64_t i = 0; i < n; ++i)
+          w[i] = (r[i] >> bits) - (r[i] >> 63) * weight;
+        return w;
+      });
+      if (dealer) {
+        m.candValues[id][0] = neg(Corr::value(im.rHigh));
+        m.candValues[id][1] = neg(Corr::value(im.rWrap));
+      }
+      break;
+    }
+    case ValKind::OpenedBits: {
+      im.rhoBits = c.randomBits({bitWords(n)});
+      im.rho = c.shareOf(shape, [&] {
+        RingTensor b = Corr::xorValue(im.rhoBits), r(shape);
+        for (int64_t i = 0; i < n; ++i)
+          r[i] = (b[i / 64] >> (i % 64)) & 1;
+        return r;
+      });
+      if (dealer) {
+        m.candValues[id][0] = Corr::value(im.rho);
+        m.candValues[id][1] = neg(m.candValues[id][0]);
+      }
+      break;
+    }
+    default:
+      break;
+    }
+  }
+  m.products.resize(pg.products.size());
+  for (size_t k = 0; k < pg.products.size(); ++k) {
+    const ProductSpec &ps = pg.products[k];
+    for (int combo = 0; combo < ps.combos; ++combo)
+      m.products[k].push_back(c.shareOf(shape, [&] {
+        RingTensor out(shape);
+        std::fill(out.vec().begin(), out.vec().end(), u64(1));
+        int rest = combo;
+        for (auto [id, e] : ps.factors) {
+          int nc = pg.vals[id].ncand;
+          const RingTensor &cv = m.candValues[id][rest % nc];
+          rest /= nc;
+          for (int64_t i = 0; i < n; ++i)
+            for (int q = 0; q < e; ++q)
+              out[i] *= cv[i];
+        }
+        return out;
+      }));
+  }
+  return m;
+}
+
+// --- Cost --------------------------------------------------------------------
+
+Cost materialCost(const Program &prog) {
+  Cost c;
+  uint64_t words = 0;
+  for (const ValInfo &v : prog.vals) {
+    if (v.kind == ValKind::Truncated)
+      words += 2 * prog.n;
+    else if (v.kind == ValKind::OpenedBits)
+      words += prog.n;
+  }
+  for (const ProductSpec &ps : prog.products)
+    words += uint64_t(ps.combos) * prog.n;
+  c.dealerBytes1 = wordBytes(words);
+  return c;
+}
+
+Cost stagesCost(const Program &prog, int from, int to) {
+  Cost c;
+  for (int s = from; s < to; ++s) {
+    const Stage &st = prog.stages[s];
+    double macs = 0;
+    for (const LocalStep &ls : st.locals)
+      for (const Term &t : ls.terms)
+        macs += double(std::max<size_t>(1, t.expand.size())) * prog.n;
+    c.macs += macs;
+    if (st.items.empty())
+      continue;
+    int64_t words = 0, bitItems = 0;
+    for (int id : st.items) {
+      if (isWordItem(prog.vals[id].kind))
+        words += prog.n;
+      else
+        ++bitItems;
+    }
+    words += bitWords(bitItems * prog.n);
+    c.rounds += 1;
+    c.bytes01 += wordBytes(words);
+    c.bytes10 += wordBytes(words);
+  }
+  return c;
+}
+
+Cost programCost(const Program &prog) {
+  Cost c = materialCost(prog);
+  c.then(stagesCost(prog, 0, prog.numStages()));
+  return c;
+}
+
+// --- Running -----------------------------------------------------------------
+
+State::State(const Program &prog)
+    : share(prog.vals.size()), masked(prog.vals.size()), bits(prog.vals.size()),
+      publics(prog.numPublic) {}
+
+void setPublic(State &s, int slot, RingTensor t) {
+  s.publics[slot] = std::move(t);
+}
+
+void setArith(State &s, int id, RingTensor share) {
+  s.share[id] = std::move(share);
+}
+
+void setBits(State &s, int id, SharedBits bits) {
+  s.bits[id] = std::move(bits);
+}
+
+void setMasked(State &s, int id, MaskedView view) {
+  // share = D (party 0's part is added where used) + selected candidate:
+  // stored without D; runStages adds D for party 0 (see maskedShare).
+  s.masked[id] = std::move(view);
+}
+
+MaskedView viewOf(const State &s, int id) { return s.masked[id]; }
+
+namespace {
+
+RingTensor broadcastFlat(const RingTensor &t, llvm::ArrayRef<int64_t> from,
+                         llvm::ArrayRef<int64_t> to) {
+  return broadcastTo(t.reshaped(from), to).reshaped({numElements(to)});
+}
+
+} // namespace
+
+MaskedView broadcastView(const MaskedView &v, llvm::ArrayRef<int64_t> from,
+                         llvm::ArrayRef<int64_t> to) {
+  MaskedView out;
+  out.ncand = v.ncand;
+  out.d = broadcastFlat(v.d, from, to);
+  for (int k = 0; k < v.ncand; ++k)
+    out.cand[k] = broadcastFlat(v.cand[k], from, to);
+  if (!v.sel.empty()) {
+    RingTensor sel(from);
+    for (size_t i = 0; i < v.sel.size(); ++i)
+      sel[i] = v.sel[i];
+    RingTensor b = broadcastFlat(sel, from, to);
+    out.sel.resize(b.size());
+    for (int64_t i = 0; i < b.size(); ++i)
+      out.sel[i] = uint8_t(b[i]);
+  }
+  return out;
+}
+
+std::array<RingTensor, 2> broadcastCands(const std::array<RingTensor, 2> &c,
+                                         llvm::ArrayRef<int64_t> from,
+                                         llvm::ArrayRef<int64_t> to) {
+  std::array<RingTensor, 2> out;
+  for (int k = 0; k < 2; ++k)
+    if (!c[k].empty())
+      out[k] = broadcastFlat(c[k], from, to);
+  return out;
+}
+
+namespace {
+
+/// This party's share of a premasked value: [p = 0] D + selected candidate.
+RingTensor maskedShare(const MaskedView &v, bool p0) {
+  int64_t n = v.d.size();
+  RingTensor out(Shape{n});
+  for (int64_t i = 0; i < n; ++i) {
+    int sel = v.ncand == 2 ? v.sel[i] : 0;
+    out[i] = v.cand[sel][i] + (p0 ? v.d[i] : 0);
+  }
+  return out;
+}
+
+/// Runs one local step.
+void runLocal(const Program &prog, const Mat &m, State &s, const LocalStep &ls,
+              bool p0, int party) {
+  int64_t n = prog.n;
+  RingTensor out(Shape{n});
+  u64 *o = out.data();
+  for (const Term &t : ls.terms) {
+    if (t.expand.empty()) { // degree 1
+      int id = t.mono[0].first;
+      const RingTensor &x = s.share[id];
+      assert(x.size() == n && "value not available");
+      for (int64_t i = 0; i < n; ++i)
+        o[i] += t.coef * x[i];
+      continue;
+    }
+    for (const ExpandEntry &ent : t.expand) {
+      u64 k = t.coef * ent.mult;
+      const std::vector<Dealt> *prod = nullptr;
+      if (ent.src == ExpandEntry::Const && !p0)
+        continue;
+      if (ent.src == ExpandEntry::Product)
+        prod = &m.products[ent.index];
+      for (int64_t i = 0; i < n; ++i) {
+        u64 v = k;
+        for (size_t j = 0; j < ent.dExp.size(); ++j) {
+          const u64 d = s.masked[t.mono[j].first].d[i];
+          for (int q = 0; q < ent.dExp[j]; ++q)
+            v *= d;
+        }
+        switch (ent.src) {
+        case ExpandEntry::Const:
+          break;
+        case ExpandEntry::Cand: {
+          const MaskedView &mv = s.masked[ent.index];
+          v *= mv.cand[mv.ncand == 2 ? mv.sel[i] : 0][i];
+          break;
+        }
+        case ExpandEntry::Product: {
+          int combo = comboIndex(prog, s, prog.products[ent.index].factors, i);
+          v *= (*prod)[combo].mine(party)[i];
+          break;
+        }
+        }
+        o[i] += v;
+      }
+    }
+  }
+  if (ls.elemFactor >= 0) {
+    const RingTensor &f = s.publics[ls.elemFactor];
+    assert(f.size() == n && "public factor not set");
+    for (int64_t i = 0; i < n; ++i)
+      o[i] *= f[i];
+  }
+  if (ls.elemAdd >= 0 && p0) {
+    const RingTensor &a = s.publics[ls.elemAdd];
+    assert(a.size() == n && "public addend not set");
+    for (int64_t i = 0; i < n; ++i)
+      o[i] += a[i];
+  }
+  s.share[ls.out] = std::move(out);
+}
+
+} // namespace
+
+Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
+  const Program &prog = *m.prog;
+  int64_t n = prog.n;
+  int me = p.id();
+  bool p0 = me == 0;
+  // Masked inputs set by the caller get their shares now.
+  for (size_t id = 0; id < prog.vals.size(); ++id)
+    if (prog.vals[id].kind == ValKind::MaskedInput && s.share[id].empty() &&
+        !s.masked[id].d.empty())
+      s.share[id] = maskedShare(s.masked[id], p0);
+
+  for (int st = from; st < to; ++st) {
+    const Stage &stage = prog.stages[st];
+    for (const LocalStep &ls : stage.locals)
+      runLocal(prog, m, s, ls, p0, me);
+    if (stage.items.empty())
+      continue;
+
+    std::vector<u64> msg;
+    int64_t bitItems = 0;
+    msg.reserve(stage.items.size() * n);
+    for (int id : stage.items) {
+      const ValInfo &v = prog.vals[id];
+      const ItemMat &im = m.items[id];
+      if (v.kind == ValKind::Opened) {
+        const RingTensor &x = s.share[v.src], &a = im.a.mine(me);
+        assert(x.size() == n && "open of an unavailable value");
+        size_t base = msg.size();
+        msg.resize(base + n);
+        for (int64_t i = 0; i < n; ++i)
+          msg[base + i] = x[i] - a[i];
+      } else if (v.kind == ValKind::Truncated) {
+        const RingTensor &x = s.share[v.src], &r = im.r.mine(me);
+        assert(x.size() == n && "truncation of an unavailable value");
+        u64 bias = p0 ? u64(1) << kBiasBits : 0;
+        size_t base = msg.size();
+        msg.resize(base + n);
+        for (int64_t i = 0; i < n; ++i)
+          msg[base + i] = x[i] + r[i] + bias;
+      } else {
+        ++bitItems;
+      }
+    }
+    size_t wordPart = msg.size();
+    msg.resize(wordPart + bitWords(bitItems * n), 0);
+    int64_t pos = 0;
+    for (int id : stage.items) {
+      const ValInfo &v = prog.vals[id];
+      if (v.kind != ValKind::OpenedBits)
+        continue;
+      const std::vector<u64> &b = s.bits[v.src].words;
+      const RingTensor &rho = m.items[id].rhoBits.mine(me);
+      assert(int64_t(b.size()) >= bitWords(n) && "bits not available");
+      for (int64_t i = 0; i < n; ++i, ++pos) {
+        u64 bit = ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1;
+        msg[wordPart + pos / 64] |= bit << (pos % 64);
+      }
+    }
+
+    size_t total = msg.size();
+    std::vector<u64> mine = msg;
+    std::vector<u64> theirs = co_await p.exchange(std::move(msg), total);
+    assert(theirs.size() == total && "peer sent the wrong size");
+
+    size_t off = 0;
+    pos = 0;
+    for (int id : stage.items) {
+      const ValInfo &v = prog.vals[id];
+      const ItemMat &im = m.items[id];
+      MaskedView mv;
+      mv.d = RingTensor(Shape{n});
+      if (v.kind == ValKind::Opened) {
+        mv.ncand = 1;
+        for (int64_t i = 0; i < n; ++i)
+          mv.d[i] = mine[off + i] + theirs[off + i];
+        off += n;
+        mv.cand[0] = im.a.mine(me);
+        s.share[id] = s.share[v.src];
+      } else if (v.kind == ValKind::Truncated) {
+        mv.ncand = 2;
+        mv.sel.resize(n);
+        u64 unbias = u64(1) << (kBiasBits - v.bits);
+        for (int64_t i = 0; i < n; ++i) {
+          u64 c = mine[off + i] + theirs[off + i];
+          mv.d[i] = (c >> v.bits) - unbias;
+          mv.sel[i] = (c >> 63) ? 0 : 1;
+        }
+        off += n;
+        mv.cand[0] = neg(im.rHigh.mine(me));
+        mv.cand[1] = neg(im.rWrap.mine(me));
+        s.share[id] = maskedShare(mv, p0);
+      } else {
+        mv.ncand = 2;
+        mv.sel.resize(n);
+        for (int64_t i = 0; i < n; ++i, ++pos) {
+          size_t w = wordPart + pos / 64;
+          u64 c = ((mine[w] ^ theirs[w]) >> (pos % 64)) & 1;
+          mv.d[i] = c;
+          mv.sel[i] = uint8_t(c);
+        }
+        mv.cand[0] = im.rho.mine(me);
+        mv.cand[1] = neg(mv.cand[0]);
+        s.share[id] = maskedShare(mv, p0);
+      }
+      s.masked[id] = std::move(mv);
+    }
+  }
+  co_return 0;
+}
+
+} // namespace mpc::rt::fx

@@ -1,0 +1,238 @@
+//===- runtime/protocols/FxProgram.h - Premasked programs -------*- C++ -*-===//
+//
+// The engine under the nonlinear protocols (Nonlinear.h). A nonlinear
+// function is written once as a straight-line *program* over element-wise
+// tensors of n elements, in stages; each stage runs local polynomial steps
+// and then ONE exchange that opens or truncates a batch of values.
+//
+// The idea that saves rounds: a value produced by an exchange is *premasked*.
+//   - open:     v = D + a, with D = v - a opened and a a dealt random mask;
+//   - truncate: the MSB-trick truncation of Trunc.h opens c = z + 2^62 + r;
+//               its result is v = D - sel with D = floor(c/2^b) - 2^(62-b)
+//               public and sel = rHigh or rWrap (picked by msb(c)), so v is
+//               premasked with mask A = -sel, one of two dealt candidates;
+//   - bits:     an XOR-shared bit b, opened as c = b ^ rho, equals
+//               c + (1 - 2c) rho: premasked with candidates rho / -rho.
+// A product of premasked values  prod_j (D_j + A_j)^e_j  expands into public
+// multiples of products of masks, whose shares the dealer provides for
+// every combination of candidates. So any polynomial in premasked values is
+// LOCAL, and a fixed-point multiply costs one round (its truncation), not
+// two (Beaver opening + truncation). D is a function of what the exchange
+// already opened, so nothing more is revealed.
+//
+// The same Program drives the dealer (dealProgram), the parties (runStages)
+// and the cost formula (stagesCost, materialCost), so they cannot disagree.
+// Algorithms are written against Builder, whose Expr tracks fixed-point
+// scales (Nonlinear*.cpp).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Corr.h"
+#include "runtime/Cost.h"
+#include "runtime/Proto.h"
+#include "runtime/protocols/Compare.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace mpc::rt::fx {
+
+/// A monomial: (value id, exponent) pairs with ascending ids.
+using Mono = llvm::SmallVector<std::pair<int, int>, 4>;
+
+enum class ValKind : uint8_t {
+  ArithInput,  ///< Shares set by the caller (raw).
+  BitsInput,   ///< XOR-shared bits set by the caller.
+  MaskedInput, ///< A premasked value exported by another program.
+  Local,       ///< Raw shares computed by a local polynomial step.
+  Opened,      ///< Premasked by a fresh random mask (1 candidate).
+  Truncated,   ///< Premasked truncation result (2 candidates).
+  OpenedBits   ///< Premasked 0/1 integer from XOR-shared bits (2 candidates).
+};
+
+struct ValInfo {
+  ValKind kind;
+  int src = -1;  ///< Item source value (Opened/Truncated/OpenedBits).
+  int bits = 0;  ///< Truncation bits.
+  int ncand = 0; ///< Mask candidates (0 for raw values).
+  bool masked() const { return ncand > 0; }
+};
+
+/// One ingredient of a term's expansion (see Program::finalize).
+struct ExpandEntry {
+  u64 mult = 1;                   ///< Binomial multiplicity.
+  llvm::SmallVector<int, 4> dExp; ///< Exponent of D per factor.
+  enum Src : uint8_t { Const, Cand, Product } src = Const;
+  int index = -1; ///< Value id (Cand) or product id.
+};
+
+struct Term {
+  u64 coef = 0;
+  Mono mono;                       ///< Empty: a constant (party 0 adds it).
+  std::vector<ExpandEntry> expand; ///< Filled by finalize for masked terms.
+};
+
+/// out = elemFactor * (sum of terms) + elemAdd, computed locally; the two
+/// optional element-wise tensors are public slots set at run time (elemAdd
+/// is added by party 0 only, so it may also be a party-0-private value).
+struct LocalStep {
+  int out;
+  std::vector<Term> terms;
+  int elemFactor = -1;
+  int elemAdd = -1;
+};
+
+struct Stage {
+  std::vector<LocalStep> locals;
+  std::vector<int> items; ///< Value ids produced by this stage's exchange.
+};
+
+/// A dealt product of masks: the factors (value id, exponent) and, per
+/// combination of the factors' candidates, one dealt tensor.
+struct ProductSpec {
+  Mono factors;
+  int combos = 1;
+};
+
+class Program {
+public:
+  int64_t n = 0;
+  int numPublic = 0; ///< Public element-wise slots (LocalStep).
+  std::vector<ValInfo> vals;
+  std::vector<Stage> stages;
+  std::vector<ProductSpec> products;
+
+  int numStages() const { return int(stages.size()); }
+  /// Expands every masked term and registers the dealt products.
+  void finalize();
+};
+
+// --- Dealer material ---------------------------------------------------------
+
+struct ItemMat {
+  Dealt a;               ///< Opened: the mask.
+  Dealt r, rHigh, rWrap; ///< Truncated.
+  Dealt rhoBits, rho;    ///< OpenedBits: XOR and arithmetic shares.
+};
+
+/// A premasked value outside its program: v = D + cand[sel], per element.
+struct MaskedView {
+  RingTensor d;
+  std::vector<uint8_t> sel; ///< Empty when there is one candidate.
+  RingTensor cand[2];       ///< This party's shares of the candidates.
+  int ncand = 1;
+};
+
+struct Mat {
+  std::shared_ptr<const Program> prog;
+  std::vector<ItemMat> items;               ///< Indexed by value id.
+  std::vector<std::vector<Dealt>> products; ///< Per product, per combo.
+  /// Dealer only: the candidate mask values, per masked value id.
+  std::vector<std::array<RingTensor, 2>> candValues;
+};
+
+/// Deals a program's material. \p maskedInputs gives, on the dealer, the
+/// candidate values of each MaskedInput (in value-id order); parties pass
+/// empty tensors. Order: items by value id, then products.
+Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
+                llvm::ArrayRef<std::array<RingTensor, 2>> maskedInputs = {});
+
+/// Dealer bytes of a program's material (to party 1).
+Cost materialCost(const Program &prog);
+/// Rounds and online bytes of stages [from, to).
+Cost stagesCost(const Program &prog, int from, int to);
+/// Both: the whole program.
+Cost programCost(const Program &prog);
+
+// --- Running -----------------------------------------------------------------
+
+/// One party's values while a program runs.
+struct State {
+  std::vector<RingTensor> share; ///< Per value: this party's share.
+  std::vector<MaskedView> masked;
+  std::vector<SharedBits> bits;
+  std::vector<RingTensor> publics; ///< Public slots (n elements each).
+  explicit State(const Program &prog);
+};
+
+void setArith(State &s, int id, RingTensor share);
+void setBits(State &s, int id, SharedBits bits);
+void setMasked(State &s, int id, MaskedView view);
+void setPublic(State &s, int slot, RingTensor t);
+/// The premasked view of a masked value (to feed another program).
+MaskedView viewOf(const State &s, int id);
+/// Broadcasts a view of shape \p from (numpy rules) to \p to.
+MaskedView broadcastView(const MaskedView &v, llvm::ArrayRef<int64_t> from,
+                         llvm::ArrayRef<int64_t> to);
+/// Dealer: candidate values of a masked value, broadcast likewise.
+std::array<RingTensor, 2> broadcastCands(const std::array<RingTensor, 2> &c,
+                                         llvm::ArrayRef<int64_t> from,
+                                         llvm::ArrayRef<int64_t> to);
+
+/// Runs stages [from, to): their local steps and exchanges.
+Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to);
+
+// --- Building programs -------------------------------------------------------
+
+/// A polynomial over program values with ring coefficients, all terms at
+/// fixed-point scale `scale`. Raw (unmasked) values may appear in degree-1
+/// terms only.
+struct Expr {
+  int scale = 0;
+  std::map<Mono, u64> terms;
+};
+
+Expr operator+(Expr a, const Expr &b);
+Expr operator-(Expr a, const Expr &b);
+Expr operator*(const Expr &a, const Expr &b);
+Expr operator-(Expr a);
+
+class Builder {
+public:
+  explicit Builder(int64_t n);
+
+  int arithInput();
+  int bitsInput();
+  int maskedInput(int ncand);
+
+  /// Value \p id as an Expr at \p scale (its fixed-point fraction bits).
+  Expr var(int id, int scale) const;
+  /// round(c * 2^scale) as an Expr.
+  static Expr constant(double c, int scale);
+  /// \p e times round(c * 2^fc): scale grows by fc.
+  static Expr mulConst(Expr e, double c, int fc);
+  /// \p e times the ring integer k (scale unchanged).
+  static Expr mulInt(Expr e, i64 k);
+  /// The same ring terms read at scale + d (i.e. the value divided by 2^d).
+  static Expr reinterpret(Expr e, int d);
+  /// Aligns to a larger scale by multiplying with 2^(to - scale).
+  static Expr alignTo(Expr e, int to);
+
+  /// A public element-wise slot for local steps.
+  int publicSlot();
+  /// Materialises \p e in the current stage; returns a raw value id. With
+  /// slots: elemFactor * e + elemAdd (party 0 adds).
+  int local(const Expr &e, int elemFactor = -1, int elemAdd = -1);
+  /// Items of the current stage's exchange; usable from the next stage.
+  int open(int rawId);
+  int trunc(int rawId, int bits);
+  int openBits(int bitsId);
+  /// openBits in an earlier (or the current) stage \p st.
+  int openBitsIn(int bitsId, int st);
+  /// Closes the current stage.
+  void nextStage();
+  int stage() const { return int(prog_->stages.size()) - 1; }
+  std::shared_ptr<const Program> finish();
+  const Program &program() const { return *prog_; }
+
+private:
+  std::shared_ptr<Program> prog_;
+  std::vector<int> availFrom_; ///< First stage a value can be used in.
+};
+
+} // namespace mpc::rt::fx

@@ -1,0 +1,322 @@
+//===- runtime/protocols/LayerNorm.cpp - LayerNorm over the last axis -----===//
+//
+// Three programs:
+//   1. (n elements) y = x - mean as ONE truncation: the local d x - sum(x)
+//      is an exact multiple of d (x - mean), multiplied by round(2^fd / d)
+//      and truncated by fd; then y^2 locally.
+//   2. (rows) Q = sum y^2 truncated to frac (Q = d var). The rsqrt input
+//      var + eps = Q/d + eps is an affine function of the premasked Q, so
+//      it is never opened; the normalisation comparisons test
+//      Q < d (2^j - eps) directly (no division before them). Then the
+//      normalised rsqrt (Reciprocal.cpp) gives rho. With rsqrt "newton"
+//      (CrypTen), var + eps is truncated to frac instead and no comparison
+//      is made.
+//   3. (n) out = y rho (gamma) + beta, one truncation; rho is broadcast
+//      along the row as a premasked value.
+// With a private gamma, party 0's gain goes through pwMul (Arith.h) on y's
+// shares and is truncated, both while program 2 runs (whenBoth), so it
+// adds no round.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/NonlinearBuild.h"
+#include "runtime/protocols/Parallel.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace mpc::rt {
+
+using namespace nl;
+
+namespace {
+
+using Affine = LayerNormParams::Affine;
+
+struct Dims {
+  int64_t n = 0, rows = 0, d = 0;
+};
+
+Dims dimsOf(llvm::ArrayRef<int64_t> shape) {
+  Dims r;
+  r.n = numElements(shape);
+  r.d = shape.empty() ? 1 : shape.back();
+  r.rows = r.d ? r.n / r.d : 0;
+  return r;
+}
+
+struct CentreProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int cx = -1, y = -1, sq = -1;
+};
+
+CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
+  int f = p.frac;
+  int fd = std::min(40, kSafeBits - 1 - f - p.inputBits);
+  assert(fd >= log2Ceil(double(dm.d)) + 16 && "LayerNorm inputBits too large");
+  Builder b(dm.n);
+  CentreProgram cp;
+  cp.cx = b.arithInput();
+  Expr c = Builder::mulConst(b.var(cp.cx, f), 1.0 / double(dm.d), fd);
+  cp.y = b.trunc(b.local(c), fd);
+  b.nextStage();
+  Expr y = b.var(cp.y, f);
+  cp.sq = b.local(y * y);
+  cp.prog = b.finish();
+  return cp;
+}
+
+/// The scale of rho = rsqrt(var + eps): finer than frac by half the
+/// variance range, so that rho keeps frac bits of relative precision.
+int rhoFrac(const LayerNormParams &p) {
+  if (p.rsqrt.method == RsqrtParams::Newton)
+    return p.frac;
+  return p.frac + (std::max(p.rsqrt.maxBits, 0) + 1) / 2;
+}
+
+bool isNewton(const LayerNormParams &p) {
+  return p.rsqrt.method == RsqrtParams::Newton;
+}
+
+struct VarProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int s2 = -1, q = -1, rho = -1;
+  std::vector<int> bitInputs;
+};
+
+int varCompareBits(const Dims &dm, const LayerNormParams &p) {
+  int bits = log2Ceil(double(dm.d)) + p.rsqrt.maxBits + p.frac + 1;
+  assert(bits <= kMaxCompareBits && "LayerNorm variance range too wide");
+  return bits;
+}
+
+VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
+  int f = p.frac, lo = p.rsqrt.minExp, hi = p.rsqrt.maxBits;
+  Builder b(dm.rows);
+  VarProgram vp;
+  vp.s2 = b.arithInput();
+  if (isNewton(p)) {
+    // CrypTen's Newton rsqrt on var + eps truncated to frac (its domain,
+    // about [0.1, 100], needs no finer scale).
+    vp.q = b.trunc(vp.s2, f);
+    b.nextStage();
+    int fv = kSafeBits - 1 - f - 8;
+    Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.d), fv) +
+             Builder::constant(p.eps, f + fv);
+    int v = b.trunc(b.local(x), fv);
+    b.nextStage();
+    vp.rho = buildRsqrtNewton(b, v, p.rsqrt.iters, f);
+    vp.prog = b.finish();
+    return vp;
+  }
+  for (int j = 0; j < numThresholds(lo, hi); ++j)
+    vp.bitInputs.push_back(b.bitsInput());
+  vp.q = b.trunc(vp.s2, f);
+  b.nextStage();
+  std::vector<int> bits;
+  for (int id : vp.bitInputs)
+    bits.push_back(b.openBits(id));
+  if (!bits.empty())
+    b.nextStage();
+  // var + eps = Q/d + eps at scale f + fv, with c = (var + eps) t < 1.
+  int ft = std::max(hi, 1);
+  int fv = kSafeBits - f - ft;
+  Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.d), fv) +
+           Builder::constant(p.eps, f + fv);
+  vp.rho =
+      buildRsqrtNormalized(b, x, bits, lo, hi, p.rsqrt.iters, f, rhoFrac(p));
+  vp.prog = b.finish();
+  return vp;
+}
+
+struct OutProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int y = -1, yg = -1, ygm = -1, rho = -1, out = -1;
+  int gammaSlot = -1, betaSlot = -1;
+  int split = 0; ///< Private: stages before this run alongside program 2.
+};
+
+OutProgram buildOut(const Dims &dm, const LayerNormParams &p) {
+  int f = p.frac, gf = p.gammaFrac, rf = rhoFrac(p);
+  Builder b(dm.n);
+  OutProgram op;
+  op.rho = b.maskedInput(2);
+  Expr rho = b.var(op.rho, rf);
+  switch (p.affine) {
+  case Affine::None:
+    op.y = b.maskedInput(2);
+    op.out = b.trunc(b.local(b.var(op.y, f) * rho), rf);
+    break;
+  case Affine::Public:
+    op.y = b.maskedInput(2);
+    op.gammaSlot = b.publicSlot();
+    op.betaSlot = b.publicSlot();
+    op.out = b.trunc(b.local(b.var(op.y, f) * rho, op.gammaSlot, op.betaSlot),
+                     rf + gf);
+    break;
+  case Affine::Private:
+    op.yg = b.arithInput();
+    op.betaSlot = b.publicSlot();
+    op.ygm = b.trunc(op.yg, gf);
+    b.nextStage();
+    op.split = 1;
+    op.out = b.trunc(
+        b.local(b.var(op.ygm, f) * rho, /*elemFactor=*/-1, op.betaSlot), rf);
+    break;
+  }
+  b.nextStage();
+  op.prog = b.finish();
+  return op;
+}
+
+/// beta at scale `scale`, broadcast to the input, for party 0's share.
+RingTensor betaAt(const RingTensor *beta, int betaFrac, int scale,
+                  llvm::ArrayRef<int64_t> shape) {
+  RingTensor b = broadcastTo(*beta, shape);
+  assert(scale >= betaFrac && "beta finer than the output scale");
+  return mulScalar(b, u64(1) << (scale - betaFrac))
+      .reshaped(Shape{numElements(shape)});
+}
+
+} // namespace
+
+LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
+                           const LayerNormParams &p, const WeightMasks *masks) {
+  LayerNormMat m;
+  Dims dm = dimsOf(shape);
+  if (dm.n == 0)
+    return m;
+  CentreProgram cp = buildCentre(dm, p);
+  m.centre = fx::dealProgram(c, cp.prog);
+  VarProgram vp = buildVar(dm, p);
+  m.var = fx::dealProgram(c, vp.prog);
+  if (!vp.bitInputs.empty())
+    m.cmp = dealLessThanZeroBits(c, {int64_t(vp.bitInputs.size()) * dm.rows},
+                                 varCompareBits(dm, p));
+  if (p.affine == Affine::Private) {
+    assert(masks && "a private gamma needs the weight masks");
+    m.gamma = dealPwMul(c, *masks, shape, p.gammaWeightId, {dm.d});
+  }
+  OutProgram op = buildOut(dm, p);
+  std::vector<std::array<RingTensor, 2>> ins;
+  if (c.isDealer()) {
+    ins.push_back(fx::broadcastCands(m.var.candValues[vp.rho], {dm.rows, 1},
+                                     {dm.rows, dm.d}));
+    if (p.affine != Affine::Private)
+      ins.push_back(m.centre.candValues[cp.y]);
+  }
+  m.out = fx::dealProgram(c, op.prog, ins);
+  return m;
+}
+
+Proto<RingTensor> layerNorm(Party &p, RingTensor x,
+                            const LayerNormParams &params,
+                            const LayerNormMat &m, const RingTensor *gamma,
+                            const RingTensor *beta) {
+  Shape shape = x.shape();
+  Dims dm = dimsOf(shape);
+  if (dm.n == 0)
+    co_return x;
+  int f = params.frac;
+  Shape rowShape{dm.rows, dm.d};
+
+  // 1. y = x - mean, y^2.
+  CentreProgram cp = buildCentre(dm, params);
+  fx::State st1(*m.centre.prog);
+  {
+    RingTensor xr = x.reshaped(rowShape);
+    RingTensor sum = reduceSum(xr, {1}, true);
+    RingTensor cx = subBroadcast(mulScalar(xr, u64(dm.d)), sum);
+    fx::setArith(st1, cp.cx, cx.reshaped(Shape{dm.n}));
+  }
+  co_await fx::runStages(p, m.centre, st1, 0, m.centre.prog->numStages());
+  RingTensor s2 = reduceSum(st1.share[cp.sq].reshaped(rowShape), {1}, false);
+
+  // 2. rho = rsqrt(var + eps) per row; 3a (private gamma) alongside.
+  VarProgram vp = buildVar(dm, params);
+  OutProgram op = buildOut(dm, params);
+  fx::State st2(*m.var.prog), st3(*m.out.prog);
+  fx::setArith(st2, vp.s2, std::move(s2));
+  auto varPart = [&](Party &q) -> Proto<int> {
+    co_await fx::runStages(q, m.var, st2, 0, 1);
+    int T = int(vp.bitInputs.size());
+    if (T > 0) {
+      const RingTensor &qs = st2.share[vp.q];
+      RingTensor in(Shape{int64_t(T) * dm.rows});
+      for (int j = params.rsqrt.minExp + 1, t = 0; j < params.rsqrt.maxBits;
+           ++j, ++t) {
+        double thr = double(dm.d) * (std::ldexp(1.0, j) - params.eps);
+        u64 a = q.id() == 0 ? encodeFixed(thr, f) : 0;
+        for (int64_t i = 0; i < dm.rows; ++i)
+          in[t * dm.rows + i] = qs[i] - a;
+      }
+      int cmpBits = varCompareBits(dm, params);
+      SharedBits bits =
+          co_await lessThanZeroBits(q, std::move(in), m.cmp, cmpBits);
+      for (int t = 0; t < T; ++t)
+        fx::setBits(st2, vp.bitInputs[t],
+                    sliceBits(bits, t * dm.rows, dm.rows));
+    }
+    co_await fx::runStages(q, m.var, st2, 1, m.var.prog->numStages());
+    co_return 0;
+  };
+  if (params.affine == Affine::Private) {
+    RingTensor yShare = st1.share[cp.y].reshaped(shape);
+    auto gainPart = [&](Party &q) -> Proto<int> {
+      RingTensor yg = co_await pwMul(q, yShare, gamma, m.gamma);
+      fx::setArith(st3, op.yg, yg.reshaped(Shape{dm.n}));
+      co_await fx::runStages(q, m.out, st3, 0, op.split);
+      co_return 0;
+    };
+    co_await whenBoth(p, gainPart, varPart);
+    fx::setPublic(st3, op.betaSlot,
+                  p.id() == 0 && beta ? betaAt(beta, params.betaFrac,
+                                               f + rhoFrac(params), shape)
+                                      : RingTensor(Shape{dm.n}));
+  } else {
+    co_await varPart(p);
+    fx::setMasked(st3, op.y, fx::viewOf(st1, cp.y));
+    if (params.affine == Affine::Public) {
+      assert(gamma && beta && "public affine needs gamma and beta");
+      fx::setPublic(st3, op.gammaSlot,
+                    broadcastTo(*gamma, shape).reshaped(Shape{dm.n}));
+      fx::setPublic(st3, op.betaSlot,
+                    betaAt(beta, params.betaFrac,
+                           f + rhoFrac(params) + params.gammaFrac, shape));
+    }
+  }
+
+  // 3. out = y rho (gamma) + beta.
+  fx::setMasked(
+      st3, op.rho,
+      fx::broadcastView(fx::viewOf(st2, vp.rho), {dm.rows, 1}, rowShape));
+  co_await fx::runStages(p, m.out, st3, op.split, m.out.prog->numStages());
+  co_return st3.share[op.out].reshaped(shape);
+}
+
+Cost layerNormCost(llvm::ArrayRef<int64_t> shape, const LayerNormParams &p) {
+  Dims dm = dimsOf(shape);
+  if (dm.n == 0)
+    return Cost();
+  CentreProgram cp = buildCentre(dm, p);
+  VarProgram vp = buildVar(dm, p);
+  OutProgram op = buildOut(dm, p);
+  const fx::Program &vg = *vp.prog, &og = *op.prog;
+  Cost c = fx::programCost(*cp.prog);
+  Cost var = fx::materialCost(vg);
+  var.then(fx::stagesCost(vg, 0, 1));
+  if (!vp.bitInputs.empty())
+    var.then(lessThanZeroBitsCost(int64_t(vp.bitInputs.size()) * dm.rows,
+                                  varCompareBits(dm, p)));
+  var.then(fx::stagesCost(vg, 1, vg.numStages()));
+  if (p.affine == Affine::Private) {
+    Cost gain = pwMulCost(shape, {dm.d});
+    gain.then(fx::stagesCost(og, 0, op.split));
+    var.alongside(gain);
+  }
+  c.then(var);
+  c.then(fx::materialCost(og));
+  c.then(fx::stagesCost(og, op.split, og.numStages()));
+  return c;
+}
+
+} // namespace mpc::rt

@@ -1,0 +1,328 @@
+//===- runtime/protocols/Nonlinear.h - Nonlinear functions ------*- C++ -*-===//
+//
+// Two-party protocols for the nonlinear functions of a Transformer:
+// polynomials, exp, reciprocal, inverse square root, GeLU, softmax,
+// LayerNorm and tanh, each with its dealer material (deal*), its protocol
+// and an EXACT cost formula (*Cost) that tests compare with measured
+// traffic. Every approximation states its valid input domain and its max
+// error there, in the comment below and in approxInfo(), which the tests
+// assert against.
+//
+// Inputs and outputs are fixed point with `frac` fractional bits in Z_2^64.
+// Parameters live in small structs so the compiler can record each choice
+// in the plan. Reductions (softmax, LayerNorm) run over the last axis.
+//
+// All of them run on the premasked-program engine (FxProgram.h): a
+// truncation result comes out Beaver-masked, so a fixed-point product costs
+// one round instead of two. Comparisons come from Compare.h and run in the
+// same rounds as independent arithmetic (Parallel.h whenBoth).
+//
+// Round counts below are for frac = 16 and the default parameters; the
+// *Cost functions are exact for every parameter choice. C = rounds of one
+// lessThanZeroBits at the stated bit width (3 for 25..63 bits, Compare.h).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Corr.h"
+#include "runtime/Cost.h"
+#include "runtime/Proto.h"
+#include "runtime/protocols/Arith.h"
+#include "runtime/protocols/Compare.h"
+#include "runtime/protocols/FxProgram.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mpc::rt {
+
+// --- Catalogue ---------------------------------------------------------------
+
+/// What an approximation promises: for inputs in [lo, hi] the result r
+/// satisfies |r - ref| <= maxAbsErr + maxRelErr |ref| against the
+/// double-precision reference, at frac = 16 with default parameters.
+struct ApproxInfo {
+  std::string name;
+  double lo = 0, hi = 0;
+  double maxAbsErr = 0;
+  double maxRelErr = 0;
+  std::string description; ///< Formula, reference and outside behaviour.
+};
+/// The entry called \p name ("gelu.puma", "exp.limit", ...), or nullptr.
+const ApproxInfo *approxInfo(std::string_view name);
+/// Every entry, for reports.
+const std::vector<ApproxInfo> &approxCatalog();
+
+// --- Polynomial --------------------------------------------------------------
+
+/// sum_k coeffs[k] x^k, correct for |x| <= bound (beyond it the powers may
+/// overflow: garbage). Powers come in as few rounds as the bound allows:
+/// x is opened once, each level truncates one new power (x^2 and x^3 from
+/// one opening when |x|^3 2^(3 frac) fits), and the sum is taken at a high
+/// coefficient scale with one final truncation. Degree <= 6 at bound 4:
+/// 3 rounds. Error: a few ulps plus coefficient rounding.
+struct PolyParams {
+  std::vector<double> coeffs;
+  double bound = 1;
+  int frac = 16;
+};
+struct PolyMat {
+  fx::Mat prog;
+};
+PolyMat dealPoly(Corr &c, llvm::ArrayRef<int64_t> shape, const PolyParams &p);
+Proto<RingTensor> poly(Party &p, RingTensor x, const PolyParams &params,
+                       const PolyMat &m);
+Cost polyCost(llvm::ArrayRef<int64_t> shape, const PolyParams &p);
+
+// --- exp ---------------------------------------------------------------------
+
+/// exp(x) ~ (1 + x/2^iters)^(2^iters) (CrypTen/SPU "limit", iters = 8):
+/// 1 + x/2^n is formed exactly at scale frac + n, then n squarings at a
+/// working scale of up to 30 bits, each ONE round (truncation with the next
+/// square precomputed): 1 + iters rounds. Domain (entry "exp.limit"):
+/// [-14, maxInput] with max abs error ~1.1e-3 at maxInput = 0 (the limit
+/// formula's own error, e^x x^2 / 2^(n+1)); for x < -2^n the result is
+/// unspecified (callers clip, as softmax does). maxInput bounds the
+/// working scale: keep it at the true upper end of the inputs.
+/// order = 2 uses the base 1 + u + u^2/2 (u = x/2^n; one extra truncation
+/// round), whose error is e^x |x|^3 / (6 4^n): with iters = 7 it costs the
+/// same 9 rounds as the default and is ~100x more accurate ("exp.limit2").
+struct ExpParams {
+  int iters = 8;
+  int frac = 16;
+  double maxInput = 0;
+  int order = 1;
+};
+struct ExpMat {
+  fx::Mat prog;
+};
+ExpMat dealExp(Corr &c, llvm::ArrayRef<int64_t> shape, const ExpParams &p);
+Proto<RingTensor> expApprox(Party &p, RingTensor x, const ExpParams &params,
+                            const ExpMat &m);
+Cost expCost(llvm::ArrayRef<int64_t> shape, const ExpParams &p);
+
+// --- Reciprocal --------------------------------------------------------------
+
+/// 1/x for x > 0.
+///  Newton (CrypTen, iters 10): y0 = 3 exp(1 - 2x) + 0.003,
+///    y <- 2y - x y^2 (one round each). Domain [0.02, 200]
+///    ("reciprocal.newton").
+///  Goldschmidt (PUMA/SPU, iters 2): b_j = [x < 2^j] for every j in
+///    (minExp, maxBits) from ONE batched comparison; the one-hot of the top
+///    bit gives t = 2^-(k+1) (public coefficients), c = x t in [0.5, 1),
+///    w0 = 2.9142 - 2c, e0 = 1 - c w0, r <- r(1 + e), e <- e^2, and the
+///    result r t, folded into the last truncation. Domain
+///    [2^minExp, 2^maxBits) ("reciprocal.goldschmidt"); relative error
+///    <= 0.0858^(2^iters) plus fixed-point rounding. Rounds: C + 3 + iters.
+struct ReciprocalParams {
+  enum Method { Newton, Goldschmidt };
+  Method method = Goldschmidt;
+  int iters = 2;    ///< Newton: CrypTen uses 10.
+  int maxBits = 16; ///< Domain: x < 2^maxBits.
+  int minExp = -12; ///< Domain: x >= 2^minExp (Goldschmidt).
+  int frac = 16;
+};
+struct ReciprocalMat {
+  fx::Mat prog;
+  LtzBitsMat cmp; ///< Goldschmidt only.
+};
+ReciprocalMat dealReciprocal(Corr &c, llvm::ArrayRef<int64_t> shape,
+                             const ReciprocalParams &p);
+Proto<RingTensor> reciprocal(Party &p, RingTensor x,
+                             const ReciprocalParams &params,
+                             const ReciprocalMat &m);
+Cost reciprocalCost(llvm::ArrayRef<int64_t> shape, const ReciprocalParams &p);
+/// The bit width of the normalisation comparisons.
+int reciprocalCompareBits(const ReciprocalParams &p);
+
+// --- Inverse square root -----------------------------------------------------
+
+/// 1/sqrt(x) for x > 0.
+///  Newton (CrypTen, iters 3): y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024,
+///    y <- y (3 - x y^2)/2 (two rounds each). Domain [0.1, 100]
+///    ("rsqrt.newton").
+///  Normalized (default, iters = Newton steps, 1): one batched comparison
+///    finds k with x in [2^k, 2^(k+1)); c = x 2^-(k+1) in [0.5, 1); a
+///    degree-3 minimax guess p(c) (rel. error 4.8e-4), `iters` Newton
+///    steps, and the factor 2^-(k+1)/2 (a public coefficient per k) folded
+///    into the last truncation. Domain [2^minExp, 2^maxBits)
+///    ("rsqrt.normalized"). Rounds: C + 3 + 2 iters.
+struct RsqrtParams {
+  enum Method { Newton, Normalized };
+  Method method = Normalized;
+  int iters = 1;
+  int maxBits = 16;
+  int minExp = -12;
+  int frac = 16;
+};
+struct RsqrtMat {
+  fx::Mat prog;
+  LtzBitsMat cmp; ///< Normalized only.
+};
+RsqrtMat dealRsqrt(Corr &c, llvm::ArrayRef<int64_t> shape,
+                   const RsqrtParams &p);
+Proto<RingTensor> rsqrt(Party &p, RingTensor x, const RsqrtParams &params,
+                        const RsqrtMat &m);
+Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p);
+
+// --- GeLU --------------------------------------------------------------------
+
+/// form "puma" (default): PUMA's 4 pieces (0 | F0 on [-4,-1.95) | F1 on
+///   [-1.95,3] | x), any input with |x| < 2^(compareBits-1) / 2^frac; the
+///   three comparisons run as one batched comparison of 3n elements in the
+///   same rounds as the powers and both polynomials; the selection is
+///   local after opening the bits. Rounds: max(C, 3) + 1 = 4.
+///   Error vs exact GeLU ("gelu.puma"): see the catalogue.
+/// form "quad": 0.125x^2 + 0.25x + 0.5 (MPCFormer; only for models
+///   distilled with it). 2 rounds. Error vs that formula: 2 ulp.
+/// (An erf-accurate form is not offered; "puma" is the accurate one.)
+struct GeluParams {
+  std::string form = "puma";
+  int frac = 16;
+  int compareBits = kFullCompareBits;
+};
+struct GeluMat {
+  fx::Mat prog;
+  LtzBitsMat cmp; ///< puma only.
+};
+GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p);
+Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
+                       const GeluMat &m);
+Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p);
+
+// --- tanh --------------------------------------------------------------------
+
+/// form "poly": odd-symmetric pieces: -1 below -5, an outer degree-5 fit on
+/// [-5,-1.5), an odd degree-7 fit on [-1.5,1.5], the mirrored outer fit on
+/// (1.5,5], +1 above 5. Four comparisons in one batch, in the same rounds as
+/// the powers. Error ("tanh.poly") <= 6e-4 everywhere. Rounds: 4 (C = 3).
+struct TanhParams {
+  std::string form = "poly";
+  int frac = 16;
+  int compareBits = kFullCompareBits;
+};
+struct TanhMat {
+  fx::Mat prog;
+  LtzBitsMat cmp;
+};
+TanhMat dealTanh(Corr &c, llvm::ArrayRef<int64_t> shape, const TanhParams &p);
+Proto<RingTensor> tanhApprox(Party &p, RingTensor x, const TanhParams &params,
+                             const TanhMat &m);
+Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
+
+// --- Softmax -----------------------------------------------------------------
+
+/// form "exact" (default): m = max over the last axis, y = x - m,
+///   e = exp(y) set to 0 where y < clipBelow (the clip test runs in the
+///   same rounds as exp, the bit is applied by a local product; masked
+///   entries with bias -10000 are clipped, so exp's garbage there never
+///   escapes), s = sum e, q = 1/s by normalised Goldschmidt (s in [1, L]:
+///   the domain is set from the row length L; q is kept at frac + log2 L
+///   bits), out = e q. exp is the second-order limit of ExpParams (7
+///   squarings): same rounds as PUMA's, error 2e-4 ("softmax.exact").
+///   Inputs: |x| < 2^inputBits / 2^frac.
+///   Rounds: max + (exp.order + exp.iters) + (C' + 3 + recip.iters) + 1
+///   with C' the comparison rounds at log2(L) + frac + 2 bits (2 for
+///   L < 256): max + 9 + 7 + 1 with defaults.
+/// form "puma": the same with PUMA's exp (1 + x/256)^256 (exp ignored):
+///   error 4e-3 ("softmax.puma").
+/// form "2quad" (MPCFormer): (x + c)^2 / sum (x + c)^2 with c = quadC. An
+///   additive mask bias breaks it (a -10000 entry squares to 1e8): pass the
+///   0/1 mask to softmax() instead. The reciprocal's domain is
+///   [2^recip.minExp, 2^recip.maxBits): set it from the score range.
+struct SoftmaxParams {
+  std::string form = "exact";
+  double clipBelow = -14;
+  ExpParams exp{7, 16, 0, 2};
+  ReciprocalParams recip; ///< exact/puma: only iters is used.
+  double quadC = 5;
+  int inputBits = 61; ///< Bound on |x| * 2^frac, in bits (max compares).
+  int frac = 16;
+};
+struct SoftmaxMat {
+  MaxMat max;
+  fx::Mat expProg; ///< exact: exp and the clip bit; 2quad: the squares.
+  LtzBitsMat clip;
+  ReciprocalMat recip;
+  fx::Mat outProg; ///< The final product.
+};
+SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
+                       const SoftmaxParams &p);
+/// Softmax over the last axis. For "2quad", \p mask (0/1 ring integers,
+/// public, broadcastable to x) multiplies the squares; nullptr = no mask.
+Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
+                          const SoftmaxMat &m,
+                          const RingTensor *mask = nullptr);
+Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
+
+// --- LayerNorm ---------------------------------------------------------------
+
+/// y = (x - mean) rsqrt(var + eps) * gamma + beta over the last axis (d).
+/// mean and the centring are one truncation by a public 1/d; var is a
+/// local square plus a sum and one truncation; rsqrt is "normalized" by
+/// default (var + eps may range from 1e-4 to 1e4: domain
+/// [2^rsqrt.minExp, 2^rsqrt.maxBits)); the comparisons are made on the raw
+/// sum against d (2^j - eps), so no division precedes them.
+/// gamma/beta:
+///   Affine::None    — none (tests, or folded elsewhere);
+///   Affine::Public  — both parties pass the same clear tensors;
+///   Affine::Private — party 0 holds them: gamma through pwMul (Arith.h,
+///     weight id gammaWeightId, WeightMasks at deal time), beta added to
+///     party 0's share. Party 1 passes nullptr.
+/// rsqrt.method Newton (CrypTen, "layernorm.newton") truncates var + eps
+/// to frac and runs buildRsqrtNewton: no comparison, 19 rounds, domain of
+/// var + eps about [0.1, 100].
+/// Inputs: |x - mean| < 2^inputBits. rsqrt(var + eps) is kept at
+/// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + C (at
+/// log2(d) + maxBits + frac + 1 bits) + 1 (bits) + 2 + 2 rsqrt.iters + 1
+/// (output) = 11 with defaults; the private gain (pwMul + truncation, 2
+/// rounds) runs alongside the variance and rsqrt.
+struct LayerNormParams {
+  enum Affine { None, Public, Private };
+  double eps = 1e-12;
+  int frac = 16;
+  int inputBits = 14;
+  RsqrtParams rsqrt;
+  Affine affine = Affine::Private;
+  int gammaFrac = 16; ///< Fraction bits of gamma's ring encoding.
+  int betaFrac = 16;
+  int64_t gammaWeightId = -1; ///< Private: the pwMul weight id of gamma.
+};
+struct LayerNormMat {
+  fx::Mat centre, var, out;
+  LtzBitsMat cmp;
+  PwMulMat gamma; ///< Private affine only.
+};
+/// \p masks is required for Affine::Private (dealer and party 0: withSeed;
+/// party 1: forParty1); ignored otherwise.
+LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
+                           const LayerNormParams &p,
+                           const WeightMasks *masks = nullptr);
+Proto<RingTensor> layerNorm(Party &p, RingTensor x,
+                            const LayerNormParams &params,
+                            const LayerNormMat &m,
+                            const RingTensor *gamma = nullptr,
+                            const RingTensor *beta = nullptr);
+Cost layerNormCost(llvm::ArrayRef<int64_t> shape, const LayerNormParams &p);
+
+// --- Parameter checks --------------------------------------------------------
+
+/// Whether parameters (from a plan file) are in the range the protocols
+/// support for tensors of \p shape: the deal/run/cost functions assert these
+/// conditions, so a plan reader must call these first. Each returns a
+/// DiagError naming the offending field.
+llvm::Error validatePoly(llvm::ArrayRef<int64_t> shape, const PolyParams &p);
+llvm::Error validateExp(const ExpParams &p);
+llvm::Error validateReciprocal(const ReciprocalParams &p);
+llvm::Error validateRsqrt(const RsqrtParams &p);
+llvm::Error validateGelu(const GeluParams &p);
+llvm::Error validateTanh(const TanhParams &p);
+llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
+                            const SoftmaxParams &p);
+llvm::Error validateLayerNorm(llvm::ArrayRef<int64_t> shape,
+                              const LayerNormParams &p);
+
+} // namespace mpc::rt

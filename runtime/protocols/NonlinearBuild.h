@@ -1,0 +1,151 @@
+//===- runtime/protocols/NonlinearBuild.h - Program builders ----*- C++ -*-===//
+//
+// Internal to the nonlinear protocols: the building blocks that write
+// fixed-point programs (FxProgram.h) — powers, polynomial sums, the limit
+// exp, the top-bit normalisation, Goldschmidt and Newton iterations, and
+// piecewise polynomials — shared by the element-wise ops and the composites.
+// Each builder expects its inputs usable in the builder's current stage and
+// leaves the builder in the stage where its result is usable.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/protocols/FxProgram.h"
+#include "runtime/protocols/Nonlinear.h"
+
+#include <functional>
+#include <map>
+#include <set>
+
+namespace mpc::rt::nl {
+
+using fx::Builder;
+using fx::Expr;
+
+/// Largest value magnitude, in bits, allowed before a truncation (the
+/// truncation needs |z| < 2^62; one bit of margin).
+constexpr int kSafeBits = 61;
+
+/// ceil(log2(max(v, 1))).
+int log2Ceil(double v);
+
+// --- Powers and polynomials --------------------------------------------------
+
+/// x^e for every needed e >= 1, each as a premasked value or a product of
+/// two (scale frac or 2 frac). x is premasked at frac; |x| <= bound.
+struct Powers {
+  std::map<int, Expr> pow;
+  int levels = 0; ///< Truncation stages used.
+};
+Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
+                   double bound);
+/// Exponents with a non-zero coefficient (>= 1).
+std::set<int> neededExponents(llvm::ArrayRef<double> coeffs);
+
+/// sum_k c_k x^k as an Expr at the highest scale that keeps \p magnitude
+/// (a bound on |sum| where the result is used) below 2^kSafeBits.
+Expr polySum(const Powers &pw, llvm::ArrayRef<double> coeffs, double magnitude,
+             int frac);
+/// sum_k |c_k| bound^k: a magnitude bound for |x| <= bound.
+double polyMagnitude(llvm::ArrayRef<double> coeffs, double bound);
+
+// --- exp ---------------------------------------------------------------------
+
+/// exp(u) by the limit formula; u an Expr over premasked values. Returns a
+/// premasked id at p.frac, usable in the builder's (new) current stage.
+int buildExp(Builder &b, const Expr &u, const ExpParams &p);
+/// The working scale of the squarings.
+int expWorkFrac(const ExpParams &p);
+
+// --- Normalisation by the top bit --------------------------------------------
+
+/// Buckets k in [lo, hi): x in [2^k, 2^(k+1)) (the lowest bucket takes
+/// everything below 2^(lo+1), the highest everything from 2^(hi-1)). The
+/// thresholds are 2^j for j in (lo, hi); bits[j - lo - 1] is the premasked
+/// [x < 2^j]. Returns sum_k coef(k) [bucket k] at scale fc (ring-exact per
+/// bucket: one encoded coefficient each).
+Expr bucketSum(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
+               const std::function<double(int)> &coef, int fc);
+/// Thresholds of the normalisation comparisons: hi - lo - 1.
+inline int numThresholds(int lo, int hi) { return hi - lo - 1; }
+
+/// 1/x by normalised Goldschmidt; x an Expr at scale sx whose value is in
+/// [2^lo, 2^hi), bits as for bucketSum, usable now. Returns premasked 1/x at
+/// outFrac (>= frac; a finer scale keeps small results' relative precision).
+int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
+                     int lo, int hi, int iters, int frac, int outFrac);
+/// 1/sqrt(x), normalised: likewise.
+int buildRsqrtNormalized(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
+                         int lo, int hi, int iters, int frac, int outFrac);
+/// CrypTen's Newton reciprocal / rsqrt on premasked x at frac.
+int buildReciprocalNewton(Builder &b, int x, int iters, int frac);
+int buildRsqrtNewton(Builder &b, int x, int iters, int frac);
+
+// --- Programs with a normalisation comparison --------------------------------
+
+/// A program whose input x (arith) is opened in stage 0 while one batched
+/// comparison computes [x < 2^j] for j in (lo, hi); the bits are opened at
+/// stage `split` and body builds the rest.
+struct NormProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int x = -1, out = -1, split = 0;
+  int lo = 0, hi = 0, frac = 0;
+  std::vector<int> bitInputs; ///< One bits input per threshold.
+};
+/// (builder, premasked x, premasked threshold bits) -> premasked result.
+using NormBody = std::function<int(Builder &, int, llvm::ArrayRef<int>)>;
+NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
+                             const NormBody &body);
+/// The comparison width for x < 2^hi at frac.
+int normCompareBits(int frac, int hi);
+/// x - 2^j for every threshold, threshold-major.
+RingTensor normCompareInput(const Party &p, const RingTensor &x, int frac,
+                            int lo, int hi);
+/// Runs the program with its comparison (x already set in \p st).
+Proto<int> runNormProgram(Party &p, const fx::Mat &m, const LtzBitsMat &cmp,
+                          const NormProgram &np, fx::State &st,
+                          RingTensor cmpInput, int cmpBits);
+Cost normProgramCost(const NormProgram &np, int cmpBits);
+/// The reciprocal op's program (both methods); Goldschmidt's result at
+/// \p outFrac (default: p.frac).
+NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
+                                   int outFrac = -1);
+
+// --- Piecewise polynomials ---------------------------------------------------
+
+/// One segment of a piecewise function.
+struct Segment {
+  enum Kind { Const, Identity, Poly } kind = Const;
+  double value = 0;           ///< Const.
+  std::vector<double> coeffs; ///< Poly.
+};
+/// Segments between ascending breakpoints (segments = breaks + 1).
+struct Piecewise {
+  std::vector<double> breaks;
+  std::vector<Segment> segs;
+};
+
+/// A built piecewise program: x (arith) and one bits input [x < break_i]
+/// per breakpoint; the output is raw at frac.
+struct PiecewiseProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int x = -1, out = -1;
+  std::vector<int> bitInputs;
+  int split = 0; ///< Stages [0, split) run alongside the comparison.
+};
+/// Each polynomial segment is evaluated for every x but only used on its
+/// segment: its magnitude is sampled there, and its powers need only be
+/// right for |x| up to the outermost finite breakpoint.
+PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int frac,
+                                int compareRounds);
+/// Runs it: x - break_i compared in one batch alongside the powers.
+Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
+                               const PiecewiseProgram &pp, const fx::Mat &m,
+                               const LtzBitsMat &cmp, RingTensor x, int frac,
+                               int cmpBits);
+Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits);
+
+/// XOR-shared bits [start, start + count) of \p b as their own SharedBits.
+SharedBits sliceBits(const SharedBits &b, int64_t start, int64_t count);
+
+} // namespace mpc::rt::nl

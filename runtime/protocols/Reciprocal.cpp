@@ -1,0 +1,425 @@
+//===- runtime/protocols/Reciprocal.cpp - 1/x and 1/sqrt(x) ---------------===//
+//
+// Normalised Goldschmidt reciprocal (PUMA/SPU), normalised inverse square
+// root, and CrypTen's Newton variants of both.
+//
+// Normalisation: one batched comparison gives b_j = [x < 2^j] for every
+// threshold j in (lo, hi) (threshold-major, one lessThanZeroBits over
+// (hi - lo - 1) n elements) while x is opened. The bits are opened
+// premasked; bucket k (x in [2^k, 2^(k+1))) has the indicator
+// b_(k+1) - b_k, so any public per-bucket coefficient is a local linear
+// combination: t = 2^-(k+1) scales x into c in [0.5, 1), and the
+// un-normalising factor (t again, or 2^-(k+1)/2 for rsqrt) is folded into
+// the final truncation as one more premasked factor.
+//
+// Goldschmidt: w0 = 2.9142 - 2c, e0 = 1 - c w0, then r <- r (1 + e),
+// e <- e^2; each iteration is one truncation round (r and e together), and
+// |e0| <= 0.0858 gives relative error e0^(2^iters).
+//
+// Rsqrt: c truncated twice (frac f for the Newton step, 13 bits for the
+// guess so its cube leaves room for precise coefficients), the degree-3
+// minimax guess p(c) on [0.5, 1) (relative error 4.8e-4), then Newton
+// y <- y (3 - c y^2)/2 in two rounds per step (c y^2, then the product).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/NonlinearBuild.h"
+#include "runtime/protocols/Parallel.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace mpc::rt {
+
+using namespace nl;
+
+namespace nl {
+
+namespace {
+
+/// Minimax degree-3 fit of 1/sqrt(c) on [0.5, 1] (relative error 4.8e-4).
+constexpr double kRsqrtGuess[4] = {2.605307851321697, -3.639631028607458,
+                                   2.990506167513526, -0.9566619221528789};
+
+} // namespace
+
+Expr bucketSum(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
+               const std::function<double(int)> &coef, int fc) {
+  assert(int(bits.size()) == numThresholds(lo, hi) && "one bit per threshold");
+  // [bucket k] = b_(k+1) - b_k with b_lo = 0 and b_hi = 1.
+  auto bit = [&](int j) {
+    if (j <= lo)
+      return Builder::constant(0, 0);
+    if (j >= hi)
+      return Builder::constant(1, 0);
+    return b.var(bits[j - lo - 1], 0);
+  };
+  Expr sum = Builder::constant(0, fc);
+  for (int k = lo; k < hi; ++k)
+    sum = sum + Builder::mulConst(bit(k + 1) - bit(k), coef(k), fc);
+  return sum;
+}
+
+int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
+                     int lo, int hi, int iters, int f, int outFrac) {
+  assert(iters >= 1 && "Goldschmidt needs an iteration");
+  int ft = std::max(hi, 1);
+  Expr t = bucketSum(
+      b, bits, lo, hi, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
+  Expr c = x * t;
+  assert(c.scale <= kSafeBits && "normalised input too fine");
+  int cm = b.trunc(b.local(c), c.scale - f);
+  b.nextStage();
+  Expr cv = b.var(cm, f);
+  Expr w0 = Builder::constant(2.9142, f) - Builder::mulInt(cv, 2);
+  Expr e = Builder::constant(1, 2 * f) - cv * w0; // scale 2f
+  Expr r = w0;                                    // scale f
+  bool rPending = false;
+  for (int i = 1; i <= iters; ++i) {
+    int em = b.trunc(b.local(e), f);
+    int rm = rPending ? b.trunc(b.local(r), f) : -1;
+    b.nextStage();
+    if (rPending)
+      r = b.var(rm, f);
+    Expr ev = b.var(em, f);
+    Expr rn = r * (Builder::constant(1, f) + ev);
+    if (i < iters)
+      e = ev * ev;
+    r = rn;
+    rPending = true;
+  }
+  // r is 1/c at scale 2f; 1/x = r t.
+  int out;
+  if (-lo + 2 * f + ft <= kSafeBits - 1) {
+    Expr rt = r * t;
+    assert(rt.scale > outFrac && "output scale too fine");
+    out = b.trunc(b.local(rt), rt.scale - outFrac);
+    b.nextStage();
+  } else {
+    int rm = b.trunc(b.local(r), f);
+    b.nextStage();
+    Expr rt = b.var(rm, f) * t;
+    assert(rt.scale > outFrac && "output scale too fine");
+    out = b.trunc(b.local(rt), rt.scale - outFrac);
+    b.nextStage();
+  }
+  return out;
+}
+
+int buildRsqrtNormalized(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
+                         int lo, int hi, int iters, int f, int outFrac) {
+  assert(iters >= 1 && "the normalised rsqrt needs a Newton step");
+  int ft = std::max(hi, 1);
+  Expr t = bucketSum(
+      b, bits, lo, hi, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
+  Expr c = x * t;
+  assert(c.scale <= kSafeBits && "normalised input too fine");
+  int fl = std::min(f, 13);
+  int craw = b.local(c);
+  int cm = b.trunc(craw, c.scale - f);
+  int cl = b.trunc(craw, c.scale - fl);
+  b.nextStage();
+
+  // y0 = p(c) on the coarse copy, coefficients as precise as fits.
+  Expr clv = b.var(cl, fl);
+  Expr pw[4] = {Builder::constant(1, 0), clv, clv * clv, clv * clv * clv};
+  double mag = 0;
+  for (double k : kRsqrtGuess)
+    mag += std::fabs(k);
+  int scale = kSafeBits - 1 - log2Ceil(mag);
+  Expr guess = Builder::constant(kRsqrtGuess[0], scale);
+  for (int k = 1; k < 4; ++k)
+    guess =
+        guess + Builder::mulConst(pw[k], kRsqrtGuess[k], scale - pw[k].scale);
+  int y = b.trunc(b.local(guess), scale - f);
+  b.nextStage();
+
+  int fs = std::min(30, kSafeBits - 2 - 2 * f - (std::max(0, -lo) + 1) / 2);
+  assert(fs >= f && "rsqrt domain too wide for the un-normalising factor");
+  Expr s = bucketSum(
+      b, bits, lo, hi, [](int k) { return std::pow(2.0, -(k + 1) / 2.0); }, fs);
+  Expr cv = b.var(cm, f);
+  int out = -1;
+  for (int i = 1; i <= iters; ++i) {
+    Expr yv = b.var(y, f);
+    int q = b.trunc(b.local(cv * yv * yv), 2 * f);
+    b.nextStage();
+    // 2 y' = 3 y - y (c y^2), read at scale 2f + 1 as y'.
+    Expr yn = Builder::reinterpret(
+        Builder::alignTo(Builder::mulInt(yv, 3), 2 * f) - yv * b.var(q, f), 1);
+    if (i == iters) {
+      Expr ys = yn * s;
+      assert(ys.scale > outFrac && "output scale too fine");
+      out = b.trunc(b.local(ys), ys.scale - outFrac);
+    } else {
+      y = b.trunc(b.local(yn), yn.scale - f);
+    }
+    b.nextStage();
+  }
+  return out;
+}
+
+int buildReciprocalNewton(Builder &b, int x, int iters, int f) {
+  Expr xv = b.var(x, f);
+  ExpParams ep;
+  ep.frac = f;
+  ep.maxInput = 1;
+  int e = buildExp(b, Builder::constant(1, f) - Builder::mulInt(xv, 2), ep);
+  Expr y = Builder::mulInt(b.var(e, f), 3) + Builder::constant(0.003, f);
+  int out = -1;
+  for (int i = 1; i <= iters; ++i) {
+    Expr z = Builder::alignTo(Builder::mulInt(y, 2), 3 * f) - xv * y * y;
+    out = b.trunc(b.local(z), 2 * f);
+    b.nextStage();
+    y = b.var(out, f);
+  }
+  return out;
+}
+
+int buildRsqrtNewton(Builder &b, int x, int iters, int f) {
+  Expr xv = b.var(x, f);
+  ExpParams ep;
+  ep.frac = f;
+  ep.maxInput = 0;
+  Expr u = -(Builder::reinterpret(xv, 1) + Builder::constant(0.2, f + 1));
+  int e = buildExp(b, u, ep);
+  Expr y0 = Builder::mulConst(b.var(e, f), 2.2, 10) +
+            Builder::constant(0.2, f + 10) - Builder::reinterpret(xv, 10);
+  int y = b.trunc(b.local(y0), 10);
+  b.nextStage();
+  for (int i = 1; i <= iters; ++i) {
+    Expr yv = b.var(y, f);
+    int q = b.trunc(b.local(xv * yv * yv), 2 * f);
+    b.nextStage();
+    Expr yn =
+        Builder::alignTo(Builder::mulInt(yv, 3), 2 * f) - yv * b.var(q, f);
+    y = b.trunc(b.local(yn), f + 1);
+    b.nextStage();
+  }
+  return y;
+}
+
+// --- Programs with a normalisation comparison --------------------------------
+
+NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
+                             const NormBody &body) {
+  Builder b(n);
+  NormProgram np;
+  np.lo = lo, np.hi = hi, np.frac = frac;
+  np.x = b.arithInput();
+  int T = numThresholds(lo, hi);
+  for (int j = 0; j < T; ++j)
+    np.bitInputs.push_back(b.bitsInput());
+  int xm = b.open(np.x);
+  np.split = T > 0 ? std::max(cmpRounds, 1) : 1;
+  while (b.stage() < np.split)
+    b.nextStage();
+  std::vector<int> bits;
+  for (int id : np.bitInputs)
+    bits.push_back(b.openBits(id));
+  if (T > 0)
+    b.nextStage();
+  np.out = body(b, xm, bits);
+  np.prog = b.finish();
+  return np;
+}
+
+int normCompareBits(int frac, int hi) {
+  int bits = hi + frac + 1;
+  assert(bits <= kMaxCompareBits && "normalisation range too wide");
+  return std::max(bits, 1);
+}
+
+RingTensor normCompareInput(const Party &p, const RingTensor &x, int frac,
+                            int lo, int hi) {
+  int64_t n = x.size();
+  int T = numThresholds(lo, hi);
+  RingTensor in(Shape{int64_t(T) * n});
+  for (int j = lo + 1, q = 0; j < hi; ++j, ++q) {
+    u64 thr = p.id() == 0 ? encodeFixed(std::ldexp(1.0, j), frac) : 0;
+    for (int64_t i = 0; i < n; ++i)
+      in[q * n + i] = x[i] - thr;
+  }
+  return in;
+}
+
+Proto<int> runNormProgram(Party &p, const fx::Mat &m, const LtzBitsMat &cmp,
+                          const NormProgram &np, fx::State &st,
+                          RingTensor cmpInput, int cmpBits) {
+  int T = int(np.bitInputs.size());
+  int64_t n = m.prog->n;
+  if (T == 0) {
+    co_await fx::runStages(p, m, st, 0, m.prog->numStages());
+    co_return 0;
+  }
+  auto both = co_await whenBoth(
+      p, [&](Party &q) { return fx::runStages(q, m, st, 0, np.split); },
+      [&](Party &q) {
+        return lessThanZeroBits(q, std::move(cmpInput), cmp, cmpBits);
+      });
+  for (int j = 0; j < T; ++j)
+    fx::setBits(st, np.bitInputs[j], sliceBits(both.second, j * n, n));
+  co_await fx::runStages(p, m, st, np.split, m.prog->numStages());
+  co_return 0;
+}
+
+Cost normProgramCost(const NormProgram &np, int cmpBits) {
+  const fx::Program &pg = *np.prog;
+  int T = int(np.bitInputs.size());
+  Cost c = fx::materialCost(pg);
+  if (T == 0)
+    return c.then(fx::stagesCost(pg, 0, pg.numStages()));
+  Cost head = fx::stagesCost(pg, 0, np.split);
+  head.alongside(lessThanZeroBitsCost(int64_t(T) * pg.n, cmpBits));
+  c.then(head);
+  c.then(fx::stagesCost(pg, np.split, pg.numStages()));
+  return c;
+}
+
+SharedBits sliceBits(const SharedBits &b, int64_t start, int64_t count) {
+  SharedBits out;
+  out.shape = Shape{count};
+  out.words.assign((count + 63) / 64, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t s = start + i;
+    u64 bit = (b.words[s / 64] >> (s % 64)) & 1;
+    out.words[i / 64] |= bit << (i % 64);
+  }
+  return out;
+}
+
+} // namespace nl
+
+// --- Reciprocal --------------------------------------------------------------
+
+namespace nl {
+
+NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
+                                   int outFrac) {
+  int f = p.frac;
+  if (outFrac < 0)
+    outFrac = f;
+  if (p.method == ReciprocalParams::Newton)
+    return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
+                            [&](Builder &b, int xm, llvm::ArrayRef<int>) {
+                              return buildReciprocalNewton(b, xm, p.iters, f);
+                            });
+  int T = numThresholds(p.minExp, p.maxBits);
+  int rounds = int(
+      lessThanZeroBitsCost(int64_t(T) * n, reciprocalCompareBits(p)).rounds);
+  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds,
+                          [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
+                            return buildGoldschmidt(b, b.var(xm, f), bits,
+                                                    p.minExp, p.maxBits,
+                                                    p.iters, f, outFrac);
+                          });
+}
+
+} // namespace nl
+
+int reciprocalCompareBits(const ReciprocalParams &p) {
+  return normCompareBits(p.frac, p.maxBits);
+}
+
+ReciprocalMat dealReciprocal(Corr &c, llvm::ArrayRef<int64_t> shape,
+                             const ReciprocalParams &p) {
+  ReciprocalMat m;
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return m;
+  NormProgram np = buildReciprocalProgram(n, p);
+  m.prog = fx::dealProgram(c, np.prog);
+  if (!np.bitInputs.empty())
+    m.cmp = dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n},
+                                 reciprocalCompareBits(p));
+  return m;
+}
+
+Proto<RingTensor> reciprocal(Party &p, RingTensor x,
+                             const ReciprocalParams &params,
+                             const ReciprocalMat &m) {
+  if (x.size() == 0)
+    co_return x;
+  Shape shape = x.shape();
+  NormProgram np = buildReciprocalProgram(x.size(), params);
+  fx::State st(*m.prog.prog);
+  RingTensor flat = x.reshaped({x.size()});
+  RingTensor cmpIn = normCompareInput(p, flat, params.frac, np.lo, np.hi);
+  fx::setArith(st, np.x, std::move(flat));
+  co_await runNormProgram(p, m.prog, m.cmp, np, st, std::move(cmpIn),
+                          reciprocalCompareBits(params));
+  co_return st.share[np.out].reshaped(shape);
+}
+
+Cost reciprocalCost(llvm::ArrayRef<int64_t> shape, const ReciprocalParams &p) {
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return Cost();
+  return normProgramCost(buildReciprocalProgram(n, p),
+                         reciprocalCompareBits(p));
+}
+
+// --- Rsqrt -------------------------------------------------------------------
+
+namespace {
+
+int rsqrtCompareBits(const RsqrtParams &p) {
+  return normCompareBits(p.frac, p.maxBits);
+}
+
+NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
+  int f = p.frac;
+  if (p.method == RsqrtParams::Newton)
+    return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
+                            [&](Builder &b, int xm, llvm::ArrayRef<int>) {
+                              return buildRsqrtNewton(b, xm, p.iters, f);
+                            });
+  int T = numThresholds(p.minExp, p.maxBits);
+  int rounds =
+      int(lessThanZeroBitsCost(int64_t(T) * n, rsqrtCompareBits(p)).rounds);
+  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds,
+                          [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
+                            return buildRsqrtNormalized(b, b.var(xm, f), bits,
+                                                        p.minExp, p.maxBits,
+                                                        p.iters, f, f);
+                          });
+}
+
+} // namespace
+
+RsqrtMat dealRsqrt(Corr &c, llvm::ArrayRef<int64_t> shape,
+                   const RsqrtParams &p) {
+  RsqrtMat m;
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return m;
+  NormProgram np = buildRsqrtProgram(n, p);
+  m.prog = fx::dealProgram(c, np.prog);
+  if (!np.bitInputs.empty())
+    m.cmp = dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n},
+                                 rsqrtCompareBits(p));
+  return m;
+}
+
+Proto<RingTensor> rsqrt(Party &p, RingTensor x, const RsqrtParams &params,
+                        const RsqrtMat &m) {
+  if (x.size() == 0)
+    co_return x;
+  Shape shape = x.shape();
+  NormProgram np = buildRsqrtProgram(x.size(), params);
+  fx::State st(*m.prog.prog);
+  RingTensor flat = x.reshaped({x.size()});
+  RingTensor cmpIn = normCompareInput(p, flat, params.frac, np.lo, np.hi);
+  fx::setArith(st, np.x, std::move(flat));
+  co_await runNormProgram(p, m.prog, m.cmp, np, st, std::move(cmpIn),
+                          rsqrtCompareBits(params));
+  co_return st.share[np.out].reshaped(shape);
+}
+
+Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p) {
+  int64_t n = numElements(shape);
+  if (n == 0)
+    return Cost();
+  return normProgramCost(buildRsqrtProgram(n, p), rsqrtCompareBits(p));
+}
+
+} // namespace mpc::rt

@@ -1,0 +1,279 @@
+//===- runtime/protocols/Softmax.cpp - Softmax, last axis -----------------===//
+//
+// "exact" and "puma": m = max (Compare.h), y = x - m, then one program opens y
+// and runs exp's squarings while the clip test [y < clipBelow] runs in the
+// same rounds; the clip bit is opened premasked in a squaring round, so
+// e' = (1 - b) exp(y) is local. Masked entries (bias -10000) have y far
+// below -2^8, where exp's squarings overflow: that garbage is multiplied
+// by an exact 0. The row sums s are in [1, L] (the max entry contributes
+// e^0), so the normalised Goldschmidt reciprocal runs on buckets [1, 2^K)
+// with 2^K > L. The last program multiplies (1 - b) e q with q broadcast
+// along the row: every factor is already premasked, so it is one
+// truncation round. "puma" uses PUMA's exp, (1 + x/256)^256; "exact" the
+// second-order base of the same round count (Exp.cpp), ~40x more accurate.
+//
+// "2quad" (MPCFormer): (x + c)^2 (times a 0/1 mask) truncated in one round
+// after opening x, then the same reciprocal and product.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/NonlinearBuild.h"
+#include "runtime/protocols/Parallel.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace mpc::rt {
+
+using namespace nl;
+
+namespace {
+
+bool isQuad(const SoftmaxParams &p) { return p.form == "2quad"; }
+
+/// "puma" is PUMA's formula exactly: exp by (1 + x/256)^256.
+ExpParams expOf(const SoftmaxParams &p) {
+  ExpParams ep = p.exp;
+  if (p.form == "puma")
+    ep = ExpParams();
+  ep.frac = p.frac;
+  return ep;
+}
+
+struct Dims {
+  int64_t n = 0, rows = 0, len = 0;
+};
+
+Dims dimsOf(llvm::ArrayRef<int64_t> shape) {
+  Dims d;
+  d.n = numElements(shape);
+  d.len = shape.empty() ? 1 : shape.back();
+  d.rows = d.len ? d.n / d.len : 0;
+  return d;
+}
+
+int clipCompareBits(const SoftmaxParams &p) {
+  int bits = p.inputBits + 2;
+  assert(bits <= kMaxCompareBits && "softmax inputBits must be <= 61");
+  return bits;
+}
+
+/// The reciprocal used for row sums.
+ReciprocalParams rowRecip(const SoftmaxParams &p, int64_t len) {
+  ReciprocalParams rp = p.recip;
+  rp.method = ReciprocalParams::Goldschmidt;
+  rp.frac = p.frac;
+  if (!isQuad(p)) {
+    rp.minExp = 0;
+    rp.maxBits =
+        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
+  }
+  return rp;
+}
+
+/// First program: "exact" — open y, exp, clip bit, e' = (1 - b) e;
+/// "2quad" — open x, q = mask (x + c)^2 truncated.
+struct FirstProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int in = -1, bitsIn = -1, maskSlot = -1;
+  int keep = -1;  ///< exact: the premasked clip bit b (1 = drop).
+  int value = -1; ///< Premasked e (exact) or q (2quad).
+  int out = -1;   ///< Raw e' (exact) or the premasked q (2quad).
+  int split = 0;
+};
+
+FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
+  int f = p.frac;
+  Builder b(d.n);
+  FirstProgram fp;
+  fp.in = b.arithInput();
+  if (isQuad(p)) {
+    fp.maskSlot = b.publicSlot();
+    int xm = b.open(fp.in);
+    b.nextStage();
+    Expr x = b.var(xm, f) + Builder::constant(p.quadC, f);
+    fp.value = b.trunc(b.local(x * x, fp.maskSlot), f);
+    b.nextStage();
+    fp.out = fp.value;
+    fp.prog = b.finish();
+    return fp;
+  }
+  fp.bitsIn = b.bitsInput();
+  int ym = b.open(fp.in);
+  b.nextStage();
+  fp.value = buildExp(b, b.var(ym, f), expOf(p));
+  int cmpRounds = int(lessThanZeroBitsCost(d.n, clipCompareBits(p)).rounds);
+  // exp's truncations occupy stages 1..iters; the bit joins the first one
+  // after the comparison is done.
+  if (cmpRounds < b.stage()) {
+    fp.split = std::max(cmpRounds, 1);
+    fp.keep = b.openBitsIn(fp.bitsIn, fp.split);
+  } else {
+    while (b.stage() < cmpRounds)
+      b.nextStage();
+    fp.split = b.stage();
+    fp.keep = b.openBits(fp.bitsIn);
+    b.nextStage();
+  }
+  Expr e = b.var(fp.value, f);
+  fp.out = b.local(e - b.var(fp.keep, 0) * e);
+  fp.prog = b.finish();
+  return fp;
+}
+
+/// The scale of q = 1/s: finer than frac by the sum's range, so that q
+/// keeps frac bits of relative precision.
+int qFrac(const SoftmaxParams &p, int64_t len) {
+  return p.frac + rowRecip(p, len).maxBits;
+}
+
+NormProgram rowRecipProgram(const Dims &d, const SoftmaxParams &p) {
+  return buildReciprocalProgram(d.rows, rowRecip(p, d.len), qFrac(p, d.len));
+}
+
+/// Last program: value (premasked, [n]) times q (premasked, broadcast),
+/// times (1 - b) for "exact".
+struct LastProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int keep = -1, value = -1, q = -1, out = -1;
+};
+
+LastProgram buildLast(const Dims &d, const SoftmaxParams &p) {
+  int f = p.frac;
+  Builder b(d.n);
+  LastProgram lp;
+  if (!isQuad(p))
+    lp.keep = b.maskedInput(2);
+  lp.value = b.maskedInput(2);
+  lp.q = b.maskedInput(2);
+  int qf = qFrac(p, d.len);
+  Expr e = b.var(lp.value, f) * b.var(lp.q, qf);
+  if (!isQuad(p))
+    e = e - b.var(lp.keep, 0) * e;
+  lp.out = b.trunc(b.local(e), qf);
+  b.nextStage();
+  lp.prog = b.finish();
+  return lp;
+}
+
+} // namespace
+
+SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
+                       const SoftmaxParams &p) {
+  SoftmaxMat m;
+  Dims d = dimsOf(shape);
+  if (d.n == 0)
+    return m;
+  assert((p.form == "exact" || p.form == "puma" || isQuad(p)) &&
+         "unknown softmax form");
+  if (!isQuad(p))
+    m.max = dealMax(c, shape, p.inputBits);
+  FirstProgram fp = buildFirst(d, p);
+  m.expProg = fx::dealProgram(c, fp.prog);
+  if (!isQuad(p))
+    m.clip = dealLessThanZeroBits(c, {d.n}, clipCompareBits(p));
+  ReciprocalParams rp = rowRecip(p, d.len);
+  NormProgram np = rowRecipProgram(d, p);
+  m.recip.prog = fx::dealProgram(c, np.prog);
+  if (!np.bitInputs.empty())
+    m.recip.cmp = dealLessThanZeroBits(
+        c, {int64_t(np.bitInputs.size()) * d.rows}, reciprocalCompareBits(rp));
+  LastProgram lp = buildLast(d, p);
+  std::vector<std::array<RingTensor, 2>> ins;
+  if (c.isDealer()) {
+    if (!isQuad(p))
+      ins.push_back(m.expProg.candValues[fp.keep]);
+    ins.push_back(m.expProg.candValues[fp.value]);
+    ins.push_back(fx::broadcastCands(m.recip.prog.candValues[np.out],
+                                     {d.rows, 1}, {d.rows, d.len}));
+  }
+  m.outProg = fx::dealProgram(c, lp.prog, ins);
+  return m;
+}
+
+Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
+                          const SoftmaxMat &m, const RingTensor *mask) {
+  Shape shape = x.shape();
+  Dims d = dimsOf(shape);
+  if (d.n == 0)
+    co_return x;
+  int f = params.frac;
+  bool quad = isQuad(params);
+  FirstProgram fp = buildFirst(d, params);
+  fx::State st1(*m.expProg.prog);
+  RingTensor in;
+  if (quad) {
+    in = x.reshaped(Shape{d.n});
+    RingTensor ones(Shape{d.n});
+    std::fill(ones.vec().begin(), ones.vec().end(), u64(1));
+    fx::setPublic(st1, fp.maskSlot,
+                  mask ? broadcastTo(*mask, shape).reshaped(Shape{d.n})
+                       : std::move(ones));
+    fx::setArith(st1, fp.in, std::move(in));
+    co_await fx::runStages(p, m.expProg, st1, 0, m.expProg.prog->numStages());
+  } else {
+    RingTensor mx = co_await maxLastAxis(p, x, m.max, params.inputBits);
+    in = subBroadcast(x, mx).reshaped(Shape{d.n});
+    RingTensor cmpIn = in;
+    u64 clip = p.id() == 0 ? encodeFixed(params.clipBelow, f) : 0;
+    for (u64 &v : cmpIn.vec())
+      v -= clip;
+    fx::setArith(st1, fp.in, std::move(in));
+    int cmpBits = clipCompareBits(params);
+    auto both = co_await whenBoth(
+        p,
+        [&](Party &q) { return fx::runStages(q, m.expProg, st1, 0, fp.split); },
+        [&](Party &q) {
+          return lessThanZeroBits(q, std::move(cmpIn), m.clip, cmpBits);
+        });
+    fx::setBits(st1, fp.bitsIn, std::move(both.second));
+    co_await fx::runStages(p, m.expProg, st1, fp.split,
+                           m.expProg.prog->numStages());
+  }
+
+  // Row sums and their reciprocal.
+  RingTensor sums =
+      reduceSum(st1.share[fp.out].reshaped({d.rows, d.len}), {1}, false);
+  ReciprocalParams rp = rowRecip(params, d.len);
+  NormProgram np = rowRecipProgram(d, params);
+  fx::State st2(*m.recip.prog.prog);
+  RingTensor cmpIn2 = normCompareInput(p, sums, f, np.lo, np.hi);
+  fx::setArith(st2, np.x, std::move(sums));
+  co_await runNormProgram(p, m.recip.prog, m.recip.cmp, np, st2,
+                          std::move(cmpIn2), reciprocalCompareBits(rp));
+
+  LastProgram lp = buildLast(d, params);
+  fx::State st3(*m.outProg.prog);
+  if (!quad)
+    fx::setMasked(st3, lp.keep, fx::viewOf(st1, fp.keep));
+  fx::setMasked(st3, lp.value, fx::viewOf(st1, fp.value));
+  fx::setMasked(
+      st3, lp.q,
+      fx::broadcastView(fx::viewOf(st2, np.out), {d.rows, 1}, {d.rows, d.len}));
+  co_await fx::runStages(p, m.outProg, st3, 0, m.outProg.prog->numStages());
+  co_return st3.share[lp.out].reshaped(shape);
+}
+
+Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p) {
+  Dims d = dimsOf(shape);
+  if (d.n == 0)
+    return Cost();
+  FirstProgram fp = buildFirst(d, p);
+  const fx::Program &pg = *fp.prog;
+  Cost c;
+  if (isQuad(p)) {
+    c.then(fx::programCost(pg));
+  } else {
+    c.then(maxCost(shape, p.inputBits));
+    Cost head = fx::stagesCost(pg, 0, fp.split);
+    head.alongside(lessThanZeroBitsCost(d.n, clipCompareBits(p)));
+    c.then(head);
+    c.then(fx::stagesCost(pg, fp.split, pg.numStages()));
+    c.then(fx::materialCost(pg));
+  }
+  c.then(normProgramCost(rowRecipProgram(d, p),
+                         reciprocalCompareBits(rowRecip(p, d.len))));
+  c.then(fx::programCost(*buildLast(d, p).prog));
+  return c;
+}
+
+} // namespace mpc::rt

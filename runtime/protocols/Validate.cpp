@@ -1,0 +1,216 @@
+//===- runtime/protocols/Validate.cpp - Checks of nonlinear parameters ----===//
+//
+// The parameter ranges the nonlinear protocols support, as errors rather
+// than the builders' assertions: a plan file is user input. Each condition
+// mirrors an invariant asserted in Poly/Exp/Reciprocal/Activations/Softmax/
+// LayerNorm.cpp; the magnitudes are those of FxProgram.h (a value truncated
+// at scale s must stay below 2^61).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/NonlinearBuild.h"
+
+#include "support/Diag.h"
+
+#include <cmath>
+
+namespace mpc::rt {
+
+using namespace nl;
+
+namespace {
+
+llvm::Error checkFrac(int frac, const char *op) {
+  if (frac < 8 || frac > 20)
+    return mpc::error("{}: frac {} outside [8, 20]", op, frac);
+  return llvm::Error::success();
+}
+
+/// The normalisation shared by Goldschmidt and the normalised rsqrt.
+llvm::Error checkBuckets(int frac, int lo, int hi, const char *op) {
+  if (lo >= hi)
+    return mpc::error("{}: minExp {} must be below maxBits {}", op, lo, hi);
+  if (hi > 40 || lo < -40)
+    return mpc::error("{}: domain [2^{}, 2^{}) too wide", op, lo, hi);
+  if (hi + frac + 1 > kMaxCompareBits)
+    return mpc::error("{}: maxBits {} too large for frac {}", op, hi, frac);
+  if (frac + std::max(hi, 1) > kSafeBits)
+    return mpc::error("{}: maxBits {} leaves no room to normalise", op, hi);
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error validatePoly(llvm::ArrayRef<int64_t> shape, const PolyParams &p) {
+  if (auto e = checkFrac(p.frac, "poly"))
+    return e;
+  if (p.coeffs.empty() || p.coeffs.size() > 17)
+    return mpc::error("poly: {} coefficients (1..17 supported)",
+                      p.coeffs.size());
+  for (double c : p.coeffs)
+    if (!std::isfinite(c))
+      return mpc::error("poly: a coefficient is not finite");
+  if (!(p.bound > 0) || !std::isfinite(p.bound))
+    return mpc::error("poly: bound must be positive");
+  int degree = int(p.coeffs.size()) - 1;
+  double log2B = std::log2(std::max(p.bound, 1.0));
+  if (degree * log2B + 2 * p.frac > kSafeBits - 1)
+    return mpc::error("poly: x^{} at |x| <= {} overflows the ring", degree,
+                      p.bound);
+  if (log2Ceil(polyMagnitude(p.coeffs, p.bound)) > kSafeBits - 1 - 3 * p.frac)
+    return mpc::error("poly: |p(x)| may exceed 2^{} on |x| <= {}",
+                      kSafeBits - 1 - 3 * p.frac, p.bound);
+  return llvm::Error::success();
+}
+
+llvm::Error validateExp(const ExpParams &p) {
+  if (auto e = checkFrac(p.frac, "exp"))
+    return e;
+  if (p.iters < 1 || p.iters > 20)
+    return mpc::error("exp: iters {} outside [1, 20]", p.iters);
+  if (p.order != 1 && p.order != 2)
+    return mpc::error("exp: order {} (1 or 2)", p.order);
+  if (!std::isfinite(p.maxInput) || expWorkFrac(p) < p.frac)
+    return mpc::error("exp: maxInput {} leaves no working precision",
+                      p.maxInput);
+  if (p.order == 2 && 2 * (p.frac + p.iters) + 1 > kSafeBits)
+    return mpc::error("exp: order 2 needs frac + iters <= 30");
+  return llvm::Error::success();
+}
+
+llvm::Error validateReciprocal(const ReciprocalParams &p) {
+  if (auto e = checkFrac(p.frac, "reciprocal"))
+    return e;
+  if (p.method == ReciprocalParams::Newton) {
+    if (p.iters < 1 || p.iters > 30)
+      return mpc::error("reciprocal: Newton iters {} outside [1, 30]", p.iters);
+    return llvm::Error::success();
+  }
+  if (p.iters < 1 || p.iters > 8)
+    return mpc::error("reciprocal: Goldschmidt iters {} outside [1, 8]",
+                      p.iters);
+  if (auto e = checkBuckets(p.frac, p.minExp, p.maxBits, "reciprocal"))
+    return e;
+  if (-p.minExp + p.frac + std::max(p.maxBits, 1) > kSafeBits - 1)
+    return mpc::error("reciprocal: 1/x up to 2^{} does not fit", -p.minExp);
+  return llvm::Error::success();
+}
+
+llvm::Error validateRsqrt(const RsqrtParams &p) {
+  if (auto e = checkFrac(p.frac, "rsqrt"))
+    return e;
+  if (p.method == RsqrtParams::Newton) {
+    if (p.iters < 1 || p.iters > 10)
+      return mpc::error("rsqrt: Newton iters {} outside [1, 10]", p.iters);
+    return llvm::Error::success();
+  }
+  if (p.iters < 1 || p.iters > 4)
+    return mpc::error("rsqrt: Newton steps {} outside [1, 4]", p.iters);
+  if (auto e = checkBuckets(p.frac, p.minExp, p.maxBits, "rsqrt"))
+    return e;
+  int fs = std::min(30, kSafeBits - 2 - 2 * p.frac -
+                            (std::max(0, -p.minExp) + 1) / 2);
+  if (fs < p.frac)
+    return mpc::error("rsqrt: minExp {} too small for frac {}", p.minExp,
+                      p.frac);
+  return llvm::Error::success();
+}
+
+llvm::Error validateGelu(const GeluParams &p) {
+  if (auto e = checkFrac(p.frac, "gelu"))
+    return e;
+  if (p.form != "puma" && p.form != "quad")
+    return mpc::error("gelu: unknown form '{}' (puma, quad)", p.form);
+  if (p.form == "puma" &&
+      (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits))
+    return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
+                      p.compareBits, kMaxCompareBits);
+  return llvm::Error::success();
+}
+
+llvm::Error validateTanh(const TanhParams &p) {
+  if (auto e = checkFrac(p.frac, "tanh"))
+    return e;
+  if (p.form != "poly")
+    return mpc::error("tanh: unknown form '{}' (poly)", p.form);
+  if (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits)
+    return mpc::error("tanh: compareBits {} outside [frac + 4, {}]",
+                      p.compareBits, kMaxCompareBits);
+  return llvm::Error::success();
+}
+
+llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
+                            const SoftmaxParams &p) {
+  if (auto e = checkFrac(p.frac, "softmax"))
+    return e;
+  bool quad = p.form == "2quad";
+  if (p.form != "exact" && p.form != "puma" && !quad)
+    return mpc::error("softmax: unknown form '{}' (exact, puma, 2quad)",
+                      p.form);
+  int64_t len = shape.empty() ? 1 : shape.back();
+  ReciprocalParams rp = p.recip;
+  rp.frac = p.frac;
+  rp.method = ReciprocalParams::Goldschmidt;
+  if (!quad) {
+    ExpParams ep = p.exp;
+    if (p.form == "puma")
+      ep = ExpParams();
+    ep.frac = p.frac;
+    if (auto e = validateExp(ep))
+      return mpc::addContext(std::move(e), "softmax: ");
+    if (p.inputBits < p.frac + 5 || p.inputBits > kMaxCompareBits - 2)
+      return mpc::error("softmax: inputBits {} outside [frac + 5, {}]",
+                        p.inputBits, kMaxCompareBits - 2);
+    if (!(p.clipBelow < 0) || p.clipBelow < -std::ldexp(1.0, ep.iters))
+      return mpc::error("softmax: clipBelow {} outside [-2^iters, 0)",
+                        p.clipBelow);
+    if (len >= (int64_t(1) << 30))
+      return mpc::error("softmax: rows of {} elements", len);
+    rp.minExp = 0;
+    rp.maxBits =
+        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
+  }
+  if (auto e = validateReciprocal(rp))
+    return mpc::addContext(std::move(e), "softmax: ");
+  // q = 1/s is kept at frac + maxBits: the final product and the folded
+  // un-normalisation must fit.
+  if (2 * p.frac + rp.maxBits > kSafeBits - 1 ||
+      -rp.minExp + 2 * p.frac + std::max(rp.maxBits, 1) > kSafeBits - 1)
+    return mpc::error("softmax: recip domain [2^{}, 2^{}) too wide", rp.minExp,
+                      rp.maxBits);
+  return llvm::Error::success();
+}
+
+llvm::Error validateLayerNorm(llvm::ArrayRef<int64_t> shape,
+                              const LayerNormParams &p) {
+  if (auto e = checkFrac(p.frac, "layernorm"))
+    return e;
+  int64_t d = shape.empty() ? 1 : shape.back();
+  if (d < 1 || d > (int64_t(1) << 20))
+    return mpc::error("layernorm: last axis of {} elements", d);
+  if (!(p.eps >= 0) || p.eps > 1)
+    return mpc::error("layernorm: eps {} outside [0, 1]", p.eps);
+  int fd = std::min(40, kSafeBits - 1 - p.frac - p.inputBits);
+  if (p.inputBits < 1 || fd < log2Ceil(double(d)) + 16)
+    return mpc::error("layernorm: inputBits {} too large for d = {}",
+                      p.inputBits, d);
+  RsqrtParams rs = p.rsqrt;
+  rs.frac = p.frac;
+  if (auto e = validateRsqrt(rs))
+    return mpc::addContext(std::move(e), "layernorm: ");
+  if (rs.method == RsqrtParams::Normalized) {
+    int ft = std::max(rs.maxBits, 1);
+    if (log2Ceil(double(d)) + rs.maxBits + p.frac + 1 > kMaxCompareBits ||
+        kSafeBits - p.frac - ft < log2Ceil(double(d)) + 16)
+      return mpc::error("layernorm: variance range 2^{} too wide for d = {}",
+                        rs.maxBits, d);
+  }
+  if (p.affine == LayerNormParams::Private && p.gammaWeightId < 0)
+    return mpc::error("layernorm: a private gamma needs a weight id");
+  if (p.gammaFrac < 0 || p.gammaFrac > 24 || p.betaFrac < 0 ||
+      p.betaFrac > 2 * p.frac)
+    return mpc::error("layernorm: gammaFrac {} / betaFrac {} out of range",
+                      p.gammaFrac, p.betaFrac);
+  return llvm::Error::success();
+}
+
+} // namespace mpc::rt

@@ -1,0 +1,115 @@
+//===- tests/unit/protocols/NonlinearActivationTest.cpp - GeLU and tanh ---===//
+//
+// Two-party tests of the piecewise activations: error against the exact
+// functions over dense inputs (including far outside the polynomial
+// pieces), rounds and traffic equal to the formulas.
+//
+//===----------------------------------------------------------------------===//
+#include "tests/unit/protocols/NonlinearTestUtil.h"
+
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+
+namespace {
+
+NlRun runGelu(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
+              const GeluParams &gp, Link link = Link::Mem) {
+  return runNl(
+      xs, shape, gp.frac, [&](Corr &c) { return dealGelu(c, shape, gp); },
+      [&](Party &p, RingTensor x, const GeluMat &m) {
+        return gelu(p, std::move(x), gp, m);
+      },
+      link);
+}
+
+NlRun runTanh(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
+              const TanhParams &tp, Link link = Link::Mem) {
+  return runNl(
+      xs, shape, tp.frac, [&](Corr &c) { return dealTanh(c, shape, tp); },
+      [&](Party &p, RingTensor x, const TanhMat &m) {
+        return tanhApprox(p, std::move(x), tp, m);
+      },
+      link);
+}
+
+/// Dense inputs on [-a, a] plus points far outside and at the breaks.
+std::vector<double> activationInputs(int64_t n, double a, uint64_t seed,
+                                     llvm::ArrayRef<double> special) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> xs = uniform(rng, n, -a, a);
+  size_t i = 0;
+  for (double s : special)
+    xs[i++] = s;
+  for (double big : {1e4, -1e4, 300.0, -300.0, 25.0, -25.0})
+    xs[i++] = big;
+  return xs;
+}
+
+} // namespace
+
+TEST_CASE("PUMA GeLU on a [1,16,64] activation", "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.puma");
+  REQUIRE(info);
+  Shape shape{1, 16, 64};
+  std::vector<double> xs =
+      activationInputs(1024, 6, 21, {-4, -1.95, 3, -4.0001, 2.9999, 0});
+  GeluParams gp;
+  NlRun r = runGelu(xs, shape, gp);
+  ErrStats e = errors(r.in, r.out, geluRef);
+  WARN("gelu.puma: max abs err vs exact GeLU " << e.maxAbs << " at "
+                                               << e.atAbs);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 4);
+}
+
+TEST_CASE("PUMA GeLU over TCP and with a narrower comparison",
+          "[nonlinear][gelu][tcp]") {
+  Shape shape{2, 100};
+  std::vector<double> xs = activationInputs(200, 5, 22, {});
+  GeluParams gp;
+  gp.compareBits = 40; // |x| < 2^23 at frac 16
+  NlRun r = runGelu(xs, shape, gp, Link::Tcp);
+  CHECK(errors(r.in, r.out, geluRef).maxAbs <=
+        approxInfo("gelu.puma")->maxAbsErr);
+  requireTrafficMatches(r.measured, geluCost(shape, gp));
+}
+
+TEST_CASE("Quad GeLU is MPCFormer's formula in two rounds",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.quad");
+  REQUIRE(info);
+  Shape shape{1, 16, 64};
+  std::mt19937_64 rng(23);
+  std::vector<double> xs = uniform(rng, 1024, info->lo, info->hi);
+  GeluParams gp;
+  gp.form = "quad";
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runGelu(xs, shape, gp, link);
+  auto quad = [](double x) { return 0.125 * x * x + 0.25 * x + 0.5; };
+  ErrStats e = errors(r.in, r.out, quad);
+  INFO("gelu.quad max abs err vs its formula " << e.maxAbs);
+  CHECK(boundRatio(r.in, r.out, quad, *info) <= 1);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 2);
+}
+
+TEST_CASE("tanh.poly over a wide range", "[nonlinear][tanh]") {
+  const ApproxInfo *info = approxInfo("tanh.poly");
+  REQUIRE(info);
+  Shape shape{8, 128};
+  std::vector<double> xs =
+      activationInputs(1024, 8, 24, {-5, -1.5, 1.5, 5, 0, 4.9999, -1.4999});
+  TanhParams tp;
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runTanh(xs, shape, tp, link);
+  auto ref = [](double x) { return std::tanh(x); };
+  ErrStats e = errors(r.in, r.out, ref);
+  WARN("tanh.poly: max abs err " << e.maxAbs << " at " << e.atAbs);
+  CHECK(boundRatio(r.in, r.out, ref, *info) <= 1);
+  Cost f = tanhCost(shape, tp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 4);
+}

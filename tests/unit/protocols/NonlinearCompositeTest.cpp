@@ -1,0 +1,270 @@
+//===- tests/unit/protocols/NonlinearCompositeTest.cpp - Composites -------===//
+//
+// Two-party tests of the composites on realistic shapes: softmax over
+// [1,4,16,16] attention scores with masked (-10000) keys, MPCFormer's 2Quad
+// with a 0/1 mask, LayerNorm over [1,16,32] with rows whose variance spans
+// 2.5e-3..4e4, with private, public and no gamma/beta. Errors against double
+// precision and traffic against the cost formulas.
+//
+//===----------------------------------------------------------------------===//
+#include "tests/unit/protocols/NonlinearTestUtil.h"
+
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+
+namespace {
+
+/// Softmax over rows of length len, in double.
+std::vector<double> softmaxRef(const std::vector<double> &x, int64_t len) {
+  std::vector<double> out(x.size());
+  for (size_t r = 0; r < x.size() / len; ++r) {
+    double m = -1e300, s = 0;
+    for (int64_t j = 0; j < len; ++j)
+      m = std::max(m, x[r * len + j]);
+    for (int64_t j = 0; j < len; ++j)
+      s += out[r * len + j] = std::exp(x[r * len + j] - m);
+    for (int64_t j = 0; j < len; ++j)
+      out[r * len + j] /= s;
+  }
+  return out;
+}
+
+double maxDiff(const std::vector<double> &a, const std::vector<double> &b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+/// Attention scores with the last few keys masked by a -10000 bias.
+std::vector<double> maskedScores(Shape shape, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  int64_t len = shape.back();
+  std::vector<double> xs = uniform(rng, numElements(shape), -8, 8);
+  for (size_t i = 0; i < xs.size(); ++i) {
+    int64_t row = int64_t(i) / len, col = int64_t(i) % len;
+    if (col >= len - 1 - row % 4) // every row keeps most keys
+      xs[i] -= 10000;
+  }
+  return xs;
+}
+
+} // namespace
+
+TEST_CASE("softmax on [1,4,16,16] with masked keys", "[nonlinear][softmax]") {
+  auto form = GENERATE(as<std::string>(), "exact", "puma");
+  const ApproxInfo *info = approxInfo("softmax." + form);
+  REQUIRE(info);
+  Shape shape{1, 4, 16, 16};
+  std::vector<double> xs = maskedScores(shape, 31);
+  SoftmaxParams sp;
+  sp.form = form;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
+      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
+        return softmax(p, std::move(x), sp, m);
+      });
+  std::vector<double> want = softmaxRef(r.in, 16);
+  double err = maxDiff(r.out, want);
+  WARN("softmax." << form << ": max abs err per probability " << err);
+  CHECK(err <= info->maxAbsErr);
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (xs[i] < -5000)
+      CHECK(std::fabs(r.out[i]) < 1e-4);
+  Cost f = softmaxCost(shape, sp);
+  requireTrafficMatches(r.measured, f);
+  INFO("rounds " << f.rounds);
+  // max, then exp (1 + 8 for puma, 2 + 7 for exact) with the clip test
+  // alongside, the reciprocal of the row sums (2-round comparison at 22
+  // bits, bits, c, 2 iterations, result), the product.
+  CHECK(f.rounds == maxCost(shape, sp.inputBits).rounds + 9 + 7 + 1);
+}
+
+TEST_CASE("softmax.exact over TCP with a narrower input bound",
+          "[nonlinear][softmax][tcp]") {
+  Shape shape{3, 5};
+  std::vector<double> xs = maskedScores(shape, 32);
+  SoftmaxParams sp;
+  sp.inputBits = 32;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
+      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
+        return softmax(p, std::move(x), sp, m);
+      },
+      Link::Tcp);
+  CHECK(maxDiff(r.out, softmaxRef(r.in, 5)) <=
+        approxInfo("softmax.exact")->maxAbsErr);
+  requireTrafficMatches(r.measured, softmaxCost(shape, sp));
+}
+
+TEST_CASE("softmax.2quad with a 0/1 key mask", "[nonlinear][softmax]") {
+  const ApproxInfo *info = approxInfo("softmax.2quad");
+  REQUIRE(info);
+  Shape shape{1, 2, 8, 8};
+  std::mt19937_64 rng(33);
+  std::vector<double> xs = uniform(rng, 128, info->lo, info->hi);
+  RingTensor mask(Shape{1, 1, 1, 8});
+  for (int j = 0; j < 8; ++j)
+    mask[j] = j < 6 ? 1 : 0;
+  SoftmaxParams sp;
+  sp.form = "2quad";
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
+      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
+        return softmax(p, std::move(x), sp, m, &mask);
+      },
+      link);
+  std::vector<double> want(xs.size());
+  for (int r0 = 0; r0 < 16; ++r0) {
+    double s = 0;
+    for (int j = 0; j < 8; ++j)
+      s += want[r0 * 8 + j] =
+          mask[j] * std::pow(r.in[r0 * 8 + j] + sp.quadC, 2);
+    for (int j = 0; j < 8; ++j)
+      want[r0 * 8 + j] /= s;
+  }
+  double err = maxDiff(r.out, want);
+  WARN("softmax.2quad: max abs err vs its formula " << err);
+  CHECK(err <= info->maxAbsErr);
+  requireTrafficMatches(r.measured, softmaxCost(shape, sp));
+}
+
+namespace {
+
+struct LnCase {
+  std::vector<double> x, gamma, beta;
+};
+
+/// Rows with means in [-20, 20] and standard deviations 0.05..200 (the
+/// variance spans 2.5e-3..4e4).
+LnCase lnInputs(int64_t rows, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  LnCase c;
+  std::normal_distribution<double> z(0, 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = uniform(rng, 1, -20, 20)[0];
+    double sd = logUniform(rng, 1, 0.05, 200)[0];
+    for (int64_t j = 0; j < d; ++j)
+      c.x.push_back(mean + sd * z(rng));
+  }
+  c.gamma = uniform(rng, d, 0.5, 1.5);
+  c.beta = uniform(rng, d, -1, 1);
+  return c;
+}
+
+std::vector<double> lnRef(const std::vector<double> &x, int64_t d, double eps,
+                          const std::vector<double> *g,
+                          const std::vector<double> *b) {
+  std::vector<double> out(x.size());
+  for (size_t r = 0; r < x.size() / d; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < d; ++j)
+      mean += x[r * d + j] / d;
+    for (int64_t j = 0; j < d; ++j)
+      var += std::pow(x[r * d + j] - mean, 2) / d;
+    for (int64_t j = 0; j < d; ++j) {
+      double v = (x[r * d + j] - mean) / std::sqrt(var + eps);
+      out[r * d + j] = g ? v * (*g)[j] + (*b)[j] : v;
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("LayerNorm on [1,16,32] with a private gamma and beta",
+          "[nonlinear][layernorm]") {
+  const ApproxInfo *info = approxInfo("layernorm");
+  REQUIRE(info);
+  Shape shape{1, 16, 32};
+  LnCase lc = lnInputs(16, 32, 41);
+  RingTensor gamma = encodeTensor(lc.gamma, {32}, 16);
+  RingTensor beta = encodeTensor(lc.beta, {32}, 16);
+  LayerNormParams lp;
+  lp.gammaWeightId = 7;
+  Seed seed = randomSeed();
+  WeightMasks masks[3] = {WeightMasks::withSeed(int(Role::P0), seed),
+                          WeightMasks::forParty1(),
+                          WeightMasks::withSeed(int(Role::Dealer), seed)};
+  masks[1].setMasked(7, sub(gamma, masks[0].mask(7, {32})));
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runNl(
+      lc.x, shape, 16,
+      [&](Corr &c) {
+        return dealLayerNorm(c, shape, lp, &masks[int(c.role())]);
+      },
+      [&](Party &p, RingTensor x, const LayerNormMat &m) {
+        bool p0 = p.id() == 0;
+        return layerNorm(p, std::move(x), lp, m, p0 ? &gamma : nullptr,
+                         p0 ? &beta : nullptr);
+      },
+      link);
+  std::vector<double> g = decodeTensor(gamma, 16), b = decodeTensor(beta, 16);
+  double err = maxDiff(r.out, lnRef(r.in, 32, lp.eps, &g, &b));
+  WARN("layernorm (private gamma/beta): max abs err " << err);
+  CHECK(err <= info->maxAbsErr);
+  Cost f = layerNormCost(shape, lp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 11);
+}
+
+TEST_CASE("LayerNorm with public and with no gamma/beta",
+          "[nonlinear][layernorm]") {
+  Shape shape{1, 16, 32};
+  LnCase lc = lnInputs(16, 32, 42);
+  RingTensor gamma = encodeTensor(lc.gamma, {32}, 16);
+  RingTensor beta = encodeTensor(lc.beta, {32}, 16);
+  auto affine = GENERATE(LayerNormParams::Public, LayerNormParams::None);
+  LayerNormParams lp;
+  lp.affine = affine;
+  lp.eps = 1e-5;
+  NlRun r = runNl(
+      lc.x, shape, 16, [&](Corr &c) { return dealLayerNorm(c, shape, lp); },
+      [&](Party &p, RingTensor x, const LayerNormMat &m) {
+        return layerNorm(p, std::move(x), lp, m, &gamma, &beta);
+      });
+  std::vector<double> g = decodeTensor(gamma, 16), b = decodeTensor(beta, 16);
+  bool pub = affine == LayerNormParams::Public;
+  double err = maxDiff(
+      r.out, lnRef(r.in, 32, lp.eps, pub ? &g : nullptr, pub ? &b : nullptr));
+  INFO("max abs err " << err);
+  CHECK(err <= approxInfo("layernorm")->maxAbsErr);
+  Cost f = layerNormCost(shape, lp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 11);
+}
+
+TEST_CASE("LayerNorm with CrypTen's Newton rsqrt", "[nonlinear][layernorm]") {
+  const ApproxInfo *info = approxInfo("layernorm.newton");
+  REQUIRE(info);
+  Shape shape{1, 16, 32};
+  // Rows with var + eps in Newton's domain (about [0.1, 100]).
+  std::mt19937_64 rng(43);
+  std::normal_distribution<double> z(0, 1);
+  std::vector<double> xs;
+  for (int r0 = 0; r0 < 16; ++r0) {
+    double sd = logUniform(rng, 1, 0.4, 9)[0], mean = uniform(rng, 1, -5, 5)[0];
+    for (int j = 0; j < 32; ++j)
+      xs.push_back(mean + sd * z(rng));
+  }
+  LayerNormParams lp;
+  lp.affine = LayerNormParams::None;
+  lp.rsqrt.method = RsqrtParams::Newton;
+  lp.rsqrt.iters = 3;
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealLayerNorm(c, shape, lp); },
+      [&](Party &p, RingTensor x, const LayerNormMat &m) {
+        return layerNorm(p, std::move(x), lp, m);
+      },
+      link);
+  double err = maxDiff(r.out, lnRef(r.in, 32, lp.eps, nullptr, nullptr));
+  WARN("layernorm.newton: max abs err " << err);
+  CHECK(err <= info->maxAbsErr);
+  Cost f = layerNormCost(shape, lp);
+  requireTrafficMatches(r.measured, f);
+  // centre, Q, var + eps, exp (8: its input is already premasked), y0,
+  // 3 Newton steps of 2 rounds, output.
+  CHECK(f.rounds == 1 + 1 + 1 + 8 + 1 + 6 + 1);
+}

@@ -1,0 +1,147 @@
+//===- tests/unit/protocols/NonlinearElementaryTest.cpp - poly and exp ----===//
+//
+// Two-party tests of the polynomial and limit-exp protocols: error against
+// double precision on their stated domains, and measured traffic equal to
+// the cost formulas.
+//
+//===----------------------------------------------------------------------===//
+#include "tests/unit/protocols/NonlinearTestUtil.h"
+
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+
+namespace {
+
+double evalPoly(const std::vector<double> &c, double x) {
+  double acc = 0;
+  for (size_t k = c.size(); k-- > 0;)
+    acc = acc * x + c[k];
+  return acc;
+}
+
+} // namespace
+
+TEST_CASE("poly matches double precision and its cost formula",
+          "[nonlinear][poly]") {
+  struct Case {
+    std::vector<double> coeffs;
+    double bound;
+    uint64_t rounds;
+  };
+  // PUMA's F1 (degree 6: open x, truncate x^3, then x^4 = x x^3 and
+  // x^6 = x^3 x^3 are local: 3 rounds), a cubic (x^3 is truncated too, for
+  // coefficient precision: 3 rounds), a degree-9 odd polynomial (two levels
+  // of powers: 4 rounds).
+  auto cs = GENERATE(Case{{0.008526321541038084, 0.5, 0.3603292692789629, 0,
+                           -0.0376882, 0, 0.0018067462606141187},
+                          4,
+                          3},
+                     Case{{-0.5054, -0.4223, -0.1181, -0.011034}, 4, 3},
+                     Case{{0, 1, 0, -0.3, 0, 0.1, 0, -0.02, 0, 0.001}, 2, 4});
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  std::mt19937_64 rng(7);
+  Shape shape{3, 257};
+  std::vector<double> xs = uniform(rng, 3 * 257, -cs.bound, cs.bound);
+  PolyParams pp{cs.coeffs, cs.bound, 16};
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealPoly(c, shape, pp); },
+      [&](Party &p, RingTensor x, const PolyMat &m) {
+        return poly(p, std::move(x), pp, m);
+      },
+      link);
+  ErrStats e =
+      errors(r.in, r.out, [&](double x) { return evalPoly(cs.coeffs, x); });
+  INFO("degree " << cs.coeffs.size() - 1 << " max abs err " << e.maxAbs
+                 << " at " << e.atAbs);
+  CHECK(e.maxAbs < 2e-4);
+  Cost f = polyCost(shape, pp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == cs.rounds);
+}
+
+TEST_CASE("exp.limit stays within its catalogue bound on [-14, 0]",
+          "[nonlinear][exp]") {
+  const ApproxInfo *info = approxInfo("exp.limit");
+  REQUIRE(info);
+  std::mt19937_64 rng(3);
+  int64_t n = 4000;
+  std::vector<double> xs = uniform(rng, n, info->lo, info->hi);
+  xs[0] = info->lo, xs[1] = info->hi, xs[2] = -2;
+  Shape shape{n};
+  ExpParams ep;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      });
+  ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
+  WARN("exp.limit max abs err " << e.maxAbs << " at " << e.atAbs);
+  CHECK(e.maxAbs <= info->maxAbsErr);
+  Cost f = expCost(shape, ep);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 1 + uint64_t(ep.iters));
+}
+
+TEST_CASE("exp.limit2 (second-order base) in the same rounds",
+          "[nonlinear][exp]") {
+  const ApproxInfo *info = approxInfo("exp.limit2");
+  REQUIRE(info);
+  std::mt19937_64 rng(5);
+  int64_t n = 4000;
+  std::vector<double> xs = uniform(rng, n, info->lo, info->hi);
+  Shape shape{n};
+  ExpParams ep;
+  ep.iters = 7;
+  ep.order = 2;
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      },
+      link);
+  ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
+  WARN("exp.limit2 max abs err " << e.maxAbs << " at " << e.atAbs);
+  CHECK(e.maxAbs <= info->maxAbsErr);
+  Cost f = expCost(shape, ep);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == expCost(shape, ExpParams()).rounds);
+}
+
+TEST_CASE("exp with positive inputs uses a coarser working scale",
+          "[nonlinear][exp]") {
+  std::mt19937_64 rng(4);
+  Shape shape{500};
+  std::vector<double> xs = uniform(rng, 500, -4, 4);
+  ExpParams ep;
+  ep.maxInput = 4;
+  ep.iters = 10;
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      },
+      link);
+  ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
+  INFO("max rel err " << e.maxRel << " at " << e.atRel);
+  // (1 + x/2^10)^(2^10) has relative error about x^2 / 2^11 + x^3/(3 2^20)
+  // <= 0.82% on [-4, 4].
+  CHECK(e.maxRel < 8.5e-3);
+  requireTrafficMatches(r.measured, expCost(shape, ep));
+}
+
+TEST_CASE("exp far below its domain gives a finite value, not a crash",
+          "[nonlinear][exp]") {
+  // Softmax clips these; the protocol itself must still run to completion.
+  Shape shape{4};
+  std::vector<double> xs{-10000, -300, -257, -20};
+  ExpParams ep;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      });
+  CHECK(std::fabs(r.out[3] - std::exp(-20.0)) < 1e-3);
+  requireTrafficMatches(r.measured, expCost(shape, ep));
+}

@@ -1,0 +1,202 @@
+//===- tests/unit/protocols/NonlinearEngineTest.cpp - Premasked programs --===//
+//
+// The engine under the nonlinear protocols (FxProgram.h): products of
+// premasked values of every kind (fresh opening, truncation result, opened
+// bit) are exact ring products, the message layout and dealt material match
+// the cost formulas, and the catalogue is well formed.
+//
+//===----------------------------------------------------------------------===//
+#include "tests/unit/protocols/NonlinearTestUtil.h"
+
+#include "runtime/protocols/FxProgram.h"
+
+#include <set>
+
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+using fx::Builder;
+using fx::Expr;
+
+namespace {
+
+struct Ids {
+  std::shared_ptr<const fx::Program> prog;
+  int a = -1, bits = -1, out = -1;
+};
+
+/// out = t a b - 5 t + 3 (scale 2f), t = trunc(a^2): every kind of mask,
+/// a 3-factor product, a constant.
+Ids buildTestProgram(int64_t n, int f) {
+  Builder b(n);
+  Ids ids;
+  ids.a = b.arithInput();
+  ids.bits = b.bitsInput();
+  int am = b.open(ids.a);
+  int bm = b.openBits(ids.bits);
+  b.nextStage();
+  Expr av = b.var(am, f);
+  int t = b.trunc(b.local(av * av), f);
+  b.nextStage();
+  Expr tv = b.var(t, f);
+  Expr out = tv * av * b.var(bm, 0) -
+             Builder::mulInt(Builder::alignTo(tv, 2 * f), 5) +
+             Builder::constant(3, 2 * f);
+  ids.out = b.local(out);
+  ids.prog = b.finish();
+  return ids;
+}
+
+} // namespace
+
+TEST_CASE("premasked products are exact for every mask kind",
+          "[nonlinear][engine]") {
+  const int f = 16;
+  int64_t n = 300;
+  std::mt19937_64 rng(51);
+  std::vector<double> as = uniform(rng, n, -3, 3);
+  RingTensor a = encodeTensor(as, {n}, f);
+  std::vector<int> bitv(n);
+  for (int &x : bitv)
+    x = int(rng() & 1);
+  auto ash = shareClear(rng, a);
+  SharedBits bsh[2];
+  for (int p = 0; p < 2; ++p) {
+    bsh[p].shape = Shape{n};
+    bsh[p].words.assign((n + 63) / 64, 0);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    u64 r = rng() & 1;
+    bsh[0].words[i / 64] |= r << (i % 64);
+    bsh[1].words[i / 64] |= (r ^ u64(bitv[i])) << (i % 64);
+  }
+  Ids ids = buildTestProgram(n, f);
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  auto res =
+      runTwoParty([&](Corr &c) { return fx::dealProgram(c, ids.prog); },
+                  [&](Party &p, const fx::Mat &m) -> Proto<RingTensor> {
+                    fx::State st(*m.prog);
+                    fx::setArith(st, ids.a, ash[p.id()]);
+                    fx::setBits(st, ids.bits, bsh[p.id()]);
+                    co_await fx::runStages(p, m, st, 0, m.prog->numStages());
+                    co_return st.share[ids.out];
+                  },
+                  link);
+  RingTensor got = add(res.out[0], res.out[1]);
+  for (int64_t i = 0; i < n; ++i) {
+    // t = floor(a^2 / 2^f) or one MORE (the carry of the low bits; see the
+    // report: Trunc.h says "one less"), exactly in the ring.
+    i64 ai = i64(a[i]);
+    i64 t0 = (ai * ai) >> f;
+    bool ok = false;
+    for (i64 t : {t0, t0 + 1}) {
+      u64 want = u64(t) * u64(ai) * u64(bitv[i]) - (u64(t) << f) * 5 +
+                 encodeFixed(3, 2 * f);
+      ok |= got[i] == want;
+    }
+    INFO("element " << i << " a = " << as[i] << " bit " << bitv[i]);
+    REQUIRE(ok);
+  }
+  // Traffic: open (n words) + bits (ceil(n/64) words), then the truncation.
+  Cost f0 = fx::programCost(*ids.prog);
+  requireTrafficMatches(res.measured, f0);
+  CHECK(f0.rounds == 2);
+  CHECK(f0.bytes01 == uint64_t(8 * (n + (n + 63) / 64) + 8 * n));
+  // Dealt: truncation 2n, arithmetic rho n, products {a,a}: 1, {t,a}: 2,
+  // {t,b}: 4, {a,b}: 2, {t,a,b}: 4 combinations.
+  CHECK(f0.dealerBytes1 == 8 * uint64_t(n) * (2 + 1 + 1 + 2 + 4 + 2 + 4));
+}
+
+TEST_CASE("every op costs nothing on an empty tensor", "[nonlinear][engine]") {
+  Shape empty{0, 8};
+  CHECK(polyCost(empty, {{1, 2}, 1, 16}).sameTraffic(Cost()));
+  CHECK(expCost(empty, {}).sameTraffic(Cost()));
+  CHECK(reciprocalCost(empty, {}).sameTraffic(Cost()));
+  CHECK(rsqrtCost(empty, {}).sameTraffic(Cost()));
+  CHECK(geluCost(empty, {}).sameTraffic(Cost()));
+  CHECK(tanhCost(empty, {}).sameTraffic(Cost()));
+  CHECK(softmaxCost(empty, {}).sameTraffic(Cost()));
+  CHECK(layerNormCost(empty, {}).sameTraffic(Cost()));
+  GeluParams gp;
+  auto res = runTwoParty([&](Corr &c) { return dealGelu(c, empty, gp); },
+                         [&](Party &p, const GeluMat &m) {
+                           return gelu(p, RingTensor(empty), gp, m);
+                         });
+  CHECK(res.out[0].size() == 0);
+  CHECK(res.measured.rounds == 0);
+}
+
+TEST_CASE("the approximation catalogue is well formed",
+          "[nonlinear][catalog]") {
+  std::set<std::string> names;
+  for (const ApproxInfo &a : approxCatalog()) {
+    INFO(a.name);
+    CHECK(names.insert(a.name).second);
+    CHECK(a.lo < a.hi);
+    CHECK((a.maxAbsErr > 0 || a.maxRelErr > 0));
+    CHECK(!a.description.empty());
+    CHECK(approxInfo(a.name) == &a);
+  }
+  for (const char *n : {"exp.limit", "exp.limit2", "reciprocal.goldschmidt",
+                        "reciprocal.newton", "rsqrt.normalized", "rsqrt.newton",
+                        "gelu.puma", "gelu.quad", "tanh.poly", "softmax.exact",
+                        "softmax.puma", "softmax.2quad", "layernorm"})
+    CHECK(approxInfo(n) != nullptr);
+  CHECK(approxInfo("gelu.erf") == nullptr);
+}
+
+TEST_CASE("parameter checks accept the defaults and reject the rest",
+          "[nonlinear][validate]") {
+  auto ok = [](llvm::Error e) {
+    bool good = !e;
+    if (e)
+      FAIL_CHECK(llvm::toString(std::move(e)));
+    return good;
+  };
+  auto bad = [](llvm::Error e) {
+    bool failed = bool(e);
+    if (e)
+      INFO(llvm::toString(std::move(e)));
+    return failed;
+  };
+  Shape act{1, 128, 768}, att{1, 12, 128, 128};
+  CHECK(ok(validatePoly(act, {{0.5, 0.25, 0.125}, 8, 16})));
+  CHECK(ok(validateExp({})));
+  CHECK(ok(validateExp({7, 16, 0, 2})));
+  CHECK(ok(validateReciprocal({})));
+  ReciprocalParams rn;
+  rn.method = ReciprocalParams::Newton;
+  rn.iters = 10;
+  CHECK(ok(validateReciprocal(rn)));
+  CHECK(ok(validateRsqrt({})));
+  CHECK(ok(validateGelu({})));
+  CHECK(ok(validateTanh({})));
+  CHECK(ok(validateSoftmax(att, {})));
+  SoftmaxParams q;
+  q.form = "2quad";
+  CHECK(ok(validateSoftmax(att, q)));
+  LayerNormParams ln;
+  ln.gammaWeightId = 3;
+  CHECK(ok(validateLayerNorm(act, ln)));
+
+  CHECK(bad(validatePoly(act, {{1, 0, 0, 0, 0, 0, 0, 0, 1}, 100, 16})));
+  CHECK(bad(validateExp({0, 16, 0, 1})));
+  CHECK(bad(validateExp({8, 16, 40, 1})));
+  ReciprocalParams wide;
+  wide.maxBits = 50;
+  CHECK(bad(validateReciprocal(wide)));
+  RsqrtParams tiny;
+  tiny.minExp = -30;
+  CHECK(bad(validateRsqrt(tiny)));
+  GeluParams g;
+  g.form = "tanh";
+  CHECK(bad(validateGelu(g)));
+  SoftmaxParams s;
+  s.inputBits = 62;
+  CHECK(bad(validateSoftmax(att, s)));
+  q.recip.maxBits = 30;
+  CHECK(bad(validateSoftmax(att, q)));
+  LayerNormParams noId;
+  CHECK(bad(validateLayerNorm(act, noId)));
+  ln.inputBits = 30;
+  CHECK(bad(validateLayerNorm(act, ln)));
+}

@@ -1,0 +1,196 @@
+//===- tests/unit/protocols/TruncTest.cpp - Dealer-assisted truncation ----===//
+//
+// The one-round truncation between two real parties. Over more than a
+// million elements per scale, with values pressed against the ends of the
+// domain |x| < 2^62, every result must be floor(x/2^f) or floor(x/2^f) + 1:
+// no rare garbage. Further tests check that the +1 comes with probability
+// frac(x/2^f) (unbiased stochastic rounding) and document what happens
+// outside the domain.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/protocols/Trunc.h"
+
+#include "../TwoParty.h"
+#include "ArithTestUtil.h"
+
+#include <cmath>
+
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+
+namespace {
+
+constexpr int64_t kLimit = (int64_t(1) << 62) - 1; ///< Largest |x| allowed.
+
+/// Edge cases first, then a mix of values at the top of the range (both
+/// signs), uniform values over the whole domain and small values.
+RingTensor truncInputs(std::mt19937_64 &rng, int64_t n, int f) {
+  const int64_t p61 = int64_t(1) << 61, pf = int64_t(1) << f;
+  std::vector<int64_t> edges = {
+      0,       -1,     1,       kLimit,   -kLimit, kLimit - 1, -kLimit + 1,
+      p61,     -p61,   p61 - 1, -p61 + 1, pf,      -pf,        pf - 1,
+      -pf + 1, pf + 1, -pf - 1, 2 * pf,   -2 * pf};
+  const u64 low40 = (u64(1) << 40) - 1, low24 = (u64(1) << 24) - 1;
+  RingTensor x(Shape{n});
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t v;
+    if (i < int64_t(edges.size()))
+      v = edges[i];
+    else if (i % 4 == 0)
+      v = kLimit - int64_t(rng() & low40);
+    else if (i % 4 == 1)
+      v = -kLimit + int64_t(rng() & low40);
+    else if (i % 4 == 2)
+      v = int64_t(rng() >> 2) * ((rng() & 1) ? 1 : -1); // |v| < 2^62
+    else
+      v = int64_t(rng() & low24) - int64_t(1 << 23);
+    x[i] = u64(v);
+  }
+  return x;
+}
+
+struct TruncCheck {
+  int64_t exact = 0, plusOne = 0, bad = 0, firstBad = -1;
+};
+
+/// Classifies each opened result against floor(x / 2^f).
+TruncCheck classify(const RingTensor &x, const RingTensor &got, int f) {
+  TruncCheck c;
+  for (int64_t i = 0; i < x.size(); ++i) {
+    u64 want = u64(int64_t(x[i]) >> f);
+    u64 diff = got[i] - want;
+    if (diff == 0)
+      ++c.exact;
+    else if (diff == 1)
+      ++c.plusOne;
+    else if (++c.bad == 1)
+      c.firstBad = i;
+  }
+  return c;
+}
+
+auto runTrunc(const RingTensor &x, int f, Link link) {
+  std::mt19937_64 rng(0x7275 + f);
+  auto xs = splitShares(rng, x);
+  Shape shape = x.shape();
+  return runTwoParty([&](Corr &c) { return dealTrunc(c, shape, f); },
+                     [&](Party &p, const TruncPair &t) {
+                       return truncate(p, xs[p.id()], f, t);
+                     },
+                     link);
+}
+
+} // namespace
+
+TEST_CASE("truncate gives floor or floor + 1 on 2^20 elements at the range "
+          "limits",
+          "[trunc]") {
+  int f = GENERATE(12, 16, 24, 32);
+  std::mt19937_64 rng(1000 + f);
+  const int64_t n = int64_t(1) << 20;
+  RingTensor x = truncInputs(rng, n, f);
+  auto run = runTrunc(x, f, Link::Mem);
+  RingTensor got = reconstruct(run.out[0], run.out[1]);
+  TruncCheck c = classify(x, got, f);
+  INFO("f = " << f << ": exact " << c.exact << ", plus one " << c.plusOne
+              << ", first bad index " << c.firstBad);
+  REQUIRE(c.bad == 0);
+  CHECK(c.exact + c.plusOne == n);
+  requireTrafficMatches(run.measured, truncCost(n));
+  CHECK(run.measured.dealerBytes1 == 16 * uint64_t(n));
+}
+
+TEST_CASE("truncate over loopback TCP", "[trunc]") {
+  int f = GENERATE(12, 32);
+  std::mt19937_64 rng(2000 + f);
+  const int64_t n = 1 << 14;
+  RingTensor x = truncInputs(rng, n, f);
+  auto run = runTrunc(x, f, Link::Tcp);
+  TruncCheck c = classify(x, reconstruct(run.out[0], run.out[1]), f);
+  INFO("first bad index " << c.firstBad);
+  REQUIRE(c.bad == 0);
+  requireTrafficMatches(run.measured, truncCost(n));
+  CHECK(run.measured.bytes01 == 8 * uint64_t(n));
+  CHECK(run.measured.bytes10 == 8 * uint64_t(n));
+}
+
+TEST_CASE("truncate at the extreme shifts 0, 1 and 62", "[trunc]") {
+  int f = GENERATE(0, 1, 62);
+  std::mt19937_64 rng(3000 + f);
+  const int64_t n = 1 << 12;
+  RingTensor x = truncInputs(rng, n, f == 62 ? 0 : f);
+  auto run = runTrunc(x, f, Link::Mem);
+  RingTensor got = reconstruct(run.out[0], run.out[1]);
+  TruncCheck c = classify(x, got, f);
+  INFO("first bad index " << c.firstBad);
+  REQUIRE(c.bad == 0);
+  if (f == 0)
+    CHECK(c.plusOne == 0); // No fraction, no borrow: the identity.
+}
+
+TEST_CASE("truncate rounds up with probability frac(x / 2^f)", "[trunc]") {
+  // x = k 2^f + q 2^(f-2): frac(x / 2^f) = q / 4. Over 2^16 fresh masks the
+  // share of +1 results is within 0.01 of q / 4 (about 6 standard
+  // deviations), and a multiple of 2^f is never rounded up.
+  const int f = 16;
+  const int64_t n = 1 << 16;
+  int q = GENERATE(0, 1, 2, 3);
+  RingTensor x(Shape{n});
+  std::mt19937_64 rng(5000 + q);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t k = int64_t(rng() % 2000001) - 1000000;
+    x[i] = u64(k * (int64_t(1) << f) + q * (int64_t(1) << (f - 2)));
+  }
+  auto run = runTrunc(x, f, Link::Mem);
+  TruncCheck c = classify(x, reconstruct(run.out[0], run.out[1]), f);
+  REQUIRE(c.bad == 0);
+  double upRate = double(c.plusOne) / double(n);
+  INFO("q = " << q << ": rounded up " << upRate);
+  if (q == 0)
+    CHECK(c.plusOne == 0);
+  else
+    CHECK(std::abs(upRate - q / 4.0) < 0.01);
+}
+
+// The domain is |x| < 2^62: the bias 2^62 then keeps x' = x + 2^62 in
+// [0, 2^63), which is what lets msb(c) reveal whether c = x' + r wrapped.
+// Beyond it the wrap bit can be misread with a probability that depends on
+// x and the mask; the error is then a multiple of 2^(64-f) (besides the +1),
+// i.e. the low 64 - f bits of the result are still right but the value is
+// garbage. The
+// compiler's scale pass keeps |x| far below 2^62 (DESIGN.md §7); this test
+// records the failure mode without asserting that garbage appears.
+TEST_CASE("values with |x| >= 2^62 are outside the truncation domain",
+          "[trunc]") {
+  const int f = 16;
+  std::mt19937_64 rng(4000);
+  const int64_t n = 1 << 14;
+  RingTensor x(Shape{n});
+  for (int64_t i = 0; i < n; ++i) {
+    // |x| in [2^62, 2^63): past the limit, both signs.
+    u64 mag = (u64(1) << 62) | (rng() & ((u64(1) << 62) - 1));
+    x[i] = (i & 1) ? u64(-int64_t(mag)) : mag;
+  }
+  auto run = runTrunc(x, f, Link::Mem);
+  RingTensor got = reconstruct(run.out[0], run.out[1]);
+  TruncCheck c = classify(x, got, f);
+  const u64 lowMask = (u64(1) << (64 - f)) - 1;
+  int64_t notWrapError = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    u64 low = (got[i] - u64(int64_t(x[i]) >> f)) & lowMask;
+    notWrapError += low != 0 && low != 1;
+  }
+  INFO("out of domain: " << c.bad << " of " << n
+                         << " results are off by a multiple of 2^(64-f)");
+  CHECK(notWrapError == 0);
+}
+
+TEST_CASE("truncation cost formula", "[trunc][cost]") {
+  Cost c = truncCost(1000);
+  CHECK(c.rounds == 1);
+  CHECK(c.bytes01 == 8000);
+  CHECK(c.bytes10 == 8000);
+  CHECK(c.dealerBytes0 == 0);
+  CHECK(c.dealerBytes1 == 16000);
+  CHECK(truncCost(0).rounds == 0);
+}
