@@ -1,0 +1,329 @@
+//===- runtime/plan/ArithKernels.cpp - Opening, products, truncation ------===//
+//
+// The interactive arithmetic kernels: reveal, Beaver products (element-wise,
+// square, shared x shared matmul), the private-weight products of DESIGN.md
+// §5 (pw_linear, pw_mul; their weights are set up once per session as
+// W - B) and dealer-assisted truncation. Each wraps the protocol of
+// runtime/protocols/Arith.h or Trunc.h and states that protocol's cost.
+// Non-shared operands enter in share form.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/plan/KernelUtil.h"
+#include "runtime/protocols/Trunc.h"
+
+using namespace mpc;
+using namespace mpc::rt;
+
+namespace {
+
+/// Checks one input, one output of the same shape, a secret operand and
+/// an output that is shared.
+llvm::Error checkSecretUnary(const OpDesc &op, llvm::ArrayRef<AttrSpec> attrs) {
+  if (llvm::Error e = checkArity(op, 1, 1))
+    return e;
+  if (llvm::Error e = checkAttrs(op, attrs))
+    return e;
+  if (llvm::Error e = checkSecret(op, *op.in[0], inName(0)))
+    return e;
+  if (llvm::Error e = checkVis(op, *op.out[0], {Vis::Shared}, outName(0)))
+    return e;
+  return checkShape(op, *op.out[0], op.in[0]->shape, outName(0));
+}
+
+std::vector<RingTensor> one(RingTensor t) {
+  std::vector<RingTensor> v;
+  v.push_back(std::move(t));
+  return v;
+}
+
+class RevealKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "reveal"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 1, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {{"to", AttrKind::Int, true}}))
+      return e;
+    int64_t to = op.attrInt("to");
+    if (to != 0 && to != 1 && to != kToBoth)
+      return opError(op, "'to' is {}; expected 0, 1 or -1 (both)", to);
+    if (llvm::Error e = checkSecret(op, *op.in[0], inName(0)))
+      return e;
+    Vis want = to == 0 ? Vis::Private0 : to == 1 ? Vis::Private1 : Vis::Public;
+    if (llvm::Error e = checkVis(op, *op.out[0], {want}, outName(0)))
+      return e;
+    if (llvm::Error e = checkShape(op, *op.out[0], op.in[0]->shape, outName(0)))
+      return e;
+    return checkFrac(op, *op.out[0], op.in[0]->frac, outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return revealCost(op.in[0]->numElements(), int(op.attrInt("to")));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y = co_await reveal(p, shareForm(*op.in[0], *in[0], p.id()),
+                                   int(op.attrInt("to")));
+    co_return one(std::move(y));
+  }
+};
+
+class MulKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "mul"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 2, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {}))
+      return e;
+    for (int i = 0; i < 2; ++i)
+      if (llvm::Error e = checkSecret(op, *op.in[i], inName(i)))
+        return e;
+    if (llvm::Error e = checkShape(op, *op.in[1], op.in[0]->shape, inName(1)))
+      return e;
+    if (llvm::Error e = checkVis(op, *op.out[0], {Vis::Shared}, outName(0)))
+      return e;
+    if (llvm::Error e = checkShape(op, *op.out[0], op.in[0]->shape, outName(0)))
+      return e;
+    return checkFrac(op, *op.out[0], op.in[0]->frac + op.in[1]->frac,
+                     outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return mulCost(op.in[0]->numElements());
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealMul(c, op.in[0]->shape);
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y = co_await mul(p, shareForm(*op.in[0], *in[0], p.id()),
+                                shareForm(*op.in[1], *in[1], p.id()),
+                                std::any_cast<const MulTriple &>(m));
+    co_return one(std::move(y));
+  }
+};
+
+class SquareKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "square"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkSecretUnary(op, {}))
+      return e;
+    return checkFrac(op, *op.out[0], 2 * op.in[0]->frac, outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return squareCost(op.in[0]->numElements());
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealSquare(c, op.in[0]->shape);
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y = co_await square(p, shareForm(*op.in[0], *in[0], p.id()),
+                                   std::any_cast<const SquarePair &>(m));
+    co_return one(std::move(y));
+  }
+};
+
+class MatMulKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "matmul"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 2, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {}))
+      return e;
+    const ValueDesc &x = *op.in[0], &y = *op.in[1], &z = *op.out[0];
+    for (int i = 0; i < 2; ++i)
+      if (llvm::Error e = checkSecret(op, *op.in[i], inName(i)))
+        return e;
+    size_t r = x.shape.size();
+    if (r < 2 || y.shape.size() != r ||
+        llvm::ArrayRef<int64_t>(x.shape).drop_back(2) !=
+            llvm::ArrayRef<int64_t>(y.shape).drop_back(2) ||
+        x.shape[r - 1] != y.shape[r - 2])
+      return opError(op,
+                     "cannot multiply {} by {}: expected [..., m, k] and "
+                     "[..., k, n] with equal batch dimensions",
+                     shapeString(x.shape), shapeString(y.shape));
+    Shape out = x.shape;
+    out.back() = y.shape.back();
+    if (llvm::Error e = checkVis(op, z, {Vis::Shared}, outName(0)))
+      return e;
+    if (llvm::Error e = checkShape(op, z, out, outName(0)))
+      return e;
+    return checkFrac(op, z, x.frac + y.frac, outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return matmulSharedCost(op.in[0]->shape, op.in[1]->shape);
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealMatMul(c, op.in[0]->shape, op.in[1]->shape);
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y =
+        co_await matmulShared(p, shareForm(*op.in[0], *in[0], p.id()),
+                              shareForm(*op.in[1], *in[1], p.id()),
+                              std::any_cast<const MatTriple &>(m));
+    co_return one(std::move(y));
+  }
+};
+
+class PwLinearKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "pw_linear"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (op.in.size() < 2 || op.out.size() != op.in.size() - 1)
+      return opError(op,
+                     "takes an input and n >= 1 weights with one output per "
+                     "weight; the plan gives {} inputs and {} outputs",
+                     op.in.size(), op.out.size());
+    if (llvm::Error e = checkAttrs(op, {}))
+      return e;
+    const ValueDesc &x = *op.in[0];
+    if (llvm::Error e = checkSecret(op, x, inName(0)))
+      return e;
+    if (x.shape.size() < 2)
+      return opError(op, "{} has shape {}: expected rank >= 2 [..., m, k]",
+                     inName(0), shapeString(x.shape));
+    for (size_t j = 1; j < op.in.size(); ++j) {
+      const ValueDesc &w = *op.in[j], &y = *op.out[j - 1];
+      if (llvm::Error e = checkWeight(op, w, inName(j)))
+        return e;
+      if (w.shape.size() != 2 || w.shape[0] != x.shape.back())
+        return opError(op, "weight {} has shape {}: expected [{}, n]",
+                       inName(j), shapeString(w.shape), x.shape.back());
+      Shape out = x.shape;
+      out.back() = w.shape[1];
+      if (llvm::Error e = checkVis(op, y, {Vis::Shared}, outName(j - 1)))
+        return e;
+      if (llvm::Error e = checkShape(op, y, out, outName(j - 1)))
+        return e;
+      if (llvm::Error e = checkFrac(op, y, x.frac + w.frac, outName(j - 1)))
+        return e;
+    }
+    return llvm::Error::success();
+  }
+  static std::vector<Shape> weightShapes(const OpDesc &op) {
+    std::vector<Shape> s;
+    for (size_t j = 1; j < op.in.size(); ++j)
+      s.push_back(op.in[j]->shape);
+    return s;
+  }
+  Cost cost(const OpDesc &op) const override {
+    return pwLinearCost(op.in[0]->shape, weightShapes(op));
+  }
+  std::vector<const ValueDesc *>
+  setupWeights(const OpDesc &op) const override {
+    return {op.in.begin() + 1, op.in.end()};
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    std::vector<int64_t> ids;
+    for (size_t j = 1; j < op.in.size(); ++j)
+      ids.push_back(op.in[j]->id);
+    return dealPwLinear(c, s.masks, op.in[0]->shape, ids, weightShapes(op));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    return pwLinear(p, shareForm(*op.in[0], *in[0], p.id()), in.drop_front(),
+                    std::any_cast<const PwLinearMat &>(m));
+  }
+};
+
+class PwMulKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "pw_mul"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 2, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {}))
+      return e;
+    const ValueDesc &x = *op.in[0], &w = *op.in[1], &y = *op.out[0];
+    if (llvm::Error e = checkSecret(op, x, inName(0)))
+      return e;
+    if (llvm::Error e = checkWeight(op, w, inName(1)))
+      return e;
+    if (!broadcastsTo(w.shape, x.shape))
+      return opError(op, "weight shape {} does not broadcast to {}",
+                     shapeString(w.shape), shapeString(x.shape));
+    if (llvm::Error e = checkVis(op, y, {Vis::Shared}, outName(0)))
+      return e;
+    if (llvm::Error e = checkShape(op, y, x.shape, outName(0)))
+      return e;
+    return checkFrac(op, y, x.frac + w.frac, outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return pwMulCost(op.in[0]->shape, op.in[1]->shape);
+  }
+  std::vector<const ValueDesc *>
+  setupWeights(const OpDesc &op) const override {
+    return {op.in[1]};
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealPwMul(c, s.masks, op.in[0]->shape, op.in[1]->id,
+                     op.in[1]->shape);
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y = co_await pwMul(p, shareForm(*op.in[0], *in[0], p.id()),
+                                  p.id() == 0 ? in[1] : nullptr,
+                                  std::any_cast<const PwMulMat &>(m));
+    co_return one(std::move(y));
+  }
+};
+
+class TruncKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "trunc"; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkSecretUnary(op, {{"bits", AttrKind::Int, true}}))
+      return e;
+    int64_t bits = op.attrInt("bits");
+    if (bits < 0 || bits > op.in[0]->frac)
+      return opError(op, "bits {} must be in [0, {}] (the input's frac)",
+                     bits, op.in[0]->frac);
+    return checkFrac(op, *op.out[0], op.in[0]->frac - int(bits), outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return truncCost(op.in[0]->numElements());
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealTrunc(c, op.in[0]->shape, int(op.attrInt("bits")));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y = co_await truncate(p, shareForm(*op.in[0], *in[0], p.id()),
+                                     int(op.attrInt("bits")),
+                                     std::any_cast<const TruncPair &>(m));
+    co_return one(std::move(y));
+  }
+};
+
+} // namespace
+
+#define MPC_ARITH_KERNEL(Class)                                               \
+  const Kernel *mpc::rt::get##Class() {                                       \
+    static const Class k;                                                     \
+    return &k;                                                                \
+  }
+MPC_ARITH_KERNEL(RevealKernel)
+MPC_ARITH_KERNEL(MulKernel)
+MPC_ARITH_KERNEL(SquareKernel)
+MPC_ARITH_KERNEL(MatMulKernel)
+MPC_ARITH_KERNEL(PwLinearKernel)
+MPC_ARITH_KERNEL(PwMulKernel)
+MPC_ARITH_KERNEL(TruncKernel)

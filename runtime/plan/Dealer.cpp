@@ -1,0 +1,122 @@
+//===- runtime/plan/Dealer.cpp - The offline phase in all three roles -----===//
+//
+// The dealer runs every op's deal() in plan order with both parties' PRG
+// streams and sends each op's corrections to party 1 as one message. The
+// sizes are public: party 1 receives exactly cost(op).dealerBytes1 bytes
+// for the op, runs deal() in its role over them and must consume them all
+// (Corr::remainingInput); party 0 runs deal() from its seed alone. A
+// mismatch between an op's cost formula and its material is a runtime bug
+// and is reported as one, naming the op, on whichever side sees it.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/plan/ExecutorImpl.h"
+
+using namespace mpc;
+using namespace mpc::rt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+OpProfile profileRow(const OpDesc &op) {
+  OpProfile r;
+  r.index = op.index;
+  r.node = op.onnxNode().str();
+  r.onnxOp = op.onnxOp().str();
+  r.kernel = op.kernelName().str();
+  r.step = op.step;
+  return r;
+}
+
+} // namespace
+
+llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
+                                              Channel &a, Channel &b,
+                                              const RunOptions &opts) {
+  RunProfile prof;
+  prof.party = 2;
+  auto t0 = Clock::now();
+  llvm::Expected<DealerSeeds> seeds = dealerHandshake(plan, a, b);
+  if (!seeds)
+    return addContext(seeds.takeError(), "dealer: ");
+  prof.handshakeSeconds = secondsSince(t0);
+
+  auto tOff = Clock::now();
+  Session session;
+  session.role = Role::Dealer;
+  session.masks = WeightMasks::withSeed(int(Role::Dealer), seeds->mask);
+  std::vector<u64> toP1;
+  Corr corr = Corr::dealer(seeds->s0, seeds->s1, &toP1);
+  for (const OpDesc &op : plan.ops) {
+    OpProfile row = profileRow(op);
+    auto tOp = Clock::now();
+    toP1.clear();
+    (void)op.kernel->deal(corr, op, session);
+    uint64_t want = op.kernel->cost(op).dealerBytes1;
+    if (wordBytes(toP1.size()) != want)
+      return mpc::error("dealer: internal error: {} dealt {} bytes for party "
+                        "1 but its cost formula says {}",
+                        op.describe(), wordBytes(toP1.size()), want);
+    if (!toP1.empty())
+      if (llvm::Error e = sendWords(*seeds->toP1, toP1))
+        return addContext(std::move(e),
+                          fmt::format("dealer: offline {}: ", op.describe()));
+    row.dealerBytes = want;
+    row.offlineSeconds = secondsSince(tOp);
+    prof.dealerBytes1 += want;
+    prof.ops.push_back(std::move(row));
+    if (opts.progress)
+      opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
+                     secondsSince(tOff)});
+  }
+  prof.offlineSeconds = secondsSince(tOff);
+  prof.peakRssBytes = peakRssBytes();
+  return prof;
+}
+
+llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
+                                  Session &session, const Seed &dealerSeed,
+                                  Channel &dealer,
+                                  std::vector<std::any> &material,
+                                  RunProfile &prof, const RunOptions &opts) {
+  auto t0 = Clock::now();
+  Corr corr = Corr::party(party, dealerSeed);
+  material.assign(plan.ops.size(), std::any());
+  std::vector<u64> in;
+  for (const OpDesc &op : plan.ops) {
+    OpProfile &row = prof.ops[op.index];
+    auto tOp = Clock::now();
+    uint64_t bytes = op.kernel->cost(op).dealerBytes1;
+    if (party == 1) {
+      if (bytes % 8 != 0)
+        return mpc::error("party 1: internal error: {} costs {} dealer bytes, "
+                          "not whole ring words",
+                          op.describe(), bytes);
+      in.resize(bytes / 8);
+      if (!in.empty())
+        if (llvm::Error e = recvWords(dealer, in))
+          return addContext(std::move(e), fmt::format("party 1: offline {}: ",
+                                                      op.describe()));
+      corr.setInput(in);
+    }
+    material[op.index] = op.kernel->deal(corr, op, session);
+    if (party == 1) {
+      if (corr.outOfSync() || corr.remainingInput() != 0)
+        return mpc::error("party 1: internal error: {} consumed {} of the {} "
+                          "dealer bytes its cost formula gives",
+                          op.describe(),
+                          corr.outOfSync() ? "more than"
+                                           : fmt::format(
+                                                 "{}", bytes - wordBytes(
+                                                           corr.remainingInput())),
+                          bytes);
+      row.dealerBytes = bytes;
+      prof.dealerBytes1 += bytes;
+    }
+    row.offlineSeconds = secondsSince(tOp);
+    if (opts.progress)
+      opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
+                     secondsSince(t0)});
+  }
+  prof.offlineSeconds = secondsSince(t0);
+  return llvm::Error::success();
+}

@@ -1,0 +1,123 @@
+//===- runtime/plan/Executor.h - Run a plan as party 0, 1 or dealer -*- C++ -*-//
+//
+// One run of a validated plan, in four phases:
+//
+//   handshake  each party and the dealer, and the two parties, exchange a
+//              hello with the plan digest (a mismatch fails on both sides);
+//              party 0 sends party 1 the common PRG seed, the dealer sends
+//              each party its seed and party 0 the weight-mask seed.
+//   set-up     party 0 sends W - B for every weight the private-weight
+//              kernels read, all in one round (per session).
+//   offline    the dealer runs every op's deal() in plan order and streams
+//              its corrections to party 1, exactly cost(op).dealerBytes1
+//              bytes per op; both parties run deal() in their role.
+//   online     ops grouped by schedule step: the step's local ops run
+//              first, then its interactive ops run together with one
+//              StepRunner, so their exchanges share rounds.
+//
+// Every op is profiled (rounds, bytes each way, dealer bytes, seconds), so
+// the measured profile can be compared with the cost formulas exactly.
+// Inputs and the weights are checked before any network I/O (encodeInputs,
+// readWeightsFile); channel failures come back as errors that name the
+// party, the phase and the op.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Channel.h"
+#include "runtime/plan/PlanReader.h"
+#include "runtime/plan/Weights.h"
+#include "support/Tensor.h"
+
+#include "llvm/Support/Error.h"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpc::rt {
+
+/// Where a long run has got to (for progress output).
+struct Progress {
+  llvm::StringRef phase; ///< "set-up", "offline", "online".
+  size_t done = 0, total = 0;
+  double elapsedSeconds = 0;
+};
+
+struct RunOptions {
+  /// Party 1 sends party 0 every output party 0 cannot see, after the
+  /// online phase (one more round). Both parties must agree (checked in
+  /// the handshake).
+  bool revealToBoth = false;
+  /// Called after each schedule step / offline op; may be empty.
+  std::function<void(const Progress &)> progress;
+};
+
+/// One op's measured cost, in the rows of the cost report.
+struct OpProfile {
+  int index = 0;
+  std::string node;   ///< ONNX node (provenance).
+  std::string onnxOp; ///< ONNX op type.
+  std::string kernel; ///< Runtime kernel (protocol).
+  int step = 0;
+  uint64_t rounds = 0, bytes01 = 0, bytes10 = 0, dealerBytes = 0;
+  /// Local compute time of the op plus its share (by bytes) of its step's
+  /// communication time.
+  double seconds = 0;
+  double offlineSeconds = 0; ///< Time in deal().
+};
+
+/// A party's (or the dealer's) measurement of one run.
+struct RunProfile {
+  int party = 0; ///< 0, 1, or 2 for the dealer.
+  std::vector<OpProfile> ops;
+  double handshakeSeconds = 0, setupSeconds = 0, offlineSeconds = 0,
+         onlineSeconds = 0;
+  uint64_t setupRounds = 0, setupBytes01 = 0;
+  uint64_t onlineRounds = 0, onlineBytes01 = 0, onlineBytes10 = 0;
+  /// Offline bytes received from (parties) or sent by (dealer) the dealer.
+  uint64_t dealerBytes0 = 0, dealerBytes1 = 0;
+  /// The --reveal-to-both transfer after the online phase.
+  uint64_t outputRounds = 0, outputBytes10 = 0;
+  uint64_t peakRssBytes = 0;
+};
+
+struct PartyResult {
+  /// Outputs this party may see, decoded: fixed point as float32, integers
+  /// as int64.
+  std::map<std::string, HostTensor> outputs;
+  RunProfile profile;
+};
+
+/// What a party brings to the run.
+struct PartyData {
+  WeightMap weights;              ///< Party 0: readWeightsFile's result.
+  std::map<int, RingTensor> inputs; ///< encodeInputs' result.
+};
+
+/// Checks and encodes the plan inputs \p party owns from host tensors by
+/// input name: shape and dtype as the plan declares ("input 'input_ids':
+/// expected int64[1,16], got int64[1,12]"); int64 stays integer, floats
+/// are encoded at the value's frac; token ids fed to a onehot must be in
+/// range. Every input the party owns must be given, and no other.
+llvm::Expected<std::map<int, RingTensor>>
+encodeInputs(const LoadedPlan &plan, int party,
+             const std::map<std::string, HostTensor> &given);
+
+/// Runs \p plan as party 0 or 1 over connected channels to the other party
+/// and to the dealer.
+llvm::Expected<PartyResult> runParty(int party, const LoadedPlan &plan,
+                                     PartyData data, Channel &peer,
+                                     Channel &dealer,
+                                     const RunOptions &opts = {});
+
+/// Runs the dealer over connected channels to both parties, in either
+/// order (the hello says which is which).
+llvm::Expected<RunProfile> runDealer(const LoadedPlan &plan, Channel &a,
+                                     Channel &b, const RunOptions &opts = {});
+
+/// Peak resident set size of this process (VmHWM), in bytes.
+uint64_t peakRssBytes();
+
+} // namespace mpc::rt

@@ -1,0 +1,56 @@
+//===- runtime/plan/ExecutorImpl.h - Executor internals --------*- C++ -*-===//
+//
+// The pieces of a run shared by Session.cpp (handshakes), Dealer.cpp (the
+// offline phase in all three roles) and PartyExecutor.cpp (set-up, online,
+// outputs). Internal to runtime/plan.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/plan/Executor.h"
+
+#include <any>
+#include <chrono>
+
+namespace mpc::rt {
+
+/// Seeds a party holds after the handshakes.
+struct PartySeeds {
+  Seed dealer{}; ///< Shared with the dealer (this party's Corr stream).
+  Seed mask{};   ///< Party 0 only: the weight-mask seed.
+  Seed common{}; ///< Shared by the two parties.
+};
+
+/// Hello with the dealer (receives the seeds), then with the peer (party 0
+/// sends the common seed).
+llvm::Expected<PartySeeds> partyHandshake(int party, const LoadedPlan &plan,
+                                          Channel &peer, Channel &dealer,
+                                          const RunOptions &opts);
+
+/// The dealer's side: identifies the two parties by their hellos and sends
+/// their seeds.
+struct DealerSeeds {
+  Seed s0{}, s1{}, mask{};
+  Channel *toP0 = nullptr, *toP1 = nullptr;
+};
+llvm::Expected<DealerSeeds> dealerHandshake(const LoadedPlan &plan,
+                                            Channel &a, Channel &b);
+
+/// The parties' offline phase: every op's deal() in this party's role;
+/// party 1 receives each op's corrections from the dealer first. Fills
+/// \p material (one per op) and the profile's dealer bytes.
+llvm::Error partyOffline(int party, const LoadedPlan &plan, Session &session,
+                         const Seed &dealerSeed, Channel &dealer,
+                         std::vector<std::any> &material, RunProfile &prof,
+                         const RunOptions &opts);
+
+/// Seconds since \p t0.
+inline double secondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+/// "party 1" / "dealer".
+std::string roleName(int party);
+
+} // namespace mpc::rt

@@ -1,0 +1,493 @@
+//===- runtime/plan/LocalKernels.cpp - Kernels without communication ------===//
+//
+// The local kernels of Kernels.def: linear maps (add, sub, neg, product with
+// a public constant), data movement (reshape, transpose, slice, concat,
+// gather with public indices, reduce_sum) and the two client-side encodings
+// (onehot of token ids, the additive attention-mask bias). Each checks its
+// attributes and infers its output shape and scale; the visibility rule and
+// share forms are LocalKernel's (KernelUtil.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/plan/KernelUtil.h"
+
+#include <algorithm>
+#include <numeric>
+
+using namespace mpc;
+using namespace mpc::rt;
+
+namespace {
+
+/// Both operands at the output's scale; output shape is their broadcast.
+llvm::Error checkBroadcastBinary(const OpDesc &op) {
+  if (llvm::Error e = checkArity(op, 2, 1))
+    return e;
+  if (llvm::Error e = checkAttrs(op, {}))
+    return e;
+  const ValueDesc &a = *op.in[0], &b = *op.in[1], &y = *op.out[0];
+  std::optional<Shape> s = broadcastShapes(a.shape, b.shape);
+  if (!s)
+    return opError(op, "shapes {} and {} do not broadcast",
+                   shapeString(a.shape), shapeString(b.shape));
+  if (llvm::Error e = checkShape(op, y, *s, outName(0)))
+    return e;
+  if (llvm::Error e = checkFrac(op, a, y.frac, inName(0)))
+    return e;
+  return checkFrac(op, b, y.frac, inName(1));
+}
+
+/// One input, one output at the same scale.
+llvm::Error checkUnary(const OpDesc &op, llvm::ArrayRef<AttrSpec> attrs) {
+  if (llvm::Error e = checkArity(op, 1, 1))
+    return e;
+  if (llvm::Error e = checkAttrs(op, attrs))
+    return e;
+  return checkFrac(op, *op.out[0], op.in[0]->frac, outName(0));
+}
+
+class AddKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "add"; }
+
+protected:
+  llvm::Error checkOp(const OpDesc &op) const override {
+    return checkBroadcastBinary(op);
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    if (in[0]->shape() == in[1]->shape())
+      return {add(*in[0], *in[1])};
+    return {addBroadcast(*in[0], *in[1])};
+  }
+};
+
+class SubKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "sub"; }
+
+protected:
+  llvm::Error checkOp(const OpDesc &op) const override {
+    return checkBroadcastBinary(op);
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    if (in[0]->shape() == in[1]->shape())
+      return {sub(*in[0], *in[1])};
+    return {subBroadcast(*in[0], *in[1])};
+  }
+};
+
+class NegKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "neg"; }
+
+protected:
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkUnary(op, {}))
+      return e;
+    return checkShape(op, *op.out[0], op.in[0]->shape, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    return {neg(*in[0])};
+  }
+};
+
+class MulPublicKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "mul_public"; }
+  Cost cost(const OpDesc &op) const override {
+    Cost c;
+    c.macs = double(op.out[0]->numElements());
+    return c;
+  }
+
+protected:
+  bool clearOperand(size_t i) const override { return i == 1; }
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 2, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {}))
+      return e;
+    const ValueDesc &x = *op.in[0], &c = *op.in[1], &y = *op.out[0];
+    std::optional<Shape> s = broadcastShapes(x.shape, c.shape);
+    if (!s)
+      return opError(op, "shapes {} and {} do not broadcast",
+                     shapeString(x.shape), shapeString(c.shape));
+    if (llvm::Error e = checkShape(op, y, *s, outName(0)))
+      return e;
+    return checkFrac(op, y, x.frac + c.frac, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    if (in[0]->shape() == in[1]->shape())
+      return {mul(*in[0], *in[1])};
+    return {mulBroadcast(*in[0], *in[1])};
+  }
+};
+
+class ReshapeKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "reshape"; }
+
+protected:
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkUnary(op, {}))
+      return e;
+    if (op.in[0]->numElements() != op.out[0]->numElements())
+      return opError(op, "cannot reshape {} to {}",
+                     shapeString(op.in[0]->shape),
+                     shapeString(op.out[0]->shape));
+    return llvm::Error::success();
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    return {in[0]->reshaped(op.out[0]->shape)};
+  }
+};
+
+class TransposeKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "transpose"; }
+
+protected:
+  static std::vector<int64_t> perm(const OpDesc &op) {
+    std::vector<int64_t> p = op.attrInts("perm");
+    if (!op.hasAttr("perm")) { // ONNX default: reverse the axes
+      p.resize(op.in[0]->shape.size());
+      std::iota(p.rbegin(), p.rend(), 0);
+    }
+    return p;
+  }
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkUnary(op, {{"perm", AttrKind::Ints}}))
+      return e;
+    const Shape &x = op.in[0]->shape;
+    std::vector<int64_t> p = perm(op);
+    std::vector<bool> seen(x.size());
+    if (p.size() != x.size())
+      return opError(op, "perm has {} entries for rank {}", p.size(),
+                     x.size());
+    Shape out;
+    for (int64_t a : p) {
+      if (a < 0 || a >= int64_t(x.size()) || seen[a])
+        return opError(op, "perm is not a permutation of 0..{}",
+                       x.size() - 1);
+      seen[a] = true;
+      out.push_back(x[a]);
+    }
+    return checkShape(op, *op.out[0], out, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    return {transpose(*in[0], perm(op))};
+  }
+};
+
+/// ONNX Slice bounds, normalised and clamped (positive steps).
+struct SliceBounds {
+  std::vector<int64_t> starts, ends, axes, steps;
+  Shape out;
+};
+
+llvm::Expected<SliceBounds> sliceBounds(const OpDesc &op) {
+  const Shape &x = op.in[0]->shape;
+  int64_t rank = x.size();
+  SliceBounds b;
+  std::vector<int64_t> starts = op.attrInts("starts"),
+                       ends = op.attrInts("ends"), axes = op.attrInts("axes"),
+                       steps = op.attrInts("steps");
+  if (!op.hasAttr("axes")) {
+    axes.resize(starts.size());
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  if (!op.hasAttr("steps"))
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return opError(op, "starts, ends, axes and steps differ in length");
+  b.out = x;
+  std::vector<bool> seen(rank);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    std::optional<int64_t> a = normAxis(axes[i], rank);
+    if (!a || seen[*a])
+      return opError(op, "bad or repeated slice axis {} for rank {}", axes[i],
+                     rank);
+    seen[*a] = true;
+    if (steps[i] <= 0)
+      return opError(op, "slice step {} on axis {}: only positive steps are "
+                         "supported", steps[i], *a);
+    int64_t d = x[*a];
+    auto clamp = [&](int64_t v) {
+      if (v < 0)
+        v += d;
+      return std::clamp<int64_t>(v, 0, d);
+    };
+    int64_t s = clamp(starts[i]), e = clamp(ends[i]);
+    b.starts.push_back(s);
+    b.ends.push_back(e);
+    b.axes.push_back(*a);
+    b.steps.push_back(steps[i]);
+    b.out[*a] = e > s ? (e - s + steps[i] - 1) / steps[i] : 0;
+  }
+  return b;
+}
+
+class SliceKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "slice"; }
+
+protected:
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkUnary(op, {{"starts", AttrKind::Ints, true},
+                                        {"ends", AttrKind::Ints, true},
+                                        {"axes", AttrKind::Ints},
+                                        {"steps", AttrKind::Ints}}))
+      return e;
+    llvm::Expected<SliceBounds> b = sliceBounds(op);
+    if (!b)
+      return b.takeError();
+    return checkShape(op, *op.out[0], b->out, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    SliceBounds b = cantFail(sliceBounds(op));
+    return {slice(*in[0], b.starts, b.ends, b.axes, b.steps)};
+  }
+};
+
+class ConcatKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "concat"; }
+
+protected:
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 1, 1, /*variadic=*/true))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {{"axis", AttrKind::Int, true}}))
+      return e;
+    const Shape &first = op.in[0]->shape;
+    std::optional<int64_t> axis = normAxis(op.attrInt("axis"), first.size());
+    if (!axis)
+      return opError(op, "axis {} out of range for rank {}",
+                     op.attrInt("axis"), first.size());
+    Shape out = first;
+    out[*axis] = 0;
+    for (size_t i = 0; i < op.in.size(); ++i) {
+      const Shape &s = op.in[i]->shape;
+      bool ok = s.size() == first.size();
+      for (size_t d = 0; ok && d < s.size(); ++d)
+        ok = int64_t(d) == *axis || s[d] == first[d];
+      if (!ok)
+        return opError(op, "{} has shape {}, incompatible with {} on axis {}",
+                       inName(i), shapeString(s), shapeString(first), *axis);
+      out[*axis] += s[*axis];
+      if (llvm::Error e = checkFrac(op, *op.in[i], op.out[0]->frac, inName(i)))
+        return e;
+    }
+    return checkShape(op, *op.out[0], out, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    int64_t axis = *normAxis(op.attrInt("axis"), op.in[0]->shape.size());
+    return {concat(in, axis)};
+  }
+};
+
+class GatherKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "gather"; }
+
+protected:
+  struct Params {
+    int64_t axis;
+    std::vector<int64_t> indices, indicesShape;
+  };
+  static llvm::Expected<Params> params(const OpDesc &op) {
+    const Shape &x = op.in[0]->shape;
+    Params p;
+    std::optional<int64_t> a = normAxis(op.attrInt("axis", 0), x.size());
+    if (!a)
+      return opError(op, "axis {} out of range for rank {}",
+                     op.attrInt("axis", 0), x.size());
+    p.axis = *a;
+    p.indices = op.attrInts("indices");
+    p.indicesShape = op.hasAttr("indices_shape")
+                         ? op.attrInts("indices_shape")
+                         : std::vector<int64_t>{int64_t(p.indices.size())};
+    if (numElements(p.indicesShape) != int64_t(p.indices.size()))
+      return opError(op, "{} indices for indices_shape {}", p.indices.size(),
+                     shapeString(p.indicesShape));
+    for (int64_t &i : p.indices) {
+      if (i < -x[p.axis] || i >= x[p.axis])
+        return opError(op, "index {} out of range for dimension {}", i,
+                       x[p.axis]);
+      if (i < 0)
+        i += x[p.axis];
+    }
+    return p;
+  }
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkUnary(op, {{"axis", AttrKind::Int},
+                                        {"indices", AttrKind::Ints, true},
+                                        {"indices_shape", AttrKind::Ints}}))
+      return e;
+    llvm::Expected<Params> p = params(op);
+    if (!p)
+      return p.takeError();
+    const Shape &x = op.in[0]->shape;
+    Shape out(x.begin(), x.begin() + p->axis);
+    out.append(p->indicesShape.begin(), p->indicesShape.end());
+    out.append(x.begin() + p->axis + 1, x.end());
+    return checkShape(op, *op.out[0], out, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    Params p = cantFail(params(op));
+    return {gather(*in[0], p.indices, p.indicesShape, p.axis)};
+  }
+};
+
+class ReduceSumKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "reduce_sum"; }
+
+protected:
+  static llvm::Expected<std::vector<int64_t>> axes(const OpDesc &op) {
+    int64_t rank = op.in[0]->shape.size();
+    std::vector<int64_t> axes;
+    if (!op.hasAttr("axes")) {
+      axes.resize(rank);
+      std::iota(axes.begin(), axes.end(), 0);
+      return axes;
+    }
+    for (int64_t a : op.attrInts("axes")) {
+      std::optional<int64_t> n = normAxis(a, rank);
+      if (!n)
+        return opError(op, "axis {} out of range for rank {}", a, rank);
+      axes.push_back(*n);
+    }
+    std::sort(axes.begin(), axes.end());
+    if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+      return opError(op, "repeated axis");
+    return axes;
+  }
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkUnary(
+            op, {{"axes", AttrKind::Ints}, {"keepdims", AttrKind::Int}}))
+      return e;
+    llvm::Expected<std::vector<int64_t>> ax = axes(op);
+    if (!ax)
+      return ax.takeError();
+    bool keep = op.attrInt("keepdims", 1) != 0;
+    const Shape &x = op.in[0]->shape;
+    Shape out;
+    for (int64_t d = 0; d < int64_t(x.size()); ++d) {
+      bool reduced = std::binary_search(ax->begin(), ax->end(), d);
+      if (!reduced)
+        out.push_back(x[d]);
+      else if (keep)
+        out.push_back(1);
+    }
+    return checkShape(op, *op.out[0], out, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    return {reduceSum(*in[0], cantFail(axes(op)),
+                      op.attrInt("keepdims", 1) != 0)};
+  }
+};
+
+class OneHotKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "onehot"; }
+
+protected:
+  bool allowsShared() const override { return false; }
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 1, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {{"depth", AttrKind::Int, true}}))
+      return e;
+    const ValueDesc &ids = *op.in[0], &y = *op.out[0];
+    if (!ids.isInt)
+      return opError(op, "{} ({}) must be integer ids", inName(0),
+                     ids.describe());
+    if (op.attrInt("depth") <= 0)
+      return opError(op, "depth {} must be positive", op.attrInt("depth"));
+    if (llvm::Error e = checkFixed(op, y, outName(0)))
+      return e;
+    Shape out = ids.shape;
+    out.push_back(op.attrInt("depth"));
+    if (llvm::Error e = checkShape(op, y, out, outName(0)))
+      return e;
+    return checkVis(op, y, {ids.vis}, outName(0));
+  }
+  /// Ids outside [0, depth) give an all-zero row (mpc-run rejects such
+  /// ids in plan inputs before the run).
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    int64_t depth = op.attrInt("depth");
+    RingTensor y(op.out[0]->shape);
+    u64 one = encodeFixed(1.0, op.out[0]->frac);
+    const RingTensor &ids = *in[0];
+    for (int64_t i = 0; i < ids.size(); ++i) {
+      int64_t id = int64_t(ids[i]);
+      if (id >= 0 && id < depth)
+        y[i * depth + id] = one;
+    }
+    return {y};
+  }
+};
+
+class MaskBiasKernel final : public LocalKernel {
+public:
+  llvm::StringRef name() const override { return "mask_bias"; }
+
+protected:
+  bool allowsShared() const override { return false; }
+  llvm::Error checkOp(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 1, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {{"value", AttrKind::Float, true}}))
+      return e;
+    const ValueDesc &m = *op.in[0], &y = *op.out[0];
+    if (!m.isInt)
+      return opError(op, "{} ({}) must be an integer mask", inName(0),
+                     m.describe());
+    if (llvm::Error e = checkFixed(op, y, outName(0)))
+      return e;
+    if (llvm::Error e = checkShape(op, y, m.shape, outName(0)))
+      return e;
+    return checkVis(op, y, {m.vis}, outName(0));
+  }
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override {
+    u64 v = encodeFixed(op.attrFloat("value"), op.out[0]->frac);
+    RingTensor y(op.out[0]->shape);
+    const RingTensor &m = *in[0];
+    for (int64_t i = 0; i < m.size(); ++i)
+      y[i] = (u64(1) - m[i]) * v;
+    return {y};
+  }
+};
+
+} // namespace
+
+#define MPC_LOCAL_KERNEL(Class)                                               \
+  const Kernel *mpc::rt::get##Class() {                                       \
+    static const Class k;                                                     \
+    return &k;                                                                \
+  }
+MPC_LOCAL_KERNEL(AddKernel)
+MPC_LOCAL_KERNEL(SubKernel)
+MPC_LOCAL_KERNEL(NegKernel)
+MPC_LOCAL_KERNEL(MulPublicKernel)
+MPC_LOCAL_KERNEL(ReshapeKernel)
+MPC_LOCAL_KERNEL(TransposeKernel)
+MPC_LOCAL_KERNEL(SliceKernel)
+MPC_LOCAL_KERNEL(ConcatKernel)
+MPC_LOCAL_KERNEL(GatherKernel)
+MPC_LOCAL_KERNEL(ReduceSumKernel)
+MPC_LOCAL_KERNEL(OneHotKernel)
+MPC_LOCAL_KERNEL(MaskBiasKernel)

@@ -1,0 +1,609 @@
+//===- runtime/plan/NonlinearKernels.cpp - Comparisons and approximations -===//
+//
+// The interactive non-linear kernels: relu and max (Compare.h), and gelu,
+// softmax, layernorm, tanh, exp, reciprocal and rsqrt (Nonlinear.h). Each
+// turns its attributes into the protocol's parameter struct (the output's
+// frac is the input's), checks them against the protocol's preconditions
+// so that no plan can reach an assertion, and wraps deal / run / cost.
+// Attribute names and defaults are documented in Kernels.def.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/plan/KernelUtil.h"
+#include "runtime/protocols/Compare.h"
+#include "runtime/protocols/Nonlinear.h"
+
+#include <cmath>
+
+using namespace mpc;
+using namespace mpc::rt;
+
+namespace {
+
+/// The frac range the approximations support (they keep intermediate
+/// values below 2^61 at scales up to ~2 frac, and truncate by frac - 12
+/// and similar amounts); individual kernels narrow it further below. The
+/// limits mirror the protocols' preconditions (assertions in
+/// runtime/protocols/*.cpp) so that no plan reaches one; a test sweeps the
+/// parameter space to keep them in step.
+constexpr int kMinNonlinearFrac = 12;
+constexpr int kMaxNonlinearFrac = 24;
+/// Largest magnitude, in bits, before a truncation (NonlinearBuild.h).
+constexpr int kSafeBits = 61;
+
+int log2Ceil(double v) {
+  return int(std::ceil(std::log2(std::max(v, 1.0))));
+}
+
+/// The normalised rsqrt un-normalises with a factor at scale fs >= frac.
+llvm::Error checkRsqrtNormalized(const OpDesc &op, int frac, int minExp,
+                                 int iters, llvm::StringRef itersAttr) {
+  if (iters < 1)
+    return opError(op, "the normalized rsqrt needs '{}' >= 1",
+                   itersAttr.str());
+  int fs = std::min(30, kSafeBits - 2 - 2 * frac -
+                            (std::max(0, -minExp) + 1) / 2);
+  if (fs < frac)
+    return opError(op, "min_exp {} is too low for frac {} (the normalized "
+                       "rsqrt needs 59 - 2 frac - ceil(-min_exp / 2) >= frac)",
+                   minExp, frac);
+  return llvm::Error::success();
+}
+
+std::vector<RingTensor> one(RingTensor t) {
+  std::vector<RingTensor> v;
+  v.push_back(std::move(t));
+  return v;
+}
+
+llvm::Error checkRange(const OpDesc &op, llvm::StringRef attr, int64_t v,
+                       int64_t lo, int64_t hi) {
+  if (v < lo || v > hi)
+    return opError(op, "attribute '{}' is {}; expected {}..{}", attr.str(), v,
+                   lo, hi);
+  return llvm::Error::success();
+}
+
+llvm::Error checkChoice(const OpDesc &op, llvm::StringRef attr,
+                        const std::string &v,
+                        std::initializer_list<const char *> choices) {
+  std::string all;
+  for (const char *c : choices) {
+    if (v == c)
+      return llvm::Error::success();
+    all += (all.empty() ? "" : ", ") + std::string(c);
+  }
+  return opError(op, "attribute '{}' is '{}'; expected one of {}", attr.str(),
+                 v, all);
+}
+
+/// x secret (shared or private, share form), output shared of shape
+/// \p outShape (x's when empty) at x's frac, a fixed-point input.
+llvm::Error checkSecretMap(const OpDesc &op, size_t nin,
+                           llvm::ArrayRef<AttrSpec> attrs,
+                           std::optional<Shape> outShape = std::nullopt) {
+  if (llvm::Error e = checkArity(op, nin, 1))
+    return e;
+  if (llvm::Error e = checkAttrs(op, attrs))
+    return e;
+  const ValueDesc &x = *op.in[0], &y = *op.out[0];
+  if (llvm::Error e = checkSecret(op, x, inName(0)))
+    return e;
+  if (llvm::Error e = checkVis(op, y, {Vis::Shared}, outName(0)))
+    return e;
+  if (llvm::Error e = checkShape(op, y, outShape ? *outShape : x.shape,
+                                 outName(0)))
+    return e;
+  return checkFrac(op, y, x.frac, outName(0));
+}
+
+llvm::Error checkNonlinearFrac(const OpDesc &op) {
+  const ValueDesc &x = *op.in[0];
+  if (llvm::Error e = checkFixed(op, x, inName(0)))
+    return e;
+  if (x.frac < kMinNonlinearFrac || x.frac > kMaxNonlinearFrac)
+    return opError(op, "input frac {} is outside {}..{} supported by the "
+                       "approximations",
+                   x.frac, kMinNonlinearFrac, kMaxNonlinearFrac);
+  return llvm::Error::success();
+}
+
+/// Helper for the element-wise approximations: params from attributes,
+/// then deal / run / cost through the protocol's functions.
+template <typename Params, typename Mat> struct Approx {
+  using DealFn = Mat (*)(Corr &, llvm::ArrayRef<int64_t>, const Params &);
+  using RunFn = Proto<RingTensor> (*)(Party &, RingTensor, const Params &,
+                                      const Mat &);
+  using CostFn = Cost (*)(llvm::ArrayRef<int64_t>, const Params &);
+};
+
+// --- Comparisons ----------------------------------------------------------------
+
+class ReluKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "relu"; }
+  bool interactive() const override { return true; }
+  static int bits(const OpDesc &op) {
+    return int(op.attrInt("bits", kFullCompareBits));
+  }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkSecretMap(op, 1, {{"bits", AttrKind::Int}}))
+      return e;
+    return checkRange(op, "bits", bits(op), 1, kFullCompareBits);
+  }
+  Cost cost(const OpDesc &op) const override {
+    return reluCost(op.in[0]->numElements(), bits(op));
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealRelu(c, op.in[0]->shape, bits(op));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y = co_await relu(p, shareForm(*op.in[0], *in[0], p.id()),
+                                 std::any_cast<const ReluMat &>(m), bits(op));
+    co_return one(std::move(y));
+  }
+};
+
+class MaxKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "max"; }
+  bool interactive() const override { return true; }
+  static int bits(const OpDesc &op) {
+    return int(op.attrInt("bits", kFullCompareBits));
+  }
+  llvm::Error check(const OpDesc &op) const override {
+    const Shape &x = op.in.empty() ? Shape() : op.in[0]->shape;
+    if (x.empty() || x.back() < 1)
+      return opError(op, "input must have rank >= 1 and a non-empty last "
+                         "axis");
+    Shape out = x;
+    out.back() = 1;
+    if (llvm::Error e = checkSecretMap(op, 1, {{"bits", AttrKind::Int}}, out))
+      return e;
+    return checkRange(op, "bits", bits(op), 1, kMaxCompareBits - 1);
+  }
+  Cost cost(const OpDesc &op) const override {
+    return maxCost(op.in[0]->shape, bits(op));
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealMax(c, op.in[0]->shape, bits(op));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    RingTensor y =
+        co_await maxLastAxis(p, shareForm(*op.in[0], *in[0], p.id()),
+                             std::any_cast<const MaxMat &>(m), bits(op));
+    co_return one(std::move(y));
+  }
+};
+
+// --- Element-wise approximations ---------------------------------------------------
+
+/// An element-wise approximation f(x) with parameters from attributes.
+template <typename Params, typename Mat> class ApproxKernel : public Kernel {
+public:
+  using A = Approx<Params, Mat>;
+  ApproxKernel(const char *name, std::vector<AttrSpec> attrs,
+               typename A::DealFn deal, typename A::RunFn run,
+               typename A::CostFn cost)
+      : name_(name), attrs_(std::move(attrs)), deal_(deal), run_(run),
+        cost_(cost) {}
+  llvm::StringRef name() const override { return name_; }
+  bool interactive() const override { return true; }
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkSecretMap(op, 1, attrs_))
+      return e;
+    if (llvm::Error e = checkNonlinearFrac(op))
+      return e;
+    return checkParams(op, params(op));
+  }
+  Cost cost(const OpDesc &op) const override {
+    return cost_(op.in[0]->shape, params(op));
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return deal_(c, op.in[0]->shape, params(op));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    Params prm = params(op);
+    RingTensor y = co_await run_(p, shareForm(*op.in[0], *in[0], p.id()),
+                                 prm, std::any_cast<const Mat &>(m));
+    co_return one(std::move(y));
+  }
+
+protected:
+  virtual Params params(const OpDesc &op) const = 0;
+  virtual llvm::Error checkParams(const OpDesc &op, const Params &p) const {
+    return llvm::Error::success();
+  }
+
+private:
+  const char *name_;
+  std::vector<AttrSpec> attrs_;
+  typename A::DealFn deal_;
+  typename A::RunFn run_;
+  typename A::CostFn cost_;
+};
+
+class GeluKernel final : public ApproxKernel<GeluParams, GeluMat> {
+public:
+  GeluKernel()
+      : ApproxKernel("gelu",
+                     {{"form", AttrKind::Str}, {"compare_bits", AttrKind::Int}},
+                     dealGelu, gelu, geluCost) {}
+
+protected:
+  GeluParams params(const OpDesc &op) const override {
+    GeluParams p;
+    p.form = op.attrStr("form", "puma");
+    p.frac = op.in[0]->frac;
+    p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
+    return p;
+  }
+  llvm::Error checkParams(const OpDesc &op,
+                          const GeluParams &p) const override {
+    if (llvm::Error e = checkChoice(op, "form", p.form, {"puma", "quad"}))
+      return e;
+    return checkRange(op, "compare_bits", p.compareBits, p.frac + 4,
+                      kFullCompareBits);
+  }
+};
+
+class TanhKernel final : public ApproxKernel<TanhParams, TanhMat> {
+public:
+  TanhKernel()
+      : ApproxKernel("tanh",
+                     {{"approx", AttrKind::Str},
+                      {"compare_bits", AttrKind::Int}},
+                     dealTanh, tanhApprox, tanhCost) {}
+
+protected:
+  TanhParams params(const OpDesc &op) const override {
+    TanhParams p;
+    p.form = op.attrStr("approx", "poly");
+    p.frac = op.in[0]->frac;
+    p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
+    return p;
+  }
+  llvm::Error checkParams(const OpDesc &op,
+                          const TanhParams &p) const override {
+    if (llvm::Error e = checkChoice(op, "approx", p.form, {"poly"}))
+      return e;
+    if (p.frac > 16)
+      return opError(op, "tanh supports frac up to 16, not {}", p.frac);
+    return checkRange(op, "compare_bits", p.compareBits, p.frac + 4,
+                      kFullCompareBits);
+  }
+};
+
+class ExpKernel final : public ApproxKernel<ExpParams, ExpMat> {
+public:
+  ExpKernel()
+      : ApproxKernel("exp",
+                     {{"iters", AttrKind::Int}, {"max_input", AttrKind::Float}},
+                     dealExp, expApprox, expCost) {}
+
+protected:
+  ExpParams params(const OpDesc &op) const override {
+    ExpParams p;
+    p.iters = int(op.attrInt("iters", 8));
+    p.frac = op.in[0]->frac;
+    p.maxInput = op.attrFloat("max_input", 0);
+    return p;
+  }
+  llvm::Error checkParams(const OpDesc &op,
+                          const ExpParams &p) const override {
+    if (llvm::Error e = checkRange(op, "iters", p.iters, 1, 16))
+      return e;
+    if (!(p.maxInput >= 0 && p.maxInput <= 20))
+      return opError(op, "attribute 'max_input' is {}; expected 0..20",
+                     p.maxInput);
+    // The squarings work at wf = min(30, (60 - max_input log2 e) / 2) bits.
+    int wf = std::min(
+        30, int(std::floor((kSafeBits - 1 - p.maxInput * std::log2(M_E)) / 2)));
+    if (wf < p.frac)
+      return opError(op, "max_input {} leaves exp {} working bits, fewer than "
+                         "frac {}",
+                     p.maxInput, wf, p.frac);
+    return llvm::Error::success();
+  }
+};
+
+class ReciprocalKernel final
+    : public ApproxKernel<ReciprocalParams, ReciprocalMat> {
+public:
+  ReciprocalKernel()
+      : ApproxKernel("reciprocal",
+                     {{"method", AttrKind::Str},
+                      {"iters", AttrKind::Int},
+                      {"max_bits", AttrKind::Int},
+                      {"min_exp", AttrKind::Int}},
+                     dealReciprocal, reciprocal, reciprocalCost) {}
+
+protected:
+  ReciprocalParams params(const OpDesc &op) const override {
+    ReciprocalParams p;
+    bool newton = op.attrStr("method", "goldschmidt") == "newton";
+    p.method = newton ? ReciprocalParams::Newton : ReciprocalParams::Goldschmidt;
+    p.iters = int(op.attrInt("iters", newton ? 10 : 2));
+    p.maxBits = int(op.attrInt("max_bits", 16));
+    p.minExp = int(op.attrInt("min_exp", -12));
+    p.frac = op.in[0]->frac;
+    return p;
+  }
+  llvm::Error checkParams(const OpDesc &op,
+                          const ReciprocalParams &p) const override {
+    if (llvm::Error e = checkChoice(op, "method",
+                                    op.attrStr("method", "goldschmidt"),
+                                    {"goldschmidt", "newton"}))
+      return e;
+    if (llvm::Error e = checkRange(op, "iters", p.iters, 1, 20))
+      return e;
+    if (llvm::Error e = checkRange(op, "max_bits", p.maxBits, 1, 30))
+      return e;
+    return checkRange(op, "min_exp", p.minExp, -p.frac, p.maxBits - 1);
+  }
+};
+
+class RsqrtKernel final : public ApproxKernel<RsqrtParams, RsqrtMat> {
+public:
+  RsqrtKernel()
+      : ApproxKernel("rsqrt",
+                     {{"method", AttrKind::Str},
+                      {"iters", AttrKind::Int},
+                      {"max_bits", AttrKind::Int},
+                      {"min_exp", AttrKind::Int}},
+                     dealRsqrt, rsqrt, rsqrtCost) {}
+
+protected:
+  RsqrtParams params(const OpDesc &op) const override {
+    RsqrtParams p;
+    bool newton = op.attrStr("method", "normalized") == "newton";
+    p.method = newton ? RsqrtParams::Newton : RsqrtParams::Normalized;
+    p.iters = int(op.attrInt("iters", newton ? 3 : 1));
+    p.maxBits = int(op.attrInt("max_bits", 16));
+    p.minExp = int(op.attrInt("min_exp", -12));
+    p.frac = op.in[0]->frac;
+    return p;
+  }
+  llvm::Error checkParams(const OpDesc &op,
+                          const RsqrtParams &p) const override {
+    if (llvm::Error e = checkChoice(op, "method",
+                                    op.attrStr("method", "normalized"),
+                                    {"normalized", "newton"}))
+      return e;
+    if (llvm::Error e = checkRange(op, "iters", p.iters, 0, 10))
+      return e;
+    if (llvm::Error e = checkRange(op, "max_bits", p.maxBits, 1, 30))
+      return e;
+    if (llvm::Error e =
+            checkRange(op, "min_exp", p.minExp, -p.frac, p.maxBits - 1))
+      return e;
+    if (p.method == RsqrtParams::Normalized)
+      return checkRsqrtNormalized(op, p.frac, p.minExp, p.iters, "iters");
+    return llvm::Error::success();
+  }
+};
+
+// --- Softmax and LayerNorm ---------------------------------------------------------
+
+class SoftmaxKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "softmax"; }
+  bool interactive() const override { return true; }
+  static SoftmaxParams params(const OpDesc &op) {
+    SoftmaxParams p;
+    p.form = op.attrStr("form", "exact");
+    p.frac = op.in[0]->frac;
+    p.clipBelow = op.attrFloat("clip", -14);
+    p.exp.iters = int(op.attrInt("exp_iters", 8));
+    p.exp.frac = p.frac;
+    p.recip.iters = int(op.attrInt("recip_iters", p.recip.iters));
+    p.recip.frac = p.frac;
+    p.quadC = op.attrFloat("c", 5);
+    p.inputBits = int(op.attrInt("input_bits", 61));
+    return p;
+  }
+  llvm::Error check(const OpDesc &op) const override {
+    if (op.in.size() != 1 && op.in.size() != 2)
+      return opError(op, "takes x and an optional 0/1 mask, the plan gives "
+                         "{} inputs",
+                     op.in.size());
+    if (llvm::Error e = checkSecretMap(op, op.in.size(),
+                                       {{"form", AttrKind::Str},
+                                        {"clip", AttrKind::Float},
+                                        {"exp_iters", AttrKind::Int},
+                                        {"recip_iters", AttrKind::Int},
+                                        {"c", AttrKind::Float},
+                                        {"input_bits", AttrKind::Int}}))
+      return e;
+    if (llvm::Error e = checkNonlinearFrac(op))
+      return e;
+    const Shape &x = op.in[0]->shape;
+    if (x.empty() || x.back() < 1)
+      return opError(op, "input must have rank >= 1 and a non-empty last "
+                         "axis");
+    SoftmaxParams p = params(op);
+    if (llvm::Error e = checkChoice(op, "form", p.form, {"exact", "2quad"}))
+      return e;
+    if (p.form == "2quad" && p.frac > 16)
+      return opError(op, "form '2quad' supports frac up to 16, not {}",
+                     p.frac);
+    if (op.in.size() == 2) {
+      const ValueDesc &mask = *op.in[1];
+      if (p.form != "2quad")
+        return opError(op, "a mask input is only taken by form '2quad' (the "
+                           "exact form takes the additive bias)");
+      if (llvm::Error e = checkVis(op, mask, {Vis::Public}, inName(1)))
+        return e;
+      if (!mask.isInt || !broadcastsTo(mask.shape, x))
+        return opError(op, "{} ({}) must be a 0/1 integer mask that "
+                           "broadcasts to {}",
+                       inName(1), mask.describe(), shapeString(x));
+    }
+    if (!(p.clipBelow < 0 && p.clipBelow >= -64))
+      return opError(op, "attribute 'clip' is {}; expected -64..0",
+                     p.clipBelow);
+    if (llvm::Error e = checkRange(op, "exp_iters", p.exp.iters, 1, 16))
+      return e;
+    if (llvm::Error e = checkRange(op, "recip_iters", p.recip.iters, 1, 20))
+      return e;
+    return checkRange(op, "input_bits", p.inputBits, p.frac + 1, 61);
+  }
+  Cost cost(const OpDesc &op) const override {
+    return softmaxCost(op.in[0]->shape, params(op));
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealSoftmax(c, op.in[0]->shape, params(op));
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    SoftmaxParams prm = params(op);
+    RingTensor y =
+        co_await softmax(p, shareForm(*op.in[0], *in[0], p.id()), prm,
+                         std::any_cast<const SoftmaxMat &>(m),
+                         in.size() > 1 ? in[1] : nullptr);
+    co_return one(std::move(y));
+  }
+};
+
+class LayerNormKernel final : public Kernel {
+public:
+  llvm::StringRef name() const override { return "layernorm"; }
+  bool interactive() const override { return true; }
+  static LayerNormParams params(const OpDesc &op) {
+    LayerNormParams p;
+    p.eps = op.attrFloat("eps", 1e-12);
+    p.frac = op.in[0]->frac;
+    p.inputBits = int(op.attrInt("input_bits", p.inputBits));
+    bool newton = op.attrStr("approx", "normalized") == "newton";
+    p.rsqrt.method = newton ? RsqrtParams::Newton : RsqrtParams::Normalized;
+    p.rsqrt.iters = int(op.attrInt("rsqrt_iters", newton ? 3 : 1));
+    p.rsqrt.maxBits = int(op.attrInt("max_bits", p.rsqrt.maxBits));
+    p.rsqrt.minExp = int(op.attrInt("min_exp", p.rsqrt.minExp));
+    p.rsqrt.frac = p.frac;
+    if (op.in.size() == 3) {
+      p.affine = LayerNormParams::Private;
+      p.gammaFrac = op.in[1]->frac;
+      p.betaFrac = op.in[2]->frac;
+      p.gammaWeightId = op.in[1]->id;
+    } else {
+      p.affine = LayerNormParams::None;
+    }
+    return p;
+  }
+  llvm::Error check(const OpDesc &op) const override {
+    if (op.in.size() != 1 && op.in.size() != 3)
+      return opError(op, "takes x, or x, gamma and beta; the plan gives {} "
+                         "inputs",
+                     op.in.size());
+    if (llvm::Error e = checkSecretMap(op, op.in.size(),
+                                       {{"eps", AttrKind::Float},
+                                        {"approx", AttrKind::Str},
+                                        {"rsqrt_iters", AttrKind::Int},
+                                        {"max_bits", AttrKind::Int},
+                                        {"min_exp", AttrKind::Int},
+                                        {"input_bits", AttrKind::Int}}))
+      return e;
+    if (llvm::Error e = checkNonlinearFrac(op))
+      return e;
+    const Shape &x = op.in[0]->shape;
+    if (x.empty() || x.back() < 1)
+      return opError(op, "input must have rank >= 1 and a non-empty last "
+                         "axis");
+    if (op.in.size() == 3) {
+      Shape d{x.back()};
+      if (llvm::Error e = checkWeight(op, *op.in[1], inName(1)))
+        return e;
+      if (llvm::Error e = checkVis(op, *op.in[2], {Vis::Private0}, inName(2)))
+        return e;
+      for (int i = 1; i < 3; ++i) {
+        if (llvm::Error e = checkShape(op, *op.in[i], d, inName(i)))
+          return e;
+        if (llvm::Error e = checkFixed(op, *op.in[i], inName(i)))
+          return e;
+        if (op.in[i]->frac > kMaxNonlinearFrac)
+          return opError(op, "{} has frac {} (at most {})", inName(i),
+                         op.in[i]->frac, kMaxNonlinearFrac);
+      }
+    }
+    LayerNormParams p = params(op);
+    if (llvm::Error e = checkChoice(op, "approx",
+                                    op.attrStr("approx", "normalized"),
+                                    {"normalized", "newton"}))
+      return e;
+    if (!(p.eps > 0 && p.eps < 1))
+      return opError(op, "attribute 'eps' is {}; expected (0, 1)", p.eps);
+    if (llvm::Error e = checkRange(op, "rsqrt_iters", p.rsqrt.iters, 0, 10))
+      return e;
+    if (llvm::Error e = checkRange(op, "max_bits", p.rsqrt.maxBits, 1, 30))
+      return e;
+    if (llvm::Error e = checkRange(op, "min_exp", p.rsqrt.minExp, -p.frac,
+                                   p.rsqrt.maxBits - 1))
+      return e;
+    if (llvm::Error e = checkRange(op, "input_bits", p.inputBits, 1, 30))
+      return e;
+    // Centring is one truncation by fd = min(40, 60 - frac - input_bits)
+    // bits, which must resolve 1/d to 16 bits; the variance comparisons
+    // need log2(d) + max_bits + frac + 1 <= 63 bits.
+    int d = int(x.back());
+    int fd = std::min(40, kSafeBits - 1 - p.frac - p.inputBits);
+    if (fd < log2Ceil(d) + 16)
+      return opError(op, "input_bits {} is too large for frac {} and a last "
+                         "axis of {} (needs 44 - frac - input_bits >= "
+                         "log2(d))",
+                     p.inputBits, p.frac, d);
+    if (log2Ceil(d) + p.rsqrt.maxBits + p.frac + 1 > kMaxCompareBits)
+      return opError(op, "max_bits {} is too large for frac {} and a last "
+                         "axis of {}",
+                     p.rsqrt.maxBits, p.frac, d);
+    if (p.rsqrt.method == RsqrtParams::Normalized)
+      return checkRsqrtNormalized(op, p.frac, p.rsqrt.minExp, p.rsqrt.iters,
+                                  "rsqrt_iters");
+    return llvm::Error::success();
+  }
+  Cost cost(const OpDesc &op) const override {
+    return layerNormCost(op.in[0]->shape, params(op));
+  }
+  std::vector<const ValueDesc *>
+  setupWeights(const OpDesc &op) const override {
+    if (op.in.size() == 3)
+      return {op.in[1]};
+    return {};
+  }
+  std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
+    return dealLayerNorm(c, op.in[0]->shape, params(op), &s.masks);
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    LayerNormParams prm = params(op);
+    bool affine = in.size() == 3 && p.id() == 0;
+    RingTensor y = co_await layerNorm(
+        p, shareForm(*op.in[0], *in[0], p.id()), prm,
+        std::any_cast<const LayerNormMat &>(m), affine ? in[1] : nullptr,
+        affine ? in[2] : nullptr);
+    co_return one(std::move(y));
+  }
+};
+
+} // namespace
+
+#define MPC_NONLINEAR_KERNEL(Class)                                           \
+  const Kernel *mpc::rt::get##Class() {                                       \
+    static const Class k;                                                     \
+    return &k;                                                                \
+  }
+MPC_NONLINEAR_KERNEL(ReluKernel)
+MPC_NONLINEAR_KERNEL(MaxKernel)
+MPC_NONLINEAR_KERNEL(GeluKernel)
+MPC_NONLINEAR_KERNEL(SoftmaxKernel)
+MPC_NONLINEAR_KERNEL(LayerNormKernel)
+MPC_NONLINEAR_KERNEL(TanhKernel)
+MPC_NONLINEAR_KERNEL(ExpKernel)
+MPC_NONLINEAR_KERNEL(ReciprocalKernel)
+MPC_NONLINEAR_KERNEL(RsqrtKernel)

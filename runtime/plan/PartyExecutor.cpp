@@ -1,0 +1,373 @@
+//===- runtime/plan/PartyExecutor.cpp - A party's run of a plan -----------===//
+//
+// runParty: handshake, set-up, offline (Dealer.cpp), online, outputs. The
+// value store holds one tensor per plan value: this party's share of a
+// shared value, the value itself where the party may see it, an empty
+// tensor otherwise. Values are dropped after their last reader, material
+// after its op. In the online phase each schedule step runs its local ops
+// in order, then starts every interactive op of the step as a coroutine and
+// drives them with one StepRunner, so their exchanges share rounds; each
+// op's slot counts its own rounds and words for the profile.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/plan/ExecutorImpl.h"
+
+#include <deque>
+#include <numeric>
+
+using namespace mpc;
+using namespace mpc::rt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class PartyRun {
+public:
+  PartyRun(int id, const LoadedPlan &plan, PartyData data, Channel &peer,
+           Channel &dealer, const RunOptions &opts)
+      : id_(id), plan_(plan), data_(std::move(data)), peer_(peer),
+        dealer_(dealer), opts_(opts) {}
+
+  llvm::Expected<PartyResult> run();
+
+private:
+  llvm::Error setup();
+  void loadValues();
+  llvm::Error online();
+  llvm::Error runStep(size_t first, size_t last);
+  llvm::Error store(const OpDesc &op, OpOutputs outs);
+  void release(size_t first, size_t last);
+  llvm::Error shareOutputsWithParty0();
+  PartyResult collect();
+  std::vector<const RingTensor *> inputsOf(const OpDesc &op);
+  std::string who() const { return roleName(id_); }
+
+  int id_;
+  const LoadedPlan &plan_;
+  PartyData data_;
+  Channel &peer_, &dealer_;
+  const RunOptions &opts_;
+  PartySeeds seeds_;
+  std::optional<Prg> common_;
+  Session session_;
+  std::vector<RingTensor> values_;
+  std::vector<bool> keep_; ///< Plan outputs: never released.
+  std::vector<std::any> material_;
+  RunProfile prof_;
+};
+
+llvm::Expected<PartyResult> PartyRun::run() {
+  prof_.party = id_;
+  for (const OpDesc &op : plan_.ops) {
+    OpProfile r;
+    r.index = op.index;
+    r.node = op.onnxNode().str();
+    r.onnxOp = op.onnxOp().str();
+    r.kernel = op.kernelName().str();
+    r.step = op.step;
+    prof_.ops.push_back(std::move(r));
+  }
+  auto t0 = Clock::now();
+  llvm::Expected<PartySeeds> seeds =
+      partyHandshake(id_, plan_, peer_, dealer_, opts_);
+  if (!seeds)
+    return addContext(seeds.takeError(), who() + ": ");
+  seeds_ = *seeds;
+  common_.emplace(seeds_.common);
+  prof_.handshakeSeconds = secondsSince(t0);
+
+  session_.role = id_ == 0 ? Role::P0 : Role::P1;
+  session_.masks = id_ == 0 ? WeightMasks::withSeed(0, seeds_.mask)
+                            : WeightMasks::forParty1();
+  loadValues();
+  if (llvm::Error e = setup())
+    return e;
+  if (llvm::Error e = partyOffline(id_, plan_, session_, seeds_.dealer,
+                                   dealer_, material_, prof_, opts_))
+    return e;
+  // Both parties start the online phase together, so that its timing does
+  // not include waiting for the slower party's offline work. (One word each
+  // way, outside every profiled phase.)
+  u64 ready = 1, peerReady = 0;
+  if (llvm::Error e = peer_.exchange(
+          llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(&ready), 8),
+          llvm::MutableArrayRef<uint8_t>(
+              reinterpret_cast<uint8_t *>(&peerReady), 8)))
+    return addContext(std::move(e), who() + ": end of the offline phase: ");
+  if (llvm::Error e = online())
+    return e;
+  if (opts_.revealToBoth)
+    if (llvm::Error e = shareOutputsWithParty0())
+      return e;
+  return collect();
+}
+
+/// Weights (party 0), this party's inputs and public constants into the
+/// value store.
+void PartyRun::loadValues() {
+  values_.assign(plan_.values.size(), RingTensor());
+  keep_.assign(plan_.values.size(), false);
+  for (const plan::PlanOutput &o : plan_.proto->outputs())
+    keep_[o.value()] = true;
+  for (auto &[id, t] : data_.weights)
+    values_[id] = std::move(t);
+  data_.weights.clear();
+  for (const ValueDesc &v : plan_.values)
+    if (v.source == ValueSource::Constant)
+      values_[v.id] = RingTensor(
+          v.shape, std::vector<u64>(v.info->public_data().begin(),
+                                    v.info->public_data().end()));
+}
+
+llvm::Error PartyRun::setup() {
+  auto t0 = Clock::now();
+  uint64_t sent = peer_.bytesSent(), recvd = peer_.bytesReceived(),
+           rounds = peer_.rounds();
+  std::deque<ExchangeSlot> slots;
+  std::deque<Party> parties;
+  std::vector<Proto<int>> protos;
+  StepRunner runner(peer_);
+  for (const ValueDesc *w : plan_.setupWeights) {
+    slots.emplace_back();
+    parties.emplace_back(id_, &*common_, &slots.back());
+    protos.push_back(pwSetup(parties.back(), session_.masks, w->id,
+                             id_ == 0 ? &values_[w->id] : nullptr,
+                             w->shape));
+    runner.add(protos.back().handle(), &slots.back());
+  }
+  if (llvm::Error e = runner.run())
+    return addContext(std::move(e), who() + ": set-up (W - B of " +
+                                        std::to_string(protos.size()) +
+                                        " weights): ");
+  prof_.setupSeconds = secondsSince(t0);
+  prof_.setupRounds = peer_.rounds() - rounds;
+  prof_.setupBytes01 = id_ == 0 ? peer_.bytesSent() - sent
+                                : peer_.bytesReceived() - recvd;
+  return llvm::Error::success();
+}
+
+std::vector<const RingTensor *> PartyRun::inputsOf(const OpDesc &op) {
+  std::vector<const RingTensor *> in;
+  for (const ValueDesc *v : op.in)
+    in.push_back(&values_[v->id]);
+  return in;
+}
+
+llvm::Error PartyRun::store(const OpDesc &op, OpOutputs outs) {
+  if (outs.size() != op.out.size())
+    return opError(op, "internal error: {} outputs for {} values",
+                   outs.size(), op.out.size());
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const ValueDesc &v = *op.out[i];
+    bool held = v.heldBy(id_);
+    if (held && llvm::ArrayRef<int64_t>(outs[i].shape()) !=
+                    llvm::ArrayRef<int64_t>(v.shape))
+      return opError(op, "internal error: {} computed with shape {}",
+                     v.describe(), shapeString(outs[i].shape()));
+    values_[v.id] = held ? std::move(outs[i]) : RingTensor();
+  }
+  return llvm::Error::success();
+}
+
+/// Drops values whose last reader is in [first, last), and the material of
+/// those ops.
+void PartyRun::release(size_t first, size_t last) {
+  for (size_t i = first; i < last; ++i) {
+    material_[i].reset();
+    for (const ValueDesc *v : plan_.ops[i].in)
+      if (plan_.lastUse[v->id] == int(i) && !keep_[v->id])
+        values_[v->id] = RingTensor();
+  }
+}
+
+llvm::Error PartyRun::runStep(size_t first, size_t last) {
+  // Local ops first, in plan order (later ops of the step may read them).
+  for (size_t i = first; i < last; ++i) {
+    const OpDesc &op = plan_.ops[i];
+    if (op.kernel->interactive())
+      continue;
+    auto t0 = Clock::now();
+    ExchangeSlot slot;
+    Party party(id_, &*common_, &slot);
+    std::vector<const RingTensor *> in = inputsOf(op);
+    Proto<OpOutputs> proto =
+        op.kernel->run(party, op, in, material_[i], session_);
+    proto.handle().resume();
+    if (!proto.done())
+      return opError(op, "internal error: a local kernel waited on an "
+                         "exchange");
+    if (llvm::Error e = store(op, proto.take()))
+      return e;
+    prof_.ops[i].seconds = secondsSince(t0);
+  }
+
+  // Interactive ops together.
+  std::vector<size_t> idx;
+  for (size_t i = first; i < last; ++i)
+    if (plan_.ops[i].kernel->interactive())
+      idx.push_back(i);
+  if (idx.empty())
+    return llvm::Error::success();
+  std::deque<ExchangeSlot> slots;
+  std::deque<Party> parties;
+  std::vector<std::vector<const RingTensor *>> ins;
+  std::vector<Proto<OpOutputs>> protos;
+  ins.reserve(idx.size());
+  protos.reserve(idx.size());
+  StepRunner runner(peer_);
+  auto t0 = Clock::now();
+  for (size_t i : idx) {
+    const OpDesc &op = plan_.ops[i];
+    slots.emplace_back();
+    parties.emplace_back(id_, &*common_, &slots.back());
+    ins.push_back(inputsOf(op));
+    protos.push_back(op.kernel->run(parties.back(), op, ins.back(),
+                                    material_[i], session_));
+    runner.add(protos.back().handle(), &slots.back());
+  }
+  if (llvm::Error e = runner.run()) {
+    const OpDesc &op = plan_.ops[idx[0]];
+    std::string more = idx.size() > 1
+                           ? fmt::format(" and {} more", idx.size() - 1)
+                           : "";
+    return addContext(std::move(e),
+                      fmt::format("{}: online step {} ({}{}): ", who(),
+                                  op.step, op.describe(), more));
+  }
+  double wall = secondsSince(t0);
+
+  double compute = 0;
+  uint64_t words = 0;
+  for (const ExchangeSlot &s : slots) {
+    compute += s.computeSeconds;
+    words += s.wordsSent + s.wordsReceived;
+  }
+  double comm = std::max(0.0, wall - compute);
+  for (size_t j = 0; j < idx.size(); ++j) {
+    const OpDesc &op = plan_.ops[idx[j]];
+    const ExchangeSlot &s = slots[j];
+    OpProfile &row = prof_.ops[idx[j]];
+    uint64_t mine = s.wordsSent + s.wordsReceived;
+    row.rounds = s.rounds;
+    row.bytes01 = wordBytes(id_ == 0 ? s.wordsSent : s.wordsReceived);
+    row.bytes10 = wordBytes(id_ == 0 ? s.wordsReceived : s.wordsSent);
+    row.seconds = s.computeSeconds +
+                  comm * (words ? double(mine) / double(words)
+                                : 1.0 / double(idx.size()));
+    if (llvm::Error e = store(op, protos[j].take()))
+      return e;
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error PartyRun::online() {
+  auto t0 = Clock::now();
+  uint64_t sent = peer_.bytesSent(), recvd = peer_.bytesReceived(),
+           rounds = peer_.rounds();
+  // Inputs: private ones are stored as they are; shared ones are split with
+  // the common PRG (no messages), in input order on both parties.
+  ExchangeSlot slot;
+  Party party(id_, &*common_, &slot);
+  for (const plan::PlanInput &in : plan_.proto->inputs()) {
+    const ValueDesc &v = plan_.value(in.value());
+    auto it = data_.inputs.find(v.id);
+    const RingTensor *x = it == data_.inputs.end() ? nullptr : &it->second;
+    if (in.owner() == id_ && !x)
+      return mpc::error("{}: input '{}' was not given", who(), in.name());
+    if (v.vis == Vis::Shared)
+      values_[v.id] = shareFromOwner(party, in.owner(), x, v.shape);
+    else if (in.owner() == id_)
+      values_[v.id] = std::move(it->second);
+  }
+  data_.inputs.clear();
+
+  size_t done = 0;
+  for (auto [first, last] : plan_.steps) {
+    if (llvm::Error e = runStep(first, last))
+      return e;
+    release(first, last);
+    done = last;
+    if (opts_.progress)
+      opts_.progress({"online", done, plan_.ops.size(), secondsSince(t0)});
+  }
+  prof_.onlineSeconds = secondsSince(t0);
+  prof_.onlineRounds = peer_.rounds() - rounds;
+  uint64_t s = peer_.bytesSent() - sent, r = peer_.bytesReceived() - recvd;
+  prof_.onlineBytes01 = id_ == 0 ? s : r;
+  prof_.onlineBytes10 = id_ == 0 ? r : s;
+  return llvm::Error::success();
+}
+
+llvm::Error PartyRun::shareOutputsWithParty0() {
+  std::vector<u64> words;
+  size_t n = 0;
+  for (const plan::PlanOutput &o : plan_.proto->outputs()) {
+    const ValueDesc &v = plan_.value(o.value());
+    if (v.vis != Vis::Private1)
+      continue;
+    n += size_t(v.numElements());
+    if (id_ == 1)
+      words.insert(words.end(), values_[v.id].vec().begin(),
+                   values_[v.id].vec().end());
+  }
+  if (n == 0)
+    return llvm::Error::success();
+  uint64_t rounds = peer_.rounds();
+  if (id_ == 0)
+    words.resize(n);
+  llvm::Error e =
+      id_ == 1 ? sendWords(peer_, words) : recvWords(peer_, words);
+  if (e)
+    return addContext(std::move(e), who() + ": sending the outputs to party "
+                                             "0 (--reveal-to-both): ");
+  prof_.outputRounds = peer_.rounds() - rounds;
+  prof_.outputBytes10 = wordBytes(n);
+  if (id_ == 0) {
+    size_t pos = 0;
+    for (const plan::PlanOutput &o : plan_.proto->outputs()) {
+      const ValueDesc &v = plan_.value(o.value());
+      if (v.vis != Vis::Private1)
+        continue;
+      values_[v.id] = RingTensor(
+          v.shape, std::vector<u64>(words.begin() + pos,
+                                    words.begin() + pos + v.numElements()));
+      pos += size_t(v.numElements());
+    }
+  }
+  return llvm::Error::success();
+}
+
+PartyResult PartyRun::collect() {
+  PartyResult res;
+  for (const plan::PlanOutput &o : plan_.proto->outputs()) {
+    const ValueDesc &v = plan_.value(o.value());
+    bool mine = v.heldBy(id_) || (opts_.revealToBoth && id_ == 0);
+    if (!mine || v.vis == Vis::Shared)
+      continue;
+    const RingTensor &t = values_[v.id];
+    std::vector<int64_t> shape(v.shape.begin(), v.shape.end());
+    if (v.isInt) {
+      std::vector<int64_t> xs(t.vec().begin(), t.vec().end());
+      res.outputs[o.name()] = HostTensor::ints(shape, std::move(xs));
+    } else {
+      res.outputs[o.name()] =
+          HostTensor::floats(shape, decodeTensor(t, v.frac));
+    }
+  }
+  prof_.peakRssBytes = peakRssBytes();
+  res.profile = std::move(prof_);
+  return res;
+}
+
+} // namespace
+
+llvm::Expected<PartyResult> mpc::rt::runParty(int party,
+                                              const LoadedPlan &plan,
+                                              PartyData data, Channel &peer,
+                                              Channel &dealer,
+                                              const RunOptions &opts) {
+  if (party != 0 && party != 1)
+    return mpc::error("party must be 0 or 1, not {}", party);
+  PartyRun run(party, plan, std::move(data), peer, dealer, opts);
+  return run.run();
+}

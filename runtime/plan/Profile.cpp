@@ -1,0 +1,202 @@
+//===- runtime/plan/Profile.cpp - Measured profiles: JSON and table -------===//
+//
+// JSON in both directions (children of `mpc-run local` hand their profiles
+// to the parent as files), merging of the three processes' views, and the
+// text table mpc-run prints.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/plan/Profile.h"
+#include "support/Diag.h"
+
+#include "llvm/Support/Format.h"
+
+#include <algorithm>
+
+using namespace mpc;
+using namespace mpc::rt;
+namespace json = llvm::json;
+
+json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
+                                   const PeakRss *rss) {
+  json::Array ops;
+  for (const OpProfile &o : p.ops)
+    ops.push_back(json::Object{{"index", o.index},
+                               {"node", o.node},
+                               {"op", o.onnxOp},
+                               {"protocol", o.kernel},
+                               {"step", o.step},
+                               {"rounds", int64_t(o.rounds)},
+                               {"bytes_p0_to_p1", int64_t(o.bytes01)},
+                               {"bytes_p1_to_p0", int64_t(o.bytes10)},
+                               {"dealer_bytes", int64_t(o.dealerBytes)},
+                               {"seconds", o.seconds},
+                               {"offline_seconds", o.offlineSeconds}});
+  json::Object total{
+      {"rounds", int64_t(p.onlineRounds)},
+      {"bytes_p0_to_p1", int64_t(p.onlineBytes01)},
+      {"bytes_p1_to_p0", int64_t(p.onlineBytes10)},
+      {"dealer_bytes", int64_t(p.dealerBytes1)},
+      {"online_seconds", p.onlineSeconds},
+      {"offline_seconds", p.offlineSeconds},
+      {"setup_seconds", p.setupSeconds},
+      {"setup_rounds", int64_t(p.setupRounds)},
+      {"setup_bytes_p0_to_p1", int64_t(p.setupBytes01)},
+      {"handshake_seconds", p.handshakeSeconds},
+      {"output_rounds", int64_t(p.outputRounds)},
+      {"output_bytes_p1_to_p0", int64_t(p.outputBytes10)},
+      {"peak_rss_bytes", int64_t(p.peakRssBytes)}};
+  if (rss)
+    total["peak_rss_bytes"] = json::Object{{"party0", int64_t(rss->party0)},
+                                           {"party1", int64_t(rss->party1)},
+                                           {"dealer", int64_t(rss->dealer)}};
+  if (predicted)
+    total["predicted"] =
+        json::Object{{"rounds", int64_t(predicted->rounds)},
+                     {"bytes_p0_to_p1", int64_t(predicted->bytes01)},
+                     {"bytes_p1_to_p0", int64_t(predicted->bytes10)},
+                     {"dealer_bytes", int64_t(predicted->dealerBytes1)},
+                     {"setup_bytes_p0_to_p1", int64_t(predicted->setupBytes01)}};
+  return json::Object{{"party", p.party}, {"ops", std::move(ops)},
+                      {"total", std::move(total)}};
+}
+
+namespace {
+
+uint64_t getU(const json::Object &o, llvm::StringRef k) {
+  auto v = o.getInteger(k);
+  return v ? uint64_t(*v) : 0;
+}
+double getF(const json::Object &o, llvm::StringRef k) {
+  auto v = o.getNumber(k);
+  return v ? *v : 0;
+}
+std::string getS(const json::Object &o, llvm::StringRef k) {
+  auto v = o.getString(k);
+  return v ? v->str() : "";
+}
+
+} // namespace
+
+llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
+  llvm::Expected<json::Value> v = json::parse(text);
+  if (!v)
+    return addContext(v.takeError(), "profile: ");
+  const json::Object *root = v->getAsObject();
+  const json::Array *ops = root ? root->getArray("ops") : nullptr;
+  const json::Object *total = root ? root->getObject("total") : nullptr;
+  if (!ops || !total)
+    return mpc::error("profile: expected an object with 'ops' and 'total'");
+  RunProfile p;
+  p.party = int(getU(*root, "party"));
+  for (const json::Value &e : *ops) {
+    const json::Object *o = e.getAsObject();
+    if (!o)
+      return mpc::error("profile: an op row is not an object");
+    OpProfile r;
+    r.index = int(getU(*o, "index"));
+    r.node = getS(*o, "node");
+    r.onnxOp = getS(*o, "op");
+    r.kernel = getS(*o, "protocol");
+    r.step = int(getU(*o, "step"));
+    r.rounds = getU(*o, "rounds");
+    r.bytes01 = getU(*o, "bytes_p0_to_p1");
+    r.bytes10 = getU(*o, "bytes_p1_to_p0");
+    r.dealerBytes = getU(*o, "dealer_bytes");
+    r.seconds = getF(*o, "seconds");
+    r.offlineSeconds = getF(*o, "offline_seconds");
+    p.ops.push_back(std::move(r));
+  }
+  p.onlineRounds = getU(*total, "rounds");
+  p.onlineBytes01 = getU(*total, "bytes_p0_to_p1");
+  p.onlineBytes10 = getU(*total, "bytes_p1_to_p0");
+  p.dealerBytes1 = getU(*total, "dealer_bytes");
+  p.onlineSeconds = getF(*total, "online_seconds");
+  p.offlineSeconds = getF(*total, "offline_seconds");
+  p.setupSeconds = getF(*total, "setup_seconds");
+  p.setupRounds = getU(*total, "setup_rounds");
+  p.setupBytes01 = getU(*total, "setup_bytes_p0_to_p1");
+  p.handshakeSeconds = getF(*total, "handshake_seconds");
+  p.outputRounds = getU(*total, "output_rounds");
+  p.outputBytes10 = getU(*total, "output_bytes_p1_to_p0");
+  p.peakRssBytes = getU(*total, "peak_rss_bytes");
+  return p;
+}
+
+RunProfile mpc::rt::mergeProfiles(const RunProfile &p0, const RunProfile &p1,
+                                  const RunProfile *dealer) {
+  RunProfile m = p1;
+  m.party = -1;
+  for (size_t i = 0; i < m.ops.size() && i < p0.ops.size(); ++i) {
+    m.ops[i].seconds = std::max(m.ops[i].seconds, p0.ops[i].seconds);
+    m.ops[i].offlineSeconds =
+        std::max(m.ops[i].offlineSeconds, p0.ops[i].offlineSeconds);
+    if (dealer && i < dealer->ops.size())
+      m.ops[i].offlineSeconds =
+          std::max(m.ops[i].offlineSeconds, dealer->ops[i].offlineSeconds);
+  }
+  m.onlineSeconds = std::max(p0.onlineSeconds, p1.onlineSeconds);
+  m.offlineSeconds = std::max(p0.offlineSeconds, p1.offlineSeconds);
+  if (dealer)
+    m.offlineSeconds = std::max(m.offlineSeconds, dealer->offlineSeconds);
+  m.setupSeconds = std::max(p0.setupSeconds, p1.setupSeconds);
+  m.handshakeSeconds = std::max(p0.handshakeSeconds, p1.handshakeSeconds);
+  m.peakRssBytes = std::max(p0.peakRssBytes, p1.peakRssBytes);
+  return m;
+}
+
+// --- Table -------------------------------------------------------------------
+
+namespace {
+
+/// At most \p w characters, keeping the end ("...er.0/attention/Softmax").
+std::string fit(llvm::StringRef s, size_t w) {
+  if (s.size() <= w)
+    return s.str();
+  return "..." + s.take_back(w - 3).str();
+}
+
+std::string mib(uint64_t bytes) {
+  return fmt::format("{:.1f} MiB", double(bytes) / (1024.0 * 1024.0));
+}
+
+} // namespace
+
+void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
+                           const Cost *predicted, const PeakRss *rss) {
+  os << fmt::format("{:<40} {:<11} {:>6} {:>14} {:>14} {:>14} {:>10}\n",
+                    "onnx node", "kernel", "rounds", "bytes P0->P1",
+                    "bytes P1->P0", "dealer bytes", "seconds");
+  for (const OpProfile &o : p.ops)
+    os << fmt::format("{:<40} {:<11} {:>6} {:>14} {:>14} {:>14} {:>10.4f}\n",
+                      fit(o.node.empty() ? "-" : o.node, 40), o.kernel,
+                      o.rounds, o.bytes01, o.bytes10, o.dealerBytes,
+                      o.seconds);
+  os << fmt::format("online:   {:.3f} s, {} rounds, {} B P0->P1, {} B "
+                    "P1->P0\n",
+                    p.onlineSeconds, p.onlineRounds, p.onlineBytes01,
+                    p.onlineBytes10);
+  if (predicted)
+    os << fmt::format("          predicted: {} rounds, {} B P0->P1, {} B "
+                      "P1->P0, {} dealer bytes{}\n",
+                      predicted->rounds, predicted->bytes01,
+                      predicted->bytes10, predicted->dealerBytes1,
+                      predicted->rounds == p.onlineRounds &&
+                              predicted->bytes01 == p.onlineBytes01 &&
+                              predicted->bytes10 == p.onlineBytes10 &&
+                              predicted->dealerBytes1 == p.dealerBytes1
+                          ? " (measured = predicted)"
+                          : " (MISMATCH)");
+  os << fmt::format("offline:  {:.3f} s, {} B dealer -> party 1\n",
+                    p.offlineSeconds, p.dealerBytes1);
+  os << fmt::format("set-up:   {:.3f} s, {} round(s), {} B P0->P1 (W - B, "
+                    "once per session)\n",
+                    p.setupSeconds, p.setupRounds, p.setupBytes01);
+  if (p.outputRounds)
+    os << fmt::format("outputs to party 0: {} round(s), {} B P1->P0\n",
+                      p.outputRounds, p.outputBytes10);
+  if (rss)
+    os << fmt::format("peak RSS: party 0 {}, party 1 {}, dealer {}\n",
+                      mib(rss->party0), mib(rss->party1), mib(rss->dealer));
+  else if (p.peakRssBytes)
+    os << fmt::format("peak RSS: {}\n", mib(p.peakRssBytes));
+}

@@ -1,0 +1,269 @@
+//===- tests/unit/plan/ExecutorTests.cpp - Whole runs, in-process ---------===//
+//
+// Runs hand-built plans with the dealer and both parties in three threads
+// over in-memory channels, through runDealer / runParty: results against a
+// double-precision computation, the measured per-op profile against the
+// kernels' cost formulas (exactly), rounds shared within a step, input
+// checking, and failures (a disconnecting peer, a different plan) that end
+// every role with an error instead of a hang.
+//
+//===----------------------------------------------------------------------===//
+#include "PlanTestUtil.h"
+
+#include "runtime/protocols/Nonlinear.h"
+
+#include <chrono>
+
+using namespace mpc;
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+constexpr int kFrac = 16;
+
+/// x (shared input, [2,4]) -> pw_linear W [4,3] -> trunc -> add bias b [3]
+/// -> gelu (puma) -> reveal to party 1. The add and the gelu share a step
+/// (a local op feeding an interactive one).
+PlanBuilder chainPlan() {
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED, V0 = plan::VIS_PRIVATE0;
+  int x = b.value("x", {2, 4}, kFrac, S);
+  int w = b.value("W", {4, 3}, kFrac, V0);
+  int bias = b.value("b", {3}, kFrac, V0);
+  int y = b.value("xW", {2, 3}, 2 * kFrac, S);
+  int t = b.value("xW.t", {2, 3}, kFrac, S);
+  int z = b.value("z", {2, 3}, kFrac, S);
+  int g = b.value("g", {2, 3}, kFrac, S);
+  int out = b.value("out", {2, 3}, kFrac, plan::VIS_PRIVATE1);
+  b.input("x", x, "float32");
+  b.op("pw_linear", {x, w}, {y}, 0, "/dense/MatMul");
+  setInt(b.op("trunc", {y}, {t}, 1, "/dense/MatMul"), "bits", kFrac);
+  b.op("add", {t, bias}, {z}, 2, "/dense/Add");
+  setStr(b.op("gelu", {z}, {g}, 2, "/act/Gelu"), "form", "puma");
+  setInt(b.op("reveal", {g}, {out}, 3, "/out"), "to", 1);
+  b.output("y", out);
+  return b;
+}
+
+const std::vector<double> kX = {0.5, -1.25, 2.0, 0.75, -0.3, 1.1, -2.2, 0.05};
+const std::vector<double> kW = {0.2,  -0.5, 0.8, 1.0, 0.3,  -0.7,
+                                -0.4, 0.6,  0.1, 0.9, -1.1, 0.25};
+const std::vector<double> kB = {0.1, -0.2, 0.3};
+
+std::vector<double> chainReference() {
+  std::vector<double> r;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double z = kB[j];
+      for (int k = 0; k < 4; ++k)
+        z += kX[i * 4 + k] * kW[k * 3 + j];
+      r.push_back(0.5 * z * (1 + std::erf(z / std::sqrt(2.0))));
+    }
+  return r;
+}
+
+WeightMap chainWeights(const LoadedPlan &p) {
+  WeightMap w;
+  w[1] = fixed(kW, {4, 3}, kFrac);
+  w[2] = fixed(kB, {3}, kFrac);
+  return w;
+}
+
+} // namespace
+
+TEST_CASE("linear -> trunc -> bias -> gelu -> reveal matches doubles",
+          "[plan][executor]") {
+  LoadedPlan plan = mustLoad(chainPlan());
+  REQUIRE(plan.setupWeights.size() == 1); // W; the bias is added locally
+  Run3 r = runInProcess(
+      plan, chainWeights(plan),
+      encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}));
+  requireOk(r);
+  const PartyResult &p1 = **r.p1;
+  REQUIRE(p1.outputs.count("y"));
+  const HostTensor &y = p1.outputs.at("y");
+  CHECK(y.shape == std::vector<int64_t>{2, 3});
+  CHECK((**r.p0).outputs.empty()); // party 0 learns nothing
+  const ApproxInfo *info = approxInfo("gelu.puma");
+  REQUIRE(info);
+  double tol = info->maxAbsErr + 1e-3; // approximation + fixed point
+  std::vector<double> want = chainReference();
+  for (size_t i = 0; i < want.size(); ++i) {
+    INFO("element " << i << ": got " << y.f[i] << ", want " << want[i]);
+    CHECK(std::fabs(y.f[i] - want[i]) <= tol);
+  }
+
+  SECTION("measured bytes and rounds equal the cost formulas exactly") {
+    requireProfileMatchesCost(plan, (**r.p0).profile);
+    requireProfileMatchesCost(plan, (**r.p1).profile);
+    CHECK((**r.dealer).dealerBytes1 == planCost(plan).dealerBytes1);
+    CHECK(planCost(plan).setupBytes01 == 4 * 3 * 8);
+    const RunProfile &prof = (**r.p1).profile;
+    CHECK(prof.ops[0].node == "/dense/MatMul");
+    CHECK(prof.ops[3].kernel == "gelu");
+    CHECK(prof.onlineSeconds > 0);
+  }
+}
+
+TEST_CASE("two truncations in one step take one round", "[plan][executor]") {
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED, V1 = plan::VIS_PRIVATE1;
+  int x = b.value("x", {5}, 32, S);
+  int t1 = b.value("t1", {5}, 16, S), t2 = b.value("t2", {5}, 24, S);
+  int y1 = b.value("y1", {5}, 16, V1), y2 = b.value("y2", {5}, 24, V1);
+  b.input("x", x, "float32");
+  setInt(b.op("trunc", {x}, {t1}, 0), "bits", 16);
+  setInt(b.op("trunc", {x}, {t2}, 0), "bits", 8);
+  setInt(b.op("reveal", {t1}, {y1}, 1), "to", 1);
+  setInt(b.op("reveal", {t2}, {y2}, 1), "to", 1);
+  b.output("y1", y1);
+  b.output("y2", y2);
+  std::vector<double> xs = {1.5, -2.25, 1000.0, -0.001, 3.0e4};
+  auto run = [&](const PlanBuilder &pb) {
+    LoadedPlan plan = mustLoad(pb);
+    Run3 r = runInProcess(plan, {},
+                          encode1(plan, {{"x", HostTensor::floats({5}, xs)}}));
+    requireOk(r);
+    requireProfileMatchesCost(plan, (**r.p1).profile);
+    for (const char *n : {"y1", "y2"})
+      for (size_t i = 0; i < xs.size(); ++i)
+        CHECK(std::fabs((**r.p1).outputs.at(n).f[i] - xs[i]) < 1e-4);
+    return (**r.p1).profile;
+  };
+  RunProfile together = run(b);
+  CHECK(together.onlineRounds == 2); // one for both truncs, one for reveals
+  CHECK(together.ops[0].rounds == 1);
+  CHECK(together.ops[1].rounds == 1);
+
+  for (int i = 0; i < 4; ++i)
+    b.p.mutable_ops(i)->set_step(i);
+  CHECK(run(b).onlineRounds == 4);
+}
+
+TEST_CASE("inputs are checked before the run", "[plan][executor]") {
+  PlanBuilder b;
+  auto V1 = plan::VIS_PRIVATE1;
+  int ids = b.value("input_ids", {1, 4}, 0, V1, true);
+  int oh = b.value("onehot", {1, 4, 10}, 8, V1);
+  b.input("input_ids", ids, "int64");
+  setInt(b.op("onehot", {ids}, {oh}, 0), "depth", 10);
+  b.output("onehot", oh);
+  LoadedPlan plan = mustLoad(b);
+  auto enc = [&](std::map<std::string, HostTensor> m) {
+    return errorOf(encodeInputs(plan, 1, m));
+  };
+  CHECK(enc({{"input_ids", HostTensor::ints({1, 4}, {1, 2, 3, 9})}}) == "");
+  CHECK_THAT(enc({{"input_ids", HostTensor::ints({1, 3}, {1, 2, 3})}}),
+             Contains("input 'input_ids': expected int64[1,4], got "
+                      "int64[1,3]"));
+  CHECK_THAT(enc({{"input_ids", HostTensor::floats({1, 4}, {1, 2, 3, 4})}}),
+             Contains("expected int64[1,4], got float32[1,4]"));
+  CHECK_THAT(enc({{"input_ids", HostTensor::ints({1, 4}, {1, 2, 10, 4})}}),
+             Contains("id 10 at index 2 is out of range [0, 10)"));
+  CHECK_THAT(enc({}), Contains("missing input 'input_ids'"));
+  CHECK_THAT(enc({{"input_ids", HostTensor::ints({1, 4}, {1, 2, 3, 4})},
+                  {"ids", HostTensor::ints({1}, {0})}}),
+             Contains("the plan has no input 'ids'"));
+  // Party 0 owns no input here.
+  CHECK_THAT(errorOf(encodeInputs(
+                 plan, 0, {{"input_ids", HostTensor::ints({1, 4}, {})}})),
+             Contains("no input 'input_ids' for party 0"));
+}
+
+TEST_CASE("a peer that disconnects mid-run ends both parties with an error",
+          "[plan][executor]") {
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED;
+  int x = b.value("x", {8}, 48, S);
+  int t1 = b.value("t1", {8}, 32, S), t2 = b.value("t2", {8}, 16, S);
+  int y = b.value("y", {8}, 16, plan::VIS_PRIVATE1);
+  b.input("x", x, "float32");
+  setInt(b.op("trunc", {x}, {t1}, 0, "/first"), "bits", 16);
+  setInt(b.op("trunc", {t1}, {t2}, 1, "/second"), "bits", 16);
+  setInt(b.op("reveal", {t2}, {y}, 2, "/out"), "to", 1);
+  b.output("y", y);
+  LoadedPlan plan = mustLoad(b);
+  RunHooks hooks;
+  hooks.timeout = std::chrono::seconds(10);
+  hooks.onP1Progress = [](MemChannel &peer, const Progress &p) {
+    if (p.phase == "online" && p.done >= 1)
+      peer.close();
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  Run3 r = runInProcess(
+      plan, {}, encode1(plan, {{"x", HostTensor::floats({8}, {1, 2, 3, 4, 5, 6, 7, 8})}}),
+      hooks);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              t0)
+                    .count();
+  CHECK(secs < 5); // failed fast, no timeout
+  REQUIRE(!*r.p0);
+  std::string e0 = llvm::toString(r.p0->takeError());
+  CHECK_THAT(e0, Contains("closed"));
+  CHECK_THAT(e0, Contains("party 0: online step 1 (op 1 'trunc' (onnx node "
+                          "'/second'))"));
+  REQUIRE(!*r.p1);
+  CHECK_THAT(llvm::toString(r.p1->takeError()), Contains("closed"));
+}
+
+TEST_CASE("parties running different plans fail the handshake",
+          "[plan][executor]") {
+  LoadedPlan a = mustLoad(chainPlan());
+  PlanBuilder other = chainPlan();
+  other.p.set_model_name("another model");
+  LoadedPlan bplan = mustLoad(other);
+  auto [a0, a1] = MemChannel::pair();
+  auto [b0, bd] = MemChannel::pair();
+  auto [c1, cd] = MemChannel::pair();
+  for (MemChannel *ch : {a0.get(), a1.get(), b0.get(), bd.get(), c1.get(),
+                         cd.get()})
+    ch->setTimeout(std::chrono::seconds(10));
+  auto fd = std::async(std::launch::async, [&] {
+    auto r = runDealer(a, *bd, *cd);
+    bd->close();
+    cd->close();
+    return r;
+  });
+  auto f1 = std::async(std::launch::async, [&] {
+    PartyData d;
+    d.inputs = encode1(bplan, {{"x", HostTensor::floats({2, 4}, kX)}});
+    auto r = runParty(1, bplan, std::move(d), *a1, *c1);
+    a1->close();
+    c1->close();
+    return r;
+  });
+  PartyData d0;
+  d0.weights = chainWeights(a);
+  auto r0 = runParty(0, a, std::move(d0), *a0, *b0);
+  a0->close();
+  b0->close();
+  auto r1 = f1.get();
+  auto rd = fd.get();
+  CHECK_THAT(errorOf(std::move(r1)), Contains("runs a different plan"));
+  CHECK_THAT(errorOf(std::move(rd)), Contains("runs a different plan"));
+  CHECK(errorOf(std::move(r0)).size() > 0);
+}
+
+TEST_CASE("--reveal-to-both hands party 0 the outputs", "[plan][executor]") {
+  LoadedPlan plan = mustLoad(chainPlan());
+  RunHooks hooks;
+  hooks.opts0.revealToBoth = hooks.opts1.revealToBoth = true;
+  Run3 r = runInProcess(
+      plan, chainWeights(plan),
+      encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}), hooks);
+  requireOk(r);
+  REQUIRE((**r.p0).outputs.count("y"));
+  CHECK((**r.p0).outputs.at("y").f == (**r.p1).outputs.at("y").f);
+  CHECK((**r.p0).profile.outputRounds == 1);
+  CHECK((**r.p1).profile.outputBytes10 == 6 * 8);
+
+  // Disagreeing on the option fails the handshake on both sides.
+  hooks.opts0.revealToBoth = false;
+  Run3 bad = runInProcess(
+      plan, chainWeights(plan),
+      encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}), hooks);
+  CHECK_THAT(errorOf(std::move(*bad.p0)), Contains("--reveal-to-both"));
+  CHECK_THAT(errorOf(std::move(*bad.p1)), Contains("--reveal-to-both"));
+}

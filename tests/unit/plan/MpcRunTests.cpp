@@ -1,0 +1,217 @@
+//===- tests/unit/plan/MpcRunTests.cpp - mpc-run as real processes --------===//
+//
+// Runs the mpc-run executable in `local` mode (the dealer and both parties
+// as three processes over loopback TCP) on a tiny hand-built plan written
+// to a temporary directory: the output file holds the right values, the
+// --profile JSON has the documented schema and its measured totals equal
+// the plan's cost, and a failing run exits non-zero, names the failing
+// process and leaves no output file.
+//
+//===----------------------------------------------------------------------===//
+#include "PlanTestUtil.h"
+
+#include "support/Tensor.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+using namespace mpc;
+using namespace mpc::rt;
+using namespace mpc::rt::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// x [2,3] (party 1) -> pw_linear W [3,2] -> trunc -> relu -> reveal to 1.
+PlanBuilder tinyPlan() {
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED;
+  int x = b.value("x", {2, 3}, 12, plan::VIS_PRIVATE1);
+  int w = b.value("W", {3, 2}, 12, plan::VIS_PRIVATE0);
+  int y = b.value("y", {2, 2}, 24, S);
+  int t = b.value("t", {2, 2}, 12, S);
+  int r = b.value("r", {2, 2}, 12, S);
+  int out = b.value("out", {2, 2}, 12, plan::VIS_PRIVATE1);
+  b.input("x", x, "float32");
+  b.op("pw_linear", {x, w}, {y}, 0, "/fc/MatMul");
+  setInt(b.op("trunc", {y}, {t}, 1, "/fc/MatMul"), "bits", 12);
+  b.op("relu", {t}, {r}, 2, "/act/Relu");
+  setInt(b.op("reveal", {r}, {out}, 3, "/out"), "to", 1);
+  b.output("logits", out);
+  return b;
+}
+
+struct TempDir {
+  llvm::SmallString<128> path;
+  TempDir() {
+    REQUIRE(!llvm::sys::fs::createUniqueDirectory("mpcc-mpc-run", path));
+  }
+  ~TempDir() { llvm::sys::fs::remove_directories(path); }
+  std::string file(llvm::StringRef name) const {
+    llvm::SmallString<128> p(path);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  }
+};
+
+struct ProcResult {
+  int rc;
+  std::string out, err;
+};
+
+ProcResult runTool(const TempDir &dir, std::vector<std::string> args) {
+  std::string exe = std::string(MPCC_BINARY_DIR) + "/tools/mpc-run";
+  REQUIRE(llvm::sys::fs::can_execute(exe));
+  std::vector<llvm::StringRef> argv{exe};
+  for (const std::string &a : args)
+    argv.push_back(a);
+  std::string outPath = dir.file("stdout.txt"), errPath = dir.file("stderr.txt");
+  llvm::sys::fs::remove(outPath); // redirects do not truncate
+  llvm::sys::fs::remove(errPath);
+  llvm::Optional<llvm::StringRef> redirects[3] = {
+      llvm::StringRef(""), llvm::StringRef(outPath), llvm::StringRef(errPath)};
+  ProcResult r;
+  r.rc = llvm::sys::ExecuteAndWait(exe, argv, llvm::None, redirects,
+                                   /*SecondsToWait=*/120);
+  auto o = llvm::MemoryBuffer::getFile(outPath);
+  auto e = llvm::MemoryBuffer::getFile(errPath);
+  r.out = o ? (*o)->getBuffer().str() : "";
+  r.err = e ? (*e)->getBuffer().str() : "";
+  return r;
+}
+
+const std::vector<double> kX = {1.0, -2.0, 0.5, 3.0, 0.25, -1.0};
+const std::vector<double> kW = {0.5, -1.0, 1.5, 0.25, -0.75, 2.0};
+
+} // namespace
+
+TEST_CASE("mpc-run local runs three processes and writes the output",
+          "[plan][mpc-run]") {
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  auto planBytes = writePlanFile(dir.file("m.plan"), b.p);
+  REQUIRE(bool(planBytes));
+  WeightMap w;
+  w[1] = fixed(kW, {3, 2}, 12);
+  llvm::ArrayRef<uint8_t> pb(
+      reinterpret_cast<const uint8_t *>(planBytes->data()), planBytes->size());
+  REQUIRE(errorOf(writeWeightsFile(dir.file("m.weights"), pb, w)) == "");
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"), HostTensor::floats({2, 3}, kX))) ==
+          "");
+
+  ProcResult r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                               dir.file("m.weights"), "--input",
+                               "x=" + dir.file("x.npy"), "--output",
+                               dir.file("y.npy"), "--profile",
+                               dir.file("p.json"), "--timeout", "20"});
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.out, Contains("/act/Relu"));
+  CHECK_THAT(r.out, Contains("measured = predicted"));
+
+  auto y = readNpy(dir.file("y.npy"));
+  REQUIRE(bool(y));
+  REQUIRE(y->shape == std::vector<int64_t>{2, 2});
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      double z = 0;
+      for (int k = 0; k < 3; ++k)
+        z += kX[i * 3 + k] * kW[k * 2 + j];
+      CHECK(std::fabs(y->f[i * 2 + j] - std::max(z, 0.0)) < 2e-3);
+    }
+
+  auto text = llvm::MemoryBuffer::getFile(dir.file("p.json"));
+  REQUIRE(bool(text));
+  auto json = llvm::json::parse((*text)->getBuffer());
+  REQUIRE(bool(json));
+  const llvm::json::Object *root = json->getAsObject();
+  REQUIRE(root);
+  const llvm::json::Array *ops = root->getArray("ops");
+  const llvm::json::Object *total = root->getObject("total");
+  REQUIRE(ops);
+  REQUIRE(total);
+  REQUIRE(ops->size() == 4);
+  for (const llvm::json::Value &v : *ops) {
+    const llvm::json::Object *o = v.getAsObject();
+    REQUIRE(o);
+    for (const char *k : {"node", "op", "protocol"})
+      CHECK(o->getString(k));
+    for (const char *k : {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0",
+                          "dealer_bytes"})
+      CHECK(o->getInteger(k));
+    CHECK(o->getNumber("seconds"));
+  }
+  CHECK(*(*ops)[2].getAsObject()->getString("protocol") == "relu");
+  CHECK(*(*ops)[2].getAsObject()->getString("node") == "/act/Relu");
+  for (const char *k : {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0",
+                        "dealer_bytes"})
+    CHECK(total->getInteger(k));
+  CHECK(total->getNumber("online_seconds"));
+  CHECK(total->getNumber("offline_seconds"));
+
+  LoadedPlan plan = mustLoad(b);
+  Cost c = planCost(plan);
+  CHECK(uint64_t(*total->getInteger("rounds")) == c.rounds);
+  CHECK(uint64_t(*total->getInteger("bytes_p0_to_p1")) == c.bytes01);
+  CHECK(uint64_t(*total->getInteger("bytes_p1_to_p0")) == c.bytes10);
+  CHECK(uint64_t(*total->getInteger("dealer_bytes")) == c.dealerBytes1);
+  for (size_t i = 0; i < plan.ops.size(); ++i) {
+    const llvm::json::Object *o = (*ops)[i].getAsObject();
+    Cost oc = opCost(plan, i);
+    CHECK(uint64_t(*o->getInteger("rounds")) == oc.rounds);
+    CHECK(uint64_t(*o->getInteger("bytes_p0_to_p1")) == oc.bytes01);
+    CHECK(uint64_t(*o->getInteger("bytes_p1_to_p0")) == oc.bytes10);
+    CHECK(uint64_t(*o->getInteger("dealer_bytes")) == oc.dealerBytes1);
+  }
+}
+
+TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  auto planBytes = writePlanFile(dir.file("m.plan"), b.p);
+  REQUIRE(bool(planBytes));
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"), HostTensor::floats({2, 3}, kX))) ==
+          "");
+  // Weights written for another plan: party 0 refuses them.
+  PlanBuilder other = tinyPlan();
+  other.p.set_model_name("other");
+  std::string otherBytes = other.bytes();
+  WeightMap w;
+  w[1] = fixed(kW, {3, 2}, 12);
+  REQUIRE(errorOf(writeWeightsFile(
+              dir.file("m.weights"),
+              llvm::ArrayRef<uint8_t>(
+                  reinterpret_cast<const uint8_t *>(otherBytes.data()),
+                  otherBytes.size()),
+              w)) == "");
+  ProcResult r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                               dir.file("m.weights"), "--input",
+                               "x=" + dir.file("x.npy"), "--output",
+                               dir.file("y.npy"), "--timeout", "20"});
+  INFO("stderr:\n" << r.err);
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Contains("party 0 failed"));
+  CHECK_THAT(r.err, Contains("belongs to another plan"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
+
+  // A wrong input shape is refused before any process starts.
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"), HostTensor::floats({3, 2}, kX))) ==
+          "");
+  r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--input", "x=" + dir.file("x.npy"),
+                    "--output", dir.file("y.npy")});
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Contains("input 'x': expected float32[2,3], got "
+                             "float32[3,2]"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
+
+  // Party 1 never takes --weights.
+  r = runTool(dir, {"--party", "1", "--plan", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--connect", "127.0.0.1:1",
+                    "--dealer", "127.0.0.1:2", "--output", dir.file("y.npy")});
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Contains("party 1 never reads the weights"));
+}
