@@ -22,7 +22,7 @@ using namespace mpc;
 using namespace mpc::tool;
 
 /// Writes \p text to \p path atomically, or to stdout for "" / "-".
-static llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
+llvm::Error mpc::tool::writeText(llvm::StringRef path, llvm::StringRef text) {
   if (path.empty() || path == "-") {
     llvm::outs() << text;
     llvm::outs().flush();
@@ -31,9 +31,8 @@ static llvm::Error writeText(llvm::StringRef path, llvm::StringRef text) {
   return writeFileAtomic(path, text);
 }
 
-/// Import options from the common flags.
-static llvm::Expected<ImportOptions>
-importOptions(const std::vector<std::string> &inputShapes, bool patterns) {
+llvm::Expected<ImportOptions>
+mpc::tool::importOptions(const std::vector<std::string> &inputShapes, bool patterns) {
   ImportOptions opts;
   opts.recognisePatterns = patterns;
   for (const std::string &arg : inputShapes)
@@ -43,8 +42,14 @@ importOptions(const std::vector<std::string> &inputShapes, bool patterns) {
 }
 
 llvm::Error mpc::tool::runCompile(const CompileArgs &args) {
-  if (args.emit != "ir")
-    return error("--emit={} is not supported (supported: ir)", args.emit);
+  std::string emit = args.emit;
+  if (emit.empty())
+    emit = llvm::StringRef(args.output).endswith(".plan") ? "plan" : "ir";
+  if (emit != "ir") {
+    CompileArgs lowered = args;
+    lowered.emit = emit;
+    return compileToPlan(lowered);
+  }
   auto opts = importOptions(args.inputShapes, args.patterns);
   if (!opts)
     return opts.takeError();

@@ -13,12 +13,30 @@
 #include <string>
 #include <vector>
 
+namespace mpc {
+struct ImportOptions;
+}
+
 namespace mpc::tool {
+
+/// Import options from the common flags (--input-shape, --no-patterns).
+llvm::Expected<ImportOptions>
+importOptions(const std::vector<std::string> &inputShapes, bool patterns);
+/// Writes \p text to \p path atomically, or to stdout for "" / "-".
+llvm::Error writeText(llvm::StringRef path, llvm::StringRef text);
 
 struct CompileArgs {
   std::string model;                    ///< .onnx, .onnxtext
   std::string output;                   ///< "-" or empty: stdout
-  std::string emit = "ir";              ///< What to write.
+  /// What to write: ir (imported), mir (lowered), plan-text, plan (plan +
+  /// weights files). Empty: plan when -o ends in .plan, else ir.
+  std::string emit;
+  std::string approx = "accurate";      ///< Preset, or KIND=NAME,... overrides.
+  std::string passes;                   ///< Override the default pipeline.
+  bool printAfterAll = false;
+  bool timePasses = false;
+  int fracBits = 16;
+  bool revealToBoth = false;
   std::vector<std::string> inputShapes; ///< "NAME=DIMS" each.
   bool patterns = true;
   bool stats = false; ///< Print pattern counts to stderr.
@@ -48,5 +66,28 @@ struct OptArgs {
 
 /// `mpcc opt`: parses textual IR, verifies it and prints it back.
 llvm::Error runOpt(const OptArgs &args);
+
+struct ReportArgs {
+  std::string plan;
+  std::string net = "lan";
+  std::string format = "text";
+};
+
+/// `mpcc report`: per-op and total cost of a plan on a network model.
+llvm::Error runReport(const ReportArgs &args);
+
+struct SimulateArgs {
+  std::string plan, weights;
+  std::vector<std::string> inputs; ///< "NAME=FILE".
+  std::string output;              ///< FILE.npy (first output).
+  std::string profile;             ///< Optional profile JSON.
+};
+
+/// `mpcc simulate`: runs the plan with both parties and the dealer in this
+/// process (in-memory channels, the same arithmetic as mpc-run).
+llvm::Error runSimulate(const SimulateArgs &args, llvm::raw_ostream &summary);
+
+/// Compiles to a plan: import, pipeline, emit (shared by compile and tests).
+llvm::Error compileToPlan(const CompileArgs &args);
 
 } // namespace mpc::tool

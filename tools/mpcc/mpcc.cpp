@@ -22,6 +22,9 @@ static cl::SubCommand compileCmd("compile",
 static cl::SubCommand
     floatCmd("float", "Run the float reference interpreter on a model");
 static cl::SubCommand optCmd("opt", "Parse, verify and print textual IR");
+static cl::SubCommand reportCmd("report", "Predicted cost of a plan");
+static cl::SubCommand simulateCmd("simulate",
+                                  "Run a plan with both parties in-process");
 
 static cl::OptionCategory cat("mpcc options");
 
@@ -41,9 +44,29 @@ static cl::opt<bool> noPatterns("no-patterns",
                                 cl::cat(cat));
 
 // compile.
-static cl::opt<std::string> emit("emit", cl::init("ir"),
-                                 cl::desc("What to emit: ir"),
-                                 cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<std::string>
+    emit("emit", cl::desc("ir | mir | plan-text | plan (default: plan when -o "
+                          "ends in .plan, else ir)"),
+         cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<std::string>
+    approx("approx", cl::init("accurate"),
+           cl::desc("Preset (accurate, mpcformer) and/or KIND=NAME,..."),
+           cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<std::string> passes("passes",
+                                   cl::desc("Pass pipeline, e.g. a,b,c"),
+                                   cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<bool> printAfterAll("print-after-all",
+                                   cl::desc("Print the IR after every pass"),
+                                   cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<bool> timePasses("time-passes", cl::desc("Time each pass"),
+                                cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<int> fracBits("frac-bits", cl::init(16),
+                             cl::desc("Fixed-point fractional bits"),
+                             cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<bool>
+    revealBoth("reveal-to-both",
+               cl::desc("Reveal outputs to party 0 too (default: client)"),
+               cl::sub(compileCmd), cl::cat(cat));
 static cl::opt<bool> stats("stats",
                            cl::desc("Print pattern match counts to stderr"),
                            cl::sub(compileCmd), cl::cat(cat));
@@ -56,16 +79,39 @@ static cl::opt<std::string> outputFile("o", cl::init("-"),
                                        cl::sub(compileCmd), cl::sub(optCmd),
                                        cl::cat(cat));
 
-// float.
+// float and simulate.
 static cl::list<std::string>
     inputs("input", cl::ZeroOrMore,
            cl::desc("Model input from a .npy or .pb file, NAME=FILE"),
-           cl::value_desc("NAME=FILE"), cl::sub(floatCmd), cl::cat(cat));
+           cl::value_desc("NAME=FILE"), cl::sub(floatCmd),
+           cl::sub(simulateCmd), cl::cat(cat));
 static cl::list<std::string>
     outputs("output", cl::ZeroOrMore,
             cl::desc("Write the first output to FILE.npy, or output NAME "
                      "with NAME=FILE"),
-            cl::value_desc("FILE|NAME=FILE"), cl::sub(floatCmd), cl::cat(cat));
+            cl::value_desc("FILE|NAME=FILE"), cl::sub(floatCmd),
+            cl::sub(simulateCmd), cl::cat(cat));
+
+// report and simulate: the plan.
+static cl::opt<std::string> planFile(cl::Positional, cl::Required,
+                                     cl::desc("<model.plan>"),
+                                     cl::sub(reportCmd), cl::sub(simulateCmd),
+                                     cl::cat(cat));
+static cl::opt<std::string> net("net", cl::init("lan"),
+                                cl::desc("lan | wan | loopback | "
+                                         "bw=GBIT,rtt=MS"),
+                                cl::sub(reportCmd), cl::cat(cat));
+static cl::opt<std::string> reportFormat("format", cl::init("text"),
+                                   cl::desc("text | json | csv"),
+                                   cl::sub(reportCmd), cl::cat(cat));
+static cl::opt<std::string> weights("weights",
+                                    cl::desc("Weights file (default: "
+                                             "next to the plan)"),
+                                    cl::sub(simulateCmd), cl::cat(cat));
+static cl::opt<std::string> profile("profile",
+                                    cl::desc("Write the measured profile "
+                                             "(JSON)"),
+                                    cl::sub(simulateCmd), cl::cat(cat));
 
 // opt.
 static cl::opt<std::string> irFile(cl::Positional, cl::Required,
@@ -85,6 +131,12 @@ static Error dispatch() {
     a.inputShapes = inputShapes;
     a.patterns = !noPatterns;
     a.stats = stats;
+    a.approx = approx;
+    a.passes = passes;
+    a.printAfterAll = printAfterAll;
+    a.timePasses = timePasses;
+    a.fracBits = fracBits;
+    a.revealToBoth = revealBoth;
     return runCompile(a);
   }
   if (floatCmd) {
@@ -102,6 +154,15 @@ static Error dispatch() {
     a.output = outputFile;
     a.verify = verify;
     return runOpt(a);
+  }
+  if (reportCmd)
+    return runReport({planFile, net, reportFormat});
+  if (simulateCmd) {
+    if (outputs.size() > 1)
+      return mpc::error("simulate writes one output: --output FILE.npy");
+    return runSimulate({planFile, weights, inputs,
+                        outputs.empty() ? "" : outputs.front(), profile},
+                       outs());
   }
   return mpc::error("no subcommand given (try 'mpcc --help')");
 }

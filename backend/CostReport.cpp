@@ -1,0 +1,213 @@
+//===- backend/CostReport.cpp - Predicted cost of a plan ------------------===//
+//
+// Predicted time of an op: its rounds times the round-trip time, plus the
+// larger of its two directions' bytes over the bandwidth (the link is full
+// duplex), plus its local multiply-accumulates at the measured ring rate.
+// Plan totals use the schedule's rounds (ops of a step share rounds), so
+// the total is not the sum of the rows' rounds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "backend/CostReport.h"
+#include "runtime/Ring.h"
+#include "runtime/plan/Kernel.h"
+#include "runtime/plan/Plan.pb.h"
+
+#include "llvm/Support/JSON.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+using namespace mpc;
+
+llvm::Expected<NetworkModel> mpc::parseNetworkModel(llvm::StringRef spec) {
+  if (spec == "lan")
+    return NetworkModel{"lan (10 Gbit/s, 0.2 ms RTT)", 10e9 / 8, 0.2e-3};
+  if (spec == "wan")
+    return NetworkModel{"wan (400 Mbit/s, 40 ms RTT)", 400e6 / 8, 40e-3};
+  if (spec == "loopback")
+    return NetworkModel{"loopback (20 Gbit/s, 0.02 ms RTT)", 20e9 / 8,
+                        0.02e-3};
+  double gbit = -1, rttMs = -1;
+  llvm::SmallVector<llvm::StringRef, 2> parts;
+  spec.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    auto [key, val] = part.split('=');
+    double v;
+    if (val.getAsDouble(v) || v < 0)
+      return error("--net: '{}' is not KEY=NUMBER", part.str());
+    if (key == "bw")
+      gbit = v;
+    else if (key == "rtt")
+      rttMs = v;
+    else
+      return error("--net: unknown key '{}' (expected bw=GBIT,rtt=MS)",
+                   key.str());
+  }
+  if (gbit <= 0 || rttMs < 0)
+    return error("--net '{}': expected lan, wan, loopback or bw=GBIT,rtt=MS",
+                 spec.str());
+  return NetworkModel{fmt::format("{} Gbit/s, {} ms RTT", gbit, rttMs),
+                      gbit * 1e9 / 8, rttMs * 1e-3};
+}
+
+llvm::Expected<ReportFormat> mpc::parseReportFormat(llvm::StringRef s) {
+  if (s == "text")
+    return ReportFormat::Text;
+  if (s == "json")
+    return ReportFormat::Json;
+  if (s == "csv")
+    return ReportFormat::Csv;
+  return error("--format '{}': expected text, json or csv", s.str());
+}
+
+double mpc::measureRingMacsPerSecond() {
+  const int64_t n = 256;
+  rt::RingTensor a({n, n}), b({n, n});
+  for (int64_t i = 0; i < a.size(); ++i)
+    a[i] = b[i] = uint64_t(i * 2654435761u);
+  auto start = std::chrono::steady_clock::now();
+  int reps = 0;
+  double secs = 0;
+  do {
+    rt::RingTensor c = rt::matmul(a, b);
+    ++reps;
+    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+               .count();
+  } while (secs < 0.05);
+  return double(n * n * n) * reps / secs;
+}
+
+namespace {
+struct Row {
+  std::string node, op, protocol;
+  rt::Cost cost;
+  double seconds = 0;
+};
+} // namespace
+
+/// "gelu(puma)", "trunc(16)", "pw_linear(3 weights)": kernel plus the
+/// attribute that names its protocol variant.
+static std::string protocolLabel(const rt::OpDesc &op) {
+  std::string k = op.kernelName().str();
+  if (op.hasAttr("form"))
+    return fmt::format("{}({})", k, op.attrStr("form"));
+  if (op.hasAttr("approx"))
+    return fmt::format("{}({})", k, op.attrStr("approx"));
+  if (k == "trunc")
+    return fmt::format("trunc({} bits)", op.attrInt("bits"));
+  if (k == "pw_linear")
+    return fmt::format("pw_linear({} weight{})", op.in.size() - 1,
+                       op.in.size() > 2 ? "s" : "");
+  return k;
+}
+
+static double predictSeconds(const rt::Cost &c, const NetworkModel &net,
+                             double macsPerSecond) {
+  return c.rounds * net.rttSeconds +
+         double(std::max(c.bytes01, c.bytes10)) / net.bytesPerSecond +
+         c.macs / macsPerSecond;
+}
+
+void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
+                          double macsPerSecond, ReportFormat format,
+                          llvm::raw_ostream &os) {
+  std::vector<Row> rows;
+  for (size_t i = 0; i < plan.ops.size(); ++i) {
+    const rt::OpDesc &op = plan.ops[i];
+    Row r{op.onnxNode().str(), op.kernelName().str(), protocolLabel(op),
+          rt::opCost(plan, i)};
+    r.seconds = predictSeconds(r.cost, net, macsPerSecond);
+    rows.push_back(std::move(r));
+  }
+  rt::Cost total = rt::planCost(plan);
+  rt::Cost setup = rt::setupCost(plan);
+  double online = predictSeconds(total, net, macsPerSecond);
+  // Offline: the dealer's corrections to each party over the same link.
+  double offline = double(std::max(total.dealerBytes0, total.dealerBytes1)) /
+                   net.bytesPerSecond;
+  double setupSeconds = setup.rounds * net.rttSeconds +
+                        double(setup.setupBytes01) / net.bytesPerSecond;
+
+  switch (format) {
+  case ReportFormat::Json: {
+    llvm::json::Array ops;
+    for (const Row &r : rows)
+      ops.push_back(llvm::json::Object{
+          {"node", r.node},
+          {"op", r.op},
+          {"protocol", r.protocol},
+          {"rounds", int64_t(r.cost.rounds)},
+          {"bytes_p0_to_p1", int64_t(r.cost.bytes01)},
+          {"bytes_p1_to_p0", int64_t(r.cost.bytes10)},
+          {"dealer_bytes", int64_t(r.cost.dealerBytes0 + r.cost.dealerBytes1)},
+          {"macs", r.cost.macs},
+          {"seconds", r.seconds}});
+    llvm::json::Object doc{
+        {"plan", plan.name},
+        {"network", net.name},
+        {"ops", std::move(ops)},
+        {"total",
+         llvm::json::Object{
+             {"rounds", int64_t(total.rounds)},
+             {"bytes_p0_to_p1", int64_t(total.bytes01)},
+             {"bytes_p1_to_p0", int64_t(total.bytes10)},
+             {"dealer_bytes",
+              int64_t(total.dealerBytes0 + total.dealerBytes1)},
+             {"online_seconds", online},
+             {"offline_seconds", offline},
+             {"setup_bytes", int64_t(setup.setupBytes01)},
+             {"setup_seconds", setupSeconds},
+             {"macs", total.macs}}}};
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(doc))) << "\n";
+    return;
+  }
+  case ReportFormat::Csv:
+    os << "node,op,protocol,rounds,bytes_p0_to_p1,bytes_p1_to_p0,"
+          "dealer_bytes,macs,seconds\n";
+    for (const Row &r : rows)
+      os << fmt::format("\"{}\",{},\"{}\",{},{},{},{},{:.0f},{:.6g}\n",
+                        r.node, r.op, r.protocol, r.cost.rounds,
+                        r.cost.bytes01, r.cost.bytes10,
+                        r.cost.dealerBytes0 + r.cost.dealerBytes1,
+                        r.cost.macs, r.seconds);
+    os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.6g}\n", total.rounds,
+                      total.bytes01, total.bytes10,
+                      total.dealerBytes0 + total.dealerBytes1, total.macs,
+                      online);
+    return;
+  case ReportFormat::Text:
+    break;
+  }
+  auto mb = [](uint64_t b) { return double(b) / 1e6; };
+  os << fmt::format("plan {} — {} ops; network {}; ring work {:.2f} GMAC/s\n",
+                    plan.name, rows.size(), net.name, macsPerSecond / 1e9);
+  os << fmt::format("{:<48} {:<22} {:>6} {:>10} {:>10} {:>10} {:>9}\n",
+                    "onnx node", "protocol", "rounds", "P0->P1 MB",
+                    "P1->P0 MB", "dealer MB", "pred ms");
+  for (const Row &r : rows) {
+    if (r.cost.rounds == 0 && r.cost.macs == 0)
+      continue; // local bookkeeping (reshape, add): no cost worth a row
+    std::string node = r.node.size() > 47 ? "…" + r.node.substr(r.node.size() - 46)
+                                          : r.node;
+    os << fmt::format("{:<48} {:<22} {:>6} {:>10.3f} {:>10.3f} {:>10.3f} "
+                      "{:>9.3f}\n",
+                      node, r.protocol, r.cost.rounds, mb(r.cost.bytes01),
+                      mb(r.cost.bytes10),
+                      mb(r.cost.dealerBytes0 + r.cost.dealerBytes1),
+                      r.seconds * 1e3);
+  }
+  os << fmt::format(
+      "\nonline : {} rounds, {:.3f} MB P0->P1, {:.3f} MB P1->P0, "
+      "{:.3f} s predicted\n",
+      total.rounds, mb(total.bytes01), mb(total.bytes10), online);
+  os << fmt::format("offline: {:.3f} MB dealer->P1, {:.3f} MB dealer->P0, "
+                    "{:.3f} s predicted\n",
+                    mb(total.dealerBytes1), mb(total.dealerBytes0), offline);
+  os << fmt::format("set-up : {:.3f} MB P0->P1 (W - B, once per client "
+                    "session), {:.3f} s predicted\n",
+                    mb(setup.setupBytes01), setupSeconds);
+}

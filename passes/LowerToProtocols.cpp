@@ -1,0 +1,423 @@
+//===- passes/LowerToProtocols.cpp - Semantic ops to runtime protocols ----===//
+//
+// Chooses, for every semantic op, the protocol that computes it on the
+// visibilities of its operands, and the approximation for nonlinear ops
+// (from the preset in CompileOptions), and places fixed-point scales and
+// truncations on the way:
+//
+//   linear(x, W, b)            -> trunc(linear.pw(x, W)) + b     (W private0)
+//   matmul(x, y), both shared  -> trunc(matmul.beaver(x, y))
+//   embedding(T, ids)          -> linear.pw(onehot(ids), T)      (ids private1)
+//   x * c, x / c (c public)    -> trunc(mul.public(x, c)), or no trunc when c
+//                                 is an integer
+//   reduce_mean(x)             -> trunc(mul.public(reduce_sum(x), 1/n))
+//   gelu / softmax / layernorm / tanh -> gelu.mpc / softmax.mpc / ... with
+//                                 the approximation as an attribute
+//   every graph output         -> reveal (to the client, or both)
+//
+// Every real value becomes fixed point with CompileOptions::fracBits
+// fractional bits; products carry twice that and are truncated once.
+// An op with no secure lowering is an error naming its ONNX node.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/Builder.h"
+#include "passes/Passes.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mpc;
+
+namespace {
+
+class Lowerer {
+public:
+  Lowerer(Graph &g, PassContext &ctx)
+      : g_(g), ctx_(ctx), b_(g), f_(ctx.options.fracBits) {}
+
+  llvm::Error run();
+
+private:
+  llvm::Error lowerOp(Op *op);
+  llvm::Expected<Value *> create(OpKind kind, llvm::ArrayRef<Value *> operands,
+                                 std::map<std::string, Attr> attrs = {});
+  llvm::Expected<Value *> truncate(Value *v, int bits);
+  /// x * c for a public constant c: no truncation when c is integral.
+  llvm::Expected<Value *> mulByPublic(Value *x, Value *c);
+  llvm::Expected<Value *> mulByScalar(Value *x, double c);
+  llvm::Expected<Value *> mulSecret(Value *a, Value *b);
+  llvm::Expected<Value *> intToFixed(Value *ids);
+  llvm::Expected<Value *> broadcastTo(Value *v, llvm::ArrayRef<int64_t> shape);
+  llvm::Expected<Value *> lowerLinear(Op *op, Value *x, Value *w, Value *bias);
+  llvm::Expected<Value *> lowerMatMul(Op *op);
+  llvm::Expected<Value *> lowerEmbedding(Op *op);
+  llvm::Expected<Value *> lowerNonlinear(Op *op);
+  llvm::Error unsupported(Op *op, llvm::StringRef why);
+  std::string approxFor(llvm::StringRef kind, llvm::StringRef def) const;
+  void convertLeafTypes();
+
+  Graph &g_;
+  PassContext &ctx_;
+  Builder b_;
+  int f_;
+};
+
+} // namespace
+
+static bool isPublicConstant(const Value *v) {
+  return v->isConstant() && v->type().vis == Vis::Public;
+}
+
+static bool isSecret(const Value *v) { return v->type().vis != Vis::Public; }
+
+static std::string visName(const Value *v) {
+  return visStr(v->type().vis, v->type().owner);
+}
+
+void Lowerer::convertLeafTypes() {
+  // Real inputs and constants become fixed point; integers stay integers.
+  auto toFixed = [&](Value *v) {
+    if (v->type().elem == ElemType::F32)
+      v->setType(v->type().withElem(ElemType::Fixed, f_));
+  };
+  for (Value *v : g_.inputs())
+    toFixed(v);
+  for (Value *v : g_.constants())
+    toFixed(v);
+}
+
+std::string Lowerer::approxFor(llvm::StringRef kind,
+                               llvm::StringRef def) const {
+  auto it = ctx_.options.approxOverrides.find(kind.str());
+  if (it != ctx_.options.approxOverrides.end())
+    return it->second;
+  return def.str();
+}
+
+llvm::Expected<Value *> Lowerer::create(OpKind kind,
+                                        llvm::ArrayRef<Value *> operands,
+                                        std::map<std::string, Attr> attrs) {
+  llvm::Expected<Op *> op = b_.create(kind, operands, std::move(attrs));
+  if (!op)
+    return op.takeError();
+  return (*op)->result(0);
+}
+
+llvm::Expected<Value *> Lowerer::truncate(Value *v, int bits) {
+  if (bits == 0)
+    return v;
+  return create(OpKind::Trunc, {v}, {{"bits", int64_t(bits)}});
+}
+
+llvm::Expected<Value *> Lowerer::mulByPublic(Value *x, Value *c) {
+  const ConstData &data = c->constData();
+  bool integral = !data.elided && llvm::all_of(data.f, [](double d) {
+    return std::nearbyint(d) == d && std::fabs(d) < (1 << 20);
+  });
+  int cf = integral ? 0 : f_;
+  Value *cst = g_.addConstant(g_.uniqueName(c->name()),
+                              c->type().withElem(ElemType::Fixed, cf), data);
+  llvm::Expected<Value *> prod = create(OpKind::MulPublic, {x, cst});
+  if (!prod)
+    return prod.takeError();
+  return truncate(*prod, cf);
+}
+
+llvm::Expected<Value *> Lowerer::mulByScalar(Value *x, double c) {
+  Value *cst = g_.addConstant(g_.uniqueName("scale"),
+                              TensorType({}, ElemType::F32), ConstData{{c}, {}, false});
+  return mulByPublic(x, cst);
+}
+
+llvm::Expected<Value *> Lowerer::broadcastTo(Value *v,
+                                             llvm::ArrayRef<int64_t> shape) {
+  if (llvm::ArrayRef<int64_t>(v->type().shape) == shape)
+    return v;
+  // Adding public zeros of the target shape broadcasts locally.
+  TensorType zt(shape, ElemType::Fixed, Vis::Public, -1, v->type().fracBits);
+  Value *zeros = g_.addConstant(
+      g_.uniqueName("zeros"), zt,
+      ConstData{std::vector<double>(zt.numElements(), 0.0), {}, false});
+  return create(OpKind::Add, {v, zeros});
+}
+
+llvm::Expected<Value *> Lowerer::mulSecret(Value *a, Value *b) {
+  // Beaver multiplication takes equal shapes; a private operand enters in
+  // share form (its owner holds it, the other party zero).
+  llvm::SmallVector<int64_t, 4> shape;
+  if (!broadcastShapes(a->type().shape, b->type().shape, shape))
+    return error("shapes do not broadcast: {} vs {}", a->type().str(),
+                 b->type().str());
+  llvm::Expected<Value *> x = broadcastTo(a, shape);
+  if (!x)
+    return x.takeError();
+  llvm::Expected<Value *> y = broadcastTo(b, shape);
+  if (!y)
+    return y.takeError();
+  llvm::Expected<Value *> z = create(OpKind::MulBeaver, {*x, *y});
+  if (!z)
+    return z.takeError();
+  return truncate(*z, std::min((*x)->type().fracBits, (*y)->type().fracBits));
+}
+
+llvm::Expected<Value *> Lowerer::intToFixed(Value *ids) {
+  // The client's integers as fixed point, locally on the client:
+  // (1 - m) * -1 + 1 = m, which mask_bias and a public add compute.
+  llvm::Expected<Value *> t = create(
+      OpKind::MaskBias, {ids}, {{"value", -1.0}, {"frac", int64_t(f_)}});
+  if (!t)
+    return t.takeError();
+  Value *one = g_.addConstant(g_.uniqueName("one"),
+                              TensorType({}, ElemType::Fixed, Vis::Public, -1, f_),
+                              ConstData{{1.0}, {}, false});
+  return create(OpKind::Add, {*t, one});
+}
+
+llvm::Error Lowerer::unsupported(Op *op, llvm::StringRef why) {
+  std::string vis;
+  for (Value *v : op->operands())
+    vis += (vis.empty() ? "" : ", ") + visName(v);
+  return diag(op->loc(), "no secure protocol for '{}' on ({}) operands: {}",
+              op->name().str(), vis, why.str());
+}
+
+llvm::Expected<Value *> Lowerer::lowerLinear(Op *op, Value *x, Value *w,
+                                             Value *bias) {
+  if (!w->isWeight() || w->type().rank() != 2)
+    return unsupported(op, "the weight must be a 2-D tensor private to "
+                           "party 0 (a model weight)");
+  if (x->type().vis == Vis::Public || x->type().isPrivateTo(0))
+    return unsupported(op, "the input must be shared or the client's");
+  llvm::Expected<Op *> pw = b_.create(OpKind::LinearPw, {x, w});
+  if (!pw)
+    return pw.takeError();
+  llvm::Expected<Value *> y = truncate((*pw)->result(0), w->type().fracBits);
+  if (!y || !bias)
+    return y;
+  return create(OpKind::Add, {*y, bias});
+}
+
+llvm::Expected<Value *> Lowerer::lowerMatMul(Op *op) {
+  Value *x = op->operand(0), *y = op->operand(1);
+  if (y->isWeight())
+    return lowerLinear(op, x, y, nullptr);
+  if (x->type().vis == Vis::Shared && y->type().vis == Vis::Shared) {
+    llvm::Expected<Value *> z = create(OpKind::MatMulBeaver, {x, y});
+    if (!z)
+      return z.takeError();
+    return truncate(*z, y->type().fracBits);
+  }
+  return unsupported(op, "expected shared x shared, or an input times a "
+                         "model weight");
+}
+
+llvm::Expected<Value *> Lowerer::lowerEmbedding(Op *op) {
+  Value *table = op->operand(0), *ids = op->operand(1);
+  if (!table->isWeight())
+    return unsupported(op, "the table must be a model weight");
+  if (ids->type().vis == Vis::Public)
+    return create(OpKind::Gather, {table, ids}, {{"axis", int64_t(0)}});
+  if (!ids->type().isPrivateTo(1))
+    return unsupported(op, "token ids must be the client's input or public");
+  // The client expands its ids to one-hot rows (integers, no fractional
+  // bits), so the private-weight product needs no truncation.
+  llvm::Expected<Value *> oneHot = create(
+      OpKind::OneHot, {ids}, {{"depth", table->type().shape[0]}});
+  if (!oneHot)
+    return oneHot.takeError();
+  llvm::Expected<Op *> pw = b_.create(OpKind::LinearPw, {*oneHot, table});
+  if (!pw)
+    return pw.takeError();
+  return (*pw)->result(0);
+}
+
+llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
+  Value *x = op->operand(0);
+  switch (op->kind()) {
+  case OpKind::Gelu: {
+    // A distilled model's Quad GeLU is what the model computes: keep it.
+    std::string form = op->getString("form", "erf");
+    std::string approx = form == "quad" ? "quad" : approxFor("gelu", "puma");
+    return create(OpKind::GeluMpc, {x}, {{"approx", approx}});
+  }
+  case OpKind::Softmax: {
+    int64_t axis = op->getInt("axis", -1);
+    if (axis != -1 && axis != x->type().rank() - 1)
+      return unsupported(op, "softmax is implemented over the last axis");
+    std::map<std::string, Attr> attrs;
+    if (op->getString("form", "exp") == "2quad") {
+      attrs["approx"] = std::string("2quad");
+      attrs["c"] = op->getFloat("c", 5.0);
+    } else {
+      attrs["approx"] = approxFor("softmax", "exact");
+    }
+    return create(OpKind::SoftmaxMpc, {x}, std::move(attrs));
+  }
+  case OpKind::LayerNorm: {
+    int64_t axis = op->getInt("axis", -1);
+    if (axis != -1 && axis != x->type().rank() - 1)
+      return unsupported(op, "layernorm is implemented over the last axis");
+    return create(OpKind::LayerNormMpc,
+                  {x, op->operand(1), op->operand(2)},
+                  {{"eps", op->getFloat("eps", 1e-5)},
+                   {"approx", approxFor("layernorm", "normalized")}});
+  }
+  case OpKind::Tanh:
+    return create(OpKind::TanhMpc, {x}, {{"approx", approxFor("tanh", "poly")}});
+  default:
+    llvm_unreachable("not a nonlinear op");
+  }
+}
+
+llvm::Error Lowerer::lowerOp(Op *op) {
+  Location loc = op->loc();
+  loc.derivedBy = "lower-to-protocols";
+  b_.setInsertionPointBefore(op);
+  b_.setLoc(loc);
+  llvm::SmallVector<Value *, 4> operands(op->operands().begin(),
+                                         op->operands().end());
+  bool anySecret = llvm::any_of(operands, isSecret);
+
+  llvm::Expected<Value *> result = [&]() -> llvm::Expected<Value *> {
+    switch (op->kind()) {
+    // Local everywhere: rebuilt so result types pick up fixed point.
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Neg:
+    case OpKind::Reshape:
+    case OpKind::Transpose:
+    case OpKind::Slice:
+    case OpKind::Concat:
+    case OpKind::ReduceSum:
+      return create(op->kind(), operands,
+                    std::map<std::string, Attr>(op->attrs()));
+    case OpKind::Gather:
+      if (isSecret(operands[1]))
+        return unsupported(op, "gather indices must be public");
+      return create(op->kind(), operands,
+                    std::map<std::string, Attr>(op->attrs()));
+    case OpKind::Mul:
+      if (isPublicConstant(operands[1]))
+        return mulByPublic(operands[0], operands[1]);
+      if (isPublicConstant(operands[0]))
+        return mulByPublic(operands[1], operands[0]);
+      if (operands[1]->isWeight() || operands[0]->isWeight()) {
+        bool w0 = operands[0]->isWeight();
+        llvm::Expected<Value *> y = create(
+            OpKind::MulPw, {operands[w0 ? 1 : 0], operands[w0 ? 0 : 1]});
+        if (!y)
+          return y.takeError();
+        return truncate(*y, f_);
+      }
+      if (isSecret(operands[0]) && isSecret(operands[1]))
+        return mulSecret(operands[0], operands[1]);
+      return unsupported(op, "expected a public, weight or secret factor");
+    case OpKind::Div: {
+      if (!isPublicConstant(operands[1]))
+        return unsupported(op, "division by a non-constant is only "
+                               "supported inside softmax and layernorm");
+      ConstData inv = operands[1]->constData();
+      for (double &d : inv.f)
+        d = 1.0 / d;
+      Value *c = g_.addConstant(g_.uniqueName(operands[1]->name() + ".inv"),
+                                operands[1]->type(), inv);
+      return mulByPublic(operands[0], c);
+    }
+    case OpKind::ReduceMean: {
+      llvm::Expected<Value *> sum = create(
+          OpKind::ReduceSum, operands, std::map<std::string, Attr>(op->attrs()));
+      if (!sum)
+        return sum.takeError();
+      int64_t n = operands[0]->type().numElements() /
+                  std::max<int64_t>(1, (*sum)->type().numElements());
+      return mulByScalar(*sum, 1.0 / double(n));
+    }
+    case OpKind::Linear:
+      return lowerLinear(op, operands[0], operands[1],
+                         operands.size() > 2 ? operands[2] : nullptr);
+    case OpKind::MatMul:
+      return lowerMatMul(op);
+    case OpKind::Embedding:
+      return lowerEmbedding(op);
+    case OpKind::MaskBias:
+      return create(OpKind::MaskBias, operands,
+                    {{"value", op->getFloat("value", -10000.0)},
+                     {"frac", int64_t(f_)}});
+    case OpKind::Gelu:
+    case OpKind::Softmax:
+    case OpKind::LayerNorm:
+    case OpKind::Tanh:
+      return lowerNonlinear(op);
+    case OpKind::Cast:
+      if (operands[0]->type().elem == op->result()->type().elem)
+        return operands[0];
+      if (operands[0]->type().elem == ElemType::I64 &&
+          op->result()->type().elem == ElemType::F32 &&
+          operands[0]->type().isPrivateTo(1))
+        return intToFixed(operands[0]);
+      [[fallthrough]];
+    default:
+      if (!anySecret)
+        return unsupported(op, "a public op should have been folded");
+      return unsupported(op, "the frontend recognises this op only inside "
+                             "a pattern (GeLU, softmax, layernorm)");
+    }
+  }();
+  if (!result)
+    return result.takeError();
+  g_.replaceAllUsesWith(op->result(), *result);
+  g_.eraseOp(op);
+  return llvm::Error::success();
+}
+
+llvm::Error Lowerer::run() {
+  // Lowering replaces the values behind outputs; keep their (ONNX) names.
+  std::vector<std::string> outputNames;
+  for (Value *out : g_.outputs())
+    outputNames.push_back(out->name());
+  convertLeafTypes();
+  std::vector<Op *> work;
+  for (auto &op : g_.ops())
+    work.push_back(op.get());
+  for (Op *op : work)
+    if (llvm::Error e = lowerOp(op))
+      return e;
+  // Outputs are revealed to the client (or to both parties).
+  b_.setInsertionPointToEnd();
+  for (unsigned i = 0; i < g_.outputs().size(); ++i) {
+    Value *out = g_.outputs()[i];
+    if (out->type().vis != Vis::Shared)
+      continue;
+    Location loc;
+    loc.onnxNode = out->name();
+    loc.derivedBy = "lower-to-protocols";
+    b_.setLoc(loc);
+    llvm::Expected<Value *> r =
+        create(OpKind::Reveal, {out}, {{"to", int64_t(ctx_.options.revealTo)}});
+    if (!r)
+      return r.takeError();
+    (*r)->setName(outputNames[i]);
+    g_.setOutput(i, *r);
+  }
+  g_.removeDeadConstants();
+  return llvm::Error::success();
+}
+
+namespace {
+class LowerToProtocolsPass : public Pass {
+public:
+  llvm::StringRef name() const override { return "lower-to-protocols"; }
+  bool lowers() const override { return true; }
+  llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
+    if (llvm::Error e = Lowerer(g, ctx).run())
+      return e;
+    return true;
+  }
+};
+} // namespace
+
+std::unique_ptr<Pass> mpc::createLowerToProtocolsPass() {
+  return std::make_unique<LowerToProtocolsPass>();
+}

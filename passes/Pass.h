@@ -1,0 +1,63 @@
+//===- passes/Pass.h - The pass interface and its context ------*- C++ -*-===//
+//
+// A pass transforms the graph in place and says whether it changed anything
+// (Glow's `bool run`) or fails with an llvm::Error (LLVM). The PassContext
+// carries the compile options that shape lowering (approximation preset,
+// fixed-point scale) and collects warnings, so tests can inspect them.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpc {
+
+/// Options that shape the lowered graph; recorded in the plan.
+struct CompileOptions {
+  /// Approximation preset: "accurate" (PUMA-style GeLU, exact-style softmax,
+  /// normalised rsqrt/reciprocal) or "mpcformer" (Quad GeLU, 2Quad softmax).
+  std::string approx = "accurate";
+  /// Per-kind overrides, e.g. {"gelu": "quad"} from --approx gelu=quad.
+  std::map<std::string, std::string> approxOverrides;
+  /// Fractional bits of fixed-point values.
+  int fracBits = 16;
+  /// Who receives the model outputs: 1 (client) or -1 (both parties).
+  int revealTo = 1;
+};
+
+class PassContext {
+public:
+  explicit PassContext(CompileOptions opts = {}) : options(std::move(opts)) {}
+
+  CompileOptions options;
+
+  /// Records a warning (approximation outside its domain, ...).
+  void warn(const Location &loc, std::string msg) {
+    warnings_.push_back(loc.empty() ? msg : loc.str() + " " + msg);
+  }
+  const std::vector<std::string> &warnings() const { return warnings_; }
+
+private:
+  std::vector<std::string> warnings_;
+};
+
+class Pass {
+public:
+  virtual ~Pass();
+  /// The registered name ("lower-to-protocols").
+  virtual llvm::StringRef name() const = 0;
+  /// Runs on \p g; \returns whether the graph changed.
+  virtual llvm::Expected<bool> run(Graph &g, PassContext &ctx) = 0;
+  /// True for the pass that turns semantic ops into protocol ops; the graph
+  /// is verified at the Lowered stage from then on.
+  virtual bool lowers() const { return false; }
+};
+
+} // namespace mpc

@@ -1,0 +1,22 @@
+//===- passes/Pipeline.cpp - The default compile pipeline -----------------===//
+//
+// The pipeline `mpcc compile` runs, as one readable list (Halide's
+// lower_impl, SPU's buildPipeline):
+//
+//   canonicalize        fold what the frontend left constant
+//   infer-visibility    weights P0, inputs P1, everything else derived
+//   lower-to-protocols  protocols, approximations, fixed point, truncations
+//   share-input-masks   one mask and one message per private-weight input
+//   dce                 drop what lowering left unused
+//   schedule-rounds     steps whose exchanges share rounds
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/PassManager.h"
+
+using namespace mpc;
+
+std::string mpc::defaultPipeline(const CompileOptions &opts) {
+  return "canonicalize,infer-visibility,lower-to-protocols,share-input-masks,"
+         "dce,schedule-rounds";
+}

@@ -1,0 +1,189 @@
+//===- tools/mpcc/SecureCommands.cpp - compile to a plan, report, simulate ===//
+//
+// The secure half of mpcc: run the pass pipeline and the backend (plan and
+// weights files, or the lowered IR / plan as text), print the cost report
+// of a plan, and simulate a plan with both parties and the dealer in this
+// process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/mpcc/Commands.h"
+
+#include "backend/CostReport.h"
+#include "backend/EmitPlan.h"
+#include "backend/PlanText.h"
+#include "frontend/OnnxImporter.h"
+#include "ir/IR.h"
+#include "passes/PassManager.h"
+#include "runtime/plan/InProcess.h"
+#include "runtime/plan/Profile.h"
+#include "runtime/plan/Weights.h"
+#include "support/Tensor.h"
+
+#include "llvm/Support/Path.h"
+
+using namespace mpc;
+using namespace mpc::tool;
+
+/// "accurate", "mpcformer", or "gelu=quad,softmax=2quad" (optionally after
+/// a preset: "accurate,gelu=quad").
+static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
+  CompileOptions o;
+  o.fracBits = a.fracBits;
+  o.revealTo = a.revealToBoth ? -1 : 1;
+  if (o.fracBits < 8 || o.fracBits > 24)
+    return error("--frac-bits {} out of range [8, 24]", o.fracBits);
+  llvm::SmallVector<llvm::StringRef, 4> parts;
+  llvm::StringRef(a.approx).split(parts, ',', -1, false);
+  static const std::map<std::string, std::vector<std::string>> allowed = {
+      {"gelu", {"puma", "quad"}},
+      {"softmax", {"exact", "2quad"}},
+      {"layernorm", {"normalized", "newton"}},
+      {"tanh", {"poly"}}};
+  for (llvm::StringRef part : parts) {
+    auto [kind, name] = part.split('=');
+    if (name.empty()) {
+      if (kind == "mpcformer") {
+        o.approxOverrides["gelu"] = "quad";
+        o.approxOverrides["softmax"] = "2quad";
+      } else if (kind != "accurate") {
+        return error("--approx: unknown preset '{}' (presets: accurate, "
+                     "mpcformer)",
+                     kind.str());
+      }
+      o.approx = kind.str();
+      continue;
+    }
+    auto it = allowed.find(kind.str());
+    if (it == allowed.end())
+      return error("--approx: unknown op kind '{}' (gelu, softmax, "
+                   "layernorm, tanh)",
+                   kind.str());
+    if (std::find(it->second.begin(), it->second.end(), name.str()) ==
+        it->second.end())
+      return error("--approx: '{}' is not an approximation of {} (have: {})",
+                   name.str(), kind.str(), fmt::join(it->second, ", "));
+    o.approxOverrides[kind.str()] = name.str();
+  }
+  return o;
+}
+
+/// "model.plan" -> "model.weights".
+static std::string weightsPathFor(llvm::StringRef planPath) {
+  llvm::SmallString<128> p(planPath);
+  llvm::sys::path::replace_extension(p, ".weights");
+  return std::string(p);
+}
+
+llvm::Error mpc::tool::compileToPlan(const CompileArgs &args) {
+  if (args.emit != "mir" && args.emit != "plan" && args.emit != "plan-text")
+    return error("--emit={} is not supported (ir, mir, plan-text, plan)",
+                 args.emit);
+  if (args.emit == "plan" &&
+      (args.output.empty() || args.output == "-"))
+    return error("--emit=plan needs -o FILE.plan (the weights go next to "
+                 "it, in FILE.weights)");
+  auto copts = compileOptions(args);
+  if (!copts)
+    return copts.takeError();
+  auto iopts = importOptions(args.inputShapes, args.patterns);
+  if (!iopts)
+    return iopts.takeError();
+  auto g = importOnnxFile(args.model, *iopts);
+  if (!g)
+    return g.takeError();
+
+  PassManagerOptions pmo;
+  pmo.printAfterAll = args.printAfterAll;
+  pmo.timePasses = args.timePasses;
+  pmo.verifyEach = true;
+  PassManager pm(pmo);
+  if (llvm::Error e = pm.addPipeline(args.passes.empty()
+                                         ? defaultPipeline(*copts)
+                                         : args.passes))
+    return e;
+  PassContext ctx(*copts);
+  if (llvm::Error e = pm.run(**g, ctx))
+    return addContext(std::move(e), args.model + ": ");
+  for (const std::string &w : ctx.warnings())
+    llvm::errs() << "mpcc: warning: " << w << "\n";
+  if (args.emit == "mir")
+    return writeText(args.output, printGraphToString(**g));
+
+  std::string name = llvm::sys::path::stem(args.model).str();
+  auto emitted = emitPlan(**g, *copts, name);
+  if (!emitted)
+    return emitted.takeError();
+  if (args.emit == "plan-text")
+    return writeText(args.output, planToText(emitted->plan));
+  std::string weights = weightsPathFor(args.output);
+  if (llvm::Error e = writePlanAndWeights(*emitted, args.output, weights))
+    return e;
+  llvm::errs() << llvm::formatv("mpcc: wrote {0} ({1} ops) and {2} ({3} "
+                                "weight tensors, party 0 only)\n",
+                                args.output, emitted->plan.ops_size(),
+                                weights, emitted->weights.size());
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::tool::runReport(const ReportArgs &args) {
+  auto net = parseNetworkModel(args.net);
+  if (!net)
+    return net.takeError();
+  auto format = parseReportFormat(args.format);
+  if (!format)
+    return format.takeError();
+  auto plan = rt::readPlan(args.plan);
+  if (!plan)
+    return plan.takeError();
+  printCostReport(*plan, *net, measureRingMacsPerSecond(), *format,
+                  llvm::outs());
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::tool::runSimulate(const SimulateArgs &args,
+                                   llvm::raw_ostream &summary) {
+  auto plan = rt::readPlan(args.plan);
+  if (!plan)
+    return plan.takeError();
+  std::string weightsPath =
+      args.weights.empty() ? weightsPathFor(args.plan) : args.weights;
+  auto weights = rt::readWeightsFile(weightsPath, *plan);
+  if (!weights)
+    return weights.takeError();
+  std::map<std::string, HostTensor> inputs;
+  for (const std::string &arg : args.inputs) {
+    auto nv = parseNameEqualsValue(arg, "--input");
+    if (!nv)
+      return nv.takeError();
+    auto t = readTensorFile(nv->second);
+    if (!t)
+      return t.takeError();
+    inputs[nv->first] = std::move(*t);
+  }
+  auto res = rt::runInProcess(*plan, std::move(*weights), inputs);
+  if (!res)
+    return res.takeError();
+  if (res->outputs.empty())
+    return error("the plan revealed no output to party 1");
+  if (!args.profile.empty()) {
+    std::string json;
+    llvm::raw_string_ostream os(json);
+    os << llvm::formatv("{0:2}", rt::profileToJson(res->profile)) << "\n";
+    if (llvm::Error e = writeFileAtomic(args.profile, os.str()))
+      return e;
+  }
+  const auto &[name, out] = *res->outputs.begin();
+  if (!args.output.empty())
+    if (llvm::Error e = writeNpy(args.output, out))
+      return e;
+  summary << llvm::formatv("simulated {0}: output '{1}' {2}; {3} rounds, "
+                           "{4:f3} MB online, {5:f3} s online\n",
+                           args.plan, name, shapeStr(out.shape),
+                           res->profile.onlineRounds,
+                           (res->profile.onlineBytes01 +
+                            res->profile.onlineBytes10) /
+                               1e6,
+                           res->profile.onlineSeconds);
+  return llvm::Error::success();
+}
