@@ -252,7 +252,7 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::GeluMpc:
     kernel = "gelu";
-    attrs["form"] = stringAttr(op.getString("approx", "puma"));
+    attrs["form"] = stringAttr(op.getString("approx", "accurate"));
     break;
   case OpKind::SoftmaxMpc:
     kernel = "softmax";

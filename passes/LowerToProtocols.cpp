@@ -239,7 +239,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   case OpKind::Gelu: {
     // A distilled model's Quad GeLU is what the model computes: keep it.
     std::string form = op->getString("form", "erf");
-    std::string approx = form == "quad" ? "quad" : approxFor("gelu", "puma");
+    std::string approx = form == "quad" ? "quad" : approxFor("gelu", "accurate");
     return create(OpKind::GeluMpc, {x}, {{"approx", approx}});
   }
   case OpKind::Softmax: {

@@ -238,14 +238,14 @@ public:
 protected:
   GeluParams params(const OpDesc &op) const override {
     GeluParams p;
-    p.form = op.attrStr("form", "puma");
+    p.form = op.attrStr("form", "accurate");
     p.frac = op.in[0]->frac;
     p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
     return p;
   }
   llvm::Error checkParams(const OpDesc &op,
                           const GeluParams &p) const override {
-    if (llvm::Error e = checkChoice(op, "form", p.form, {"puma", "quad"}))
+    if (llvm::Error e = checkChoice(op, "form", p.form, {"accurate", "puma", "quad"}))
       return e;
     return checkRange(op, "compare_bits", p.compareBits, p.frac + 4,
                       kFullCompareBits);

@@ -171,6 +171,32 @@ Piecewise pumaGelu() {
   return pw;
 }
 
+/// mpcc's accurate GeLU: GeLU(x) = x/2 + x erf(x/sqrt2)/2, and the second
+/// term is even, so on [-4, 4] it is a polynomial in u = x^2/16 (a minimax
+/// fit of degree 6 in u, max error 7.2e-4); outside, GeLU is ReLU to within
+/// 1.3e-4. Two comparisons instead of PUMA's three, 28x more accurate.
+Piecewise accurateGelu() {
+  static const double u[] = {7.19369467e-04, 6.30077498e+00, -1.54658868e+01,
+                             2.93878948e+01, -3.42373077e+01, 2.17231227e+01,
+                             -5.71016393e+00};
+  Piecewise pw;
+  pw.breaks = {-4, 4};
+  Segment zero, mid, id;
+  mid.kind = Segment::Poly;
+  mid.coeffs.assign(13, 0.0);
+  double scale = 1;
+  for (int k = 0; k <= 6; ++k, scale /= 16)
+    mid.coeffs[2 * k] = u[k] * scale; // u^k = x^(2k) / 16^k
+  mid.coeffs[1] = 0.5;
+  id.kind = Segment::Identity;
+  pw.segs = {zero, mid, id};
+  return pw;
+}
+
+Piecewise geluPieces(const GeluParams &p) {
+  return p.form == "accurate" ? accurateGelu() : pumaGelu();
+}
+
 /// Odd-symmetric tanh: minimax fits (Catalog.cpp gives the errors).
 Piecewise polyTanh() {
   const std::vector<double> outer = {
@@ -218,8 +244,12 @@ QuadProgram buildQuadGelu(int64_t n, int f) {
   return qp;
 }
 
+int64_t geluBreaks(const GeluParams &p) {
+  return int64_t(geluPieces(p).breaks.size());
+}
+
 int geluCompareRounds(int64_t n, const GeluParams &p) {
-  return int(lessThanZeroBitsCost(3 * n, p.compareBits).rounds);
+  return int(lessThanZeroBitsCost(geluBreaks(p) * n, p.compareBits).rounds);
 }
 
 } // namespace
@@ -233,10 +263,10 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac).prog);
     return m;
   }
-  assert(p.form == "puma" && "unknown GeLU form");
+  assert((p.form == "puma" || p.form == "accurate") && "unknown GeLU form");
   m.prog = fx::dealProgram(
-      c, buildPiecewise(pumaGelu(), n, p.frac, geluCompareRounds(n, p)).prog);
-  m.cmp = dealLessThanZeroBits(c, {3 * n}, p.compareBits);
+      c, buildPiecewise(geluPieces(p), n, p.frac, geluCompareRounds(n, p)).prog);
+  m.cmp = dealLessThanZeroBits(c, {geluBreaks(p) * n}, p.compareBits);
   return m;
 }
 
@@ -254,7 +284,7 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
     co_await fx::runStages(p, m.prog, st, 0, m.prog.prog->numStages());
     co_return st.share[qp.out].reshaped(shape);
   }
-  Piecewise pw = pumaGelu();
+  Piecewise pw = geluPieces(params);
   PiecewiseProgram pp =
       buildPiecewise(pw, n, params.frac, geluCompareRounds(n, params));
   RingTensor out =
@@ -270,7 +300,7 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   if (isQuad(p))
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
   return piecewiseCost(
-      buildPiecewise(pumaGelu(), n, p.frac, geluCompareRounds(n, p)),
+      buildPiecewise(geluPieces(p), n, p.frac, geluCompareRounds(n, p)),
       p.compareBits);
 }
 

@@ -40,6 +40,10 @@ const std::vector<ApproxInfo> &approxCatalog() {
        "x/2 F1 on [-1.95,3], x above 3. Valid for any |x| < 2^45 "
        "(62-bit comparisons); error vs exact (erf) GeLU. The formula's own "
        "error is 0.01990 (at x -> 3 from below); fixed point adds < 1e-4."},
+      {"gelu.accurate", -1e4, 1e4, 2e-3, 0,
+       "mpcc: x/2 + P(x^2/16) on [-4, 4] (P a degree-6 minimax fit of "
+       "x erf(x/sqrt2)/2, 7.2e-4), 0 below -4, x above 4. Two comparisons. "
+       "Fixed point at 16 bits adds up to ~1e-3 (the u^k terms)."},
       {"gelu.quad", -8, 8, 1e-4, 0,
        "MPCFormer Quad 0.125x^2 + 0.25x + 0.5 (error vs THAT formula; it "
        "is not GeLU and needs a model distilled with it)."},

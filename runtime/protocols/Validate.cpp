@@ -118,9 +118,10 @@ llvm::Error validateRsqrt(const RsqrtParams &p) {
 llvm::Error validateGelu(const GeluParams &p) {
   if (auto e = checkFrac(p.frac, "gelu"))
     return e;
-  if (p.form != "puma" && p.form != "quad")
-    return mpc::error("gelu: unknown form '{}' (puma, quad)", p.form);
-  if (p.form == "puma" &&
+  if (p.form != "puma" && p.form != "accurate" && p.form != "quad")
+    return mpc::error("gelu: unknown form '{}' (accurate, puma, quad)",
+                      p.form);
+  if (p.form != "quad" &&
       (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits))
     return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
                       p.compareBits, kMaxCompareBits);

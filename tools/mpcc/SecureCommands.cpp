@@ -36,7 +36,7 @@ static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
   llvm::SmallVector<llvm::StringRef, 4> parts;
   llvm::StringRef(a.approx).split(parts, ',', -1, false);
   static const std::map<std::string, std::vector<std::string>> allowed = {
-      {"gelu", {"puma", "quad"}},
+      {"gelu", {"accurate", "puma", "quad"}},
       {"softmax", {"exact", "2quad"}},
       {"layernorm", {"normalized", "newton"}},
       {"tanh", {"poly"}}};

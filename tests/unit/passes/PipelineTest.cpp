@@ -120,7 +120,7 @@ TEST_CASE("gelu and softmax follow the preset unless the model is distilled",
     REQUIRE_FALSE(bool(compile(*g, CompileOptions{})));
     for (auto &op : g->ops()) {
       if (op->kind() == OpKind::GeluMpc)
-        CHECK(op->getString("approx") == (distilled ? "quad" : "puma"));
+        CHECK(op->getString("approx") == (distilled ? "quad" : "accurate"));
       if (op->kind() == OpKind::SoftmaxMpc)
         CHECK(op->getString("approx") == (distilled ? "2quad" : "exact"));
     }
