@@ -10,6 +10,7 @@
 
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
+#include "passes/PassManager.h"
 #include "support/Diag.h"
 #include "support/Tensor.h"
 
@@ -159,5 +160,15 @@ llvm::Error mpc::tool::runOpt(const OptArgs &args) {
   if (args.verify)
     if (llvm::Error e = verifyGraph(**g, stage))
       return addContext(std::move(e), args.input + ": ");
+  if (!args.passes.empty()) {
+    PassManagerOptions pmo;
+    pmo.verifyEach = args.verify;
+    PassManager pm(pmo);
+    if (llvm::Error e = pm.addPipeline(args.passes))
+      return e;
+    PassContext ctx;
+    if (llvm::Error e = pm.run(**g, ctx))
+      return addContext(std::move(e), args.input + ": ");
+  }
   return writeText(args.output, printGraphToString(**g));
 }

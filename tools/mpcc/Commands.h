@@ -62,6 +62,7 @@ struct OptArgs {
   std::string input;  ///< Textual IR (.mir).
   std::string output; ///< "-" or empty: stdout.
   bool verify = true;
+  std::string passes; ///< Pipeline to run before printing (a,b,c).
 };
 
 /// `mpcc opt`: parses textual IR, verifies it and prints it back.

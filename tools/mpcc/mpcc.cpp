@@ -54,7 +54,8 @@ static cl::opt<std::string>
            cl::sub(compileCmd), cl::cat(cat));
 static cl::opt<std::string> passes("passes",
                                    cl::desc("Pass pipeline, e.g. a,b,c"),
-                                   cl::sub(compileCmd), cl::cat(cat));
+                                   cl::sub(compileCmd), cl::sub(optCmd),
+                                   cl::cat(cat));
 static cl::opt<bool> printAfterAll("print-after-all",
                                    cl::desc("Print the IR after every pass"),
                                    cl::sub(compileCmd), cl::cat(cat));
@@ -153,6 +154,7 @@ static Error dispatch() {
     a.input = irFile;
     a.output = outputFile;
     a.verify = verify;
+    a.passes = passes;
     return runOpt(a);
   }
   if (reportCmd)
