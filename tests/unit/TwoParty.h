@@ -68,6 +68,7 @@ auto runTwoParty(DealFn deal, RunFn run, Link link = Link::Mem) {
   Mat m0 = deal(c0);
   Mat m1 = deal(c1);
   REQUIRE(c1.remainingInput() == 0);
+  REQUIRE_FALSE(c1.outOfSync());
 
   auto [ch0, ch1] = makeLink(link);
   auto body = [&](int id, Channel &ch, const Mat &m) -> llvm::Expected<T> {
