@@ -65,8 +65,8 @@ def main():
         if args.init_std:
             cmd += ["--init-std", args.init_std]
         run(cmd)
-        meta = json.load(open(os.path.join(d, "meta.json")))
-        names = [i["name"] for i in meta["inputs"]]
+        names = [n for n in ("input_ids", "token_type_ids", "attention_mask")
+                 if os.path.exists(os.path.join(d, n + ".npy"))]
         inputs = [f"{n}={os.path.join(d, n + '.npy')}" for n in names]
 
         print(f"[{preset}] compiling ...", flush=True)
@@ -101,9 +101,9 @@ def main():
             "mb_01": t["bytes_p0_to_p1"] / 1e6,
             "mb_10": t["bytes_p1_to_p0"] / 1e6,
             "dealer_mb": t["dealer_bytes"] / 1e6,
-            "setup_mb": t.get("setup_bytes", 0) / 1e6,
+            "setup_mb": t.get("setup_bytes_p0_to_p1", 0) / 1e6,
             "rounds": t["rounds"],
-            "peak": p.get("peak_rss_mb", {}),
+            "peak": {k: v / 2**20 for k, v in t.get("peak_rss_bytes", {}).items()},
             "err_float": float(np.max(np.abs(secure - flt))),
             "err_torch": float(np.max(np.abs(secure - torch_out))),
             "argmax_same": bool((secure.argmax(-1) == torch_out.argmax(-1)).all()),
@@ -111,7 +111,7 @@ def main():
         })
 
     print()
-    hdr = ("model", "compile s", "online s", "offline s", "online MB (P0->P1 / P1->P0)",
+    hdr = ("model", "compile s", "online s", "offline s", "set-up s", "online MB (P0->P1 / P1->P0)",
            "dealer MB", "set-up MB", "rounds", "peak MB (P0/P1/dealer)", "err vs float",
            "err vs torch", "argmax")
     print(" | ".join(hdr))
@@ -121,6 +121,7 @@ def main():
         peaks = "/".join(f"{peak.get(k, float('nan')):.0f}" for k in ("party0", "party1", "dealer"))
         print(" | ".join([
             r["preset"], f"{r['compile_s']:.2f}", f"{r['online_s']:.2f}", f"{r['offline_s']:.2f}",
+            f"{r['setup_s']:.2f}",
             f"{r['mb_01']:.1f} / {r['mb_10']:.1f}", f"{r['dealer_mb']:.1f}", f"{r['setup_mb']:.1f}",
             str(r["rounds"]), peaks, f"{r['err_float']:.2e}", f"{r['err_torch']:.2e}",
             "same" if r["argmax_same"] else "DIFFERENT"]))
