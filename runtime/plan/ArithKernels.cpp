@@ -222,8 +222,7 @@ public:
   Cost cost(const OpDesc &op) const override {
     return pwLinearCost(op.in[0]->shape, weightShapes(op));
   }
-  std::vector<const ValueDesc *>
-  setupWeights(const OpDesc &op) const override {
+  std::vector<const ValueDesc *> setupWeights(const OpDesc &op) const override {
     return {op.in.begin() + 1, op.in.end()};
   }
   std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
@@ -266,8 +265,7 @@ public:
   Cost cost(const OpDesc &op) const override {
     return pwMulCost(op.in[0]->shape, op.in[1]->shape);
   }
-  std::vector<const ValueDesc *>
-  setupWeights(const OpDesc &op) const override {
+  std::vector<const ValueDesc *> setupWeights(const OpDesc &op) const override {
     return {op.in[1]};
   }
   std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
@@ -293,8 +291,8 @@ public:
       return e;
     int64_t bits = op.attrInt("bits");
     if (bits < 0 || bits > op.in[0]->frac)
-      return opError(op, "bits {} must be in [0, {}] (the input's frac)",
-                     bits, op.in[0]->frac);
+      return opError(op, "bits {} must be in [0, {}] (the input's frac)", bits,
+                     op.in[0]->frac);
     return checkFrac(op, *op.out[0], op.in[0]->frac - int(bits), outName(0));
   }
   Cost cost(const OpDesc &op) const override {
@@ -315,10 +313,10 @@ public:
 
 } // namespace
 
-#define MPC_ARITH_KERNEL(Class)                                               \
-  const Kernel *mpc::rt::get##Class() {                                       \
-    static const Class k;                                                     \
-    return &k;                                                                \
+#define MPC_ARITH_KERNEL(Class)                                                \
+  const Kernel *mpc::rt::get##Class() {                                        \
+    static const Class k;                                                      \
+    return &k;                                                                 \
   }
 MPC_ARITH_KERNEL(RevealKernel)
 MPC_ARITH_KERNEL(MulKernel)

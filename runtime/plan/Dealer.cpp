@@ -6,7 +6,8 @@
 // for the op, runs deal() in its role over them and must consume them all
 // (Corr::remainingInput); party 0 runs deal() from its seed alone. A
 // mismatch between an op's cost formula and its material is a runtime bug
-// and is reported as one, naming the op, on whichever side sees it.
+// and is reported as one, naming the op, on whichever side sees it. The
+// parties exchange one heartbeat word per op dealt (see ExecutorImpl.h).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/ExecutorImpl.h"
@@ -49,9 +50,10 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
   for (const OpDesc &op : plan.ops) {
     OpProfile row = profileRow(op);
     auto tOp = Clock::now();
-    toP1.clear();
-    (void)op.kernel->deal(corr, op, session);
     uint64_t want = op.kernel->cost(op).dealerBytes1;
+    toP1.clear();
+    toP1.reserve(want / 8); // the sizes are known: no regrowth while dealing
+    (void)op.kernel->deal(corr, op, session);
     if (wordBytes(toP1.size()) != want)
       return mpc::error("dealer: internal error: {} dealt {} bytes for party "
                         "1 but its cost formula says {}",
@@ -75,7 +77,7 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
 
 llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
                                   Session &session, const Seed &dealerSeed,
-                                  Channel &dealer,
+                                  Channel &dealer, Channel &peer,
                                   std::vector<std::any> &material,
                                   RunProfile &prof, const RunOptions &opts) {
   auto t0 = Clock::now();
@@ -101,22 +103,39 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
     material[op.index] = op.kernel->deal(corr, op, session);
     if (party == 1) {
       if (corr.outOfSync() || corr.remainingInput() != 0)
-        return mpc::error("party 1: internal error: {} consumed {} of the {} "
-                          "dealer bytes its cost formula gives",
-                          op.describe(),
-                          corr.outOfSync() ? "more than"
-                                           : fmt::format(
-                                                 "{}", bytes - wordBytes(
-                                                           corr.remainingInput())),
-                          bytes);
+        return mpc::error(
+            "party 1: internal error: {} consumed {} of the {} "
+            "dealer bytes its cost formula gives",
+            op.describe(),
+            corr.outOfSync()
+                ? "more than"
+                : fmt::format("{}", bytes - wordBytes(corr.remainingInput())),
+            bytes);
       row.dealerBytes = bytes;
       prof.dealerBytes1 += bytes;
     }
     row.offlineSeconds = secondsSince(tOp);
+    u64 beat = u64(op.index);
+    if (llvm::Error e = sendWords(peer, {&beat, 1}))
+      return addContext(
+          std::move(e),
+          fmt::format("{}: offline {}: ", roleName(party), op.describe()));
     if (opts.progress)
-      opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
-                     secondsSince(t0)});
+      opts.progress(
+          {"offline", size_t(op.index) + 1, plan.ops.size(), secondsSince(t0)});
   }
   prof.offlineSeconds = secondsSince(t0);
+  // The peer's heartbeats: arriving one per op, they keep this wait alive
+  // for as long as the peer's offline phase takes.
+  std::vector<u64> beats(plan.ops.size());
+  if (llvm::Error e = recvWords(peer, beats))
+    return addContext(std::move(e),
+                      fmt::format("{}: waiting for {} to finish the offline "
+                                  "phase: ",
+                                  roleName(party), roleName(1 - party)));
+  for (size_t i = 0; i < beats.size(); ++i)
+    if (beats[i] != i)
+      return mpc::error("{}: {} is out of step in the offline phase",
+                        roleName(party), roleName(1 - party));
   return llvm::Error::success();
 }

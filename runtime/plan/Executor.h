@@ -1,4 +1,4 @@
-//===- runtime/plan/Executor.h - Run a plan as party 0, 1 or dealer -*- C++ -*-//
+//===- runtime/plan/Executor.h - Run a plan as a party or dealer -*- C++ -*-==//
 //
 // One run of a validated plan, in four phases:
 //
@@ -92,7 +92,7 @@ struct PartyResult {
 
 /// What a party brings to the run.
 struct PartyData {
-  WeightMap weights;              ///< Party 0: readWeightsFile's result.
+  WeightMap weights;                ///< Party 0: readWeightsFile's result.
   std::map<int, RingTensor> inputs; ///< encodeInputs' result.
 };
 

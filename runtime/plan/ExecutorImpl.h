@@ -33,14 +33,19 @@ struct DealerSeeds {
   Seed s0{}, s1{}, mask{};
   Channel *toP0 = nullptr, *toP1 = nullptr;
 };
-llvm::Expected<DealerSeeds> dealerHandshake(const LoadedPlan &plan,
-                                            Channel &a, Channel &b);
+llvm::Expected<DealerSeeds> dealerHandshake(const LoadedPlan &plan, Channel &a,
+                                            Channel &b);
 
 /// The parties' offline phase: every op's deal() in this party's role;
 /// party 1 receives each op's corrections from the dealer first. Fills
-/// \p material (one per op) and the profile's dealer bytes.
+/// \p material (one per op) and the profile's dealer bytes. Each party
+/// also sends its peer one word per op dealt and, at the end, receives the
+/// peer's: a heartbeat (a party that finishes first waits for the other
+/// without its channel timing out however long the whole phase takes) and
+/// a barrier (the online phase starts together, so its timing excludes the
+/// other party's offline work).
 llvm::Error partyOffline(int party, const LoadedPlan &plan, Session &session,
-                         const Seed &dealerSeed, Channel &dealer,
+                         const Seed &dealerSeed, Channel &dealer, Channel &peer,
                          std::vector<std::any> &material, RunProfile &prof,
                          const RunOptions &opts);
 

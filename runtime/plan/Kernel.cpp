@@ -98,8 +98,7 @@ bool attrHasKind(const plan::Attr &a, AttrKind k) {
   case AttrKind::Int:
     return a.value_case() == plan::Attr::kI;
   case AttrKind::Float:
-    return a.value_case() == plan::Attr::kF ||
-           a.value_case() == plan::Attr::kI;
+    return a.value_case() == plan::Attr::kF || a.value_case() == plan::Attr::kI;
   case AttrKind::Str:
     return a.value_case() == plan::Attr::kS;
   case AttrKind::Ints:
@@ -162,8 +161,8 @@ llvm::Error mpc::rt::checkAttrs(const OpDesc &op,
       std::string known;
       for (const AttrSpec &s : specs)
         known += (known.empty() ? "" : ", ") + std::string(s.name);
-      return opError(op, "unknown attribute '{}' (this kernel takes: {})",
-                     name, known.empty() ? "none" : known);
+      return opError(op, "unknown attribute '{}' (this kernel takes: {})", name,
+                     known.empty() ? "none" : known);
     }
     if (!attrHasKind(attr, spec->kind))
       return opError(op, "attribute '{}' must be a {}", name,
@@ -176,7 +175,8 @@ llvm::Error mpc::rt::checkAttrs(const OpDesc &op,
   return llvm::Error::success();
 }
 
-// --- Share form ----------------------------------------------------------------
+// --- Share form
+// ----------------------------------------------------------------
 
 RingTensor mpc::rt::shareForm(const ValueDesc &v, const RingTensor &held,
                               int party) {
@@ -193,7 +193,8 @@ RingTensor mpc::rt::shareForm(const ValueDesc &v, const RingTensor &held,
   return RingTensor(v.shape);
 }
 
-// --- Registry ------------------------------------------------------------------
+// --- Registry
+// ------------------------------------------------------------------
 
 llvm::ArrayRef<const Kernel *> mpc::rt::allKernels() {
   static const std::vector<const Kernel *> table = {
@@ -210,8 +211,8 @@ const Kernel *mpc::rt::findKernel(llvm::StringRef name) {
       assert(!m.count(k->name()) && "duplicate kernel name in Kernels.def");
       m[k->name()] = k;
     }
-#define MPC_KERNEL(Class, Name)                                               \
-  assert(m.count(Name) && m[Name] == get##Class() &&                          \
+#define MPC_KERNEL(Class, Name)                                                \
+  assert(m.count(Name) && m[Name] == get##Class() &&                           \
          "kernel class name differs from its Kernels.def entry");
 #include "runtime/plan/Kernels.def"
     return m;

@@ -166,13 +166,11 @@ protected:
     std::vector<int64_t> p = perm(op);
     std::vector<bool> seen(x.size());
     if (p.size() != x.size())
-      return opError(op, "perm has {} entries for rank {}", p.size(),
-                     x.size());
+      return opError(op, "perm has {} entries for rank {}", p.size(), x.size());
     Shape out;
     for (int64_t a : p) {
       if (a < 0 || a >= int64_t(x.size()) || seen[a])
-        return opError(op, "perm is not a permutation of 0..{}",
-                       x.size() - 1);
+        return opError(op, "perm is not a permutation of 0..{}", x.size() - 1);
       seen[a] = true;
       out.push_back(x[a]);
     }
@@ -215,8 +213,10 @@ llvm::Expected<SliceBounds> sliceBounds(const OpDesc &op) {
                      rank);
     seen[*a] = true;
     if (steps[i] <= 0)
-      return opError(op, "slice step {} on axis {}: only positive steps are "
-                         "supported", steps[i], *a);
+      return opError(op,
+                     "slice step {} on axis {}: only positive steps are "
+                     "supported",
+                     steps[i], *a);
     int64_t d = x[*a];
     auto clamp = [&](int64_t v) {
       if (v < 0)
@@ -269,8 +269,8 @@ protected:
     const Shape &first = op.in[0]->shape;
     std::optional<int64_t> axis = normAxis(op.attrInt("axis"), first.size());
     if (!axis)
-      return opError(op, "axis {} out of range for rank {}",
-                     op.attrInt("axis"), first.size());
+      return opError(op, "axis {} out of range for rank {}", op.attrInt("axis"),
+                     first.size());
     Shape out = first;
     out[*axis] = 0;
     for (size_t i = 0; i < op.in.size(); ++i) {
@@ -393,8 +393,8 @@ protected:
   }
   OpOutputs compute(const OpDesc &op,
                     llvm::ArrayRef<const RingTensor *> in) const override {
-    return {reduceSum(*in[0], cantFail(axes(op)),
-                      op.attrInt("keepdims", 1) != 0)};
+    return {
+        reduceSum(*in[0], cantFail(axes(op)), op.attrInt("keepdims", 1) != 0)};
   }
 };
 
@@ -474,10 +474,10 @@ protected:
 
 } // namespace
 
-#define MPC_LOCAL_KERNEL(Class)                                               \
-  const Kernel *mpc::rt::get##Class() {                                       \
-    static const Class k;                                                     \
-    return &k;                                                                \
+#define MPC_LOCAL_KERNEL(Class)                                                \
+  const Kernel *mpc::rt::get##Class() {                                        \
+    static const Class k;                                                      \
+    return &k;                                                                 \
   }
 MPC_LOCAL_KERNEL(AddKernel)
 MPC_LOCAL_KERNEL(SubKernel)

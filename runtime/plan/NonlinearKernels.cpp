@@ -3,9 +3,11 @@
 // The interactive non-linear kernels: relu and max (Compare.h), and gelu,
 // softmax, layernorm, tanh, exp, reciprocal and rsqrt (Nonlinear.h). Each
 // turns its attributes into the protocol's parameter struct (the output's
-// frac is the input's), checks them against the protocol's preconditions
-// so that no plan can reach an assertion, and wraps deal / run / cost.
-// Attribute names and defaults are documented in Kernels.def.
+// frac is the input's), checks the attributes' kinds and choices, then the
+// parameters with the protocol's own validate*() (Nonlinear.h: deal, run
+// and cost assert on unsupported combinations, so no plan may reach them),
+// and wraps deal / run / cost. Attribute names and defaults are documented
+// in Kernels.def.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/KernelUtil.h"
@@ -19,34 +21,11 @@ using namespace mpc::rt;
 
 namespace {
 
-/// The frac range the approximations support (they keep intermediate
-/// values below 2^61 at scales up to ~2 frac, and truncate by frac - 12
-/// and similar amounts); individual kernels narrow it further below. The
-/// limits mirror the protocols' preconditions (assertions in
-/// runtime/protocols/*.cpp) so that no plan reaches one; a test sweeps the
-/// parameter space to keep them in step.
-constexpr int kMinNonlinearFrac = 12;
-constexpr int kMaxNonlinearFrac = 24;
-/// Largest magnitude, in bits, before a truncation (NonlinearBuild.h).
-constexpr int kSafeBits = 61;
-
-int log2Ceil(double v) {
-  return int(std::ceil(std::log2(std::max(v, 1.0))));
-}
-
-/// The normalised rsqrt un-normalises with a factor at scale fs >= frac.
-llvm::Error checkRsqrtNormalized(const OpDesc &op, int frac, int minExp,
-                                 int iters, llvm::StringRef itersAttr) {
-  if (iters < 1)
-    return opError(op, "the normalized rsqrt needs '{}' >= 1",
-                   itersAttr.str());
-  int fs = std::min(30, kSafeBits - 2 - 2 * frac -
-                            (std::max(0, -minExp) + 1) / 2);
-  if (fs < frac)
-    return opError(op, "min_exp {} is too low for frac {} (the normalized "
-                       "rsqrt needs 59 - 2 frac - ceil(-min_exp / 2) >= frac)",
-                   minExp, frac);
-  return llvm::Error::success();
+/// Attaches the op to a protocol validator's error.
+llvm::Error validated(const OpDesc &op, llvm::Error e) {
+  if (!e)
+    return e;
+  return opError(op, "{}", llvm::toString(std::move(e)));
 }
 
 std::vector<RingTensor> one(RingTensor t) {
@@ -90,21 +69,14 @@ llvm::Error checkSecretMap(const OpDesc &op, size_t nin,
     return e;
   if (llvm::Error e = checkVis(op, y, {Vis::Shared}, outName(0)))
     return e;
-  if (llvm::Error e = checkShape(op, y, outShape ? *outShape : x.shape,
-                                 outName(0)))
+  if (llvm::Error e =
+          checkShape(op, y, outShape ? *outShape : x.shape, outName(0)))
     return e;
   return checkFrac(op, y, x.frac, outName(0));
 }
 
 llvm::Error checkNonlinearFrac(const OpDesc &op) {
-  const ValueDesc &x = *op.in[0];
-  if (llvm::Error e = checkFixed(op, x, inName(0)))
-    return e;
-  if (x.frac < kMinNonlinearFrac || x.frac > kMaxNonlinearFrac)
-    return opError(op, "input frac {} is outside {}..{} supported by the "
-                       "approximations",
-                   x.frac, kMinNonlinearFrac, kMaxNonlinearFrac);
-  return llvm::Error::success();
+  return checkFixed(op, *op.in[0], inName(0));
 }
 
 /// Helper for the element-wise approximations: params from attributes,
@@ -116,7 +88,8 @@ template <typename Params, typename Mat> struct Approx {
   using CostFn = Cost (*)(llvm::ArrayRef<int64_t>, const Params &);
 };
 
-// --- Comparisons ----------------------------------------------------------------
+// --- Comparisons
+// ----------------------------------------------------------------
 
 class ReluKernel final : public Kernel {
 public:
@@ -179,7 +152,8 @@ public:
   }
 };
 
-// --- Element-wise approximations ---------------------------------------------------
+// --- Element-wise approximations
+// ---------------------------------------------------
 
 /// An element-wise approximation f(x) with parameters from attributes.
 template <typename Params, typename Mat> class ApproxKernel : public Kernel {
@@ -209,8 +183,8 @@ public:
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
     Params prm = params(op);
-    RingTensor y = co_await run_(p, shareForm(*op.in[0], *in[0], p.id()),
-                                 prm, std::any_cast<const Mat &>(m));
+    RingTensor y = co_await run_(p, shareForm(*op.in[0], *in[0], p.id()), prm,
+                                 std::any_cast<const Mat &>(m));
     co_return one(std::move(y));
   }
 
@@ -245,20 +219,17 @@ protected:
   }
   llvm::Error checkParams(const OpDesc &op,
                           const GeluParams &p) const override {
-    if (llvm::Error e = checkChoice(op, "form", p.form, {"accurate", "puma", "quad"}))
-      return e;
-    return checkRange(op, "compare_bits", p.compareBits, p.frac + 4,
-                      kFullCompareBits);
+    return validated(op, validateGelu(p));
   }
 };
 
 class TanhKernel final : public ApproxKernel<TanhParams, TanhMat> {
 public:
   TanhKernel()
-      : ApproxKernel("tanh",
-                     {{"approx", AttrKind::Str},
-                      {"compare_bits", AttrKind::Int}},
-                     dealTanh, tanhApprox, tanhCost) {}
+      : ApproxKernel(
+            "tanh",
+            {{"approx", AttrKind::Str}, {"compare_bits", AttrKind::Int}},
+            dealTanh, tanhApprox, tanhCost) {}
 
 protected:
   TanhParams params(const OpDesc &op) const override {
@@ -270,12 +241,7 @@ protected:
   }
   llvm::Error checkParams(const OpDesc &op,
                           const TanhParams &p) const override {
-    if (llvm::Error e = checkChoice(op, "approx", p.form, {"poly"}))
-      return e;
-    if (p.frac > 16)
-      return opError(op, "tanh supports frac up to 16, not {}", p.frac);
-    return checkRange(op, "compare_bits", p.compareBits, p.frac + 4,
-                      kFullCompareBits);
+    return validated(op, validateTanh(p));
   }
 };
 
@@ -283,32 +249,25 @@ class ExpKernel final : public ApproxKernel<ExpParams, ExpMat> {
 public:
   ExpKernel()
       : ApproxKernel("exp",
-                     {{"iters", AttrKind::Int}, {"max_input", AttrKind::Float}},
+                     {{"iters", AttrKind::Int},
+                      {"max_input", AttrKind::Float},
+                      {"order", AttrKind::Int}},
                      dealExp, expApprox, expCost) {}
 
 protected:
   ExpParams params(const OpDesc &op) const override {
     ExpParams p;
-    p.iters = int(op.attrInt("iters", 8));
+    p.iters = int(op.attrInt("iters", p.iters));
     p.frac = op.in[0]->frac;
-    p.maxInput = op.attrFloat("max_input", 0);
+    p.maxInput = op.attrFloat("max_input", p.maxInput);
+    p.order = int(op.attrInt("order", p.order));
     return p;
   }
-  llvm::Error checkParams(const OpDesc &op,
-                          const ExpParams &p) const override {
-    if (llvm::Error e = checkRange(op, "iters", p.iters, 1, 16))
-      return e;
-    if (!(p.maxInput >= 0 && p.maxInput <= 20))
-      return opError(op, "attribute 'max_input' is {}; expected 0..20",
+  llvm::Error checkParams(const OpDesc &op, const ExpParams &p) const override {
+    if (!(p.maxInput >= 0 && p.maxInput <= 64))
+      return opError(op, "attribute 'max_input' is {}; expected 0..64",
                      p.maxInput);
-    // The squarings work at wf = min(30, (60 - max_input log2 e) / 2) bits.
-    int wf = std::min(
-        30, int(std::floor((kSafeBits - 1 - p.maxInput * std::log2(M_E)) / 2)));
-    if (wf < p.frac)
-      return opError(op, "max_input {} leaves exp {} working bits, fewer than "
-                         "frac {}",
-                     p.maxInput, wf, p.frac);
-    return llvm::Error::success();
+    return validated(op, validateExp(p));
   }
 };
 
@@ -327,7 +286,8 @@ protected:
   ReciprocalParams params(const OpDesc &op) const override {
     ReciprocalParams p;
     bool newton = op.attrStr("method", "goldschmidt") == "newton";
-    p.method = newton ? ReciprocalParams::Newton : ReciprocalParams::Goldschmidt;
+    p.method =
+        newton ? ReciprocalParams::Newton : ReciprocalParams::Goldschmidt;
     p.iters = int(op.attrInt("iters", newton ? 10 : 2));
     p.maxBits = int(op.attrInt("max_bits", 16));
     p.minExp = int(op.attrInt("min_exp", -12));
@@ -336,15 +296,11 @@ protected:
   }
   llvm::Error checkParams(const OpDesc &op,
                           const ReciprocalParams &p) const override {
-    if (llvm::Error e = checkChoice(op, "method",
-                                    op.attrStr("method", "goldschmidt"),
-                                    {"goldschmidt", "newton"}))
+    if (llvm::Error e =
+            checkChoice(op, "method", op.attrStr("method", "goldschmidt"),
+                        {"goldschmidt", "newton"}))
       return e;
-    if (llvm::Error e = checkRange(op, "iters", p.iters, 1, 20))
-      return e;
-    if (llvm::Error e = checkRange(op, "max_bits", p.maxBits, 1, 30))
-      return e;
-    return checkRange(op, "min_exp", p.minExp, -p.frac, p.maxBits - 1);
+    return validated(op, validateReciprocal(p));
   }
 };
 
@@ -371,24 +327,16 @@ protected:
   }
   llvm::Error checkParams(const OpDesc &op,
                           const RsqrtParams &p) const override {
-    if (llvm::Error e = checkChoice(op, "method",
-                                    op.attrStr("method", "normalized"),
-                                    {"normalized", "newton"}))
-      return e;
-    if (llvm::Error e = checkRange(op, "iters", p.iters, 0, 10))
-      return e;
-    if (llvm::Error e = checkRange(op, "max_bits", p.maxBits, 1, 30))
-      return e;
     if (llvm::Error e =
-            checkRange(op, "min_exp", p.minExp, -p.frac, p.maxBits - 1))
+            checkChoice(op, "method", op.attrStr("method", "normalized"),
+                        {"normalized", "newton"}))
       return e;
-    if (p.method == RsqrtParams::Normalized)
-      return checkRsqrtNormalized(op, p.frac, p.minExp, p.iters, "iters");
-    return llvm::Error::success();
+    return validated(op, validateRsqrt(p));
   }
 };
 
-// --- Softmax and LayerNorm ---------------------------------------------------------
+// --- Softmax and LayerNorm
+// ---------------------------------------------------------
 
 class SoftmaxKernel final : public Kernel {
 public:
@@ -398,25 +346,32 @@ public:
     SoftmaxParams p;
     p.form = op.attrStr("form", "exact");
     p.frac = op.in[0]->frac;
-    p.clipBelow = op.attrFloat("clip", -14);
-    p.exp.iters = int(op.attrInt("exp_iters", 8));
+    p.clipBelow = op.attrFloat("clip", p.clipBelow);
+    p.exp.iters = int(op.attrInt("exp_iters", p.exp.iters));
+    p.exp.order = int(op.attrInt("exp_order", p.exp.order));
     p.exp.frac = p.frac;
     p.recip.iters = int(op.attrInt("recip_iters", p.recip.iters));
+    p.recip.maxBits = int(op.attrInt("recip_max_bits", p.recip.maxBits));
+    p.recip.minExp = int(op.attrInt("recip_min_exp", p.recip.minExp));
     p.recip.frac = p.frac;
-    p.quadC = op.attrFloat("c", 5);
-    p.inputBits = int(op.attrInt("input_bits", 61));
+    p.quadC = op.attrFloat("c", p.quadC);
+    p.inputBits = int(op.attrInt("input_bits", p.inputBits));
     return p;
   }
   llvm::Error check(const OpDesc &op) const override {
     if (op.in.size() != 1 && op.in.size() != 2)
-      return opError(op, "takes x and an optional 0/1 mask, the plan gives "
-                         "{} inputs",
+      return opError(op,
+                     "takes x and an optional 0/1 mask, the plan gives "
+                     "{} inputs",
                      op.in.size());
     if (llvm::Error e = checkSecretMap(op, op.in.size(),
                                        {{"form", AttrKind::Str},
                                         {"clip", AttrKind::Float},
                                         {"exp_iters", AttrKind::Int},
+                                        {"exp_order", AttrKind::Int},
                                         {"recip_iters", AttrKind::Int},
+                                        {"recip_max_bits", AttrKind::Int},
+                                        {"recip_min_exp", AttrKind::Int},
                                         {"c", AttrKind::Float},
                                         {"input_bits", AttrKind::Int}}))
       return e;
@@ -427,11 +382,6 @@ public:
       return opError(op, "input must have rank >= 1 and a non-empty last "
                          "axis");
     SoftmaxParams p = params(op);
-    if (llvm::Error e = checkChoice(op, "form", p.form, {"exact", "2quad"}))
-      return e;
-    if (p.form == "2quad" && p.frac > 16)
-      return opError(op, "form '2quad' supports frac up to 16, not {}",
-                     p.frac);
     if (op.in.size() == 2) {
       const ValueDesc &mask = *op.in[1];
       if (p.form != "2quad")
@@ -440,18 +390,17 @@ public:
       if (llvm::Error e = checkVis(op, mask, {Vis::Public}, inName(1)))
         return e;
       if (!mask.isInt || !broadcastsTo(mask.shape, x))
-        return opError(op, "{} ({}) must be a 0/1 integer mask that "
-                           "broadcasts to {}",
+        return opError(op,
+                       "{} ({}) must be a 0/1 integer mask that "
+                       "broadcasts to {}",
                        inName(1), mask.describe(), shapeString(x));
     }
     if (!(p.clipBelow < 0 && p.clipBelow >= -64))
       return opError(op, "attribute 'clip' is {}; expected -64..0",
                      p.clipBelow);
-    if (llvm::Error e = checkRange(op, "exp_iters", p.exp.iters, 1, 16))
-      return e;
-    if (llvm::Error e = checkRange(op, "recip_iters", p.recip.iters, 1, 20))
-      return e;
-    return checkRange(op, "input_bits", p.inputBits, p.frac + 1, 61);
+    if (!std::isfinite(p.quadC))
+      return opError(op, "attribute 'c' is not finite");
+    return validated(op, validateSoftmax(x, p));
   }
   Cost cost(const OpDesc &op) const override {
     return softmaxCost(op.in[0]->shape, params(op));
@@ -463,10 +412,9 @@ public:
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
     SoftmaxParams prm = params(op);
-    RingTensor y =
-        co_await softmax(p, shareForm(*op.in[0], *in[0], p.id()), prm,
-                         std::any_cast<const SoftmaxMat &>(m),
-                         in.size() > 1 ? in[1] : nullptr);
+    RingTensor y = co_await softmax(p, shareForm(*op.in[0], *in[0], p.id()),
+                                    prm, std::any_cast<const SoftmaxMat &>(m),
+                                    in.size() > 1 ? in[1] : nullptr);
     co_return one(std::move(y));
   }
 };
@@ -477,7 +425,7 @@ public:
   bool interactive() const override { return true; }
   static LayerNormParams params(const OpDesc &op) {
     LayerNormParams p;
-    p.eps = op.attrFloat("eps", 1e-12);
+    p.eps = op.attrFloat("eps", p.eps);
     p.frac = op.in[0]->frac;
     p.inputBits = int(op.attrInt("input_bits", p.inputBits));
     bool newton = op.attrStr("approx", "normalized") == "newton";
@@ -498,8 +446,9 @@ public:
   }
   llvm::Error check(const OpDesc &op) const override {
     if (op.in.size() != 1 && op.in.size() != 3)
-      return opError(op, "takes x, or x, gamma and beta; the plan gives {} "
-                         "inputs",
+      return opError(op,
+                     "takes x, or x, gamma and beta; the plan gives {} "
+                     "inputs",
                      op.in.size());
     if (llvm::Error e = checkSecretMap(op, op.in.size(),
                                        {{"eps", AttrKind::Float},
@@ -526,51 +475,21 @@ public:
           return e;
         if (llvm::Error e = checkFixed(op, *op.in[i], inName(i)))
           return e;
-        if (op.in[i]->frac > kMaxNonlinearFrac)
-          return opError(op, "{} has frac {} (at most {})", inName(i),
-                         op.in[i]->frac, kMaxNonlinearFrac);
       }
     }
     LayerNormParams p = params(op);
-    if (llvm::Error e = checkChoice(op, "approx",
-                                    op.attrStr("approx", "normalized"),
-                                    {"normalized", "newton"}))
+    if (llvm::Error e =
+            checkChoice(op, "approx", op.attrStr("approx", "normalized"),
+                        {"normalized", "newton"}))
       return e;
     if (!(p.eps > 0 && p.eps < 1))
       return opError(op, "attribute 'eps' is {}; expected (0, 1)", p.eps);
-    if (llvm::Error e = checkRange(op, "rsqrt_iters", p.rsqrt.iters, 0, 10))
-      return e;
-    if (llvm::Error e = checkRange(op, "max_bits", p.rsqrt.maxBits, 1, 30))
-      return e;
-    if (llvm::Error e = checkRange(op, "min_exp", p.rsqrt.minExp, -p.frac,
-                                   p.rsqrt.maxBits - 1))
-      return e;
-    if (llvm::Error e = checkRange(op, "input_bits", p.inputBits, 1, 30))
-      return e;
-    // Centring is one truncation by fd = min(40, 60 - frac - input_bits)
-    // bits, which must resolve 1/d to 16 bits; the variance comparisons
-    // need log2(d) + max_bits + frac + 1 <= 63 bits.
-    int d = int(x.back());
-    int fd = std::min(40, kSafeBits - 1 - p.frac - p.inputBits);
-    if (fd < log2Ceil(d) + 16)
-      return opError(op, "input_bits {} is too large for frac {} and a last "
-                         "axis of {} (needs 44 - frac - input_bits >= "
-                         "log2(d))",
-                     p.inputBits, p.frac, d);
-    if (log2Ceil(d) + p.rsqrt.maxBits + p.frac + 1 > kMaxCompareBits)
-      return opError(op, "max_bits {} is too large for frac {} and a last "
-                         "axis of {}",
-                     p.rsqrt.maxBits, p.frac, d);
-    if (p.rsqrt.method == RsqrtParams::Normalized)
-      return checkRsqrtNormalized(op, p.frac, p.rsqrt.minExp, p.rsqrt.iters,
-                                  "rsqrt_iters");
-    return llvm::Error::success();
+    return validated(op, validateLayerNorm(x, p));
   }
   Cost cost(const OpDesc &op) const override {
     return layerNormCost(op.in[0]->shape, params(op));
   }
-  std::vector<const ValueDesc *>
-  setupWeights(const OpDesc &op) const override {
+  std::vector<const ValueDesc *> setupWeights(const OpDesc &op) const override {
     if (op.in.size() == 3)
       return {op.in[1]};
     return {};
@@ -583,20 +502,20 @@ public:
                        Session &s) const override {
     LayerNormParams prm = params(op);
     bool affine = in.size() == 3 && p.id() == 0;
-    RingTensor y = co_await layerNorm(
-        p, shareForm(*op.in[0], *in[0], p.id()), prm,
-        std::any_cast<const LayerNormMat &>(m), affine ? in[1] : nullptr,
-        affine ? in[2] : nullptr);
+    RingTensor y =
+        co_await layerNorm(p, shareForm(*op.in[0], *in[0], p.id()), prm,
+                           std::any_cast<const LayerNormMat &>(m),
+                           affine ? in[1] : nullptr, affine ? in[2] : nullptr);
     co_return one(std::move(y));
   }
 };
 
 } // namespace
 
-#define MPC_NONLINEAR_KERNEL(Class)                                           \
-  const Kernel *mpc::rt::get##Class() {                                       \
-    static const Class k;                                                     \
-    return &k;                                                                \
+#define MPC_NONLINEAR_KERNEL(Class)                                            \
+  const Kernel *mpc::rt::get##Class() {                                        \
+    static const Class k;                                                      \
+    return &k;                                                                 \
   }
 MPC_NONLINEAR_KERNEL(ReluKernel)
 MPC_NONLINEAR_KERNEL(MaxKernel)

@@ -82,18 +82,9 @@ llvm::Expected<PartyResult> PartyRun::run() {
   loadValues();
   if (llvm::Error e = setup())
     return e;
-  if (llvm::Error e = partyOffline(id_, plan_, session_, seeds_.dealer,
-                                   dealer_, material_, prof_, opts_))
+  if (llvm::Error e = partyOffline(id_, plan_, session_, seeds_.dealer, dealer_,
+                                   peer_, material_, prof_, opts_))
     return e;
-  // Both parties start the online phase together, so that its timing does
-  // not include waiting for the slower party's offline work. (One word each
-  // way, outside every profiled phase.)
-  u64 ready = 1, peerReady = 0;
-  if (llvm::Error e = peer_.exchange(
-          llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(&ready), 8),
-          llvm::MutableArrayRef<uint8_t>(
-              reinterpret_cast<uint8_t *>(&peerReady), 8)))
-    return addContext(std::move(e), who() + ": end of the offline phase: ");
   if (llvm::Error e = online())
     return e;
   if (opts_.revealToBoth)
@@ -114,9 +105,9 @@ void PartyRun::loadValues() {
   data_.weights.clear();
   for (const ValueDesc &v : plan_.values)
     if (v.source == ValueSource::Constant)
-      values_[v.id] = RingTensor(
-          v.shape, std::vector<u64>(v.info->public_data().begin(),
-                                    v.info->public_data().end()));
+      values_[v.id] =
+          RingTensor(v.shape, std::vector<u64>(v.info->public_data().begin(),
+                                               v.info->public_data().end()));
 }
 
 llvm::Error PartyRun::setup() {
@@ -131,8 +122,7 @@ llvm::Error PartyRun::setup() {
     slots.emplace_back();
     parties.emplace_back(id_, &*common_, &slots.back());
     protos.push_back(pwSetup(parties.back(), session_.masks, w->id,
-                             id_ == 0 ? &values_[w->id] : nullptr,
-                             w->shape));
+                             id_ == 0 ? &values_[w->id] : nullptr, w->shape));
     runner.add(protos.back().handle(), &slots.back());
   }
   if (llvm::Error e = runner.run())
@@ -141,8 +131,8 @@ llvm::Error PartyRun::setup() {
                                         " weights): ");
   prof_.setupSeconds = secondsSince(t0);
   prof_.setupRounds = peer_.rounds() - rounds;
-  prof_.setupBytes01 = id_ == 0 ? peer_.bytesSent() - sent
-                                : peer_.bytesReceived() - recvd;
+  prof_.setupBytes01 =
+      id_ == 0 ? peer_.bytesSent() - sent : peer_.bytesReceived() - recvd;
   return llvm::Error::success();
 }
 
@@ -155,8 +145,8 @@ std::vector<const RingTensor *> PartyRun::inputsOf(const OpDesc &op) {
 
 llvm::Error PartyRun::store(const OpDesc &op, OpOutputs outs) {
   if (outs.size() != op.out.size())
-    return opError(op, "internal error: {} outputs for {} values",
-                   outs.size(), op.out.size());
+    return opError(op, "internal error: {} outputs for {} values", outs.size(),
+                   op.out.size());
   for (size_t i = 0; i < outs.size(); ++i) {
     const ValueDesc &v = *op.out[i];
     bool held = v.heldBy(id_);
@@ -221,18 +211,17 @@ llvm::Error PartyRun::runStep(size_t first, size_t last) {
     slots.emplace_back();
     parties.emplace_back(id_, &*common_, &slots.back());
     ins.push_back(inputsOf(op));
-    protos.push_back(op.kernel->run(parties.back(), op, ins.back(),
-                                    material_[i], session_));
+    protos.push_back(
+        op.kernel->run(parties.back(), op, ins.back(), material_[i], session_));
     runner.add(protos.back().handle(), &slots.back());
   }
   if (llvm::Error e = runner.run()) {
     const OpDesc &op = plan_.ops[idx[0]];
-    std::string more = idx.size() > 1
-                           ? fmt::format(" and {} more", idx.size() - 1)
-                           : "";
+    std::string more =
+        idx.size() > 1 ? fmt::format(" and {} more", idx.size() - 1) : "";
     return addContext(std::move(e),
-                      fmt::format("{}: online step {} ({}{}): ", who(),
-                                  op.step, op.describe(), more));
+                      fmt::format("{}: online step {} ({}{}): ", who(), op.step,
+                                  op.describe(), more));
   }
   double wall = secondsSince(t0);
 
@@ -251,9 +240,9 @@ llvm::Error PartyRun::runStep(size_t first, size_t last) {
     row.rounds = s.rounds;
     row.bytes01 = wordBytes(id_ == 0 ? s.wordsSent : s.wordsReceived);
     row.bytes10 = wordBytes(id_ == 0 ? s.wordsReceived : s.wordsSent);
-    row.seconds = s.computeSeconds +
-                  comm * (words ? double(mine) / double(words)
-                                : 1.0 / double(idx.size()));
+    row.seconds =
+        s.computeSeconds + comm * (words ? double(mine) / double(words)
+                                         : 1.0 / double(idx.size()));
     if (llvm::Error e = store(op, protos[j].take()))
       return e;
   }
@@ -315,11 +304,10 @@ llvm::Error PartyRun::shareOutputsWithParty0() {
   uint64_t rounds = peer_.rounds();
   if (id_ == 0)
     words.resize(n);
-  llvm::Error e =
-      id_ == 1 ? sendWords(peer_, words) : recvWords(peer_, words);
+  llvm::Error e = id_ == 1 ? sendWords(peer_, words) : recvWords(peer_, words);
   if (e)
     return addContext(std::move(e), who() + ": sending the outputs to party "
-                                             "0 (--reveal-to-both): ");
+                                            "0 (--reveal-to-both): ");
   prof_.outputRounds = peer_.rounds() - rounds;
   prof_.outputBytes10 = wordBytes(n);
   if (id_ == 0) {
@@ -361,8 +349,7 @@ PartyResult PartyRun::collect() {
 
 } // namespace
 
-llvm::Expected<PartyResult> mpc::rt::runParty(int party,
-                                              const LoadedPlan &plan,
+llvm::Expected<PartyResult> mpc::rt::runParty(int party, const LoadedPlan &plan,
                                               PartyData data, Channel &peer,
                                               Channel &dealer,
                                               const RunOptions &opts) {

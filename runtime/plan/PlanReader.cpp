@@ -126,8 +126,7 @@ llvm::Error Validator::checkValues() {
     int64_t elems = 1;
     for (int64_t d : vi.shape()) {
       if (d < 0 || (d > 0 && elems > kMaxElements / d))
-        return mpc::error("value {} ('{}') has an invalid shape", v.id,
-                          v.name);
+        return mpc::error("value {} ('{}') has an invalid shape", v.id, v.name);
       elems *= d;
       v.shape.push_back(d);
     }
@@ -179,8 +178,9 @@ llvm::Error Validator::checkOps() {
                      po.kernel(), known);
     }
     if (op.step < prevStep)
-      return opError(op, "step {} comes after step {}: steps must not "
-                         "decrease in op order",
+      return opError(op,
+                     "step {} comes after step {}: steps must not "
+                     "decrease in op order",
                      op.step, prevStep);
     if (op.step != prevStep)
       p_.steps.push_back({size_t(i), size_t(i)});
@@ -208,8 +208,9 @@ llvm::Error Validator::checkOps() {
         return opError(op, "writes value {}, already written by {}", id,
                        p_.ops[definedBy_[id]].describe());
       if (used_[id])
-        return opError(op, "writes value {}, which an earlier op reads (the "
-                           "ops are not in topological order)",
+        return opError(op,
+                       "writes value {}, which an earlier op reads (the "
+                       "ops are not in topological order)",
                        id);
       definedBy_[id] = i;
       p_.values[id].source = ValueSource::Op;
@@ -234,8 +235,8 @@ llvm::Error Validator::checkInputs() {
                         in.name(), id);
     ValueDesc &v = p_.values[id];
     if (definedBy_[id] >= 0 || inputOf_[id] >= 0)
-      return mpc::error("input '{}' ({}) is also defined elsewhere",
-                        in.name(), v.describe());
+      return mpc::error("input '{}' ({}) is also defined elsewhere", in.name(),
+                        v.describe());
     if (in.owner() != 0 && in.owner() != 1)
       return mpc::error("input '{}' has owner {}; expected 0 or 1", in.name(),
                         in.owner());
@@ -247,8 +248,8 @@ llvm::Error Validator::checkInputs() {
         llvm::ArrayRef<int64_t>(v.shape))
       return mpc::error("input '{}' declares shape {} but its value is {}",
                         in.name(),
-                        shapeString(llvm::ArrayRef<int64_t>(
-                            in.shape().data(), in.shape_size())),
+                        shapeString(llvm::ArrayRef<int64_t>(in.shape().data(),
+                                                            in.shape_size())),
                         shapeString(v.shape));
     bool intType = in.dtype() == "int64";
     if (!intType && in.dtype() != "float32" && in.dtype() != "float64")
@@ -277,8 +278,7 @@ llvm::Error Validator::checkOutputs() {
     used_[id] = true;
     const ValueDesc &v = p_.values[id];
     int to = out.reveal_to();
-    bool ok = v.vis == Vis::Public ||
-              (to == 0 && v.vis == Vis::Private0) ||
+    bool ok = v.vis == Vis::Public || (to == 0 && v.vis == Vis::Private0) ||
               (to == 1 && v.vis == Vis::Private1);
     if (to != 0 && to != 1 && to != kToBoth)
       return mpc::error("output '{}' has reveal_to {}; expected 0, 1 or -1",
@@ -306,8 +306,7 @@ llvm::Error Validator::classifySources() {
         (vi.public_data_size() > 0 || v.numElements() == 0)) {
       if (vi.public_data_size() != v.numElements())
         return mpc::error("constant {} holds {} words, expected {}",
-                          v.describe(), vi.public_data_size(),
-                          v.numElements());
+                          v.describe(), vi.public_data_size(), v.numElements());
       v.source = ValueSource::Constant;
       continue;
     }
@@ -379,10 +378,10 @@ llvm::Expected<LoadedPlan> mpc::rt::readPlan(llvm::StringRef path) {
     return mpc::error("cannot read plan '{}': {}", path.str(),
                       buf.getError().message());
   llvm::StringRef data = (*buf)->getBuffer();
-  return parsePlan(llvm::ArrayRef<uint8_t>(
-                       reinterpret_cast<const uint8_t *>(data.data()),
-                       data.size()),
-                   path);
+  return parsePlan(
+      llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(data.data()),
+                              data.size()),
+      path);
 }
 
 std::string mpc::rt::serializePlan(const plan::Plan &p) {
@@ -402,11 +401,11 @@ llvm::Expected<LoadedPlan> mpc::rt::loadPlan(plan::Plan p,
                                              llvm::StringRef name) {
   p.set_end_marker(kPlanEndMarker);
   std::string bytes = serializePlan(p);
-  return validate(std::make_unique<plan::Plan>(std::move(p)),
-                  sha256(llvm::ArrayRef<uint8_t>(
-                      reinterpret_cast<const uint8_t *>(bytes.data()),
-                      bytes.size())),
-                  name);
+  return validate(
+      std::make_unique<plan::Plan>(std::move(p)),
+      sha256(llvm::ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size())),
+      name);
 }
 
 llvm::Expected<std::string> mpc::rt::writePlanFile(llvm::StringRef path,

@@ -31,33 +31,32 @@ json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
                                {"dealer_bytes", int64_t(o.dealerBytes)},
                                {"seconds", o.seconds},
                                {"offline_seconds", o.offlineSeconds}});
-  json::Object total{
-      {"rounds", int64_t(p.onlineRounds)},
-      {"bytes_p0_to_p1", int64_t(p.onlineBytes01)},
-      {"bytes_p1_to_p0", int64_t(p.onlineBytes10)},
-      {"dealer_bytes", int64_t(p.dealerBytes1)},
-      {"online_seconds", p.onlineSeconds},
-      {"offline_seconds", p.offlineSeconds},
-      {"setup_seconds", p.setupSeconds},
-      {"setup_rounds", int64_t(p.setupRounds)},
-      {"setup_bytes_p0_to_p1", int64_t(p.setupBytes01)},
-      {"handshake_seconds", p.handshakeSeconds},
-      {"output_rounds", int64_t(p.outputRounds)},
-      {"output_bytes_p1_to_p0", int64_t(p.outputBytes10)},
-      {"peak_rss_bytes", int64_t(p.peakRssBytes)}};
+  json::Object total{{"rounds", int64_t(p.onlineRounds)},
+                     {"bytes_p0_to_p1", int64_t(p.onlineBytes01)},
+                     {"bytes_p1_to_p0", int64_t(p.onlineBytes10)},
+                     {"dealer_bytes", int64_t(p.dealerBytes1)},
+                     {"online_seconds", p.onlineSeconds},
+                     {"offline_seconds", p.offlineSeconds},
+                     {"setup_seconds", p.setupSeconds},
+                     {"setup_rounds", int64_t(p.setupRounds)},
+                     {"setup_bytes_p0_to_p1", int64_t(p.setupBytes01)},
+                     {"handshake_seconds", p.handshakeSeconds},
+                     {"output_rounds", int64_t(p.outputRounds)},
+                     {"output_bytes_p1_to_p0", int64_t(p.outputBytes10)},
+                     {"peak_rss_bytes", int64_t(p.peakRssBytes)}};
   if (rss)
     total["peak_rss_bytes"] = json::Object{{"party0", int64_t(rss->party0)},
                                            {"party1", int64_t(rss->party1)},
                                            {"dealer", int64_t(rss->dealer)}};
   if (predicted)
-    total["predicted"] =
-        json::Object{{"rounds", int64_t(predicted->rounds)},
-                     {"bytes_p0_to_p1", int64_t(predicted->bytes01)},
-                     {"bytes_p1_to_p0", int64_t(predicted->bytes10)},
-                     {"dealer_bytes", int64_t(predicted->dealerBytes1)},
-                     {"setup_bytes_p0_to_p1", int64_t(predicted->setupBytes01)}};
-  return json::Object{{"party", p.party}, {"ops", std::move(ops)},
-                      {"total", std::move(total)}};
+    total["predicted"] = json::Object{
+        {"rounds", int64_t(predicted->rounds)},
+        {"bytes_p0_to_p1", int64_t(predicted->bytes01)},
+        {"bytes_p1_to_p0", int64_t(predicted->bytes10)},
+        {"dealer_bytes", int64_t(predicted->dealerBytes1)},
+        {"setup_bytes_p0_to_p1", int64_t(predicted->setupBytes01)}};
+  return json::Object{
+      {"party", p.party}, {"ops", std::move(ops)}, {"total", std::move(total)}};
 }
 
 namespace {
@@ -169,8 +168,7 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
   for (const OpProfile &o : p.ops)
     os << fmt::format("{:<40} {:<11} {:>6} {:>14} {:>14} {:>14} {:>10.4f}\n",
                       fit(o.node.empty() ? "-" : o.node, 40), o.kernel,
-                      o.rounds, o.bytes01, o.bytes10, o.dealerBytes,
-                      o.seconds);
+                      o.rounds, o.bytes01, o.bytes10, o.dealerBytes, o.seconds);
   os << fmt::format("online:   {:.3f} s, {} rounds, {} B P0->P1, {} B "
                     "P1->P0\n",
                     p.onlineSeconds, p.onlineRounds, p.onlineBytes01,
@@ -178,8 +176,8 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
   if (predicted)
     os << fmt::format("          predicted: {} rounds, {} B P0->P1, {} B "
                       "P1->P0, {} dealer bytes{}\n",
-                      predicted->rounds, predicted->bytes01,
-                      predicted->bytes10, predicted->dealerBytes1,
+                      predicted->rounds, predicted->bytes01, predicted->bytes10,
+                      predicted->dealerBytes1,
                       predicted->rounds == p.onlineRounds &&
                               predicted->bytes01 == p.onlineBytes01 &&
                               predicted->bytes10 == p.onlineBytes10 &&

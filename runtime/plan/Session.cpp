@@ -53,15 +53,14 @@ Hello makeHello(int role, uint32_t flags, const PlanDigest &d) {
 llvm::Expected<Hello> exchangeHello(Channel &ch, int me, uint32_t flags,
                                     const LoadedPlan &plan) {
   Hello mine = makeHello(me, flags, plan.digest), theirs{};
-  if (llvm::Error e = ch.exchange(
-          llvm::ArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(&mine),
-                                  sizeof mine),
-          llvm::MutableArrayRef<uint8_t>(reinterpret_cast<uint8_t *>(&theirs),
-                                         sizeof theirs)))
+  if (llvm::Error e =
+          ch.exchange(llvm::ArrayRef<uint8_t>(
+                          reinterpret_cast<uint8_t *>(&mine), sizeof mine),
+                      llvm::MutableArrayRef<uint8_t>(
+                          reinterpret_cast<uint8_t *>(&theirs), sizeof theirs)))
     return addContext(std::move(e), "handshake: ");
   if (std::memcmp(theirs.magic, kHelloMagic, 8) != 0)
-    return mpc::error("handshake: {} is not an mpc-run peer",
-                      ch.peerName());
+    return mpc::error("handshake: {} is not an mpc-run peer", ch.peerName());
   if (theirs.version != kPlanFormatVersion)
     return mpc::error("handshake: {} runs plan format version {}, this "
                       "mpc-run {}",
@@ -93,18 +92,15 @@ llvm::Error recvSeeds(Channel &ch, llvm::MutableArrayRef<Seed> seeds) {
   if (llvm::Error e = ch.recv(bytes))
     return e;
   for (size_t i = 0; i < seeds.size(); ++i)
-    std::memcpy(seeds[i].data(), bytes.data() + i * sizeof(Seed),
-                sizeof(Seed));
+    std::memcpy(seeds[i].data(), bytes.data() + i * sizeof(Seed), sizeof(Seed));
   return llvm::Error::success();
 }
 
 } // namespace
 
-llvm::Expected<PartySeeds> mpc::rt::partyHandshake(int party,
-                                                   const LoadedPlan &plan,
-                                                   Channel &peer,
-                                                   Channel &dealer,
-                                                   const RunOptions &opts) {
+llvm::Expected<PartySeeds>
+mpc::rt::partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
+                        Channel &dealer, const RunOptions &opts) {
   uint32_t flags = opts.revealToBoth ? kFlagRevealToBoth : 0;
   PartySeeds seeds;
   llvm::Expected<Hello> d = exchangeHello(dealer, party, flags, plan);
@@ -127,8 +123,8 @@ llvm::Expected<PartySeeds> mpc::rt::partyHandshake(int party,
   if (!p)
     return p.takeError();
   if (int(p->role) != 1 - party)
-    return mpc::error("handshake: {} is {}, expected party {}",
-                      peer.peerName(), roleName(int(p->role)), 1 - party);
+    return mpc::error("handshake: {} is {}, expected party {}", peer.peerName(),
+                      roleName(int(p->role)), 1 - party);
   if (p->flags != flags)
     return mpc::error("handshake: party 0 and party 1 disagree on "
                       "--reveal-to-both (this party: {})",
@@ -169,7 +165,8 @@ llvm::Expected<DealerSeeds> mpc::rt::dealerHandshake(const LoadedPlan &plan,
   return s;
 }
 
-// --- Inputs -------------------------------------------------------------------
+// --- Inputs
+// -------------------------------------------------------------------
 
 namespace {
 
@@ -223,12 +220,12 @@ mpc::rt::encodeInputs(const LoadedPlan &plan, int party,
                         "inputs: {})",
                         name, party, mine.empty() ? "none" : mine);
     const ValueDesc &v = plan.value(in->value());
-    bool shapeOk = llvm::ArrayRef<int64_t>(t.shape) ==
-                   llvm::ArrayRef<int64_t>(v.shape);
+    bool shapeOk =
+        llvm::ArrayRef<int64_t>(t.shape) == llvm::ArrayRef<int64_t>(v.shape);
     if (!shapeOk || !dtypeAccepts(in->dtype(), t.type))
       return mpc::error("input '{}': expected {}{}, got {}{}", name,
-                        in->dtype(), dims(v.shape),
-                        hostTypeName(t.type).str(), dims(t.shape));
+                        in->dtype(), dims(v.shape), hostTypeName(t.type).str(),
+                        dims(t.shape));
     RingTensor r(v.shape);
     if (v.isInt) {
       if (llvm::Error e = checkIdRanges(plan, *in, t))
@@ -251,8 +248,7 @@ mpc::rt::encodeInputs(const LoadedPlan &plan, int party,
   for (const plan::PlanInput &in : plan.proto->inputs())
     if (in.owner() == party && !out.count(in.value()))
       return mpc::error("missing input '{}' ({}{}) for party {}", in.name(),
-                        in.dtype(), dims(plan.value(in.value()).shape),
-                        party);
+                        in.dtype(), dims(plan.value(in.value()).shape), party);
   return out;
 }
 

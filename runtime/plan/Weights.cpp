@@ -45,7 +45,8 @@ struct FileCloser {
 
 } // namespace
 
-// --- Writer --------------------------------------------------------------------
+// --- Writer
+// --------------------------------------------------------------------
 
 llvm::Expected<std::unique_ptr<WeightsWriter>>
 WeightsWriter::create(llvm::StringRef path, const PlanDigest &planDigest,
@@ -112,8 +113,8 @@ llvm::Error WeightsWriter::finish() {
 llvm::Error mpc::rt::writeWeightsFile(llvm::StringRef path,
                                       llvm::ArrayRef<uint8_t> planBytes,
                                       const WeightMap &weights) {
-  auto w = WeightsWriter::create(path, sha256(planBytes),
-                                 uint32_t(weights.size()));
+  auto w =
+      WeightsWriter::create(path, sha256(planBytes), uint32_t(weights.size()));
   if (!w)
     return w.takeError();
   for (const auto &[id, t] : weights)
@@ -122,7 +123,8 @@ llvm::Error mpc::rt::writeWeightsFile(llvm::StringRef path,
   return (*w)->finish();
 }
 
-// --- Reader ----------------------------------------------------------------------
+// --- Reader
+// ----------------------------------------------------------------------
 
 llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
                                                    const LoadedPlan &plan) {
@@ -156,8 +158,8 @@ llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
     int32_t id = -1;
     uint32_t rank = 0;
     if (!readAll(f.get(), &id, 4) || !readAll(f.get(), &rank, 4))
-      return bad(fmt::format("truncated: tensor {} of {} is missing", t + 1,
-                             count));
+      return bad(
+          fmt::format("truncated: tensor {} of {} is missing", t + 1, count));
     if (id < 0 || size_t(id) >= plan.values.size() ||
         plan.values[id].source != ValueSource::Weight)
       return bad(fmt::format("tensor {} is for value {}, which is not a "
@@ -167,8 +169,7 @@ llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
     if (out.count(id))
       return bad(fmt::format("weight {} ('{}') appears twice", id, v.name));
     if (rank > kMaxRank)
-      return bad(fmt::format("weight {} ('{}') has rank {}", id, v.name,
-                             rank));
+      return bad(fmt::format("weight {} ('{}') has rank {}", id, v.name, rank));
     Shape shape(rank);
     if (!readAll(f.get(), shape.data(), size_t(rank) * 8))
       return bad(fmt::format("truncated in the shape of weight {} ('{}')", id,

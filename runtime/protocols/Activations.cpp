@@ -65,13 +65,16 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
       bound = std::max(
           {bound, std::fabs(pw.breaks[s - 1]), std::fabs(pw.breaks[s])});
     }
-  Powers powers = buildPowers(b, xm, f, need, bound);
+  Powers powers = buildPowers(b, xm, f + pw.polyShift, need,
+                              std::ldexp(bound, -pw.polyShift));
   std::vector<int> polyVal(pw.segs.size(), -1);
   for (size_t s = 0; s < pw.segs.size(); ++s) {
     const Segment &seg = pw.segs[s];
     if (seg.kind != Segment::Poly)
       continue;
-    double mag = sampledMagnitude(seg.coeffs, pw.breaks[s - 1], pw.breaks[s]);
+    double mag = sampledMagnitude(seg.coeffs,
+                                  std::ldexp(pw.breaks[s - 1], -pw.polyShift),
+                                  std::ldexp(pw.breaks[s], -pw.polyShift));
     Expr sum = polySum(powers, seg.coeffs, mag, f);
     polyVal[s] = b.trunc(b.local(sum), sum.scale - f);
   }
@@ -181,13 +184,13 @@ Piecewise accurateGelu() {
                              -5.71016393e+00};
   Piecewise pw;
   pw.breaks = {-4, 4};
+  pw.polyShift = 2; // the polynomial is in y = x/4, u = y^2
   Segment zero, mid, id;
   mid.kind = Segment::Poly;
   mid.coeffs.assign(13, 0.0);
-  double scale = 1;
-  for (int k = 0; k <= 6; ++k, scale /= 16)
-    mid.coeffs[2 * k] = u[k] * scale; // u^k = x^(2k) / 16^k
-  mid.coeffs[1] = 0.5;
+  for (int k = 0; k <= 6; ++k)
+    mid.coeffs[2 * k] = u[k];
+  mid.coeffs[1] = 2.0; // x/2 = 2y
   id.kind = Segment::Identity;
   pw.segs = {zero, mid, id};
   return pw;

@@ -123,6 +123,10 @@ struct Segment {
 struct Piecewise {
   std::vector<double> breaks;
   std::vector<Segment> segs;
+  /// Polynomial segments are in y = x / 2^polyShift (|y| <= 1 keeps every
+  /// power and coefficient well scaled; y is x read at frac + polyShift,
+  /// so the division is exact and free).
+  int polyShift = 0;
 };
 
 /// A built piecewise program: x (arith) and one bits input [x < break_i]

@@ -97,8 +97,8 @@ void start(Child &c, llvm::StringRef exe) {
   if (!c.running) {
     c.rc = 127;
     std::error_code ec;
-    llvm::raw_fd_ostream(c.stderrPath, ec) << "cannot start " << exe << ": "
-                                           << err << "\n";
+    llvm::raw_fd_ostream(c.stderrPath, ec)
+        << "cannot start " << exe << ": " << err << "\n";
   }
 }
 
@@ -206,8 +206,8 @@ int mpc::tool::runLocal(const Options &o, const char *argv0) {
   TempDir tmp;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("mpc-run-local", tmp.path)) {
-    reportError(mpc::error("cannot create a temporary directory: {}",
-                           ec.message()));
+    reportError(
+        mpc::error("cannot create a temporary directory: {}", ec.message()));
     return 1;
   }
   auto dealerPort = freePort(), p0Port = freePort();
@@ -230,8 +230,8 @@ int mpc::tool::runLocal(const Options &o, const char *argv0) {
     c.profile = tmp.file(std::string(tags[i]) + ".json");
     c.stdoutPath = tmp.file(std::string(tags[i]) + ".out");
     c.stderrPath = tmp.file(std::string(tags[i]) + ".err");
-    c.args = {"--plan", o.plan, "--timeout", timeout, "--quiet", "--profile",
-              c.profile};
+    c.args = {"--plan",  o.plan,      "--timeout", timeout,
+              "--quiet", "--profile", c.profile};
     if (o.threads > 0)
       c.args.insert(c.args.end(), {"--threads", std::to_string(o.threads)});
   }
@@ -240,9 +240,9 @@ int mpc::tool::runLocal(const Options &o, const char *argv0) {
   children[1].args.insert(children[1].args.begin(),
                           {"--party", "0", "--weights", o.weights, "--listen",
                            p0Addr, "--dealer", dealerAddr});
-  children[2].args.insert(children[2].args.begin(),
-                          {"--party", "1", "--connect", p0Addr, "--dealer",
-                           dealerAddr});
+  children[2].args.insert(
+      children[2].args.begin(),
+      {"--party", "1", "--connect", p0Addr, "--dealer", dealerAddr});
   for (int p = 0; p < 2; ++p)
     for (const std::string &spec : inputArgs[p])
       children[1 + p].args.insert(children[1 + p].args.end(),
@@ -265,8 +265,7 @@ int mpc::tool::runLocal(const Options &o, const char *argv0) {
   for (Child &c : children)
     start(c, exe);
   waitAll(children, std::chrono::seconds(1));
-  double wall =
-      std::chrono::duration<double>(Clock::now() - t0).count();
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
 
   std::vector<const Child *> failed;
   for (const Child &c : children)

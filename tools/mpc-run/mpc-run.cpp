@@ -5,8 +5,8 @@
 // the network, connect, run one role, write the outputs atomically and the
 // profile. `mpc-run local` (Local.cpp) starts all three roles on loopback.
 //
-//   mpc-run --party 0 --plan P --weights W --listen HOST:PORT --dealer HOST:PORT
-//   mpc-run --party 1 --plan P --connect HOST:PORT --dealer HOST:PORT
+//   mpc-run --party 0 --plan P --weights W --listen HOST:PORT --dealer
+//   HOST:PORT mpc-run --party 1 --plan P --connect HOST:PORT --dealer HOST:PORT
 //           --input NAME=FILE ... --output FILE.npy [--reveal-to-both]
 //   mpc-run --dealer --plan P --listen HOST:PORT
 //   mpc-run local P --weights W --input NAME=FILE ... --output FILE.npy
@@ -64,8 +64,8 @@ llvm::Expected<Options> parseArgs(int argc, char **argv) {
   for (; i < args.size(); ++i) {
     std::string flag = args[i], value;
     bool inlineValue = false;
-    if (size_t eq = flag.find('='); llvm::StringRef(flag).startswith("--") &&
-                                    eq != std::string::npos) {
+    if (size_t eq = flag.find('=');
+        llvm::StringRef(flag).startswith("--") && eq != std::string::npos) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
       inlineValue = true;
@@ -77,12 +77,12 @@ llvm::Expected<Options> parseArgs(int argc, char **argv) {
         return mpc::error("option {} needs a value", flag);
       return args[++i];
     };
-#define TAKE(dst)                                                             \
-  do {                                                                        \
-    llvm::Expected<std::string> taken = take();                               \
-    if (!taken)                                                               \
-      return taken.takeError();                                               \
-    dst = *taken;                                                             \
+#define TAKE(dst)                                                              \
+  do {                                                                         \
+    llvm::Expected<std::string> taken = take();                                \
+    if (!taken)                                                                \
+      return taken.takeError();                                                \
+    dst = *taken;                                                              \
   } while (0)
     std::string v;
     if (flag == "--party") {
@@ -124,8 +124,7 @@ llvm::Expected<Options> parseArgs(int argc, char **argv) {
     } else if (flag == "--threads") {
       TAKE(v);
       if (llvm::StringRef(v).getAsInteger(10, o.threads) || o.threads < 1)
-        return mpc::error("--threads expects a positive integer, not '{}'",
-                          v);
+        return mpc::error("--threads expects a positive integer, not '{}'", v);
     } else if (flag == "--reveal-to-both" && !inlineValue) {
       o.revealToBoth = true;
     } else if (flag == "--quiet" && !inlineValue) {
@@ -152,8 +151,6 @@ llvm::Expected<Options> parseArgs(int argc, char **argv) {
       return mpc::error("party 1 needs --connect HOST:PORT (party 0)");
     if (o.party == 1 && o.outputs.empty())
       return mpc::error("party 1 needs --output FILE.npy");
-    if (o.party == 0 && !o.outputs.empty() && !o.revealToBoth)
-      return mpc::error("party 0 sees no output unless --reveal-to-both");
     break;
   case Options::Dealer:
     if (o.listen.empty())
@@ -254,9 +251,9 @@ llvm::Error runPartyMode(const Options &o, const LoadedPlan &plan) {
       id == 0 ? listener->accept(timeout)
               : TcpChannel::connect(o.connect, timeout);
   if (!peer)
-    return addContext(peer.takeError(),
-                      fmt::format("party {}: connecting to party {}: ", id,
-                                  1 - id));
+    return addContext(
+        peer.takeError(),
+        fmt::format("party {}: connecting to party {}: ", id, 1 - id));
   (*peer)->setPeerName(id == 0 ? "party 1" : "party 0 at " + o.connect);
   (*peer)->setTimeout(timeout);
 
@@ -308,8 +305,7 @@ mpc::tool::readInputs(const std::vector<std::string> &specs) {
 }
 
 llvm::Expected<std::map<std::string, std::string>>
-mpc::tool::resolveOutputs(const LoadedPlan &plan, int party,
-                          bool revealToBoth,
+mpc::tool::resolveOutputs(const LoadedPlan &plan, int party, bool revealToBoth,
                           const std::vector<std::string> &specs) {
   std::vector<std::string> visible;
   for (const plan::PlanOutput &out : plan.proto->outputs()) {
@@ -322,6 +318,12 @@ mpc::tool::resolveOutputs(const LoadedPlan &plan, int party,
     names += (names.empty() ? "'" : ", '") + n + "'";
   std::map<std::string, std::string> files;
   for (const std::string &s : specs) {
+    if (visible.empty())
+      return mpc::error("--output {}: party {} receives no output of this "
+                        "plan{}",
+                        s, party,
+                        party == 0 ? " (both parties may pass --reveal-to-both)"
+                                   : "");
     size_t eq = s.find('=');
     std::string name, file = s;
     if (eq != std::string::npos &&

@@ -13,6 +13,7 @@
 #include "runtime/protocols/Nonlinear.h"
 
 #include <chrono>
+#include <thread>
 
 using namespace mpc;
 using namespace mpc::rt;
@@ -77,9 +78,8 @@ TEST_CASE("linear -> trunc -> bias -> gelu -> reveal matches doubles",
           "[plan][executor]") {
   LoadedPlan plan = mustLoad(chainPlan());
   REQUIRE(plan.setupWeights.size() == 1); // W; the bias is added locally
-  Run3 r = runInProcess(
-      plan, chainWeights(plan),
-      encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}));
+  Run3 r = runInProcess(plan, chainWeights(plan),
+                        encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}));
   requireOk(r);
   const PartyResult &p1 = **r.p1;
   REQUIRE(p1.outputs.count("y"));
@@ -193,11 +193,12 @@ TEST_CASE("a peer that disconnects mid-run ends both parties with an error",
   };
   auto t0 = std::chrono::steady_clock::now();
   Run3 r = runInProcess(
-      plan, {}, encode1(plan, {{"x", HostTensor::floats({8}, {1, 2, 3, 4, 5, 6, 7, 8})}}),
+      plan, {},
+      encode1(plan, {{"x", HostTensor::floats({8}, {1, 2, 3, 4, 5, 6, 7, 8})}}),
       hooks);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                              t0)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
   CHECK(secs < 5); // failed fast, no timeout
   REQUIRE(!*r.p0);
   std::string e0 = llvm::toString(r.p0->takeError());
@@ -217,8 +218,8 @@ TEST_CASE("parties running different plans fail the handshake",
   auto [a0, a1] = MemChannel::pair();
   auto [b0, bd] = MemChannel::pair();
   auto [c1, cd] = MemChannel::pair();
-  for (MemChannel *ch : {a0.get(), a1.get(), b0.get(), bd.get(), c1.get(),
-                         cd.get()})
+  for (MemChannel *ch :
+       {a0.get(), a1.get(), b0.get(), bd.get(), c1.get(), cd.get()})
     ch->setTimeout(std::chrono::seconds(10));
   auto fd = std::async(std::launch::async, [&] {
     auto r = runDealer(a, *bd, *cd);
@@ -246,13 +247,13 @@ TEST_CASE("parties running different plans fail the handshake",
   CHECK(errorOf(std::move(r0)).size() > 0);
 }
 
-TEST_CASE("--reveal-to-both hands party 0 the outputs", "[plan][executor]") {
+TEST_CASE("revealing to both parties hands party 0 the outputs", "[plan][executor]") {
   LoadedPlan plan = mustLoad(chainPlan());
   RunHooks hooks;
   hooks.opts0.revealToBoth = hooks.opts1.revealToBoth = true;
-  Run3 r = runInProcess(
-      plan, chainWeights(plan),
-      encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}), hooks);
+  Run3 r = runInProcess(plan, chainWeights(plan),
+                        encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}),
+                        hooks);
   requireOk(r);
   REQUIRE((**r.p0).outputs.count("y"));
   CHECK((**r.p0).outputs.at("y").f == (**r.p1).outputs.at("y").f);
@@ -266,4 +267,38 @@ TEST_CASE("--reveal-to-both hands party 0 the outputs", "[plan][executor]") {
       encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}), hooks);
   CHECK_THAT(errorOf(std::move(*bad.p0)), Contains("--reveal-to-both"));
   CHECK_THAT(errorOf(std::move(*bad.p1)), Contains("--reveal-to-both"));
+}
+
+TEST_CASE("a long offline phase does not time out the waiting party",
+          "[plan][executor]") {
+  // Party 1 takes 0.1 s per op in the offline phase (6 ops), longer in
+  // total than the 0.4 s channel timeout: party 0, done first, is kept
+  // waiting by the per-op heartbeats, not failed.
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED;
+  int x = b.value("x", {4}, 32, S);
+  b.input("x", x, "float32");
+  int prev = x;
+  for (int i = 0; i < 5; ++i) {
+    int t = b.value("t" + std::to_string(i), {4}, 32 - 2 * (i + 1), S);
+    setInt(b.op("trunc", {prev}, {t}, i), "bits", 2);
+    prev = t;
+  }
+  int y = b.value("y", {4}, 22, plan::VIS_PRIVATE1);
+  setInt(b.op("reveal", {prev}, {y}, 5), "to", 1);
+  b.output("y", y);
+  LoadedPlan plan = mustLoad(b);
+  RunHooks hooks;
+  hooks.timeout = std::chrono::milliseconds(400);
+  hooks.onP1Progress = [](MemChannel &, const Progress &p) {
+    if (p.phase == "offline")
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  Run3 r = runInProcess(
+      plan, {}, encode1(plan, {{"x", HostTensor::floats({4}, {1, 2, 3, 4})}}),
+      hooks);
+  requireOk(r);
+  const std::vector<double> &got = (**r.p1).outputs.at("y").f;
+  for (int i = 0; i < 4; ++i)
+    CHECK(got[i] == Approx(i + 1).margin(1e-5));
 }

@@ -113,12 +113,12 @@ TEST_CASE("local kernels follow the visibility rule", "[plan][local]") {
     plan::Visibility vis;
   };
   std::vector<Case> cases = {
-      {"add", {x, c}, {2, 3}, V1},    {"add", {w, c}, {2, 3}, V0},
-      {"add", {c, c}, {2, 3}, P},     {"add", {s, c}, {2, 3}, S},
-      {"add", {w, x}, {2, 3}, S},     {"sub", {s, x}, {2, 3}, S},
-      {"neg", {w}, {2, 3}, V0},       {"mul_public", {s, c}, {2, 3}, S},
-      {"add", {s, bias}, {2, 3}, S},  {"mul_public", {x, bias}, {2, 3}, V1},
-      {"neg", {s}, {2, 3}, S},        {"add", {c, c}, {2, 3}, S},
+      {"add", {x, c}, {2, 3}, V1},   {"add", {w, c}, {2, 3}, V0},
+      {"add", {c, c}, {2, 3}, P},    {"add", {s, c}, {2, 3}, S},
+      {"add", {w, x}, {2, 3}, S},    {"sub", {s, x}, {2, 3}, S},
+      {"neg", {w}, {2, 3}, V0},      {"mul_public", {s, c}, {2, 3}, S},
+      {"add", {s, bias}, {2, 3}, S}, {"mul_public", {x, bias}, {2, 3}, V1},
+      {"neg", {s}, {2, 3}, S},       {"add", {c, c}, {2, 3}, S},
   };
   std::vector<int> outs;
   for (size_t i = 0; i < cases.size(); ++i) {

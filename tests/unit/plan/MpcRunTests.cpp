@@ -68,7 +68,8 @@ ProcResult runTool(const TempDir &dir, std::vector<std::string> args) {
   std::vector<llvm::StringRef> argv{exe};
   for (const std::string &a : args)
     argv.push_back(a);
-  std::string outPath = dir.file("stdout.txt"), errPath = dir.file("stderr.txt");
+  std::string outPath = dir.file("stdout.txt"),
+              errPath = dir.file("stderr.txt");
   llvm::sys::fs::remove(outPath); // redirects do not truncate
   llvm::sys::fs::remove(errPath);
   llvm::Optional<llvm::StringRef> redirects[3] = {
@@ -99,14 +100,13 @@ TEST_CASE("mpc-run local runs three processes and writes the output",
   llvm::ArrayRef<uint8_t> pb(
       reinterpret_cast<const uint8_t *>(planBytes->data()), planBytes->size());
   REQUIRE(errorOf(writeWeightsFile(dir.file("m.weights"), pb, w)) == "");
-  REQUIRE(errorOf(writeNpy(dir.file("x.npy"), HostTensor::floats({2, 3}, kX))) ==
-          "");
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"),
+                           HostTensor::floats({2, 3}, kX))) == "");
 
-  ProcResult r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
-                               dir.file("m.weights"), "--input",
-                               "x=" + dir.file("x.npy"), "--output",
-                               dir.file("y.npy"), "--profile",
-                               dir.file("p.json"), "--timeout", "20"});
+  ProcResult r = runTool(
+      dir, {"local", dir.file("m.plan"), "--weights", dir.file("m.weights"),
+            "--input", "x=" + dir.file("x.npy"), "--output", dir.file("y.npy"),
+            "--profile", dir.file("p.json"), "--timeout", "20"});
   INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE(r.rc == 0);
   CHECK_THAT(r.out, Contains("/act/Relu"));
@@ -139,15 +139,15 @@ TEST_CASE("mpc-run local runs three processes and writes the output",
     REQUIRE(o);
     for (const char *k : {"node", "op", "protocol"})
       CHECK(o->getString(k));
-    for (const char *k : {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0",
-                          "dealer_bytes"})
+    for (const char *k :
+         {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0", "dealer_bytes"})
       CHECK(o->getInteger(k));
     CHECK(o->getNumber("seconds"));
   }
   CHECK(*(*ops)[2].getAsObject()->getString("protocol") == "relu");
   CHECK(*(*ops)[2].getAsObject()->getString("node") == "/act/Relu");
-  for (const char *k : {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0",
-                        "dealer_bytes"})
+  for (const char *k :
+       {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0", "dealer_bytes"})
     CHECK(total->getInteger(k));
   CHECK(total->getNumber("online_seconds"));
   CHECK(total->getNumber("offline_seconds"));
@@ -173,8 +173,8 @@ TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
   PlanBuilder b = tinyPlan();
   auto planBytes = writePlanFile(dir.file("m.plan"), b.p);
   REQUIRE(bool(planBytes));
-  REQUIRE(errorOf(writeNpy(dir.file("x.npy"), HostTensor::floats({2, 3}, kX))) ==
-          "");
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"),
+                           HostTensor::floats({2, 3}, kX))) == "");
   // Weights written for another plan: party 0 refuses them.
   PlanBuilder other = tinyPlan();
   other.p.set_model_name("other");
@@ -187,10 +187,10 @@ TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
                   reinterpret_cast<const uint8_t *>(otherBytes.data()),
                   otherBytes.size()),
               w)) == "");
-  ProcResult r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
-                               dir.file("m.weights"), "--input",
-                               "x=" + dir.file("x.npy"), "--output",
-                               dir.file("y.npy"), "--timeout", "20"});
+  ProcResult r =
+      runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--input", "x=" + dir.file("x.npy"),
+                    "--output", dir.file("y.npy"), "--timeout", "20"});
   INFO("stderr:\n" << r.err);
   CHECK(r.rc != 0);
   CHECK_THAT(r.err, Contains("party 0 failed"));
@@ -198,8 +198,8 @@ TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
   CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
 
   // A wrong input shape is refused before any process starts.
-  REQUIRE(errorOf(writeNpy(dir.file("x.npy"), HostTensor::floats({3, 2}, kX))) ==
-          "");
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"),
+                           HostTensor::floats({3, 2}, kX))) == "");
   r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
                     dir.file("m.weights"), "--input", "x=" + dir.file("x.npy"),
                     "--output", dir.file("y.npy")});

@@ -83,8 +83,7 @@ struct PlanBuilder {
   llvm::Expected<LoadedPlan> load() const {
     std::string b = bytes();
     return parsePlan(llvm::ArrayRef<uint8_t>(
-                         reinterpret_cast<const uint8_t *>(b.data()),
-                         b.size()),
+                         reinterpret_cast<const uint8_t *>(b.data()), b.size()),
                      "test.plan");
   }
 };
@@ -140,11 +139,11 @@ struct RunHooks {
 inline Run3 runInProcess(const LoadedPlan &plan, WeightMap weights,
                          std::map<int, RingTensor> inputs1,
                          RunHooks hooks = {}) {
-  auto [a0, a1] = MemChannel::pair();   // party 0 <-> party 1
-  auto [b0, bd] = MemChannel::pair();   // party 0 <-> dealer
-  auto [c1, cd] = MemChannel::pair();   // party 1 <-> dealer
-  for (MemChannel *ch : {a0.get(), a1.get(), b0.get(), bd.get(), c1.get(),
-                         cd.get()})
+  auto [a0, a1] = MemChannel::pair(); // party 0 <-> party 1
+  auto [b0, bd] = MemChannel::pair(); // party 0 <-> dealer
+  auto [c1, cd] = MemChannel::pair(); // party 1 <-> dealer
+  for (MemChannel *ch :
+       {a0.get(), a1.get(), b0.get(), bd.get(), c1.get(), cd.get()})
     ch->setTimeout(hooks.timeout);
   b0->setPeerName("the dealer");
   c1->setPeerName("the dealer");

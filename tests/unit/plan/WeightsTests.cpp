@@ -39,8 +39,7 @@ PlanBuilder weightsPlan() {
 struct TempFile {
   llvm::SmallString<128> path;
   TempFile() {
-    REQUIRE(!llvm::sys::fs::createTemporaryFile("mpcc-test", "weights",
-                                                path));
+    REQUIRE(!llvm::sys::fs::createTemporaryFile("mpcc-test", "weights", path));
   }
   ~TempFile() { llvm::sys::fs::remove(path); }
   std::string str() const { return path.str().str(); }
