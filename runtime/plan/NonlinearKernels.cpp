@@ -79,6 +79,14 @@ llvm::Error checkNonlinearFrac(const OpDesc &op) {
   return checkFixed(op, *op.in[0], inName(0));
 }
 
+/// Kernels that reduce over the last axis (max, softmax, layernorm).
+llvm::Error checkLastAxis(const OpDesc &op, const Shape &x) {
+  if (x.empty() || x.back() < 1)
+    return opError(op, "input must have rank >= 1 and a non-empty last "
+                       "axis");
+  return llvm::Error::success();
+}
+
 /// Helper for the element-wise approximations: params from attributes,
 /// then deal / run / cost through the protocol's functions.
 template <typename Params, typename Mat> struct Approx {
@@ -127,9 +135,8 @@ public:
   }
   llvm::Error check(const OpDesc &op) const override {
     const Shape &x = op.in.empty() ? Shape() : op.in[0]->shape;
-    if (x.empty() || x.back() < 1)
-      return opError(op, "input must have rank >= 1 and a non-empty last "
-                         "axis");
+    if (llvm::Error e = checkLastAxis(op, x))
+      return e;
     Shape out = x;
     out.back() = 1;
     if (llvm::Error e = checkSecretMap(op, 1, {{"bits", AttrKind::Int}}, out))
@@ -378,9 +385,8 @@ public:
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
     const Shape &x = op.in[0]->shape;
-    if (x.empty() || x.back() < 1)
-      return opError(op, "input must have rank >= 1 and a non-empty last "
-                         "axis");
+    if (llvm::Error e = checkLastAxis(op, x))
+      return e;
     SoftmaxParams p = params(op);
     if (op.in.size() == 2) {
       const ValueDesc &mask = *op.in[1];
@@ -461,9 +467,8 @@ public:
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
     const Shape &x = op.in[0]->shape;
-    if (x.empty() || x.back() < 1)
-      return opError(op, "input must have rank >= 1 and a non-empty last "
-                         "axis");
+    if (llvm::Error e = checkLastAxis(op, x))
+      return e;
     if (op.in.size() == 3) {
       Shape d{x.back()};
       if (llvm::Error e = checkWeight(op, *op.in[1], inName(1)))
