@@ -76,15 +76,14 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
 }
 
 llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
-                                  Session &session, const Seed &dealerSeed,
+                                  Session &session, Corr &corr,
                                   Channel &dealer, Channel &peer,
-                                  std::vector<std::any> &material,
+                                  OpRange ops, std::vector<std::any> &material,
                                   RunProfile &prof, const RunOptions &opts) {
   auto t0 = Clock::now();
-  Corr corr = Corr::party(party, dealerSeed);
-  material.assign(plan.ops.size(), std::any());
   std::vector<u64> in;
-  for (const OpDesc &op : plan.ops) {
+  for (size_t i = ops.first; i < ops.second; ++i) {
+    const OpDesc &op = plan.ops[i];
     OpProfile &row = prof.ops[op.index];
     auto tOp = Clock::now();
     uint64_t bytes = op.kernel->cost(op).dealerBytes1;
@@ -121,21 +120,47 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
           std::move(e),
           fmt::format("{}: offline {}: ", roleName(party), op.describe()));
     if (opts.progress)
-      opts.progress(
-          {"offline", size_t(op.index) + 1, plan.ops.size(), secondsSince(t0)});
+      opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
+                     prof.offlineSeconds + secondsSince(t0)});
   }
-  prof.offlineSeconds = secondsSince(t0);
+  prof.offlineSeconds += secondsSince(t0);
   // The peer's heartbeats: arriving one per op, they keep this wait alive
   // for as long as the peer's offline phase takes.
-  std::vector<u64> beats(plan.ops.size());
+  std::vector<u64> beats(ops.second - ops.first);
   if (llvm::Error e = recvWords(peer, beats))
     return addContext(std::move(e),
                       fmt::format("{}: waiting for {} to finish the offline "
                                   "phase: ",
                                   roleName(party), roleName(1 - party)));
   for (size_t i = 0; i < beats.size(); ++i)
-    if (beats[i] != i)
+    if (beats[i] != ops.first + i)
       return mpc::error("{}: {} is out of step in the offline phase",
                         roleName(party), roleName(1 - party));
   return llvm::Error::success();
+}
+
+std::vector<StepRange> mpc::rt::materialWindows(const LoadedPlan &plan,
+                                                uint32_t windowMiB) {
+  std::vector<StepRange> windows;
+  size_t numSteps = plan.steps.size();
+  if (windowMiB == 0) {
+    windows.push_back({0, numSteps});
+    return windows;
+  }
+  uint64_t budget = uint64_t(windowMiB) << 20, held = 0;
+  size_t begin = 0;
+  for (size_t s = 0; s < numSteps; ++s) {
+    uint64_t bytes = 0;
+    for (size_t i = plan.steps[s].first; i < plan.steps[s].second; ++i)
+      bytes += plan.ops[i].kernel->cost(plan.ops[i]).dealerBytes1;
+    if (s > begin && bytes > 0 && held + bytes > budget) {
+      windows.push_back({begin, s});
+      begin = s;
+      held = 0;
+    }
+    held += bytes;
+  }
+  if (begin < numSteps || windows.empty())
+    windows.push_back({begin, numSteps});
+  return windows;
 }

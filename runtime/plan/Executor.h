@@ -14,6 +14,9 @@
 //   online     ops grouped by schedule step: the step's local ops run
 //              first, then its interactive ops run together with one
 //              StepRunner, so their exchanges share rounds.
+// With RunOptions::materialWindowMiB the parties alternate offline and
+// online per window of steps (the dealer, blocked by TCP flow control,
+// simply runs ahead by what the socket buffers hold).
 //
 // Every op is profiled (rounds, bytes each way, dealer bytes, seconds), so
 // the measured profile can be compared with the cost formulas exactly.
@@ -50,9 +53,26 @@ struct RunOptions {
   /// online phase (one more round). Both parties must agree (checked in
   /// the handshake).
   bool revealToBoth = false;
+  /// Bounds the dealer material a party holds at once: the schedule steps
+  /// are cut into windows of at most this many MiB of party 1's dealer
+  /// bytes (at least one step each), and each window's offline phase runs
+  /// just before its online steps, so peak memory no longer grows with the
+  /// whole model's material. 0 deals everything before the online phase.
+  /// Online and offline seconds, bytes and rounds are the same either way
+  /// (summed over the windows). Both parties must agree (handshake).
+  uint32_t materialWindowMiB = 0;
   /// Called after each schedule step / offline op; may be empty.
   std::function<void(const Progress &)> progress;
 };
+
+/// Schedule steps [first, last) (indices into LoadedPlan::steps).
+using StepRange = std::pair<size_t, size_t>;
+
+/// The schedule steps cut into windows of at most \p windowMiB MiB of party
+/// 1's dealer bytes (at least one step each); one window of all steps when
+/// \p windowMiB is 0. (RunOptions::materialWindowMiB.)
+std::vector<StepRange> materialWindows(const LoadedPlan &plan,
+                                       uint32_t windowMiB);
 
 /// One op's measured cost, in the rows of the cost report.
 struct OpProfile {

@@ -36,18 +36,23 @@ struct DealerSeeds {
 llvm::Expected<DealerSeeds> dealerHandshake(const LoadedPlan &plan, Channel &a,
                                             Channel &b);
 
-/// The parties' offline phase: every op's deal() in this party's role;
+/// Ops [first, last) of a plan.
+using OpRange = std::pair<size_t, size_t>;
+
+/// The parties' offline phase for the ops in \p ops (all of them, or one
+/// window, in order): each op's deal() in this party's role on \p corr;
 /// party 1 receives each op's corrections from the dealer first. Fills
-/// \p material (one per op) and the profile's dealer bytes. Each party
-/// also sends its peer one word per op dealt and, at the end, receives the
-/// peer's: a heartbeat (a party that finishes first waits for the other
-/// without its channel timing out however long the whole phase takes) and
-/// a barrier (the online phase starts together, so its timing excludes the
-/// other party's offline work).
+/// those ops' \p material and adds to the profile's dealer bytes and
+/// offline seconds. Each party also sends its peer one word per op dealt
+/// and, at the end, receives the peer's: a heartbeat (a party that
+/// finishes first waits for the other without its channel timing out
+/// however long the phase takes) and a barrier (the online steps that
+/// follow start together, so their timing excludes the other party's
+/// offline work).
 llvm::Error partyOffline(int party, const LoadedPlan &plan, Session &session,
-                         const Seed &dealerSeed, Channel &dealer, Channel &peer,
-                         std::vector<std::any> &material, RunProfile &prof,
-                         const RunOptions &opts);
+                         Corr &corr, Channel &dealer, Channel &peer,
+                         OpRange ops, std::vector<std::any> &material,
+                         RunProfile &prof, const RunOptions &opts);
 
 /// Seconds since \p t0.
 inline double secondsSince(std::chrono::steady_clock::time_point t0) {

@@ -33,7 +33,8 @@ public:
 private:
   llvm::Error setup();
   void loadValues();
-  llvm::Error online();
+  llvm::Error shareInputs();
+  llvm::Error online(StepRange steps);
   llvm::Error runStep(size_t first, size_t last);
   llvm::Error store(const OpDesc &op, OpOutputs outs);
   void release(size_t first, size_t last);
@@ -82,11 +83,20 @@ llvm::Expected<PartyResult> PartyRun::run() {
   loadValues();
   if (llvm::Error e = setup())
     return e;
-  if (llvm::Error e = partyOffline(id_, plan_, session_, seeds_.dealer, dealer_,
-                                   peer_, material_, prof_, opts_))
-    return e;
-  if (llvm::Error e = online())
-    return e;
+  // Offline and online alternate per material window (one window: all
+  // offline, then all online).
+  Corr corr = Corr::party(id_, seeds_.dealer);
+  material_.assign(plan_.ops.size(), std::any());
+  std::vector<StepRange> windows =
+      materialWindows(plan_, opts_.materialWindowMiB);
+  for (auto [first, last] : windows) {
+    OpRange ops{plan_.steps[first].first, plan_.steps[last - 1].second};
+    if (llvm::Error e = partyOffline(id_, plan_, session_, corr, dealer_, peer_,
+                                     ops, material_, prof_, opts_))
+      return e;
+    if (llvm::Error e = online({first, last}))
+      return e;
+  }
   if (opts_.revealToBoth)
     if (llvm::Error e = shareOutputsWithParty0())
       return e;
@@ -249,12 +259,9 @@ llvm::Error PartyRun::runStep(size_t first, size_t last) {
   return llvm::Error::success();
 }
 
-llvm::Error PartyRun::online() {
-  auto t0 = Clock::now();
-  uint64_t sent = peer_.bytesSent(), recvd = peer_.bytesReceived(),
-           rounds = peer_.rounds();
-  // Inputs: private ones are stored as they are; shared ones are split with
-  // the common PRG (no messages), in input order on both parties.
+/// Inputs: private ones are stored as they are; shared ones are split with
+/// the common PRG (no messages), in input order on both parties.
+llvm::Error PartyRun::shareInputs() {
   ExchangeSlot slot;
   Party party(id_, &*common_, &slot);
   for (const plan::PlanInput &in : plan_.proto->inputs()) {
@@ -269,21 +276,32 @@ llvm::Error PartyRun::online() {
       values_[v.id] = std::move(it->second);
   }
   data_.inputs.clear();
+  return llvm::Error::success();
+}
 
-  size_t done = 0;
-  for (auto [first, last] : plan_.steps) {
+/// The online phase of schedule steps \p steps; the first window also
+/// takes the inputs. Times, bytes and rounds add up over the windows.
+llvm::Error PartyRun::online(StepRange steps) {
+  auto t0 = Clock::now();
+  uint64_t sent = peer_.bytesSent(), recvd = peer_.bytesReceived(),
+           rounds = peer_.rounds();
+  if (steps.first == 0)
+    if (llvm::Error e = shareInputs())
+      return e;
+  for (size_t s = steps.first; s < steps.second; ++s) {
+    auto [first, last] = plan_.steps[s];
     if (llvm::Error e = runStep(first, last))
       return e;
     release(first, last);
-    done = last;
     if (opts_.progress)
-      opts_.progress({"online", done, plan_.ops.size(), secondsSince(t0)});
+      opts_.progress({"online", last, plan_.ops.size(),
+                      prof_.onlineSeconds + secondsSince(t0)});
   }
-  prof_.onlineSeconds = secondsSince(t0);
-  prof_.onlineRounds = peer_.rounds() - rounds;
+  prof_.onlineSeconds += secondsSince(t0);
+  prof_.onlineRounds += peer_.rounds() - rounds;
   uint64_t s = peer_.bytesSent() - sent, r = peer_.bytesReceived() - recvd;
-  prof_.onlineBytes01 = id_ == 0 ? s : r;
-  prof_.onlineBytes10 = id_ == 0 ? r : s;
+  prof_.onlineBytes01 += id_ == 0 ? s : r;
+  prof_.onlineBytes10 += id_ == 0 ? r : s;
   return llvm::Error::success();
 }
 

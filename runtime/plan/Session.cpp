@@ -33,17 +33,19 @@ struct Hello {
   uint32_t version;
   uint32_t role; ///< 0, 1, 2 (dealer)
   uint32_t flags;
-  uint32_t reserved;
+  uint32_t windowMiB; ///< RunOptions::materialWindowMiB (parties).
   uint8_t digest[32];
 };
 static_assert(sizeof(Hello) == 56, "the hello is a fixed 56 bytes");
 
-Hello makeHello(int role, uint32_t flags, const PlanDigest &d) {
+Hello makeHello(int role, uint32_t flags, uint32_t windowMiB,
+                const PlanDigest &d) {
   Hello h{};
   std::memcpy(h.magic, kHelloMagic, 8);
   h.version = kPlanFormatVersion;
   h.role = uint32_t(role);
   h.flags = flags;
+  h.windowMiB = windowMiB;
   std::memcpy(h.digest, d.data(), d.size());
   return h;
 }
@@ -51,8 +53,9 @@ Hello makeHello(int role, uint32_t flags, const PlanDigest &d) {
 /// Exchanges hellos on \p ch and checks the peer's: an mpc-run of the same
 /// version running the same plan. Returns the peer's hello.
 llvm::Expected<Hello> exchangeHello(Channel &ch, int me, uint32_t flags,
+                                    uint32_t windowMiB,
                                     const LoadedPlan &plan) {
-  Hello mine = makeHello(me, flags, plan.digest), theirs{};
+  Hello mine = makeHello(me, flags, windowMiB, plan.digest), theirs{};
   if (llvm::Error e =
           ch.exchange(llvm::ArrayRef<uint8_t>(
                           reinterpret_cast<uint8_t *>(&mine), sizeof mine),
@@ -103,7 +106,8 @@ mpc::rt::partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
                         Channel &dealer, const RunOptions &opts) {
   uint32_t flags = opts.revealToBoth ? kFlagRevealToBoth : 0;
   PartySeeds seeds;
-  llvm::Expected<Hello> d = exchangeHello(dealer, party, flags, plan);
+  uint32_t window = opts.materialWindowMiB;
+  llvm::Expected<Hello> d = exchangeHello(dealer, party, flags, window, plan);
   if (!d)
     return d.takeError();
   if (d->role != 2)
@@ -119,7 +123,7 @@ mpc::rt::partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
     return addContext(std::move(e), "handshake: seed from the dealer: ");
   }
 
-  llvm::Expected<Hello> p = exchangeHello(peer, party, flags, plan);
+  llvm::Expected<Hello> p = exchangeHello(peer, party, flags, window, plan);
   if (!p)
     return p.takeError();
   if (int(p->role) != 1 - party)
@@ -129,6 +133,12 @@ mpc::rt::partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
     return mpc::error("handshake: party 0 and party 1 disagree on "
                       "--reveal-to-both (this party: {})",
                       opts.revealToBoth ? "on" : "off");
+  // Both parties must cut the offline phase at the same ops: each window
+  // ends with a barrier.
+  if (p->windowMiB != window)
+    return mpc::error("handshake: party 0 and party 1 disagree on the "
+                      "material window (this party: {} MiB, {}: {} MiB)",
+                      window, roleName(1 - party), p->windowMiB);
   if (party == 0) {
     seeds.common = randomSeed();
     if (llvm::Error e = sendSeeds(peer, {seeds.common}))
@@ -144,7 +154,7 @@ llvm::Expected<DealerSeeds> mpc::rt::dealerHandshake(const LoadedPlan &plan,
   DealerSeeds s;
   Channel *chans[2] = {&a, &b};
   for (Channel *ch : chans) {
-    llvm::Expected<Hello> h = exchangeHello(*ch, 2, 0, plan);
+    llvm::Expected<Hello> h = exchangeHello(*ch, 2, 0, 0, plan);
     if (!h)
       return h.takeError();
     Channel *&slot = h->role == 0 ? s.toP0 : s.toP1;

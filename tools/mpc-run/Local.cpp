@@ -234,6 +234,8 @@ int mpc::tool::runLocal(const Options &o, const char *argv0) {
               "--quiet", "--profile", c.profile};
     if (o.threads > 0)
       c.args.insert(c.args.end(), {"--threads", std::to_string(o.threads)});
+    c.args.insert(c.args.end(),
+                  {"--material-window", std::to_string(o.materialWindowMiB)});
   }
   children[0].args.insert(children[0].args.begin(),
                           {"--dealer", "--listen", dealerAddr});

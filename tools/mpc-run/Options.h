@@ -16,6 +16,11 @@
 
 namespace mpc::tool {
 
+/// Party 1 then holds about twice this in material (its corrections and
+/// its own PRG shares), party 0 about once: with the weights, bert-base at
+/// seq 128 stays under 3 GB per party.
+constexpr uint32_t kDefaultMaterialWindowMiB = 512;
+
 struct Options {
   enum Mode { Party, Dealer, Local } mode = Party;
   int party = -1;
@@ -25,6 +30,8 @@ struct Options {
   bool revealToBoth = false, quiet = false;
   double timeoutSeconds = 60;
   int threads = 0;
+  /// RunOptions::materialWindowMiB; the parties must agree.
+  uint32_t materialWindowMiB = kDefaultMaterialWindowMiB;
 };
 
 /// Reads every --input NAME=FILE (.npy or .pb).

@@ -17,6 +17,7 @@
 
 #include "runtime/plan/Profile.h"
 #include "support/Diag.h"
+#include "support/MallocTuning.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -42,6 +43,12 @@ options:
   --profile FILE     write the measured per-op profile as JSON
   --timeout SECONDS  give up on a peer silent for this long (default 60)
   --threads N        threads for local ring kernels (default: all cores)
+  --material-window MIB
+                     deal at most about MIB MiB of party 1's dealer material
+                     ahead of the online steps that use it, alternating
+                     offline and online per window (default 512; 0: all
+                     material before the online phase; both parties must
+                     pass the same value)
   --quiet            no progress and no profile table
 Party 0 holds the weights, party 1 the inputs; the dealer listens and both
 parties connect to it. Plaintext TCP: use on trusted networks or loopback.
@@ -125,6 +132,12 @@ llvm::Expected<Options> parseArgs(int argc, char **argv) {
       TAKE(v);
       if (llvm::StringRef(v).getAsInteger(10, o.threads) || o.threads < 1)
         return mpc::error("--threads expects a positive integer, not '{}'", v);
+    } else if (flag == "--material-window") {
+      TAKE(v);
+      if (llvm::StringRef(v).getAsInteger(10, o.materialWindowMiB))
+        return mpc::error("--material-window expects a number of MiB (0 for "
+                          "no window), not '{}'",
+                          v);
     } else if (flag == "--reveal-to-both" && !inlineValue) {
       o.revealToBoth = true;
     } else if (flag == "--quiet" && !inlineValue) {
@@ -259,6 +272,7 @@ llvm::Error runPartyMode(const Options &o, const LoadedPlan &plan) {
 
   RunOptions ro;
   ro.revealToBoth = o.revealToBoth;
+  ro.materialWindowMiB = o.materialWindowMiB;
   if (!o.quiet)
     ro.progress = progressPrinter(fmt::format("party {}", id));
   auto res = runParty(id, plan, std::move(data), **peer, **dealer, ro);
@@ -345,6 +359,7 @@ mpc::tool::resolveOutputs(const LoadedPlan &plan, int party, bool revealToBoth,
 }
 
 int main(int argc, char **argv) {
+  mpc::reexecWithMallocTuning(argv);
   if (argc == 2 && (llvm::StringRef(argv[1]) == "--help" ||
                     llvm::StringRef(argv[1]) == "-h")) {
     llvm::outs() << kUsage;

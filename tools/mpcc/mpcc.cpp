@@ -9,6 +9,7 @@
 #include "tools/mpcc/Commands.h"
 
 #include "support/Diag.h"
+#include "support/MallocTuning.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -170,6 +171,7 @@ static Error dispatch() {
 }
 
 int main(int argc, char **argv) {
+  mpc::reexecWithMallocTuning(argv);
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(cat);
   if (!cl::ParseCommandLineOptions(argc, argv,

@@ -90,8 +90,9 @@ EmittedPlan compileFixture(const Fixture &f,
 
 rt::InProcessResult runSecure(const rt::LoadedPlan &plan,
                               const EmittedPlan &emitted,
-                              const std::map<std::string, HostTensor> &in) {
-  auto res = rt::runInProcess(plan, emitted.weights, in);
+                              const std::map<std::string, HostTensor> &in,
+                              rt::RunOptions opts = {}) {
+  auto res = rt::runInProcess(plan, emitted.weights, in, std::move(opts));
   if (!res)
     FAIL(llvm::toString(res.takeError()));
   REQUIRE(res->outputs.size() == 1);
@@ -153,6 +154,30 @@ TEST_CASE("secure two-party logits match PyTorch on every fixture",
       CHECK(res.profile.dealerBytes1 == total.dealerBytes1);
     }
   }
+}
+
+TEST_CASE("offline/online material windows keep logits and traffic",
+          "[e2e]") {
+  std::vector<Fixture> sets =
+      inputSets(std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static");
+  REQUIRE(sets.size() == 1);
+  EmittedPlan emitted = compileFixture(sets[0]);
+  auto plan = rt::loadPlan(emitted.plan, "fixture");
+  REQUIRE(bool(plan));
+  rt::RunOptions opts;
+  opts.materialWindowMiB = 1;
+  size_t windows = rt::materialWindows(*plan, 1).size();
+  INFO(windows << " windows of 1 MiB");
+  REQUIRE(windows > 2);
+  rt::InProcessResult res = runSecure(*plan, emitted, sets[0].inputs, opts);
+  const HostTensor &out = res.outputs.begin()->second;
+  CHECK(maxAbsError(out, sets[0].logits) <= 1e-2);
+  CHECK(argmaxRows(out) == argmaxRows(sets[0].logits));
+  rt::Cost total = rt::planCost(*plan);
+  CHECK(res.profile.onlineRounds == total.rounds);
+  CHECK(res.profile.onlineBytes01 == total.bytes01);
+  CHECK(res.profile.onlineBytes10 == total.bytes10);
+  CHECK(res.profile.dealerBytes1 == total.dealerBytes1);
 }
 
 TEST_CASE("twenty secure runs of the main fixture have no outlier", "[e2e]") {

@@ -269,6 +269,63 @@ TEST_CASE("revealing to both parties hands party 0 the outputs", "[plan][executo
   CHECK_THAT(errorOf(std::move(*bad.p1)), Contains("--reveal-to-both"));
 }
 
+TEST_CASE("material windows cut the steps by dealer bytes",
+          "[plan][executor]") {
+  // Five truncations of 80 Ki elements in five steps: each deals 1.25 MiB
+  // to party 1, so a 1 MiB window holds one step and a 3 MiB window two.
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED;
+  const int64_t n = 80 * 1024;
+  int x = b.value("x", {n}, 32, S);
+  b.input("x", x, "float32");
+  int prev = x;
+  for (int i = 0; i < 5; ++i) {
+    int t = b.value("t" + std::to_string(i), {n}, 32 - 2 * (i + 1), S);
+    setInt(b.op("trunc", {prev}, {t}, i), "bits", 2);
+    prev = t;
+  }
+  int y = b.value("y", {n}, 22, plan::VIS_PRIVATE1);
+  setInt(b.op("reveal", {prev}, {y}, 5), "to", 1);
+  b.output("y", y);
+  LoadedPlan plan = mustLoad(b);
+  REQUIRE(opCost(plan, 0).dealerBytes1 > (uint64_t(1) << 20));
+  REQUIRE(opCost(plan, 0).dealerBytes1 < (uint64_t(3) << 19));
+  CHECK(materialWindows(plan, 0) == std::vector<StepRange>{{0, 6}});
+  CHECK(materialWindows(plan, 1) ==
+        std::vector<StepRange>{{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 6}});
+  CHECK(materialWindows(plan, 3) ==
+        std::vector<StepRange>{{0, 2}, {2, 4}, {4, 6}});
+
+  std::vector<double> xs(n);
+  for (int64_t i = 0; i < n; ++i)
+    xs[i] = double(i % 1000) / 8 - 60;
+  auto inputs = encode1(plan, {{"x", HostTensor::floats({n}, xs)}});
+  RunHooks whole, windowed;
+  windowed.opts0.materialWindowMiB = windowed.opts1.materialWindowMiB = 1;
+  Run3 a = runInProcess(plan, {}, inputs, whole);
+  Run3 w = runInProcess(plan, {}, inputs, windowed);
+  requireOk(a);
+  requireOk(w);
+  const RunProfile &pa = (**a.p1).profile, &pw = (**w.p1).profile;
+  CHECK(pw.onlineRounds == pa.onlineRounds);
+  CHECK(pw.onlineBytes01 == pa.onlineBytes01);
+  CHECK(pw.onlineBytes10 == pa.onlineBytes10);
+  CHECK(pw.dealerBytes1 == pa.dealerBytes1);
+  // Five truncations from 32 to 22 fractional bits, each off by at most
+  // one unit of its output: within 2^-21 of x.
+  const std::vector<double> &out = (**w.p1).outputs.at("y").f;
+  double worst = 0;
+  for (int64_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::abs(out[i] - xs[i]));
+  CHECK(worst <= 1.0 / (1 << 21));
+
+  // The parties must cut the same windows.
+  windowed.opts0.materialWindowMiB = 2;
+  Run3 bad = runInProcess(plan, {}, inputs, windowed);
+  CHECK_THAT(errorOf(std::move(*bad.p0)), Contains("material window"));
+  CHECK_THAT(errorOf(std::move(*bad.p1)), Contains("material window"));
+}
+
 TEST_CASE("a long offline phase does not time out the waiting party",
           "[plan][executor]") {
   // Party 1 takes 0.1 s per op in the offline phase (6 ops), longer in
