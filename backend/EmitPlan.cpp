@@ -253,12 +253,16 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
   case OpKind::GeluMpc:
     kernel = "gelu";
     attrs["form"] = stringAttr(op.getString("approx", "accurate"));
+    if (op.hasAttr("compare_bits"))
+      attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
     break;
   case OpKind::SoftmaxMpc:
     kernel = "softmax";
     attrs["form"] = stringAttr(op.getString("approx", "exact"));
     if (op.hasAttr("c"))
       attrs["c"] = floatAttr(op.getFloat("c"));
+    if (op.hasAttr("input_bits"))
+      attrs["input_bits"] = intAttr(op.getInt("input_bits"));
     break;
   case OpKind::LayerNormMpc:
     kernel = "layernorm";
@@ -268,6 +272,8 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
   case OpKind::TanhMpc:
     kernel = "tanh";
     attrs["approx"] = stringAttr(op.getString("approx", "poly"));
+    if (op.hasAttr("compare_bits"))
+      attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
     break;
   // Semantic ops must have been lowered.
   case OpKind::Mul:

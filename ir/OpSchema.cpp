@@ -55,9 +55,11 @@ static const AttrSpec kMaskBiasAttrs[] = {{"frac", kInt, false},
 static const AttrSpec kTruncAttrs[] = {{"bits", kInt, true}};
 static const AttrSpec kOneHotAttrs[] = {{"depth", kInt, true}};
 static const AttrSpec kRevealAttrs[] = {{"to", kInt, true}};
-static const AttrSpec kApproxAttrs[] = {{"approx", kString, true}};
+static const AttrSpec kPiecewiseMpcAttrs[] = {{"approx", kString, true},
+                                              {"compare_bits", kInt, false}};
 static const AttrSpec kSoftmaxMpcAttrs[] = {{"approx", kString, true},
-                                            {"c", kFloat, false}};
+                                            {"c", kFloat, false},
+                                            {"input_bits", kInt, false}};
 static const AttrSpec kLayerNormMpcAttrs[] = {{"approx", kString, true},
                                               {"eps", kFloat, true}};
 
@@ -81,7 +83,7 @@ const OpSchema &mpc::opSchema(OpKind k) {
   static const OpSchema trunc{1, 1, kTruncAttrs};
   static const OpSchema oneHot{1, 1, kOneHotAttrs};
   static const OpSchema reveal{1, 1, kRevealAttrs};
-  static const OpSchema approxUnary{1, 1, kApproxAttrs};
+  static const OpSchema piecewiseMpc{1, 1, kPiecewiseMpcAttrs};
   static const OpSchema softmaxMpc{1, 1, kSoftmaxMpcAttrs};
   static const OpSchema layerNormMpc{3, 3, kLayerNormMpcAttrs};
   switch (k) {
@@ -144,7 +146,7 @@ const OpSchema &mpc::opSchema(OpKind k) {
     return reveal;
   case OpKind::GeluMpc:
   case OpKind::TanhMpc:
-    return approxUnary;
+    return piecewiseMpc;
   case OpKind::SoftmaxMpc:
     return softmaxMpc;
   case OpKind::LayerNormMpc:

@@ -35,7 +35,8 @@ namespace {
 class Lowerer {
 public:
   Lowerer(Graph &g, PassContext &ctx)
-      : g_(g), ctx_(ctx), b_(g), f_(ctx.options.fracBits) {}
+      : g_(g), ctx_(ctx), b_(g), f_(ctx.options.fracBits),
+        rangeBits_(ctx.options.rangeBits) {}
 
   llvm::Error run();
 
@@ -62,6 +63,18 @@ private:
   PassContext &ctx_;
   Builder b_;
   int f_;
+  int rangeBits_;
+
+  /// Bits of a piecewise op's comparisons: x - break for |x| < 2^rangeBits.
+  int64_t compareBits() const { return std::min(62, f_ + rangeBits_ + 1); }
+  /// An attention-mask bias below -10000 (HF exports finfo(f32).min) is
+  /// -10000, or half the range when that is smaller: after softmax's max
+  /// subtraction either is far below its exp clip (-14), so the
+  /// probabilities are the same, and the bias stays inside the fixed-point
+  /// ring and the softmax's comparison range.
+  double maskBiasValue(double v) const {
+    return std::max(v, -std::min(10000.0, std::ldexp(1.0, rangeBits_ - 1)));
+  }
 };
 
 } // namespace
@@ -240,7 +253,10 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     // A distilled model's Quad GeLU is what the model computes: keep it.
     std::string form = op->getString("form", "erf");
     std::string approx = form == "quad" ? "quad" : approxFor("gelu", "accurate");
-    return create(OpKind::GeluMpc, {x}, {{"approx", approx}});
+    std::map<std::string, Attr> attrs = {{"approx", approx}};
+    if (approx != "quad")
+      attrs["compare_bits"] = compareBits();
+    return create(OpKind::GeluMpc, {x}, std::move(attrs));
   }
   case OpKind::Softmax: {
     int64_t axis = op->getInt("axis", -1);
@@ -252,6 +268,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
       attrs["c"] = op->getFloat("c", 5.0);
     } else {
       attrs["approx"] = approxFor("softmax", "exact");
+      attrs["input_bits"] = int64_t(std::min(61, f_ + rangeBits_));
     }
     return create(OpKind::SoftmaxMpc, {x}, std::move(attrs));
   }
@@ -265,7 +282,9 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
                    {"approx", approxFor("layernorm", "normalized")}});
   }
   case OpKind::Tanh:
-    return create(OpKind::TanhMpc, {x}, {{"approx", approxFor("tanh", "poly")}});
+    return create(OpKind::TanhMpc, {x},
+                  {{"approx", approxFor("tanh", "poly")},
+                   {"compare_bits", compareBits()}});
   default:
     llvm_unreachable("not a nonlinear op");
   }
@@ -343,7 +362,7 @@ llvm::Error Lowerer::lowerOp(Op *op) {
       return lowerEmbedding(op);
     case OpKind::MaskBias:
       return create(OpKind::MaskBias, operands,
-                    {{"value", op->getFloat("value", -10000.0)},
+                    {{"value", maskBiasValue(op->getFloat("value", -10000.0))},
                      {"frac", int64_t(f_)}});
     case OpKind::Gelu:
     case OpKind::Softmax:

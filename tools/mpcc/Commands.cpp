@@ -160,13 +160,17 @@ llvm::Error mpc::tool::runOpt(const OptArgs &args) {
   if (args.verify)
     if (llvm::Error e = verifyGraph(**g, stage))
       return addContext(std::move(e), args.input + ": ");
+  if (args.rangeBits < 5 || args.rangeBits > 45)
+    return error("--range-bits {} out of range [5, 45]", args.rangeBits);
   if (!args.passes.empty()) {
     PassManagerOptions pmo;
     pmo.verifyEach = args.verify;
     PassManager pm(pmo);
     if (llvm::Error e = pm.addPipeline(args.passes))
       return e;
-    PassContext ctx;
+    CompileOptions copts;
+    copts.rangeBits = args.rangeBits;
+    PassContext ctx(copts);
     if (llvm::Error e = pm.run(**g, ctx))
       return addContext(std::move(e), args.input + ": ");
   }

@@ -36,6 +36,7 @@ struct CompileArgs {
   bool printAfterAll = false;
   bool timePasses = false;
   int fracBits = 16;
+  int rangeBits = 15;
   bool revealToBoth = false;
   std::vector<std::string> inputShapes; ///< "NAME=DIMS" each.
   bool patterns = true;
@@ -63,6 +64,7 @@ struct OptArgs {
   std::string output; ///< "-" or empty: stdout.
   bool verify = true;
   std::string passes; ///< Pipeline to run before printing (a,b,c).
+  int rangeBits = 15; ///< CompileOptions::rangeBits.
 };
 
 /// `mpcc opt`: parses textual IR, verifies it and prints it back.

@@ -33,6 +33,10 @@ static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
   o.revealTo = a.revealToBoth ? -1 : 1;
   if (o.fracBits < 8 || o.fracBits > 24)
     return error("--frac-bits {} out of range [8, 24]", o.fracBits);
+  o.rangeBits = a.rangeBits;
+  if (o.rangeBits < 5 || o.fracBits + o.rangeBits > 61)
+    return error("--range-bits {} out of range [5, {}] (with --frac-bits {})",
+                 o.rangeBits, 61 - o.fracBits, o.fracBits);
   llvm::SmallVector<llvm::StringRef, 4> parts;
   llvm::StringRef(a.approx).split(parts, ',', -1, false);
   static const std::map<std::string, std::vector<std::string>> allowed = {

@@ -65,6 +65,11 @@ static cl::opt<bool> timePasses("time-passes", cl::desc("Time each pass"),
 static cl::opt<int> fracBits("frac-bits", cl::init(16),
                              cl::desc("Fixed-point fractional bits"),
                              cl::sub(compileCmd), cl::cat(cat));
+static cl::opt<int> rangeBits(
+    "range-bits", cl::init(15),
+    cl::desc("Inputs of GeLU, tanh and softmax satisfy |x| < 2^N (sets the "
+             "width of their comparisons; default 15)"),
+    cl::sub(compileCmd), cl::sub(optCmd), cl::cat(cat));
 static cl::opt<bool>
     revealBoth("reveal-to-both",
                cl::desc("Reveal outputs to party 0 too (default: client)"),
@@ -138,6 +143,7 @@ static Error dispatch() {
     a.printAfterAll = printAfterAll;
     a.timePasses = timePasses;
     a.fracBits = fracBits;
+    a.rangeBits = rangeBits;
     a.revealToBoth = revealBoth;
     return runCompile(a);
   }
@@ -156,6 +162,7 @@ static Error dispatch() {
     a.output = outputFile;
     a.verify = verify;
     a.passes = passes;
+    a.rangeBits = rangeBits;
     return runOpt(a);
   }
   if (reportCmd)
