@@ -6,6 +6,7 @@
 //   canonicalize        fold what the frontend left constant
 //   infer-visibility    weights P0, inputs P1, everything else derived
 //   lower-to-protocols  protocols, approximations, fixed point, truncations
+//   fold-score-scale    attention's 1/sqrt(d) into the query weights' scale
 //   share-input-masks   one mask and one message per private-weight input
 //   dce                 drop what lowering left unused
 //   schedule-rounds     steps whose exchanges share rounds
@@ -17,6 +18,6 @@
 using namespace mpc;
 
 std::string mpc::defaultPipeline(const CompileOptions &opts) {
-  return "canonicalize,infer-visibility,lower-to-protocols,share-input-masks,"
-         "dce,schedule-rounds";
+  return "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,"
+         "share-input-masks,dce,schedule-rounds";
 }
