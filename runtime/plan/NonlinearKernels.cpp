@@ -258,7 +258,9 @@ public:
       : ApproxKernel("exp",
                      {{"iters", AttrKind::Int},
                       {"max_input", AttrKind::Float},
-                      {"order", AttrKind::Int}},
+                      {"order", AttrKind::Int},
+                      {"cubes", AttrKind::Int},
+                      {"fitted", AttrKind::Int}},
                      dealExp, expApprox, expCost) {}
 
 protected:
@@ -268,12 +270,18 @@ protected:
     p.frac = op.in[0]->frac;
     p.maxInput = op.attrFloat("max_input", p.maxInput);
     p.order = int(op.attrInt("order", p.order));
+    p.cubes = int(op.attrInt("cubes", p.cubes));
+    p.fitted = op.attrInt("fitted", p.fitted ? 1 : 0) != 0;
     return p;
   }
   llvm::Error checkParams(const OpDesc &op, const ExpParams &p) const override {
     if (!(p.maxInput >= 0 && p.maxInput <= 64))
       return opError(op, "attribute 'max_input' is {}; expected 0..64",
                      p.maxInput);
+    if (llvm::Error e = checkRange(op, "cubes", op.attrInt("cubes", 0), 0, 20))
+      return e;
+    if (llvm::Error e = checkRange(op, "fitted", op.attrInt("fitted", 0), 0, 1))
+      return e;
     return validated(op, validateExp(p));
   }
 };
@@ -356,6 +364,8 @@ public:
     p.clipBelow = op.attrFloat("clip", p.clipBelow);
     p.exp.iters = int(op.attrInt("exp_iters", p.exp.iters));
     p.exp.order = int(op.attrInt("exp_order", p.exp.order));
+    p.exp.cubes = int(op.attrInt("exp_cubes", p.exp.cubes));
+    p.exp.fitted = op.attrInt("exp_fitted", p.exp.fitted ? 1 : 0) != 0;
     p.exp.frac = p.frac;
     p.recip.iters = int(op.attrInt("recip_iters", p.recip.iters));
     p.recip.maxBits = int(op.attrInt("recip_max_bits", p.recip.maxBits));
@@ -376,6 +386,8 @@ public:
                                         {"clip", AttrKind::Float},
                                         {"exp_iters", AttrKind::Int},
                                         {"exp_order", AttrKind::Int},
+                                        {"exp_cubes", AttrKind::Int},
+                                        {"exp_fitted", AttrKind::Int},
                                         {"recip_iters", AttrKind::Int},
                                         {"recip_max_bits", AttrKind::Int},
                                         {"recip_min_exp", AttrKind::Int},
@@ -386,6 +398,12 @@ public:
       return e;
     const Shape &x = op.in[0]->shape;
     if (llvm::Error e = checkLastAxis(op, x))
+      return e;
+    if (llvm::Error e = checkRange(op, "exp_cubes", op.attrInt("exp_cubes", 0),
+                                   0, 20))
+      return e;
+    if (llvm::Error e = checkRange(op, "exp_fitted",
+                                   op.attrInt("exp_fitted", 0), 0, 1))
       return e;
     SoftmaxParams p = params(op);
     if (op.in.size() == 2) {

@@ -90,11 +90,25 @@ Cost polyCost(llvm::ArrayRef<int64_t> shape, const PolyParams &p);
 /// order = 2 uses the base 1 + u + u^2/2 (u = x/2^n; one extra truncation
 /// round), whose error is e^x |x|^3 / (6 4^n): with iters = 7 it costs the
 /// same 9 rounds as the default and is ~100x more accurate ("exp.limit2").
+/// cubes > 0 makes the last `cubes` raisings cubes instead of squares:
+/// exp(x) ~ b(x)^N with N = 2^(iters - cubes) 3^cubes, in fewer rounds and
+/// words (a cube is one truncation, like a square). Cubes run at a 20-bit
+/// working scale (their cube must fit the ring), whose rounding is
+/// amplified by the raisings still to come: hence last. The base is then
+/// formed with encoded coefficients at ~60 bits and truncated once (one
+/// extra round, as order 2). fitted (order 2 only, inputs <= 0): the base
+/// quadratic interpolates e^(x/N) at x = -5.4, -2.91, -0.39 instead of
+/// being Taylor's: its RELATIVE error is nearly level on [-5.5, 0], which
+/// is what a softmax sees (a common factor cancels), at the same cost.
+/// softmax's default {iters 4, order 2, cubes 4, fitted} (N = 81) takes
+/// 1 + 1 + 4 rounds and words instead of 1 + 1 + 7 ("exp.cubes").
 struct ExpParams {
   int iters = 8;
   int frac = 16;
   double maxInput = 0;
   int order = 1;
+  int cubes = 0;
+  bool fitted = false;
 };
 struct ExpMat {
   fx::Mat prog;
@@ -221,12 +235,14 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
 ///   entries with bias -10000 are clipped, so exp's garbage there never
 ///   escapes), s = sum e, q = 1/s by normalised Goldschmidt (s in [1, L]:
 ///   the domain is set from the row length L; q is kept at frac + log2 L
-///   bits), out = e q. exp is the second-order limit of ExpParams (7
-///   squarings): same rounds as PUMA's, error 2e-4 ("softmax.exact").
-///   Inputs: |x| < 2^inputBits / 2^frac.
+///   bits), out = e q. exp is b(y)^81 with the fitted quadratic base and
+///   four cubes (ExpParams, "exp.cubes"): 6 rounds and words per element
+///   where the second-order limit with 7 squarings ({7, 16, 0, 2}, still
+///   available) takes 9, and more accurate on long rows; error 2e-4
+///   ("softmax.exact"). Inputs: |x| < 2^inputBits / 2^frac.
 ///   Rounds: max + (exp.order + exp.iters) + (C' + 3 + recip.iters) + 1
 ///   with C' the comparison rounds at log2(L) + frac + 2 bits (2 for
-///   L < 256): max + 9 + 7 + 1 with defaults.
+///   L < 256): max + 6 + 7 + 1 with defaults.
 /// form "puma": the same with PUMA's exp (1 + x/256)^256 (exp ignored):
 ///   error 4e-3 ("softmax.puma").
 /// form "2quad" (MPCFormer): (x + c)^2 / sum (x + c)^2 with c = quadC. An
@@ -236,7 +252,7 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
 struct SoftmaxParams {
   std::string form = "exact";
   double clipBelow = -14;
-  ExpParams exp{7, 16, 0, 2};
+  ExpParams exp{4, 16, 0, 2, 4, true};
   ReciprocalParams recip; ///< exact/puma: only iters is used.
   double quadC = 5;
   int inputBits = 61; ///< Bound on |x| * 2^frac, in bits (max compares).

@@ -54,8 +54,13 @@ double polyMagnitude(llvm::ArrayRef<double> coeffs, double bound);
 /// exp(u) by the limit formula; u an Expr over premasked values. Returns a
 /// premasked id at p.frac, usable in the builder's (new) current stage.
 int buildExp(Builder &b, const Expr &u, const ExpParams &p);
-/// The working scale of the squarings.
-int expWorkFrac(const ExpParams &p);
+/// The working scale of the raisings to \p power (2 or 3).
+int expWorkFrac(const ExpParams &p, int power = 2);
+/// N = 2^(iters - cubes) 3^cubes: exp(x) = b(x)^N.
+double expRadix(const ExpParams &p);
+/// The scale the base polynomial is formed at when it is not the classic
+/// exact one (cubes or a fitted base).
+int expBaseScale(const ExpParams &p);
 
 // --- Normalisation by the top bit --------------------------------------------
 

@@ -69,11 +69,25 @@ llvm::Error validateExp(const ExpParams &p) {
     return mpc::error("exp: iters {} outside [1, 20]", p.iters);
   if (p.order != 1 && p.order != 2)
     return mpc::error("exp: order {} (1 or 2)", p.order);
-  if (!std::isfinite(p.maxInput) || expWorkFrac(p) < p.frac)
+  if (p.cubes < 0 || p.cubes > p.iters)
+    return mpc::error("exp: cubes {} outside [0, iters = {}]", p.cubes,
+                      p.iters);
+  if (p.fitted && (p.order != 2 || p.maxInput > 0))
+    return mpc::error("exp: the fitted base needs order 2 and maxInput <= 0");
+  if (!std::isfinite(p.maxInput) ||
+      expWorkFrac(p, p.cubes > 0 ? 3 : 2) < p.frac)
     return mpc::error("exp: maxInput {} leaves no working precision",
                       p.maxInput);
-  if (p.order == 2 && 2 * (p.frac + p.iters) + 1 > kSafeBits)
-    return mpc::error("exp: order 2 needs frac + iters <= 30");
+  if (p.cubes == 0 && !p.fitted) {
+    if (p.order == 2 && 2 * (p.frac + p.iters) + 1 > kSafeBits)
+      return mpc::error("exp: order 2 needs frac + iters <= 30");
+  } else if (expBaseScale(p) - p.order * p.frac -
+                 std::log2(expRadix(p)) < 14) {
+    // The base's top coefficient is encoded with fewer than ~14 bits
+    // relative to its term: its rounding would show in the result.
+    return mpc::error("exp: base 1/{} too fine for frac {} (order {})",
+                      expRadix(p), p.frac, p.order);
+  }
   return llvm::Error::success();
 }
 
@@ -161,9 +175,10 @@ llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
     if (p.inputBits < p.frac + 5 || p.inputBits > kMaxCompareBits - 2)
       return mpc::error("softmax: inputBits {} outside [frac + 5, {}]",
                         p.inputBits, kMaxCompareBits - 2);
-    if (!(p.clipBelow < 0) || p.clipBelow < -std::ldexp(1.0, ep.iters))
-      return mpc::error("softmax: clipBelow {} outside [-2^iters, 0)",
-                        p.clipBelow);
+    if (!(p.clipBelow < 0) || p.clipBelow < -expRadix(ep))
+      return mpc::error("softmax: clipBelow {} outside [-{}, 0) (exp's "
+                        "2^(iters - cubes) 3^cubes)",
+                        p.clipBelow, expRadix(ep));
     if (len >= (int64_t(1) << 30))
       return mpc::error("softmax: rows of {} elements", len);
     rp.minExp = 0;

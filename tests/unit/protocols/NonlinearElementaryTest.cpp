@@ -108,6 +108,76 @@ TEST_CASE("exp.limit2 (second-order base) in the same rounds",
   CHECK(f.rounds == expCost(shape, ExpParams()).rounds);
 }
 
+TEST_CASE("exp.cubes (softmax's exp) in 6 rounds", "[nonlinear][exp]") {
+  const ApproxInfo *info = approxInfo("exp.cubes");
+  REQUIRE(info);
+  std::mt19937_64 rng(6);
+  int64_t n = 4000;
+  std::vector<double> xs = uniform(rng, n, info->lo, info->hi);
+  xs[0] = info->lo, xs[1] = info->hi;
+  Shape shape{n};
+  ExpParams ep = SoftmaxParams().exp;
+  REQUIRE(ep.cubes == 4);
+  REQUIRE(ep.fitted);
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      },
+      link);
+  ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
+  WARN("exp.cubes max abs err " << e.maxAbs << " at " << e.atAbs);
+  CHECK(e.maxAbs <= info->maxAbsErr);
+  // The relative error is nearly level on [-5.5, 0] (what a softmax sees;
+  // the formula's spans [-1.6e-4, 1.6e-4], Taylor's (1 + u + u^2/2)^128
+  // [0, 1.8e-3]): its mean over bins of 0.5 (the rounding noise averages
+  // out) moves by less than 5e-4.
+  double sum[11] = {}, cnt[11] = {};
+  for (size_t i = 0; i < xs.size(); ++i)
+    if (r.in[i] >= -5.5) {
+      int bin = std::min(10, int(-r.in[i] / 0.5));
+      sum[bin] += r.out[i] / std::exp(r.in[i]) - 1;
+      cnt[bin] += 1;
+    }
+  double lo = 1, hi = -1;
+  for (int k = 0; k < 11; ++k) {
+    REQUIRE(cnt[k] > 50);
+    lo = std::min(lo, sum[k] / cnt[k]), hi = std::max(hi, sum[k] / cnt[k]);
+  }
+  WARN("exp.cubes mean relative error per bin on [-5.5, 0]: [" << lo << ", "
+                                                              << hi << "]");
+  CHECK(hi - lo < 5e-4);
+  Cost f = expCost(shape, ep);
+  requireTrafficMatches(r.measured, f);
+  // Opening, base, four cubes; one word each way per element each.
+  CHECK(f.rounds == 6);
+  CHECK(f.bytes01 == 6 * 8 * uint64_t(n));
+}
+
+TEST_CASE("exp with Taylor cubes and positive inputs", "[nonlinear][exp]") {
+  std::mt19937_64 rng(7);
+  Shape shape{500};
+  std::vector<double> xs = uniform(rng, 500, -4, 2);
+  ExpParams ep;
+  ep.maxInput = 2;
+  ep.iters = 6;
+  ep.cubes = 3;
+  ep.order = 2;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      });
+  ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
+  INFO("max rel err " << e.maxRel << " at " << e.atRel);
+  // N = 216: Taylor's |x|^3 / (6 N^2) <= 2.3e-4, plus rounding at the
+  // cube scale floor((60 - 2.9)/3) = 19.
+  CHECK(e.maxRel < 1e-3);
+  requireTrafficMatches(r.measured, expCost(shape, ep));
+  CHECK(expCost(shape, ep).rounds == 1 + 1 + 6);
+}
+
 TEST_CASE("exp with positive inputs uses a coarser working scale",
           "[nonlinear][exp]") {
   std::mt19937_64 rng(4);
