@@ -255,6 +255,8 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     attrs["form"] = stringAttr(op.getString("approx", "accurate"));
     if (op.hasAttr("compare_bits"))
       attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
+    if (op.hasAttr("trunc_bits"))
+      attrs["trunc_bits"] = intAttr(op.getInt("trunc_bits"));
     break;
   case OpKind::SoftmaxMpc:
     kernel = "softmax";

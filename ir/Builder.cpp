@@ -445,8 +445,18 @@ inferOne(OpKind kind, llvm::ArrayRef<const Value *> ops, const AttrMap &attrs) {
     r.fracBits = 0;
     return r;
   }
+  case OpKind::GeluMpc: {
+    // trunc_bits: GeLU truncates its input first (passes/FuseGeluInput).
+    int64_t bits = attrInt(attrs, "trunc_bits", 0);
+    if (ty(0).elem != ElemType::Fixed)
+      return error("input must be fixed point, got {}", elemOf(ty(0)));
+    if (bits < 0 || bits > ty(0).fracBits)
+      return error("cannot remove {} bits from {}", bits, elemOf(ty(0)));
+    Inferred r = Inferred::like(ty(0), ty(0).shape);
+    r.fracBits = ty(0).fracBits - static_cast<int>(bits);
+    return r;
+  }
   case OpKind::Reveal:
-  case OpKind::GeluMpc:
   case OpKind::SoftmaxMpc:
   case OpKind::TanhMpc:
     if (ty(0).elem != ElemType::Fixed)

@@ -57,6 +57,9 @@ static const AttrSpec kOneHotAttrs[] = {{"depth", kInt, true}};
 static const AttrSpec kRevealAttrs[] = {{"to", kInt, true}};
 static const AttrSpec kPiecewiseMpcAttrs[] = {{"approx", kString, true},
                                               {"compare_bits", kInt, false}};
+static const AttrSpec kGeluMpcAttrs[] = {{"approx", kString, true},
+                                         {"compare_bits", kInt, false},
+                                         {"trunc_bits", kInt, false}};
 static const AttrSpec kSoftmaxMpcAttrs[] = {{"approx", kString, true},
                                             {"c", kFloat, false},
                                             {"input_bits", kInt, false}};
@@ -84,6 +87,7 @@ const OpSchema &mpc::opSchema(OpKind k) {
   static const OpSchema oneHot{1, 1, kOneHotAttrs};
   static const OpSchema reveal{1, 1, kRevealAttrs};
   static const OpSchema piecewiseMpc{1, 1, kPiecewiseMpcAttrs};
+  static const OpSchema geluMpc{1, 1, kGeluMpcAttrs};
   static const OpSchema softmaxMpc{1, 1, kSoftmaxMpcAttrs};
   static const OpSchema layerNormMpc{3, 3, kLayerNormMpcAttrs};
   switch (k) {
@@ -145,6 +149,7 @@ const OpSchema &mpc::opSchema(OpKind k) {
   case OpKind::Reveal:
     return reveal;
   case OpKind::GeluMpc:
+    return geluMpc;
   case OpKind::TanhMpc:
     return piecewiseMpc;
   case OpKind::SoftmaxMpc:

@@ -7,6 +7,7 @@
 //   infer-visibility    weights P0, inputs P1, everything else derived
 //   lower-to-protocols  protocols, approximations, fixed point, truncations
 //   fold-score-scale    attention's 1/sqrt(d) into the query weights' scale
+//   fuse-gelu-input     GeLU truncates its input (one opening, not two)
 //   share-input-masks   one mask and one message per private-weight input
 //   dce                 drop what lowering left unused
 //   schedule-rounds     steps whose exchanges share rounds
@@ -19,5 +20,5 @@ using namespace mpc;
 
 std::string mpc::defaultPipeline(const CompileOptions &opts) {
   return "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,"
-         "share-input-masks,dce,schedule-rounds";
+         "fuse-gelu-input,share-input-masks,dce,schedule-rounds";
 }

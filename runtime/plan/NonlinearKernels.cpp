@@ -56,10 +56,12 @@ llvm::Error checkChoice(const OpDesc &op, llvm::StringRef attr,
 }
 
 /// x secret (shared or private, share form), output shared of shape
-/// \p outShape (x's when empty) at x's frac, a fixed-point input.
+/// \p outShape (x's when empty) at x's frac minus \p fracDrop, a
+/// fixed-point input.
 llvm::Error checkSecretMap(const OpDesc &op, size_t nin,
                            llvm::ArrayRef<AttrSpec> attrs,
-                           std::optional<Shape> outShape = std::nullopt) {
+                           std::optional<Shape> outShape = std::nullopt,
+                           int fracDrop = 0) {
   if (llvm::Error e = checkArity(op, nin, 1))
     return e;
   if (llvm::Error e = checkAttrs(op, attrs))
@@ -72,7 +74,7 @@ llvm::Error checkSecretMap(const OpDesc &op, size_t nin,
   if (llvm::Error e =
           checkShape(op, y, outShape ? *outShape : x.shape, outName(0)))
     return e;
-  return checkFrac(op, y, x.frac, outName(0));
+  return checkFrac(op, y, x.frac - fracDrop, outName(0));
 }
 
 llvm::Error checkNonlinearFrac(const OpDesc &op) {
@@ -174,7 +176,11 @@ public:
   llvm::StringRef name() const override { return name_; }
   bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
-    if (llvm::Error e = checkSecretMap(op, 1, attrs_))
+    int64_t drop = inputTruncBits(op);
+    if (llvm::Error e = checkRange(op, "trunc_bits", drop, 0, 40))
+      return e;
+    if (llvm::Error e =
+            checkSecretMap(op, 1, attrs_, std::nullopt, int(drop)))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
@@ -197,6 +203,9 @@ public:
 
 protected:
   virtual Params params(const OpDesc &op) const = 0;
+  /// Bits the kernel truncates its input by first (the input is at the
+  /// output's frac plus these); 0 by default.
+  virtual int64_t inputTruncBits(const OpDesc &op) const { return 0; }
   virtual llvm::Error checkParams(const OpDesc &op, const Params &p) const {
     return llvm::Error::success();
   }
@@ -213,15 +222,21 @@ class GeluKernel final : public ApproxKernel<GeluParams, GeluMat> {
 public:
   GeluKernel()
       : ApproxKernel("gelu",
-                     {{"form", AttrKind::Str}, {"compare_bits", AttrKind::Int}},
+                     {{"form", AttrKind::Str},
+                      {"compare_bits", AttrKind::Int},
+                      {"trunc_bits", AttrKind::Int}},
                      dealGelu, gelu, geluCost) {}
 
 protected:
+  int64_t inputTruncBits(const OpDesc &op) const override {
+    return op.attrInt("trunc_bits", 0);
+  }
   GeluParams params(const OpDesc &op) const override {
     GeluParams p;
     p.form = op.attrStr("form", "accurate");
-    p.frac = op.in[0]->frac;
+    p.frac = op.out[0]->frac;
     p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
+    p.inputTruncBits = int(inputTruncBits(op));
     return p;
   }
   llvm::Error checkParams(const OpDesc &op,

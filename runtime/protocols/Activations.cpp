@@ -44,7 +44,7 @@ double sampledMagnitude(llvm::ArrayRef<double> c, double lo, double hi) {
 } // namespace
 
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
-                                int compareRounds) {
+                                int compareRounds, int inputTruncBits) {
   size_t m = pw.breaks.size();
   assert(pw.segs.size() == m + 1 && "one segment more than breakpoints");
   Builder b(n);
@@ -52,7 +52,9 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
   pp.x = b.arithInput();
   for (size_t i = 0; i < m; ++i)
     pp.bitInputs.push_back(b.bitsInput());
-  int xm = b.open(pp.x);
+  int xm = inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits) : b.open(pp.x);
+  pp.xm = xm;
+  pp.cmpStart = inputTruncBits > 0 ? 1 : 0;
   b.nextStage();
 
   std::set<int> need;
@@ -78,7 +80,7 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
     Expr sum = polySum(powers, seg.coeffs, mag, f);
     polyVal[s] = b.trunc(b.local(sum), sum.scale - f);
   }
-  while (b.stage() < compareRounds)
+  while (b.stage() < pp.cmpStart + compareRounds)
     b.nextStage();
   pp.split = b.stage();
   std::vector<int> bits;
@@ -123,16 +125,22 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
                                int cmpBits) {
   int64_t n = x.size();
   size_t nb = pw.breaks.size();
+  fx::State st(*m.prog);
+  fx::setArith(st, pp.x, std::move(x));
+  // x's shares: the input, or (truncating program) what stage 0 made.
+  co_await fx::runStages(p, m, st, 0, pp.cmpStart);
+  const RingTensor &xs = st.share[pp.cmpStart > 0 ? pp.xm : pp.x];
   RingTensor cmpIn(Shape{int64_t(nb) * n});
   for (size_t i = 0; i < nb; ++i) {
     u64 a = p.id() == 0 ? encodeFixed(pw.breaks[i], frac) : 0;
     for (int64_t j = 0; j < n; ++j)
-      cmpIn[i * n + j] = x[j] - a;
+      cmpIn[i * n + j] = xs[j] - a;
   }
-  fx::State st(*m.prog);
-  fx::setArith(st, pp.x, std::move(x));
   auto both = co_await whenBoth(
-      p, [&](Party &q) { return fx::runStages(q, m, st, 0, pp.split); },
+      p,
+      [&](Party &q) {
+        return fx::runStages(q, m, st, pp.cmpStart, pp.split);
+      },
       [&](Party &q) {
         return lessThanZeroBits(q, std::move(cmpIn), cmp, cmpBits);
       });
@@ -144,10 +152,11 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
 
 Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits) {
   const fx::Program &pg = *pp.prog;
-  Cost head = fx::stagesCost(pg, 0, pp.split);
+  Cost head = fx::stagesCost(pg, pp.cmpStart, pp.split);
   head.alongside(
       lessThanZeroBitsCost(int64_t(pp.bitInputs.size()) * pg.n, cmpBits));
   Cost c = fx::materialCost(pg);
+  c.then(fx::stagesCost(pg, 0, pp.cmpStart));
   c.then(head);
   c.then(fx::stagesCost(pg, pp.split, pg.numStages()));
   return c;
@@ -267,8 +276,10 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     return m;
   }
   assert((p.form == "puma" || p.form == "accurate") && "unknown GeLU form");
-  m.prog = fx::dealProgram(
-      c, buildPiecewise(geluPieces(p), n, p.frac, geluCompareRounds(n, p)).prog);
+  m.prog = fx::dealProgram(c, buildPiecewise(geluPieces(p), n, p.frac,
+                                             geluCompareRounds(n, p),
+                                             p.inputTruncBits)
+                                  .prog);
   m.cmp = dealLessThanZeroBits(c, {geluBreaks(p) * n}, p.compareBits);
   return m;
 }
@@ -288,8 +299,8 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
     co_return st.share[qp.out].reshaped(shape);
   }
   Piecewise pw = geluPieces(params);
-  PiecewiseProgram pp =
-      buildPiecewise(pw, n, params.frac, geluCompareRounds(n, params));
+  PiecewiseProgram pp = buildPiecewise(
+      pw, n, params.frac, geluCompareRounds(n, params), params.inputTruncBits);
   RingTensor out =
       co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
                             params.frac, params.compareBits);
@@ -302,9 +313,10 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     return Cost();
   if (isQuad(p))
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
-  return piecewiseCost(
-      buildPiecewise(geluPieces(p), n, p.frac, geluCompareRounds(n, p)),
-      p.compareBits);
+  return piecewiseCost(buildPiecewise(geluPieces(p), n, p.frac,
+                                      geluCompareRounds(n, p),
+                                      p.inputTruncBits),
+                       p.compareBits);
 }
 
 // --- tanh --------------------------------------------------------------------

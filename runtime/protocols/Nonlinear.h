@@ -193,10 +193,17 @@ Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p);
 /// form "quad": 0.125x^2 + 0.25x + 0.5 (MPCFormer; only for models
 ///   distilled with it). 2 rounds. Error vs that formula: 2 ulp.
 /// (An erf-accurate form is not offered; "puma" is the accurate one.)
+/// inputTruncBits > 0 (puma/accurate): x arrives at frac + inputTruncBits
+///   (an untruncated product, |x| < 2^(62 - inputTruncBits - frac) in
+///   value) and the first round truncates it; that opening replaces the
+///   one of x, so a product's truncation followed by GeLU costs one word
+///   each way less and the same rounds (4 + 1: the comparison starts
+///   after the truncation).
 struct GeluParams {
   std::string form = "puma";
   int frac = 16;
   int compareBits = kFullCompareBits;
+  int inputTruncBits = 0;
 };
 struct GeluMat {
   fx::Mat prog;

@@ -139,14 +139,21 @@ struct Piecewise {
 struct PiecewiseProgram {
   std::shared_ptr<const fx::Program> prog;
   int x = -1, out = -1;
+  int xm = -1; ///< The premasked x (opened, or truncated from the input).
   std::vector<int> bitInputs;
-  int split = 0; ///< Stages [0, split) run alongside the comparison.
+  /// Stages [cmpStart, split) run alongside the comparison; cmpStart is 1
+  /// when the first stage truncates the input (x exists only after it).
+  int cmpStart = 0, split = 0;
 };
 /// Each polynomial segment is evaluated for every x but only used on its
 /// segment: its magnitude is sampled there, and its powers need only be
 /// right for |x| up to the outermost finite breakpoint.
+/// With inputTruncBits > 0 the input is at frac + inputTruncBits (an
+/// untruncated product) and the first stage truncates it: the truncation's
+/// opening is the one x needs, so the caller's separate truncation and
+/// its word go.
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int frac,
-                                int compareRounds);
+                                int compareRounds, int inputTruncBits = 0);
 /// Runs it: x - break_i compared in one batch alongside the powers.
 Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
                                const PiecewiseProgram &pp, const fx::Mat &m,

@@ -139,6 +139,11 @@ llvm::Error validateGelu(const GeluParams &p) {
       (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits))
     return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
                       p.compareBits, kMaxCompareBits);
+  if (p.inputTruncBits < 0 || p.inputTruncBits > 40 ||
+      (p.inputTruncBits > 0 && p.form == "quad"))
+    return mpc::error("gelu: inputTruncBits {} must be in [0, 40] (0 for "
+                      "quad)",
+                      p.inputTruncBits);
   return llvm::Error::success();
 }
 

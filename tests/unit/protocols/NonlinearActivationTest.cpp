@@ -19,7 +19,7 @@ NlRun runGelu(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
       [&](Party &p, RingTensor x, const GeluMat &m) {
         return gelu(p, std::move(x), gp, m);
       },
-      link);
+      link, 1, gp.frac + gp.inputTruncBits);
 }
 
 NlRun runTanh(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
@@ -74,6 +74,34 @@ TEST_CASE("PUMA GeLU over TCP and with a narrower comparison",
   CHECK(errors(r.in, r.out, geluRef).maxAbs <=
         approxInfo("gelu.puma")->maxAbsErr);
   requireTrafficMatches(r.measured, geluCost(shape, gp));
+}
+
+TEST_CASE("GeLU that truncates its input costs one truncation's rounds and "
+          "no more words",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.accurate");
+  REQUIRE(info);
+  Shape shape{4, 256};
+  std::vector<double> xs =
+      activationInputs(1024, 6, 25, {-4, 4, -4.0001, 3.9999, 0});
+  GeluParams plain;
+  plain.form = "accurate";
+  plain.compareBits = 32;
+  GeluParams fused = plain;
+  fused.inputTruncBits = 16; // x arrives at frac 32, as a product does
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runGelu(xs, shape, fused, link);
+  ErrStats e = errors(r.in, r.out, geluRef);
+  INFO("fused gelu.accurate max abs err " << e.maxAbs << " at " << e.atAbs);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  Cost f = geluCost(shape, fused), g = geluCost(shape, plain);
+  requireTrafficMatches(r.measured, f);
+  // The truncation replaces GeLU's opening of x: same words, one round
+  // more (the comparison waits for x) -- a separate truncation costs that
+  // round and a word each way more.
+  CHECK(f.rounds == g.rounds + 1);
+  CHECK(f.bytes01 == g.bytes01);
+  CHECK(f.bytes10 == g.bytes10);
 }
 
 TEST_CASE("Quad GeLU is MPCFormer's formula in two rounds",

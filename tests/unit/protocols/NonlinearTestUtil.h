@@ -57,19 +57,22 @@ struct NlRun {
 };
 
 /// Runs deal + protocol on \p xs (shape \p shape, frac bits); \p run is
-/// (Party&, RingTensor share, const Mat&) -> Proto<RingTensor>.
+/// (Party&, RingTensor share, const Mat&) -> Proto<RingTensor>. The input
+/// is encoded at \p inFrac when given (a protocol that truncates first).
 template <typename DealFn, typename RunFn>
 NlRun runNl(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
             int frac, DealFn deal, RunFn run, Link link = Link::Mem,
-            uint64_t seed = 1) {
+            uint64_t seed = 1, int inFrac = -1) {
   std::mt19937_64 rng(seed);
-  RingTensor x = encodeTensor(xs, shape, frac);
+  if (inFrac < 0)
+    inFrac = frac;
+  RingTensor x = encodeTensor(xs, shape, inFrac);
   auto sh = shareClear(rng, x);
   auto res = runTwoParty(
       deal, [&](Party &p, const auto &m) { return run(p, sh[p.id()], m); },
       link);
   NlRun r;
-  r.in = decodeTensor(x, frac);
+  r.in = decodeTensor(x, inFrac);
   r.out = decodeTensor(add(res.out[0], res.out[1]), frac);
   r.measured = res.measured;
   return r;

@@ -1,0 +1,91 @@
+//===- passes/FuseGeluInput.cpp - GeLU truncates its own input ------------===//
+//
+// GeLU's protocol starts by opening its input, one word each way per
+// element; the feed-forward layer before it ends with a truncation, one
+// word each way too. When GeLU truncates the product itself, the
+// truncation's opening is the one GeLU needs (its result comes out
+// premasked), so one of the two words goes:
+//
+//   %p = linear.pw %x, @w1              (frac 2f)
+//   %t = trunc %p {bits = f}            (frac f)
+//   %h = add %t, @b1
+//   %y = gelu.mpc %h
+//     ->
+//   %h = add %p, @b1                    (@b1 encoded at frac 2f: finer)
+//   %y = gelu.mpc %h {trunc_bits = f}
+//
+// The same without the bias. Applies where %t (and %h) have no other use
+// and the bias is used once; quad GeLU (no opening to share) is left alone.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+using namespace mpc;
+
+namespace {
+
+bool hasOneUse(const Value *v) { return v->users().size() == 1; }
+
+class FuseGeluInputPass : public Pass {
+public:
+  llvm::StringRef name() const override { return "fuse-gelu-input"; }
+  llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
+    std::vector<Op *> gelus;
+    for (auto &op : g.ops())
+      if (op->kind() == OpKind::GeluMpc && !op->hasAttr("trunc_bits") &&
+          op->getString("approx", "accurate") != "quad")
+        gelus.push_back(op.get());
+    bool changed = false;
+    for (Op *gelu : gelus)
+      changed |= tryFuse(g, gelu);
+    return changed;
+  }
+
+private:
+  static bool tryFuse(Graph &g, Op *gelu) {
+    Value *h = gelu->operand(0);
+    Op *def = h->definingOp();
+    if (!def || !hasOneUse(h))
+      return false;
+    if (def->kind() == OpKind::Trunc) {
+      fuse(g, gelu, def, /*add=*/nullptr);
+      return true;
+    }
+    if (def->kind() != OpKind::Add)
+      return false;
+    for (unsigned i = 0; i < 2; ++i) {
+      Value *t = def->operand(i), *bias = def->operand(1 - i);
+      Op *trunc = t->definingOp();
+      if (!trunc || trunc->kind() != OpKind::Trunc || !hasOneUse(t) ||
+          !bias->isConstant() || !hasOneUse(bias) ||
+          bias->type().elem != ElemType::Fixed)
+        continue;
+      fuse(g, gelu, trunc, def);
+      return true;
+    }
+    return false;
+  }
+
+  /// gelu(add?(trunc(p))) -> gelu(add?(p)) {trunc_bits}.
+  static void fuse(Graph &g, Op *gelu, Op *trunc, Op *add) {
+    Value *p = trunc->operand(0);
+    int64_t bits = trunc->getInt("bits");
+    int wide = p->type().fracBits;
+    if (add) {
+      for (unsigned i = 0; i < 2; ++i)
+        if (add->operand(i) != trunc->result())
+          add->operand(i)->mutableType().fracBits = wide;
+      add->result()->mutableType().fracBits = wide;
+    }
+    g.replaceAllUsesWith(trunc->result(), p);
+    g.eraseOp(trunc);
+    gelu->setAttr("trunc_bits", Attr(bits));
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mpc::createFuseGeluInputPass() {
+  return std::make_unique<FuseGeluInputPass>();
+}
