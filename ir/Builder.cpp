@@ -257,6 +257,16 @@ static llvm::Expected<Inferred> inferLayerNorm(const TensorType &x,
 static llvm::Expected<Inferred>
 inferOne(OpKind kind, llvm::ArrayRef<const Value *> ops, const AttrMap &attrs) {
   auto ty = [&](unsigned i) -> const TensorType & { return ops[i]->type(); };
+  // The input with `bits` fractional bits removed (trunc, gelu.mpc).
+  auto truncated = [&](int64_t bits) -> llvm::Expected<Inferred> {
+    if (ty(0).elem != ElemType::Fixed)
+      return error("input must be fixed point, got {}", elemOf(ty(0)));
+    if (bits < 0 || bits > ty(0).fracBits)
+      return error("cannot remove {} bits from {}", bits, elemOf(ty(0)));
+    Inferred r = Inferred::like(ty(0), ty(0).shape);
+    r.fracBits = ty(0).fracBits - static_cast<int>(bits);
+    return r;
+  };
   switch (kind) {
   case OpKind::Add:
   case OpKind::Sub:
@@ -423,16 +433,8 @@ inferOne(OpKind kind, llvm::ArrayRef<const Value *> ops, const AttrMap &attrs) {
     r.fracBits = ty(0).fracBits + ty(1).fracBits;
     return r;
   }
-  case OpKind::Trunc: {
-    int64_t bits = attrInt(attrs, "bits", 0);
-    if (ty(0).elem != ElemType::Fixed)
-      return error("input must be fixed point, got {}", elemOf(ty(0)));
-    if (bits < 0 || bits > ty(0).fracBits)
-      return error("cannot remove {} bits from {}", bits, elemOf(ty(0)));
-    Inferred r = Inferred::like(ty(0), ty(0).shape);
-    r.fracBits = ty(0).fracBits - static_cast<int>(bits);
-    return r;
-  }
+  case OpKind::Trunc:
+    return truncated(attrInt(attrs, "bits", 0));
   case OpKind::OneHot: {
     if (ty(0).elem != ElemType::I64)
       return error("ids must be i64, got {}", elemOf(ty(0)));
@@ -445,17 +447,9 @@ inferOne(OpKind kind, llvm::ArrayRef<const Value *> ops, const AttrMap &attrs) {
     r.fracBits = 0;
     return r;
   }
-  case OpKind::GeluMpc: {
+  case OpKind::GeluMpc:
     // trunc_bits: GeLU truncates its input first (passes/FuseGeluInput).
-    int64_t bits = attrInt(attrs, "trunc_bits", 0);
-    if (ty(0).elem != ElemType::Fixed)
-      return error("input must be fixed point, got {}", elemOf(ty(0)));
-    if (bits < 0 || bits > ty(0).fracBits)
-      return error("cannot remove {} bits from {}", bits, elemOf(ty(0)));
-    Inferred r = Inferred::like(ty(0), ty(0).shape);
-    r.fracBits = ty(0).fracBits - static_cast<int>(bits);
-    return r;
-  }
+    return truncated(attrInt(attrs, "trunc_bits", 0));
   case OpKind::Reveal:
   case OpKind::SoftmaxMpc:
   case OpKind::TanhMpc:

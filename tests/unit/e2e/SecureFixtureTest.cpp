@@ -99,6 +99,23 @@ rt::InProcessResult runSecure(const rt::LoadedPlan &plan,
   return std::move(*res);
 }
 
+/// The main fixture's input set, compiled and loaded.
+struct MainFixture {
+  Fixture set;
+  EmittedPlan emitted;
+  rt::LoadedPlan plan;
+};
+MainFixture mainFixture() {
+  std::vector<Fixture> sets =
+      inputSets(std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static");
+  REQUIRE(sets.size() == 1);
+  EmittedPlan emitted = compileFixture(sets[0]);
+  auto plan = rt::loadPlan(emitted.plan, "fixture");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  return {std::move(sets[0]), std::move(emitted), std::move(*plan)};
+}
+
 double maxAbsError(const HostTensor &a, const HostTensor &b) {
   REQUIRE(a.shape == b.shape);
   double m = 0;
@@ -158,22 +175,17 @@ TEST_CASE("secure two-party logits match PyTorch on every fixture",
 
 TEST_CASE("offline/online material windows keep logits and traffic",
           "[e2e]") {
-  std::vector<Fixture> sets =
-      inputSets(std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static");
-  REQUIRE(sets.size() == 1);
-  EmittedPlan emitted = compileFixture(sets[0]);
-  auto plan = rt::loadPlan(emitted.plan, "fixture");
-  REQUIRE(bool(plan));
+  MainFixture f = mainFixture();
   rt::RunOptions opts;
   opts.materialWindowMiB = 1;
-  size_t windows = rt::materialWindows(*plan, 1).size();
+  size_t windows = rt::materialWindows(f.plan, 1).size();
   INFO(windows << " windows of 1 MiB");
   REQUIRE(windows > 2);
-  rt::InProcessResult res = runSecure(*plan, emitted, sets[0].inputs, opts);
+  rt::InProcessResult res = runSecure(f.plan, f.emitted, f.set.inputs, opts);
   const HostTensor &out = res.outputs.begin()->second;
-  CHECK(maxAbsError(out, sets[0].logits) <= 1e-2);
-  CHECK(argmaxRows(out) == argmaxRows(sets[0].logits));
-  rt::Cost total = rt::planCost(*plan);
+  CHECK(maxAbsError(out, f.set.logits) <= 1e-2);
+  CHECK(argmaxRows(out) == argmaxRows(f.set.logits));
+  rt::Cost total = rt::planCost(f.plan);
   CHECK(res.profile.onlineRounds == total.rounds);
   CHECK(res.profile.onlineBytes01 == total.bytes01);
   CHECK(res.profile.onlineBytes10 == total.bytes10);
@@ -181,20 +193,15 @@ TEST_CASE("offline/online material windows keep logits and traffic",
 }
 
 TEST_CASE("twenty secure runs of the main fixture have no outlier", "[e2e]") {
-  std::vector<Fixture> sets =
-      inputSets(std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static");
-  REQUIRE(sets.size() == 1);
-  EmittedPlan emitted = compileFixture(sets[0]);
-  auto plan = rt::loadPlan(emitted.plan, "fixture");
-  REQUIRE(bool(plan));
+  MainFixture f = mainFixture();
   double worst = 0, best = 1e9;
   for (int run = 0; run < 20; ++run) {
-    rt::InProcessResult res = runSecure(*plan, emitted, sets[0].inputs);
-    double err = maxAbsError(res.outputs.begin()->second, sets[0].logits);
+    rt::InProcessResult res = runSecure(f.plan, f.emitted, f.set.inputs);
+    double err = maxAbsError(res.outputs.begin()->second, f.set.logits);
     worst = std::max(worst, err);
     best = std::min(best, err);
     CHECK(argmaxRows(res.outputs.begin()->second) ==
-          argmaxRows(sets[0].logits));
+          argmaxRows(f.set.logits));
   }
   INFO("errors over 20 runs: best " << best << ", worst " << worst);
   CHECK(worst <= 1e-2);

@@ -19,6 +19,16 @@ double evalPoly(const std::vector<double> &c, double x) {
   return acc;
 }
 
+NlRun runExp(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
+             const ExpParams &ep, Link link = Link::Mem) {
+  return runNl(
+      xs, shape, ep.frac, [&](Corr &c) { return dealExp(c, shape, ep); },
+      [&](Party &p, RingTensor x, const ExpMat &m) {
+        return expApprox(p, std::move(x), ep, m);
+      },
+      link);
+}
+
 } // namespace
 
 TEST_CASE("poly matches double precision and its cost formula",
@@ -69,11 +79,7 @@ TEST_CASE("exp.limit stays within its catalogue bound on [-14, 0]",
   xs[0] = info->lo, xs[1] = info->hi, xs[2] = -2;
   Shape shape{n};
   ExpParams ep;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
-      [&](Party &p, RingTensor x, const ExpMat &m) {
-        return expApprox(p, std::move(x), ep, m);
-      });
+  NlRun r = runExp(xs, shape, ep);
   ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
   WARN("exp.limit max abs err " << e.maxAbs << " at " << e.atAbs);
   CHECK(e.maxAbs <= info->maxAbsErr);
@@ -94,12 +100,7 @@ TEST_CASE("exp.limit2 (second-order base) in the same rounds",
   ep.iters = 7;
   ep.order = 2;
   auto link = GENERATE(Link::Mem, Link::Tcp);
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
-      [&](Party &p, RingTensor x, const ExpMat &m) {
-        return expApprox(p, std::move(x), ep, m);
-      },
-      link);
+  NlRun r = runExp(xs, shape, ep, link);
   ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
   WARN("exp.limit2 max abs err " << e.maxAbs << " at " << e.atAbs);
   CHECK(e.maxAbs <= info->maxAbsErr);
@@ -120,12 +121,7 @@ TEST_CASE("exp.cubes (softmax's exp) in 6 rounds", "[nonlinear][exp]") {
   REQUIRE(ep.cubes == 4);
   REQUIRE(ep.fitted);
   auto link = GENERATE(Link::Mem, Link::Tcp);
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
-      [&](Party &p, RingTensor x, const ExpMat &m) {
-        return expApprox(p, std::move(x), ep, m);
-      },
-      link);
+  NlRun r = runExp(xs, shape, ep, link);
   ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
   WARN("exp.cubes max abs err " << e.maxAbs << " at " << e.atAbs);
   CHECK(e.maxAbs <= info->maxAbsErr);
@@ -164,11 +160,7 @@ TEST_CASE("exp with Taylor cubes and positive inputs", "[nonlinear][exp]") {
   ep.iters = 6;
   ep.cubes = 3;
   ep.order = 2;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
-      [&](Party &p, RingTensor x, const ExpMat &m) {
-        return expApprox(p, std::move(x), ep, m);
-      });
+  NlRun r = runExp(xs, shape, ep);
   ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
   INFO("max rel err " << e.maxRel << " at " << e.atRel);
   // N = 216: Taylor's |x|^3 / (6 N^2) <= 2.3e-4, plus rounding at the
@@ -187,12 +179,7 @@ TEST_CASE("exp with positive inputs uses a coarser working scale",
   ep.maxInput = 4;
   ep.iters = 10;
   auto link = GENERATE(Link::Mem, Link::Tcp);
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
-      [&](Party &p, RingTensor x, const ExpMat &m) {
-        return expApprox(p, std::move(x), ep, m);
-      },
-      link);
+  NlRun r = runExp(xs, shape, ep, link);
   ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
   INFO("max rel err " << e.maxRel << " at " << e.atRel);
   // (1 + x/2^10)^(2^10) has relative error about x^2 / 2^11 + x^3/(3 2^20)
@@ -207,11 +194,7 @@ TEST_CASE("exp far below its domain gives a finite value, not a crash",
   Shape shape{4};
   std::vector<double> xs{-10000, -300, -257, -20};
   ExpParams ep;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealExp(c, shape, ep); },
-      [&](Party &p, RingTensor x, const ExpMat &m) {
-        return expApprox(p, std::move(x), ep, m);
-      });
+  NlRun r = runExp(xs, shape, ep);
   CHECK(std::fabs(r.out[3] - std::exp(-20.0)) < 1e-3);
   requireTrafficMatches(r.measured, expCost(shape, ep));
 }
