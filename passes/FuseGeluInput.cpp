@@ -15,7 +15,10 @@
 //   %y = gelu.mpc %h {trunc_bits = f}
 //
 // The same without the bias. Applies where %t (and %h) have no other use
-// and the bias is used once; quad GeLU (no opening to share) is left alone.
+// and the bias is used once, and where trunc_bits + compare_bits <= 63 (the
+// comparisons run against the truncation's mask, whose two candidates
+// must agree on the compared bits); quad GeLU (no opening to share) is
+// left alone.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,7 +51,12 @@ private:
     Op *def = h->definingOp();
     if (!def || !hasOneUse(h))
       return false;
+    auto fits = [&](const Op *trunc) {
+      return trunc->getInt("bits") + gelu->getInt("compare_bits", 62) <= 63;
+    };
     if (def->kind() == OpKind::Trunc) {
+      if (!fits(def))
+        return false;
       fuse(g, gelu, def, /*add=*/nullptr);
       return true;
     }
@@ -59,7 +67,7 @@ private:
       Op *trunc = t->definingOp();
       if (!trunc || trunc->kind() != OpKind::Trunc || !hasOneUse(t) ||
           !bias->isConstant() || !hasOneUse(bias) ||
-          bias->type().elem != ElemType::Fixed)
+          bias->type().elem != ElemType::Fixed || !fits(trunc))
         continue;
       fuse(g, gelu, trunc, def);
       return true;

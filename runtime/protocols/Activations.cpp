@@ -4,10 +4,13 @@
 // arithmetic, and the GeLU and tanh protocols built on them.
 //
 // Round schedule of a piecewise function (PUMA GeLU: 4 rounds):
-//   round 1      open x                   | comparison level 1 (all breaks)
-//   rounds 2..L  truncate powers, then    | comparison levels 2..C
-//                every segment polynomial |
-//   round max(L, C) + 1 (or shared with L): open the bits premasked
+//   round 1      open (or truncate) x: x = D + A, D public
+//   rounds 2..L  truncate powers, then    | comparison tree levels 1..C of
+//                every segment polynomial | D - break_i + 2^K against the
+//                                         | premask A (Compare.h,
+//                                         | lessThanZeroBitsOfPublic: no
+//                                         | opening of its own)
+//   round max(L, C + 1) + 1 (or shared with L): open the bits premasked
 //   local        out = sum_s [segment s] value_s, with [segment s] =
 //                b_s - b_(s-1) and b_i = [x < break_i]: products of
 //                premasked bits and premasked polynomial values.
@@ -54,7 +57,7 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
     pp.bitInputs.push_back(b.bitsInput());
   int xm = inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits) : b.open(pp.x);
   pp.xm = xm;
-  pp.cmpStart = inputTruncBits > 0 ? 1 : 0;
+  pp.cmpStart = 1;
   b.nextStage();
 
   std::set<int> need;
@@ -127,14 +130,15 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
   size_t nb = pw.breaks.size();
   fx::State st(*m.prog);
   fx::setArith(st, pp.x, std::move(x));
-  // x's shares: the input, or (truncating program) what stage 0 made.
+  // Stage 0 opens (or truncates) x: x = D + A with D public, so each
+  // x - break_i is compared from the public D - break_i + 2^K.
   co_await fx::runStages(p, m, st, 0, pp.cmpStart);
-  const RingTensor &xs = st.share[pp.cmpStart > 0 ? pp.xm : pp.x];
-  RingTensor cmpIn(Shape{int64_t(nb) * n});
+  const RingTensor &d = st.masked[pp.xm].d;
+  std::vector<u64> c(nb * size_t(n));
   for (size_t i = 0; i < nb; ++i) {
-    u64 a = p.id() == 0 ? encodeFixed(pw.breaks[i], frac) : 0;
+    u64 k = (u64(1) << cmpBits) - encodeFixed(pw.breaks[i], frac);
     for (int64_t j = 0; j < n; ++j)
-      cmpIn[i * n + j] = xs[j] - a;
+      c[i * n + j] = d[j] + k;
   }
   auto both = co_await whenBoth(
       p,
@@ -142,7 +146,8 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
         return fx::runStages(q, m, st, pp.cmpStart, pp.split);
       },
       [&](Party &q) {
-        return lessThanZeroBits(q, std::move(cmpIn), cmp, cmpBits);
+        return lessThanZeroBitsOfPublic(q, std::move(c),
+                                        Shape{int64_t(nb) * n}, cmp, cmpBits);
       });
   for (size_t i = 0; i < nb; ++i)
     fx::setBits(st, pp.bitInputs[i], sliceBits(both.second, i * n, n));
@@ -150,11 +155,28 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
   co_return std::move(st.share[pp.out]);
 }
 
+LtzBitsMat dealPiecewiseCompare(Corr &c, const Piecewise &pw,
+                                const PiecewiseProgram &pp, const fx::Mat &m,
+                                int cmpBits) {
+  int64_t n = pp.prog->n, nb = int64_t(pw.breaks.size());
+  // x's premask A: the comparisons' mask is -A, once per breakpoint. A
+  // truncated x has two candidates, equal modulo 2^(cmpBits + 1) (they
+  // differ by a multiple of 2^(64 - truncation bits); see validateGelu).
+  return dealLessThanZeroBitsKnown(c, {nb * n}, cmpBits, [&] {
+    const RingTensor &a = m.candValues[pp.xm][0];
+    RingTensor r(Shape{nb * n});
+    for (int64_t i = 0; i < nb; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        r[i * n + j] = u64(0) - a[j];
+    return r;
+  });
+}
+
 Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits) {
   const fx::Program &pg = *pp.prog;
   Cost head = fx::stagesCost(pg, pp.cmpStart, pp.split);
-  head.alongside(
-      lessThanZeroBitsCost(int64_t(pp.bitInputs.size()) * pg.n, cmpBits));
+  head.alongside(lessThanZeroBitsOfPublicCost(
+      int64_t(pp.bitInputs.size()) * pg.n, cmpBits));
   Cost c = fx::materialCost(pg);
   c.then(fx::stagesCost(pg, 0, pp.cmpStart));
   c.then(head);
@@ -261,7 +283,8 @@ int64_t geluBreaks(const GeluParams &p) {
 }
 
 int geluCompareRounds(int64_t n, const GeluParams &p) {
-  return int(lessThanZeroBitsCost(geluBreaks(p) * n, p.compareBits).rounds);
+  return int(
+      lessThanZeroBitsOfPublicCost(geluBreaks(p) * n, p.compareBits).rounds);
 }
 
 } // namespace
@@ -276,11 +299,11 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     return m;
   }
   assert((p.form == "puma" || p.form == "accurate") && "unknown GeLU form");
-  m.prog = fx::dealProgram(c, buildPiecewise(geluPieces(p), n, p.frac,
-                                             geluCompareRounds(n, p),
-                                             p.inputTruncBits)
-                                  .prog);
-  m.cmp = dealLessThanZeroBits(c, {geluBreaks(p) * n}, p.compareBits);
+  Piecewise pw = geluPieces(p);
+  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, geluCompareRounds(n, p),
+                                       p.inputTruncBits);
+  m.prog = fx::dealProgram(c, pp.prog);
+  m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
 }
 
@@ -324,7 +347,7 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
 namespace {
 
 int tanhCompareRounds(int64_t n, const TanhParams &p) {
-  return int(lessThanZeroBitsCost(4 * n, p.compareBits).rounds);
+  return int(lessThanZeroBitsOfPublicCost(4 * n, p.compareBits).rounds);
 }
 
 } // namespace
@@ -335,9 +358,10 @@ TanhMat dealTanh(Corr &c, llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
   if (n == 0)
     return m;
   assert(p.form == "poly" && "unknown tanh form");
-  m.prog = fx::dealProgram(
-      c, buildPiecewise(polyTanh(), n, p.frac, tanhCompareRounds(n, p)).prog);
-  m.cmp = dealLessThanZeroBits(c, {4 * n}, p.compareBits);
+  Piecewise pw = polyTanh();
+  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, tanhCompareRounds(n, p));
+  m.prog = fx::dealProgram(c, pp.prog);
+  m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
 }
 

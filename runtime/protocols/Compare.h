@@ -92,6 +92,22 @@ Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
                                    int bits = kFullCompareBits);
 Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits);
 
+/// The sign test of a value that is already premasked, x = D + A with D
+/// public and A a dealt mask the dealer knows: C = x + 2^K - A = D + 2^K is
+/// public, so step 1 (its opening, K + 1 bits each way and a round) is
+/// skipped and A plays the part of r (it is as uniform and as secret; the
+/// tree's openings are masked afresh). \p r gives the dealer -A (only its
+/// low K + 1 bits matter). Material for n elements; the caller passes
+/// c_i = D_i + 2^K (any high bits).
+LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
+                                     int bits,
+                                     llvm::function_ref<RingTensor()> r);
+Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
+                                           Shape shape, const LtzBitsMat &m,
+                                           int bits);
+/// Rounds: 0 (K <= 6), 1 (K <= 24), 2 (K <= 63); bytes: the tree's only.
+Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits);
+
 /// Bit -> arithmetic: rho is a random bit (XOR and arithmetic shares).
 struct BitToArithMat {
   Dealt rho;      ///< XOR shares (planes).

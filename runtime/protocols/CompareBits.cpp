@@ -242,69 +242,83 @@ void evalTerms(const std::vector<TreeTerm> &terms, int64_t nw, bool p0,
   }
 }
 
+/// The dealt bits of a sign test against the mask \p r (dealer side): r_K,
+/// the leaf tables of r's groups, the tree's monomials of \p maskv.
+RingTensor dealtStream(const ComparePlan &plan, int bits, const RingTensor &r,
+                       const RingTensor &maskv) {
+  int64_t n = r.size(), nw = wordsFor(n);
+  int64_t words = wordsFor(plan.dealtBits(n));
+  std::vector<u64> out;
+  out.reserve(words);
+  BitWriter w(out);
+  for (int64_t i = 0; i < n; ++i)
+    w.put((r[i] >> bits) & 1, 1);
+  // Table of group g: bit v is [r_g > v], v < 2^w - 1, i.e. r_g low ones.
+  for (int64_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < plan.groupWidth.size(); ++j) {
+      int width = plan.groupWidth[j];
+      u64 rg = (r[i] >> plan.groupShift[j]) & lowMask(width);
+      w.put(lowMask(int(rg)), (1 << width) - 1);
+    }
+  std::vector<u64> plane(nw);
+  for (const TreeLevel &level : plan.levels)
+    for (const auto &mono : level.monos) {
+      std::fill(plane.begin(), plane.end(), ~u64(0));
+      for (int v : mono) {
+        const u64 *mp = maskv.data() + (level.maskBase + v) * nw;
+        for (int64_t q = 0; q < nw; ++q)
+          plane[q] &= mp[q];
+      }
+      w.putPlane(plane.data(), n);
+    }
+  w.finish();
+  assert(int64_t(out.size()) == words && "dealer stream size");
+  return RingTensor({words}, std::move(out));
+}
+
+/// Material with the mask \p rValue (evaluated by the dealer only).
+LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits,
+                        llvm::function_ref<RingTensor()> rValue) {
+  const ComparePlan &plan = planFor(bits);
+  LtzBitsMat m;
+  m.bits = bits;
+  if (n == 0)
+    return m;
+  m.masks = c.randomBits({int64_t(plan.maskPlanes) * wordsFor(n)});
+  m.dealt = c.xorShareOf({wordsFor(plan.dealtBits(n))}, [&] {
+    return dealtStream(plan, bits, rValue(), Corr::xorValue(m.masks));
+  });
+  return m;
+}
+
 } // namespace
 
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
                                 int bits) {
-  const ComparePlan &plan = planFor(bits);
-  LtzBitsMat m;
-  m.bits = bits;
-  int64_t n = numElements(shape);
-  if (n == 0)
-    return m;
-  int64_t nw = wordsFor(n);
-  m.r = c.random(shape);
-  m.masks = c.randomBits({int64_t(plan.maskPlanes) * nw});
-  int64_t words = wordsFor(plan.dealtBits(n));
-  m.dealt = c.xorShareOf({words}, [&] {
-    RingTensor r = Corr::value(m.r);
-    RingTensor maskv = Corr::xorValue(m.masks);
-    std::vector<u64> out;
-    out.reserve(words);
-    BitWriter w(out);
-    for (int64_t i = 0; i < n; ++i)
-      w.put((r[i] >> bits) & 1, 1);
-    // Table of group g: bit v is [r_g > v], v < 2^w - 1, i.e. r_g low ones.
-    for (int64_t i = 0; i < n; ++i)
-      for (size_t j = 0; j < plan.groupWidth.size(); ++j) {
-        int width = plan.groupWidth[j];
-        u64 rg = (r[i] >> plan.groupShift[j]) & lowMask(width);
-        w.put(lowMask(int(rg)), (1 << width) - 1);
-      }
-    std::vector<u64> plane(nw);
-    for (const TreeLevel &level : plan.levels)
-      for (const auto &mono : level.monos) {
-        std::fill(plane.begin(), plane.end(), ~u64(0));
-        for (int v : mono) {
-          const u64 *mp = maskv.data() + (level.maskBase + v) * nw;
-          for (int64_t q = 0; q < nw; ++q)
-            plane[q] &= mp[q];
-        }
-        w.putPlane(plane.data(), n);
-      }
-    w.finish();
-    assert(int64_t(out.size()) == words && "dealer stream size");
-    return RingTensor({words}, std::move(out));
-  });
+  Dealt r = c.random(shape);
+  LtzBitsMat m = dealWithMask(c, numElements(shape), bits,
+                              [&] { return Corr::value(r); });
+  m.r = std::move(r);
   return m;
+}
+
+LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
+                                     int bits,
+                                     llvm::function_ref<RingTensor()> r) {
+  return dealWithMask(c, numElements(shape), bits, r);
 }
 
 Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
                                          const LtzBitsMat &m, int bits,
                                          bool fullOpen) {
   assert(m.bits == bits && "comparison material dealt for other bits");
-  const ComparePlan &plan = planFor(bits);
   int64_t n = x.size();
   SignTest st;
-  SharedBits &res = st.lt;
-  res.shape = x.shape();
+  st.lt.shape = x.shape();
   if (n == 0)
     co_return st;
-  int64_t nw = wordsFor(n);
   bool p0 = p.id() == 0;
   const RingTensor &r = m.r.mine(p.id());
-  const RingTensor &masks = m.masks.mine(p.id());
-  const RingTensor &dealt = m.dealt.mine(p.id());
   assert(r.size() == n && "comparison material has the wrong size");
 
   // Round 1: open C = x + 2^K + r mod 2^(K+1), as (K+1)-bit fields, or
@@ -336,7 +350,25 @@ Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
     for (int64_t i = 0; i < n; ++i)
       cmine[i] = (cmine[i] + rd.get(fieldBits)) & fieldMask;
   }
-  const std::vector<u64> &cpub = cmine;
+  if (fullOpen)
+    st.c = cmine;
+  st.lt = co_await compareTree(p, std::move(cmine), x.shape(), m, bits);
+  co_return st;
+}
+
+Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
+                                      Shape shape, const LtzBitsMat &m,
+                                      int bits) {
+  const ComparePlan &plan = planFor(bits);
+  int64_t n = numElements(shape);
+  SharedBits res;
+  res.shape = shape;
+  if (n == 0)
+    co_return res;
+  int64_t nw = wordsFor(n);
+  bool p0 = p.id() == 0;
+  const RingTensor &masks = m.masks.mine(p.id());
+  const RingTensor &dealt = m.dealt.mine(p.id());
 
   // Leaves from the tables: gt = T[v], eq = T[v-1] ^ T[v] (T[-1] = 1,
   // T[2^w - 1] = 0) for the public group value v.
@@ -418,9 +450,7 @@ Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
   if (p0)
     for (int64_t i = 0; i < n; ++i)
       res.words[i / 64] ^= (~(cpub[i] >> bits) & 1) << (i % 64);
-  if (fullOpen)
-    st.c = std::move(cmine);
-  co_return st;
+  co_return res;
 }
 
 Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
@@ -432,6 +462,26 @@ Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
 
 Cost lessThanZeroBitsCost(int64_t n, int bits) {
   return detail::signTestCost(n, bits, false);
+}
+
+Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
+                                           Shape shape, const LtzBitsMat &m,
+                                           int bits) {
+  assert(m.bits == bits && "comparison material dealt for other bits");
+  assert(int64_t(c.size()) == numElements(shape) && "one C per element");
+  u64 fieldMask = lowMask(bits + 1);
+  for (u64 &v : c)
+    v &= fieldMask;
+  return detail::compareTree(p, std::move(c), std::move(shape), m, bits);
+}
+
+Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits) {
+  Cost c = detail::signTestCost(n, bits, false);
+  if (n == 0)
+    return c;
+  c.rounds -= 1;
+  c.bytes01 = c.bytes10 = c.bytes01 - bitBytes(uint64_t(n) * (bits + 1));
+  return c;
 }
 
 Cost detail::signTestCost(int64_t n, int bits, bool fullOpen) {

@@ -24,4 +24,9 @@ Proto<SignTest> signTest(Party &p, RingTensor x, const LtzBitsMat &m, int bits,
                          bool fullOpen);
 Cost signTestCost(int64_t n, int bits, bool fullOpen);
 
+/// Steps 2-4 of the sign test: the public C (K+1 bits per element) against
+/// the material's mask; XOR shares of [x < 0]. One round per tree level.
+Proto<SharedBits> compareTree(Party &p, std::vector<u64> cpub, Shape shape,
+                              const LtzBitsMat &m, int bits);
+
 } // namespace mpc::rt::detail

@@ -188,7 +188,8 @@ Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p);
 ///   [-1.95,3] | x), any input with |x| < 2^(compareBits-1) / 2^frac; the
 ///   three comparisons run as one batched comparison of 3n elements in the
 ///   same rounds as the powers and both polynomials; the selection is
-///   local after opening the bits. Rounds: max(C, 3) + 1 = 4.
+///   local after opening the bits. The comparisons start from x's opening
+///   (against its premask, without an opening of their own). Rounds: 4.
 ///   Error vs exact GeLU ("gelu.puma"): see the catalogue.
 /// form "quad": 0.125x^2 + 0.25x + 0.5 (MPCFormer; only for models
 ///   distilled with it). 2 rounds. Error vs that formula: 2 ulp.
@@ -196,9 +197,8 @@ Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p);
 /// inputTruncBits > 0 (puma/accurate): x arrives at frac + inputTruncBits
 ///   (an untruncated product, |x| < 2^(62 - inputTruncBits - frac) in
 ///   value) and the first round truncates it; that opening replaces the
-///   one of x, so a product's truncation followed by GeLU costs one word
-///   each way less and the same rounds (4 + 1: the comparison starts
-///   after the truncation).
+///   one of x, so a product's truncation followed by GeLU costs a round
+///   and a word each way less. Needs inputTruncBits + compareBits <= 63.
 struct GeluParams {
   std::string form = "puma";
   int frac = 16;

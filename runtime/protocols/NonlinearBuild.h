@@ -154,7 +154,13 @@ struct PiecewiseProgram {
 /// its word go.
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int frac,
                                 int compareRounds, int inputTruncBits = 0);
-/// Runs it: x - break_i compared in one batch alongside the powers.
+/// The comparisons' material: against x's premask (Compare.h,
+/// lessThanZeroBitsOfPublic), dealt after the program's.
+LtzBitsMat dealPiecewiseCompare(Corr &c, const Piecewise &pw,
+                                const PiecewiseProgram &pp, const fx::Mat &m,
+                                int cmpBits);
+/// Runs it: x - break_i compared in one batch alongside the powers, from
+/// the public part of x's opening (no opening of its own).
 Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
                                const PiecewiseProgram &pp, const fx::Mat &m,
                                const LtzBitsMat &cmp, RingTensor x, int frac,

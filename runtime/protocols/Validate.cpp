@@ -144,6 +144,13 @@ llvm::Error validateGelu(const GeluParams &p) {
     return mpc::error("gelu: inputTruncBits {} must be in [0, 40] (0 for "
                       "quad)",
                       p.inputTruncBits);
+  // The truncation's two mask candidates differ by a multiple of
+  // 2^(64 - inputTruncBits); the comparisons need them equal modulo
+  // 2^(compareBits + 1).
+  if (p.form != "quad" && p.inputTruncBits + p.compareBits > 63)
+    return mpc::error("gelu: inputTruncBits {} + compareBits {} must be at "
+                      "most 63",
+                      p.inputTruncBits, p.compareBits);
   return llvm::Error::success();
 }
 

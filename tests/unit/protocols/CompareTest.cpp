@@ -55,7 +55,57 @@ std::vector<int> runLtzBits(const std::vector<int64_t> &v, int bits, Link link,
   return openBits(res.out[0], res.out[1]);
 }
 
+/// Runs lessThanZeroBitsOfPublic on x = D + A: A a mask known to the
+/// "dealer" (this test), D = x - A public; returns the opened bits.
+std::vector<int> runLtzBitsOfPublic(const std::vector<int64_t> &v, int bits,
+                                    Link link, Cost *measured,
+                                    std::mt19937_64 &rng) {
+  int64_t n = int64_t(v.size());
+  RingTensor x = ringOf(v, {n}), a(Shape{n}), minusA(Shape{n});
+  std::vector<u64> c(n);
+  for (int64_t i = 0; i < n; ++i) {
+    a[i] = rng();
+    minusA[i] = u64(0) - a[i];
+    c[i] = x[i] - a[i] + (u64(1) << bits); // D + 2^K
+  }
+  auto res = runTwoParty(
+      [&](Corr &cr) {
+        return dealLessThanZeroBitsKnown(cr, {n}, bits,
+                                         [&] { return minusA; });
+      },
+      [&](Party &p, const LtzBitsMat &m) {
+        return lessThanZeroBitsOfPublic(p, c, {n}, m, bits);
+      },
+      link);
+  *measured = res.measured;
+  return openBits(res.out[0], res.out[1]);
+}
+
 } // namespace
+
+TEST_CASE("the sign test of a premasked value is exact and skips an opening",
+          "[compare]") {
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  for (int bits : {1, 6, 7, 24, 25, 32, 62, 63})
+    for (int64_t n : {1, 65, 3000}) {
+      INFO("bits = " << bits << ", n = " << n);
+      std::mt19937_64 rng(n * 1000 + bits);
+      std::vector<int64_t> v = domainValues(n, bits, rng);
+      Cost measured;
+      std::vector<int> b = runLtzBitsOfPublic(v, bits, link, &measured, rng);
+      int64_t errors = 0;
+      for (int64_t i = 0; i < n; ++i)
+        errors += b[i] != (v[i] < 0 ? 1 : 0);
+      CHECK(errors == 0);
+      Cost f = lessThanZeroBitsOfPublicCost(n, bits),
+           full = lessThanZeroBitsCost(n, bits);
+      requireTrafficMatches(measured, f);
+      CHECK(f.rounds + 1 == full.rounds);
+      CHECK(f.bytes01 + (uint64_t(n) * (bits + 1) + 63) / 64 * 8 ==
+            full.bytes01);
+      CHECK(f.dealerBytes1 == full.dealerBytes1);
+    }
+}
 
 TEST_CASE("lessThanZero is exact on 10^5 values over the whole domain",
           "[compare]") {

@@ -161,11 +161,19 @@ TEST_CASE("exp with Taylor cubes and positive inputs", "[nonlinear][exp]") {
   ep.cubes = 3;
   ep.order = 2;
   NlRun r = runExp(xs, shape, ep);
-  ErrStats e = errors(r.in, r.out, [](double x) { return std::exp(x); });
-  INFO("max rel err " << e.maxRel << " at " << e.atRel);
-  // N = 216: Taylor's |x|^3 / (6 N^2) <= 2.3e-4, plus rounding at the
-  // cube scale floor((60 - 2.9)/3) = 19.
-  CHECK(e.maxRel < 1e-3);
+  // N = 216: Taylor's |x|^3 / (6 N^2) <= 2.3e-4 relative, rounding at the
+  // cube scale floor((60 - 2.9)/3) = 19 amplified by up to 216 (~4e-4),
+  // and the output's own stochastic rounding, up to one unit of 2^-16
+  // (8e-4 relative at e^-4: a bound on the relative error alone failed
+  // one run in 30 there).
+  double worst = 0;
+  for (size_t i = 0; i < r.in.size(); ++i) {
+    double want = std::exp(r.in[i]);
+    double excess = std::fabs(r.out[i] - want) - 7e-4 * want;
+    worst = std::max(worst, excess / std::ldexp(1.0, -16));
+  }
+  INFO("error beyond 7e-4 relative, in units of 2^-16: " << worst);
+  CHECK(worst <= 1.5);
   requireTrafficMatches(r.measured, expCost(shape, ep));
   CHECK(expCost(shape, ep).rounds == 1 + 1 + 6);
 }
