@@ -2,7 +2,9 @@
 //
 // "exact" and "puma": m = max (Compare.h), y = x - m, then one program opens y
 // and runs exp's squarings while the clip test [y < clipBelow] runs in the
-// same rounds; the clip bit is opened premasked in a squaring round, so
+// same rounds (from y's opening, against its mask: Compare.h,
+// lessThanZeroBitsOfPublic); the clip bit is opened premasked in a
+// squaring round, so
 // e' = (1 - b) exp(y) is local. Masked entries (bias -10000) have y far
 // below -2^8, where exp's squarings overflow: that garbage is multiplied
 // by an exact 0. The row sums s are in [1, L] (the max entry contributes
@@ -76,6 +78,7 @@ ReciprocalParams rowRecip(const SoftmaxParams &p, int64_t len) {
 struct FirstProgram {
   std::shared_ptr<const fx::Program> prog;
   int in = -1, bitsIn = -1, maskSlot = -1;
+  int ym = -1;    ///< exact: the opened y (the clip test's mask is its).
   int keep = -1;  ///< exact: the premasked clip bit b (1 = drop).
   int value = -1; ///< Premasked e (exact) or q (2quad).
   int out = -1;   ///< Raw e' (exact) or the premasked q (2quad).
@@ -100,16 +103,19 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
   }
   fp.bitsIn = b.bitsInput();
   int ym = b.open(fp.in);
+  fp.ym = ym;
   b.nextStage();
   fp.value = buildExp(b, b.var(ym, f), expOf(p));
-  int cmpRounds = int(lessThanZeroBitsCost(d.n, clipCompareBits(p)).rounds);
-  // exp's truncations occupy stages 1..; the bit joins the first one after
-  // the comparison is done.
-  if (cmpRounds < b.stage()) {
-    fp.split = std::max(cmpRounds, 1);
+  // The clip test starts from y's opening (against its mask, no opening
+  // of its own) and runs alongside exp's truncations (stages 1..); the bit
+  // joins the first one after the comparison is done.
+  int ready =
+      1 + int(lessThanZeroBitsOfPublicCost(d.n, clipCompareBits(p)).rounds);
+  if (ready < b.stage()) {
+    fp.split = ready;
     fp.keep = b.openBitsIn(fp.bitsIn, fp.split);
   } else {
-    while (b.stage() < cmpRounds)
+    while (b.stage() < ready)
       b.nextStage();
     fp.split = b.stage();
     fp.keep = b.openBits(fp.bitsIn);
@@ -171,7 +177,9 @@ SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
   FirstProgram fp = buildFirst(d, p);
   m.expProg = fx::dealProgram(c, fp.prog);
   if (!isQuad(p))
-    m.clip = dealLessThanZeroBits(c, {d.n}, clipCompareBits(p));
+    m.clip = dealLessThanZeroBitsKnown(c, {d.n}, clipCompareBits(p), [&] {
+      return neg(m.expProg.candValues[fp.ym][0]);
+    });
   ReciprocalParams rp = rowRecip(p, d.len);
   NormProgram np = rowRecipProgram(d, p);
   m.recip.prog = fx::dealProgram(c, np.prog);
@@ -214,17 +222,21 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
   } else {
     RingTensor mx = co_await maxLastAxis(p, x, m.max, params.inputBits);
     in = subBroadcast(x, mx).reshaped(Shape{d.n});
-    RingTensor cmpIn = in;
-    u64 clip = p.id() == 0 ? encodeFixed(params.clipBelow, f) : 0;
-    for (u64 &v : cmpIn.vec())
-      v -= clip;
     fx::setArith(st1, fp.in, std::move(in));
+    co_await fx::runStages(p, m.expProg, st1, 0, 1);
+    // y = D + a is open: y - clip is compared from D - clip + 2^K.
     int cmpBits = clipCompareBits(params);
+    u64 k = (u64(1) << cmpBits) - encodeFixed(params.clipBelow, f);
+    const RingTensor &dy = st1.masked[fp.ym].d;
+    std::vector<u64> c(d.n);
+    for (int64_t i = 0; i < d.n; ++i)
+      c[i] = dy[i] + k;
     auto both = co_await whenBoth(
         p,
-        [&](Party &q) { return fx::runStages(q, m.expProg, st1, 0, fp.split); },
+        [&](Party &q) { return fx::runStages(q, m.expProg, st1, 1, fp.split); },
         [&](Party &q) {
-          return lessThanZeroBits(q, std::move(cmpIn), m.clip, cmpBits);
+          return lessThanZeroBitsOfPublic(q, std::move(c), Shape{d.n}, m.clip,
+                                          cmpBits);
         });
     fx::setBits(st1, fp.bitsIn, std::move(both.second));
     co_await fx::runStages(p, m.expProg, st1, fp.split,
@@ -265,8 +277,9 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p) {
     c.then(fx::programCost(pg));
   } else {
     c.then(maxCost(shape, p.inputBits));
-    Cost head = fx::stagesCost(pg, 0, fp.split);
-    head.alongside(lessThanZeroBitsCost(d.n, clipCompareBits(p)));
+    c.then(fx::stagesCost(pg, 0, 1));
+    Cost head = fx::stagesCost(pg, 1, fp.split);
+    head.alongside(lessThanZeroBitsOfPublicCost(d.n, clipCompareBits(p)));
     c.then(head);
     c.then(fx::stagesCost(pg, fp.split, pg.numStages()));
     c.then(fx::materialCost(pg));
