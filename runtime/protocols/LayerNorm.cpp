@@ -13,9 +13,9 @@
 //      is made.
 //   3. (n) out = y rho (gamma) + beta, one truncation; rho is broadcast
 //      along the row as a premasked value.
-// With a private gamma, party 0's gain goes through pwMul (Arith.h) on y's
-// shares and is truncated, both while program 2 runs (whenBoth), so it
-// adds no round.
+// With a private gamma, y gamma is local (y is premasked: no message, see
+// Nonlinear.h) and its truncation runs while program 2 does (whenBoth),
+// so it adds no round.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/NonlinearBuild.h"
@@ -177,6 +177,29 @@ RingTensor betaAt(const RingTensor *beta, int betaFrac, int scale,
       .reshaped(Shape{numElements(shape)});
 }
 
+/// This party's share of y gamma for the premasked y = D + A (see
+/// Nonlinear.h): party 0 D gamma + A_0 (gamma - B) + [A B]_0, party 1
+/// A_1 (gamma - B) + [A B]_1, with A the candidate y's opening selected.
+RingTensor privateGain(const Party &p, const fx::MaskedView &y,
+                       const RingTensor *gamma, const LayerNormMat &m,
+                       llvm::ArrayRef<int64_t> shape) {
+  bool p0 = p.id() == 0;
+  assert((!p0 || gamma) && "party 0 needs gamma");
+  int64_t n = y.d.size(), d = shape.back();
+  RingTensor wMinusB = p0 ? sub(*gamma, m.gammaMask) : m.gammaMask;
+  const RingTensor &ab0 = m.gammaAB[0].mine(p.id()),
+                   &ab1 = m.gammaAB[1].mine(p.id());
+  RingTensor out(Shape{n});
+  for (int64_t i = 0; i < n; ++i) {
+    int sel = y.ncand == 2 ? y.sel[i] : 0;
+    u64 v = y.cand[sel][i] * wMinusB[i % d] + (sel ? ab1[i] : ab0[i]);
+    if (p0)
+      v += y.d[i] * (*gamma)[i % d];
+    out[i] = v;
+  }
+  return out;
+}
+
 } // namespace
 
 LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
@@ -189,12 +212,33 @@ LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
   m.centre = fx::dealProgram(c, cp.prog);
   VarProgram vp = buildVar(dm, p);
   m.var = fx::dealProgram(c, vp.prog);
-  if (!vp.bitInputs.empty())
-    m.cmp = dealLessThanZeroBits(c, {int64_t(vp.bitInputs.size()) * dm.rows},
-                                 varCompareBits(dm, p));
+  if (!vp.bitInputs.empty()) {
+    // Against Q's mask (Q = D + A, truncated by frac: its two candidates
+    // agree on the compared bits, frac + compare bits <= 63).
+    int64_t T = int64_t(vp.bitInputs.size());
+    assert(p.frac + varCompareBits(dm, p) <= 63 && "variance range too wide");
+    m.cmp = dealLessThanZeroBitsKnown(
+        c, {T * dm.rows}, varCompareBits(dm, p), [&] {
+          const RingTensor &a = m.var.candValues[vp.q][0];
+          RingTensor r(Shape{T * dm.rows});
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t i = 0; i < dm.rows; ++i)
+              r[t * dm.rows + i] = u64(0) - a[i];
+          return r;
+        });
+  }
   if (p.affine == Affine::Private) {
     assert(masks && "a private gamma needs the weight masks");
-    m.gamma = dealPwMul(c, *masks, shape, p.gammaWeightId, {dm.d});
+    Shape g{dm.d};
+    if (c.role() == Role::P1)
+      m.gammaMask = masks->masked(p.gammaWeightId);
+    else
+      m.gammaMask = masks->mask(p.gammaWeightId, g);
+    for (int j = 0; j < 2; ++j)
+      m.gammaAB[j] = c.shareOf(shape, [&] {
+        return mul(m.centre.candValues[cp.y][j].reshaped(shape),
+                   broadcastTo(m.gammaMask, shape));
+      });
   }
   OutProgram op = buildOut(dm, p);
   std::vector<std::array<RingTensor, 2>> ins;
@@ -240,18 +284,21 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
     co_await fx::runStages(q, m.var, st2, 0, 1);
     int T = int(vp.bitInputs.size());
     if (T > 0) {
-      const RingTensor &qs = st2.share[vp.q];
-      RingTensor in(Shape{int64_t(T) * dm.rows});
+      // Q = D + A is open: Q - thr_j is compared from D - thr_j + 2^K.
+      int cmpBits = varCompareBits(dm, params);
+      const RingTensor &dq = st2.masked[vp.q].d;
+      std::vector<u64> in(size_t(T) * dm.rows);
       for (int j = params.rsqrt.minExp + 1, t = 0; j < params.rsqrt.maxBits;
            ++j, ++t) {
         double thr = double(dm.d) * (std::ldexp(1.0, j) - params.eps);
-        u64 a = q.id() == 0 ? encodeFixed(thr, f) : 0;
+        u64 k = (u64(1) << cmpBits) - encodeFixed(thr, f);
         for (int64_t i = 0; i < dm.rows; ++i)
-          in[t * dm.rows + i] = qs[i] - a;
+          in[t * dm.rows + i] = dq[i] + k;
       }
-      int cmpBits = varCompareBits(dm, params);
-      SharedBits bits =
-          co_await lessThanZeroBits(q, std::move(in), m.cmp, cmpBits);
+      // (Not a braced temporary inside co_await: GCC 12 rejects it.)
+      Shape cmpShape(1, int64_t(T) * dm.rows);
+      SharedBits bits = co_await lessThanZeroBitsOfPublic(
+          q, std::move(in), std::move(cmpShape), m.cmp, cmpBits);
       for (int t = 0; t < T; ++t)
         fx::setBits(st2, vp.bitInputs[t],
                     sliceBits(bits, t * dm.rows, dm.rows));
@@ -260,10 +307,9 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
     co_return 0;
   };
   if (params.affine == Affine::Private) {
-    RingTensor yShare = st1.share[cp.y].reshaped(shape);
+    fx::setArith(st3, op.yg, privateGain(p, fx::viewOf(st1, cp.y), gamma, m,
+                                         shape));
     auto gainPart = [&](Party &q) -> Proto<int> {
-      RingTensor yg = co_await pwMul(q, yShare, gamma, m.gamma);
-      fx::setArith(st3, op.yg, yg.reshaped(Shape{dm.n}));
       co_await fx::runStages(q, m.out, st3, 0, op.split);
       co_return 0;
     };
@@ -305,12 +351,12 @@ Cost layerNormCost(llvm::ArrayRef<int64_t> shape, const LayerNormParams &p) {
   Cost var = fx::materialCost(vg);
   var.then(fx::stagesCost(vg, 0, 1));
   if (!vp.bitInputs.empty())
-    var.then(lessThanZeroBitsCost(int64_t(vp.bitInputs.size()) * dm.rows,
-                                  varCompareBits(dm, p)));
+    var.then(lessThanZeroBitsOfPublicCost(
+        int64_t(vp.bitInputs.size()) * dm.rows, varCompareBits(dm, p)));
   var.then(fx::stagesCost(vg, 1, vg.numStages()));
   if (p.affine == Affine::Private) {
-    Cost gain = pwMulCost(shape, {dm.d});
-    gain.then(fx::stagesCost(og, 0, op.split));
+    Cost gain = fx::stagesCost(og, 0, op.split);
+    gain.dealerBytes1 += 2 * wordBytes(uint64_t(dm.n)); // A_j B
     var.alongside(gain);
   }
   c.then(var);

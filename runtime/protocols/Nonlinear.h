@@ -292,17 +292,21 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
 /// gamma/beta:
 ///   Affine::None    — none (tests, or folded elsewhere);
 ///   Affine::Public  — both parties pass the same clear tensors;
-///   Affine::Private — party 0 holds them: gamma through pwMul (Arith.h,
-///     weight id gammaWeightId, WeightMasks at deal time), beta added to
-///     party 0's share. Party 1 passes nullptr.
+///   Affine::Private — party 0 holds them, beta is added to party 0's
+///     share. y gamma is LOCAL: y = D + A is premasked (the centring's
+///     truncation), so y gamma = D gamma + A (gamma - B) + A B with
+///     gamma - B known to both parties (party 1 from the W - B set-up of
+///     weight gammaWeightId, party 0 from its mask seed) and the dealer's
+///     shares of A B for both of A's candidates. Party 1 passes nullptr.
 /// rsqrt.method Newton (CrypTen, "layernorm.newton") truncates var + eps
 /// to frac and runs buildRsqrtNewton: no comparison, 19 rounds, domain of
 /// var + eps about [0.1, 100].
 /// Inputs: |x - mean| < 2^inputBits. rsqrt(var + eps) is kept at
-/// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + C (at
-/// log2(d) + maxBits + frac + 1 bits) + 1 (bits) + 2 + 2 rsqrt.iters + 1
-/// (output) = 11 with defaults; the private gain (pwMul + truncation, 2
-/// rounds) runs alongside the variance and rsqrt.
+/// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + C' (the
+/// comparison tree at log2(d) + maxBits + frac + 1 bits, against the
+/// variance's mask: no opening of its own) + 1 (bits) + 2 + 2 rsqrt.iters
+/// + 1 (output) = 10 with defaults; the private gain's truncation (1
+/// round) runs alongside the variance and rsqrt.
 struct LayerNormParams {
   enum Affine { None, Public, Private };
   double eps = 1e-12;
@@ -312,12 +316,16 @@ struct LayerNormParams {
   Affine affine = Affine::Private;
   int gammaFrac = 16; ///< Fraction bits of gamma's ring encoding.
   int betaFrac = 16;
-  int64_t gammaWeightId = -1; ///< Private: the pwMul weight id of gamma.
+  int64_t gammaWeightId = -1; ///< Private: the set-up weight id of gamma.
 };
 struct LayerNormMat {
   fx::Mat centre, var, out;
   LtzBitsMat cmp;
-  PwMulMat gamma; ///< Private affine only.
+  /// Private affine only: shares of A_j * broadcast(B) for y's two mask
+  /// candidates, and this party's part of gamma's mask (party 0: B;
+  /// party 1: gamma - B).
+  Dealt gammaAB[2];
+  RingTensor gammaMask;
 };
 /// \p masks is required for Affine::Private (dealer and party 0: withSeed;
 /// party 1: forParty1); ignored otherwise.
