@@ -137,7 +137,8 @@ mpc::rt::partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
   // ends with a barrier.
   if (p->windowMiB != window)
     return mpc::error("handshake: party 0 and party 1 disagree on the "
-                      "material window (this party: {} MiB, {}: {} MiB)",
+                      "material window, --material-window (this party: {} "
+                      "MiB, {}: {} MiB)",
                       window, roleName(1 - party), p->windowMiB);
   if (party == 0) {
     seeds.common = randomSeed();
