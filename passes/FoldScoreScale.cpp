@@ -10,10 +10,10 @@
 //   %s = trunc (matmul.beaver %q', %k) {bits = f}
 //   %y = trunc (mul.public %s, c) {bits = f}       c = 1/sqrt(d) < 1
 //     ->
-//   @wq, @bq scaled by c; @wq's fixed point gets k = ceil(log2(1/c)) more
-//   fractional bits, so it keeps at least its precision (for c = 2^-k its
-//   ring encoding is unchanged); the truncation of %l takes k more bits;
-//   %y is %s.
+//   @wq, @bq scaled by c, with k = ceil(log2(1/c)) more fractional bits:
+//   the query path (%l, %t, %q, %q') and the score product carry k more
+//   bits and the score truncation takes them off, so every value keeps its
+//   precision (for c = 2^-k every ring value is the one before); %y is %s.
 //
 // The rewrite applies only where every value on the path has the one use
 // (the query feeds nothing else) and the weight and bias are used once.
@@ -56,17 +56,22 @@ std::optional<Scale> foldableScale(const Value *v) {
 struct QueryPath {
   Op *linear = nullptr, *trunc = nullptr;
   Value *weight = nullptr, *bias = nullptr;
+  /// The add's result and the reshape/transpose results after it.
+  std::vector<Value *> chain;
 };
 
 std::optional<QueryPath> findQueryPath(Value *v) {
+  QueryPath p;
   while (v->definingOp() && hasOneUse(v) &&
          (v->definingOp()->kind() == OpKind::Reshape ||
-          v->definingOp()->kind() == OpKind::Transpose))
+          v->definingOp()->kind() == OpKind::Transpose)) {
+    p.chain.push_back(v);
     v = v->definingOp()->operand(0);
+  }
   Op *add = v->definingOp();
   if (!add || !hasOneUse(v) || add->kind() != OpKind::Add)
     return std::nullopt;
-  QueryPath p;
+  p.chain.push_back(v);
   for (unsigned i = 0; i < 2; ++i) {
     Value *t = add->operand(i), *b = add->operand(1 - i);
     Op *trunc = t->definingOp();
@@ -128,10 +133,13 @@ private:
         continue;
       int k = scale->k;
       scaleData(q->weight, scale->c);
-      q->weight->mutableType().fracBits += k;
       scaleData(q->bias, scale->c);
-      q->linear->result()->mutableType().fracBits += k;
-      q->trunc->setAttr("bits", Attr(int64_t(q->trunc->getInt("bits") + k)));
+      for (Value *v : {q->weight, q->bias, q->linear->result(),
+                       q->trunc->result(), matmul->result()})
+        v->mutableType().fracBits += k;
+      for (Value *v : q->chain)
+        v->mutableType().fracBits += k;
+      before->setAttr("bits", Attr(int64_t(before->getInt("bits") + k)));
       g.replaceAllUsesWith(after->result(), scores);
       g.eraseOp(after);
       g.eraseOp(mul);

@@ -15,7 +15,8 @@
 //   %y = gelu.mpc %h {trunc_bits = f}
 //
 // The same without the bias. Applies where %t (and %h) have no other use
-// and the bias is used once, and where trunc_bits + compare_bits <= 63 (the
+// and the bias is used once, trunc_bits <= 40, and trunc_bits +
+// compare_bits <= 63 (the
 // comparisons run against the truncation's mask, whose two candidates
 // must agree on the compared bits); quad GeLU (no opening to share) is
 // left alone.
@@ -51,8 +52,10 @@ private:
     Op *def = h->definingOp();
     if (!def || !hasOneUse(h))
       return false;
+    // The gelu kernel takes trunc_bits up to 40.
     auto fits = [&](const Op *trunc) {
-      return trunc->getInt("bits") + gelu->getInt("compare_bits", 62) <= 63;
+      int64_t bits = trunc->getInt("bits");
+      return bits <= 40 && bits + gelu->getInt("compare_bits", 62) <= 63;
     };
     if (def->kind() == OpKind::Trunc) {
       if (!fits(def))

@@ -227,7 +227,11 @@ llvm::Error validateLayerNorm(llvm::ArrayRef<int64_t> shape,
     return mpc::addContext(std::move(e), "layernorm: ");
   if (rs.method == RsqrtParams::Normalized) {
     int ft = std::max(rs.maxBits, 1);
-    if (log2Ceil(double(d)) + rs.maxBits + p.frac + 1 > kMaxCompareBits ||
+    // The variance tests run against the variance sum's truncation mask,
+    // whose two candidates agree on the compared bits only when
+    // frac + compare bits <= 63 (LayerNorm.cpp).
+    int cmpBits = log2Ceil(double(d)) + rs.maxBits + p.frac + 1;
+    if (cmpBits > kMaxCompareBits || p.frac + cmpBits > 63 ||
         kSafeBits - p.frac - ft < log2Ceil(double(d)) + 16)
       return mpc::error("layernorm: variance range 2^{} too wide for d = {}",
                         rs.maxBits, d);

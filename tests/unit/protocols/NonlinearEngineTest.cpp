@@ -209,4 +209,22 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   CHECK(bad(validateLayerNorm(act, noId)));
   ln.inputBits = 30;
   CHECK(bad(validateLayerNorm(act, ln)));
+  // The variance tests compare against a truncation mask: frac + compare
+  // bits must stay <= 63 (frac 18, d 2048: 18 + 11 + 16 + 18 + 1 = 64).
+  LayerNormParams wideVar;
+  wideVar.gammaWeightId = 3;
+  wideVar.frac = 18;
+  wideVar.rsqrt.minExp = -9;
+  wideVar.inputBits = 12;
+  CHECK(bad(validateLayerNorm({1, 2048}, wideVar)));
+  wideVar.frac = 17; // 17 + 11 + 16 + 17 + 1 = 62
+  CHECK(ok(validateLayerNorm({1, 2048}, wideVar)));
+  // A fused GeLU truncation whose mask candidates differ on compared bits.
+  GeluParams fused;
+  fused.form = "accurate";
+  fused.inputTruncBits = 16;
+  fused.compareBits = 47;
+  CHECK(ok(validateGelu(fused)));
+  fused.compareBits = 48;
+  CHECK(bad(validateGelu(fused)));
 }
