@@ -85,8 +85,11 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
   if (!elem)
     return addContext(elem.takeError(), "graph input '" + vi.name() + "': ");
   auto bound = opts.inputShapes.find(vi.name());
+  auto hint = opts.shapeHints.find(vi.name());
   const std::vector<int64_t> *binding =
-      bound == opts.inputShapes.end() ? nullptr : &bound->second;
+      bound != opts.inputShapes.end()  ? &bound->second
+      : hint != opts.shapeHints.end() ? &hint->second
+                                      : nullptr;
   if (!tt.has_shape()) {
     if (!binding)
       return error("graph input '{}' has no shape in the model; bind one with "

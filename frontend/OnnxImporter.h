@@ -41,6 +41,11 @@ struct ImportOptions {
   /// with a dynamic (symbolic or unknown) dimension; when given for a static
   /// input it must agree with the model.
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Shapes of sample input files (mpcc float --input, compile
+  /// --calibrate), used like inputShapes where inputShapes has no entry;
+  /// a name the model lacks is ignored here (the caller reports it in the
+  /// terms of its own flag).
+  std::map<std::string, std::vector<int64_t>> shapeHints;
   /// Run pattern recognition after import (mpcc --no-patterns turns it off).
   bool recognisePatterns = true;
   /// When non-null, receives the pattern match counts.

@@ -20,6 +20,7 @@
 #include "ir/Graph.h"
 #include "support/Tensor.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -51,11 +52,16 @@ parseGraph(llvm::StringRef text, llvm::StringRef bufferName = "<text>");
 /// violations, joined.
 llvm::Error verifyGraph(const Graph &g, OpStage stage = OpStage::Semantic);
 
+/// Sees each op's operands just before the op runs (range checks).
+using OpObserver =
+    llvm::function_ref<void(const Op &, llvm::ArrayRef<const HostTensor *>)>;
+
 /// Runs \p g in double precision on host tensors keyed by input name;
 /// returns outputs in graph output order. Used to check the frontend against
 /// PyTorch (`mpcc float`). Errors name the op that failed.
 llvm::Expected<std::vector<HostTensor>>
-interpretGraph(const Graph &g, const std::map<std::string, HostTensor> &inputs);
+interpretGraph(const Graph &g, const std::map<std::string, HostTensor> &inputs,
+               OpObserver observe = {});
 
 /// Evaluates one op of a Semantic/Any kind on host tensors, in double
 /// precision with ONNX semantics (the frontend folds constants with it).

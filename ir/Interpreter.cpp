@@ -80,7 +80,8 @@ static llvm::Error prefixErrors(llvm::Error err, const std::string &prefix) {
 
 llvm::Expected<std::vector<HostTensor>>
 mpc::interpretGraph(const Graph &g,
-                    const std::map<std::string, HostTensor> &inputs) {
+                    const std::map<std::string, HostTensor> &inputs,
+                    OpObserver observe) {
   llvm::DenseMap<const Value *, HostTensor> env;
   for (const auto &[name, t] : inputs)
     if (!g.findInput(name)) {
@@ -126,6 +127,8 @@ mpc::interpretGraph(const Graph &g,
       auto it = env.find(v);
       args.push_back(it == env.end() ? nullptr : &it->second);
     }
+    if (observe)
+      observe(*op, args);
     auto res = evaluateOp(*op, args);
     if (!res) {
       names = std::make_unique<ValueNames>(g);

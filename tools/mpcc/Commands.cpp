@@ -74,38 +74,56 @@ static const Value *findInput(const Graph &g, llvm::StringRef name) {
   return nullptr;
 }
 
-llvm::Error mpc::tool::runFloat(const FloatArgs &args,
-                                llvm::raw_ostream &summary) {
-  auto start = std::chrono::steady_clock::now();
-  // Read the inputs first: their shapes bind the model's dynamic axes.
+llvm::Expected<std::map<std::string, HostTensor>>
+mpc::tool::readInputFiles(const std::vector<std::string> &specs,
+                          llvm::StringRef flag) {
   std::map<std::string, HostTensor> files;
-  for (const std::string &arg : args.inputs) {
-    auto kv = parseNameEqualsValue(arg, "--input");
+  for (const std::string &arg : specs) {
+    auto kv = parseNameEqualsValue(arg, flag);
     if (!kv)
       return kv.takeError();
     auto t = readTensorFile(kv->second);
     if (!t)
       return t.takeError();
     if (!files.emplace(kv->first, std::move(*t)).second)
-      return error("--input: input '{}' is given twice", kv->first);
+      return error("{}: input '{}' is given twice", flag, kv->first);
   }
+  return files;
+}
+
+llvm::Expected<std::map<std::string, HostTensor>>
+mpc::tool::bindInputFiles(const Graph &g,
+                          std::map<std::string, HostTensor> files,
+                          llvm::StringRef flag) {
+  std::map<std::string, HostTensor> inputs;
+  for (auto &[name, t] : files) {
+    const Value *in = findInput(g, name);
+    if (!in)
+      return error("{}: the model has no input named '{}'", flag, name);
+    inputs[in->name()] = std::move(t);
+  }
+  return inputs;
+}
+
+llvm::Error mpc::tool::runFloat(const FloatArgs &args,
+                                llvm::raw_ostream &summary) {
+  auto start = std::chrono::steady_clock::now();
+  // Read the inputs first: their shapes bind the model's dynamic axes.
+  auto files = readInputFiles(args.inputs, "--input");
+  if (!files)
+    return files.takeError();
   auto opts = importOptions(args.inputShapes, args.patterns);
   if (!opts)
     return opts.takeError();
-  for (const auto &[name, t] : files)
-    opts->inputShapes.emplace(name, t.shape); // Flags take precedence.
+  for (const auto &[name, t] : *files)
+    opts->shapeHints.emplace(name, t.shape); // --input-shape takes precedence.
   auto g = importOnnxFile(args.model, *opts);
   if (!g)
     return g.takeError();
-
-  std::map<std::string, HostTensor> inputs;
-  for (auto &[name, t] : files) {
-    const Value *in = findInput(**g, name);
-    if (!in)
-      return error("--input: the model has no input named '{}'", name);
-    inputs[in->name()] = std::move(t);
-  }
-  auto outs = interpretGraph(**g, inputs);
+  auto inputs = bindInputFiles(**g, std::move(*files), "--input");
+  if (!inputs)
+    return inputs.takeError();
+  auto outs = interpretGraph(**g, *inputs);
   if (!outs)
     return outs.takeError();
 

@@ -7,14 +7,18 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "support/Tensor.h"
+
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
 namespace mpc {
 struct ImportOptions;
+class Graph;
 }
 
 namespace mpc::tool {
@@ -39,9 +43,22 @@ struct CompileArgs {
   int rangeBits = 15;
   bool revealToBoth = false;
   std::vector<std::string> inputShapes; ///< "NAME=DIMS" each.
+  /// "NAME=FILE" sample inputs: the float interpreter checks the GeLU,
+  /// tanh and softmax inputs they produce against rangeBits.
+  std::vector<std::string> calibrate;
   bool patterns = true;
   bool stats = false; ///< Print pattern counts to stderr.
 };
+
+/// Reads "NAME=FILE" tensor files (.npy or .pb); \p flag names the option
+/// in errors. A name given twice is an error.
+llvm::Expected<std::map<std::string, HostTensor>>
+readInputFiles(const std::vector<std::string> &specs, llvm::StringRef flag);
+
+/// Keys \p files by the graph input each ONNX input name refers to.
+llvm::Expected<std::map<std::string, HostTensor>>
+bindInputFiles(const Graph &g, std::map<std::string, HostTensor> files,
+               llvm::StringRef flag);
 
 /// `mpcc compile`: imports the model and writes what --emit asks for.
 llvm::Error runCompile(const CompileArgs &args);

@@ -17,6 +17,7 @@
 #include "passes/PassManager.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/Profile.h"
+#include "passes/RangeCheck.h"
 #include "runtime/plan/Weights.h"
 #include "support/Tensor.h"
 
@@ -72,6 +73,53 @@ static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
   return o;
 }
 
+/// --calibrate: the float interpreter on the sample inputs; a summary on
+/// stderr, an error naming the op (and the --range-bits that would do) when
+/// a GeLU, tanh or softmax input leaves the range.
+static llvm::Error checkSampleRanges(const Graph &g,
+                                     std::map<std::string, HostTensor> files,
+                                     int rangeBits) {
+  auto inputs = bindInputFiles(g, std::move(files), "--calibrate");
+  if (!inputs)
+    return inputs.takeError();
+  auto report = checkRanges(g, *inputs, rangeBits);
+  if (!report)
+    return addContext(report.takeError(), "--calibrate: ");
+  std::string summary;
+  for (const RangeObservation &o : report->worstPerKind)
+    summary += fmt::format("{}{} max |x| {:.4g} ('{}', {:.0f}x headroom)",
+                           summary.empty() ? "" : "; ", o.kind, o.maxAbs,
+                           o.node, o.limit / std::max(o.maxAbs, 1e-300));
+  llvm::errs() << fmt::format("mpcc: --calibrate, range 2^{}: {}\n",
+                              rangeBits,
+                              summary.empty() ? "no GeLU, tanh or softmax"
+                                              : summary);
+  if (report->outside.empty()) {
+    for (const RangeObservation &o : report->worstPerKind)
+      if (o.maxAbs * 4 >= o.limit)
+        llvm::errs() << fmt::format(
+            "mpcc: warning: --calibrate: the {} input of '{}' reaches {:.4g}, "
+            "within 4x of the range's {:.4g}; inputs in deployment may go "
+            "further: consider --range-bits {}\n",
+            o.kind, o.node, o.maxAbs, o.limit, rangeBits + 2);
+    return llvm::Error::success();
+  }
+  const RangeObservation &o = report->outside.front();
+  int need = rangeBits;
+  for (const RangeObservation &out : report->outside)
+    while (std::ldexp(1.0, need) - (out.kind == "softmax"
+                                        ? std::min(10000.0,
+                                                   std::ldexp(1.0, need - 1))
+                                        : 0.0) <= out.maxAbs)
+      ++need;
+  return error("--calibrate: the {} input of '{}' reaches |x| = {:.6g}, "
+               "outside --range-bits {} (|x| < {:.6g}); {} op(s) in all; "
+               "compile with --range-bits {} (comparisons outside the "
+               "range give wrong results)",
+               o.kind, o.node, o.maxAbs, rangeBits, o.limit,
+               report->outside.size(), need);
+}
+
 /// "model.plan" -> "model.weights".
 static std::string weightsPathFor(llvm::StringRef planPath) {
   llvm::SmallString<128> p(planPath);
@@ -90,12 +138,21 @@ llvm::Error mpc::tool::compileToPlan(const CompileArgs &args) {
   auto copts = compileOptions(args);
   if (!copts)
     return copts.takeError();
+  auto samples = readInputFiles(args.calibrate, "--calibrate");
+  if (!samples)
+    return samples.takeError();
   auto iopts = importOptions(args.inputShapes, args.patterns);
   if (!iopts)
     return iopts.takeError();
+  for (const auto &[name, t] : *samples)
+    iopts->shapeHints.emplace(name, t.shape); // --input-shape takes precedence.
   auto g = importOnnxFile(args.model, *iopts);
   if (!g)
     return g.takeError();
+  if (!samples->empty())
+    if (llvm::Error e = checkSampleRanges(**g, std::move(*samples),
+                                          copts->rangeBits))
+      return addContext(std::move(e), args.model + ": ");
 
   PassManagerOptions pmo;
   pmo.printAfterAll = args.printAfterAll;

@@ -39,6 +39,11 @@ static cl::list<std::string>
                 cl::desc("Bind a model input's shape, NAME=1x128"),
                 cl::value_desc("NAME=DIMS"), cl::sub(compileCmd),
                 cl::sub(floatCmd), cl::cat(cat));
+static cl::list<std::string> calibrate(
+    "calibrate", cl::ZeroOrMore,
+    cl::desc("Sample input (.npy/.pb): check GeLU/tanh/softmax inputs "
+             "against --range-bits in the float interpreter first"),
+    cl::value_desc("NAME=FILE"), cl::sub(compileCmd), cl::cat(cat));
 static cl::opt<bool> noPatterns("no-patterns",
                                 cl::desc("Skip pattern recognition"),
                                 cl::sub(compileCmd), cl::sub(floatCmd),
@@ -136,6 +141,7 @@ static Error dispatch() {
     a.output = outputFile;
     a.emit = emit;
     a.inputShapes = inputShapes;
+    a.calibrate = calibrate;
     a.patterns = !noPatterns;
     a.stats = stats;
     a.approx = approx;

@@ -1,0 +1,66 @@
+//===- passes/RangeCheck.cpp - Sample inputs against --range-bits ---------===//
+
+#include "passes/RangeCheck.h"
+
+#include "ir/IR.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mpc;
+
+namespace {
+
+/// The kind of a range-limited semantic op, or "" for any other op.
+const char *rangeKind(OpKind k) {
+  switch (k) {
+  case OpKind::Gelu:
+    return "gelu";
+  case OpKind::Tanh:
+    return "tanh";
+  case OpKind::Softmax:
+    return "softmax";
+  default:
+    return "";
+  }
+}
+
+} // namespace
+
+llvm::Expected<RangeReport>
+mpc::checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
+                 int rangeBits) {
+  double range = std::ldexp(1.0, rangeBits);
+  double bias = std::min(10000.0, std::ldexp(1.0, rangeBits - 1));
+  std::vector<RangeObservation> seen;
+  auto observe = [&](const Op &op, llvm::ArrayRef<const HostTensor *> args) {
+    std::string kind = rangeKind(op.kind());
+    if (kind.empty() || args.empty() || !args[0])
+      return;
+    bool softmax = kind == "softmax";
+    RangeObservation o;
+    o.kind = kind;
+    o.node = op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
+    o.limit = softmax ? range - bias : range;
+    for (double v : args[0]->f)
+      if (!(softmax && v <= -5000))
+        o.maxAbs = std::max(o.maxAbs, std::fabs(v));
+    seen.push_back(std::move(o));
+  };
+  auto outs = interpretGraph(g, inputs, observe);
+  if (!outs)
+    return outs.takeError();
+  RangeReport r;
+  for (const RangeObservation &o : seen) {
+    if (!(o.maxAbs < o.limit))
+      r.outside.push_back(o);
+    auto it = std::find_if(
+        r.worstPerKind.begin(), r.worstPerKind.end(),
+        [&](const RangeObservation &w) { return w.kind == o.kind; });
+    if (it == r.worstPerKind.end())
+      r.worstPerKind.push_back(o);
+    else if (o.maxAbs / o.limit > it->maxAbs / it->limit)
+      *it = o;
+  }
+  return r;
+}

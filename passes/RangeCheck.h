@@ -1,0 +1,48 @@
+//===- passes/RangeCheck.h - Sample inputs against --range-bits -*- C++ -*-===//
+//
+// The comparisons of GeLU, tanh and softmax are only right for inputs in
+// the range CompileOptions::rangeBits states; outside it they silently give
+// wrong answers. The compiler cannot bound activations from the weights
+// (deep models make interval bounds useless), but the model owner can run
+// sample inputs through the float interpreter: this records the largest
+// input magnitude of every such op and says which ones leave the range.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "ir/Graph.h"
+#include "support/Tensor.h"
+
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpc {
+
+/// The largest input magnitude one range-limited op saw.
+struct RangeObservation {
+  std::string kind; ///< "gelu", "tanh", "softmax".
+  std::string node; ///< The op's ONNX node, for messages.
+  double maxAbs = 0;
+  double limit = 0; ///< What rangeBits allows for this kind.
+};
+
+struct RangeReport {
+  /// The op with the largest maxAbs / limit, per kind that occurs.
+  std::vector<RangeObservation> worstPerKind;
+  /// Ops whose inputs left their limit.
+  std::vector<RangeObservation> outside;
+};
+
+/// Runs \p g (imported, semantic) on \p inputs in the float interpreter and
+/// checks GeLU, tanh and softmax inputs against 2^rangeBits. For softmax,
+/// entries at or below -5000 count as masked (the attention-mask bias, which
+/// lowering brings to -min(10000, 2^(rangeBits-1))) and are skipped; the
+/// others must leave room for that bias.
+llvm::Expected<RangeReport>
+checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
+            int rangeBits);
+
+} // namespace mpc

@@ -1,0 +1,80 @@
+//===- tests/unit/passes/RangeCheckTest.cpp - --calibrate's range check ---===//
+//
+// checkRanges runs sample inputs through the float interpreter and reports
+// the GeLU, tanh and softmax inputs against 2^rangeBits: the largest
+// magnitude per kind, and every op that leaves its limit (softmax: entries
+// at or below -5000 are the mask bias and leave room for it).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/IR.h"
+#include "passes/RangeCheck.h"
+
+#include <catch2/catch.hpp>
+
+using namespace mpc;
+
+namespace {
+
+const char *kGraph = R"(func @main(%x: private1<1x4, f32>, %s: private1<1x4, f32>) opset=17 {
+  %0 = gelu %x {form = "erf"} : private1<1x4, f32> loc("/ffn/Gelu" Erf)
+  %1 = softmax %s {axis = -1} : private1<1x4, f32> loc("/attn/Softmax" Softmax)
+  %2 = tanh %0 : private1<1x4, f32> loc("/pool/Tanh" Tanh)
+  return %1 as "p", %2 as "t"
+})";
+
+HostTensor row(std::vector<double> v) {
+  int64_t n = int64_t(v.size());
+  return HostTensor::floats({1, n}, std::move(v));
+}
+
+} // namespace
+
+TEST_CASE("checkRanges reports the largest inputs and what leaves the range",
+          "[passes][range]") {
+  auto g = parseGraph(kGraph);
+  REQUIRE(bool(g));
+  std::map<std::string, HostTensor> in = {
+      {"x", row({-3, 0.5, 20, 1})},
+      {"s", row({2, -10000, -40, 1})}};
+
+  auto r = checkRanges(**g, in, 15);
+  REQUIRE(bool(r));
+  CHECK(r->outside.empty());
+  REQUIRE(r->worstPerKind.size() == 3);
+  for (const RangeObservation &o : r->worstPerKind) {
+    INFO(o.kind);
+    if (o.kind == "gelu") {
+      CHECK(o.maxAbs == 20);
+      CHECK(o.node == "/ffn/Gelu");
+      CHECK(o.limit == 32768);
+    } else if (o.kind == "softmax") {
+      CHECK(o.maxAbs == 40); // -10000 is the mask bias, not a score
+      CHECK(o.limit == 32768 - 10000);
+    } else {
+      CHECK(o.kind == "tanh");
+      CHECK(o.maxAbs == Approx(20).epsilon(1e-9)); // gelu(20) = 20
+    }
+  }
+
+  // 2^5 = 32 still holds GeLU's 20; softmax's limit is 32 - 16 = 16 < 40.
+  auto narrow = checkRanges(**g, in, 5);
+  REQUIRE(bool(narrow));
+  REQUIRE(narrow->outside.size() == 1);
+  CHECK(narrow->outside[0].kind == "softmax");
+  CHECK(narrow->outside[0].limit == 16);
+
+  // 2^4: GeLU and tanh (both at 20) leave it too.
+  auto tiny = checkRanges(**g, in, 4);
+  REQUIRE(bool(tiny));
+  CHECK(tiny->outside.size() == 3);
+}
+
+TEST_CASE("checkRanges reports interpreter errors", "[passes][range]") {
+  auto g = parseGraph(kGraph);
+  REQUIRE(bool(g));
+  auto r = checkRanges(**g, {{"x", row({1, 2, 3, 4})}}, 15);
+  REQUIRE_FALSE(bool(r));
+  CHECK_THAT(llvm::toString(r.takeError()),
+             Catch::Contains("missing input 's'"));
+}
