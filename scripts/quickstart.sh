@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds mpcc, and runs the main job on the bundled
 # model (a BERT-style classifier exported from PyTorch at opset 17):
-#   1. mpcc compile  -> model.plan (public) + model.weights (party 0 only)
+#   1. mpcc compile  -> model.plan (public) + model.weights (party 0 only),
+#                       after checking a sample input's activation ranges
 #   2. mpcc report   -> predicted per-op cost on a LAN
 #   3. mpc-run local -> party 0, party 1 and the dealer as three processes
 #                       on loopback, with the measured per-op profile
@@ -20,8 +21,11 @@ inputs=(--input "input_ids=$model/input_ids.npy"
         --input "token_type_ids=$model/token_type_ids.npy"
         --input "attention_mask=$model/attention_mask.npy")
 
-echo "== 1. compile $model/model.onnx"
-"$build/tools/mpcc" compile "$model/model.onnx" -o "$out/model.plan"
+echo "== 1. compile $model/model.onnx (the sample input checks --range-bits)"
+"$build/tools/mpcc" compile "$model/model.onnx" -o "$out/model.plan" \
+  --calibrate "input_ids=$model/input_ids.npy" \
+  --calibrate "token_type_ids=$model/token_type_ids.npy" \
+  --calibrate "attention_mask=$model/attention_mask.npy"
 
 echo "== 2. predicted cost (LAN)"
 "$build/tools/mpcc" report "$out/model.plan" --net lan
