@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "backend/CostReport.h"
+
+#include "runtime/protocols/FxProgram.h"
 #include "runtime/Ring.h"
 #include "runtime/plan/Kernel.h"
 #include "runtime/plan/Plan.pb.h"
@@ -63,22 +65,67 @@ llvm::Expected<ReportFormat> mpc::parseReportFormat(llvm::StringRef s) {
   return error("--format '{}': expected text, json or csv", s.str());
 }
 
-double mpc::measureRingMacsPerSecond() {
-  const int64_t n = 256;
-  rt::RingTensor a({n, n}), b({n, n});
-  for (int64_t i = 0; i < a.size(); ++i)
-    a[i] = b[i] = uint64_t(i * 2654435761u);
+/// Repeats \p work until 50 ms have passed; returns reps per second.
+template <typename F> static double repsPerSecond(F work) {
   auto start = std::chrono::steady_clock::now();
   int reps = 0;
   double secs = 0;
   do {
-    rt::RingTensor c = rt::matmul(a, b);
+    work();
     ++reps;
     secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                          start)
                .count();
   } while (secs < 0.05);
-  return double(n * n * n) * reps / secs;
+  return reps / secs;
+}
+
+LocalRates mpc::measureLocalRates() {
+  LocalRates r;
+  const int64_t n = 256;
+  rt::RingTensor a({n, n}), b({n, n});
+  for (int64_t i = 0; i < a.size(); ++i)
+    a[i] = b[i] = uint64_t(i * 2654435761u);
+  r.macsPerSecond =
+      double(n * n * n) * repsPerSecond([&] { (void)rt::matmul(a, b); });
+
+  // The runtime's own element-wise code: a local step of a premasked
+  // program (a product and a square of two premasked values, one with two
+  // mask candidates) over arrays larger than the caches, as party 0.
+  const int64_t m = int64_t(1) << 19;
+  rt::fx::Builder pb(m);
+  int x = pb.maskedInput(1), y = pb.maskedInput(2);
+  pb.local(pb.var(x, 16) * pb.var(y, 16) + pb.var(x, 16) * pb.var(x, 16));
+  std::shared_ptr<const rt::fx::Program> prog = pb.finish();
+  rt::Corr corr = rt::Corr::party(0, rt::Seed{});
+  rt::fx::Mat mat = rt::fx::dealProgram(corr, prog);
+  rt::fx::State st(*prog);
+  rt::Prg prg(rt::Seed{});
+  for (int id : {x, y}) {
+    rt::fx::MaskedView v;
+    v.ncand = id == x ? 1 : 2;
+    v.d = prg.tensor({m});
+    for (int c = 0; c < v.ncand; ++c)
+      v.cand[c] = prg.tensor({m});
+    if (v.ncand == 2) {
+      v.sel.resize(m);
+      for (int64_t i = 0; i < m; ++i)
+        v.sel[i] = uint8_t(v.d[i] & 1);
+    }
+    rt::fx::setMasked(st, id, std::move(v));
+  }
+  rt::ExchangeSlot slot;
+  rt::Party party(0, &prg, &slot);
+  double ops = rt::fx::stagesCost(*prog, 0, prog->numStages()).elemOps;
+  auto step = [&] {
+    // No exchange in the program: the coroutine runs to completion.
+    rt::Proto<int> run =
+        rt::fx::runStages(party, mat, st, 0, prog->numStages());
+    run.handle().resume();
+  };
+  step(); // first touch of the arrays is not the steady state
+  r.elemOpsPerSecond = ops * repsPerSecond(step);
+  return r;
 }
 
 namespace {
@@ -106,26 +153,26 @@ static std::string protocolLabel(const rt::OpDesc &op) {
 }
 
 static double predictSeconds(const rt::Cost &c, const NetworkModel &net,
-                             double macsPerSecond) {
+                             const LocalRates &rates) {
   return c.rounds * net.rttSeconds +
          double(std::max(c.bytes01, c.bytes10)) / net.bytesPerSecond +
-         c.macs / macsPerSecond;
+         c.macs / rates.macsPerSecond + c.elemOps / rates.elemOpsPerSecond;
 }
 
 void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
-                          double macsPerSecond, ReportFormat format,
+                          const LocalRates &rates, ReportFormat format,
                           llvm::raw_ostream &os) {
   std::vector<Row> rows;
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const rt::OpDesc &op = plan.ops[i];
     Row r{op.onnxNode().str(), op.kernelName().str(), protocolLabel(op),
           rt::opCost(plan, i)};
-    r.seconds = predictSeconds(r.cost, net, macsPerSecond);
+    r.seconds = predictSeconds(r.cost, net, rates);
     rows.push_back(std::move(r));
   }
   rt::Cost total = rt::planCost(plan);
   rt::Cost setup = rt::setupCost(plan);
-  double online = predictSeconds(total, net, macsPerSecond);
+  double online = predictSeconds(total, net, rates);
   // Offline: the dealer's corrections to each party over the same link.
   double offline = double(std::max(total.dealerBytes0, total.dealerBytes1)) /
                    net.bytesPerSecond;
@@ -145,6 +192,7 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
           {"bytes_p1_to_p0", int64_t(r.cost.bytes10)},
           {"dealer_bytes", int64_t(r.cost.dealerBytes0 + r.cost.dealerBytes1)},
           {"macs", r.cost.macs},
+          {"element_ops", r.cost.elemOps},
           {"seconds", r.seconds}});
     llvm::json::Object doc{
         {"plan", plan.name},
@@ -161,35 +209,38 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
              {"offline_seconds", offline},
              {"setup_bytes", int64_t(setup.setupBytes01)},
              {"setup_seconds", setupSeconds},
-             {"macs", total.macs}}}};
+             {"macs", total.macs},
+             {"element_ops", total.elemOps}}}};
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(doc))) << "\n";
     return;
   }
   case ReportFormat::Csv:
     os << "node,op,protocol,rounds,bytes_p0_to_p1,bytes_p1_to_p0,"
-          "dealer_bytes,macs,seconds\n";
+          "dealer_bytes,macs,element_ops,seconds\n";
     for (const Row &r : rows)
-      os << fmt::format("\"{}\",{},\"{}\",{},{},{},{},{:.0f},{:.6g}\n",
+      os << fmt::format("\"{}\",{},\"{}\",{},{},{},{},{:.0f},{:.0f},{:.6g}\n",
                         r.node, r.op, r.protocol, r.cost.rounds,
                         r.cost.bytes01, r.cost.bytes10,
                         r.cost.dealerBytes0 + r.cost.dealerBytes1,
-                        r.cost.macs, r.seconds);
-    os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.6g}\n", total.rounds,
-                      total.bytes01, total.bytes10,
+                        r.cost.macs, r.cost.elemOps, r.seconds);
+    os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.0f},{:.6g}\n",
+                      total.rounds, total.bytes01, total.bytes10,
                       total.dealerBytes0 + total.dealerBytes1, total.macs,
-                      online);
+                      total.elemOps, online);
     return;
   case ReportFormat::Text:
     break;
   }
   auto mb = [](uint64_t b) { return double(b) / 1e6; };
-  os << fmt::format("plan {} — {} ops; network {}; ring work {:.2f} GMAC/s\n",
-                    plan.name, rows.size(), net.name, macsPerSecond / 1e9);
+  os << fmt::format("plan {} — {} ops; network {}; ring work {:.2f} GMAC/s "
+                    "(matrix), {:.2f} G/s (element-wise)\n",
+                    plan.name, rows.size(), net.name,
+                    rates.macsPerSecond / 1e9, rates.elemOpsPerSecond / 1e9);
   os << fmt::format("{:<48} {:<22} {:>6} {:>10} {:>10} {:>10} {:>9}\n",
                     "onnx node", "protocol", "rounds", "P0->P1 MB",
                     "P1->P0 MB", "dealer MB", "pred ms");
   for (const Row &r : rows) {
-    if (r.cost.rounds == 0 && r.cost.macs == 0)
+    if (r.cost.rounds == 0 && r.cost.macs == 0 && r.cost.elemOps == 0)
       continue; // local bookkeeping (reshape, add): no cost worth a row
     std::string node = r.node.size() > 47 ? "…" + r.node.substr(r.node.size() - 46)
                                           : r.node;

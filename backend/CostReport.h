@@ -32,15 +32,22 @@ struct NetworkModel {
 /// (measured-like: 20 Gbit/s, 0.02 ms) or "bw=GBIT,rtt=MS".
 llvm::Expected<NetworkModel> parseNetworkModel(llvm::StringRef spec);
 
-/// Local ring work rate of this machine, measured once (a short ring matmul).
-double measureRingMacsPerSecond();
+/// Local work rates of this machine: matrix products (a short ring matmul)
+/// and element-wise protocol work (a loop shaped like a premasked
+/// program's term: public factor, selected mask candidate, accumulate, over
+/// arrays larger than the caches).
+struct LocalRates {
+  double macsPerSecond = 0;
+  double elemOpsPerSecond = 0;
+};
+LocalRates measureLocalRates();
 
 enum class ReportFormat { Text, Json, Csv };
 llvm::Expected<ReportFormat> parseReportFormat(llvm::StringRef s);
 
 /// Prints the report of \p plan.
 void printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
-                     double macsPerSecond, ReportFormat format,
+                     const LocalRates &rates, ReportFormat format,
                      llvm::raw_ostream &os);
 
 } // namespace mpc

@@ -21,7 +21,11 @@ struct Cost {
   uint64_t dealerBytes0 = 0; ///< Offline: dealer -> party 0.
   uint64_t dealerBytes1 = 0; ///< Offline: dealer -> party 1.
   uint64_t setupBytes01 = 0; ///< Per-session set-up, party 0 -> party 1.
-  double macs = 0; ///< Local ring multiply-accumulates (largest party).
+  double macs = 0; ///< Local ring multiply-accumulates of matrix products.
+  /// Local element-wise work (largest party): one unit per element per
+  /// term a premasked program evaluates, per sign-test leaf, per element of
+  /// an element-wise product. Memory-bound, so priced apart from macs.
+  double elemOps = 0;
 
   /// Sequential composition: rounds add.
   Cost &then(const Cost &o) {
@@ -56,6 +60,7 @@ private:
     dealerBytes1 += o.dealerBytes1;
     setupBytes01 += o.setupBytes01;
     macs += o.macs;
+    elemOps += o.elemOps;
   }
 };
 

@@ -98,7 +98,7 @@ public:
   llvm::StringRef name() const override { return "mul_public"; }
   Cost cost(const OpDesc &op) const override {
     Cost c;
-    c.macs = double(op.out[0]->numElements());
+    c.elemOps = double(op.out[0]->numElements());
     return c;
   }
 

@@ -110,7 +110,7 @@ Cost mulCost(int64_t n) {
   c.rounds = 1;
   c.bytes01 = c.bytes10 = wordBytes(2 * n);
   c.dealerBytes1 = wordBytes(n);
-  c.macs = 3.0 * n;
+  c.elemOps = 3.0 * n;
   return c;
 }
 
@@ -157,7 +157,7 @@ Cost squareCost(int64_t n) {
   c.rounds = 1;
   c.bytes01 = c.bytes10 = wordBytes(n);
   c.dealerBytes1 = wordBytes(n);
-  c.macs = 2.0 * n;
+  c.elemOps = 2.0 * n;
   return c;
 }
 

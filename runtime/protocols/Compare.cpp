@@ -102,7 +102,7 @@ Cost bitToArithCost(int64_t n) {
   c.rounds = 1;
   c.bytes01 = c.bytes10 = bitBytes(n);
   c.dealerBytes1 = wordBytes(n);
-  c.macs = double(n);
+  c.elemOps = double(n);
   return c;
 }
 
@@ -162,7 +162,7 @@ Cost mulBitCost(int64_t n) {
   c.rounds = 1;
   c.bytes01 = c.bytes10 = wordBytes(n) + bitBytes(n);
   c.dealerBytes1 = wordBytes(2 * n);
-  c.macs = 3.0 * n;
+  c.elemOps = 3.0 * n;
   return c;
 }
 
@@ -267,7 +267,7 @@ Cost reluCost(int64_t n, int bits) {
     return c;
   Cost last = bitToArithCost(n);
   last.dealerBytes1 += wordBytes(n); // r * rho
-  last.macs = 3.0 * n;
+  last.elemOps = 3.0 * n;
   return c.then(last);
 }
 

@@ -496,6 +496,7 @@ Cost detail::signTestCost(int64_t n, int bits, bool fullOpen) {
     online += bitBytes(uint64_t(n) * level.opened.size());
   c.bytes01 = c.bytes10 = online;
   c.dealerBytes1 = bitBytes(uint64_t(plan.dealtBits(n)));
+  c.elemOps = double(n) * double(plan.groupWidth.size()); // leaf lookups
   return c;
 }
 

@@ -228,11 +228,12 @@ Cost stagesCost(const Program &prog, int from, int to) {
   Cost c;
   for (int s = from; s < to; ++s) {
     const Stage &st = prog.stages[s];
-    double macs = 0;
+    double ops = 0;
     for (const LocalStep &ls : st.locals)
       for (const Term &t : ls.terms)
-        macs += double(std::max<size_t>(1, t.expand.size())) * prog.n;
-    c.macs += macs;
+        ops += double(std::max<size_t>(1, t.expand.size())) * prog.n;
+    ops += double(st.items.size()) * prog.n; // masking and unpacking
+    c.elemOps += ops;
     if (st.items.empty())
       continue;
     int64_t words = 0, bitItems = 0;

@@ -301,7 +301,7 @@ Cost pwMulCost(llvm::ArrayRef<int64_t> xShape,
   c.rounds = 1;
   c.bytes10 = wordBytes(n);
   c.dealerBytes1 = wordBytes(n);
-  c.macs = double(n);
+  c.elemOps = double(n);
   return c;
 }
 

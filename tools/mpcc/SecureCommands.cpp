@@ -197,7 +197,7 @@ llvm::Error mpc::tool::runReport(const ReportArgs &args) {
   auto plan = rt::readPlan(args.plan);
   if (!plan)
     return plan.takeError();
-  printCostReport(*plan, *net, measureRingMacsPerSecond(), *format,
+  printCostReport(*plan, *net, measureLocalRates(), *format,
                   llvm::outs());
   return llvm::Error::success();
 }
