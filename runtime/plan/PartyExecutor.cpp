@@ -90,7 +90,9 @@ llvm::Expected<PartyResult> PartyRun::run() {
   std::vector<StepRange> windows =
       materialWindows(plan_, opts_.materialWindowMiB);
   for (auto [first, last] : windows) {
-    OpRange ops{plan_.steps[first].first, plan_.steps[last - 1].second};
+    OpRange ops{0, 0}; // a plan without steps still takes its inputs
+    if (first < last)
+      ops = {plan_.steps[first].first, plan_.steps[last - 1].second};
     if (llvm::Error e = partyOffline(id_, plan_, session_, corr, dealer_, peer_,
                                      ops, material_, prof_, opts_))
       return e;
