@@ -88,8 +88,8 @@ RingTensor xorTensors(const RingTensor &a, const RingTensor &b) {
 
 } // namespace
 
-Dealt Corr::shareOf(llvm::ArrayRef<int64_t> shape,
-                    llvm::function_ref<RingTensor()> value) {
+Dealt Corr::dealShares(llvm::ArrayRef<int64_t> shape,
+                       llvm::function_ref<RingTensor()> value, bool xorShares) {
   Dealt d;
   if (role_ == Role::P1) {
     d.s[1] = takeCorrection(shape);
@@ -99,29 +99,21 @@ Dealt Corr::shareOf(llvm::ArrayRef<int64_t> shape,
   if (role_ == Role::Dealer) {
     RingTensor v = value();
     assert(v.shape() == d.s[0].shape() && "dealt value has the wrong shape");
-    d.s[1] = sub(v, d.s[0]);
+    d.s[1] = xorShares ? xorTensors(v, d.s[0]) : sub(v, d.s[0]);
     out_->insert(out_->end(), d.s[1].vec().begin(), d.s[1].vec().end());
     correctionWords_ += d.s[1].size();
   }
   return d;
 }
 
+Dealt Corr::shareOf(llvm::ArrayRef<int64_t> shape,
+                    llvm::function_ref<RingTensor()> value) {
+  return dealShares(shape, value, /*xorShares=*/false);
+}
+
 Dealt Corr::xorShareOf(llvm::ArrayRef<int64_t> shape,
                        llvm::function_ref<RingTensor()> value) {
-  Dealt d;
-  if (role_ == Role::P1) {
-    d.s[1] = takeCorrection(shape);
-    return d;
-  }
-  d.s[0] = prg_[0]->tensor(shape);
-  if (role_ == Role::Dealer) {
-    RingTensor v = value();
-    assert(v.shape() == d.s[0].shape() && "dealt value has the wrong shape");
-    d.s[1] = xorTensors(v, d.s[0]);
-    out_->insert(out_->end(), d.s[1].vec().begin(), d.s[1].vec().end());
-    correctionWords_ += d.s[1].size();
-  }
-  return d;
+  return dealShares(shape, value, /*xorShares=*/true);
 }
 
 RingTensor Corr::value(const Dealt &d) { return add(d.s[0], d.s[1]); }

@@ -84,6 +84,9 @@ public:
 private:
   Corr(Role role) : role_(role) {}
   RingTensor takeCorrection(llvm::ArrayRef<int64_t> shape);
+  /// shareOf / xorShareOf: share 0 from PRG 0, share 1 the correction.
+  Dealt dealShares(llvm::ArrayRef<int64_t> shape,
+                   llvm::function_ref<RingTensor()> value, bool xorShares);
 
   Role role_;
   std::optional<Prg> prg_[2];

@@ -16,9 +16,7 @@ using namespace mpc;
 using namespace mpc::rt;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-OpProfile profileRow(const OpDesc &op) {
+OpProfile mpc::rt::profileRow(const OpDesc &op) {
   OpProfile r;
   r.index = op.index;
   r.node = op.onnxNode().str();
@@ -27,8 +25,6 @@ OpProfile profileRow(const OpDesc &op) {
   r.step = op.step;
   return r;
 }
-
-} // namespace
 
 llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
                                               Channel &a, Channel &b,

@@ -54,6 +54,9 @@ llvm::Error partyOffline(int party, const LoadedPlan &plan, Session &session,
                          OpRange ops, std::vector<std::any> &material,
                          RunProfile &prof, const RunOptions &opts);
 
+/// An op's profile row with its identity filled in, no measurements.
+OpProfile profileRow(const OpDesc &op);
+
 /// Seconds since \p t0.
 inline double secondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)

@@ -59,15 +59,8 @@ private:
 
 llvm::Expected<PartyResult> PartyRun::run() {
   prof_.party = id_;
-  for (const OpDesc &op : plan_.ops) {
-    OpProfile r;
-    r.index = op.index;
-    r.node = op.onnxNode().str();
-    r.onnxOp = op.onnxOp().str();
-    r.kernel = op.kernelName().str();
-    r.step = op.step;
-    prof_.ops.push_back(std::move(r));
-  }
+  for (const OpDesc &op : plan_.ops)
+    prof_.ops.push_back(profileRow(op));
   auto t0 = Clock::now();
   llvm::Expected<PartySeeds> seeds =
       partyHandshake(id_, plan_, peer_, dealer_, opts_);

@@ -312,15 +312,12 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
   int64_t n = x.size();
   if (n == 0)
     co_return x;
-  Shape shape = x.shape();
-  RingTensor flat = x.reshaped({n});
   if (isQuad(params)) {
     QuadProgram qp = buildQuadGelu(n, params.frac);
-    fx::State st(*m.prog.prog);
-    fx::setArith(st, qp.x, std::move(flat));
-    co_await fx::runStages(p, m.prog, st, 0, m.prog.prog->numStages());
-    co_return st.share[qp.out].reshaped(shape);
+    co_return co_await runUnaryProgram(p, m.prog, qp.x, qp.out, std::move(x));
   }
+  Shape shape = x.shape();
+  RingTensor flat = x.reshaped({n});
   Piecewise pw = geluPieces(params);
   PiecewiseProgram pp = buildPiecewise(
       pw, n, params.frac, geluCompareRounds(n, params), params.inputTruncBits);

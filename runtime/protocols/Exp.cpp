@@ -188,12 +188,8 @@ Proto<RingTensor> expApprox(Party &p, RingTensor x, const ExpParams &params,
                             const ExpMat &m) {
   if (x.size() == 0)
     co_return x;
-  Shape shape = x.shape();
   ExpProgram ep = buildExpProgram(x.size(), params);
-  fx::State st(*m.prog.prog);
-  fx::setArith(st, ep.x, x.reshaped({x.size()}));
-  co_await fx::runStages(p, m.prog, st, 0, m.prog.prog->numStages());
-  co_return st.share[ep.out].reshaped(shape);
+  co_return co_await runUnaryProgram(p, m.prog, ep.x, ep.out, std::move(x));
 }
 
 Cost expCost(llvm::ArrayRef<int64_t> shape, const ExpParams &p) {

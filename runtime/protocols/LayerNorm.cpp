@@ -32,17 +32,7 @@ namespace {
 
 using Affine = LayerNormParams::Affine;
 
-struct Dims {
-  int64_t n = 0, rows = 0, d = 0;
-};
-
-Dims dimsOf(llvm::ArrayRef<int64_t> shape) {
-  Dims r;
-  r.n = numElements(shape);
-  r.d = shape.empty() ? 1 : shape.back();
-  r.rows = r.d ? r.n / r.d : 0;
-  return r;
-}
+using Dims = RowDims;
 
 struct CentreProgram {
   std::shared_ptr<const fx::Program> prog;
@@ -52,11 +42,11 @@ struct CentreProgram {
 CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
   int f = p.frac;
   int fd = std::min(40, kSafeBits - 1 - f - p.inputBits);
-  assert(fd >= log2Ceil(double(dm.d)) + 16 && "LayerNorm inputBits too large");
+  assert(fd >= log2Ceil(double(dm.len)) + 16 && "LayerNorm inputBits too large");
   Builder b(dm.n);
   CentreProgram cp;
   cp.cx = b.arithInput();
-  Expr c = Builder::mulConst(b.var(cp.cx, f), 1.0 / double(dm.d), fd);
+  Expr c = Builder::mulConst(b.var(cp.cx, f), 1.0 / double(dm.len), fd);
   cp.y = b.trunc(b.local(c), fd);
   b.nextStage();
   Expr y = b.var(cp.y, f);
@@ -84,7 +74,7 @@ struct VarProgram {
 };
 
 int varCompareBits(const Dims &dm, const LayerNormParams &p) {
-  int bits = log2Ceil(double(dm.d)) + p.rsqrt.maxBits + p.frac + 1;
+  int bits = log2Ceil(double(dm.len)) + p.rsqrt.maxBits + p.frac + 1;
   assert(bits <= kMaxCompareBits && "LayerNorm variance range too wide");
   return bits;
 }
@@ -100,7 +90,7 @@ VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
     vp.q = b.trunc(vp.s2, f);
     b.nextStage();
     int fv = kSafeBits - 1 - f - 8;
-    Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.d), fv) +
+    Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.len), fv) +
              Builder::constant(p.eps, f + fv);
     int v = b.trunc(b.local(x), fv);
     b.nextStage();
@@ -120,7 +110,7 @@ VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
   // var + eps = Q/d + eps at scale f + fv, with c = (var + eps) t < 1.
   int ft = std::max(hi, 1);
   int fv = kSafeBits - f - ft;
-  Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.d), fv) +
+  Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.len), fv) +
            Builder::constant(p.eps, f + fv);
   vp.rho =
       buildRsqrtNormalized(b, x, bits, lo, hi, p.rsqrt.iters, f, rhoFrac(p));
@@ -229,7 +219,7 @@ LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
   }
   if (p.affine == Affine::Private) {
     assert(masks && "a private gamma needs the weight masks");
-    Shape g{dm.d};
+    Shape g{dm.len};
     if (c.role() == Role::P1)
       m.gammaMask = masks->masked(p.gammaWeightId);
     else
@@ -244,7 +234,7 @@ LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
   std::vector<std::array<RingTensor, 2>> ins;
   if (c.isDealer()) {
     ins.push_back(fx::broadcastCands(m.var.candValues[vp.rho], {dm.rows, 1},
-                                     {dm.rows, dm.d}));
+                                     {dm.rows, dm.len}));
     if (p.affine != Affine::Private)
       ins.push_back(m.centre.candValues[cp.y]);
   }
@@ -261,7 +251,7 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
   if (dm.n == 0)
     co_return x;
   int f = params.frac;
-  Shape rowShape{dm.rows, dm.d};
+  Shape rowShape{dm.rows, dm.len};
 
   // 1. y = x - mean, y^2.
   CentreProgram cp = buildCentre(dm, params);
@@ -269,7 +259,7 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
   {
     RingTensor xr = x.reshaped(rowShape);
     RingTensor sum = reduceSum(xr, {1}, true);
-    RingTensor cx = subBroadcast(mulScalar(xr, u64(dm.d)), sum);
+    RingTensor cx = subBroadcast(mulScalar(xr, u64(dm.len)), sum);
     fx::setArith(st1, cp.cx, cx.reshaped(Shape{dm.n}));
   }
   co_await fx::runStages(p, m.centre, st1, 0, m.centre.prog->numStages());
@@ -290,7 +280,7 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
       std::vector<u64> in(size_t(T) * dm.rows);
       for (int j = params.rsqrt.minExp + 1, t = 0; j < params.rsqrt.maxBits;
            ++j, ++t) {
-        double thr = double(dm.d) * (std::ldexp(1.0, j) - params.eps);
+        double thr = double(dm.len) * (std::ldexp(1.0, j) - params.eps);
         u64 k = (u64(1) << cmpBits) - encodeFixed(thr, f);
         for (int64_t i = 0; i < dm.rows; ++i)
           in[t * dm.rows + i] = dq[i] + k;

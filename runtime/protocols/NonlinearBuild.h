@@ -167,6 +167,24 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
                                int cmpBits);
 Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits);
 
+/// A tensor seen as rows along its last axis (softmax, LayerNorm).
+struct RowDims {
+  int64_t n = 0, rows = 0, len = 0;
+};
+RowDims dimsOf(llvm::ArrayRef<int64_t> shape);
+
+/// One-input programs: x (any shape, flattened) through every stage; the
+/// value \p out reshaped back. \p m was dealt for the same program.
+Proto<RingTensor> runUnaryProgram(Party &p, const fx::Mat &m, int in, int out,
+                                  RingTensor x);
+/// A NormProgram on x (any shape): its comparisons on x, then the program.
+Proto<RingTensor> runUnaryNorm(Party &p, const NormProgram &np,
+                               const fx::Mat &m, const LtzBitsMat &cmp,
+                               RingTensor x, int frac, int cmpBits);
+/// Deals a NormProgram over \p n elements and its comparison material.
+void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
+              fx::Mat &prog, LtzBitsMat &cmp);
+
 /// XOR-shared bits [start, start + count) of \p b as their own SharedBits.
 SharedBits sliceBits(const SharedBits &b, int64_t start, int64_t count);
 

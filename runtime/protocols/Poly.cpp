@@ -194,6 +194,23 @@ Expr polySum(const Powers &pw, llvm::ArrayRef<double> coeffs, double magnitude,
   return sum;
 }
 
+RowDims dimsOf(llvm::ArrayRef<int64_t> shape) {
+  RowDims d;
+  d.n = numElements(shape);
+  d.len = shape.empty() ? 1 : shape.back();
+  d.rows = d.len ? d.n / d.len : 0;
+  return d;
+}
+
+Proto<RingTensor> runUnaryProgram(Party &p, const fx::Mat &m, int in, int out,
+                                  RingTensor x) {
+  Shape shape = x.shape();
+  fx::State st(*m.prog);
+  fx::setArith(st, in, x.reshaped({x.size()}));
+  co_await fx::runStages(p, m, st, 0, m.prog->numStages());
+  co_return st.share[out].reshaped(shape);
+}
+
 } // namespace nl
 
 // --- The poly op -------------------------------------------------------------
@@ -234,12 +251,8 @@ Proto<RingTensor> poly(Party &p, RingTensor x, const PolyParams &params,
                        const PolyMat &m) {
   if (x.size() == 0)
     co_return x;
-  Shape shape = x.shape();
   PolyProgram pp = buildPolyProgram(x.size(), params);
-  fx::State st(*m.prog.prog);
-  fx::setArith(st, pp.x, x.reshaped({x.size()}));
-  co_await fx::runStages(p, m.prog, st, 0, m.prog.prog->numStages());
-  co_return st.share[pp.out].reshaped(shape);
+  co_return co_await runUnaryProgram(p, m.prog, pp.x, pp.out, std::move(x));
 }
 
 Cost polyCost(llvm::ArrayRef<int64_t> shape, const PolyParams &p) {

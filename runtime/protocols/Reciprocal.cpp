@@ -287,6 +287,25 @@ SharedBits sliceBits(const SharedBits &b, int64_t start, int64_t count) {
   return out;
 }
 
+Proto<RingTensor> runUnaryNorm(Party &p, const NormProgram &np,
+                               const fx::Mat &m, const LtzBitsMat &cmp,
+                               RingTensor x, int frac, int cmpBits) {
+  Shape shape = x.shape();
+  fx::State st(*m.prog);
+  RingTensor flat = x.reshaped({x.size()});
+  RingTensor cmpIn = normCompareInput(p, flat, frac, np.lo, np.hi);
+  fx::setArith(st, np.x, std::move(flat));
+  co_await runNormProgram(p, m, cmp, np, st, std::move(cmpIn), cmpBits);
+  co_return st.share[np.out].reshaped(shape);
+}
+
+void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
+              fx::Mat &prog, LtzBitsMat &cmp) {
+  prog = fx::dealProgram(c, np.prog);
+  if (!np.bitInputs.empty())
+    cmp = dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n}, cmpBits);
+}
+
 } // namespace nl
 
 // --- Reciprocal --------------------------------------------------------------
@@ -326,11 +345,8 @@ ReciprocalMat dealReciprocal(Corr &c, llvm::ArrayRef<int64_t> shape,
   int64_t n = numElements(shape);
   if (n == 0)
     return m;
-  NormProgram np = buildReciprocalProgram(n, p);
-  m.prog = fx::dealProgram(c, np.prog);
-  if (!np.bitInputs.empty())
-    m.cmp = dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n},
-                                 reciprocalCompareBits(p));
+  dealNorm(c, buildReciprocalProgram(n, p), n, reciprocalCompareBits(p),
+           m.prog, m.cmp);
   return m;
 }
 
@@ -339,15 +355,9 @@ Proto<RingTensor> reciprocal(Party &p, RingTensor x,
                              const ReciprocalMat &m) {
   if (x.size() == 0)
     co_return x;
-  Shape shape = x.shape();
   NormProgram np = buildReciprocalProgram(x.size(), params);
-  fx::State st(*m.prog.prog);
-  RingTensor flat = x.reshaped({x.size()});
-  RingTensor cmpIn = normCompareInput(p, flat, params.frac, np.lo, np.hi);
-  fx::setArith(st, np.x, std::move(flat));
-  co_await runNormProgram(p, m.prog, m.cmp, np, st, std::move(cmpIn),
-                          reciprocalCompareBits(params));
-  co_return st.share[np.out].reshaped(shape);
+  co_return co_await runUnaryNorm(p, np, m.prog, m.cmp, std::move(x),
+                                  params.frac, reciprocalCompareBits(params));
 }
 
 Cost reciprocalCost(llvm::ArrayRef<int64_t> shape, const ReciprocalParams &p) {
@@ -392,11 +402,8 @@ RsqrtMat dealRsqrt(Corr &c, llvm::ArrayRef<int64_t> shape,
   int64_t n = numElements(shape);
   if (n == 0)
     return m;
-  NormProgram np = buildRsqrtProgram(n, p);
-  m.prog = fx::dealProgram(c, np.prog);
-  if (!np.bitInputs.empty())
-    m.cmp = dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n},
-                                 rsqrtCompareBits(p));
+  dealNorm(c, buildRsqrtProgram(n, p), n, rsqrtCompareBits(p), m.prog,
+           m.cmp);
   return m;
 }
 
@@ -404,15 +411,9 @@ Proto<RingTensor> rsqrt(Party &p, RingTensor x, const RsqrtParams &params,
                         const RsqrtMat &m) {
   if (x.size() == 0)
     co_return x;
-  Shape shape = x.shape();
   NormProgram np = buildRsqrtProgram(x.size(), params);
-  fx::State st(*m.prog.prog);
-  RingTensor flat = x.reshaped({x.size()});
-  RingTensor cmpIn = normCompareInput(p, flat, params.frac, np.lo, np.hi);
-  fx::setArith(st, np.x, std::move(flat));
-  co_await runNormProgram(p, m.prog, m.cmp, np, st, std::move(cmpIn),
-                          rsqrtCompareBits(params));
-  co_return st.share[np.out].reshaped(shape);
+  co_return co_await runUnaryNorm(p, np, m.prog, m.cmp, std::move(x),
+                                  params.frac, rsqrtCompareBits(params));
 }
 
 Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p) {

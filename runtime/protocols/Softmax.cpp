@@ -42,17 +42,7 @@ ExpParams expOf(const SoftmaxParams &p) {
   return ep;
 }
 
-struct Dims {
-  int64_t n = 0, rows = 0, len = 0;
-};
-
-Dims dimsOf(llvm::ArrayRef<int64_t> shape) {
-  Dims d;
-  d.n = numElements(shape);
-  d.len = shape.empty() ? 1 : shape.back();
-  d.rows = d.len ? d.n / d.len : 0;
-  return d;
-}
+using Dims = RowDims;
 
 int clipCompareBits(const SoftmaxParams &p) {
   int bits = p.inputBits + 2;
