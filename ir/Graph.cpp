@@ -175,6 +175,14 @@ static void destroyValue(std::vector<std::unique_ptr<Value>> &values,
   assert(false && "value not owned by this graph");
 }
 
+std::vector<Op *> Graph::opsOfKind(OpKind k) const {
+  std::vector<Op *> out;
+  for (const auto &op : ops_)
+    if (op->kind() == k)
+      out.push_back(op.get());
+  return out;
+}
+
 void Graph::eraseOp(Op *op) {
   for (Value *r : op->results_) {
     (void)r;

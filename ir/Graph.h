@@ -157,6 +157,9 @@ public:
 
   OpList &ops() { return ops_; }
   const OpList &ops() const { return ops_; }
+  /// The ops of kind \p k, in order, as a list that stays valid while a
+  /// rewrite creates and erases ops (patterns and passes iterate it).
+  std::vector<Op *> opsOfKind(OpKind k) const;
   iterator begin() { return ops_.begin(); }
   iterator end() { return ops_.end(); }
   iterator iteratorOf(Op *op);

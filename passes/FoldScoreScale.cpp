@@ -101,10 +101,7 @@ class FoldScoreScalePass : public Pass {
 public:
   llvm::StringRef name() const override { return "fold-score-scale"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
-    std::vector<Op *> muls;
-    for (auto &op : g.ops())
-      if (op->kind() == OpKind::MulPublic)
-        muls.push_back(op.get());
+    std::vector<Op *> muls = g.opsOfKind(OpKind::MulPublic);
     bool changed = false;
     for (Op *mul : muls)
       changed |= tryFold(g, mul);

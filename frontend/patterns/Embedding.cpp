@@ -21,10 +21,7 @@ using namespace mpc;
 using namespace mpc::onnx;
 
 unsigned mpc::onnx::fuseEmbedding(Graph &g) {
-  std::vector<Op *> gathers;
-  for (auto &op : g.ops())
-    if (op->kind() == OpKind::Gather)
-      gathers.push_back(op.get());
+  std::vector<Op *> gathers = g.opsOfKind(OpKind::Gather);
   unsigned matched = 0;
   for (Op *ga : gathers) {
     Value *table = ga->operand(0), *ids = ga->operand(1);

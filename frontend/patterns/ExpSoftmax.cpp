@@ -21,10 +21,7 @@ using namespace mpc;
 using namespace mpc::onnx;
 
 unsigned mpc::onnx::fuseExpSoftmax(Graph &g) {
-  std::vector<Op *> divs;
-  for (auto &op : g.ops())
-    if (op->kind() == OpKind::Div)
-      divs.push_back(op.get());
+  std::vector<Op *> divs = g.opsOfKind(OpKind::Div);
   unsigned matched = 0;
   for (Op *div : divs) {
     Value *e = div->operand(0);

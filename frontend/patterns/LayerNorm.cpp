@@ -100,10 +100,7 @@ static std::optional<LayerNormMatch> matchAt(const Graph &g, Op *div) {
 }
 
 unsigned mpc::onnx::fuseLayerNorm(Graph &g) {
-  std::vector<Op *> divs;
-  for (auto &op : g.ops())
-    if (op->kind() == OpKind::Div)
-      divs.push_back(op.get());
+  std::vector<Op *> divs = g.opsOfKind(OpKind::Div);
   unsigned matched = 0;
   for (Op *div : divs) {
     auto m = matchAt(g, div);

@@ -20,10 +20,7 @@ using namespace mpc;
 using namespace mpc::onnx;
 
 unsigned mpc::onnx::fuseLinear(Graph &g) {
-  std::vector<Op *> matmuls;
-  for (auto &op : g.ops())
-    if (op->kind() == OpKind::MatMul)
-      matmuls.push_back(op.get());
+  std::vector<Op *> matmuls = g.opsOfKind(OpKind::MatMul);
   unsigned matched = 0;
   for (Op *mm : matmuls) {
     Value *x = mm->operand(0), *w = mm->operand(1);

@@ -23,10 +23,7 @@ using namespace mpc;
 using namespace mpc::onnx;
 
 unsigned mpc::onnx::fuseMaskBias(Graph &g) {
-  std::vector<Op *> muls;
-  for (auto &op : g.ops())
-    if (op->kind() == OpKind::Mul)
-      muls.push_back(op.get());
+  std::vector<Op *> muls = g.opsOfKind(OpKind::Mul);
   unsigned matched = 0;
   for (Op *mul : muls) {
     Value *s = nullptr, *k = nullptr;

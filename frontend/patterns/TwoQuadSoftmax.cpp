@@ -60,10 +60,7 @@ static bool isCastMask(const Value *m) {
 }
 
 unsigned mpc::onnx::fuseTwoQuadSoftmax(Graph &g) {
-  std::vector<Op *> divs;
-  for (auto &op : g.ops())
-    if (op->kind() == OpKind::Div)
-      divs.push_back(op.get());
+  std::vector<Op *> divs = g.opsOfKind(OpKind::Div);
   unsigned matched = 0;
   for (Op *div : divs) {
     Value *num = div->operand(0);
