@@ -35,14 +35,11 @@ class FuseGeluInputPass : public Pass {
 public:
   llvm::StringRef name() const override { return "fuse-gelu-input"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
-    std::vector<Op *> gelus;
-    for (auto &op : g.ops())
-      if (op->kind() == OpKind::GeluMpc && !op->hasAttr("trunc_bits") &&
-          op->getString("approx", "accurate") != "quad")
-        gelus.push_back(op.get());
     bool changed = false;
-    for (Op *gelu : gelus)
-      changed |= tryFuse(g, gelu);
+    for (Op *gelu : g.opsOfKind(OpKind::GeluMpc))
+      if (!gelu->hasAttr("trunc_bits") &&
+          gelu->getString("approx", "accurate") != "quad")
+        changed |= tryFuse(g, gelu);
     return changed;
   }
 
