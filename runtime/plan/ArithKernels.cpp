@@ -30,6 +30,22 @@ llvm::Error checkSecretUnary(const OpDesc &op, llvm::ArrayRef<AttrSpec> attrs) {
   return checkShape(op, *op.out[0], op.in[0]->shape, outName(0));
 }
 
+constexpr AttrSpec kRingBitsAttr{"ring_bits", AttrKind::Int, false};
+
+/// The optional "ring_bits" of a product or truncation (Narrow.h): its
+/// openings are mod 2^ring_bits; at least \p least bits.
+llvm::Error checkRingBits(const OpDesc &op, int64_t least) {
+  int64_t ring = op.attrInt("ring_bits", kFullRingBits);
+  if (ring < least || ring > kFullRingBits)
+    return opError(op, "ring_bits {} must be in [{}, {}]", ring, least,
+                   kFullRingBits);
+  return llvm::Error::success();
+}
+
+int ringBitsOf(const OpDesc &op) {
+  return int(op.attrInt("ring_bits", kFullRingBits));
+}
+
 std::vector<RingTensor> one(RingTensor t) {
   std::vector<RingTensor> v;
   v.push_back(std::move(t));
@@ -137,7 +153,9 @@ public:
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 2, 1))
       return e;
-    if (llvm::Error e = checkAttrs(op, {}))
+    if (llvm::Error e = checkAttrs(op, {kRingBitsAttr}))
+      return e;
+    if (llvm::Error e = checkRingBits(op, 1))
       return e;
     const ValueDesc &x = *op.in[0], &y = *op.in[1], &z = *op.out[0];
     for (int i = 0; i < 2; ++i)
@@ -161,7 +179,7 @@ public:
     return checkFrac(op, z, x.frac + y.frac, outName(0));
   }
   Cost cost(const OpDesc &op) const override {
-    return matmulSharedCost(op.in[0]->shape, op.in[1]->shape);
+    return matmulSharedCost(op.in[0]->shape, op.in[1]->shape, ringBitsOf(op));
   }
   std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
     return dealMatMul(c, op.in[0]->shape, op.in[1]->shape);
@@ -172,7 +190,8 @@ public:
     RingTensor y =
         co_await matmulShared(p, shareForm(*op.in[0], *in[0], p.id()),
                               shareForm(*op.in[1], *in[1], p.id()),
-                              std::any_cast<const MatTriple &>(m));
+                              std::any_cast<const MatTriple &>(m),
+                              ringBitsOf(op));
     co_return one(std::move(y));
   }
 };
@@ -187,7 +206,9 @@ public:
                      "takes an input and n >= 1 weights with one output per "
                      "weight; the plan gives {} inputs and {} outputs",
                      op.in.size(), op.out.size());
-    if (llvm::Error e = checkAttrs(op, {}))
+    if (llvm::Error e = checkAttrs(op, {kRingBitsAttr}))
+      return e;
+    if (llvm::Error e = checkRingBits(op, 1))
       return e;
     const ValueDesc &x = *op.in[0];
     if (llvm::Error e = checkSecret(op, x, inName(0)))
@@ -220,7 +241,7 @@ public:
     return s;
   }
   Cost cost(const OpDesc &op) const override {
-    return pwLinearCost(op.in[0]->shape, weightShapes(op));
+    return pwLinearCost(op.in[0]->shape, weightShapes(op), ringBitsOf(op));
   }
   std::vector<const ValueDesc *> setupWeights(const OpDesc &op) const override {
     return {op.in.begin() + 1, op.in.end()};
@@ -235,7 +256,7 @@ public:
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
     return pwLinear(p, shareForm(*op.in[0], *in[0], p.id()), in.drop_front(),
-                    std::any_cast<const PwLinearMat &>(m));
+                    std::any_cast<const PwLinearMat &>(m), ringBitsOf(op));
   }
 };
 
@@ -287,26 +308,32 @@ public:
   llvm::StringRef name() const override { return "trunc"; }
   bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
-    if (llvm::Error e = checkSecretUnary(op, {{"bits", AttrKind::Int, true}}))
+    if (llvm::Error e = checkSecretUnary(
+            op, {{"bits", AttrKind::Int, true}, kRingBitsAttr}))
       return e;
     int64_t bits = op.attrInt("bits");
     if (bits < 0 || bits > op.in[0]->frac)
       return opError(op, "bits {} must be in [0, {}] (the input's frac)", bits,
                      op.in[0]->frac);
+    // The opening needs the bias bit and the sign bit above the bits.
+    if (llvm::Error e = checkRingBits(op, std::max<int64_t>(3, bits + 2)))
+      return e;
     return checkFrac(op, *op.out[0], op.in[0]->frac - int(bits), outName(0));
   }
   Cost cost(const OpDesc &op) const override {
-    return truncCost(op.in[0]->numElements());
+    return truncCost(op.in[0]->numElements(), ringBitsOf(op));
   }
   std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
-    return dealTrunc(c, op.in[0]->shape, int(op.attrInt("bits")));
+    return dealTrunc(c, op.in[0]->shape, int(op.attrInt("bits")),
+                     ringBitsOf(op));
   }
   Proto<OpOutputs> run(Party &p, const OpDesc &op,
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
     RingTensor y = co_await truncate(p, shareForm(*op.in[0], *in[0], p.id()),
                                      int(op.attrInt("bits")),
-                                     std::any_cast<const TruncPair &>(m));
+                                     std::any_cast<const TruncPair &>(m),
+                                     ringBitsOf(op));
     co_return one(std::move(y));
   }
 };

@@ -47,7 +47,8 @@ double sampledMagnitude(llvm::ArrayRef<double> c, double lo, double hi) {
 } // namespace
 
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
-                                int compareRounds, int inputTruncBits) {
+                                int cmpBits, int compareRounds,
+                                int inputTruncBits) {
   size_t m = pw.breaks.size();
   assert(pw.segs.size() == m + 1 && "one segment more than breakpoints");
   Builder b(n);
@@ -55,7 +56,12 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
   pp.x = b.arithInput();
   for (size_t i = 0; i < m; ++i)
     pp.bitInputs.push_back(b.bitsInput());
-  int xm = inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits) : b.open(pp.x);
+  // |x| < 2^(cmpBits - 1) at scale f, i.e. below 2^(ring - 2) at the
+  // input's scale; the candidates then agree on the cmpBits + 1 compared
+  // bits (they differ by multiples of 2^(ring - inputTruncBits)).
+  int inRing = std::min(kFullRingBits, cmpBits + 1 + inputTruncBits);
+  int xm = inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits, inRing)
+                              : b.open(pp.x);
   pp.xm = xm;
   pp.cmpStart = 1;
   b.nextStage();
@@ -71,7 +77,8 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
           {bound, std::fabs(pw.breaks[s - 1]), std::fabs(pw.breaks[s])});
     }
   Powers powers = buildPowers(b, xm, f + pw.polyShift, need,
-                              std::ldexp(bound, -pw.polyShift));
+                              std::ldexp(bound, -pw.polyShift),
+                              /*narrow=*/true);
   std::vector<int> polyVal(pw.segs.size(), -1);
   for (size_t s = 0; s < pw.segs.size(); ++s) {
     const Segment &seg = pw.segs[s];
@@ -81,7 +88,8 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
                                   std::ldexp(pw.breaks[s - 1], -pw.polyShift),
                                   std::ldexp(pw.breaks[s], -pw.polyShift));
     Expr sum = polySum(powers, seg.coeffs, mag, f);
-    polyVal[s] = b.trunc(b.local(sum), sum.scale - f);
+    polyVal[s] = b.trunc(b.local(sum), sum.scale - f,
+                         Builder::ringFor(std::log2(mag), sum.scale));
   }
   while (b.stage() < pp.cmpStart + compareRounds)
     b.nextStage();
@@ -300,8 +308,9 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   }
   assert((p.form == "puma" || p.form == "accurate") && "unknown GeLU form");
   Piecewise pw = geluPieces(p);
-  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, geluCompareRounds(n, p),
-                                       p.inputTruncBits);
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, p.frac, p.compareBits, geluCompareRounds(n, p),
+                     p.inputTruncBits);
   m.prog = fx::dealProgram(c, pp.prog);
   m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
@@ -319,8 +328,9 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
   Shape shape = x.shape();
   RingTensor flat = x.reshaped({n});
   Piecewise pw = geluPieces(params);
-  PiecewiseProgram pp = buildPiecewise(
-      pw, n, params.frac, geluCompareRounds(n, params), params.inputTruncBits);
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, params.frac, params.compareBits,
+                     geluCompareRounds(n, params), params.inputTruncBits);
   RingTensor out =
       co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
                             params.frac, params.compareBits);
@@ -334,7 +344,7 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   if (isQuad(p))
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
   return piecewiseCost(buildPiecewise(geluPieces(p), n, p.frac,
-                                      geluCompareRounds(n, p),
+                                      p.compareBits, geluCompareRounds(n, p),
                                       p.inputTruncBits),
                        p.compareBits);
 }
@@ -356,7 +366,8 @@ TanhMat dealTanh(Corr &c, llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
     return m;
   assert(p.form == "poly" && "unknown tanh form");
   Piecewise pw = polyTanh();
-  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, tanhCompareRounds(n, p));
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, p.frac, p.compareBits, tanhCompareRounds(n, p));
   m.prog = fx::dealProgram(c, pp.prog);
   m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
@@ -369,8 +380,8 @@ Proto<RingTensor> tanhApprox(Party &p, RingTensor x, const TanhParams &params,
     co_return x;
   Shape shape = x.shape();
   Piecewise pw = polyTanh();
-  PiecewiseProgram pp =
-      buildPiecewise(pw, n, params.frac, tanhCompareRounds(n, params));
+  PiecewiseProgram pp = buildPiecewise(pw, n, params.frac, params.compareBits,
+                                       tanhCompareRounds(n, params));
   RingTensor flat = x.reshaped(Shape{n});
   RingTensor out =
       co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
@@ -383,7 +394,8 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
   if (n == 0)
     return Cost();
   return piecewiseCost(
-      buildPiecewise(polyTanh(), n, p.frac, tanhCompareRounds(n, p)),
+      buildPiecewise(polyTanh(), n, p.frac, p.compareBits,
+                     tanhCompareRounds(n, p)),
       p.compareBits);
 }
 

@@ -12,6 +12,7 @@
 #include "runtime/Corr.h"
 #include "runtime/Cost.h"
 #include "runtime/Proto.h"
+#include "runtime/protocols/Narrow.h"
 
 #include <map>
 #include <vector>
@@ -63,11 +64,14 @@ struct MatTriple {
 MatTriple dealMatMul(Corr &c, llvm::ArrayRef<int64_t> xShape,
                      llvm::ArrayRef<int64_t> yShape);
 /// Z = X . Y batched over leading dims (e.g. attention heads). 1 round:
-/// opens X - A and Y - B both ways.
+/// opens X - A and Y - B both ways. With \p ringBits < 64 they are opened
+/// mod 2^ringBits (Narrow.h) and Z is right mod 2^ringBits only.
 Proto<RingTensor> matmulShared(Party &p, RingTensor x, RingTensor y,
-                               const MatTriple &t);
+                               const MatTriple &t,
+                               int ringBits = kFullRingBits);
 Cost matmulSharedCost(llvm::ArrayRef<int64_t> xShape,
-                      llvm::ArrayRef<int64_t> yShape);
+                      llvm::ArrayRef<int64_t> yShape,
+                      int ringBits = kFullRingBits);
 
 // --- Private-weight products (DESIGN.md §5) --------------------------------
 
@@ -117,14 +121,17 @@ PwLinearMat dealPwLinear(Corr &c, const WeightMasks &masks,
                          llvm::ArrayRef<Shape> weightShapes);
 /// Y_j = X . W_j for every weight j; X is shared (or private to party 1,
 /// passed as shares (0, X)), W_j private to party 0 (read on party 0 only).
-/// 1 round, one way: party 1 sends X_1 - A. The pointer list is copied at
-/// the call (the coroutine starts lazily); the tensors and \p m must outlive
-/// the protocol, as every dealt material passed by reference here must.
+/// 1 round, one way: party 1 sends X_1 - A (mod 2^ringBits: then every
+/// Y_j is right mod 2^ringBits only, Narrow.h). The pointer list is copied
+/// at the call (the coroutine starts lazily); the tensors and \p m must
+/// outlive the protocol, as every dealt material passed by reference here
+/// must.
 Proto<std::vector<RingTensor>>
 pwLinear(Party &p, RingTensor x, llvm::ArrayRef<const RingTensor *> weights,
-         const PwLinearMat &m);
+         const PwLinearMat &m, int ringBits = kFullRingBits);
 Cost pwLinearCost(llvm::ArrayRef<int64_t> xShape,
-                  llvm::ArrayRef<Shape> weightShapes);
+                  llvm::ArrayRef<Shape> weightShapes,
+                  int ringBits = kFullRingBits);
 
 struct PwMulMat {
   RingTensor a;   ///< Party 1: the mask A (x-shaped).

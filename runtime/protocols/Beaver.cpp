@@ -29,11 +29,12 @@ void appendMasked(std::vector<u64> &out, const RingTensor &x,
 
 /// Opens words: mine[off + i] + theirs[off + i] for i < n.
 RingTensor opened(llvm::ArrayRef<int64_t> shape, const std::vector<u64> &mine,
-                  const std::vector<u64> &theirs, size_t off) {
+                  const std::vector<u64> &theirs, size_t off,
+                  int ringBits = kFullRingBits) {
   RingTensor t(shape);
   u64 *o = t.data();
   for (int64_t i = 0, n = t.size(); i < n; ++i)
-    o[i] = mine[off + i] + theirs[off + i];
+    o[i] = lowBits(mine[off + i] + theirs[off + i], ringBits);
   return t;
 }
 
@@ -175,7 +176,7 @@ MatTriple dealMatMul(Corr &c, llvm::ArrayRef<int64_t> xShape,
 }
 
 Proto<RingTensor> matmulShared(Party &p, RingTensor x, RingTensor y,
-                               const MatTriple &t) {
+                               const MatTriple &t, int ringBits) {
   MatDims dims = matDims(x.shape(), y.shape());
   const RingTensor &a = t.a.mine(p.id()), &b = t.b.mine(p.id());
   const RingTensor &c = t.c.mine(p.id());
@@ -187,10 +188,10 @@ Proto<RingTensor> matmulShared(Party &p, RingTensor x, RingTensor y,
   mine.reserve(nx + ny);
   appendMasked(mine, x, a);
   appendMasked(mine, y, b);
-  std::vector<u64> theirs = co_await p.exchange(mine, size_t(nx + ny));
-  assert(int64_t(theirs.size()) == nx + ny && "peer sent the wrong size");
-  RingTensor d = opened(x.shape(), mine, theirs, 0);
-  RingTensor e = opened(y.shape(), mine, theirs, nx);
+  std::vector<u64> theirs =
+      co_await exchangeRing(p, mine, size_t(nx + ny), ringBits);
+  RingTensor d = opened(x.shape(), mine, theirs, 0, ringBits);
+  RingTensor e = opened(y.shape(), mine, theirs, nx, ringBits);
 
   // Z_p = C_p + D.B_p + X_p.E: the parties' sum is
   // (X - A).B + X.(Y - B) + A.B = X.Y, two matmuls per party.
@@ -201,14 +202,14 @@ Proto<RingTensor> matmulShared(Party &p, RingTensor x, RingTensor y,
 }
 
 Cost matmulSharedCost(llvm::ArrayRef<int64_t> xShape,
-                      llvm::ArrayRef<int64_t> yShape) {
+                      llvm::ArrayRef<int64_t> yShape, int ringBits) {
   MatDims d = matDims(xShape, yShape);
   uint64_t nx = numElements(xShape), ny = numElements(yShape);
   Cost c;
   if (nx + ny == 0)
     return c;
   c.rounds = 1;
-  c.bytes01 = c.bytes10 = wordBytes(nx + ny);
+  c.bytes01 = c.bytes10 = wordBytes(packedWords(nx + ny, ringBits));
   c.dealerBytes1 = wordBytes(numElements(d.out));
   c.macs = 2.0 * d.batch * d.m * d.k * d.n;
   return c;

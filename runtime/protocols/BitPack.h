@@ -113,6 +113,39 @@ inline void readPlane(const u64 *data, int64_t nwords, uint64_t pos, int64_t n,
     plane[full] = readBits(data, nwords, pos + uint64_t(full) * 64, rest);
 }
 
+/// Writes the low \p w bits (1..64) of each of \p n values at bit \p pos
+/// of \p out, which must be zeroed there and hold the last field's word.
+/// The fast path of narrow-ring messages (Trunc.h): no per-field branch on
+/// a growing vector, unlike BitWriter.
+inline void packFields(const u64 *v, int64_t n, int w, u64 *out,
+                       uint64_t pos) {
+  assert(w >= 1 && w <= 64);
+  u64 mask = lowMask(w);
+  for (int64_t i = 0; i < n; ++i, pos += w) {
+    u64 x = v[i] & mask;
+    uint64_t word = pos >> 6;
+    int off = int(pos & 63);
+    out[word] |= x << off;
+    if (off + w > 64)
+      out[word + 1] |= x >> (64 - off);
+  }
+}
+
+/// Reads \p n fields of \p w bits (1..64) at bit \p pos of \p in.
+inline void unpackFields(const u64 *in, uint64_t pos, int64_t n, int w,
+                         u64 *v) {
+  assert(w >= 1 && w <= 64);
+  u64 mask = lowMask(w);
+  for (int64_t i = 0; i < n; ++i, pos += w) {
+    uint64_t word = pos >> 6;
+    int off = int(pos & 63);
+    u64 x = in[word] >> off;
+    if (off + w > 64)
+      x |= in[word + 1] << (64 - off);
+    v[i] = x & mask;
+  }
+}
+
 /// Clears the bits of the last word past element \p n.
 inline void clearTail(std::vector<u64> &plane, int64_t n) {
   if (int rest = int(n % 64))

@@ -9,18 +9,22 @@
 //   [b y] = e [y] + (1 - 2e) (d [rho] + [a rho]),
 //   linear in the dealer's shares of rho and a rho. One round, 8 bytes and
 //   one bit each way per element (a Beaver product opens 16 bytes).
-// relu: the sign test opens all of c = x + 2^K + r (x' = x + 2^K = c - r
-//   exactly in the ring), so with s = [x >= 0] and e = s ^ rho opened,
-//   x s = (c - 2^K) [s] - [r s],  [s] = e + (1 - 2e) [rho],
-//   [r s] = e [r] + (1 - 2e) [r rho]:
-//   one bit each way in the last round instead of a whole product; the
-//   dealer adds shares of rho and r * rho. max and clip are ReLUs
-//   (CompareMax.cpp).
+// relu: the sign test opens c = x' + r mod 2^L with x' = x + 2^K and
+//   L = K + 2 (64 at most). x' < 2^(L-1), so as in Trunc.h x' = c - q
+//   over the integers, with q = r mod 2^L when msb(c) = 1 and
+//   q = r mod 2^L - 2^L msb(r) when msb(c) = 0 (a wrap); the dealer shares
+//   both candidates. With s = [x >= 0] and e = s ^ rho opened,
+//   x s = (c - 2^K) [s] - [q s],  [s] = e + (1 - 2e) [rho],
+//   [q s] = e [q] + (1 - 2e) [q rho]:
+//   one bit each way in the last round instead of a whole product, and
+//   K + 2 bits instead of 64 in the first; the dealer adds shares of rho,
+//   both q and both q * rho. max and clip are ReLUs (CompareMax.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/BitPack.h"
 #include "runtime/protocols/CompareImpl.h"
+#include "runtime/protocols/Trunc.h"
 
 #include <cassert>
 
@@ -220,18 +224,28 @@ ReluMat dealRelu(Corr &c, llvm::ArrayRef<int64_t> shape, int bits) {
   m.b2a = dealBitToArith(c, shape);
   if (numElements(shape) == 0)
     return m;
-  m.rRho = c.shareOf(shape, [&] {
-    return mul(Corr::value(m.cmp.r),
-               planeToInts(shape, Corr::xorValue(m.b2a.rho)));
-  });
+  TruncOpening o{0, detail::reluRingBits(bits)};
+  for (int k = 0; k < 2; ++k) {
+    m.q[k] = c.shareOf(shape, [&] {
+      RingTensor q = Corr::value(m.cmp.r);
+      for (u64 &v : q.vec())
+        v = k ? o.maskWrap(v) : o.maskHigh(v);
+      return q;
+    });
+    m.qRho[k] = c.shareOf(shape, [&] {
+      return mul(Corr::value(m.q[k]),
+                 planeToInts(shape, Corr::xorValue(m.b2a.rho)));
+    });
+  }
   return m;
 }
 
 Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m, int bits) {
   int64_t n = x.size();
   Shape shape = x.shape();
-  detail::SignTest st = co_await detail::signTest(p, std::move(x), m.cmp, bits,
-                                                  /*fullOpen=*/true);
+  TruncOpening o{0, detail::reluRingBits(bits)};
+  detail::SignTest st =
+      co_await detail::signTest(p, std::move(x), m.cmp, bits, o.ringBits);
   RingTensor z(shape);
   if (n == 0)
     co_return z;
@@ -239,8 +253,9 @@ Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m, int bits) {
   int64_t nw = wordsFor(n);
   const RingTensor &rho = m.b2a.rho.mine(p.id());
   const RingTensor &rhoA = m.b2a.rhoArith.mine(p.id());
-  const RingTensor &rRho = m.rRho.mine(p.id());
-  const RingTensor &r = m.cmp.r.mine(p.id());
+  const RingTensor *q[2] = {&m.q[0].mine(p.id()), &m.q[1].mine(p.id())};
+  const RingTensor *qRho[2] = {&m.qRho[0].mine(p.id()),
+                               &m.qRho[1].mine(p.id())};
   SharedBits s = notBits(p, std::move(st.lt));
   std::vector<u64> mine(nw);
   for (int64_t q = 0; q < nw; ++q)
@@ -248,25 +263,26 @@ Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m, int bits) {
   bits::clearTail(mine, n);
   std::vector<u64> theirs = co_await p.exchange(mine, size_t(nw));
   assert(int64_t(theirs.size()) == nw && "peer sent the wrong size");
-  // x s = (c - 2^K) [s] - [r s], [s] = e + (1 - 2e)[rho],
-  // [r s] = e [r] + (1 - 2e)[r rho].
+  // x s = (c - 2^K) [s] - [q s], [s] = e + (1 - 2e)[rho],
+  // [q s] = e [q] + (1 - 2e)[q rho], q the candidate msb(c) picks.
   bool p0 = p.id() == 0;
   u64 bias = u64(1) << bits;
   for (int64_t i = 0; i < n; ++i) {
     u64 e = ((mine[i / 64] ^ theirs[i / 64]) >> (i % 64)) & 1;
+    int k = o.takesWrap(st.c[i]) ? 1 : 0;
     u64 sShare = (p0 ? e : 0) + (1 - 2 * e) * rhoA[i];
-    u64 rsShare = e * r[i] + (1 - 2 * e) * rRho[i];
-    z[i] = (st.c[i] - bias) * sShare - rsShare;
+    u64 qsShare = e * (*q[k])[i] + (1 - 2 * e) * (*qRho[k])[i];
+    z[i] = (st.c[i] - bias) * sShare - qsShare;
   }
   co_return z;
 }
 
 Cost reluCost(int64_t n, int bits) {
-  Cost c = detail::signTestCost(n, bits, /*fullOpen=*/true);
+  Cost c = detail::signTestCost(n, bits, detail::reluRingBits(bits));
   if (n == 0)
     return c;
   Cost last = bitToArithCost(n);
-  last.dealerBytes1 += wordBytes(n); // r * rho
+  last.dealerBytes1 += wordBytes(4 * n); // both q and both q * rho
   last.elemOps = 3.0 * n;
   return c.then(last);
 }

@@ -25,9 +25,10 @@
 //      bit-packed densely.
 // The result is XOR-shared. bitToArith converts it (one round, one bit each
 // way); mulBit multiplies it by any arithmetic y with the conversion fused
-// in (one round); relu opens all 64 bits of c = x + 2^K + r in the first
-// round instead, so that x [x >= 0] = (c - 2^K)[s] - [r s] needs one bit
-// each way in its last round (max and clip are ReLUs).
+// in (one round); relu opens c = x + 2^K + r in K + 2 bits (not K + 1) in
+// the first round instead, so that x [x >= 0] = (c - 2^K)[s] - [q s], with
+// q = r mod 2^(K+2) less 2^(K+2) where c wrapped (the MSB trick), needs
+// one bit each way in its last round (max and clip are ReLUs).
 //
 // Rounds of the XOR-shared bit: 1 (K <= 6), 2 (K <= 24), 3 (K <= 63); one
 // more for lessThanZero, relu, max per level, clip. Cost per element (n a
@@ -38,7 +39,7 @@
 //                rounds  online  dealer    rounds  online  dealer   (bytes)
 //   ltzBits         2    3.875   33.5        3     12.0    40.125
 //   lessThanZero    3    4.0     41.5        4     12.125  48.125
-//   relu            3    8.875   49.5        4     12.25   56.125
+//   relu            3    4.125   73.5        4     12.25   80.125
 //   select 1 round, 16 each way, 8 dealer; mulBit/selectBits 1 round, 8.125
 //   each way, 16 dealer. Online bytes are each way; dealer bytes go to
 //   party 1 only (party 0's material comes from its PRG seed).
@@ -174,11 +175,14 @@ Cost selectBitsCost(int64_t n);
 struct ReluMat {
   LtzBitsMat cmp;    ///< Sign test of x (its mask r is reused).
   BitToArithMat b2a; ///< Random bit rho for s = [x >= 0].
-  Dealt rRho;        ///< Arithmetic shares of r * rho.
+  /// The two candidates q for x + 2^K = c - q (c opened mod 2^L: q is
+  /// r mod 2^L, minus 2^L msb_L(r) when c wrapped), and q * rho for each.
+  Dealt q[2], qRho[2];
 };
 ReluMat dealRelu(Corr &c, llvm::ArrayRef<int64_t> shape,
                  int bits = kFullCompareBits);
-/// max(x, 0), exact, for |x| < 2^bits (bits in [1, 63]).
+/// max(x, 0), exact, for |x| < 2^bits (bits in [1, 63]). Opens
+/// c = x + 2^K + r in K + 2 bits (at most 64), then one bit.
 Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m,
                        int bits = kFullCompareBits);
 Cost reluCost(int64_t n, int bits = kFullCompareBits);

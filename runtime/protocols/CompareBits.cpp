@@ -310,7 +310,7 @@ LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
 
 Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
                                          const LtzBitsMat &m, int bits,
-                                         bool fullOpen) {
+                                         int cRing) {
   assert(m.bits == bits && "comparison material dealt for other bits");
   int64_t n = x.size();
   SignTest st;
@@ -322,36 +322,24 @@ Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
   assert(r.size() == n && "comparison material has the wrong size");
 
   // Round 1: open C = x + 2^K + r mod 2^(K+1), as (K+1)-bit fields, or
-  // all 64 bits of c = x + 2^K + r when the caller needs c.
-  int fieldBits = bits + 1;
-  u64 fieldMask = lowMask(fieldBits);
+  // c = x + 2^K + r mod 2^cRing when the caller needs c (C is its low
+  // K + 1 bits).
+  assert((cRing == 0 || (cRing >= bits + 2 || cRing == 64)) &&
+         "c's ring must hold x + 2^K with a free top bit");
+  int fieldBits = cRing ? cRing : bits + 1;
   u64 bias = p0 ? u64(1) << bits : 0;
-  std::vector<u64> cmine(n), out;
-  int64_t openWords = fullOpen ? n : wordsFor(n * fieldBits);
-  out.reserve(openWords);
-  if (fullOpen) {
-    for (int64_t i = 0; i < n; ++i)
-      out.push_back(cmine[i] = x[i] + r[i] + bias);
-  } else {
-    BitWriter w(out);
-    for (int64_t i = 0; i < n; ++i) {
-      cmine[i] = (x[i] + r[i] + bias) & fieldMask;
-      w.put(cmine[i], fieldBits);
-    }
-    w.finish();
-  }
-  std::vector<u64> in = co_await p.exchange(std::move(out), openWords);
-  assert(int64_t(in.size()) == openWords && "peer sent the wrong size");
-  if (fullOpen) {
-    for (int64_t i = 0; i < n; ++i)
-      cmine[i] += in[i];
-  } else {
-    BitReader rd(in.data(), openWords);
-    for (int64_t i = 0; i < n; ++i)
-      cmine[i] = (cmine[i] + rd.get(fieldBits)) & fieldMask;
-  }
-  if (fullOpen)
+  std::vector<u64> cmine(n);
+  for (int64_t i = 0; i < n; ++i)
+    cmine[i] = lowBits(x[i] + r[i] + bias, fieldBits);
+  std::vector<u64> in = co_await exchangeRing(p, cmine, size_t(n), fieldBits);
+  for (int64_t i = 0; i < n; ++i)
+    cmine[i] = lowBits(cmine[i] + in[i], fieldBits);
+  if (cRing) {
     st.c = cmine;
+    u64 fieldMask = lowMask(bits + 1);
+    for (u64 &v : cmine)
+      v &= fieldMask;
+  }
   st.lt = co_await compareTree(p, std::move(cmine), x.shape(), m, bits);
   co_return st;
 }
@@ -456,12 +444,12 @@ Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
 Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
                                    int bits) {
   detail::SignTest st =
-      co_await detail::signTest(p, std::move(x), m, bits, false);
+      co_await detail::signTest(p, std::move(x), m, bits, /*cRing=*/0);
   co_return std::move(st.lt);
 }
 
 Cost lessThanZeroBitsCost(int64_t n, int bits) {
-  return detail::signTestCost(n, bits, false);
+  return detail::signTestCost(n, bits, /*cRing=*/0);
 }
 
 Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
@@ -476,7 +464,7 @@ Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
 }
 
 Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits) {
-  Cost c = detail::signTestCost(n, bits, false);
+  Cost c = detail::signTestCost(n, bits, /*cRing=*/0);
   if (n == 0)
     return c;
   c.rounds -= 1;
@@ -484,14 +472,13 @@ Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits) {
   return c;
 }
 
-Cost detail::signTestCost(int64_t n, int bits, bool fullOpen) {
+Cost detail::signTestCost(int64_t n, int bits, int cRing) {
   const ComparePlan &plan = planFor(bits);
   Cost c;
   if (n == 0)
     return c;
   c.rounds = 1 + plan.levels.size();
-  uint64_t online =
-      fullOpen ? wordBytes(n) : bitBytes(uint64_t(n) * (bits + 1));
+  uint64_t online = bitBytes(uint64_t(n) * (cRing ? cRing : bits + 1));
   for (const TreeLevel &level : plan.levels)
     online += bitBytes(uint64_t(n) * level.opened.size());
   c.bytes01 = c.bytes10 = online;

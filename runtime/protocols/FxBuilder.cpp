@@ -7,13 +7,13 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/FxProgram.h"
 
+#include <algorithm>
 #include <cassert>
+#include <cmath>
 
 namespace mpc::rt::fx {
 
 namespace {
-
-constexpr int kBiasBits = 62;
 
 Mono mergeMono(const Mono &a, const Mono &b) {
   Mono out;
@@ -185,18 +185,27 @@ int Builder::open(int rawId) {
   return id;
 }
 
-int Builder::trunc(int rawId, int bits) {
+int Builder::trunc(int rawId, int bits, int ringBits) {
   assert(availFrom_[rawId] <= stage() && "truncation of an unavailable value");
-  assert(bits >= 1 && bits <= kBiasBits && "truncation bits out of range");
+  assert(bits >= 1 && bits <= ringBits - 2 && ringBits <= kFullRingBits &&
+         "truncation bits out of range");
   ValInfo v{ValKind::Truncated};
   v.src = rawId;
   v.bits = bits;
+  v.ringBits = ringBits;
   v.ncand = 2;
   prog_->vals.push_back(v);
   availFrom_.push_back(stage() + 1);
   int id = int(prog_->vals.size()) - 1;
   prog_->stages.back().items.push_back(id);
   return id;
+}
+
+int Builder::ringFor(double log2Bound, int scale) {
+  // |z| < 2^(L-2) with z = value 2^scale <= 2^(log2Bound + scale), plus one
+  // bit for the rounding of the values the bound was computed from.
+  int need = int(std::ceil(log2Bound)) + scale + 3;
+  return std::min(kFullRingBits, std::max(need, 3));
 }
 
 int Builder::openBits(int bitsId) { return openBitsIn(bitsId, stage()); }

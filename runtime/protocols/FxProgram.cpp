@@ -10,20 +10,21 @@
 // |u| >= 2 (one dealt tensor per combination of the factors' candidates;
 // the parties pick the combination element-wise from the public selectors).
 //
-// Exchange layout of one stage: the word items (open, truncate: n words
-// each) in value-id order, then every bit item's n bits packed densely into
-// ceil(k n / 64) words.
+// Exchange layout of one stage: every item's n fields in item order, packed
+// densely into one bit stream of ceil(sum of widths * n / 64) words: 64
+// bits per element of an opening, L of a truncation in a ring of L bits,
+// one of an opened bit.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/FxProgram.h"
+
+#include "runtime/protocols/BitPack.h"
 
 #include <cassert>
 
 namespace mpc::rt::fx {
 
 namespace {
-
-constexpr int kBiasBits = 62;
 
 u64 binom(int n, int k) {
   u64 r = 1;
@@ -34,9 +35,19 @@ u64 binom(int n, int k) {
 
 int64_t bitWords(int64_t nbits) { return (nbits + 63) / 64; }
 
-bool isWordItem(ValKind k) {
-  return k == ValKind::Opened || k == ValKind::Truncated;
+/// Bits per element of an exchange item.
+int fieldWidth(const ValInfo &v) {
+  switch (v.kind) {
+  case ValKind::Opened:
+    return 64;
+  case ValKind::Truncated:
+    return v.ringBits;
+  default:
+    return 1;
+  }
 }
+
+TruncOpening openingOf(const ValInfo &v) { return {v.bits, v.ringBits}; }
 
 /// The candidate combination index of a product's factors at element i.
 int comboIndex(const Program &prog, const State &s, const Mono &factors,
@@ -146,21 +157,10 @@ Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
         m.candValues[id][0] = Corr::value(im.a);
       break;
     case ValKind::Truncated: {
-      int bits = v.bits;
-      im.r = c.random(shape);
-      im.rHigh = c.shareOf(shape, [&] {
-        RingTensor r = Corr::value(im.r), h(shape);
-        for (int64_t i = 0; i < n; ++i)
-          h[i] = r[i] >> bits;
-        return h;
-      });
-      im.rWrap = c.shareOf(shape, [&] {
-        RingTensor r = Corr::value(im.r), w(shape);
-        u64 weight = u64(1) << (64 - bits);
-        for (int64_t i = 0; i < n; ++i)
-          w[i] = (r[i] >> bits) - (r[i] >> 63) * weight;
-        return w;
-      });
+      TruncPair t = dealTrunc(c, shape, v.bits, v.ringBits);
+      im.r = std::move(t.r);
+      im.rHigh = std::move(t.rHigh);
+      im.rWrap = std::move(t.rWrap);
       if (dealer) {
         m.candValues[id][0] = neg(Corr::value(im.rHigh));
         m.candValues[id][1] = neg(Corr::value(im.rWrap));
@@ -236,14 +236,10 @@ Cost stagesCost(const Program &prog, int from, int to) {
     c.elemOps += ops;
     if (st.items.empty())
       continue;
-    int64_t words = 0, bitItems = 0;
-    for (int id : st.items) {
-      if (isWordItem(prog.vals[id].kind))
-        words += prog.n;
-      else
-        ++bitItems;
-    }
-    words += bitWords(bitItems * prog.n);
+    int64_t width = 0;
+    for (int id : st.items)
+      width += fieldWidth(prog.vals[id]);
+    int64_t words = bitWords(width * prog.n);
     c.rounds += 1;
     c.bytes01 += wordBytes(words);
     c.bytes10 += wordBytes(words);
@@ -416,85 +412,79 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
     if (stage.items.empty())
       continue;
 
-    std::vector<u64> msg;
-    int64_t bitItems = 0;
-    msg.reserve(stage.items.size() * n);
-    for (int id : stage.items) {
+    // This party's fields, item by item, then packed into one message.
+    int64_t width = 0;
+    for (int id : stage.items)
+      width += fieldWidth(prog.vals[id]);
+    std::vector<std::vector<u64>> fields(stage.items.size());
+    std::vector<u64> msg(bitWords(width * n), 0);
+    uint64_t pos = 0;
+    for (size_t k = 0; k < stage.items.size(); ++k) {
+      int id = stage.items[k];
       const ValInfo &v = prog.vals[id];
       const ItemMat &im = m.items[id];
+      std::vector<u64> &f = fields[k];
+      f.resize(n);
       if (v.kind == ValKind::Opened) {
         const RingTensor &x = s.share[v.src], &a = im.a.mine(me);
         assert(x.size() == n && "open of an unavailable value");
-        size_t base = msg.size();
-        msg.resize(base + n);
         for (int64_t i = 0; i < n; ++i)
-          msg[base + i] = x[i] - a[i];
+          f[i] = x[i] - a[i];
       } else if (v.kind == ValKind::Truncated) {
         const RingTensor &x = s.share[v.src], &r = im.r.mine(me);
         assert(x.size() == n && "truncation of an unavailable value");
-        u64 bias = p0 ? u64(1) << kBiasBits : 0;
-        size_t base = msg.size();
-        msg.resize(base + n);
+        TruncOpening o = openingOf(v);
         for (int64_t i = 0; i < n; ++i)
-          msg[base + i] = x[i] + r[i] + bias;
+          f[i] = o.send(x[i], r[i], p0);
       } else {
-        ++bitItems;
+        const std::vector<u64> &b = s.bits[v.src].words;
+        const RingTensor &rho = im.rhoBits.mine(me);
+        assert(int64_t(b.size()) >= bitWords(n) && "bits not available");
+        for (int64_t i = 0; i < n; ++i)
+          f[i] = ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1;
       }
-    }
-    size_t wordPart = msg.size();
-    msg.resize(wordPart + bitWords(bitItems * n), 0);
-    int64_t pos = 0;
-    for (int id : stage.items) {
-      const ValInfo &v = prog.vals[id];
-      if (v.kind != ValKind::OpenedBits)
-        continue;
-      const std::vector<u64> &b = s.bits[v.src].words;
-      const RingTensor &rho = m.items[id].rhoBits.mine(me);
-      assert(int64_t(b.size()) >= bitWords(n) && "bits not available");
-      for (int64_t i = 0; i < n; ++i, ++pos) {
-        u64 bit = ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1;
-        msg[wordPart + pos / 64] |= bit << (pos % 64);
-      }
+      bits::packFields(f.data(), n, fieldWidth(v), msg.data(), pos);
+      pos += uint64_t(fieldWidth(v)) * n;
     }
 
     size_t total = msg.size();
-    std::vector<u64> mine = msg;
     std::vector<u64> theirs = co_await p.exchange(std::move(msg), total);
     assert(theirs.size() == total && "peer sent the wrong size");
 
-    size_t off = 0;
     pos = 0;
-    for (int id : stage.items) {
+    std::vector<u64> other(n);
+    for (size_t k = 0; k < stage.items.size(); ++k) {
+      int id = stage.items[k];
       const ValInfo &v = prog.vals[id];
       const ItemMat &im = m.items[id];
+      const std::vector<u64> &f = fields[k];
+      bits::unpackFields(theirs.data(), pos, n, fieldWidth(v), other.data());
+      pos += uint64_t(fieldWidth(v)) * n;
       MaskedView mv;
       mv.d = RingTensor(Shape{n});
       if (v.kind == ValKind::Opened) {
         mv.ncand = 1;
         for (int64_t i = 0; i < n; ++i)
-          mv.d[i] = mine[off + i] + theirs[off + i];
-        off += n;
+          mv.d[i] = f[i] + other[i];
         mv.cand[0] = im.a.mine(me);
         s.share[id] = s.share[v.src];
       } else if (v.kind == ValKind::Truncated) {
         mv.ncand = 2;
         mv.sel.resize(n);
-        u64 unbias = u64(1) << (kBiasBits - v.bits);
+        TruncOpening o = openingOf(v);
         for (int64_t i = 0; i < n; ++i) {
-          u64 c = mine[off + i] + theirs[off + i];
-          mv.d[i] = (c >> v.bits) - unbias;
-          mv.sel[i] = (c >> 63) ? 0 : 1;
+          u64 c = o.open(f[i], other[i]);
+          mv.d[i] = o.publicPart(c);
+          mv.sel[i] = o.takesWrap(c) ? 1 : 0;
         }
-        off += n;
         mv.cand[0] = neg(im.rHigh.mine(me));
         mv.cand[1] = neg(im.rWrap.mine(me));
         s.share[id] = maskedShare(mv, p0);
       } else {
         mv.ncand = 2;
         mv.sel.resize(n);
-        for (int64_t i = 0; i < n; ++i, ++pos) {
-          size_t w = wordPart + pos / 64;
-          u64 c = ((mine[w] ^ theirs[w]) >> (pos % 64)) & 1;
+        for (int64_t i = 0; i < n; ++i) {
+          u64 c = f[i] ^ other[i];
           mv.d[i] = c;
           mv.sel[i] = uint8_t(c);
         }

@@ -7,8 +7,10 @@
 //
 // The idea that saves rounds: a value produced by an exchange is *premasked*.
 //   - open:     v = D + a, with D = v - a opened and a a dealt random mask;
-//   - truncate: the MSB-trick truncation of Trunc.h opens c = z + 2^62 + r;
-//               its result is v = D - sel with D = floor(c/2^b) - 2^(62-b)
+//   - truncate: the MSB-trick truncation of Trunc.h opens
+//               c = z + 2^(L-2) + r mod 2^L (L bits each way, for a value
+//               the program bounds by |z| < 2^(L-2); L = 64 otherwise);
+//               its result is v = D - sel with D = floor(c/2^b) - 2^(L-2-b)
 //               public and sel = rHigh or rWrap (picked by msb(c)), so v is
 //               premasked with mask A = -sel, one of two dealt candidates;
 //   - bits:     an XOR-shared bit b, opened as c = b ^ rho, equals
@@ -32,6 +34,7 @@
 #include "runtime/Cost.h"
 #include "runtime/Proto.h"
 #include "runtime/protocols/Compare.h"
+#include "runtime/protocols/Trunc.h"
 
 #include "llvm/ADT/SmallVector.h"
 
@@ -59,6 +62,7 @@ struct ValInfo {
   ValKind kind;
   int src = -1;  ///< Item source value (Opened/Truncated/OpenedBits).
   int bits = 0;  ///< Truncation bits.
+  int ringBits = kFullRingBits; ///< Truncation: the opening's ring (Trunc.h).
   int ncand = 0; ///< Mask candidates (0 for raw values).
   bool masked() const { return ncand > 0; }
 };
@@ -220,7 +224,14 @@ public:
   int local(const Expr &e, int elemFactor = -1, int elemAdd = -1);
   /// Items of the current stage's exchange; usable from the next stage.
   int open(int rawId);
-  int trunc(int rawId, int bits);
+  /// Truncates by \p bits; \p ringBits < 64 opens in a narrower ring and
+  /// is only right where |value| < 2^(ringBits-2) at the raw scale (values
+  /// outside it are garbage, as a polynomial segment's may be where its
+  /// selector bit is 0).
+  int trunc(int rawId, int bits, int ringBits = kFullRingBits);
+  /// The ring for a value bounded by |value| <= 2^log2Bound at scale
+  /// \p scale: with one bit of margin for the truncation's +1 and rounding.
+  static int ringFor(double log2Bound, int scale);
   int openBits(int bitsId);
   /// openBits in an earlier (or the current) stage \p st.
   int openBitsIn(int bitsId, int st);

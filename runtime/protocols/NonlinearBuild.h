@@ -37,8 +37,11 @@ struct Powers {
   std::map<int, Expr> pow;
   int levels = 0; ///< Truncation stages used.
 };
+/// With \p narrow, each power is truncated in the ring its bound needs
+/// (Builder::ringFor): fewer bytes, but garbage where |x| > bound, so only
+/// for callers that discard those elements (piecewise segments).
 Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
-                   double bound);
+                   double bound, bool narrow = false);
 /// Exponents with a non-zero coefficient (>= 1).
 std::set<int> neededExponents(llvm::ArrayRef<double> coeffs);
 
@@ -151,9 +154,13 @@ struct PiecewiseProgram {
 /// With inputTruncBits > 0 the input is at frac + inputTruncBits (an
 /// untruncated product) and the first stage truncates it: the truncation's
 /// opening is the one x needs, so the caller's separate truncation and
-/// its word go.
+/// its word go. x is in the comparisons' range (|x| 2^frac < 2^(cmpBits -
+/// 1)), so that truncation opens in a ring of cmpBits + 1 + inputTruncBits
+/// bits; the powers and segment values, right only on their segments, in
+/// the rings their bounds need.
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int frac,
-                                int compareRounds, int inputTruncBits = 0);
+                                int cmpBits, int compareRounds,
+                                int inputTruncBits = 0);
 /// The comparisons' material: against x's premask (Compare.h,
 /// lessThanZeroBitsOfPublic), dealt after the program's.
 LtzBitsMat dealPiecewiseCompare(Corr &c, const Piecewise &pw,

@@ -102,7 +102,7 @@ std::set<int> coveredBy(const std::map<int, int> &have,
 } // namespace
 
 Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
-                   double bound) {
+                   double bound, bool narrow) {
   double log2B = std::log2(std::max(bound, 1.0));
   int maxE = need.empty() ? 1 : *need.rbegin();
   std::map<int, int> have{{1, x}};
@@ -147,7 +147,9 @@ Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
       for (int a : d)
         prod = prod * b.var(have.at(a), frac);
       int raw = b.local(prod);
-      fresh.push_back({e, b.trunc(raw, int(d.size() - 1) * frac)});
+      int scale = int(d.size()) * frac;
+      int ring = narrow ? Builder::ringFor(e * log2B, scale) : kFullRingBits;
+      fresh.push_back({e, b.trunc(raw, scale - frac, ring)});
     }
     b.nextStage();
     for (auto [e, id] : fresh)

@@ -87,7 +87,7 @@ Proto<int> pwSetupImpl(Party &p, WeightMasks &masks, int64_t id,
 /// caller's ArrayRef may not outlive the lazily started coroutine).
 Proto<std::vector<RingTensor>>
 pwLinearImpl(Party &p, RingTensor x, std::vector<const RingTensor *> weights,
-             const PwLinearMat &m) {
+             const PwLinearMat &m, int ringBits) {
   size_t nw = m.ab.size();
   int64_t n = x.size();
   std::vector<RingTensor> ys;
@@ -99,7 +99,7 @@ pwLinearImpl(Party &p, RingTensor x, std::vector<const RingTensor *> weights,
       const u64 *xs = x.data(), *as = m.a.data();
       for (int64_t i = 0; i < n; ++i)
         out[i] = xs[i] - as[i];
-      (void)co_await p.exchange(std::move(out), 0);
+      (void)co_await exchangeRing(p, std::move(out), 0, ringBits);
     }
     for (size_t j = 0; j < nw; ++j)
       ys.push_back(add(m.awb[j], m.ab[j].mine(1)));
@@ -108,12 +108,12 @@ pwLinearImpl(Party &p, RingTensor x, std::vector<const RingTensor *> weights,
 
   assert(weights.size() == nw && "one weight per dealt product expected");
   if (n > 0) {
-    std::vector<u64> theirs = co_await p.exchange({}, size_t(n));
+    std::vector<u64> theirs = co_await exchangeRing(p, {}, size_t(n), ringBits);
     assert(int64_t(theirs.size()) == n && "peer sent the wrong size");
-    // x becomes X_0 + X_1 - A, in place.
+    // x becomes X_0 + X_1 - A (mod 2^ringBits), in place.
     u64 *xs = x.data();
     for (int64_t i = 0; i < n; ++i)
-      xs[i] += theirs[i];
+      xs[i] = lowBits(xs[i] + theirs[i], ringBits);
   }
   // Y_0j = [AB_j]_0 + (X_0 + X_1 - A).W_j: the ring matmul accumulates
   // straight onto a copy of the dealt share, over the flattened rows of X.
@@ -222,20 +222,20 @@ PwLinearMat dealPwLinear(Corr &c, const WeightMasks &masks,
 
 Proto<std::vector<RingTensor>>
 pwLinear(Party &p, RingTensor x, llvm::ArrayRef<const RingTensor *> weights,
-         const PwLinearMat &m) {
+         const PwLinearMat &m, int ringBits) {
   std::vector<const RingTensor *> ws;
   if (p.id() == 0)
     ws.assign(weights.begin(), weights.end());
-  return pwLinearImpl(p, std::move(x), std::move(ws), m);
+  return pwLinearImpl(p, std::move(x), std::move(ws), m, ringBits);
 }
 
 Cost pwLinearCost(llvm::ArrayRef<int64_t> xShape,
-                  llvm::ArrayRef<Shape> weightShapes) {
+                  llvm::ArrayRef<Shape> weightShapes, int ringBits) {
   Cost c;
   uint64_t n = numElements(xShape);
   if (n > 0) {
     c.rounds = 1;
-    c.bytes10 = wordBytes(n);
+    c.bytes10 = wordBytes(packedWords(int64_t(n), ringBits));
   }
   uint64_t rows = xShape.back() == 0 ? 0 : n / xShape.back();
   for (const Shape &w : weightShapes) {

@@ -146,7 +146,9 @@ LastProgram buildLast(const Dims &d, const SoftmaxParams &p) {
   Expr e = b.var(lp.value, f) * b.var(lp.q, qf);
   if (!isQuad(p))
     e = e - b.var(lp.keep, 0) * e;
-  lp.out = b.trunc(b.local(e), qf);
+  // A probability: |e q| <= 1 (up to the approximations' rounding), so the
+  // truncation opens in f + qf + 3 bits.
+  lp.out = b.trunc(b.local(e), qf, Builder::ringFor(0, f + qf));
   b.nextStage();
   lp.prog = b.finish();
   return lp;

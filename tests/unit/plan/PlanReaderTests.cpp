@@ -187,6 +187,16 @@ TEST_CASE("kernel checks run at load time", "[plan]") {
     CHECK_THAT(errorOf(b.load()),
                Contains("has 16 fractional bits, expected 24"));
   }
+  SECTION("truncation ring too narrow for its bits") {
+    // The opening needs the truncated bits, a bias bit and the sign bit.
+    PlanBuilder b = truncPlan();
+    setInt(*b.p.mutable_ops(0), "ring_bits", 17);
+    CHECK_THAT(errorOf(b.load()), Contains("ring_bits 17 must be in [18, 64]"));
+    setInt(*b.p.mutable_ops(0), "ring_bits", 65);
+    CHECK_THAT(errorOf(b.load()), Contains("ring_bits 65 must be in [18, 64]"));
+    setInt(*b.p.mutable_ops(0), "ring_bits", 18);
+    CHECK(bool(b.load()));
+  }
   SECTION("shape mismatch") {
     PlanBuilder b = truncPlan();
     b.p.mutable_values(1)->set_shape(0, 3);

@@ -220,13 +220,14 @@ TEST_CASE("comparison cost figures per element", "[compare][cost]") {
   CHECK(c24.rounds == 2);
   CHECK(c24.bytes01 == 31 * 8);
   CHECK(c24.dealerBytes1 == 268 * 8);
-  // ReLU opens all 64 bits of c, then one bit; the dealer adds rho and
-  // r * rho (two words): K = 24: 8 + 0.75 + 0.125 bytes each way, 33.5 + 16
-  // dealer bytes; K = 62: 8 + 4.125 + 0.125 and 40.125 + 16.
-  CHECK(reluCost(64, 24).bytes01 == 64 * 8 + 6 * 8 + 8);
-  CHECK(reluCost(64, 24).dealerBytes1 == 268 * 8 + 2 * 64 * 8);
+  // ReLU opens c in K + 2 bits (64 at most), then one bit; the dealer adds
+  // rho, the two candidates q and q * rho (five words): K = 24: 3.25 + 0.75
+  // + 0.125 bytes each way, 33.5 + 40 dealer bytes; K = 62: 8 + 4.125 +
+  // 0.125 and 40.125 + 40.
+  CHECK(reluCost(64, 24).bytes01 == 64 * 26 / 8 + 6 * 8 + 8);
+  CHECK(reluCost(64, 24).dealerBytes1 == 268 * 8 + 5 * 64 * 8);
   CHECK(reluCost(64, 62).bytes10 == 64 * 8 + 33 * 8 + 8);
-  CHECK(reluCost(64, 62).dealerBytes1 == 321 * 8 + 2 * 64 * 8);
+  CHECK(reluCost(64, 62).dealerBytes1 == 321 * 8 + 5 * 64 * 8);
   // The arithmetic result and ReLU add one round each.
   CHECK(lessThanZeroCost(64, 62).rounds == 4);
   CHECK(lessThanZeroCost(64, 24).rounds == 3);

@@ -5,7 +5,8 @@
 // domain |x| < 2^62, every result must be floor(x/2^f) or floor(x/2^f) + 1:
 // no rare garbage. Further tests check that the +1 comes with probability
 // frac(x/2^f) (unbiased stochastic rounding) and document what happens
-// outside the domain.
+// outside the domain. In a narrow ring of L bits the same holds for
+// |x| < 2^(L-2), from shares that are right mod 2^L only.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Trunc.h"
@@ -98,6 +99,49 @@ TEST_CASE("truncate gives floor or floor + 1 on 2^20 elements at the range "
   CHECK(c.exact + c.plusOne == n);
   requireTrafficMatches(run.measured, truncCost(n));
   CHECK(run.measured.dealerBytes1 == 16 * uint64_t(n));
+}
+
+TEST_CASE("truncate in a narrow ring: floor or floor + 1 for |x| < 2^(L-2), "
+          "from shares right mod 2^L only",
+          "[trunc]") {
+  struct Case {
+    int ring, f;
+  };
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  for (Case k : {Case{49, 16}, Case{34, 18}, Case{63, 40}, Case{10, 8},
+                 Case{3, 0}, Case{20, 0}}) {
+    INFO("L = " << k.ring << ", f = " << k.f);
+    const int64_t limit = (int64_t(1) << (k.ring - 2)) - 1;
+    std::mt19937_64 rng(7000 + k.ring);
+    const int64_t n = 20000;
+    RingTensor x(Shape{n});
+    for (int64_t i = 0; i < n; ++i) {
+      u64 r = rng();
+      int64_t span = i % 3 == 0 ? limit : std::min<int64_t>(limit, 1 << 12);
+      int64_t v = int64_t(r % u64(span + 1));
+      if (i % 7 == 0)
+        v = limit - int64_t(r & 15) % (limit + 1); // at the top
+      x[i] = u64((r >> 63) ? -v : v);
+    }
+    x[0] = u64(limit);
+    x[1] = u64(-limit);
+    x[2] = 0;
+    auto xs = splitShares(rng, x);
+    // Garbage above bit L, as a product opened mod 2^L leaves it.
+    for (int64_t i = 0; i < n && k.ring < 64; ++i)
+      xs[1][i] += (rng() >> k.ring) << k.ring;
+    auto run = runTwoParty(
+        [&](Corr &c) { return dealTrunc(c, {n}, k.f, k.ring); },
+        [&](Party &p, const TruncPair &t) {
+          return truncate(p, xs[p.id()], k.f, t, k.ring);
+        },
+        link);
+    TruncCheck c = classify(x, reconstruct(run.out[0], run.out[1]), k.f);
+    INFO("first bad index " << c.firstBad);
+    CHECK(c.bad == 0);
+    requireTrafficMatches(run.measured, truncCost(n, k.ring));
+    CHECK(run.measured.bytes01 == 8 * uint64_t((n * k.ring + 63) / 64));
+  }
 }
 
 TEST_CASE("truncate over loopback TCP", "[trunc]") {
