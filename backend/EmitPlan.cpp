@@ -133,6 +133,13 @@ llvm::Error PlanEmitter::fillValue(const Value *v, plan::ValueInfo &info) {
   return llvm::Error::success();
 }
 
+/// ring_bits (passes/NarrowRings.cpp), when the op has it.
+template <typename AttrMap>
+static void copyRingBits(const Op &op, AttrMap &attrs) {
+  if (op.hasAttr("ring_bits"))
+    attrs["ring_bits"] = intAttr(op.getInt("ring_bits"));
+}
+
 llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
   auto &attrs = *out.mutable_attrs();
   const TensorType &in0 = op.operand(0)->type();
@@ -239,9 +246,11 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::MatMulBeaver:
     kernel = "matmul";
+    copyRingBits(op, attrs);
     break;
   case OpKind::LinearPw:
     kernel = "pw_linear";
+    copyRingBits(op, attrs);
     break;
   case OpKind::MulPw:
     kernel = "pw_mul";
@@ -249,6 +258,7 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
   case OpKind::Trunc:
     kernel = "trunc";
     attrs["bits"] = intAttr(op.getInt("bits"));
+    copyRingBits(op, attrs);
     break;
   case OpKind::GeluMpc:
     kernel = "gelu";

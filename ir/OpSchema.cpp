@@ -52,7 +52,9 @@ static const AttrSpec kSoftmaxAttrs[] = {
     {"axis", kInt, false}, {"c", kFloat, false}, {"form", kString, false}};
 static const AttrSpec kMaskBiasAttrs[] = {{"frac", kInt, false},
                                           {"value", kFloat, true}};
-static const AttrSpec kTruncAttrs[] = {{"bits", kInt, true}};
+static const AttrSpec kTruncAttrs[] = {{"bits", kInt, true},
+                                       {"ring_bits", kInt, false}};
+static const AttrSpec kRingAttrs[] = {{"ring_bits", kInt, false}};
 static const AttrSpec kOneHotAttrs[] = {{"depth", kInt, true}};
 static const AttrSpec kRevealAttrs[] = {{"to", kInt, true}};
 static const AttrSpec kPiecewiseMpcAttrs[] = {{"approx", kString, true},
@@ -82,7 +84,8 @@ const OpSchema &mpc::opSchema(OpKind k) {
   static const OpSchema gelu{1, 1, kGeluAttrs};
   static const OpSchema softmax{1, 1, kSoftmaxAttrs};
   static const OpSchema maskBias{1, 1, kMaskBiasAttrs};
-  static const OpSchema linearPw{2, UINT_MAX, {}};
+  static const OpSchema linearPw{2, UINT_MAX, kRingAttrs};
+  static const OpSchema matmulBeaver{2, 2, kRingAttrs};
   static const OpSchema trunc{1, 1, kTruncAttrs};
   static const OpSchema oneHot{1, 1, kOneHotAttrs};
   static const OpSchema reveal{1, 1, kRevealAttrs};
@@ -137,8 +140,9 @@ const OpSchema &mpc::opSchema(OpKind k) {
     return maskBias;
   case OpKind::LinearPw:
     return linearPw;
-  case OpKind::MulPw:
   case OpKind::MatMulBeaver:
+    return matmulBeaver;
+  case OpKind::MulPw:
   case OpKind::MulBeaver:
   case OpKind::MulPublic:
     return binary;

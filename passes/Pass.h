@@ -28,13 +28,15 @@ struct CompileOptions {
   std::map<std::string, std::string> approxOverrides;
   /// Fractional bits of fixed-point values.
   int fracBits = 16;
-  /// Inputs of GeLU, tanh and softmax are assumed to satisfy
-  /// |x| < 2^rangeBits; their comparisons then work on rangeBits + fracBits
-  /// (+1) bits instead of the whole ring: 15 covers the -10000 attention
-  /// mask bias and any activation a trained BERT produces, and makes GeLU's
-  /// sign tests a third cheaper than at 62 bits. Outside the range a
-  /// comparison's answer is wrong, so this is a stated domain, not a
-  /// tuning knob to lower blindly.
+  /// Activations (inputs of GeLU, tanh and softmax; results of the
+  /// products lowering truncates) are assumed to satisfy |x| < 2^rangeBits;
+  /// comparisons then work on rangeBits + fracBits (+1) bits instead of the
+  /// whole ring, and truncations open in rangeBits + frac + 2 bits
+  /// (narrow-rings): 15 covers the -10000 attention mask bias and any
+  /// activation a trained BERT produces, and makes GeLU's sign tests a
+  /// third cheaper than at 62 bits. Outside the range a comparison's or
+  /// truncation's answer is wrong, so this is a stated domain, not a
+  /// tuning knob to lower blindly (--calibrate checks it).
   int rangeBits = 15;
   /// Who receives the model outputs: 1 (client) or -1 (both parties).
   int revealTo = 1;

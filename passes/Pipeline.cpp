@@ -10,6 +10,7 @@
 //   fuse-gelu-input     GeLU truncates its input (one opening, not two)
 //   share-input-masks   one mask and one message per private-weight input
 //   dce                 drop what lowering left unused
+//   narrow-rings        openings in the ring each value needs (< 64 bits)
 //   schedule-rounds     steps whose exchanges share rounds
 //
 //===----------------------------------------------------------------------===//
@@ -20,5 +21,5 @@ using namespace mpc;
 
 std::string mpc::defaultPipeline(const CompileOptions &opts) {
   return "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,"
-         "fuse-gelu-input,share-input-masks,dce,schedule-rounds";
+         "fuse-gelu-input,share-input-masks,dce,narrow-rings,schedule-rounds";
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 using namespace mpc;
 
@@ -25,6 +26,32 @@ const char *rangeKind(OpKind k) {
   }
 }
 
+/// Whether lowering truncates \p k's result (a product or a scaling):
+/// its truncation opens in a ring sized by the range (NarrowRings.cpp).
+bool isTruncatedProduct(OpKind k) {
+  switch (k) {
+  case OpKind::Linear:
+  case OpKind::MatMul:
+  case OpKind::Mul:
+  case OpKind::Div:
+  case OpKind::ReduceMean:
+    return true;
+  default:
+    return false;
+  }
+}
+
+std::string nodeOf(const Op &op) {
+  return op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
+}
+
+double maxAbsOf(const HostTensor &t) {
+  double m = 0;
+  for (double v : t.f)
+    m = std::max(m, std::fabs(v));
+  return m;
+}
+
 } // namespace
 
 llvm::Expected<RangeReport>
@@ -33,14 +60,24 @@ mpc::checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs
   double range = std::ldexp(1.0, rangeBits);
   double bias = std::min(10000.0, std::ldexp(1.0, rangeBits - 1));
   std::vector<RangeObservation> seen;
+  std::set<const Value *> products;
+  auto observeProduct = [&](const Value *v, const HostTensor &t) {
+    const Op *def = v->definingOp();
+    if (!def || !isTruncatedProduct(def->kind()) || !products.insert(v).second)
+      return;
+    seen.push_back({"product", nodeOf(*def), maxAbsOf(t), range});
+  };
   auto observe = [&](const Op &op, llvm::ArrayRef<const HostTensor *> args) {
+    for (size_t i = 0; i < args.size() && i < op.numOperands(); ++i)
+      if (args[i])
+        observeProduct(op.operand(i), *args[i]);
     std::string kind = rangeKind(op.kind());
     if (kind.empty() || args.empty() || !args[0])
       return;
     bool softmax = kind == "softmax";
     RangeObservation o;
     o.kind = kind;
-    o.node = op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
+    o.node = nodeOf(op);
     o.limit = softmax ? range - bias : range;
     for (double v : args[0]->f)
       if (!(softmax && v <= -5000))
@@ -50,6 +87,8 @@ mpc::checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs
   auto outs = interpretGraph(g, inputs, observe);
   if (!outs)
     return outs.takeError();
+  for (size_t i = 0; i < outs->size() && i < g.outputs().size(); ++i)
+    observeProduct(g.outputs()[i], (*outs)[i]);
   RangeReport r;
   for (const RangeObservation &o : seen) {
     if (!(o.maxAbs < o.limit))

@@ -1,11 +1,13 @@
 //===- passes/RangeCheck.h - Sample inputs against --range-bits -*- C++ -*-===//
 //
-// The comparisons of GeLU, tanh and softmax are only right for inputs in
-// the range CompileOptions::rangeBits states; outside it they silently give
-// wrong answers. The compiler cannot bound activations from the weights
-// (deep models make interval bounds useless), but the model owner can run
-// sample inputs through the float interpreter: this records the largest
-// input magnitude of every such op and says which ones leave the range.
+// The comparisons of GeLU, tanh and softmax, and the truncations of
+// products (opened in a ring sized by the range, passes/NarrowRings.cpp),
+// are only right for values in the range CompileOptions::rangeBits states;
+// outside it they silently give wrong answers. The compiler cannot bound
+// activations from the weights (deep models make interval bounds useless),
+// but the model owner can run sample inputs through the float interpreter:
+// this records the largest magnitude of every such value and says which
+// ones leave the range.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -23,7 +25,10 @@ namespace mpc {
 
 /// The largest input magnitude one range-limited op saw.
 struct RangeObservation {
-  std::string kind; ///< "gelu", "tanh", "softmax".
+  /// "gelu", "tanh", "softmax" (their inputs), or "product" (the result
+  /// of a linear layer, matrix product, scaling or mean: what lowering
+  /// truncates).
+  std::string kind;
   std::string node; ///< The op's ONNX node, for messages.
   double maxAbs = 0;
   double limit = 0; ///< What rangeBits allows for this kind.
@@ -37,7 +42,8 @@ struct RangeReport {
 };
 
 /// Runs \p g (imported, semantic) on \p inputs in the float interpreter and
-/// checks GeLU, tanh and softmax inputs against 2^rangeBits. For softmax,
+/// checks GeLU, tanh and softmax inputs and the truncated products against
+/// 2^rangeBits. For softmax,
 /// entries at or below -5000 count as masked (the attention-mask bias, which
 /// lowering brings to -min(10000, 2^(rangeBits-1))) and are skipped; the
 /// others must leave room for that bias.

@@ -73,9 +73,14 @@ static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
   return o;
 }
 
+/// "the gelu input", "the product".
+static std::string rangeSubject(const RangeObservation &o) {
+  return o.kind == "product" ? "the product" : "the " + o.kind + " input";
+}
+
 /// --calibrate: the float interpreter on the sample inputs; a summary on
 /// stderr, an error naming the op (and the --range-bits that would do) when
-/// a GeLU, tanh or softmax input leaves the range.
+/// a GeLU, tanh or softmax input or a truncated product leaves the range.
 static llvm::Error checkSampleRanges(const Graph &g,
                                      std::map<std::string, HostTensor> files,
                                      int rangeBits) {
@@ -98,10 +103,10 @@ static llvm::Error checkSampleRanges(const Graph &g,
     for (const RangeObservation &o : report->worstPerKind)
       if (o.maxAbs * 4 >= o.limit)
         llvm::errs() << fmt::format(
-            "mpcc: warning: --calibrate: the {} input of '{}' reaches {:.4g}, "
+            "mpcc: warning: --calibrate: {} of '{}' reaches {:.4g}, "
             "within 4x of the range's {:.4g}; inputs in deployment may go "
             "further: consider --range-bits {}\n",
-            o.kind, o.node, o.maxAbs, o.limit, rangeBits + 2);
+            rangeSubject(o), o.node, o.maxAbs, o.limit, rangeBits + 2);
     return llvm::Error::success();
   }
   const RangeObservation &o = report->outside.front();
@@ -112,11 +117,11 @@ static llvm::Error checkSampleRanges(const Graph &g,
                                                    std::ldexp(1.0, need - 1))
                                         : 0.0) <= out.maxAbs)
       ++need;
-  return error("--calibrate: the {} input of '{}' reaches |x| = {:.6g}, "
+  return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, "
                "outside --range-bits {} (|x| < {:.6g}); {} op(s) in all; "
-               "compile with --range-bits {} (comparisons outside the "
-               "range give wrong results)",
-               o.kind, o.node, o.maxAbs, rangeBits, o.limit,
+               "compile with --range-bits {} (comparisons and truncations "
+               "outside the range give wrong results)",
+               rangeSubject(o), o.node, o.maxAbs, rangeBits, o.limit,
                report->outside.size(), need);
 }
 

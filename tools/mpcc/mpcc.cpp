@@ -72,8 +72,9 @@ static cl::opt<int> fracBits("frac-bits", cl::init(16),
                              cl::sub(compileCmd), cl::cat(cat));
 static cl::opt<int> rangeBits(
     "range-bits", cl::init(15),
-    cl::desc("Inputs of GeLU, tanh and softmax satisfy |x| < 2^N (sets the "
-             "width of their comparisons; default 15)"),
+    cl::desc("Activations satisfy |x| < 2^N: sets the width of the "
+             "GeLU/tanh/softmax comparisons and of the rings truncations "
+             "open in (default 15)"),
     cl::sub(compileCmd), cl::sub(optCmd), cl::cat(cat));
 static cl::opt<bool>
     revealBoth("reveal-to-both",

@@ -1,9 +1,10 @@
 //===- tests/unit/passes/RangeCheckTest.cpp - --calibrate's range check ---===//
 //
 // checkRanges runs sample inputs through the float interpreter and reports
-// the GeLU, tanh and softmax inputs against 2^rangeBits: the largest
-// magnitude per kind, and every op that leaves its limit (softmax: entries
-// at or below -5000 are the mask bias and leave room for it).
+// the GeLU, tanh and softmax inputs and the truncated products against
+// 2^rangeBits: the largest magnitude per kind, and every op that leaves its
+// limit (softmax: entries at or below -5000 are the mask bias and leave
+// room for it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -77,4 +78,38 @@ TEST_CASE("checkRanges reports interpreter errors", "[passes][range]") {
   REQUIRE_FALSE(bool(r));
   CHECK_THAT(llvm::toString(r.takeError()),
              Catch::Contains("missing input 's'"));
+}
+
+TEST_CASE("checkRanges bounds every product lowering truncates",
+          "[passes][range]") {
+  // A linear layer, a matrix product, a scaling and a mean; the last
+  // product is a graph output. Additions are not truncated: not checked.
+  auto g = parseGraph(R"(func @main(%x: private1<1x2, f32>) opset=17 {
+  const @w : private0<2x2, f32> = dense<[10.0, 0.0, 0.0, 1.0]>
+  %0 = linear %x, @w : shared<1x2, f32> loc("/lin" MatMul)
+  %1 = add %0, %0 : shared<1x2, f32> loc("/add" Add)
+  %2 = reduce_mean %1 {axes = [-1], keepdims = 1} : shared<1x1, f32> loc("/mean" ReduceMean)
+  %3 = mul %1, %1 : shared<1x2, f32> loc("/sq" Mul)
+  return %2 as "m", %3 as "q"
+})");
+  REQUIRE(bool(g));
+  // x = (3, 1): linear (30, 1), add (60, 2), mean 31, square (3600, 4).
+  std::map<std::string, HostTensor> in = {{"x", row({3, 1})}};
+  auto r = checkRanges(**g, in, 15);
+  REQUIRE(bool(r));
+  CHECK(r->outside.empty());
+  REQUIRE(r->worstPerKind.size() == 1);
+  CHECK(r->worstPerKind[0].kind == "product");
+  CHECK(r->worstPerKind[0].node == "/sq");
+  CHECK(r->worstPerKind[0].maxAbs == Approx(3600));
+
+  // 2^10 = 1024: the square (an output) leaves it; 2^4 = 16: the linear
+  // layer's 30 and the mean's 31 too.
+  auto r10 = checkRanges(**g, in, 10);
+  REQUIRE(bool(r10));
+  REQUIRE(r10->outside.size() == 1);
+  CHECK(r10->outside[0].node == "/sq");
+  auto r4 = checkRanges(**g, in, 4);
+  REQUIRE(bool(r4));
+  CHECK(r4->outside.size() == 3);
 }

@@ -1,0 +1,116 @@
+//===- passes/NarrowRings.cpp - Openings in the ring each value needs -----===//
+//
+// The runtime can open a truncation in a ring of L < 64 bits, and the
+// products feeding it mod 2^L (runtime/protocols/Narrow.h): fewer bytes
+// for the same values. This pass picks L:
+//
+//   trunc %z {bits}            ring_bits = rangeBits + frac(%z) + 2
+//     %z is a product whose real value is an activation, |v| < 2^rangeBits
+//     (the range --calibrate checks), so |%z| < 2^(ring_bits - 2) at its
+//     scale, which is what the MSB-trick truncation needs.
+//   gelu.mpc {trunc_bits}      reads its input mod 2^(compare_bits + 1 +
+//     trunc_bits) (the runtime's choice for the same bound).
+//   matmul.beaver, linear.pw   ring_bits = the widest ring any use of a
+//     result needs, looking through adds, subtractions, negations, public
+//     products and layout ops (all commute with reduction mod 2^L); a use
+//     by anything else, or a graph output, needs all 64 bits.
+//
+// Attributes are only set below 64 bits, so a plan without them is the
+// full-ring plan.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace mpc;
+
+namespace {
+
+constexpr int64_t kFullRing = 64;
+
+/// Ops through which a use mod 2^L needs the operands only mod 2^L.
+bool commutesWithReduction(OpKind k) {
+  switch (k) {
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Neg:
+  case OpKind::MulPublic:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+    return true;
+  default:
+    return false;
+  }
+}
+
+class NarrowRingsPass : public Pass {
+public:
+  llvm::StringRef name() const override { return "narrow-rings"; }
+  llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
+    bool changed = false;
+    int range = ctx.options.rangeBits;
+    for (Op *t : g.opsOfKind(OpKind::Trunc)) {
+      int64_t ring = range + t->operand(0)->type().fracBits + 2;
+      changed |= setRing(t, std::max(ring, t->getInt("bits") + 2));
+    }
+    // Users come after their producers: one backward sweep settles every
+    // value's need.
+    std::map<const Value *, int64_t> need;
+    for (const Value *v : g.outputs())
+      need[v] = kFullRing;
+    for (auto it = g.ops().rbegin(); it != g.ops().rend(); ++it) {
+      Op *op = it->get();
+      int64_t widest = 0;
+      for (Value *r : op->results())
+        widest = std::max(widest, needOf(need, r));
+      if (op->kind() == OpKind::MatMulBeaver || op->kind() == OpKind::LinearPw)
+        changed |= setRing(op, widest);
+      for (unsigned i = 0; i < op->numOperands(); ++i) {
+        int64_t n = inputNeed(*op, widest);
+        int64_t &slot = need[op->operand(i)];
+        slot = std::max(slot, n);
+      }
+    }
+    return changed;
+  }
+
+private:
+  static int64_t needOf(const std::map<const Value *, int64_t> &need,
+                        const Value *v) {
+    auto it = need.find(v);
+    return it == need.end() ? 0 : it->second;
+  }
+
+  /// The ring \p op needs its operands in, given its results' need.
+  static int64_t inputNeed(const Op &op, int64_t resultNeed) {
+    if (op.kind() == OpKind::Trunc)
+      return op.getInt("ring_bits", kFullRing);
+    if (op.kind() == OpKind::GeluMpc && op.hasAttr("trunc_bits"))
+      return std::min(kFullRing, op.getInt("compare_bits", 62) + 1 +
+                                     op.getInt("trunc_bits"));
+    if (commutesWithReduction(op.kind()))
+      return resultNeed;
+    return kFullRing;
+  }
+
+  static bool setRing(Op *op, int64_t ring) {
+    if (ring >= kFullRing || ring <= 0) {
+      bool had = op->hasAttr("ring_bits");
+      op->removeAttr("ring_bits");
+      return had;
+    }
+    if (op->getInt("ring_bits", kFullRing) == ring)
+      return false;
+    op->setAttr("ring_bits", Attr(ring));
+    return true;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mpc::createNarrowRingsPass() {
+  return std::make_unique<NarrowRingsPass>();
+}
