@@ -14,6 +14,8 @@
 //   the query path (%l, %t, %q, %q') and the score product carry k more
 //   bits and the score truncation takes them off, so every value keeps its
 //   precision (for c = 2^-k every ring value is the one before); %y is %s.
+//   Both truncations keep the ring_bits of their unfolded values
+//   (narrow-rings).
 //
 // The rewrite applies only where every value on the path has the one use
 // (the query feeds nothing else) and the weight and bias are used once.
@@ -104,12 +106,12 @@ public:
     std::vector<Op *> muls = g.opsOfKind(OpKind::MulPublic);
     bool changed = false;
     for (Op *mul : muls)
-      changed |= tryFold(g, mul);
+      changed |= tryFold(g, mul, ctx.options.rangeBits);
     return changed;
   }
 
 private:
-  static bool tryFold(Graph &g, Op *mul) {
+  static bool tryFold(Graph &g, Op *mul, int rangeBits) {
     std::optional<Scale> scale = foldableScale(mul->operand(1));
     Value *scores = mul->operand(0), *prod = mul->result();
     if (!scale || !hasOneUse(scores) || !hasOneUse(prod))
@@ -137,6 +139,15 @@ private:
       for (Value *v : q->chain)
         v->mutableType().fracBits += k;
       before->setAttr("bits", Attr(int64_t(before->getInt("bits") + k)));
+      // The two truncations' ring values are c 2^k (in [1, 2)) times the
+      // ones before the fold: they need the ring an activation at the old
+      // scale needs, plus a bit unless c is 2^-k (narrow-rings keeps a
+      // smaller ring_bits it finds).
+      int64_t grow = std::ldexp(scale->c, k) == 1.0 ? 0 : 1;
+      for (Op *t : {q->trunc, before})
+        t->setAttr("ring_bits",
+                   Attr(int64_t(rangeBits + t->operand(0)->type().fracBits -
+                                k + 2 + grow)));
       g.replaceAllUsesWith(after->result(), scores);
       g.eraseOp(after);
       g.eraseOp(mul);

@@ -7,7 +7,8 @@
 //   trunc %z {bits}            ring_bits = rangeBits + frac(%z) + 2
 //     %z is a product whose real value is an activation, |v| < 2^rangeBits
 //     (the range --calibrate checks), so |%z| < 2^(ring_bits - 2) at its
-//     scale, which is what the MSB-trick truncation needs.
+//     scale, which is what the MSB-trick truncation needs. A smaller
+//     ring_bits an earlier pass set (fold-score-scale) is kept.
 //   gelu.mpc {trunc_bits}      reads its input mod 2^(compare_bits + 1 +
 //     trunc_bits) (the runtime's choice for the same bound).
 //   matmul.beaver, linear.pw   ring_bits = the widest ring any use of a
@@ -54,6 +55,9 @@ public:
     int range = ctx.options.rangeBits;
     for (Op *t : g.opsOfKind(OpKind::Trunc)) {
       int64_t ring = range + t->operand(0)->type().fracBits + 2;
+      // An earlier pass may know better (fold-score-scale: values 2^k
+      // smaller at k more bits).
+      ring = std::min(ring, t->getInt("ring_bits", kFullRing));
       changed |= setRing(t, std::max(ring, t->getInt("bits") + 2));
     }
     // Users come after their producers: one backward sweep settles every

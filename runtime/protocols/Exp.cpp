@@ -92,11 +92,15 @@ int expBaseScale(const ExpParams &p) {
                  : kSafeBits - 1;
 }
 
-int buildExp(Builder &b, const Expr &u, const ExpParams &p) {
+int buildExp(Builder &b, const Expr &u, const ExpParams &p, bool narrow) {
   assert(p.iters >= 1 && "exp needs at least one raising");
   assert(p.cubes >= 0 && p.cubes <= p.iters && "exp cubes in [0, iters]");
   assert((p.order == 1 || p.order == 2) && "exp order is 1 or 2");
   int f = p.frac;
+  // Every value here (the base, each raising) is at most ~e^maxInput.
+  auto ring = [&](int scale) {
+    return narrow ? Builder::ringFor(expTopBits(p), scale) : kFullRingBits;
+  };
   // The scale raising k (1-based) takes its input at.
   auto inScale = [&](int k) { return expWorkFrac(p, powerOf(p, k)); };
   assert(inScale(p.iters) >= f && "exp's maxInput leaves no working precision");
@@ -114,13 +118,13 @@ int buildExp(Builder &b, const Expr &u, const ExpParams &p) {
           Builder::alignTo(v, 2 * sv + 1) + Builder::reinterpret(un * un, 1);
       // (A coarse frac with few iters may leave v2 below wf: keep it.)
       int ws = std::min(wf, v2.scale - 1);
-      int t = b.trunc(b.local(v2), v2.scale - ws);
+      int t = b.trunc(b.local(v2), v2.scale - ws, ring(v2.scale));
       b.nextStage();
       v = b.var(t, ws);
       sv = ws;
     } else if (2 * sv > kSafeBits - 1) {
       // 1 + x/2^n at too fine a scale to square: bring it to wf first.
-      int t = b.trunc(b.local(v), sv - wf);
+      int t = b.trunc(b.local(v), sv - wf, ring(sv));
       b.nextStage();
       v = b.var(t, wf);
       sv = wf;
@@ -134,7 +138,7 @@ int buildExp(Builder &b, const Expr &u, const ExpParams &p) {
     if (p.order == 2)
       q = q + Builder::mulConst(u * u, a[2], s - 2 * u.scale);
     sv = inScale(1);
-    int t = b.trunc(b.local(q), s - sv);
+    int t = b.trunc(b.local(q), s - sv, ring(s));
     b.nextStage();
     v = b.var(t, sv);
   }
@@ -145,7 +149,8 @@ int buildExp(Builder &b, const Expr &u, const ExpParams &p) {
     Expr z = v * v;
     if (powerOf(p, k) == 3)
       z = z * v;
-    out = b.trunc(b.local(z), powerOf(p, k) * sv - next);
+    out = b.trunc(b.local(z), powerOf(p, k) * sv - next,
+                  ring(powerOf(p, k) * sv));
     b.nextStage();
     v = b.var(out, next);
     sv = next;

@@ -187,7 +187,10 @@ int Builder::open(int rawId) {
 
 int Builder::trunc(int rawId, int bits, int ringBits) {
   assert(availFrom_[rawId] <= stage() && "truncation of an unavailable value");
-  assert(bits >= 1 && bits <= ringBits - 2 && ringBits <= kFullRingBits &&
+  // bits = 0 in a narrow ring lifts a bounded value: an opening of
+  // ringBits bits instead of 64, with two mask candidates.
+  assert(bits >= (ringBits < kFullRingBits ? 0 : 1) && bits <= ringBits - 2 &&
+         ringBits >= 3 && ringBits <= kFullRingBits &&
          "truncation bits out of range");
   ValInfo v{ValKind::Truncated};
   v.src = rawId;

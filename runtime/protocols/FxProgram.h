@@ -227,7 +227,8 @@ public:
   /// Truncates by \p bits; \p ringBits < 64 opens in a narrower ring and
   /// is only right where |value| < 2^(ringBits-2) at the raw scale (values
   /// outside it are garbage, as a polynomial segment's may be where its
-  /// selector bit is 0).
+  /// selector bit is 0). bits = 0 with ringBits < 64 premasks a bounded
+  /// value for ringBits bits each way instead of open()'s 64.
   int trunc(int rawId, int bits, int ringBits = kFullRingBits);
   /// The ring for a value bounded by |value| <= 2^log2Bound at scale
   /// \p scale: with one bit of margin for the truncation's +1 and rounding.

@@ -46,9 +46,11 @@ Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
 std::set<int> neededExponents(llvm::ArrayRef<double> coeffs);
 
 /// sum_k c_k x^k as an Expr at the highest scale that keeps \p magnitude
-/// (a bound on |sum| where the result is used) below 2^kSafeBits.
+/// (a bound on |sum| where the result is used) below 2^kSafeBits, and at
+/// most \p coeffBits above the finest power's scale (the coefficients'
+/// precision there: a lower scale truncates in a narrower ring).
 Expr polySum(const Powers &pw, llvm::ArrayRef<double> coeffs, double magnitude,
-             int frac);
+             int frac, int coeffBits = 40);
 /// sum_k |c_k| bound^k: a magnitude bound for |x| <= bound.
 double polyMagnitude(llvm::ArrayRef<double> coeffs, double bound);
 
@@ -56,7 +58,11 @@ double polyMagnitude(llvm::ArrayRef<double> coeffs, double bound);
 
 /// exp(u) by the limit formula; u an Expr over premasked values. Returns a
 /// premasked id at p.frac, usable in the builder's (new) current stage.
-int buildExp(Builder &b, const Expr &u, const ExpParams &p);
+/// With \p narrow, every truncation opens in the ring e^maxInput needs:
+/// garbage where u is below the base's fitted range (softmax discards those
+/// entries with its clip bit).
+int buildExp(Builder &b, const Expr &u, const ExpParams &p,
+             bool narrow = false);
 /// The working scale of the raisings to \p power (2 or 3).
 int expWorkFrac(const ExpParams &p, int power = 2);
 /// N = 2^(iters - cubes) 3^cubes: exp(x) = b(x)^N.

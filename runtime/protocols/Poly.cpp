@@ -178,13 +178,13 @@ double polyMagnitude(llvm::ArrayRef<double> coeffs, double bound) {
 }
 
 Expr polySum(const Powers &pw, llvm::ArrayRef<double> coeffs, double magnitude,
-             int frac) {
+             int frac, int coeffBits) {
   int maxScale = frac;
   for (size_t k = 1; k < coeffs.size(); ++k)
     if (coeffs[k] != 0)
       maxScale = std::max(maxScale, pw.pow.at(int(k)).scale);
   int scale = kSafeBits - 1 - log2Ceil(magnitude);
-  scale = std::min(scale, maxScale + 40);
+  scale = std::min(scale, maxScale + coeffBits);
   assert(scale >= maxScale && "polynomial too large for the ring");
   Expr sum = Builder::constant(coeffs.empty() ? 0 : coeffs[0], scale);
   for (size_t k = 1; k < coeffs.size(); ++k) {

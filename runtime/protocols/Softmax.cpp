@@ -92,10 +92,13 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
     return fp;
   }
   fp.bitsIn = b.bitsInput();
-  int ym = b.open(fp.in);
+  // y = x - max is in (-2^(inputBits+1), 0] at the raw scale: premasked by
+  // a truncation of 0 bits in clipCompareBits + 1 bits (not a 64-bit
+  // opening), whose two mask candidates agree on the clip test's bits.
+  int ym = b.trunc(fp.in, 0, clipCompareBits(p) + 1);
   fp.ym = ym;
   b.nextStage();
-  fp.value = buildExp(b, b.var(ym, f), expOf(p));
+  fp.value = buildExp(b, b.var(ym, f), expOf(p), /*narrow=*/true);
   // The clip test starts from y's opening (against its mask, no opening
   // of its own) and runs alongside exp's truncations (stages 1..); the bit
   // joins the first one after the comparison is done.
