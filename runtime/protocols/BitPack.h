@@ -11,6 +11,7 @@
 
 #include "runtime/Ring.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <vector>
@@ -113,37 +114,78 @@ inline void readPlane(const u64 *data, int64_t nwords, uint64_t pos, int64_t n,
     plane[full] = readBits(data, nwords, pos + uint64_t(full) * 64, rest);
 }
 
-/// Writes the low \p w bits (1..64) of each of \p n values at bit \p pos
-/// of \p out, which must be zeroed there and hold the last field's word.
-/// The fast path of narrow-ring messages (Trunc.h): no per-field branch on
-/// a growing vector, unlike BitWriter.
-inline void packFields(const u64 *v, int64_t n, int w, u64 *out,
-                       uint64_t pos) {
+/// Writes the low \p w bits (1..64) of value(i), i < n, at bit \p pos of
+/// \p out, which must be zeroed from there on and hold the last field's
+/// word. The fast path of narrow-ring messages (Narrow.h): words are
+/// assembled in a register and stored once, and the values are computed
+/// on the way (no staging vector).
+template <typename ValueFn>
+inline void packEach(int64_t n, int w, u64 *out, uint64_t pos,
+                     ValueFn value) {
   assert(w >= 1 && w <= 64);
+  if (n == 0)
+    return;
+  u64 *o = out + (pos >> 6);
+  int off = int(pos & 63);
+  if (w == 64 && off == 0) {
+    for (int64_t i = 0; i < n; ++i)
+      o[i] = value(i);
+    return;
+  }
+  u64 mask = lowMask(w), acc = *o;
+  for (int64_t i = 0; i < n; ++i) {
+    u64 x = value(i) & mask;
+    acc |= x << off;
+    off += w;
+    if (off >= 64) {
+      *o++ = acc;
+      off -= 64;
+      acc = off ? x >> (w - off) : 0;
+    }
+  }
+  if (off)
+    *o = acc;
+}
+
+/// Calls use(i, field) for the \p n fields of \p w bits (1..64) at bit
+/// \p pos of \p in.
+template <typename UseFn>
+inline void unpackEach(const u64 *in, uint64_t pos, int64_t n, int w,
+                       UseFn use) {
+  assert(w >= 1 && w <= 64);
+  if (n == 0)
+    return;
+  const u64 *p = in + (pos >> 6);
+  int off = int(pos & 63);
+  if (w == 64 && off == 0) {
+    for (int64_t i = 0; i < n; ++i)
+      use(i, p[i]);
+    return;
+  }
   u64 mask = lowMask(w);
-  for (int64_t i = 0; i < n; ++i, pos += w) {
-    u64 x = v[i] & mask;
-    uint64_t word = pos >> 6;
-    int off = int(pos & 63);
-    out[word] |= x << off;
+  for (int64_t i = 0; i < n; ++i) {
+    u64 x = p[0] >> off;
     if (off + w > 64)
-      out[word + 1] |= x >> (64 - off);
+      x |= p[1] << (64 - off);
+    use(i, x & mask);
+    off += w;
+    if (off >= 64) {
+      ++p;
+      off -= 64;
+    }
   }
 }
 
-/// Reads \p n fields of \p w bits (1..64) at bit \p pos of \p in.
+/// packEach of the values \p v.
+inline void packFields(const u64 *v, int64_t n, int w, u64 *out,
+                       uint64_t pos) {
+  packEach(n, w, out, pos, [v](int64_t i) { return v[i]; });
+}
+
+/// unpackEach into \p v.
 inline void unpackFields(const u64 *in, uint64_t pos, int64_t n, int w,
                          u64 *v) {
-  assert(w >= 1 && w <= 64);
-  u64 mask = lowMask(w);
-  for (int64_t i = 0; i < n; ++i, pos += w) {
-    uint64_t word = pos >> 6;
-    int off = int(pos & 63);
-    u64 x = in[word] >> off;
-    if (off + w > 64)
-      x |= in[word + 1] << (64 - off);
-    v[i] = x & mask;
-  }
+  unpackEach(in, pos, n, w, [v](int64_t i, u64 x) { v[i] = x; });
 }
 
 /// Clears the bits of the last word past element \p n.

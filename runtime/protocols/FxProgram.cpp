@@ -394,6 +394,42 @@ void runLocal(const Program &prog, const Mat &m, State &s, const LocalStep &ls,
 
 } // namespace
 
+namespace {
+
+/// Calls \p body with the element-wise function giving this party's field
+/// of exchange item \p v: X - A (opening), x + r (+ bias) mod 2^L
+/// (truncation), b ^ rho (bits). One instantiation per kind, so the loops
+/// over elements do not branch on it.
+template <typename Body>
+void withField(const ValInfo &v, const ItemMat &im, const State &s, int me,
+               Body body) {
+  switch (v.kind) {
+  case ValKind::Opened: {
+    const u64 *x = s.share[v.src].data(), *a = im.a.mine(me).data();
+    assert(s.share[v.src].size() > 0 && "open of an unavailable value");
+    body([=](int64_t i) { return x[i] - a[i]; });
+    break;
+  }
+  case ValKind::Truncated: {
+    const u64 *x = s.share[v.src].data(), *r = im.r.mine(me).data();
+    assert(s.share[v.src].size() > 0 && "truncation of an unavailable value");
+    TruncOpening o = openingOf(v);
+    bool p0 = me == 0;
+    body([=](int64_t i) { return o.send(x[i], r[i], p0); });
+    break;
+  }
+  default: {
+    const u64 *b = s.bits[v.src].words.data();
+    const u64 *rho = im.rhoBits.mine(me).data();
+    assert(!s.bits[v.src].words.empty() && "bits not available");
+    body([=](int64_t i) { return ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1; });
+    break;
+  }
+  }
+}
+
+} // namespace
+
 Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
   const Program &prog = *m.prog;
   int64_t n = prog.n;
@@ -412,39 +448,21 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
     if (stage.items.empty())
       continue;
 
-    // This party's fields, item by item, then packed into one message.
+    // This party's fields, item by item, computed straight into one packed
+    // message; after the exchange each is computed again (as cheap as
+    // reading it back) and combined with the peer's.
     int64_t width = 0;
     for (int id : stage.items)
       width += fieldWidth(prog.vals[id]);
-    std::vector<std::vector<u64>> fields(stage.items.size());
     std::vector<u64> msg(bitWords(width * n), 0);
     uint64_t pos = 0;
-    for (size_t k = 0; k < stage.items.size(); ++k) {
-      int id = stage.items[k];
+    for (int id : stage.items) {
       const ValInfo &v = prog.vals[id];
-      const ItemMat &im = m.items[id];
-      std::vector<u64> &f = fields[k];
-      f.resize(n);
-      if (v.kind == ValKind::Opened) {
-        const RingTensor &x = s.share[v.src], &a = im.a.mine(me);
-        assert(x.size() == n && "open of an unavailable value");
-        for (int64_t i = 0; i < n; ++i)
-          f[i] = x[i] - a[i];
-      } else if (v.kind == ValKind::Truncated) {
-        const RingTensor &x = s.share[v.src], &r = im.r.mine(me);
-        assert(x.size() == n && "truncation of an unavailable value");
-        TruncOpening o = openingOf(v);
-        for (int64_t i = 0; i < n; ++i)
-          f[i] = o.send(x[i], r[i], p0);
-      } else {
-        const std::vector<u64> &b = s.bits[v.src].words;
-        const RingTensor &rho = im.rhoBits.mine(me);
-        assert(int64_t(b.size()) >= bitWords(n) && "bits not available");
-        for (int64_t i = 0; i < n; ++i)
-          f[i] = ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1;
-      }
-      bits::packFields(f.data(), n, fieldWidth(v), msg.data(), pos);
-      pos += uint64_t(fieldWidth(v)) * n;
+      int w = fieldWidth(v);
+      withField(v, m.items[id], s, me, [&](auto field) {
+        bits::packEach(n, w, msg.data(), pos, field);
+      });
+      pos += uint64_t(w) * n;
     }
 
     size_t total = msg.size();
@@ -452,46 +470,53 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
     assert(theirs.size() == total && "peer sent the wrong size");
 
     pos = 0;
-    std::vector<u64> other(n);
-    for (size_t k = 0; k < stage.items.size(); ++k) {
-      int id = stage.items[k];
+    for (int id : stage.items) {
       const ValInfo &v = prog.vals[id];
       const ItemMat &im = m.items[id];
-      const std::vector<u64> &f = fields[k];
-      bits::unpackFields(theirs.data(), pos, n, fieldWidth(v), other.data());
-      pos += uint64_t(fieldWidth(v)) * n;
+      int w = fieldWidth(v);
       MaskedView mv;
       mv.d = RingTensor(Shape{n});
+      u64 *d = mv.d.data();
       if (v.kind == ValKind::Opened) {
         mv.ncand = 1;
-        for (int64_t i = 0; i < n; ++i)
-          mv.d[i] = f[i] + other[i];
+        withField(v, im, s, me, [&](auto field) {
+          bits::unpackEach(theirs.data(), pos, n, w, [&](int64_t i, u64 t) {
+            d[i] = field(i) + t;
+          });
+        });
         mv.cand[0] = im.a.mine(me);
         s.share[id] = s.share[v.src];
       } else if (v.kind == ValKind::Truncated) {
         mv.ncand = 2;
         mv.sel.resize(n);
+        uint8_t *sel = mv.sel.data();
         TruncOpening o = openingOf(v);
-        for (int64_t i = 0; i < n; ++i) {
-          u64 c = o.open(f[i], other[i]);
-          mv.d[i] = o.publicPart(c);
-          mv.sel[i] = o.takesWrap(c) ? 1 : 0;
-        }
+        withField(v, im, s, me, [&](auto field) {
+          bits::unpackEach(theirs.data(), pos, n, w, [&](int64_t i, u64 t) {
+            u64 c = o.open(field(i), t);
+            d[i] = o.publicPart(c);
+            sel[i] = o.takesWrap(c) ? 1 : 0;
+          });
+        });
         mv.cand[0] = neg(im.rHigh.mine(me));
         mv.cand[1] = neg(im.rWrap.mine(me));
         s.share[id] = maskedShare(mv, p0);
       } else {
         mv.ncand = 2;
         mv.sel.resize(n);
-        for (int64_t i = 0; i < n; ++i) {
-          u64 c = f[i] ^ other[i];
-          mv.d[i] = c;
-          mv.sel[i] = uint8_t(c);
-        }
+        uint8_t *sel = mv.sel.data();
+        withField(v, im, s, me, [&](auto field) {
+          bits::unpackEach(theirs.data(), pos, n, w, [&](int64_t i, u64 t) {
+            u64 c = field(i) ^ t;
+            d[i] = c;
+            sel[i] = uint8_t(c);
+          });
+        });
         mv.cand[0] = im.rho.mine(me);
         mv.cand[1] = neg(mv.cand[0]);
         s.share[id] = maskedShare(mv, p0);
       }
+      pos += uint64_t(w) * n;
       s.masked[id] = std::move(mv);
     }
   }

@@ -3,7 +3,8 @@
 // Three programs:
 //   1. (n elements) y = x - mean as ONE truncation: the local d x - sum(x)
 //      is an exact multiple of d (x - mean), multiplied by round(2^fd / d)
-//      and truncated by fd; then y^2 locally.
+//      and truncated by fd (in the ring |x - mean| < 2^(inputBits+1)
+//      needs); then y^2 locally.
 //   2. (rows) Q = sum y^2 truncated to frac (Q = d var). The rsqrt input
 //      var + eps = Q/d + eps is an affine function of the premasked Q, so
 //      it is never opened; the normalisation comparisons test
@@ -21,6 +22,7 @@
 #include "runtime/protocols/NonlinearBuild.h"
 #include "runtime/protocols/Parallel.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 
@@ -41,13 +43,18 @@ struct CentreProgram {
 
 CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
   int f = p.frac;
-  int fd = std::min(40, kSafeBits - 1 - f - p.inputBits);
+  // round(2^fd / d) is within d / 2^(fd+1) of 2^fd / d relatively: fd =
+  // log2(d) + 17 keeps y's relative error under 2^-18, and every bit less
+  // narrows the truncation's ring.
+  int fd = std::min({40, kSafeBits - 1 - f - p.inputBits,
+                     log2Ceil(double(dm.len)) + 17});
   assert(fd >= log2Ceil(double(dm.len)) + 16 && "LayerNorm inputBits too large");
   Builder b(dm.n);
   CentreProgram cp;
   cp.cx = b.arithInput();
   Expr c = Builder::mulConst(b.var(cp.cx, f), 1.0 / double(dm.len), fd);
-  cp.y = b.trunc(b.local(c), fd);
+  // |x - mean| < 2^(inputBits + 1).
+  cp.y = b.trunc(b.local(c), fd, Builder::ringFor(p.inputBits + 1, f + fd));
   b.nextStage();
   Expr y = b.var(cp.y, f);
   cp.sq = b.local(y * y);
