@@ -146,8 +146,8 @@ private:
       int64_t grow = std::ldexp(scale->c, k) == 1.0 ? 0 : 1;
       for (Op *t : {q->trunc, before})
         t->setAttr("ring_bits",
-                   Attr(int64_t(rangeBits + t->operand(0)->type().fracBits -
-                                k + 2 + grow)));
+                   Attr(int64_t(rangeBits + t->operand(0)->type().fracBits - k +
+                                2 + grow)));
       g.replaceAllUsesWith(after->result(), scores);
       g.eraseOp(after);
       g.eraseOp(mul);

@@ -187,11 +187,10 @@ public:
   Proto<OpOutputs> run(Party &p, const OpDesc &op,
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
-    RingTensor y =
-        co_await matmulShared(p, shareForm(*op.in[0], *in[0], p.id()),
-                              shareForm(*op.in[1], *in[1], p.id()),
-                              std::any_cast<const MatTriple &>(m),
-                              ringBitsOf(op));
+    RingTensor y = co_await matmulShared(
+        p, shareForm(*op.in[0], *in[0], p.id()),
+        shareForm(*op.in[1], *in[1], p.id()),
+        std::any_cast<const MatTriple &>(m), ringBitsOf(op));
     co_return one(std::move(y));
   }
 };
@@ -330,10 +329,9 @@ public:
   Proto<OpOutputs> run(Party &p, const OpDesc &op,
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
-    RingTensor y = co_await truncate(p, shareForm(*op.in[0], *in[0], p.id()),
-                                     int(op.attrInt("bits")),
-                                     std::any_cast<const TruncPair &>(m),
-                                     ringBitsOf(op));
+    RingTensor y = co_await truncate(
+        p, shareForm(*op.in[0], *in[0], p.id()), int(op.attrInt("bits")),
+        std::any_cast<const TruncPair &>(m), ringBitsOf(op));
     co_return one(std::move(y));
   }
 };

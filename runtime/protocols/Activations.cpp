@@ -60,8 +60,8 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
   // input's scale; the candidates then agree on the cmpBits + 1 compared
   // bits (they differ by multiples of 2^(ring - inputTruncBits)).
   int inRing = std::min(kFullRingBits, cmpBits + 1 + inputTruncBits);
-  int xm = inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits, inRing)
-                              : b.open(pp.x);
+  int xm =
+      inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits, inRing) : b.open(pp.x);
   pp.xm = xm;
   pp.cmpStart = 1;
   b.nextStage();
@@ -314,9 +314,8 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   }
   assert((p.form == "puma" || p.form == "accurate") && "unknown GeLU form");
   Piecewise pw = geluPieces(p);
-  PiecewiseProgram pp =
-      buildPiecewise(pw, n, p.frac, p.compareBits, geluCompareRounds(n, p),
-                     p.inputTruncBits);
+  PiecewiseProgram pp = buildPiecewise(
+      pw, n, p.frac, p.compareBits, geluCompareRounds(n, p), p.inputTruncBits);
   m.prog = fx::dealProgram(c, pp.prog);
   m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
@@ -349,8 +348,8 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     return Cost();
   if (isQuad(p))
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
-  return piecewiseCost(buildPiecewise(geluPieces(p), n, p.frac,
-                                      p.compareBits, geluCompareRounds(n, p),
+  return piecewiseCost(buildPiecewise(geluPieces(p), n, p.frac, p.compareBits,
+                                      geluCompareRounds(n, p),
                                       p.inputTruncBits),
                        p.compareBits);
 }
@@ -399,10 +398,9 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
   int64_t n = numElements(shape);
   if (n == 0)
     return Cost();
-  return piecewiseCost(
-      buildPiecewise(polyTanh(), n, p.frac, p.compareBits,
-                     tanhCompareRounds(n, p)),
-      p.compareBits);
+  return piecewiseCost(buildPiecewise(polyTanh(), n, p.frac, p.compareBits,
+                                      tanhCompareRounds(n, p)),
+                       p.compareBits);
 }
 
 } // namespace mpc::rt

@@ -120,8 +120,7 @@ inline void readPlane(const u64 *data, int64_t nwords, uint64_t pos, int64_t n,
 /// assembled in a register and stored once, and the values are computed
 /// on the way (no staging vector).
 template <typename ValueFn>
-inline void packEach(int64_t n, int w, u64 *out, uint64_t pos,
-                     ValueFn value) {
+inline void packEach(int64_t n, int w, u64 *out, uint64_t pos, ValueFn value) {
   assert(w >= 1 && w <= 64);
   if (n == 0)
     return;
@@ -177,8 +176,7 @@ inline void unpackEach(const u64 *in, uint64_t pos, int64_t n, int w,
 }
 
 /// packEach of the values \p v.
-inline void packFields(const u64 *v, int64_t n, int w, u64 *out,
-                       uint64_t pos) {
+inline void packFields(const u64 *v, int64_t n, int w, u64 *out, uint64_t pos) {
   packEach(n, w, out, pos, [v](int64_t i) { return v[i]; });
 }
 

@@ -392,10 +392,6 @@ void runLocal(const Program &prog, const Mat &m, State &s, const LocalStep &ls,
   s.share[ls.out] = std::move(out);
 }
 
-} // namespace
-
-namespace {
-
 /// Calls \p body with the element-wise function giving this party's field
 /// of exchange item \p v: X - A (opening), x + r (+ bias) mod 2^L
 /// (truncation), b ^ rho (bits). One instantiation per kind, so the loops
@@ -422,7 +418,8 @@ void withField(const ValInfo &v, const ItemMat &im, const State &s, int me,
     const u64 *b = s.bits[v.src].words.data();
     const u64 *rho = im.rhoBits.mine(me).data();
     assert(!s.bits[v.src].words.empty() && "bits not available");
-    body([=](int64_t i) { return ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1; });
+    body(
+        [=](int64_t i) { return ((b[i / 64] ^ rho[i / 64]) >> (i % 64)) & 1; });
     break;
   }
   }
@@ -480,9 +477,8 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
       if (v.kind == ValKind::Opened) {
         mv.ncand = 1;
         withField(v, im, s, me, [&](auto field) {
-          bits::unpackEach(theirs.data(), pos, n, w, [&](int64_t i, u64 t) {
-            d[i] = field(i) + t;
-          });
+          bits::unpackEach(theirs.data(), pos, n, w,
+                           [&](int64_t i, u64 t) { d[i] = field(i) + t; });
         });
         mv.cand[0] = im.a.mine(me);
         s.share[id] = s.share[v.src];

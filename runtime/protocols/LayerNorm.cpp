@@ -46,8 +46,8 @@ CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
   // round(2^fd / d) is within d / 2^(fd+1) of 2^fd / d relatively: fd =
   // log2(d) + 17 keeps y's relative error under 2^-18, and every bit less
   // narrows the truncation's ring.
-  int fd = std::min({40, kSafeBits - 1 - f - p.inputBits,
-                     log2Ceil(double(dm.len)) + 17});
+  int fd = std::min(
+      {40, kSafeBits - 1 - f - p.inputBits, log2Ceil(double(dm.len)) + 17});
   assert(fd >= log2Ceil(double(dm.len)) + 16 && "LayerNorm inputBits too large");
   Builder b(dm.n);
   CentreProgram cp;

@@ -60,8 +60,8 @@ TruncPair dealTrunc(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
   return t;
 }
 
-Proto<RingTensor> truncate(Party &p, RingTensor x, int bits,
-                           const TruncPair &t, int ringBits) {
+Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
+                           int ringBits) {
   TruncOpening o{bits, ringBits};
   assert(validOpening(o) && "truncation bits out of range");
   int64_t n = x.size();
@@ -77,8 +77,7 @@ Proto<RingTensor> truncate(Party &p, RingTensor x, int bits,
   const u64 *xs = x.data(), *rs = r.data();
   for (int64_t i = 0; i < n; ++i)
     mine[i] = o.send(xs[i], rs[i], p0);
-  std::vector<u64> other =
-      co_await exchangeRing(p, mine, size_t(n), ringBits);
+  std::vector<u64> other = co_await exchangeRing(p, mine, size_t(n), ringBits);
 
   // Party 0: floor(c/2^f) - 2^(L-2-f) - [sel]_0; party 1: -[sel]_1, where
   // sel is rHigh if msb(c) = 1 and rWrap otherwise.

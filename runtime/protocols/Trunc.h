@@ -29,7 +29,7 @@ namespace mpc::rt {
 /// The element-wise arithmetic of a truncation's opening, shared by the
 /// truncation kernel and the premasked programs (FxProgram.h).
 struct TruncOpening {
-  int bits = 0;                ///< Truncated bits f, 0 <= f <= L - 2.
+  int bits = 0;                 ///< Truncated bits f, 0 <= f <= L - 2.
   int ringBits = kFullRingBits; ///< L: the ring the opening lives in.
 
   /// What party \p p0 / 1 sends: its share of x + r (+ the bias on party
@@ -66,8 +66,8 @@ TruncPair dealTrunc(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
 /// else) for |x| < 2^(ringBits-2), 0 <= bits <= ringBits - 2, ringBits in
 /// [3, 64]. 1 round, ringBits bits each way per element (packed); the
 /// dealer sends 16 bytes per element to party 1.
-Proto<RingTensor> truncate(Party &p, RingTensor x, int bits,
-                           const TruncPair &t, int ringBits = kFullRingBits);
+Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
+                           int ringBits = kFullRingBits);
 Cost truncCost(int64_t n, int ringBits = kFullRingBits);
 
 } // namespace mpc::rt

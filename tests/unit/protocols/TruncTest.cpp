@@ -130,12 +130,12 @@ TEST_CASE("truncate in a narrow ring: floor or floor + 1 for |x| < 2^(L-2), "
     // Garbage above bit L, as a product opened mod 2^L leaves it.
     for (int64_t i = 0; i < n && k.ring < 64; ++i)
       xs[1][i] += (rng() >> k.ring) << k.ring;
-    auto run = runTwoParty(
-        [&](Corr &c) { return dealTrunc(c, {n}, k.f, k.ring); },
-        [&](Party &p, const TruncPair &t) {
-          return truncate(p, xs[p.id()], k.f, t, k.ring);
-        },
-        link);
+    auto run =
+        runTwoParty([&](Corr &c) { return dealTrunc(c, {n}, k.f, k.ring); },
+                    [&](Party &p, const TruncPair &t) {
+                      return truncate(p, xs[p.id()], k.f, t, k.ring);
+                    },
+                    link);
     TruncCheck c = classify(x, reconstruct(run.out[0], run.out[1]), k.f);
     INFO("first bad index " << c.firstBad);
     CHECK(c.bad == 0);
