@@ -10,7 +10,14 @@ float interpreter and against PyTorch. Figures, not assertions.
 
     bench/bench_bert.py [--build build] [--presets bert-tiny,bert-mini,bert-base]
                         [--seq 128] [--work /tmp/mpcc-bench] [--approx accurate]
+                        [--runs 1]
+
+With --runs N the secure inference runs N times per preset; the table then
+gives the median online and offline seconds and the online range (this
+shared 2-core machine varies by up to 1.5x from run to run). Bytes, rounds
+and errors are the same in every run; they come from the last one.
 """
+import statistics
 import argparse
 import json
 import os
@@ -46,6 +53,8 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--work", default="/tmp/mpcc-bench")
     ap.add_argument("--approx", default="accurate")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="secure runs per preset (median and range reported)")
     ap.add_argument("--init-std", default=None,
                     help="weight init std passed to make_fixtures.py")
     args = ap.parse_args()
@@ -84,19 +93,25 @@ def main():
               flush=True)
         out = os.path.join(d, "secure.npy")
         prof = os.path.join(d, "profile.json")
-        _, run_s = run([mpcrun, "local", plan, "--weights", os.path.join(d, "model.weights"),
-                        "--output", out, "--profile", prof, "--quiet"]
-                       + sum([["--input", i] for i in inputs], []))
-        p = json.load(open(prof))
-        t = p["total"]
+        onlines, offlines = [], []
+        for _ in range(max(1, args.runs)):
+            _, run_s = run([mpcrun, "local", plan, "--weights",
+                            os.path.join(d, "model.weights"), "--output", out,
+                            "--profile", prof, "--quiet"]
+                           + sum([["--input", i] for i in inputs], []))
+            p = json.load(open(prof))
+            t = p["total"]
+            onlines.append(t["online_seconds"])
+            offlines.append(t["offline_seconds"])
         secure = np.load(out).astype(np.float64)
         flt = np.load(ref).astype(np.float64)
         torch_out = np.load(os.path.join(d, "logits.npy")).astype(np.float64)
         rows.append({
             "preset": preset,
             "compile_s": compile_s,
-            "online_s": t["online_seconds"],
-            "offline_s": t["offline_seconds"],
+            "online_s": statistics.median(onlines),
+            "online_range": (min(onlines), max(onlines)),
+            "offline_s": statistics.median(offlines),
             "setup_s": t.get("setup_seconds", float("nan")),
             "mb_01": t["bytes_p0_to_p1"] / 1e6,
             "mb_10": t["bytes_p1_to_p0"] / 1e6,
@@ -119,8 +134,10 @@ def main():
     for r in rows:
         peak = r["peak"]
         peaks = "/".join(f"{peak.get(k, float('nan')):.0f}" for k in ("party0", "party1", "dealer"))
+        lo, hi = r["online_range"]
+        online = f"{r['online_s']:.2f}" + (f" ({lo:.2f}-{hi:.2f})" if hi > lo else "")
         print(" | ".join([
-            r["preset"], f"{r['compile_s']:.2f}", f"{r['online_s']:.2f}", f"{r['offline_s']:.2f}",
+            r["preset"], f"{r['compile_s']:.2f}", online, f"{r['offline_s']:.2f}",
             f"{r['setup_s']:.2f}",
             f"{r['mb_01']:.1f} / {r['mb_10']:.1f}", f"{r['dealer_mb']:.1f}", f"{r['setup_mb']:.1f}",
             str(r["rounds"]), peaks, f"{r['err_float']:.2e}", f"{r['err_torch']:.2e}",
