@@ -52,6 +52,23 @@ double maxAbsOf(const HostTensor &t) {
   return m;
 }
 
+/// The largest population variance + eps over the rows (last axis) of t.
+double maxRowVariance(const HostTensor &t, double eps) {
+  int64_t d = t.shape.empty() ? 1 : t.shape.back();
+  double worst = 0;
+  for (size_t r = 0; d > 0 && (r + 1) * size_t(d) <= t.f.size(); ++r) {
+    const double *x = t.f.data() + r * d;
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < d; ++i)
+      mean += x[i];
+    mean /= double(d);
+    for (int64_t i = 0; i < d; ++i)
+      var += (x[i] - mean) * (x[i] - mean);
+    worst = std::max(worst, var / double(d) + eps);
+  }
+  return worst;
+}
+
 } // namespace
 
 llvm::Expected<RangeReport>
@@ -71,6 +88,13 @@ mpc::checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs
     for (size_t i = 0; i < args.size() && i < op.numOperands(); ++i)
       if (args[i])
         observeProduct(op.operand(i), *args[i]);
+    if (op.kind() == OpKind::LayerNorm && !args.empty() && args[0]) {
+      seen.push_back({"layernorm", nodeOf(op), maxAbsOf(*args[0]),
+                      std::ldexp(1.0, kLayerNormInputBits)});
+      seen.push_back({"layernorm variance", nodeOf(op),
+                      maxRowVariance(*args[0], op.getFloat("eps", 1e-5)),
+                      std::ldexp(1.0, kLayerNormVarianceBits)});
+    }
     std::string kind = rangeKind(op.kind());
     if (kind.empty() || args.empty() || !args[0])
       return;

@@ -24,10 +24,17 @@
 namespace mpc {
 
 /// The largest input magnitude one range-limited op saw.
+/// The domain of the runtime's LayerNorm (LayerNormParams::inputBits,
+/// RsqrtParams::maxBits; a test keeps them equal): |x| < 2^14 and
+/// var + eps < 2^16. Fixed, not set by --range-bits.
+constexpr int kLayerNormInputBits = 14;
+constexpr int kLayerNormVarianceBits = 16;
+
 struct RangeObservation {
-  /// "gelu", "tanh", "softmax" (their inputs), or "product" (the result
-  /// of a linear layer, matrix product, scaling or mean: what lowering
-  /// truncates).
+  /// "gelu", "tanh", "softmax" (their inputs), "product" (the result of a
+  /// linear layer, matrix product, scaling or mean: what lowering
+  /// truncates), or "layernorm" / "layernorm variance" (LayerNorm's input
+  /// and its rows' variance + eps, against the fixed LayerNorm domain).
   std::string kind;
   std::string node; ///< The op's ONNX node, for messages.
   double maxAbs = 0;
@@ -43,7 +50,7 @@ struct RangeReport {
 
 /// Runs \p g (imported, semantic) on \p inputs in the float interpreter and
 /// checks GeLU, tanh and softmax inputs and the truncated products against
-/// 2^rangeBits. For softmax,
+/// 2^rangeBits, and LayerNorm inputs against kLayerNorm*Bits. For softmax,
 /// entries at or below -5000 count as masked (the attention-mask bias, which
 /// lowering brings to -min(10000, 2^(rangeBits-1))) and are skipped; the
 /// others must leave room for that bias.

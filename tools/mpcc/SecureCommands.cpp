@@ -75,12 +75,22 @@ static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
 
 /// "the gelu input", "the product".
 static std::string rangeSubject(const RangeObservation &o) {
-  return o.kind == "product" ? "the product" : "the " + o.kind + " input";
+  if (o.kind == "product")
+    return "the product";
+  if (o.kind == "layernorm variance")
+    return "the variance (+ eps) of the layernorm input";
+  return "the " + o.kind + " input";
+}
+
+/// LayerNorm's domain is fixed (RangeCheck.h), not set by --range-bits.
+static bool isLayerNormKind(const RangeObservation &o) {
+  return llvm::StringRef(o.kind).startswith("layernorm");
 }
 
 /// --calibrate: the float interpreter on the sample inputs; a summary on
 /// stderr, an error naming the op (and the --range-bits that would do) when
-/// a GeLU, tanh or softmax input or a truncated product leaves the range.
+/// a GeLU, tanh or softmax input or a truncated product leaves the range,
+/// or a LayerNorm input leaves LayerNorm's fixed domain.
 static llvm::Error checkSampleRanges(const Graph &g,
                                      std::map<std::string, HostTensor> files,
                                      int rangeBits) {
@@ -92,9 +102,11 @@ static llvm::Error checkSampleRanges(const Graph &g,
     return addContext(report.takeError(), "--calibrate: ");
   std::string summary;
   for (const RangeObservation &o : report->worstPerKind)
-    summary += fmt::format("{}{} max |x| {:.4g} ('{}', {:.0f}x headroom)",
-                           summary.empty() ? "" : "; ", o.kind, o.maxAbs,
-                           o.node, o.limit / std::max(o.maxAbs, 1e-300));
+    summary +=
+        fmt::format("{}{} max {}{:.4g} ('{}', {:.0f}x headroom)",
+                    summary.empty() ? "" : "; ", o.kind,
+                    o.kind == "layernorm variance" ? "" : "|x| ", o.maxAbs,
+                    o.node, o.limit / std::max(o.maxAbs, 1e-300));
   llvm::errs() << fmt::format("mpcc: --calibrate, range 2^{}: {}\n",
                               rangeBits,
                               summary.empty() ? "no GeLU, tanh or softmax"
@@ -104,19 +116,33 @@ static llvm::Error checkSampleRanges(const Graph &g,
       if (o.maxAbs * 4 >= o.limit)
         llvm::errs() << fmt::format(
             "mpcc: warning: --calibrate: {} of '{}' reaches {:.4g}, "
-            "within 4x of the range's {:.4g}; inputs in deployment may go "
-            "further: consider --range-bits {}\n",
-            rangeSubject(o), o.node, o.maxAbs, o.limit, rangeBits + 2);
+            "within 4x of {} {:.4g}; inputs in deployment may go "
+            "further{}\n",
+            rangeSubject(o), o.node, o.maxAbs,
+            isLayerNormKind(o) ? "LayerNorm's fixed limit" : "the range's",
+            o.limit,
+            isLayerNormKind(o)
+                ? ""
+                : fmt::format(": consider --range-bits {}", rangeBits + 2));
     return llvm::Error::success();
   }
   const RangeObservation &o = report->outside.front();
+  if (isLayerNormKind(o))
+    return error("--calibrate: {} of '{}' reaches {:.6g}, outside the "
+                 "domain of mpcc's LayerNorm (|x| < 2^{}, variance + eps < "
+                 "2^{}); it would compute wrong values for these inputs",
+                 rangeSubject(o), o.node, o.maxAbs, kLayerNormInputBits,
+                 kLayerNormVarianceBits);
   int need = rangeBits;
-  for (const RangeObservation &out : report->outside)
+  for (const RangeObservation &out : report->outside) {
+    if (isLayerNormKind(out))
+      continue;
     while (std::ldexp(1.0, need) - (out.kind == "softmax"
                                         ? std::min(10000.0,
                                                    std::ldexp(1.0, need - 1))
                                         : 0.0) <= out.maxAbs)
       ++need;
+  }
   return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, "
                "outside --range-bits {} (|x| < {:.6g}); {} op(s) in all; "
                "compile with --range-bits {} (comparisons and truncations "

@@ -4,12 +4,13 @@
 // the GeLU, tanh and softmax inputs and the truncated products against
 // 2^rangeBits: the largest magnitude per kind, and every op that leaves its
 // limit (softmax: entries at or below -5000 are the mask bias and leave
-// room for it).
+// room for it), and LayerNorm inputs against LayerNorm's fixed domain.
 //
 //===----------------------------------------------------------------------===//
 
-#include "ir/IR.h"
 #include "passes/RangeCheck.h"
+#include "ir/IR.h"
+#include "runtime/protocols/Nonlinear.h"
 
 #include <catch2/catch.hpp>
 
@@ -112,4 +113,46 @@ TEST_CASE("checkRanges bounds every product lowering truncates",
   auto r4 = checkRanges(**g, in, 4);
   REQUIRE(bool(r4));
   CHECK(r4->outside.size() == 3);
+}
+
+TEST_CASE("checkRanges holds LayerNorm inputs to its fixed domain",
+          "[passes][range]") {
+  auto g = parseGraph(R"(func @main(%x: private1<2x4, f32>) opset=17 {
+  const @g : private0<4, f32> = dense<[1.0, 1.0, 1.0, 1.0]>
+  const @b : private0<4, f32> = dense<[0.0, 0.0, 0.0, 0.0]>
+  %0 = layernorm %x, @g, @b {axis = -1, eps = 0.5} : private1<2x4, f32> loc("/ln" LayerNormalization)
+  return %0 as "y"
+})");
+  REQUIRE(bool(g));
+  // Rows (1, 3, 1, 3): variance 1; (0, 0, 0, 40): mean 10, variance 300.
+  std::map<std::string, HostTensor> in = {
+      {"x", HostTensor::floats({2, 4}, {1, 3, 1, 3, 0, 0, 0, 40})}};
+  auto r = checkRanges(**g, in, 15);
+  REQUIRE(bool(r));
+  CHECK(r->outside.empty());
+  REQUIRE(r->worstPerKind.size() == 2);
+  for (const RangeObservation &o : r->worstPerKind) {
+    INFO(o.kind);
+    CHECK(o.node == "/ln");
+    if (o.kind == "layernorm") {
+      CHECK(o.maxAbs == 40);
+      CHECK(o.limit == 16384);
+    } else {
+      CHECK(o.kind == "layernorm variance");
+      CHECK(o.maxAbs == Approx(300.5)); // variance + eps
+      CHECK(o.limit == 65536);
+    }
+  }
+  // A row with variance past 2^16 leaves the domain, whatever the range.
+  in["x"] = HostTensor::floats({2, 4}, {1, 3, 1, 3, 0, 0, 0, 1000});
+  auto wide = checkRanges(**g, in, 30);
+  REQUIRE(bool(wide));
+  REQUIRE(wide->outside.size() == 1);
+  CHECK(wide->outside[0].kind == "layernorm variance");
+}
+
+TEST_CASE("the LayerNorm domain --calibrate checks is the runtime's",
+          "[passes][range]") {
+  CHECK(kLayerNormInputBits == rt::LayerNormParams().inputBits);
+  CHECK(kLayerNormVarianceBits == rt::RsqrtParams().maxBits);
 }
