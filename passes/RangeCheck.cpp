@@ -80,9 +80,13 @@ mpc::checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs
   std::set<const Value *> products;
   auto observeProduct = [&](const Value *v, const HostTensor &t) {
     const Op *def = v->definingOp();
-    if (!def || !isTruncatedProduct(def->kind()) || !products.insert(v).second)
+    if (!def || !products.insert(v).second)
       return;
-    seen.push_back({"product", nodeOf(*def), maxAbsOf(t), range});
+    if (isTruncatedProduct(def->kind()))
+      seen.push_back({"product", nodeOf(*def), maxAbsOf(t), range});
+    else if (def->kind() == OpKind::LayerNorm)
+      seen.push_back({"layernorm output", nodeOf(*def), maxAbsOf(t),
+                      std::ldexp(1.0, kLayerNormInputBits)});
   };
   auto observe = [&](const Op &op, llvm::ArrayRef<const HostTensor *> args) {
     for (size_t i = 0; i < args.size() && i < op.numOperands(); ++i)

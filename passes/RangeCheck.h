@@ -25,16 +25,17 @@ namespace mpc {
 
 /// The largest input magnitude one range-limited op saw.
 /// The domain of the runtime's LayerNorm (LayerNormParams::inputBits,
-/// RsqrtParams::maxBits; a test keeps them equal): |x| < 2^14 and
-/// var + eps < 2^16. Fixed, not set by --range-bits.
+/// RsqrtParams::maxBits; a test keeps them equal): |x| < 2^14, |output|
+/// < 2^14 and var + eps < 2^16. Fixed, not set by --range-bits.
 constexpr int kLayerNormInputBits = 14;
 constexpr int kLayerNormVarianceBits = 16;
 
 struct RangeObservation {
   /// "gelu", "tanh", "softmax" (their inputs), "product" (the result of a
   /// linear layer, matrix product, scaling or mean: what lowering
-  /// truncates), or "layernorm" / "layernorm variance" (LayerNorm's input
-  /// and its rows' variance + eps, against the fixed LayerNorm domain).
+  /// truncates), or "layernorm" / "layernorm variance" / "layernorm
+  /// output" (LayerNorm's input, its rows' variance + eps and its output,
+  /// against the fixed LayerNorm domain).
   std::string kind;
   std::string node; ///< The op's ONNX node, for messages.
   double maxAbs = 0;

@@ -12,8 +12,9 @@
 //      normalised rsqrt (Reciprocal.cpp) gives rho. With rsqrt "newton"
 //      (CrypTen), var + eps is truncated to frac instead and no comparison
 //      is made.
-//   3. (n) out = y rho (gamma) + beta, one truncation; rho is broadcast
-//      along the row as a premasked value.
+//   3. (n) out = y rho (gamma) + beta, one truncation (in the ring
+//      |out| < 2^inputBits needs); rho is broadcast along the row as a
+//      premasked value.
 // With a private gamma, y gamma is local (y is premasked: no message, see
 // Nonlinear.h) and its truncation runs while program 2 does (whenBoth),
 // so it adds no round.
@@ -136,19 +137,24 @@ OutProgram buildOut(const Dims &dm, const LayerNormParams &p) {
   int f = p.frac, gf = p.gammaFrac, rf = rhoFrac(p);
   Builder b(dm.n);
   OutProgram op;
+  // The output is an activation in LayerNorm's domain, |out| < 2^inputBits
+  // (--calibrate checks it): its truncation opens in that ring.
+  auto outRing = [&](int scale) {
+    return Builder::ringFor(p.inputBits, scale);
+  };
   op.rho = b.maskedInput(2);
   Expr rho = b.var(op.rho, rf);
   switch (p.affine) {
   case Affine::None:
     op.y = b.maskedInput(2);
-    op.out = b.trunc(b.local(b.var(op.y, f) * rho), rf);
+    op.out = b.trunc(b.local(b.var(op.y, f) * rho), rf, outRing(f + rf));
     break;
   case Affine::Public:
     op.y = b.maskedInput(2);
     op.gammaSlot = b.publicSlot();
     op.betaSlot = b.publicSlot();
     op.out = b.trunc(b.local(b.var(op.y, f) * rho, op.gammaSlot, op.betaSlot),
-                     rf + gf);
+                     rf + gf, outRing(f + rf + gf));
     break;
   case Affine::Private:
     op.yg = b.arithInput();
@@ -156,8 +162,9 @@ OutProgram buildOut(const Dims &dm, const LayerNormParams &p) {
     op.ygm = b.trunc(op.yg, gf);
     b.nextStage();
     op.split = 1;
-    op.out = b.trunc(
-        b.local(b.var(op.ygm, f) * rho, /*elemFactor=*/-1, op.betaSlot), rf);
+    op.out =
+        b.trunc(b.local(b.var(op.ygm, f) * rho, /*elemFactor=*/-1, op.betaSlot),
+                rf, outRing(f + rf));
     break;
   }
   b.nextStage();

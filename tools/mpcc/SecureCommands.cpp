@@ -79,6 +79,8 @@ static std::string rangeSubject(const RangeObservation &o) {
     return "the product";
   if (o.kind == "layernorm variance")
     return "the variance (+ eps) of the layernorm input";
+  if (o.kind == "layernorm output")
+    return "the layernorm output";
   return "the " + o.kind + " input";
 }
 
@@ -129,8 +131,9 @@ static llvm::Error checkSampleRanges(const Graph &g,
   const RangeObservation &o = report->outside.front();
   if (isLayerNormKind(o))
     return error("--calibrate: {} of '{}' reaches {:.6g}, outside the "
-                 "domain of mpcc's LayerNorm (|x| < 2^{}, variance + eps < "
-                 "2^{}); it would compute wrong values for these inputs",
+                 "domain of mpcc's LayerNorm (|x| and |output| < 2^{}, "
+                 "variance + eps < 2^{}); it would compute wrong values for "
+                 "these inputs",
                  rangeSubject(o), o.node, o.maxAbs, kLayerNormInputBits,
                  kLayerNormVarianceBits);
   int need = rangeBits;

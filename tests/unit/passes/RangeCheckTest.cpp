@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 using namespace mpc;
 
 namespace {
@@ -130,12 +132,15 @@ TEST_CASE("checkRanges holds LayerNorm inputs to its fixed domain",
   auto r = checkRanges(**g, in, 15);
   REQUIRE(bool(r));
   CHECK(r->outside.empty());
-  REQUIRE(r->worstPerKind.size() == 2);
+  REQUIRE(r->worstPerKind.size() == 3);
   for (const RangeObservation &o : r->worstPerKind) {
     INFO(o.kind);
     CHECK(o.node == "/ln");
     if (o.kind == "layernorm") {
       CHECK(o.maxAbs == 40);
+      CHECK(o.limit == 16384);
+    } else if (o.kind == "layernorm output") { // (40 - 10) / sqrt(300.5)
+      CHECK(o.maxAbs == Approx(30 / std::sqrt(300.5)));
       CHECK(o.limit == 16384);
     } else {
       CHECK(o.kind == "layernorm variance");
