@@ -23,6 +23,7 @@
 
 #include "ir/Builder.h"
 #include "passes/Passes.h"
+#include "passes/RangeCheck.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -73,7 +74,7 @@ private:
   /// probabilities are the same, and the bias stays inside the fixed-point
   /// ring and the softmax's comparison range.
   double maskBiasValue(double v) const {
-    return std::max(v, -std::min(10000.0, std::ldexp(1.0, rangeBits_ - 1)));
+    return std::max(v, -maskBiasMagnitude(rangeBits_));
   }
 };
 

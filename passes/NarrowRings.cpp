@@ -72,10 +72,10 @@ public:
         widest = std::max(widest, needOf(need, r));
       if (op->kind() == OpKind::MatMulBeaver || op->kind() == OpKind::LinearPw)
         changed |= setRing(op, widest);
-      for (unsigned i = 0; i < op->numOperands(); ++i) {
-        int64_t n = inputNeed(*op, widest);
-        int64_t &slot = need[op->operand(i)];
-        slot = std::max(slot, n);
+      int64_t operandNeed = inputNeed(*op, widest);
+      for (Value *operand : op->operands()) {
+        int64_t &slot = need[operand];
+        slot = std::max(slot, operandNeed);
       }
     }
     return changed;

@@ -71,52 +71,66 @@ double maxRowVariance(const HostTensor &t, double eps) {
 
 } // namespace
 
-llvm::Expected<RangeReport>
-mpc::checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
-                 int rangeBits) {
+double mpc::maskBiasMagnitude(int rangeBits) {
+  return std::min(10000.0, std::ldexp(1.0, rangeBits - 1));
+}
+
+double mpc::rangeLimit(llvm::StringRef kind, int rangeBits) {
+  if (kind == "layernorm" || kind == "layernorm output")
+    return std::ldexp(1.0, kLayerNormInputBits);
+  if (kind == "layernorm variance")
+    return std::ldexp(1.0, kLayerNormVarianceBits);
   double range = std::ldexp(1.0, rangeBits);
-  double bias = std::min(10000.0, std::ldexp(1.0, rangeBits - 1));
+  return kind == "softmax" ? range - maskBiasMagnitude(rangeBits) : range;
+}
+
+llvm::Expected<RangeReport>
+mpc::checkRanges(const Graph &g,
+                 const std::map<std::string, HostTensor> &inputs,
+                 int rangeBits) {
   std::vector<RangeObservation> seen;
-  std::set<const Value *> products;
-  auto observeProduct = [&](const Value *v, const HostTensor &t) {
+  auto record = [&](std::string kind, const Op &op, double maxAbs) {
+    double limit = rangeLimit(kind, rangeBits);
+    seen.push_back({std::move(kind), nodeOf(op), maxAbs, limit});
+  };
+  // Op results that are truncated (products) or LayerNorm outputs, once
+  // each, as their users (or the graph's outputs) see them.
+  std::set<const Value *> resultsSeen;
+  auto observeResult = [&](const Value *v, const HostTensor &t) {
     const Op *def = v->definingOp();
-    if (!def || !products.insert(v).second)
+    if (!def || !resultsSeen.insert(v).second)
       return;
     if (isTruncatedProduct(def->kind()))
-      seen.push_back({"product", nodeOf(*def), maxAbsOf(t), range});
+      record("product", *def, maxAbsOf(t));
     else if (def->kind() == OpKind::LayerNorm)
-      seen.push_back({"layernorm output", nodeOf(*def), maxAbsOf(t),
-                      std::ldexp(1.0, kLayerNormInputBits)});
+      record("layernorm output", *def, maxAbsOf(t));
   };
   auto observe = [&](const Op &op, llvm::ArrayRef<const HostTensor *> args) {
     for (size_t i = 0; i < args.size() && i < op.numOperands(); ++i)
       if (args[i])
-        observeProduct(op.operand(i), *args[i]);
-    if (op.kind() == OpKind::LayerNorm && !args.empty() && args[0]) {
-      seen.push_back({"layernorm", nodeOf(op), maxAbsOf(*args[0]),
-                      std::ldexp(1.0, kLayerNormInputBits)});
-      seen.push_back({"layernorm variance", nodeOf(op),
-                      maxRowVariance(*args[0], op.getFloat("eps", 1e-5)),
-                      std::ldexp(1.0, kLayerNormVarianceBits)});
+        observeResult(op.operand(i), *args[i]);
+    if (args.empty() || !args[0])
+      return;
+    if (op.kind() == OpKind::LayerNorm) {
+      record("layernorm", op, maxAbsOf(*args[0]));
+      record("layernorm variance", op,
+             maxRowVariance(*args[0], op.getFloat("eps", 1e-5)));
     }
     std::string kind = rangeKind(op.kind());
-    if (kind.empty() || args.empty() || !args[0])
+    if (kind.empty())
       return;
     bool softmax = kind == "softmax";
-    RangeObservation o;
-    o.kind = kind;
-    o.node = nodeOf(op);
-    o.limit = softmax ? range - bias : range;
+    double maxAbs = 0;
     for (double v : args[0]->f)
       if (!(softmax && v <= -5000))
-        o.maxAbs = std::max(o.maxAbs, std::fabs(v));
-    seen.push_back(std::move(o));
+        maxAbs = std::max(maxAbs, std::fabs(v));
+    record(kind, op, maxAbs);
   };
   auto outs = interpretGraph(g, inputs, observe);
   if (!outs)
     return outs.takeError();
   for (size_t i = 0; i < outs->size() && i < g.outputs().size(); ++i)
-    observeProduct(g.outputs()[i], (*outs)[i]);
+    observeResult(g.outputs()[i], (*outs)[i]);
   RangeReport r;
   for (const RangeObservation &o : seen) {
     if (!(o.maxAbs < o.limit))

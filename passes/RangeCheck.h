@@ -15,6 +15,7 @@
 #include "ir/Graph.h"
 #include "support/Tensor.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <map>
@@ -48,6 +49,14 @@ struct RangeReport {
   /// Ops whose inputs left their limit.
   std::vector<RangeObservation> outside;
 };
+
+/// How far below zero lowering puts an attention-mask bias: 10000, or half
+/// the range when that is smaller (LowerToProtocols).
+double maskBiasMagnitude(int rangeBits);
+
+/// The bound on |x| for an observation of \p kind: 2^rangeBits, less the
+/// mask bias for softmax; LayerNorm's fixed domain for the layernorm kinds.
+double rangeLimit(llvm::StringRef kind, int rangeBits);
 
 /// Runs \p g (imported, semantic) on \p inputs in the float interpreter and
 /// checks GeLU, tanh and softmax inputs and the truncated products against

@@ -140,10 +140,7 @@ static llvm::Error checkSampleRanges(const Graph &g,
   for (const RangeObservation &out : report->outside) {
     if (isLayerNormKind(out))
       continue;
-    while (std::ldexp(1.0, need) - (out.kind == "softmax"
-                                        ? std::min(10000.0,
-                                                   std::ldexp(1.0, need - 1))
-                                        : 0.0) <= out.maxAbs)
+    while (rangeLimit(out.kind, need) <= out.maxAbs)
       ++need;
   }
   return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, "
