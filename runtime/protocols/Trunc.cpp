@@ -24,6 +24,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Trunc.h"
 
+#include "runtime/protocols/BitPack.h"
+
 #include <cassert>
 
 namespace mpc::rt {
@@ -72,23 +74,27 @@ Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
   const RingTensor &rWrap = t.rWrap.mine(p.id());
   assert(r.shape() == x.shape() && "truncation pair has the wrong shape");
 
+  // This party's fields go straight into the packed message and are
+  // computed again (as cheap as storing them) to open c.
   bool p0 = p.id() == 0;
-  std::vector<u64> mine(n);
   const u64 *xs = x.data(), *rs = r.data();
-  for (int64_t i = 0; i < n; ++i)
-    mine[i] = o.send(xs[i], rs[i], p0);
-  std::vector<u64> other = co_await exchangeRing(p, mine, size_t(n), ringBits);
+  auto field = [&](int64_t i) { return o.send(xs[i], rs[i], p0); };
+  int64_t words = packedWords(n, ringBits);
+  std::vector<u64> msg(words, 0);
+  bits::packEach(n, ringBits, msg.data(), 0, field);
+  std::vector<u64> theirs = co_await p.exchange(std::move(msg), words);
+  assert(int64_t(theirs.size()) == words && "peer sent the wrong size");
 
   // Party 0: floor(c/2^f) - 2^(L-2-f) - [sel]_0; party 1: -[sel]_1, where
   // sel is rHigh if msb(c) = 1 and rWrap otherwise.
   const u64 *hs = rHigh.data(), *ws = rWrap.data();
   RingTensor z(x.shape());
   u64 *zs = z.data();
-  for (int64_t i = 0; i < n; ++i) {
-    u64 c = o.open(mine[i], other[i]);
+  bits::unpackEach(theirs.data(), 0, n, ringBits, [&](int64_t i, u64 t) {
+    u64 c = o.open(field(i), t);
     u64 sel = o.takesWrap(c) ? ws[i] : hs[i];
     zs[i] = (p0 ? o.publicPart(c) : 0) - sel;
-  }
+  });
   co_return z;
 }
 
