@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mpc;
@@ -32,6 +33,16 @@ HostTensor row(std::vector<double> v) {
   return HostTensor::floats({1, n}, std::move(v));
 }
 
+/// The report's worst observation of \p kind (which must be there).
+const RangeObservation &worst(const RangeReport &r, const std::string &kind) {
+  auto it =
+      std::find_if(r.worstPerKind.begin(), r.worstPerKind.end(),
+                   [&](const RangeObservation &o) { return o.kind == kind; });
+  INFO("kind " << kind);
+  REQUIRE(it != r.worstPerKind.end());
+  return *it;
+}
+
 } // namespace
 
 TEST_CASE("checkRanges reports the largest inputs and what leaves the range",
@@ -46,20 +57,13 @@ TEST_CASE("checkRanges reports the largest inputs and what leaves the range",
   REQUIRE(bool(r));
   CHECK(r->outside.empty());
   REQUIRE(r->worstPerKind.size() == 3);
-  for (const RangeObservation &o : r->worstPerKind) {
-    INFO(o.kind);
-    if (o.kind == "gelu") {
-      CHECK(o.maxAbs == 20);
-      CHECK(o.node == "/ffn/Gelu");
-      CHECK(o.limit == 32768);
-    } else if (o.kind == "softmax") {
-      CHECK(o.maxAbs == 40); // -10000 is the mask bias, not a score
-      CHECK(o.limit == 32768 - 10000);
-    } else {
-      CHECK(o.kind == "tanh");
-      CHECK(o.maxAbs == Approx(20).epsilon(1e-9)); // gelu(20) = 20
-    }
-  }
+  CHECK(worst(*r, "gelu").maxAbs == 20);
+  CHECK(worst(*r, "gelu").node == "/ffn/Gelu");
+  CHECK(worst(*r, "gelu").limit == 32768);
+  // -10000 is the mask bias, not a score.
+  CHECK(worst(*r, "softmax").maxAbs == 40);
+  CHECK(worst(*r, "softmax").limit == 32768 - 10000);
+  CHECK(worst(*r, "tanh").maxAbs == Approx(20).epsilon(1e-9)); // gelu(20)
 
   // 2^5 = 32 still holds GeLU's 20; softmax's limit is 32 - 16 = 16 < 40.
   auto narrow = checkRanges(**g, in, 5);
@@ -102,9 +106,8 @@ TEST_CASE("checkRanges bounds every product lowering truncates",
   REQUIRE(bool(r));
   CHECK(r->outside.empty());
   REQUIRE(r->worstPerKind.size() == 1);
-  CHECK(r->worstPerKind[0].kind == "product");
-  CHECK(r->worstPerKind[0].node == "/sq");
-  CHECK(r->worstPerKind[0].maxAbs == Approx(3600));
+  CHECK(worst(*r, "product").node == "/sq");
+  CHECK(worst(*r, "product").maxAbs == Approx(3600));
 
   // 2^10 = 1024: the square (an output) leaves it; 2^4 = 16: the linear
   // layer's 30 and the mean's 31 too.
@@ -133,21 +136,16 @@ TEST_CASE("checkRanges holds LayerNorm inputs to its fixed domain",
   REQUIRE(bool(r));
   CHECK(r->outside.empty());
   REQUIRE(r->worstPerKind.size() == 3);
-  for (const RangeObservation &o : r->worstPerKind) {
-    INFO(o.kind);
+  for (const RangeObservation &o : r->worstPerKind)
     CHECK(o.node == "/ln");
-    if (o.kind == "layernorm") {
-      CHECK(o.maxAbs == 40);
-      CHECK(o.limit == 16384);
-    } else if (o.kind == "layernorm output") { // (40 - 10) / sqrt(300.5)
-      CHECK(o.maxAbs == Approx(30 / std::sqrt(300.5)));
-      CHECK(o.limit == 16384);
-    } else {
-      CHECK(o.kind == "layernorm variance");
-      CHECK(o.maxAbs == Approx(300.5)); // variance + eps
-      CHECK(o.limit == 65536);
-    }
-  }
+  CHECK(worst(*r, "layernorm").maxAbs == 40);
+  CHECK(worst(*r, "layernorm").limit == 16384);
+  // (40 - 10) / sqrt(300.5)
+  CHECK(worst(*r, "layernorm output").maxAbs == Approx(30 / std::sqrt(300.5)));
+  CHECK(worst(*r, "layernorm output").limit == 16384);
+  // variance + eps
+  CHECK(worst(*r, "layernorm variance").maxAbs == Approx(300.5));
+  CHECK(worst(*r, "layernorm variance").limit == 65536);
   // A row with variance past 2^16 leaves the domain, whatever the range.
   in["x"] = HostTensor::floats({2, 4}, {1, 3, 1, 3, 0, 0, 0, 1000});
   auto wide = checkRanges(**g, in, 30);

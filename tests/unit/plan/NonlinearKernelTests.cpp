@@ -333,26 +333,24 @@ TEST_CASE("accepted attributes deal exactly what the cost formula says",
   for (int it : {1, 4, 8})
     for (int order : {1, 2})
       grid.push_back({"exp", {2, 4}, {{"iters", I(it)}, {"order", I(order)}}});
-  for (std::string m : {"goldschmidt", "newton"})
-    for (int it : {1, 2, 10})
-      for (int mb : {4, 16, 24})
-        for (int me : {-12, -1})
-          grid.push_back({"reciprocal",
-                          {2, 4},
-                          {{"method", Sa(m)},
-                           {"iters", I(it)},
-                           {"max_bits", I(mb)},
-                           {"min_exp", I(me)}}});
-  for (std::string m : {"normalized", "newton"})
-    for (int it : {0, 1, 3})
-      for (int mb : {4, 16, 24})
-        for (int me : {-12, -1})
-          grid.push_back({"rsqrt",
-                          {2, 4},
-                          {{"method", Sa(m)},
-                           {"iters", I(it)},
-                           {"max_bits", I(mb)},
-                           {"min_exp", I(me)}}});
+  struct Normalised {
+    std::string kernel;
+    std::vector<std::string> methods;
+    std::vector<int> iters;
+  };
+  for (const Normalised &k :
+       {Normalised{"reciprocal", {"goldschmidt", "newton"}, {1, 2, 10}},
+        Normalised{"rsqrt", {"normalized", "newton"}, {0, 1, 3}}})
+    for (const std::string &m : k.methods)
+      for (int it : k.iters)
+        for (int mb : {4, 16, 24})
+          for (int me : {-12, -1})
+            grid.push_back({k.kernel,
+                            {2, 4},
+                            {{"method", Sa(m)},
+                             {"iters", I(it)},
+                             {"max_bits", I(mb)},
+                             {"min_exp", I(me)}}});
   for (std::string f : {"accurate", "puma", "quad"})
     for (int cb : {24, 40, 62})
       grid.push_back(
