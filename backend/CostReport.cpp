@@ -10,10 +10,10 @@
 
 #include "backend/CostReport.h"
 
-#include "runtime/protocols/FxProgram.h"
 #include "runtime/Ring.h"
 #include "runtime/plan/Kernel.h"
 #include "runtime/plan/Plan.pb.h"
+#include "runtime/protocols/FxProgram.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -30,8 +30,7 @@ llvm::Expected<NetworkModel> mpc::parseNetworkModel(llvm::StringRef spec) {
   if (spec == "wan")
     return NetworkModel{"wan (400 Mbit/s, 40 ms RTT)", 400e6 / 8, 40e-3};
   if (spec == "loopback")
-    return NetworkModel{"loopback (20 Gbit/s, 0.02 ms RTT)", 20e9 / 8,
-                        0.02e-3};
+    return NetworkModel{"loopback (20 Gbit/s, 0.02 ms RTT)", 20e9 / 8, 0.02e-3};
   double gbit = -1, rttMs = -1;
   llvm::SmallVector<llvm::StringRef, 2> parts;
   spec.split(parts, ',');
@@ -73,9 +72,9 @@ template <typename F> static double repsPerSecond(F work) {
   do {
     work();
     ++reps;
-    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         start)
-               .count();
+    secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
   } while (secs < 0.05);
   return reps / secs;
 }
@@ -203,8 +202,7 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
              {"rounds", int64_t(total.rounds)},
              {"bytes_p0_to_p1", int64_t(total.bytes01)},
              {"bytes_p1_to_p0", int64_t(total.bytes10)},
-             {"dealer_bytes",
-              int64_t(total.dealerBytes0 + total.dealerBytes1)},
+             {"dealer_bytes", int64_t(total.dealerBytes0 + total.dealerBytes1)},
              {"online_seconds", online},
              {"offline_seconds", offline},
              {"setup_bytes", int64_t(setup.setupBytes01)},
@@ -219,10 +217,10 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
           "dealer_bytes,macs,element_ops,seconds\n";
     for (const Row &r : rows)
       os << fmt::format("\"{}\",{},\"{}\",{},{},{},{},{:.0f},{:.0f},{:.6g}\n",
-                        r.node, r.op, r.protocol, r.cost.rounds,
-                        r.cost.bytes01, r.cost.bytes10,
-                        r.cost.dealerBytes0 + r.cost.dealerBytes1,
-                        r.cost.macs, r.cost.elemOps, r.seconds);
+                        r.node, r.op, r.protocol, r.cost.rounds, r.cost.bytes01,
+                        r.cost.bytes10,
+                        r.cost.dealerBytes0 + r.cost.dealerBytes1, r.cost.macs,
+                        r.cost.elemOps, r.seconds);
     os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.0f},{:.6g}\n",
                       total.rounds, total.bytes01, total.bytes10,
                       total.dealerBytes0 + total.dealerBytes1, total.macs,
@@ -234,27 +232,25 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   auto mb = [](uint64_t b) { return double(b) / 1e6; };
   os << fmt::format("plan {} — {} ops; network {}; ring work {:.2f} GMAC/s "
                     "(matrix), {:.2f} G/s (element-wise)\n",
-                    plan.name, rows.size(), net.name,
-                    rates.macsPerSecond / 1e9, rates.elemOpsPerSecond / 1e9);
+                    plan.name, rows.size(), net.name, rates.macsPerSecond / 1e9,
+                    rates.elemOpsPerSecond / 1e9);
   os << fmt::format("{:<48} {:<22} {:>6} {:>10} {:>10} {:>10} {:>9}\n",
-                    "onnx node", "protocol", "rounds", "P0->P1 MB",
-                    "P1->P0 MB", "dealer MB", "pred ms");
+                    "onnx node", "protocol", "rounds", "P0->P1 MB", "P1->P0 MB",
+                    "dealer MB", "pred ms");
   for (const Row &r : rows) {
     if (r.cost.rounds == 0 && r.cost.macs == 0 && r.cost.elemOps == 0)
       continue; // local bookkeeping (reshape, add): no cost worth a row
-    std::string node = r.node.size() > 47 ? "…" + r.node.substr(r.node.size() - 46)
-                                          : r.node;
-    os << fmt::format("{:<48} {:<22} {:>6} {:>10.3f} {:>10.3f} {:>10.3f} "
-                      "{:>9.3f}\n",
-                      node, r.protocol, r.cost.rounds, mb(r.cost.bytes01),
-                      mb(r.cost.bytes10),
-                      mb(r.cost.dealerBytes0 + r.cost.dealerBytes1),
-                      r.seconds * 1e3);
+    std::string node =
+        r.node.size() > 47 ? "…" + r.node.substr(r.node.size() - 46) : r.node;
+    os << fmt::format(
+        "{:<48} {:<22} {:>6} {:>10.3f} {:>10.3f} {:>10.3f} "
+        "{:>9.3f}\n",
+        node, r.protocol, r.cost.rounds, mb(r.cost.bytes01), mb(r.cost.bytes10),
+        mb(r.cost.dealerBytes0 + r.cost.dealerBytes1), r.seconds * 1e3);
   }
-  os << fmt::format(
-      "\nonline : {} rounds, {:.3f} MB P0->P1, {:.3f} MB P1->P0, "
-      "{:.3f} s predicted\n",
-      total.rounds, mb(total.bytes01), mb(total.bytes10), online);
+  os << fmt::format("\nonline : {} rounds, {:.3f} MB P0->P1, {:.3f} MB P1->P0, "
+                    "{:.3f} s predicted\n",
+                    total.rounds, mb(total.bytes01), mb(total.bytes10), online);
   os << fmt::format("offline: {:.3f} MB dealer->P1, {:.3f} MB dealer->P0, "
                     "{:.3f} s predicted\n",
                     mb(total.dealerBytes1), mb(total.dealerBytes0), offline);

@@ -83,7 +83,8 @@ static std::vector<uint64_t> encodeConstant(const Value *v) {
   std::vector<uint64_t> words;
   if (t.elem == ElemType::Fixed || t.elem == ElemType::F32) {
     for (double x : d.f)
-      words.push_back(rt::encodeFixed(x, t.elem == ElemType::Fixed ? t.fracBits : 0));
+      words.push_back(
+          rt::encodeFixed(x, t.elem == ElemType::Fixed ? t.fracBits : 0));
   } else {
     for (int64_t x : d.i)
       words.push_back(static_cast<uint64_t>(x));
@@ -120,8 +121,7 @@ llvm::Error PlanEmitter::fillValue(const Value *v, plan::ValueInfo &info) {
                  v->name());
   if (v->isWeight()) {
     info.set_weight_index(info.id());
-    out_.weights[info.id()] =
-        rt::RingTensor(t.shape, encodeConstant(v));
+    out_.weights[info.id()] = rt::RingTensor(t.shape, encodeConstant(v));
   } else if (t.vis == Vis::Public) {
     for (uint64_t w : encodeConstant(v))
       info.add_public_data(w);
@@ -167,9 +167,9 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::Slice: {
     kernel = "slice";
-    auto axes = resolveSlice(in0.shape, op.getInts("starts"),
-                             op.getInts("ends"), op.getInts("axes"),
-                             op.getInts("steps"));
+    auto axes =
+        resolveSlice(in0.shape, op.getInts("starts"), op.getInts("ends"),
+                     op.getInts("axes"), op.getInts("steps"));
     if (!axes)
       return axes.takeError();
     std::vector<int64_t> starts, ends, allAxes, steps;
@@ -307,8 +307,9 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
   case OpKind::LayerNorm:
   case OpKind::Gelu:
   case OpKind::Softmax:
-    return diag(op.loc(), "'{}' was not lowered to a protocol; run "
-                          "lower-to-protocols first",
+    return diag(op.loc(),
+                "'{}' was not lowered to a protocol; run "
+                "lower-to-protocols first",
                 op.name().str());
   }
   out.set_kernel(kernel);

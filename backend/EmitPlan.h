@@ -1,4 +1,5 @@
-//===- backend/EmitPlan.h - Lowered IR to a plan and a weights file -*- C++ -*-//
+//===- backend/EmitPlan.h - Lowered IR to a plan and a weights file -*- C++
+//-*-//
 //
 // The backend's one job: turn a lowered, scheduled graph into the runtime's
 // plan (public: kernels, shapes, scales, visibilities, schedule, compile
@@ -27,8 +28,7 @@ struct EmittedPlan {
 
 /// Builds the plan and weights of \p g (lowered and scheduled). Errors name
 /// the op that has no runtime kernel.
-llvm::Expected<EmittedPlan> emitPlan(const Graph &g,
-                                     const CompileOptions &opts,
+llvm::Expected<EmittedPlan> emitPlan(const Graph &g, const CompileOptions &opts,
                                      llvm::StringRef modelName);
 
 /// Writes `<base>.plan` and `<base>.weights` atomically: either both files

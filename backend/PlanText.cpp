@@ -36,8 +36,8 @@ static std::string attrText(const plan::Attr &a) {
     return fmt::format("[{}]", fmt::join(v.begin(), v.end(), ", "));
   }
   case plan::Attr::kFloats:
-    return fmt::format("[{}]", fmt::join(a.floats().v().begin(),
-                                         a.floats().v().end(), ", "));
+    return fmt::format(
+        "[{}]", fmt::join(a.floats().v().begin(), a.floats().v().end(), ", "));
   default:
     return "?";
   }
@@ -50,15 +50,13 @@ std::string mpc::planToText(const plan::Plan &p) {
     s += fmt::format("option {} = \"{}\"\n", k, v);
   for (const plan::ValueInfo &v : p.values()) {
     std::string kind = v.weight_index() >= 0 ? " weight"
-                       : v.public_data_size() ? fmt::format(
-                                                    " constant[{}]",
-                                                    v.public_data_size())
-                                              : "";
-    s += fmt::format("value %{} \"{}\" : {}<{}, {}>{}\n", v.id(), v.name(),
-                     visText(v.vis()),
-                     fmt::join(v.shape().begin(), v.shape().end(), "x"),
-                     v.is_integer() ? "i64" : fmt::format("fx{}", v.frac_bits()),
-                     kind);
+                       : v.public_data_size()
+                           ? fmt::format(" constant[{}]", v.public_data_size())
+                           : "";
+    s += fmt::format(
+        "value %{} \"{}\" : {}<{}, {}>{}\n", v.id(), v.name(), visText(v.vis()),
+        fmt::join(v.shape().begin(), v.shape().end(), "x"),
+        v.is_integer() ? "i64" : fmt::format("fx{}", v.frac_bits()), kind);
   }
   for (const plan::PlanInput &in : p.inputs())
     s += fmt::format("input \"{}\" = %{} ({}, from party {})\n", in.name(),
@@ -79,11 +77,11 @@ std::string mpc::planToText(const plan::Plan &p) {
       sorted[k] = attrText(a);
     for (const auto &[k, a] : sorted)
       attrs.push_back(k + "=" + a);
-    s += fmt::format("  {} = {} {}{}    // {} ({})\n", fmt::join(outs, ", "),
-                     op.kernel(), fmt::join(ins, ", "),
-                     attrs.empty() ? ""
-                                   : fmt::format(" {{{}}}", fmt::join(attrs, ", ")),
-                     op.onnx_node(), op.onnx_op());
+    s += fmt::format(
+        "  {} = {} {}{}    // {} ({})\n", fmt::join(outs, ", "), op.kernel(),
+        fmt::join(ins, ", "),
+        attrs.empty() ? "" : fmt::format(" {{{}}}", fmt::join(attrs, ", ")),
+        op.onnx_node(), op.onnx_op());
   }
   for (const plan::PlanOutput &out : p.outputs())
     s += fmt::format("output \"{}\" = %{} (revealed to {})\n", out.name(),

@@ -87,7 +87,7 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
   auto bound = opts.inputShapes.find(vi.name());
   auto hint = opts.shapeHints.find(vi.name());
   const std::vector<int64_t> *binding =
-      bound != opts.inputShapes.end()  ? &bound->second
+      bound != opts.inputShapes.end() ? &bound->second
       : hint != opts.shapeHints.end() ? &hint->second
                                       : nullptr;
   if (!tt.has_shape()) {

@@ -66,9 +66,7 @@ public:
   bool isInput() const { return isInput_; }
   bool isConstant() const { return constant_.has_value(); }
   /// A weight: a constant private to party 0 (printed as @name).
-  bool isWeight() const {
-    return isConstant() && type_.isPrivateTo(0);
-  }
+  bool isWeight() const { return isConstant() && type_.isPrivateTo(0); }
   const ConstData &constData() const { return *constant_; }
   ConstData &mutableConstData() { return *constant_; }
 

@@ -1,4 +1,5 @@
-//===- passes/Canonicalize.cpp - Fold constants, drop no-ops ---------------===//
+//===- passes/Canonicalize.cpp - Fold constants, drop no-ops
+//---------------===//
 //
 // Folds every op whose operands are all constants into a new constant (its
 // visibility is the operands' common one, so a value computed from weights

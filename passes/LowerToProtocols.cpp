@@ -140,8 +140,9 @@ llvm::Expected<Value *> Lowerer::mulByPublic(Value *x, Value *c) {
 }
 
 llvm::Expected<Value *> Lowerer::mulByScalar(Value *x, double c) {
-  Value *cst = g_.addConstant(g_.uniqueName("scale"),
-                              TensorType({}, ElemType::F32), ConstData{{c}, {}, false});
+  Value *cst =
+      g_.addConstant(g_.uniqueName("scale"), TensorType({}, ElemType::F32),
+                     ConstData{{c}, {}, false});
   return mulByPublic(x, cst);
 }
 
@@ -179,13 +180,14 @@ llvm::Expected<Value *> Lowerer::mulSecret(Value *a, Value *b) {
 llvm::Expected<Value *> Lowerer::intToFixed(Value *ids) {
   // The client's integers as fixed point, locally on the client:
   // (1 - m) * -1 + 1 = m, which mask_bias and a public add compute.
-  llvm::Expected<Value *> t = create(
-      OpKind::MaskBias, {ids}, {{"value", -1.0}, {"frac", int64_t(f_)}});
+  llvm::Expected<Value *> t =
+      create(OpKind::MaskBias, {ids}, {{"value", -1.0}, {"frac", int64_t(f_)}});
   if (!t)
     return t.takeError();
-  Value *one = g_.addConstant(g_.uniqueName("one"),
-                              TensorType({}, ElemType::Fixed, Vis::Public, -1, f_),
-                              ConstData{{1.0}, {}, false});
+  Value *one =
+      g_.addConstant(g_.uniqueName("one"),
+                     TensorType({}, ElemType::Fixed, Vis::Public, -1, f_),
+                     ConstData{{1.0}, {}, false});
   return create(OpKind::Add, {*t, one});
 }
 
@@ -237,8 +239,8 @@ llvm::Expected<Value *> Lowerer::lowerEmbedding(Op *op) {
     return unsupported(op, "token ids must be the client's input or public");
   // The client expands its ids to one-hot rows (integers, no fractional
   // bits), so the private-weight product needs no truncation.
-  llvm::Expected<Value *> oneHot = create(
-      OpKind::OneHot, {ids}, {{"depth", table->type().shape[0]}});
+  llvm::Expected<Value *> oneHot =
+      create(OpKind::OneHot, {ids}, {{"depth", table->type().shape[0]}});
   if (!oneHot)
     return oneHot.takeError();
   llvm::Expected<Op *> pw = b_.create(OpKind::LinearPw, {*oneHot, table});
@@ -253,7 +255,8 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   case OpKind::Gelu: {
     // A distilled model's Quad GeLU is what the model computes: keep it.
     std::string form = op->getString("form", "erf");
-    std::string approx = form == "quad" ? "quad" : approxFor("gelu", "accurate");
+    std::string approx =
+        form == "quad" ? "quad" : approxFor("gelu", "accurate");
     std::map<std::string, Attr> attrs = {{"approx", approx}};
     if (approx != "quad")
       attrs["compare_bits"] = compareBits();
@@ -277,8 +280,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     int64_t axis = op->getInt("axis", -1);
     if (axis != -1 && axis != x->type().rank() - 1)
       return unsupported(op, "layernorm is implemented over the last axis");
-    return create(OpKind::LayerNormMpc,
-                  {x, op->operand(1), op->operand(2)},
+    return create(OpKind::LayerNormMpc, {x, op->operand(1), op->operand(2)},
                   {{"eps", op->getFloat("eps", 1e-5)},
                    {"approx", approxFor("layernorm", "normalized")}});
   }
@@ -325,8 +327,8 @@ llvm::Error Lowerer::lowerOp(Op *op) {
         return mulByPublic(operands[1], operands[0]);
       if (operands[1]->isWeight() || operands[0]->isWeight()) {
         bool w0 = operands[0]->isWeight();
-        llvm::Expected<Value *> y = create(
-            OpKind::MulPw, {operands[w0 ? 1 : 0], operands[w0 ? 0 : 1]});
+        llvm::Expected<Value *> y =
+            create(OpKind::MulPw, {operands[w0 ? 1 : 0], operands[w0 ? 0 : 1]});
         if (!y)
           return y.takeError();
         return truncate(*y, f_);
@@ -346,8 +348,9 @@ llvm::Error Lowerer::lowerOp(Op *op) {
       return mulByPublic(operands[0], c);
     }
     case OpKind::ReduceMean: {
-      llvm::Expected<Value *> sum = create(
-          OpKind::ReduceSum, operands, std::map<std::string, Attr>(op->attrs()));
+      llvm::Expected<Value *> sum =
+          create(OpKind::ReduceSum, operands,
+                 std::map<std::string, Attr>(op->attrs()));
       if (!sum)
         return sum.takeError();
       int64_t n = operands[0]->type().numElements() /

@@ -57,18 +57,17 @@ llvm::Error PassManager::run(Graph &g, PassContext &ctx) {
     if (!changed)
       return addContext(changed.takeError(),
                         ("pass '" + pass->name() + "': ").str());
-    double secs = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     if (opts_.timePasses)
       os << llvm::format("%-22s %8.3f ms%s\n", pass->name().str().c_str(),
                          secs * 1e3, *changed ? "" : "  (no change)");
     if (opts_.verifyEach) {
       if (llvm::Error e = verifyGraph(g, stage))
-        return addContext(std::move(e),
-                          ("verifier failed after pass '" + pass->name() +
-                           "': ")
-                              .str());
+        return addContext(
+            std::move(e),
+            ("verifier failed after pass '" + pass->name() + "': ").str());
     }
     if (opts_.printAfterAll || opts_.printAfter.count(pass->name().str())) {
       os << "// ----- IR after " << pass->name() << " -----\n";

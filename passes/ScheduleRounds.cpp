@@ -51,9 +51,10 @@ public:
       for (Value *r : op->results())
         available[r] = step + (isInteractive(op->kind()) ? 1 : 0);
     }
-    g.ops().sort([](const std::unique_ptr<Op> &a, const std::unique_ptr<Op> &b) {
-      return a->getInt("step") < b->getInt("step");
-    });
+    g.ops().sort(
+        [](const std::unique_ptr<Op> &a, const std::unique_ptr<Op> &b) {
+          return a->getInt("step") < b->getInt("step");
+        });
     return true;
   }
 };

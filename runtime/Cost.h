@@ -16,8 +16,8 @@ namespace mpc::rt {
 
 struct Cost {
   uint64_t rounds = 0;
-  uint64_t bytes01 = 0; ///< Online bytes party 0 -> party 1.
-  uint64_t bytes10 = 0; ///< Online bytes party 1 -> party 0.
+  uint64_t bytes01 = 0;      ///< Online bytes party 0 -> party 1.
+  uint64_t bytes10 = 0;      ///< Online bytes party 1 -> party 0.
   uint64_t dealerBytes0 = 0; ///< Offline: dealer -> party 0.
   uint64_t dealerBytes1 = 0; ///< Offline: dealer -> party 1.
   uint64_t setupBytes01 = 0; ///< Per-session set-up, party 0 -> party 1.
@@ -47,9 +47,9 @@ struct Cost {
     return c;
   }
   bool sameTraffic(const Cost &o) const {
-    return rounds == o.rounds && bytes01 == o.bytes01 &&
-           bytes10 == o.bytes10 && dealerBytes0 == o.dealerBytes0 &&
-           dealerBytes1 == o.dealerBytes1 && setupBytes01 == o.setupBytes01;
+    return rounds == o.rounds && bytes01 == o.bytes01 && bytes10 == o.bytes10 &&
+           dealerBytes0 == o.dealerBytes0 && dealerBytes1 == o.dealerBytes1 &&
+           setupBytes01 == o.setupBytes01;
   }
 
 private:

@@ -38,9 +38,9 @@ namespace mpc::rt {
 
 /// The pending exchange of one top-level protocol, and its counters.
 struct ExchangeSlot {
-  std::vector<u64> out;    ///< Words to send this round.
-  size_t inWords = 0;      ///< Words expected from the peer this round.
-  std::vector<u64> in;     ///< Filled by the runner before resuming.
+  std::vector<u64> out;            ///< Words to send this round.
+  size_t inWords = 0;              ///< Words expected from the peer this round.
+  std::vector<u64> in;             ///< Filled by the runner before resuming.
   std::coroutine_handle<> waiting; ///< Innermost coroutine to resume.
   // Accounting for the profile.
   uint64_t rounds = 0, wordsSent = 0, wordsReceived = 0;
@@ -169,8 +169,7 @@ private:
 
 /// Runs a single protocol to completion and returns its result.
 template <typename T>
-llvm::Expected<T> runProtocol(Channel &ch, Proto<T> proto,
-                              ExchangeSlot &slot) {
+llvm::Expected<T> runProtocol(Channel &ch, Proto<T> proto, ExchangeSlot &slot) {
   StepRunner r(ch);
   r.add(proto.handle(), &slot);
   if (llvm::Error e = r.run())

@@ -59,8 +59,8 @@ private:
 u64 encodeFixed(double x, int frac);
 /// The signed value of \p v divided by 2^frac.
 double decodeFixed(u64 v, int frac);
-RingTensor encodeTensor(llvm::ArrayRef<double> xs, llvm::ArrayRef<int64_t> shape,
-                        int frac);
+RingTensor encodeTensor(llvm::ArrayRef<double> xs,
+                        llvm::ArrayRef<int64_t> shape, int frac);
 std::vector<double> decodeTensor(const RingTensor &t, int frac);
 
 // --- Element-wise (same shape unless stated) -----------------------------

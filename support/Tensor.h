@@ -31,7 +31,9 @@ struct HostTensor {
   std::vector<double> f;
   std::vector<int64_t> i;
 
-  bool isFloat() const { return type == HostType::F32 || type == HostType::F64; }
+  bool isFloat() const {
+    return type == HostType::F32 || type == HostType::F64;
+  }
   int64_t numElements() const;
   static HostTensor floats(std::vector<int64_t> shape, std::vector<double> v,
                            HostType t = HostType::F32);

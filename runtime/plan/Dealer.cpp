@@ -72,9 +72,9 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
 }
 
 llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
-                                  Session &session, Corr &corr,
-                                  Channel &dealer, Channel &peer,
-                                  OpRange ops, std::vector<std::any> &material,
+                                  Session &session, Corr &corr, Channel &dealer,
+                                  Channel &peer, OpRange ops,
+                                  std::vector<std::any> &material,
                                   RunProfile &prof, const RunOptions &opts) {
   auto t0 = Clock::now();
   std::vector<u64> in;

@@ -179,8 +179,7 @@ public:
     int64_t drop = inputTruncBits(op);
     if (llvm::Error e = checkRange(op, "trunc_bits", drop, 0, 40))
       return e;
-    if (llvm::Error e =
-            checkSecretMap(op, 1, attrs_, std::nullopt, int(drop)))
+    if (llvm::Error e = checkSecretMap(op, 1, attrs_, std::nullopt, int(drop)))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
@@ -414,11 +413,11 @@ public:
     const Shape &x = op.in[0]->shape;
     if (llvm::Error e = checkLastAxis(op, x))
       return e;
-    if (llvm::Error e = checkRange(op, "exp_cubes", op.attrInt("exp_cubes", 0),
-                                   0, 20))
+    if (llvm::Error e =
+            checkRange(op, "exp_cubes", op.attrInt("exp_cubes", 0), 0, 20))
       return e;
-    if (llvm::Error e = checkRange(op, "exp_fitted",
-                                   op.attrInt("exp_fitted", 0), 0, 1))
+    if (llvm::Error e =
+            checkRange(op, "exp_fitted", op.attrInt("exp_fitted", 0), 0, 1))
       return e;
     SoftmaxParams p = params(op);
     if (op.in.size() == 2) {

@@ -156,12 +156,10 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
   }
   auto both = co_await whenBoth(
       p,
+      [&](Party &q) { return fx::runStages(q, m, st, pp.cmpStart, pp.split); },
       [&](Party &q) {
-        return fx::runStages(q, m, st, pp.cmpStart, pp.split);
-      },
-      [&](Party &q) {
-        return lessThanZeroBitsOfPublic(q, std::move(c),
-                                        Shape{int64_t(nb) * n}, cmp, cmpBits);
+        return lessThanZeroBitsOfPublic(q, std::move(c), Shape{int64_t(nb) * n},
+                                        cmp, cmpBits);
       });
   for (size_t i = 0; i < nb; ++i)
     fx::setBits(st, pp.bitInputs[i], sliceBits(both.second, i * n, n));
@@ -224,7 +222,7 @@ Piecewise pumaGelu() {
 /// fit of degree 6 in u, max error 7.2e-4); outside, GeLU is ReLU to within
 /// 1.3e-4. Two comparisons instead of PUMA's three, 28x more accurate.
 Piecewise accurateGelu() {
-  static const double u[] = {7.19369467e-04, 6.30077498e+00, -1.54658868e+01,
+  static const double u[] = {7.19369467e-04, 6.30077498e+00,  -1.54658868e+01,
                              2.93878948e+01, -3.42373077e+01, 2.17231227e+01,
                              -5.71016393e+00};
   Piecewise pw;

@@ -296,8 +296,8 @@ LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits,
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
                                 int bits) {
   Dealt r = c.random(shape);
-  LtzBitsMat m = dealWithMask(c, numElements(shape), bits,
-                              [&] { return Corr::value(r); });
+  LtzBitsMat m =
+      dealWithMask(c, numElements(shape), bits, [&] { return Corr::value(r); });
   m.r = std::move(r);
   return m;
 }

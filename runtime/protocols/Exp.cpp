@@ -133,8 +133,8 @@ int buildExp(Builder &b, const Expr &u, const ExpParams &p, bool narrow) {
     std::array<double, 3> a = baseCoeffs(p);
     int s = expBaseScale(p);
     assert(s >= 2 * u.scale && "exp base: input scale too fine");
-    Expr q = Builder::constant(a[0], s) +
-             Builder::mulConst(u, a[1], s - u.scale);
+    Expr q =
+        Builder::constant(a[0], s) + Builder::mulConst(u, a[1], s - u.scale);
     if (p.order == 2)
       q = q + Builder::mulConst(u * u, a[2], s - 2 * u.scale);
     sv = inScale(1);

@@ -60,10 +60,10 @@ enum class ValKind : uint8_t {
 
 struct ValInfo {
   ValKind kind;
-  int src = -1;  ///< Item source value (Opened/Truncated/OpenedBits).
-  int bits = 0;  ///< Truncation bits.
+  int src = -1; ///< Item source value (Opened/Truncated/OpenedBits).
+  int bits = 0; ///< Truncation bits.
   int ringBits = kFullRingBits; ///< Truncation: the opening's ring (Trunc.h).
-  int ncand = 0; ///< Mask candidates (0 for raw values).
+  int ncand = 0;                ///< Mask candidates (0 for raw values).
   bool masked() const { return ncand > 0; }
 };
 

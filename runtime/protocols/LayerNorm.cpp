@@ -49,7 +49,8 @@ CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
   // narrows the truncation's ring.
   int fd = std::min(
       {40, kSafeBits - 1 - f - p.inputBits, log2Ceil(double(dm.len)) + 17});
-  assert(fd >= log2Ceil(double(dm.len)) + 16 && "LayerNorm inputBits too large");
+  assert(fd >= log2Ceil(double(dm.len)) + 16 &&
+         "LayerNorm inputBits too large");
   Builder b(dm.n);
   CentreProgram cp;
   cp.cx = b.arithInput();
@@ -221,8 +222,8 @@ LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
     // agree on the compared bits, frac + compare bits <= 63).
     int64_t T = int64_t(vp.bitInputs.size());
     assert(p.frac + varCompareBits(dm, p) <= 63 && "variance range too wide");
-    m.cmp = dealLessThanZeroBitsKnown(
-        c, {T * dm.rows}, varCompareBits(dm, p), [&] {
+    m.cmp =
+        dealLessThanZeroBitsKnown(c, {T * dm.rows}, varCompareBits(dm, p), [&] {
           const RingTensor &a = m.var.candValues[vp.q][0];
           RingTensor r(Shape{T * dm.rows});
           for (int64_t t = 0; t < T; ++t)
@@ -311,8 +312,8 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
     co_return 0;
   };
   if (params.affine == Affine::Private) {
-    fx::setArith(st3, op.yg, privateGain(p, fx::viewOf(st1, cp.y), gamma, m,
-                                         shape));
+    fx::setArith(st3, op.yg,
+                 privateGain(p, fx::viewOf(st1, cp.y), gamma, m, shape));
     auto gainPart = [&](Party &q) -> Proto<int> {
       co_await fx::runStages(q, m.out, st3, 0, op.split);
       co_return 0;

@@ -345,8 +345,8 @@ ReciprocalMat dealReciprocal(Corr &c, llvm::ArrayRef<int64_t> shape,
   int64_t n = numElements(shape);
   if (n == 0)
     return m;
-  dealNorm(c, buildReciprocalProgram(n, p), n, reciprocalCompareBits(p),
-           m.prog, m.cmp);
+  dealNorm(c, buildReciprocalProgram(n, p), n, reciprocalCompareBits(p), m.prog,
+           m.cmp);
   return m;
 }
 
@@ -402,8 +402,7 @@ RsqrtMat dealRsqrt(Corr &c, llvm::ArrayRef<int64_t> shape,
   int64_t n = numElements(shape);
   if (n == 0)
     return m;
-  dealNorm(c, buildRsqrtProgram(n, p), n, rsqrtCompareBits(p), m.prog,
-           m.cmp);
+  dealNorm(c, buildRsqrtProgram(n, p), n, rsqrtCompareBits(p), m.prog, m.cmp);
   return m;
 }
 

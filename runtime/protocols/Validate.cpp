@@ -81,8 +81,7 @@ llvm::Error validateExp(const ExpParams &p) {
   if (p.cubes == 0 && !p.fitted) {
     if (p.order == 2 && 2 * (p.frac + p.iters) + 1 > kSafeBits)
       return mpc::error("exp: order 2 needs frac + iters <= 30");
-  } else if (expBaseScale(p) - p.order * p.frac -
-                 std::log2(expRadix(p)) < 14) {
+  } else if (expBaseScale(p) - p.order * p.frac - std::log2(expRadix(p)) < 14) {
     // The base's top coefficient is encoded with fewer than ~14 bits
     // relative to its term: its rounding would show in the result.
     return mpc::error("exp: base 1/{} too fine for frac {} (order {})",
@@ -133,8 +132,7 @@ llvm::Error validateGelu(const GeluParams &p) {
   if (auto e = checkFrac(p.frac, "gelu"))
     return e;
   if (p.form != "puma" && p.form != "accurate" && p.form != "quad")
-    return mpc::error("gelu: unknown form '{}' (accurate, puma, quad)",
-                      p.form);
+    return mpc::error("gelu: unknown form '{}' (accurate, puma, quad)", p.form);
   if (p.form != "quad" &&
       (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits))
     return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",

@@ -47,8 +47,8 @@ makeLink(Link link) {
 }
 
 template <typename T> struct TwoPartyRun {
-  T out[2];        ///< Each party's result (shares, or revealed values).
-  Cost measured;   ///< Rounds, bytes each way, dealer bytes (as measured).
+  T out[2];      ///< Each party's result (shares, or revealed values).
+  Cost measured; ///< Rounds, bytes each way, dealer bytes (as measured).
 };
 
 /// Runs \p deal (Corr&) -> Mat in all three roles and \p run

@@ -33,7 +33,8 @@ llvm::Error mpc::tool::writeText(llvm::StringRef path, llvm::StringRef text) {
 }
 
 llvm::Expected<ImportOptions>
-mpc::tool::importOptions(const std::vector<std::string> &inputShapes, bool patterns) {
+mpc::tool::importOptions(const std::vector<std::string> &inputShapes,
+                         bool patterns) {
   ImportOptions opts;
   opts.recognisePatterns = patterns;
   for (const std::string &arg : inputShapes)

@@ -19,7 +19,7 @@
 namespace mpc {
 struct ImportOptions;
 class Graph;
-}
+} // namespace mpc
 
 namespace mpc::tool {
 
@@ -30,13 +30,13 @@ importOptions(const std::vector<std::string> &inputShapes, bool patterns);
 llvm::Error writeText(llvm::StringRef path, llvm::StringRef text);
 
 struct CompileArgs {
-  std::string model;                    ///< .onnx, .onnxtext
-  std::string output;                   ///< "-" or empty: stdout
+  std::string model;  ///< .onnx, .onnxtext
+  std::string output; ///< "-" or empty: stdout
   /// What to write: ir (imported), mir (lowered), plan-text, plan (plan +
   /// weights files). Empty: plan when -o ends in .plan, else ir.
   std::string emit;
-  std::string approx = "accurate";      ///< Preset, or KIND=NAME,... overrides.
-  std::string passes;                   ///< Override the default pipeline.
+  std::string approx = "accurate"; ///< Preset, or KIND=NAME,... overrides.
+  std::string passes;              ///< Override the default pipeline.
   bool printAfterAll = false;
   bool timePasses = false;
   int fracBits = 16;

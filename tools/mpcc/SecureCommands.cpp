@@ -15,9 +15,9 @@
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
 #include "passes/PassManager.h"
+#include "passes/RangeCheck.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/Profile.h"
-#include "passes/RangeCheck.h"
 #include "runtime/plan/Weights.h"
 #include "support/Tensor.h"
 
@@ -109,8 +109,7 @@ static llvm::Error checkSampleRanges(const Graph &g,
                     summary.empty() ? "" : "; ", o.kind,
                     o.kind == "layernorm variance" ? "" : "|x| ", o.maxAbs,
                     o.node, o.limit / std::max(o.maxAbs, 1e-300));
-  llvm::errs() << fmt::format("mpcc: --calibrate, range 2^{}: {}\n",
-                              rangeBits,
+  llvm::errs() << fmt::format("mpcc: --calibrate, range 2^{}: {}\n", rangeBits,
                               summary.empty() ? "no GeLU, tanh or softmax"
                                               : summary);
   if (report->outside.empty()) {
@@ -162,8 +161,7 @@ llvm::Error mpc::tool::compileToPlan(const CompileArgs &args) {
   if (args.emit != "mir" && args.emit != "plan" && args.emit != "plan-text")
     return error("--emit={} is not supported (ir, mir, plan-text, plan)",
                  args.emit);
-  if (args.emit == "plan" &&
-      (args.output.empty() || args.output == "-"))
+  if (args.emit == "plan" && (args.output.empty() || args.output == "-"))
     return error("--emit=plan needs -o FILE.plan (the weights go next to "
                  "it, in FILE.weights)");
   auto copts = compileOptions(args);
@@ -181,8 +179,8 @@ llvm::Error mpc::tool::compileToPlan(const CompileArgs &args) {
   if (!g)
     return g.takeError();
   if (!samples->empty())
-    if (llvm::Error e = checkSampleRanges(**g, std::move(*samples),
-                                          copts->rangeBits))
+    if (llvm::Error e =
+            checkSampleRanges(**g, std::move(*samples), copts->rangeBits))
       return addContext(std::move(e), args.model + ": ");
 
   PassManagerOptions pmo;
@@ -190,9 +188,8 @@ llvm::Error mpc::tool::compileToPlan(const CompileArgs &args) {
   pmo.timePasses = args.timePasses;
   pmo.verifyEach = true;
   PassManager pm(pmo);
-  if (llvm::Error e = pm.addPipeline(args.passes.empty()
-                                         ? defaultPipeline(*copts)
-                                         : args.passes))
+  if (llvm::Error e = pm.addPipeline(
+          args.passes.empty() ? defaultPipeline(*copts) : args.passes))
     return e;
   PassContext ctx(*copts);
   if (llvm::Error e = pm.run(**g, ctx))
@@ -213,8 +210,8 @@ llvm::Error mpc::tool::compileToPlan(const CompileArgs &args) {
     return e;
   llvm::errs() << llvm::formatv("mpcc: wrote {0} ({1} ops) and {2} ({3} "
                                 "weight tensors, party 0 only)\n",
-                                args.output, emitted->plan.ops_size(),
-                                weights, emitted->weights.size());
+                                args.output, emitted->plan.ops_size(), weights,
+                                emitted->weights.size());
   return llvm::Error::success();
 }
 
@@ -228,8 +225,7 @@ llvm::Error mpc::tool::runReport(const ReportArgs &args) {
   auto plan = rt::readPlan(args.plan);
   if (!plan)
     return plan.takeError();
-  printCostReport(*plan, *net, measureLocalRates(), *format,
-                  llvm::outs());
+  printCostReport(*plan, *net, measureLocalRates(), *format, llvm::outs());
   return llvm::Error::success();
 }
 
@@ -269,13 +265,11 @@ llvm::Error mpc::tool::runSimulate(const SimulateArgs &args,
   if (!args.output.empty())
     if (llvm::Error e = writeNpy(args.output, out))
       return e;
-  summary << llvm::formatv("simulated {0}: output '{1}' {2}; {3} rounds, "
-                           "{4:f3} MB online, {5:f3} s online\n",
-                           args.plan, name, shapeStr(out.shape),
-                           res->profile.onlineRounds,
-                           (res->profile.onlineBytes01 +
-                            res->profile.onlineBytes10) /
-                               1e6,
-                           res->profile.onlineSeconds);
+  summary << llvm::formatv(
+      "simulated {0}: output '{1}' {2}; {3} rounds, "
+      "{4:f3} MB online, {5:f3} s online\n",
+      args.plan, name, shapeStr(out.shape), res->profile.onlineRounds,
+      (res->profile.onlineBytes01 + res->profile.onlineBytes10) / 1e6,
+      res->profile.onlineSeconds);
   return llvm::Error::success();
 }

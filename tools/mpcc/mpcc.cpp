@@ -51,8 +51,9 @@ static cl::opt<bool> noPatterns("no-patterns",
 
 // compile.
 static cl::opt<std::string>
-    emit("emit", cl::desc("ir | mir | plan-text | plan (default: plan when -o "
-                          "ends in .plan, else ir)"),
+    emit("emit",
+         cl::desc("ir | mir | plan-text | plan (default: plan when -o "
+                  "ends in .plan, else ir)"),
          cl::sub(compileCmd), cl::cat(cat));
 static cl::opt<std::string>
     approx("approx", cl::init("accurate"),
@@ -96,8 +97,8 @@ static cl::opt<std::string> outputFile("o", cl::init("-"),
 static cl::list<std::string>
     inputs("input", cl::ZeroOrMore,
            cl::desc("Model input from a .npy or .pb file, NAME=FILE"),
-           cl::value_desc("NAME=FILE"), cl::sub(floatCmd),
-           cl::sub(simulateCmd), cl::cat(cat));
+           cl::value_desc("NAME=FILE"), cl::sub(floatCmd), cl::sub(simulateCmd),
+           cl::cat(cat));
 static cl::list<std::string>
     outputs("output", cl::ZeroOrMore,
             cl::desc("Write the first output to FILE.npy, or output NAME "
@@ -115,8 +116,8 @@ static cl::opt<std::string> net("net", cl::init("lan"),
                                          "bw=GBIT,rtt=MS"),
                                 cl::sub(reportCmd), cl::cat(cat));
 static cl::opt<std::string> reportFormat("format", cl::init("text"),
-                                   cl::desc("text | json | csv"),
-                                   cl::sub(reportCmd), cl::cat(cat));
+                                         cl::desc("text | json | csv"),
+                                         cl::sub(reportCmd), cl::cat(cat));
 static cl::opt<std::string> weights("weights",
                                     cl::desc("Weights file (default: "
                                              "next to the plan)"),

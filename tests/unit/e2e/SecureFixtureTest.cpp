@@ -69,8 +69,7 @@ std::vector<std::string> fixtureDirs() {
 }
 
 /// Import + default pipeline + backend, all in memory.
-EmittedPlan compileFixture(const Fixture &f,
-                           const CompileOptions &copts = {}) {
+EmittedPlan compileFixture(const Fixture &f, const CompileOptions &copts = {}) {
   ImportOptions opts;
   for (auto &[name, t] : f.inputs)
     opts.inputShapes[name] = t.shape;
@@ -129,16 +128,15 @@ std::vector<int64_t> argmaxRows(const HostTensor &t) {
   int64_t cols = t.shape.back();
   std::vector<int64_t> out;
   for (size_t r = 0; r * cols < t.f.size(); ++r)
-    out.push_back(std::max_element(t.f.begin() + r * cols,
-                                   t.f.begin() + (r + 1) * cols) -
-                  (t.f.begin() + r * cols));
+    out.push_back(
+        std::max_element(t.f.begin() + r * cols, t.f.begin() + (r + 1) * cols) -
+        (t.f.begin() + r * cols));
   return out;
 }
 
 } // namespace
 
-TEST_CASE("secure two-party logits match PyTorch on every fixture",
-          "[e2e]") {
+TEST_CASE("secure two-party logits match PyTorch on every fixture", "[e2e]") {
   for (const std::string &dir : fixtureDirs()) {
     for (const Fixture &f : inputSets(dir)) {
       INFO("fixture " << dir << " input shape "
@@ -173,8 +171,7 @@ TEST_CASE("secure two-party logits match PyTorch on every fixture",
   }
 }
 
-TEST_CASE("offline/online material windows keep logits and traffic",
-          "[e2e]") {
+TEST_CASE("offline/online material windows keep logits and traffic", "[e2e]") {
   MainFixture f = mainFixture();
   rt::RunOptions opts;
   opts.materialWindowMiB = 1;
@@ -200,8 +197,7 @@ TEST_CASE("twenty secure runs of the main fixture have no outlier", "[e2e]") {
     double err = maxAbsError(res.outputs.begin()->second, f.set.logits);
     worst = std::max(worst, err);
     best = std::min(best, err);
-    CHECK(argmaxRows(res.outputs.begin()->second) ==
-          argmaxRows(f.set.logits));
+    CHECK(argmaxRows(res.outputs.begin()->second) == argmaxRows(f.set.logits));
   }
   INFO("errors over 20 runs: best " << best << ", worst " << worst);
   CHECK(worst <= 1e-2);

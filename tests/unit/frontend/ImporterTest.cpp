@@ -333,7 +333,8 @@ TEST_CASE("comment lines in .onnxtext are ignored", "[frontend][import]") {
   CHECK(countOps(*importOk(text), OpKind::Relu) == 1);
 }
 
-TEST_CASE("input shape arguments are parsed (--input-shape)", "[frontend][import]") {
+TEST_CASE("input shape arguments are parsed (--input-shape)",
+          "[frontend][import]") {
   std::map<std::string, std::vector<int64_t>> shapes;
   REQUIRE(!parseInputShapeArg("input_ids=1x128", shapes));
   REQUIRE(!parseInputShapeArg("mask=2,7", shapes));

@@ -21,7 +21,8 @@ using namespace mpc;
 
 namespace {
 
-const char *kGraph = R"(func @main(%x: private1<1x4, f32>, %s: private1<1x4, f32>) opset=17 {
+const char *kGraph =
+    R"(func @main(%x: private1<1x4, f32>, %s: private1<1x4, f32>) opset=17 {
   %0 = gelu %x {form = "erf"} : private1<1x4, f32> loc("/ffn/Gelu" Erf)
   %1 = softmax %s {axis = -1} : private1<1x4, f32> loc("/attn/Softmax" Softmax)
   %2 = tanh %0 : private1<1x4, f32> loc("/pool/Tanh" Tanh)
@@ -49,9 +50,8 @@ TEST_CASE("checkRanges reports the largest inputs and what leaves the range",
           "[passes][range]") {
   auto g = parseGraph(kGraph);
   REQUIRE(bool(g));
-  std::map<std::string, HostTensor> in = {
-      {"x", row({-3, 0.5, 20, 1})},
-      {"s", row({2, -10000, -40, 1})}};
+  std::map<std::string, HostTensor> in = {{"x", row({-3, 0.5, 20, 1})},
+                                          {"s", row({2, -10000, -40, 1})}};
 
   auto r = checkRanges(**g, in, 15);
   REQUIRE(bool(r));

@@ -247,7 +247,8 @@ TEST_CASE("parties running different plans fail the handshake",
   CHECK(errorOf(std::move(r0)).size() > 0);
 }
 
-TEST_CASE("revealing to both parties hands party 0 the outputs", "[plan][executor]") {
+TEST_CASE("revealing to both parties hands party 0 the outputs",
+          "[plan][executor]") {
   LoadedPlan plan = mustLoad(chainPlan());
   RunHooks hooks;
   hooks.opts0.revealToBoth = hooks.opts1.revealToBoth = true;

@@ -70,8 +70,7 @@ std::vector<int> runLtzBitsOfPublic(const std::vector<int64_t> &v, int bits,
   }
   auto res = runTwoParty(
       [&](Corr &cr) {
-        return dealLessThanZeroBitsKnown(cr, {n}, bits,
-                                         [&] { return minusA; });
+        return dealLessThanZeroBitsKnown(cr, {n}, bits, [&] { return minusA; });
       },
       [&](Party &p, const LtzBitsMat &m) {
         return lessThanZeroBitsOfPublic(p, c, {n}, m, bits);

@@ -142,7 +142,7 @@ TEST_CASE("exp.cubes (softmax's exp) in 6 rounds", "[nonlinear][exp]") {
     lo = std::min(lo, sum[k] / cnt[k]), hi = std::max(hi, sum[k] / cnt[k]);
   }
   WARN("exp.cubes mean relative error per bin on [-5.5, 0]: [" << lo << ", "
-                                                              << hi << "]");
+                                                               << hi << "]");
   CHECK(hi - lo < 5e-4);
   Cost f = expCost(shape, ep);
   requireTrafficMatches(r.measured, f);

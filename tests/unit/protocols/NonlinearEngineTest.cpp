@@ -186,11 +186,11 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   CHECK(bad(validatePoly(act, {{1, 0, 0, 0, 0, 0, 0, 0, 1}, 100, 16})));
   CHECK(bad(validateExp({0, 16, 0, 1})));
   CHECK(bad(validateExp({8, 16, 40, 1})));
-  CHECK(bad(validateExp({3, 16, 0, 2, 4, false})));  // cubes > iters
-  CHECK(bad(validateExp({8, 16, 0, 1, 0, true})));   // fitted needs order 2
-  CHECK(bad(validateExp({4, 16, 1, 2, 4, true})));   // fitted: inputs <= 0
+  CHECK(bad(validateExp({3, 16, 0, 2, 4, false})));   // cubes > iters
+  CHECK(bad(validateExp({8, 16, 0, 1, 0, true})));    // fitted needs order 2
+  CHECK(bad(validateExp({4, 16, 1, 2, 4, true})));    // fitted: inputs <= 0
   CHECK(bad(validateExp({10, 16, 0, 2, 10, false}))); // 1/3^10 too fine
-  CHECK(bad(validateExp({4, 20, 0, 2, 4, true})));   // 1/81 at frac 20
+  CHECK(bad(validateExp({4, 20, 0, 2, 4, true})));    // 1/81 at frac 20
   ReciprocalParams wide;
   wide.maxBits = 50;
   CHECK(bad(validateReciprocal(wide)));
