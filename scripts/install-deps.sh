@@ -10,6 +10,7 @@ packages=(
   libfmt-dev catch2 libssl-dev
   libopenblas-dev libopenblas0-pthread
   python3-numpy
+  clang-format-14
 )
 # Only needed to regenerate fixtures (scripts/make_fixtures.py); tests use the
 # committed files. Set MPCC_WITH_TORCH=1 to install them.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds mpcc and runs every test (unit, two-party,
-# golden lit tests, end-to-end). This is what CI (.ci/run) runs.
+# Installs dependencies, checks the C++ format (scripts/check-format.sh),
+# builds mpcc and runs every test (unit, two-party, golden lit tests,
+# end-to-end). This is what CI (.ci/run) runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
+./scripts/check-format.sh
 build=${MPCC_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPCC_WERROR=ON
 cmake --build "$build" -j"$(nproc)"
