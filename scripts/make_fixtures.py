@@ -526,6 +526,24 @@ def shape_info(proto):
     }
 
 
+def write_meta(out_dir, meta, proto):
+    """Writes meta.json: `meta` plus the facts read from the exported
+    graph (inputs/outputs, op-type counts, sizes) and the tool versions."""
+    meta = dict(meta)
+    meta.update({
+        "graph": shape_info(proto),
+        "op_types": op_inventory(proto),
+        "num_nodes": len(proto.graph.node),
+        "num_initializers": len(proto.graph.initializer),
+        "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
+                     "numpy": np.__version__},
+    })
+    with open(os.path.join(out_dir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2, sort_keys=True)
+        f.write("\n")
+    return meta
+
+
 def round_ranges(ranges):
     return {k: [float(f"{v[0]:.6g}"), float(f"{v[1]:.6g}")]
             for k, v in sorted(ranges.items())}
@@ -611,24 +629,15 @@ def write_variant(out_dir, name, cfg, spec, opset, with_mask, dynamic,
                       "additive (1 - mask) * -10000") if with_mask else
                      "none given: all-ones mask built in-graph (as HF)",
         "dynamic": dynamic,
-        "graph": shape_info(proto),
         "set_a": input_sets(inputs_a, "", logits_a),
         "set_b": (input_sets(inputs_b, ".b", logits_b)
                   if inputs_b is not None else None),
         "observed_ranges": round_ranges(ranges_a),
         "observed_ranges_b": (round_ranges(ranges_b)
                               if ranges_b is not None else None),
-        "op_types": op_inventory(proto),
-        "num_nodes": len(proto.graph.node),
-        "num_initializers": len(proto.graph.initializer),
         "files": files,
-        "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
-                     "numpy": np.__version__},
     }
-    with open(os.path.join(out_dir, "meta.json"), "w") as f:
-        json.dump(meta, f, indent=2, sort_keys=True)
-        f.write("\n")
-    return meta
+    return write_meta(out_dir, meta, proto)
 
 
 def summarize(meta):
