@@ -11,9 +11,11 @@ packages=(
   libopenblas-dev libopenblas0-pthread
   python3-numpy
   clang-format-14
+  libonnx-testdata # ONNX's node tests, run by ctest's onnx-node-tests
 )
-# Only needed to regenerate fixtures (scripts/make_fixtures.py); tests use the
-# committed files. Set MPCC_WITH_TORCH=1 to install them.
+# Only needed to regenerate fixtures (scripts/make_fixtures.py,
+# scripts/make_export_fixtures.py); tests use the committed files. Set
+# MPCC_WITH_TORCH=1 to install them.
 if [[ "${MPCC_WITH_TORCH:-0}" == 1 ]]; then
   packages+=(python3-torch python3-onnx)
 fi
