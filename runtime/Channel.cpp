@@ -10,6 +10,21 @@
 
 using namespace mpc::rt;
 
+std::string mpc::rt::roleName(int role) {
+  return role == kDealerRole ? "dealer" : "party " + std::to_string(role);
+}
+
+llvm::StringRef mpc::rt::roleKey(int role) {
+  return role == 0 ? "party0" : role == 1 ? "party1" : "dealer";
+}
+
+int mpc::rt::roleFromKey(llvm::StringRef key) {
+  for (int r = 0; r <= kDealerRole; ++r)
+    if (key == roleKey(r))
+      return r;
+  return -1;
+}
+
 Channel::~Channel() = default;
 
 llvm::Error Channel::exchange(llvm::ArrayRef<uint8_t> out,

@@ -6,8 +6,9 @@
 // parties sending large messages to each other never deadlock. Counters
 // record bytes each way and rounds (exchanges that moved any byte).
 //
-// MemChannel::pair() serves in-process tests; TcpChannel serves mpc-run.
-// TLS will be another implementation of the same interface.
+// MemChannel::pair() serves in-process tests; TcpChannel is plain TCP
+// (mpc-run --insecure); TlsChannel (runtime/Tls.h) is TLS 1.3 over a
+// TcpChannel with the peer's certificate pinned, what mpc-run uses.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -16,6 +17,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -23,6 +25,16 @@
 #include <utility>
 
 namespace mpc::rt {
+
+/// The roles of a run: party 0 (model owner), party 1 (client) and the
+/// dealer.
+constexpr int kDealerRole = 2;
+/// "party 0", "party 1", "dealer".
+std::string roleName(int role);
+/// "party0", "party1", "dealer": ROLE in --trust ROLE=CERT.
+llvm::StringRef roleKey(int role);
+/// The role of a roleKey(), or -1.
+int roleFromKey(llvm::StringRef key);
 
 class Channel {
 public:
@@ -48,10 +60,24 @@ public:
   const std::string &peerName() const { return peerName_; }
   void setPeerName(std::string n) { peerName_ = std::move(n); }
 
+  /// The peer's role (0, 1, or 2 for the dealer) as its certificate
+  /// proves it, or -1 when the transport authenticates nobody (TcpChannel,
+  /// MemChannel): the handshake then takes the role the peer declares.
+  int authenticatedRole() const { return authenticatedRole_; }
+  /// Keying material both ends derive from this connection's secrets (a
+  /// TLS exporter, RFC 8446 section 7.5): the handshake checks that both
+  /// ends see the same value, binding its messages to this connection.
+  /// All zeros when the transport has no secrets.
+  virtual std::array<uint8_t, 32> binding() const { return {}; }
+  /// Whether the peer has shut its end down (checked without waiting; for
+  /// error messages that name every lost peer).
+  virtual bool peerClosed() const { return false; }
+
 protected:
   virtual llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,
                                  llvm::MutableArrayRef<uint8_t> in) = 0;
   std::string peerName_ = "peer";
+  int authenticatedRole_ = -1;
 
 private:
   uint64_t bytesSent_ = 0, bytesReceived_ = 0, rounds_ = 0;
@@ -69,6 +95,7 @@ public:
   /// A receive that waits longer than this fails (a test whose two sides
   /// disagree on message sizes fails instead of hanging). Default 60 s.
   void setTimeout(std::chrono::milliseconds d) { timeout_ = d; }
+  bool peerClosed() const override;
   struct Shared;
 
 protected:
@@ -96,6 +123,11 @@ public:
   connect(llvm::StringRef address, Duration timeout);
   ~TcpChannel() override;
   void setTimeout(Duration d) { timeout_ = d; }
+  Duration timeout() const { return timeout_; }
+  bool peerClosed() const override;
+  /// The connected socket, for a transport layered on this connection
+  /// (TlsChannel); this channel still owns and closes it.
+  int fd() const { return fd_; }
 
 protected:
   llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,

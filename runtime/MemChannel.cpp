@@ -72,6 +72,11 @@ MemChannel::MemChannel(std::shared_ptr<Shared> s, int side)
 
 MemChannel::~MemChannel() { close(); }
 
+bool MemChannel::peerClosed() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->closed[1 - side_];
+}
+
 void MemChannel::close() {
   {
     std::lock_guard<std::mutex> lock(shared_->mu);

@@ -257,6 +257,15 @@ TcpChannel::connect(llvm::StringRef address, Duration timeout) {
 
 TcpChannel::~TcpChannel() { ::close(fd_); }
 
+bool TcpChannel::peerClosed() const {
+  // POLLRDHUP: the peer has shut down its sending side (a FIN arrived),
+  // even if unread data is still queued before it.
+  pollfd p{fd_, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0)
+    return false;
+  return p.revents & (POLLRDHUP | POLLHUP | POLLERR);
+}
+
 llvm::Error TcpChannel::doExchange(llvm::ArrayRef<uint8_t> out,
                                    llvm::MutableArrayRef<uint8_t> in) {
   size_t sent = 0, got = 0;

@@ -63,7 +63,4 @@ inline double secondsSince(std::chrono::steady_clock::time_point t0) {
       .count();
 }
 
-/// "party 1" / "dealer".
-std::string roleName(int party);
-
 } // namespace mpc::rt

@@ -19,10 +19,6 @@
 using namespace mpc;
 using namespace mpc::rt;
 
-std::string mpc::rt::roleName(int party) {
-  return party == 2 ? "dealer" : fmt::format("party {}", party);
-}
-
 namespace {
 
 constexpr char kHelloMagic[8] = {'M', 'P', 'C', 'C', 'R', 'U', 'N', '1'};

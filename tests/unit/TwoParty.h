@@ -13,6 +13,7 @@
 #include "runtime/Corr.h"
 #include "runtime/Cost.h"
 #include "runtime/Proto.h"
+#include "runtime/Tls.h"
 
 #include <catch2/catch.hpp>
 
@@ -23,15 +24,12 @@
 
 namespace mpc::rt::testing {
 
-enum class Link { Mem, Tcp };
+enum class Link { Mem, Tcp, Tls };
 
-/// A connected channel pair of the given kind (TCP on 127.0.0.1, any port).
-inline std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>>
-makeLink(Link link) {
-  if (link == Link::Mem) {
-    auto [a, b] = MemChannel::pair();
-    return {std::move(a), std::move(b)};
-  }
+/// Two connected TCP channels on 127.0.0.1 (any port): party 0 accepted,
+/// party 1 connected.
+inline std::pair<std::unique_ptr<TcpChannel>, std::unique_ptr<TcpChannel>>
+tcpPair() {
   auto listener = TcpListener::listen("127.0.0.1:0");
   REQUIRE(bool(listener));
   int port = (*listener)->port();
@@ -44,6 +42,44 @@ makeLink(Link link) {
   REQUIRE(bool(c0));
   REQUIRE(bool(c1));
   return {std::move(*c0), std::move(*c1)};
+}
+
+/// TLS contexts for party 0 and party 1, each trusting the other.
+inline std::pair<std::shared_ptr<TlsContext>, std::shared_ptr<TlsContext>>
+tlsContexts() {
+  auto id0 = Identity::generate("party0"), id1 = Identity::generate("party1");
+  REQUIRE(bool(id0));
+  REQUIRE(bool(id1));
+  std::string f0 = id0->fingerprint(), f1 = id1->fingerprint();
+  auto t0 = TlsContext::create(std::move(*id0), {{1, f1}});
+  auto t1 = TlsContext::create(std::move(*id1), {{0, f0}});
+  REQUIRE(bool(t0));
+  REQUIRE(bool(t1));
+  return {std::move(*t0), std::move(*t1)};
+}
+
+/// A connected channel pair of the given kind (TCP on 127.0.0.1, any port;
+/// TLS over that with two fresh identities).
+inline std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>>
+makeLink(Link link) {
+  if (link == Link::Mem) {
+    auto [a, b] = MemChannel::pair();
+    return {std::move(a), std::move(b)};
+  }
+  auto [c0, c1] = tcpPair();
+  if (link == Link::Tcp)
+    return {std::move(c0), std::move(c1)};
+  auto [t0, t1] = tlsContexts();
+  auto server = std::async(std::launch::async, [&, &c0 = c0, &t0 = t0] {
+    return t0->accept(std::move(c0), {1});
+  });
+  auto s1 = t1->connect(std::move(c1), 0);
+  auto s0 = server.get();
+  if (!s0)
+    FAIL(llvm::toString(s0.takeError()));
+  if (!s1)
+    FAIL(llvm::toString(s1.takeError()));
+  return {std::move(*s0), std::move(*s1)};
 }
 
 template <typename T> struct TwoPartyRun {

@@ -1,6 +1,6 @@
-//===- tests/unit/runtime/ChannelTest.cpp - Mem and TCP channels ----------===//
+//===- tests/unit/runtime/ChannelTest.cpp - Mem, TCP and TLS channels -----===//
 //
-// Both transports: exchanges each way, simultaneous large messages (which
+// All three transports: exchanges each way, simultaneous large messages (which
 // must not deadlock), counters, and failures that must be errors rather than
 // hangs: a peer that disconnects mid-message, a silent peer (timeout), and a
 // connect to a port nobody listens on.
@@ -34,9 +34,13 @@ void setShortTimeout(Channel &ch, std::chrono::milliseconds d) {
     t->setTimeout(d);
   if (auto *m = dynamic_cast<MemChannel *>(&ch))
     m->setTimeout(d);
+  if (auto *t = dynamic_cast<TlsChannel *>(&ch))
+    t->setTimeout(d);
 }
 
-const char *linkName(Link l) { return l == Link::Mem ? "mem" : "tcp"; }
+const char *linkName(Link l) {
+  return l == Link::Mem ? "mem" : l == Link::Tcp ? "tcp" : "tls";
+}
 
 /// The error's text, or "" for success.
 std::string errText(llvm::Error e) {
@@ -46,7 +50,7 @@ std::string errText(llvm::Error e) {
 } // namespace
 
 TEST_CASE("Channels exchange both ways and count", "[channel]") {
-  Link link = GENERATE(Link::Mem, Link::Tcp);
+  Link link = GENERATE(Link::Mem, Link::Tcp, Link::Tls);
   CAPTURE(linkName(link));
   auto [c0, c1] = makeLink(link);
 
@@ -88,7 +92,7 @@ TEST_CASE("Channels exchange both ways and count", "[channel]") {
 }
 
 TEST_CASE("Large simultaneous messages do not deadlock", "[channel][large]") {
-  Link link = GENERATE(Link::Mem, Link::Tcp);
+  Link link = GENERATE(Link::Mem, Link::Tcp, Link::Tls);
   CAPTURE(linkName(link));
   auto [c0, c1] = makeLink(link);
   size_t n = 64u << 20; // 64 MiB each way at once.
@@ -106,7 +110,7 @@ TEST_CASE("Large simultaneous messages do not deadlock", "[channel][large]") {
 }
 
 TEST_CASE("A peer that disconnects mid-message is an error", "[channel]") {
-  Link link = GENERATE(Link::Mem, Link::Tcp);
+  Link link = GENERATE(Link::Mem, Link::Tcp, Link::Tls);
   CAPTURE(linkName(link));
   auto [c0, c1] = makeLink(link);
   std::vector<uint8_t> half = pattern(500, 5), in(1000);
@@ -127,7 +131,7 @@ TEST_CASE("A peer that disconnects mid-message is an error", "[channel]") {
 }
 
 TEST_CASE("A silent peer times out", "[channel]") {
-  Link link = GENERATE(Link::Mem, Link::Tcp);
+  Link link = GENERATE(Link::Mem, Link::Tcp, Link::Tls);
   CAPTURE(linkName(link));
   auto [c0, c1] = makeLink(link);
   setShortTimeout(*c0, std::chrono::milliseconds(200));
@@ -145,7 +149,9 @@ TEST_CASE("A silent peer times out", "[channel]") {
 }
 
 TEST_CASE("Sending to a closed peer is an error, not SIGPIPE", "[channel]") {
-  auto [c0, c1] = makeLink(Link::Tcp);
+  Link link = GENERATE(Link::Tcp, Link::Tls);
+  CAPTURE(linkName(link));
+  auto [c0, c1] = makeLink(link);
   c1.reset();
   std::vector<uint8_t> big = pattern(32u << 20, 6);
   llvm::Error e = c0->send(big);
