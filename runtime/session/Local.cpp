@@ -1,0 +1,345 @@
+//===- runtime/session/Local.cpp - All three roles on loopback ------------===//
+//
+// `mpc-run local` checks what it can up front (plan, inputs, outputs, that
+// the weights file exists), then starts mpc-run three times: the dealer,
+// party 0 and party 1, each a separate process on 127.0.0.1. Ports are
+// never guessed: the dealer listens on port 0 and writes the port it got
+// to a file in this run's private temporary directory, and only then is
+// party 0 started, pointed at it; party 0 does the same for party 1. Each
+// child writes its profile to the temporary directory and party 1 its
+// outputs next to their final paths. When one child fails, the others get
+// a second to fail on their own (they usually report "closed the
+// connection") and are then stopped; the first failure is reported as the
+// cause, with its message, and no output file is left. On success the three
+// profiles are merged and printed as one table, and the outputs are renamed
+// into place.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/session/SessionImpl.h"
+
+#include "support/Diag.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+using namespace mpc;
+using namespace mpc::rt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Child {
+  std::string role; ///< "dealer", "party 0", "party 1".
+  std::string profile, stdoutPath, stderrPath, portFile;
+  std::vector<std::string> args;
+  llvm::sys::ProcessInfo pi;
+  bool started = false, running = false, killed = false;
+  int rc = 0;
+  int exitOrder = -1;
+};
+
+std::string readText(const std::string &path) {
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  return buf ? (*buf)->getBuffer().trim().str() : "";
+}
+
+/// Temporary files of one run (mode 0700), removed when it ends.
+struct TempDir {
+  llvm::SmallString<128> path;
+  std::vector<std::string> extra; ///< Files outside the directory.
+  ~TempDir() {
+    for (const std::string &f : extra)
+      llvm::sys::fs::remove(f);
+    if (!path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+  std::string file(llvm::StringRef name) const {
+    llvm::SmallString<128> p(path);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  }
+};
+
+void start(Child &c, llvm::StringRef exe) {
+  std::vector<llvm::StringRef> argv{exe};
+  for (const std::string &a : c.args)
+    argv.push_back(a);
+  llvm::Optional<llvm::StringRef> redirects[3] = {
+      llvm::StringRef(""), llvm::StringRef(c.stdoutPath),
+      llvm::StringRef(c.stderrPath)};
+  std::string err;
+  bool failed = false;
+  c.pi = llvm::sys::ExecuteNoWait(exe, argv, llvm::None, redirects, 0, &err,
+                                  &failed);
+  c.started = true;
+  c.running = !failed && c.pi.Pid != 0;
+  if (!c.running) {
+    c.rc = 127;
+    std::error_code ec;
+    llvm::raw_fd_ostream(c.stderrPath, ec)
+        << "cannot start " << exe << ": " << err << "\n";
+  }
+}
+
+/// Whether \p c has exited (recording how).
+bool exited(Child &c, int &order) {
+  if (!c.running)
+    return true;
+  llvm::sys::ProcessInfo r =
+      llvm::sys::Wait(c.pi, 0, /*WaitUntilTerminates=*/false);
+  if (r.Pid == 0)
+    return false;
+  c.running = false;
+  c.rc = r.ReturnCode;
+  c.exitOrder = order++;
+  return true;
+}
+
+/// Waits until \p c has written the port it listens on; 0 if it exited
+/// first or took longer than \p timeout.
+int waitForPort(Child &c, int &order, Clock::duration timeout) {
+  Clock::time_point deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    std::string text = readText(c.portFile);
+    int port = 0;
+    if (!text.empty() && !llvm::StringRef(text).getAsInteger(10, port) &&
+        port > 0)
+      return port;
+    if (exited(c, order))
+      return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return 0;
+}
+
+void stop(Child &c) {
+  if (!c.running)
+    return;
+  ::kill(c.pi.Pid, SIGTERM);
+  llvm::sys::Wait(c.pi, 0, /*WaitUntilTerminates=*/true);
+  c.running = false;
+  c.killed = true;
+}
+
+/// Waits for every started child; after the first failure, gives the
+/// others \p grace to finish before stopping them.
+void waitAll(std::vector<Child> &children, int &order,
+             std::chrono::milliseconds grace) {
+  std::optional<Clock::time_point> firstFailure;
+  for (Child &c : children)
+    if (c.started && !c.running && c.rc != 0)
+      firstFailure = Clock::now();
+  for (;;) {
+    bool anyRunning = false;
+    for (Child &c : children) {
+      if (!c.running)
+        continue;
+      if (!exited(c, order)) {
+        anyRunning = true;
+        continue;
+      }
+      if (c.rc != 0 && !firstFailure)
+        firstFailure = Clock::now();
+    }
+    if (!anyRunning)
+      return;
+    if (firstFailure && Clock::now() - *firstFailure > grace) {
+      for (Child &c : children)
+        stop(c);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+/// The error lines a child printed ("mpc-run: error: " stripped).
+std::string childError(const Child &c) {
+  std::string text = readText(c.stderrPath);
+  std::string out;
+  llvm::SmallVector<llvm::StringRef, 8> lines;
+  llvm::StringRef(text).split(lines, '\n');
+  for (llvm::StringRef l : lines) {
+    if (!l.consume_front("mpc-run: error: "))
+      continue;
+    out += (out.empty() ? "" : "\n") + l.str();
+  }
+  if (out.empty())
+    out = text.empty() ? fmt::format("exited with status {}", c.rc) : text;
+  return out;
+}
+
+/// The up-front checks: the same the children make, before any starts.
+/// Returns the output files party 1 writes.
+llvm::Expected<std::map<std::string, std::string>>
+checkLocal(const RunConfig &c, const LoadedPlan &plan,
+           std::vector<std::string> inputArgs[2]) {
+  auto given = readInputs(c.inputs);
+  if (!given)
+    return given.takeError();
+  std::map<std::string, int> ownerOf;
+  for (const plan::PlanInput &in : plan.proto->inputs())
+    ownerOf[in.name()] = in.owner();
+  std::map<std::string, HostTensor> byParty[2];
+  for (const std::string &spec : c.inputs) {
+    std::string name = spec.substr(0, spec.find('='));
+    int owner = ownerOf.count(name) ? ownerOf[name] : 1;
+    byParty[owner][name] = (*given)[name];
+    inputArgs[owner].push_back(spec);
+  }
+  for (int p = 0; p < 2; ++p)
+    if (auto enc = encodeInputs(plan, p, byParty[p]); !enc)
+      return enc.takeError();
+  auto outFiles = resolveOutputs(plan, 1, c.revealToBoth, c.outputs);
+  if (!outFiles)
+    return outFiles.takeError();
+  if (!llvm::sys::fs::exists(c.weights))
+    return mpc::error("cannot open weights file '{}': No such file or "
+                      "directory",
+                      c.weights);
+  return outFiles;
+}
+
+} // namespace
+
+llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
+  auto plan = readPlan(c.plan);
+  if (!plan)
+    return plan.takeError();
+  std::vector<std::string> inputArgs[2];
+  auto outFiles = checkLocal(c, *plan, inputArgs);
+  if (!outFiles)
+    return outFiles.takeError();
+
+  TempDir tmp;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("mpc-run-local", tmp.path))
+    return mpc::error("cannot create a temporary directory: {}", ec.message());
+  llvm::sys::fs::setPermissions(tmp.path, llvm::sys::fs::owner_all);
+
+  std::vector<Child> children(3);
+  const char *roles[3] = {"dealer", "party 0", "party 1"};
+  const char *tags[3] = {"dealer", "p0", "p1"};
+  for (int i = 0; i < 3; ++i) {
+    Child &ch = children[i];
+    ch.role = roles[i];
+    ch.profile = tmp.file(std::string(tags[i]) + ".json");
+    ch.stdoutPath = tmp.file(std::string(tags[i]) + ".out");
+    ch.stderrPath = tmp.file(std::string(tags[i]) + ".err");
+    ch.portFile = tmp.file(std::string(tags[i]) + ".port");
+    ch.args = {"--plan",
+               c.plan,
+               "--timeout",
+               fmt::format("{}", c.timeoutSeconds),
+               "--quiet",
+               "--profile",
+               ch.profile,
+               "--material-window",
+               std::to_string(c.materialWindowMiB)};
+    if (c.threads > 0)
+      ch.args.insert(ch.args.end(), {"--threads", std::to_string(c.threads)});
+  }
+  children[0].args.insert(children[0].args.begin(), "dealer");
+  children[0].args.insert(
+      children[0].args.end(),
+      {"--listen", "127.0.0.1:0", "--port-file", children[0].portFile});
+  children[1].args.insert(children[1].args.end(),
+                          {"--party", "0", "--weights", c.weights, "--listen",
+                           "127.0.0.1:0", "--port-file", children[1].portFile});
+  children[2].args.insert(children[2].args.end(), {"--party", "1"});
+  for (int p = 0; p < 2; ++p)
+    for (const std::string &spec : inputArgs[p])
+      children[1 + p].args.insert(children[1 + p].args.end(),
+                                  {"--input", spec});
+  std::map<std::string, std::string> tmpOut; // final path -> temporary
+  for (const auto &[name, file] : *outFiles) {
+    std::string t = fmt::format("{}.mpc-run-{}.tmp", file, ::getpid());
+    tmpOut[file] = t;
+    tmp.extra.push_back(t);
+    children[2].args.insert(children[2].args.end(),
+                            {"--output", name + "=" + t});
+  }
+  if (c.revealToBoth)
+    for (int i = 1; i < 3; ++i)
+      children[i].args.push_back("--reveal-to-both");
+
+  // One role at a time, each told the port of the one before.
+  auto t0 = Clock::now();
+  auto timeout = std::chrono::milliseconds(int64_t(c.timeoutSeconds * 1000));
+  int order = 0;
+  for (int i = 0; i < 3; ++i) {
+    Child &ch = children[i];
+    start(ch, exe);
+    if (i == 2 || !ch.running)
+      break;
+    int port = waitForPort(ch, order, timeout);
+    if (port == 0) {
+      if (ch.running) { // silent for the whole timeout
+        stop(ch);
+        for (Child &other : children)
+          stop(other);
+        return mpc::error("{} did not report its port within {:g} s", ch.role,
+                          c.timeoutSeconds);
+      }
+      break;
+    }
+    std::string addr = fmt::format("127.0.0.1:{}", port);
+    if (i == 0) {
+      children[1].args.insert(children[1].args.end(), {"--dealer", addr});
+      children[2].args.insert(children[2].args.end(), {"--dealer", addr});
+    } else {
+      children[2].args.insert(children[2].args.end(), {"--connect", addr});
+    }
+  }
+  waitAll(children, order, std::chrono::seconds(1));
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+
+  std::vector<const Child *> failed;
+  for (const Child &ch : children)
+    if (ch.started && !ch.killed && ch.rc != 0)
+      failed.push_back(&ch);
+  llvm::sort(failed, [](const Child *a, const Child *b) {
+    return a->exitOrder < b->exitOrder;
+  });
+  if (!failed.empty()) {
+    std::string msg = failed[0]->role + " failed: " + childError(*failed[0]);
+    for (size_t i = 1; i < failed.size(); ++i)
+      msg +=
+          "\n  then " + failed[i]->role + " failed: " + childError(*failed[i]);
+    return mpc::error("{}", msg);
+  }
+
+  RunProfile profs[3];
+  for (int i = 0; i < 3; ++i) {
+    auto p = profileFromJson(readText(children[i].profile));
+    if (!p)
+      return addContext(p.takeError(), children[i].role + ": ");
+    profs[i] = std::move(*p);
+  }
+  RunProfile merged = mergeProfiles(profs[1], profs[2], &profs[0]);
+  PeakRss rss{profs[1].peakRssBytes, profs[2].peakRssBytes,
+              profs[0].peakRssBytes};
+  if (!c.profile.empty())
+    if (llvm::Error e = writeProfileFile(c.profile, merged, *plan, &rss))
+      return e;
+  for (const auto &[file, t] : tmpOut)
+    if (std::error_code ec = llvm::sys::fs::rename(t, file))
+      return mpc::error("cannot write '{}': {}", file, ec.message());
+  if (!c.quiet) {
+    Cost predicted = planCost(*plan);
+    printProfile(llvm::outs(), merged, &predicted, &rss);
+    llvm::outs() << fmt::format("wall:     {:.3f} s for the three processes\n",
+                                wall);
+    for (const auto &[name, file] : *outFiles)
+      llvm::outs() << "wrote " << file << " (output '" << name << "')\n";
+  }
+  return llvm::Error::success();
+}

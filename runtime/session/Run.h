@@ -1,0 +1,77 @@
+//===- runtime/session/Run.h - mpc-run's roles as library calls -*- C++ -*-===//
+//
+// What `mpc-run` does, callable from code: one role of a run (party 0,
+// party 1 or the dealer) as this process, with its network links; all
+// three roles as child processes on loopback (`mpc-run local`); and the
+// file handling both share (inputs, outputs, profiles). The tool only
+// parses its command line into a RunConfig.
+//
+// A role checks everything it can before any network I/O: the plan, the
+// inputs (party 1) or the weights (party 0), and the output files. Errors
+// come back as llvm::Error with the role, the phase and the peer named; a
+// role that fails writes no output file.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/plan/Executor.h"
+
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpc::rt {
+
+/// Party 1 then holds about twice this in material (its corrections and
+/// its own PRG shares), party 0 about once: with the weights, bert-base at
+/// seq 128 stays under 3 GB per party.
+constexpr uint32_t kDefaultMaterialWindowMiB = 512;
+
+/// One mpc-run invocation: a role, or `local` (all three).
+struct RunConfig {
+  enum Mode { Party, Dealer, Local } mode = Party;
+  int party = -1; ///< Mode Party: 0 or 1.
+  std::string plan, weights, profile;
+  std::string listen;     ///< Party 0 and the dealer: HOST:PORT to listen on.
+  std::string connect;    ///< Party 1: party 0's HOST:PORT.
+  std::string dealerAddr; ///< Parties: the dealer's HOST:PORT.
+  std::vector<std::string> inputs;  ///< NAME=FILE
+  std::vector<std::string> outputs; ///< FILE or NAME=FILE
+  bool revealToBoth = false, quiet = false;
+  double timeoutSeconds = 60;
+  int threads = 0; ///< 0: all cores.
+  /// RunOptions::materialWindowMiB; the parties must agree.
+  uint32_t materialWindowMiB = kDefaultMaterialWindowMiB;
+  /// After listening, write the bound port (decimal) to this file: how
+  /// `mpc-run local` learns the port of a role listening on port 0.
+  std::string portFile;
+};
+
+/// Checks that \p c names what its mode needs (a usage error otherwise).
+llvm::Error checkConfig(const RunConfig &c);
+
+/// Runs one role (Party or Dealer mode) in this process.
+llvm::Error runRole(const RunConfig &c);
+
+/// `mpc-run local`: the dealer, party 0 and party 1 as child processes
+/// of \p exe (this mpc-run) on 127.0.0.1. Each role listens on port 0 and
+/// reports the port it got before the next role starts. On success the
+/// outputs are in place and, unless quiet, the merged profile is printed;
+/// on failure no output file exists and the error names the first role
+/// that failed and what the others then said.
+llvm::Error runLocal(const RunConfig &c, llvm::StringRef exe);
+
+/// Reads every --input NAME=FILE (.npy or .pb).
+llvm::Expected<std::map<std::string, HostTensor>>
+readInputs(const std::vector<std::string> &specs);
+
+/// Resolves --output arguments against the outputs \p party can see:
+/// output name -> file. A bare FILE is allowed when exactly one output is
+/// visible.
+llvm::Expected<std::map<std::string, std::string>>
+resolveOutputs(const LoadedPlan &plan, int party, bool revealToBoth,
+               const std::vector<std::string> &specs);
+
+} // namespace mpc::rt
