@@ -109,10 +109,12 @@ Value *ImportContext::addConstant(llvm::StringRef hint, TensorType type,
 
 Value *ImportContext::addModelConstant(llvm::StringRef name,
                                        const HostTensor &data) {
-  ElemType elem = elemOf(data.type);
-  TensorType type(data.shape, elem);
-  if (elem == ElemType::F32 && data.numElements() > 1)
-    type = type.withVis(Vis::Private, 0);
+  // Whatever its size or type: a scalar bias, an int8 tensor cast to float
+  // and a learned temperature are as much the owner's as a weight matrix.
+  // Uses that are structure (shapes, axes, indices, exponents) read the
+  // data at import and leave this value dead; recognised patterns replace
+  // the constants their formula fixes (frontend/patterns/).
+  TensorType type(data.shape, elemOf(data.type), Vis::Private, 0);
   return addConstant(name, std::move(type), fromHost(data));
 }
 

@@ -69,10 +69,11 @@ public:
 
   /// Adds a constant named after \p hint (made unique).
   Value *addConstant(llvm::StringRef hint, TensorType type, ConstData data);
-  /// A constant that comes from the model file (initializer or Constant
-  /// node): float tensors with more than one element are weights, private to
-  /// party 0; scalars, integer and boolean tensors (shapes, indices,
-  /// hyper-parameters such as eps) are public.
+  /// A constant that comes from the model file (initializer, Constant node,
+  /// ConstantOfShape fill): private to party 0, whatever its size or type.
+  /// It becomes public only where the importer reads it as structure (a
+  /// shape, axes, indices, an exponent) or a recognised pattern absorbs it
+  /// (README: "What the plan holds").
   Value *addModelConstant(llvm::StringRef name, const HostTensor &data);
   /// A public i64 / f32 constant.
   Value *constI64(llvm::ArrayRef<int64_t> shape, std::vector<int64_t> v,

@@ -10,6 +10,9 @@
 //   embedding(T, ids)          -> linear.pw(onehot(ids), T)      (ids private1)
 //   x * c, x / c (c public)    -> trunc(mul.public(x, c)), or no trunc when c
 //                                 is an integer
+//   x * w, x / w (w a weight)  -> trunc(mul.pw(x, w)), trunc(mul.pw(x, 1/w))
+//                                 (a learned scalar, a mask fill the
+//                                 frontend did not recognise)
 //   reduce_mean(x)             -> trunc(mul.public(reduce_sum(x), 1/n))
 //   gelu / softmax / layernorm / tanh -> gelu.mpc / softmax.mpc / ... with
 //                                 the approximation as an attribute
@@ -49,6 +52,8 @@ private:
   /// x * c for a public constant c: no truncation when c is integral.
   llvm::Expected<Value *> mulByPublic(Value *x, Value *c);
   llvm::Expected<Value *> mulByScalar(Value *x, double c);
+  /// x * w for a weight w (any shape broadcasting with x): mul.pw.
+  llvm::Expected<Value *> mulByWeight(Value *x, Value *w);
   llvm::Expected<Value *> mulSecret(Value *a, Value *b);
   llvm::Expected<Value *> intToFixed(Value *ids);
   llvm::Expected<Value *> broadcastTo(Value *v, llvm::ArrayRef<int64_t> shape);
@@ -139,6 +144,30 @@ llvm::Expected<Value *> Lowerer::mulByPublic(Value *x, Value *c) {
   return truncate(*prod, cf);
 }
 
+/// The numpy broadcast of \p a's and \p b's shapes.
+static llvm::Expected<llvm::SmallVector<int64_t, 4>>
+broadcastShape(const Value *a, const Value *b) {
+  llvm::SmallVector<int64_t, 4> shape;
+  if (!broadcastShapes(a->type().shape, b->type().shape, shape))
+    return error("shapes do not broadcast: {} vs {}", a->type().str(),
+                 b->type().str());
+  return shape;
+}
+
+llvm::Expected<Value *> Lowerer::mulByWeight(Value *x, Value *w) {
+  // The private-weight product takes a weight that broadcasts to x.
+  auto shape = broadcastShape(x, w);
+  if (!shape)
+    return shape.takeError();
+  llvm::Expected<Value *> xb = broadcastTo(x, *shape);
+  if (!xb)
+    return xb.takeError();
+  llvm::Expected<Value *> y = create(OpKind::MulPw, {*xb, w});
+  if (!y)
+    return y.takeError();
+  return truncate(*y, w->type().fracBits);
+}
+
 llvm::Expected<Value *> Lowerer::mulByScalar(Value *x, double c) {
   Value *cst =
       g_.addConstant(g_.uniqueName("scale"), TensorType({}, ElemType::F32),
@@ -161,14 +190,13 @@ llvm::Expected<Value *> Lowerer::broadcastTo(Value *v,
 llvm::Expected<Value *> Lowerer::mulSecret(Value *a, Value *b) {
   // Beaver multiplication takes equal shapes; a private operand enters in
   // share form (its owner holds it, the other party zero).
-  llvm::SmallVector<int64_t, 4> shape;
-  if (!broadcastShapes(a->type().shape, b->type().shape, shape))
-    return error("shapes do not broadcast: {} vs {}", a->type().str(),
-                 b->type().str());
-  llvm::Expected<Value *> x = broadcastTo(a, shape);
+  auto shape = broadcastShape(a, b);
+  if (!shape)
+    return shape.takeError();
+  llvm::Expected<Value *> x = broadcastTo(a, *shape);
   if (!x)
     return x.takeError();
-  llvm::Expected<Value *> y = broadcastTo(b, shape);
+  llvm::Expected<Value *> y = broadcastTo(b, *shape);
   if (!y)
     return y.takeError();
   llvm::Expected<Value *> z = create(OpKind::MulBeaver, {*x, *y});
@@ -325,26 +353,26 @@ llvm::Error Lowerer::lowerOp(Op *op) {
         return mulByPublic(operands[0], operands[1]);
       if (isPublicConstant(operands[0]))
         return mulByPublic(operands[1], operands[0]);
-      if (operands[1]->isWeight() || operands[0]->isWeight()) {
-        bool w0 = operands[0]->isWeight();
-        llvm::Expected<Value *> y =
-            create(OpKind::MulPw, {operands[w0 ? 1 : 0], operands[w0 ? 0 : 1]});
-        if (!y)
-          return y.takeError();
-        return truncate(*y, f_);
-      }
+      if (operands[1]->isWeight())
+        return mulByWeight(operands[0], operands[1]);
+      if (operands[0]->isWeight())
+        return mulByWeight(operands[1], operands[0]);
       if (isSecret(operands[0]) && isSecret(operands[1]))
         return mulSecret(operands[0], operands[1]);
       return unsupported(op, "expected a public, weight or secret factor");
     case OpKind::Div: {
-      if (!isPublicConstant(operands[1]))
+      if (!operands[1]->isConstant())
         return unsupported(op, "division by a non-constant is only "
                                "supported inside softmax and layernorm");
+      // x / c = x * (1/c); 1/c of a weight is computed here, at compile
+      // time, and is a weight too (it goes to the weights file).
       ConstData inv = operands[1]->constData();
       for (double &d : inv.f)
         d = 1.0 / d;
       Value *c = g_.addConstant(g_.uniqueName(operands[1]->name() + ".inv"),
                                 operands[1]->type(), inv);
+      if (c->isWeight())
+        return mulByWeight(operands[0], c);
       return mulByPublic(operands[0], c);
     }
     case OpKind::ReduceMean: {
@@ -407,18 +435,22 @@ llvm::Error Lowerer::run() {
   for (Op *op : work)
     if (llvm::Error e = lowerOp(op))
       return e;
-  // Outputs are revealed to the client (or to both parties).
+  // Outputs are revealed to the client (or to both parties) unless they
+  // see them already (a public value, the client's own): a shared value,
+  // or one of party 0's (computed from model values alone).
   b_.setInsertionPointToEnd();
+  int to = ctx_.options.revealTo;
   for (unsigned i = 0; i < g_.outputs().size(); ++i) {
     Value *out = g_.outputs()[i];
-    if (out->type().vis != Vis::Shared)
+    const TensorType &t = out->type();
+    if (t.vis == Vis::Public || (to >= 0 && t.isPrivateTo(to)))
       continue;
     Location loc;
     loc.onnxNode = out->name();
     loc.derivedBy = "lower-to-protocols";
     b_.setLoc(loc);
     llvm::Expected<Value *> r =
-        create(OpKind::Reveal, {out}, {{"to", int64_t(ctx_.options.revealTo)}});
+        create(OpKind::Reveal, {out}, {{"to", int64_t(to)}});
     if (!r)
       return r.takeError();
     (*r)->setName(outputNames[i]);

@@ -23,11 +23,15 @@ llvm::Error mpc::onnx::importPow(ImportContext &ctx) {
   Value *exp = *e;
   if (!exp->isConstant())
     return ctx.fail("the exponent must be a constant");
-  // Integer exponents (T1 may differ from T) become float constants.
-  if (exp->isConstant() && exp->type().elem != ElemType::F32) {
+  // The exponent is structure (which products compute the power), public
+  // even when it comes from the model file; integer exponents (T1 may
+  // differ from T) become float constants.
+  if (exp->type().elem != ElemType::F32) {
     const std::vector<int64_t> &iv = exp->constData().i;
     exp = ctx.constF32(exp->type().shape,
                        std::vector<double>(iv.begin(), iv.end()), "exponent");
+  } else if (exp->type().vis != Vis::Public) {
+    exp = ctx.constF32(exp->type().shape, exp->constData().f, exp->name());
   }
   auto r = ctx.emit(OpKind::Pow, {*x, exp});
   if (!r)

@@ -188,7 +188,9 @@ llvm::Error mpc::onnx::importGather(ImportContext &ctx) {
     return ctx.fail("indices must be an integer tensor, got {}",
                     indices->type().str());
   if (indices->isConstant()) {
-    // Constant indices are checked here and made non-negative.
+    // Constant indices are checked here and made non-negative. They are
+    // structure (which rows a plan reads), so they are public even when
+    // they come from the model file.
     std::vector<int64_t> v = indices->constData().i;
     int64_t dim = t.shape[*axis];
     bool changed = false;
@@ -202,8 +204,9 @@ llvm::Error mpc::onnx::importGather(ImportContext &ctx) {
         changed = true;
       }
     }
-    if (changed)
-      indices = ctx.constI64(indices->type().shape, std::move(v), "indices");
+    if (changed || indices->type().vis != Vis::Public)
+      indices = ctx.constI64(indices->type().shape, std::move(v),
+                             changed ? "indices" : indices->name());
   }
   auto r = ctx.emit(OpKind::Gather, {*data, indices}, {{"axis", *axis}});
   if (!r)

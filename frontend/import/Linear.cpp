@@ -32,12 +32,14 @@ llvm::Error mpc::onnx::importMatMul(ImportContext &ctx) {
   return llvm::Error::success();
 }
 
-/// \returns \p v scaled by \p s (folded when \p v is a constant).
+/// \returns \p v scaled by \p s (folded when \p v is a constant). Gemm's
+/// alpha and beta are numbers from the model file that multiply data: the
+/// owner's, like any model constant.
 static llvm::Expected<Value *> scaled(ImportContext &ctx, Value *v, double s,
                                       llvm::StringRef hint) {
   if (s == 1.0)
     return v;
-  Value *c = ctx.constF32({}, {s}, "scale");
+  Value *c = ctx.addModelConstant("scale", HostTensor::floats({}, {s}));
   return ctx.emit(OpKind::Mul, {v, c}, {}, hint);
 }
 

@@ -6,6 +6,9 @@
 // after binding); Expand folds on constants; Identity and same-type Cast are
 // aliases; Constant nodes become constants. Axes and shapes given as inputs
 // (opset 13+) must fold to constants; the error says so otherwise.
+// Shape and Range produce public constants (shapes, index sequences: their
+// scalars are read as structure, like Slice's bounds); a Constant node or a
+// ConstantOfShape fill is model data, private to party 0.
 //
 //===----------------------------------------------------------------------===//
 
@@ -286,6 +289,12 @@ llvm::Error mpc::onnx::importConstantOfShape(ImportContext &ctx) {
     out.f.assign(n, fill.f[0]);
   else
     out.i.assign(n, fill.i[0]);
+  // A fill from the model file is the owner's, like any model constant;
+  // the default fill (0) is the compiler's.
+  if (ctx.attr("value")) {
+    ctx.setOutput(0, ctx.addModelConstant(ctx.nameHint(), out));
+    return llvm::Error::success();
+  }
   TensorType type(out.shape, elemOf(out.type));
   ctx.setOutput(0, ctx.addConstant(ctx.nameHint(), type, fromHost(out)));
   return llvm::Error::success();

@@ -13,6 +13,12 @@
 // The Reshape stays; only the arithmetic becomes one op, which the runtime
 // evaluates without secure multiplications.
 //
+// Only a fill value <= kMaskFill is a mask: lowering writes it into the plan
+// as -maskBiasMagnitude(rangeBits) >= kMaskFill (the same probabilities
+// after softmax), so the plan holds the compiler's value, never the model
+// file's. Any other value is a model value like a weight (private to
+// party 0): the product stays a Mul, lowered to a private-weight product.
+//
 //===----------------------------------------------------------------------===//
 
 #include "frontend/patterns/Match.h"
@@ -21,6 +27,9 @@
 
 using namespace mpc;
 using namespace mpc::onnx;
+
+/// The largest fill value taken as an additive mask (HF's -10000).
+static constexpr double kMaskFill = -10000;
 
 unsigned mpc::onnx::fuseMaskBias(Graph &g) {
   std::vector<Op *> muls = g.opsOfKind(OpKind::Mul);
@@ -31,7 +40,7 @@ unsigned mpc::onnx::fuseMaskBias(Graph &g) {
     if (!matchEither(
             mul, [](Value *v) { return defOf(v, OpKind::Sub) != nullptr; }, s,
             k) ||
-        !scalarConst(k, value) || !hasOneUse(g, s))
+        !scalarConst(k, value) || !(value <= kMaskFill) || !hasOneUse(g, s))
       continue;
     Op *sub = defOf(s, OpKind::Sub);
     if (!isScalar(sub->operand(0), 1.0, 0))

@@ -55,5 +55,7 @@ PatternStats mpc::recognisePatterns(Graph &g) {
   record("softmax.2quad", fuseTwoQuadSoftmax(g));
   record("softmax.exp", fuseExpSoftmax(g));
   record("mask_bias", fuseMaskBias(g));
+  // Last: the patterns above absorb their own Mul/Div by constants.
+  record("score_scale", fuseScoreScale(g));
   return stats;
 }

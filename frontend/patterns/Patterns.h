@@ -31,5 +31,7 @@ unsigned fuseTwoQuadSoftmax(Graph &g);
 unsigned fuseExpSoftmax(Graph &g);
 /// (1 - Cast(mask)) * value -> mask_bias(mask) {value}.
 unsigned fuseMaskBias(Graph &g);
+/// Attention's 1/sqrt(d) (a model constant) -> the compiler's public one.
+unsigned fuseScoreScale(Graph &g);
 
 } // namespace mpc::onnx

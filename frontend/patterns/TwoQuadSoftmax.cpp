@@ -14,7 +14,7 @@
 // The IR's softmax has no mask operand, so the mask moves into the input:
 // for m in {0, 1}, (m*(x + c))^2 = m*(x + c)^2, hence
 //
-//   %u = Mul(%t, %m)
+//   %u = Mul(Add(%x, c), %m)             (c the compiler's public constant)
 //   %x2 = Sub(%u, c)                     (x where m = 1, -c where m = 0)
 //   %y = softmax(%x2) {form = "2quad", c}
 //
@@ -97,12 +97,22 @@ unsigned mpc::onnx::fuseTwoQuadSoftmax(Graph &g) {
     b.setLoc(div->loc());
     Value *in = x;
     if (mask) {
-      auto u = b.create(OpKind::Mul, {t, mask});
+      // c is the pattern's public parameter (it is in the plan as the
+      // softmax's c): x + c is made anew with the compiler's constant, not
+      // the model file's (private) one.
+      Value *cc = b.constF32({}, {c}, "c");
+      b.setLoc(add->loc());
+      auto t2 = b.create(OpKind::Add, {x, cc});
+      b.setLoc(div->loc());
+      if (!t2) {
+        llvm::consumeError(t2.takeError());
+        continue;
+      }
+      auto u = b.create(OpKind::Mul, {(*t2)->result(0), mask});
       if (!u) {
         llvm::consumeError(u.takeError());
         continue;
       }
-      Value *cc = b.constF32({}, {c}, "c");
       auto x2 = b.create(OpKind::Sub, {(*u)->result(0), cc});
       if (!x2) {
         llvm::consumeError(x2.takeError());

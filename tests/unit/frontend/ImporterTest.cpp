@@ -86,7 +86,8 @@ TEST_CASE("position ids: Slice of a buffer by a folded length",
   REQUIRE(g->ops().size() == 1);
   const Value *p = g->ops().front()->operand(1);
   REQUIRE(p->isConstant());
-  CHECK(p->type().vis == Vis::Public);
+  // A slice of a model buffer is the owner's, like the buffer.
+  CHECK(p->isWeight());
   CHECK(p->constData().i == std::vector<int64_t>{0, 1, 2, 3, 4});
 }
 
@@ -252,12 +253,54 @@ TEST_CASE("visibility of imported values", "[frontend][import]") {
                           "<float[2, 2] w = {1, 2, 3, 4}>"));
   CHECK(g->findInput("x")->type().isPrivateTo(1));
   CHECK(g->findInput("i")->type().isPrivateTo(1));
+  // Every constant of the model file is the owner's, the scalar k too.
+  REQUIRE(g->constants().size() == 2);
+  for (const Value *c : g->constants())
+    CHECK(c->isWeight());
+}
+
+TEST_CASE("model values of every type and size are private to party 0",
+          "[frontend][import]") {
+  // A one-label head's scalar bias, an int8 weight cast to float, a scalar
+  // multiplier, a ConstantOfShape fill and a bool tensor used as data: all
+  // the owner's, and so is what is folded from them. Shapes, indices and
+  // exponents read from model constants are structure, and public.
+  auto g = importOk(model(13,
+                          "(float[1, 3] x) => (float[1, 1] y, float[1, 3] "
+                          "z, float[1, 3] p, float[1, 2] q)",
+                          R"(
+  wf = Cast <to = 1> (w8)
+  l = Gemm <transB = 1> (x, wf, b)
+  y = Mul(l, t)
+  sh = Constant <value = int64[2] {1, 3}> ()
+  r = Reshape(x, sh)
+  e = Constant <value = float {2.0}> ()
+  p = Pow(r, e)
+  n = Constant <value = int64[1] {3}> ()
+  f = ConstantOfShape <value = float[1] {0.5}> (n)
+  fm = Reshape(f, sh)
+  z = Mul(x, fm)
+  ix = Constant <value = int64[1] {2}> ()
+  row = Gather <axis = 1> (fm, ix)
+  q0 = Cast <to = 1> (bits)
+  q = Add(q0, row)
+)",
+                          "<int8[1, 3] w8 = {1, -2, 3}, float[1] b = {0.25}, "
+                          "float t = {1.5}, bool[2] bits = {1, 0}>"));
+  const Value *exponent = nullptr;
+  for (const auto &op : g->ops())
+    if (op->kind() == OpKind::Pow)
+      exponent = op->operand(1);
+  REQUIRE(exponent);
+  CHECK(exponent->type().vis == Vis::Public);
+  // b, t, the cast int8 weight, the fill and the folded q.
+  unsigned weights = 0;
   for (const Value *c : g->constants()) {
-    if (c->type().numElements() == 1)
-      CHECK(c->type().vis == Vis::Public);
-    else
-      CHECK(c->isWeight());
+    INFO("constant " << c->name() << " " << c->type().str());
+    CHECK((c == exponent || c->isWeight()));
+    weights += c->isWeight();
   }
+  CHECK(weights == 5);
 }
 
 TEST_CASE("user errors name the node", "[frontend][import][errors]") {

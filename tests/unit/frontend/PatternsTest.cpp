@@ -328,6 +328,105 @@ TEST_CASE("additive attention mask", "[frontend][patterns]") {
   }
 }
 
+TEST_CASE("a mask fill above -10000 is a model value, not a mask",
+          "[frontend][patterns]") {
+  // The plan would hold the fill: only fills the lowering replaces by its
+  // own constant are recognised; -100 stays a product by a private value.
+  PatternStats stats;
+  auto g =
+      importAndCompare(model(13, "(int64[2, 6] mask) => (float[2, 6] y)", R"(
+  f = Cast <to = 1> (mask)
+  one = Constant <value = float {1.0}> ()
+  s = Sub(one, f)
+  k = Constant <value = float {-100.0}> ()
+  y = Mul(s, k)
+)"),
+                       &stats);
+  CHECK(countOps(*g, OpKind::MaskBias) == 0);
+  CHECK(stats.count("mask_bias") == 0);
+  for (const Value *c : g->constants())
+    CHECK(c->isWeight());
+}
+
+TEST_CASE("attention's 1/sqrt(d) is the compiler's public constant",
+          "[frontend][patterns]") {
+  // Scores of a [1, 2, 5, 8] attention (d = 8): Div by sqrt(8), Mul by
+  // 1/sqrt(8) after the product, Div of q by sqrt(8) before it, d^-1/4 on
+  // q and k; a learned 0.3 is left private.
+  struct Case {
+    const char *body;
+    unsigned publicScales;
+  };
+  const Case cases[] = {
+      {R"(
+  s = MatMul(q, kt)
+  c = Constant <value = float {2.8284271}> ()
+  y = Div(s, c)
+)",
+       1},
+      {R"(
+  s = MatMul(q, kt)
+  c = Constant <value = float {0.35355339}> ()
+  y = Mul(c, s)
+)",
+       1},
+      {R"(
+  c = Constant <value = float {2.8284271}> ()
+  qs = Div(q, c)
+  y = MatMul(qs, kt)
+)",
+       1},
+      {R"(
+  c = Constant <value = float {0.59460356}> ()
+  qs = Mul(q, c)
+  ks = Mul(kt, c)
+  y = MatMul(qs, ks)
+)",
+       2},
+      {R"(
+  s = MatMul(q, kt)
+  c = Constant <value = float {0.3}> ()
+  y = Mul(s, c)
+)",
+       0},
+      // d^-1/4 after the product is not attention's scale.
+      {R"(
+  s = MatMul(q, kt)
+  c = Constant <value = float {0.59460356}> ()
+  y = Mul(s, c)
+)",
+       0},
+  };
+  for (const Case &c : cases) {
+    INFO(c.body);
+    // q and kt come from a linear (weights): shared, as in a model.
+    std::string body = fmt::format(R"(
+  q = MatMul(x, wq)
+  k = MatMul(x, wk)
+  kt = Transpose <perm = [0, 2, 1]> (k)
+{}
+)",
+                                   c.body);
+    std::string w;
+    for (int i = 0; i < 64; ++i)
+      w += (i ? ", " : "") + std::to_string((i % 7) * 0.1 - 0.3);
+    PatternStats stats;
+    auto g = importAndCompare(
+        model(13, "(float[2, 5, 8] x) => (float[2, 5, 5] y)", body,
+              "<float[8, 8] wq = {" + w + "}, float[8, 8] wk = {" + w + "}>"),
+        &stats, 1e-5);
+    CHECK(stats.count("score_scale") == c.publicScales);
+    unsigned publicScales = 0;
+    for (const Value *v : g->constants())
+      if (v->type().vis == Vis::Public && v->type().numElements() == 1)
+        ++publicScales;
+    CHECK(publicScales == c.publicScales);
+    for (const Value *v : g->constants())
+      if (v->type().vis != Vis::Public)
+        CHECK(v->isWeight());
+  }
+}
+
 TEST_CASE("embedding and linear", "[frontend][patterns]") {
   PatternStats stats;
   auto g = importAndCompare(
