@@ -13,6 +13,7 @@
 #include "runtime/plan/PlanReader.h"
 #include "runtime/plan/Weights.h"
 #include "support/Tensor.h"
+#include "support/Version.h"
 
 #include "llvm/Support/FileSystem.h"
 
@@ -235,7 +236,7 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::MaskBias:
     kernel = "mask_bias";
-    attrs["value"] = floatAttr(op.getFloat("value", -10000.0));
+    attrs["value"] = floatAttr(op.getFloat("value"));
     break;
   case OpKind::Reveal:
     kernel = "reveal";
@@ -262,7 +263,7 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::GeluMpc:
     kernel = "gelu";
-    attrs["form"] = stringAttr(op.getString("approx", "accurate"));
+    attrs["approx"] = stringAttr(op.getString("approx"));
     if (op.hasAttr("compare_bits"))
       attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
     if (op.hasAttr("trunc_bits"))
@@ -270,7 +271,7 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::SoftmaxMpc:
     kernel = "softmax";
-    attrs["form"] = stringAttr(op.getString("approx", "exact"));
+    attrs["approx"] = stringAttr(op.getString("approx"));
     if (op.hasAttr("c"))
       attrs["c"] = floatAttr(op.getFloat("c"));
     if (op.hasAttr("input_bits"))
@@ -278,12 +279,12 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   case OpKind::LayerNormMpc:
     kernel = "layernorm";
-    attrs["eps"] = floatAttr(op.getFloat("eps", 1e-5));
-    attrs["approx"] = stringAttr(op.getString("approx", "normalized"));
+    attrs["eps"] = floatAttr(op.getFloat("eps"));
+    attrs["approx"] = stringAttr(op.getString("approx"));
     break;
   case OpKind::TanhMpc:
     kernel = "tanh";
-    attrs["approx"] = stringAttr(op.getString("approx", "poly"));
+    attrs["approx"] = stringAttr(op.getString("approx"));
     if (op.hasAttr("compare_bits"))
       attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
     break;
@@ -325,13 +326,14 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
 
 llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
   plan::Plan &p = out_.plan;
-  p.set_format_version(1);
+  p.set_format_version(rt::kPlanFormatVersion);
   p.set_model_name(modelName.str());
-  p.set_compiler("mpcc 0.1");
-  (*p.mutable_options())["approx"] = opts_.approx;
+  p.set_compiler("mpcc " MPCC_VERSION);
+  (*p.mutable_options())["approx"] = opts_.preset;
   (*p.mutable_options())["frac_bits"] = std::to_string(opts_.fracBits);
-  for (auto &[k, v] : opts_.approxOverrides)
-    (*p.mutable_options())["approx." + k] = v;
+  for (auto &[kind, approx] : opts_.approx)
+    (*p.mutable_options())["approx." + rt::approxKindName(kind).str()] =
+        rt::approxInfo(approx).shortName;
 
   // Ids: inputs, constants, then op results in order.
   for (const Value *v : g_.inputs())

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/IR.h"
+#include "ir/OpSchema.h"
 
 #include "ir/Builder.h"
 #include "ir/ShapeUtils.h"
@@ -433,7 +434,7 @@ llvm::Expected<Results> Evaluator::layerNorm() {
   int64_t axis = op_.getInt("axis", -1);
   if (axis < 0)
     axis += rank;
-  double eps = op_.getFloat("eps", 1e-5);
+  double eps = op_.getFloat("eps", kLayerNormDefaultEps);
   llvm::ArrayRef<int64_t> norm = s.drop_front(axis);
   int64_t size = product(norm);
   int64_t groups = size ? product(s) / size : 0;

@@ -17,6 +17,9 @@
 
 namespace mpc {
 
+/// The eps of a layernorm without one: ONNX LayerNormalization's default.
+constexpr double kLayerNormDefaultEps = 1e-5;
+
 /// The kind of value an attribute holds (the alternatives of Attr).
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
 

@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "runtime/protocols/Trunc.h"
 
 #include <cmath>
 
@@ -146,8 +147,9 @@ private:
       int64_t grow = std::ldexp(scale->c, k) == 1.0 ? 0 : 1;
       for (Op *t : {q->trunc, before})
         t->setAttr("ring_bits",
-                   Attr(int64_t(rangeBits + t->operand(0)->type().fracBits - k +
-                                2 + grow)));
+                   Attr(int64_t(rt::truncRingBits(
+                       rangeBits + t->operand(0)->type().fracBits - k + grow,
+                       int(t->getInt("bits"))))));
       g.replaceAllUsesWith(after->result(), scores);
       g.eraseOp(after);
       g.eraseOp(mul);

@@ -14,16 +14,15 @@
 //   %h = add %p, @b1                    (@b1 encoded at frac 2f: finer)
 //   %y = gelu.mpc %h {trunc_bits = f}
 //
-// The same without the bias. Applies where %t (and %h) have no other use
-// and the bias is used once, trunc_bits <= 40, and trunc_bits +
-// compare_bits <= 63 (the
-// comparisons run against the truncation's mask, whose two candidates
-// must agree on the compared bits); quad GeLU (no opening to share) is
-// left alone.
+// The same without the bias. Applies where %t (and %h) have no other use,
+// the bias is used once, and the runtime's GeLU takes the truncation
+// (rt::geluCanTruncateInput); a GeLU without comparisons (quad: no
+// opening to share, rt::geluCompares) is left alone.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "runtime/protocols/Nonlinear.h"
 
 using namespace mpc;
 
@@ -37,22 +36,27 @@ public:
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     bool changed = false;
     for (Op *gelu : g.opsOfKind(OpKind::GeluMpc))
-      if (!gelu->hasAttr("trunc_bits") &&
-          gelu->getString("approx", "accurate") != "quad")
+      if (!gelu->hasAttr("trunc_bits") && compares(*gelu))
         changed |= tryFuse(g, gelu);
     return changed;
   }
 
 private:
+  static bool compares(const Op &gelu) {
+    std::optional<rt::Approximation> a =
+        rt::findApprox(rt::ApproxKind::Gelu, gelu.getString("approx"));
+    return a && rt::geluCompares(*a);
+  }
+
   static bool tryFuse(Graph &g, Op *gelu) {
     Value *h = gelu->operand(0);
     Op *def = h->definingOp();
     if (!def || !hasOneUse(h))
       return false;
-    // The gelu kernel takes trunc_bits up to 40.
     auto fits = [&](const Op *trunc) {
-      int64_t bits = trunc->getInt("bits");
-      return bits <= 40 && bits + gelu->getInt("compare_bits", 62) <= 63;
+      return rt::geluCanTruncateInput(
+          int(trunc->getInt("bits")),
+          int(gelu->getInt("compare_bits", rt::kFullCompareBits)));
     };
     if (def->kind() == OpKind::Trunc) {
       if (!fits(def))

@@ -25,8 +25,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/Builder.h"
+#include "ir/OpSchema.h"
 #include "passes/Passes.h"
-#include "passes/RangeCheck.h"
+#include "runtime/protocols/Nonlinear.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -62,7 +63,10 @@ private:
   llvm::Expected<Value *> lowerEmbedding(Op *op);
   llvm::Expected<Value *> lowerNonlinear(Op *op);
   llvm::Error unsupported(Op *op, llvm::StringRef why);
-  std::string approxFor(llvm::StringRef kind, llvm::StringRef def) const;
+  /// The name of the approximation chosen for \p kind (the plan's `approx`).
+  std::string approxName(rt::Approximation a) const {
+    return rt::approxInfo(a).shortName;
+  }
   void convertLeafTypes();
 
   Graph &g_;
@@ -71,15 +75,14 @@ private:
   int f_;
   int rangeBits_;
 
-  /// Bits of a piecewise op's comparisons: x - break for |x| < 2^rangeBits.
-  int64_t compareBits() const { return std::min(62, f_ + rangeBits_ + 1); }
-  /// An attention-mask bias below -10000 (HF exports finfo(f32).min) is
-  /// -10000, or half the range when that is smaller: after softmax's max
-  /// subtraction either is far below its exp clip (-14), so the
-  /// probabilities are the same, and the bias stays inside the fixed-point
-  /// ring and the softmax's comparison range.
+  /// Bits of a piecewise op's comparisons for |x| < 2^rangeBits.
+  int64_t compareBits() const {
+    return rt::compareBitsForRange(f_, rangeBits_);
+  }
+  /// An attention-mask bias below softmax's (HF exports finfo(f32).min)
+  /// is softmax's: the same probabilities (rt::softmaxMaskBias).
   double maskBiasValue(double v) const {
-    return std::max(v, -maskBiasMagnitude(rangeBits_));
+    return std::max(v, -rt::softmaxMaskBias(rangeBits_));
   }
 };
 
@@ -105,14 +108,6 @@ void Lowerer::convertLeafTypes() {
     toFixed(v);
   for (Value *v : g_.constants())
     toFixed(v);
-}
-
-std::string Lowerer::approxFor(llvm::StringRef kind,
-                               llvm::StringRef def) const {
-  auto it = ctx_.options.approxOverrides.find(kind.str());
-  if (it != ctx_.options.approxOverrides.end())
-    return it->second;
-  return def.str();
 }
 
 llvm::Expected<Value *> Lowerer::create(OpKind kind,
@@ -282,11 +277,12 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   switch (op->kind()) {
   case OpKind::Gelu: {
     // A distilled model's Quad GeLU is what the model computes: keep it.
-    std::string form = op->getString("form", "erf");
-    std::string approx =
-        form == "quad" ? "quad" : approxFor("gelu", "accurate");
-    std::map<std::string, Attr> attrs = {{"approx", approx}};
-    if (approx != "quad")
+    rt::Approximation approx =
+        op->getString("form", "erf") == "quad"
+            ? rt::Approximation::GeluQuad
+            : ctx_.options.approxFor(rt::ApproxKind::Gelu);
+    std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
+    if (rt::geluCompares(approx))
       attrs["compare_bits"] = compareBits();
     return create(OpKind::GeluMpc, {x}, std::move(attrs));
   }
@@ -294,28 +290,33 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     int64_t axis = op->getInt("axis", -1);
     if (axis != -1 && axis != x->type().rank() - 1)
       return unsupported(op, "softmax is implemented over the last axis");
-    std::map<std::string, Attr> attrs;
-    if (op->getString("form", "exp") == "2quad") {
-      attrs["approx"] = std::string("2quad");
+    // A distilled model's 2Quad softmax is what the model computes: keep it.
+    bool quad = op->getString("form", "exp") == "2quad";
+    rt::Approximation approx =
+        quad ? rt::Approximation::SoftmaxTwoQuad
+             : ctx_.options.approxFor(rt::ApproxKind::Softmax);
+    std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
+    if (quad)
       attrs["c"] = op->getFloat("c", 5.0);
-    } else {
-      attrs["approx"] = approxFor("softmax", "exact");
-      attrs["input_bits"] = int64_t(std::min(61, f_ + rangeBits_));
-    }
+    if (rt::softmaxUsesExp(approx))
+      attrs["input_bits"] = int64_t(rt::softmaxInputBits(f_, rangeBits_));
     return create(OpKind::SoftmaxMpc, {x}, std::move(attrs));
   }
   case OpKind::LayerNorm: {
     int64_t axis = op->getInt("axis", -1);
     if (axis != -1 && axis != x->type().rank() - 1)
       return unsupported(op, "layernorm is implemented over the last axis");
+    rt::Approximation approx =
+        ctx_.options.approxFor(rt::ApproxKind::LayerNorm);
     return create(OpKind::LayerNormMpc, {x, op->operand(1), op->operand(2)},
-                  {{"eps", op->getFloat("eps", 1e-5)},
-                   {"approx", approxFor("layernorm", "normalized")}});
+                  {{"eps", op->getFloat("eps", kLayerNormDefaultEps)},
+                   {"approx", approxName(approx)}});
   }
   case OpKind::Tanh:
-    return create(OpKind::TanhMpc, {x},
-                  {{"approx", approxFor("tanh", "poly")},
-                   {"compare_bits", compareBits()}});
+    return create(
+        OpKind::TanhMpc, {x},
+        {{"approx", approxName(ctx_.options.approxFor(rt::ApproxKind::Tanh))},
+         {"compare_bits", compareBits()}});
   default:
     llvm_unreachable("not a nonlinear op");
   }
@@ -394,7 +395,7 @@ llvm::Error Lowerer::lowerOp(Op *op) {
       return lowerEmbedding(op);
     case OpKind::MaskBias:
       return create(OpKind::MaskBias, operands,
-                    {{"value", maskBiasValue(op->getFloat("value", -10000.0))},
+                    {{"value", maskBiasValue(op->getFloat("value"))},
                      {"frac", int64_t(f_)}});
     case OpKind::Gelu:
     case OpKind::Softmax:

@@ -4,13 +4,12 @@
 // products feeding it mod 2^L (runtime/protocols/Narrow.h): fewer bytes
 // for the same values. This pass picks L:
 //
-//   trunc %z {bits}            ring_bits = rangeBits + frac(%z) + 2
-//     %z is a product whose real value is an activation, |v| < 2^rangeBits
-//     (the range --calibrate checks), so |%z| < 2^(ring_bits - 2) at its
-//     scale, which is what the MSB-trick truncation needs. A smaller
-//     ring_bits an earlier pass set (fold-score-scale) is kept.
-//   gelu.mpc {trunc_bits}      reads its input mod 2^(compare_bits + 1 +
-//     trunc_bits) (the runtime's choice for the same bound).
+//   trunc %z {bits}            ring_bits = rt::truncRingBits(rangeBits +
+//     frac(%z), bits): %z is a product whose real value is an activation,
+//     |v| < 2^rangeBits (the range --calibrate checks), so |%z| <
+//     2^(rangeBits + frac) at its scale. A smaller ring_bits an earlier
+//     pass set (fold-score-scale) is kept.
+//   gelu.mpc {trunc_bits}      reads its input in rt::geluInputRingBits.
 //   matmul.beaver, linear.pw   ring_bits = the widest ring any use of a
 //     result needs, looking through adds, subtractions, negations, public
 //     products and layout ops (all commute with reduction mod 2^L); a use
@@ -22,6 +21,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "runtime/protocols/Nonlinear.h"
+#include "runtime/protocols/Trunc.h"
 
 #include <algorithm>
 #include <map>
@@ -30,7 +31,7 @@ using namespace mpc;
 
 namespace {
 
-constexpr int64_t kFullRing = 64;
+constexpr int64_t kFullRing = rt::kFullRingBits;
 
 /// Ops through which a use mod 2^L needs the operands only mod 2^L.
 bool commutesWithReduction(OpKind k) {
@@ -54,11 +55,15 @@ public:
     bool changed = false;
     int range = ctx.options.rangeBits;
     for (Op *t : g.opsOfKind(OpKind::Trunc)) {
-      int64_t ring = range + t->operand(0)->type().fracBits + 2;
+      int bits = int(t->getInt("bits"));
+      int64_t ring =
+          rt::truncRingBits(range + t->operand(0)->type().fracBits, bits);
       // An earlier pass may know better (fold-score-scale: values 2^k
-      // smaller at k more bits).
-      ring = std::min(ring, t->getInt("ring_bits", kFullRing));
-      changed |= setRing(t, std::max(ring, t->getInt("bits") + 2));
+      // smaller at k more bits), within what the truncation needs.
+      ring =
+          std::max<int64_t>(std::min(ring, t->getInt("ring_bits", kFullRing)),
+                            rt::truncRingBits(0, bits));
+      changed |= setRing(t, ring);
     }
     // Users come after their producers: one backward sweep settles every
     // value's need.
@@ -93,8 +98,9 @@ private:
     if (op.kind() == OpKind::Trunc)
       return op.getInt("ring_bits", kFullRing);
     if (op.kind() == OpKind::GeluMpc && op.hasAttr("trunc_bits"))
-      return std::min(kFullRing, op.getInt("compare_bits", 62) + 1 +
-                                     op.getInt("trunc_bits"));
+      return rt::geluInputRingBits(
+          int(op.getInt("compare_bits", rt::kFullCompareBits)),
+          int(op.getInt("trunc_bits")));
     if (commutesWithReduction(op.kind()))
       return resultNeed;
     return kFullRing;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "ir/Graph.h"
+#include "runtime/protocols/Approx.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -21,11 +22,18 @@ namespace mpc {
 
 /// Options that shape the lowered graph; recorded in the plan.
 struct CompileOptions {
-  /// Approximation preset: "accurate" (PUMA-style GeLU, exact-style softmax,
-  /// normalised rsqrt/reciprocal) or "mpcformer" (Quad GeLU, 2Quad softmax).
-  std::string approx = "accurate";
-  /// Per-kind overrides, e.g. {"gelu": "quad"} from --approx gelu=quad.
-  std::map<std::string, std::string> approxOverrides;
+  /// The approximation preset the choices below started from
+  /// (passes/ApproxChoice.h); recorded in the plan.
+  std::string preset = "accurate";
+  /// The approximation of each op kind (gelu, softmax, layernorm, tanh)
+  /// where it is not the registry's default (runtime/protocols/Approx.h):
+  /// the preset's choices and --approx KIND=NAME overrides.
+  std::map<rt::ApproxKind, rt::Approximation> approx;
+  /// The approximation lowering uses for \p kind.
+  rt::Approximation approxFor(rt::ApproxKind kind) const {
+    auto it = approx.find(kind);
+    return it == approx.end() ? rt::defaultApprox(kind) : it->second;
+  }
   /// Fractional bits of fixed-point values.
   int fracBits = 16;
   /// Activations (inputs of GeLU, tanh and softmax; results of the

@@ -3,6 +3,8 @@
 #include "passes/RangeCheck.h"
 
 #include "ir/IR.h"
+#include "ir/OpSchema.h"
+#include "runtime/protocols/Nonlinear.h"
 
 #include <algorithm>
 #include <cmath>
@@ -71,17 +73,14 @@ double maxRowVariance(const HostTensor &t, double eps) {
 
 } // namespace
 
-double mpc::maskBiasMagnitude(int rangeBits) {
-  return std::min(10000.0, std::ldexp(1.0, rangeBits - 1));
-}
-
 double mpc::rangeLimit(llvm::StringRef kind, int rangeBits) {
+  rt::LayerNormDomain ln = rt::layerNormDomain();
   if (kind == "layernorm" || kind == "layernorm output")
-    return std::ldexp(1.0, kLayerNormInputBits);
+    return std::ldexp(1.0, ln.inputBits);
   if (kind == "layernorm variance")
-    return std::ldexp(1.0, kLayerNormVarianceBits);
+    return std::ldexp(1.0, ln.varianceBits);
   double range = std::ldexp(1.0, rangeBits);
-  return kind == "softmax" ? range - maskBiasMagnitude(rangeBits) : range;
+  return kind == "softmax" ? range - rt::softmaxMaskBias(rangeBits) : range;
 }
 
 llvm::Expected<RangeReport>
@@ -113,16 +112,19 @@ mpc::checkRanges(const Graph &g,
       return;
     if (op.kind() == OpKind::LayerNorm) {
       record("layernorm", op, maxAbsOf(*args[0]));
-      record("layernorm variance", op,
-             maxRowVariance(*args[0], op.getFloat("eps", 1e-5)));
+      record(
+          "layernorm variance", op,
+          maxRowVariance(*args[0], op.getFloat("eps", kLayerNormDefaultEps)));
     }
     std::string kind = rangeKind(op.kind());
     if (kind.empty())
       return;
     bool softmax = kind == "softmax";
+    // Masked entries: the model's own bias is kSoftmaxMaskBias or beyond.
+    double masked = -rt::kSoftmaxMaskBias / 2;
     double maxAbs = 0;
     for (double v : args[0]->f)
-      if (!(softmax && v <= -5000))
+      if (!(softmax && v <= masked))
         maxAbs = std::max(maxAbs, std::fabs(v));
     record(kind, op, maxAbs);
   };

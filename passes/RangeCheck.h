@@ -25,12 +25,6 @@
 namespace mpc {
 
 /// The largest input magnitude one range-limited op saw.
-/// The domain of the runtime's LayerNorm (LayerNormParams::inputBits,
-/// RsqrtParams::maxBits; a test keeps them equal): |x| < 2^14, |output|
-/// < 2^14 and var + eps < 2^16. Fixed, not set by --range-bits.
-constexpr int kLayerNormInputBits = 14;
-constexpr int kLayerNormVarianceBits = 16;
-
 struct RangeObservation {
   /// "gelu", "tanh", "softmax" (their inputs), "product" (the result of a
   /// linear layer, matrix product, scaling or mean: what lowering
@@ -50,20 +44,17 @@ struct RangeReport {
   std::vector<RangeObservation> outside;
 };
 
-/// How far below zero lowering puts an attention-mask bias: 10000, or half
-/// the range when that is smaller (LowerToProtocols).
-double maskBiasMagnitude(int rangeBits);
-
 /// The bound on |x| for an observation of \p kind: 2^rangeBits, less the
-/// mask bias for softmax; LayerNorm's fixed domain for the layernorm kinds.
+/// mask bias for softmax (rt::softmaxMaskBias); the runtime's fixed
+/// LayerNorm domain (rt::layerNormDomain) for the layernorm kinds.
 double rangeLimit(llvm::StringRef kind, int rangeBits);
 
 /// Runs \p g (imported, semantic) on \p inputs in the float interpreter and
 /// checks GeLU, tanh and softmax inputs and the truncated products against
-/// 2^rangeBits, and LayerNorm inputs against kLayerNorm*Bits. For softmax,
-/// entries at or below -5000 count as masked (the attention-mask bias, which
-/// lowering brings to -min(10000, 2^(rangeBits-1))) and are skipped; the
-/// others must leave room for that bias.
+/// 2^rangeBits, and LayerNorm inputs against its domain. For softmax,
+/// entries at or below half the mask bias (-5000) count as masked (the
+/// attention-mask bias, which lowering brings to -rt::softmaxMaskBias) and
+/// are skipped; the others must leave room for that bias.
 llvm::Expected<RangeReport>
 checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
             int rangeBits);

@@ -10,6 +10,7 @@
 
 #include "frontend/ImportContext.h"
 #include "frontend/OnnxOps.h"
+#include "ir/OpSchema.h"
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -58,7 +59,7 @@ llvm::Error mpc::onnx::importLayerNormalization(ImportContext &ctx) {
   } else {
     beta = ctx.constF32({d}, std::vector<double>(d, 0.0), "zeros");
   }
-  double eps = ctx.attrFloat("epsilon", 1e-5);
+  double eps = ctx.attrFloat("epsilon", kLayerNormDefaultEps);
   auto r = ctx.emit(OpKind::LayerNorm, {*x, *gamma, beta},
                     {{"axis", int64_t(-1)}, {"eps", eps}});
   if (!r)

@@ -42,17 +42,20 @@ llvm::Error checkRange(const OpDesc &op, llvm::StringRef attr, int64_t v,
   return llvm::Error::success();
 }
 
-llvm::Error checkChoice(const OpDesc &op, llvm::StringRef attr,
-                        const std::string &v,
-                        std::initializer_list<const char *> choices) {
-  std::string all;
-  for (const char *c : choices) {
-    if (v == c)
-      return llvm::Error::success();
-    all += (all.empty() ? "" : ", ") + std::string(c);
-  }
-  return opError(op, "attribute '{}' is '{}'; expected one of {}", attr.str(),
-                 v, all);
+/// The approximation the attribute `approx` names (the kind's default
+/// when absent); check() has rejected unknown names.
+Approximation approxOf(const OpDesc &op, ApproxKind kind) {
+  return findApprox(kind, op.attrStr("approx")).value_or(defaultApprox(kind));
+}
+
+/// Rejects an `approx` that is not an entry of \p kind.
+llvm::Error checkApprox(const OpDesc &op, ApproxKind kind) {
+  if (!op.hasAttr("approx"))
+    return llvm::Error::success();
+  llvm::Expected<Approximation> a = parseApprox(kind, op.attrStr("approx"));
+  if (!a)
+    return validated(op, a.takeError());
+  return llvm::Error::success();
 }
 
 /// x secret (shared or private, share form), output shared of shape
@@ -91,7 +94,7 @@ llvm::Error checkLastAxis(const OpDesc &op, const Shape &x) {
 
 /// Helper for the element-wise approximations: params from attributes,
 /// then deal / run / cost through the protocol's functions.
-template <typename Params, typename Mat> struct Approx {
+template <typename Params, typename Mat> struct ApproxFns {
   using DealFn = Mat (*)(Corr &, llvm::ArrayRef<int64_t>, const Params &);
   using RunFn = Proto<RingTensor> (*)(Party &, RingTensor, const Params &,
                                       const Mat &);
@@ -167,21 +170,24 @@ public:
 /// An element-wise approximation f(x) with parameters from attributes.
 template <typename Params, typename Mat> class ApproxKernel : public Kernel {
 public:
-  using A = Approx<Params, Mat>;
-  ApproxKernel(const char *name, std::vector<AttrSpec> attrs,
+  using A = ApproxFns<Params, Mat>;
+  ApproxKernel(const char *name, ApproxKind kind, std::vector<AttrSpec> attrs,
                typename A::DealFn deal, typename A::RunFn run,
                typename A::CostFn cost)
-      : name_(name), attrs_(std::move(attrs)), deal_(deal), run_(run),
-        cost_(cost) {}
+      : name_(name), kind_(kind), attrs_(std::move(attrs)), deal_(deal),
+        run_(run), cost_(cost) {}
   llvm::StringRef name() const override { return name_; }
   bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     int64_t drop = inputTruncBits(op);
-    if (llvm::Error e = checkRange(op, "trunc_bits", drop, 0, 40))
+    if (llvm::Error e =
+            checkRange(op, "trunc_bits", drop, 0, kGeluMaxInputTruncBits))
       return e;
     if (llvm::Error e = checkSecretMap(op, 1, attrs_, std::nullopt, int(drop)))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
+      return e;
+    if (llvm::Error e = checkApprox(op, kind_))
       return e;
     return checkParams(op, params(op));
   }
@@ -201,6 +207,9 @@ public:
   }
 
 protected:
+  Approximation approxAttr(const OpDesc &op) const {
+    return approxOf(op, kind_);
+  }
   virtual Params params(const OpDesc &op) const = 0;
   /// Bits the kernel truncates its input by first (the input is at the
   /// output's frac plus these); 0 by default.
@@ -211,6 +220,7 @@ protected:
 
 private:
   const char *name_;
+  ApproxKind kind_;
   std::vector<AttrSpec> attrs_;
   typename A::DealFn deal_;
   typename A::RunFn run_;
@@ -220,8 +230,8 @@ private:
 class GeluKernel final : public ApproxKernel<GeluParams, GeluMat> {
 public:
   GeluKernel()
-      : ApproxKernel("gelu",
-                     {{"form", AttrKind::Str},
+      : ApproxKernel("gelu", ApproxKind::Gelu,
+                     {{"approx", AttrKind::Str},
                       {"compare_bits", AttrKind::Int},
                       {"trunc_bits", AttrKind::Int}},
                      dealGelu, gelu, geluCost) {}
@@ -232,7 +242,7 @@ protected:
   }
   GeluParams params(const OpDesc &op) const override {
     GeluParams p;
-    p.form = op.attrStr("form", "accurate");
+    p.approx = approxAttr(op);
     p.frac = op.out[0]->frac;
     p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
     p.inputTruncBits = int(inputTruncBits(op));
@@ -248,14 +258,14 @@ class TanhKernel final : public ApproxKernel<TanhParams, TanhMat> {
 public:
   TanhKernel()
       : ApproxKernel(
-            "tanh",
+            "tanh", ApproxKind::Tanh,
             {{"approx", AttrKind::Str}, {"compare_bits", AttrKind::Int}},
             dealTanh, tanhApprox, tanhCost) {}
 
 protected:
   TanhParams params(const OpDesc &op) const override {
     TanhParams p;
-    p.form = op.attrStr("approx", "poly");
+    p.approx = approxAttr(op);
     p.frac = op.in[0]->frac;
     p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
     return p;
@@ -269,8 +279,9 @@ protected:
 class ExpKernel final : public ApproxKernel<ExpParams, ExpMat> {
 public:
   ExpKernel()
-      : ApproxKernel("exp",
-                     {{"iters", AttrKind::Int},
+      : ApproxKernel("exp", ApproxKind::Exp,
+                     {{"approx", AttrKind::Str},
+                      {"iters", AttrKind::Int},
                       {"max_input", AttrKind::Float},
                       {"order", AttrKind::Int},
                       {"cubes", AttrKind::Int},
@@ -279,7 +290,7 @@ public:
 
 protected:
   ExpParams params(const OpDesc &op) const override {
-    ExpParams p;
+    ExpParams p = expParams(approxAttr(op));
     p.iters = int(op.attrInt("iters", p.iters));
     p.frac = op.in[0]->frac;
     p.maxInput = op.attrFloat("max_input", p.maxInput);
@@ -304,8 +315,8 @@ class ReciprocalKernel final
     : public ApproxKernel<ReciprocalParams, ReciprocalMat> {
 public:
   ReciprocalKernel()
-      : ApproxKernel("reciprocal",
-                     {{"method", AttrKind::Str},
+      : ApproxKernel("reciprocal", ApproxKind::Reciprocal,
+                     {{"approx", AttrKind::Str},
                       {"iters", AttrKind::Int},
                       {"max_bits", AttrKind::Int},
                       {"min_exp", AttrKind::Int}},
@@ -314,10 +325,8 @@ public:
 protected:
   ReciprocalParams params(const OpDesc &op) const override {
     ReciprocalParams p;
-    bool newton = op.attrStr("method", "goldschmidt") == "newton";
-    p.method =
-        newton ? ReciprocalParams::Newton : ReciprocalParams::Goldschmidt;
-    p.iters = int(op.attrInt("iters", newton ? 10 : 2));
+    p.approx = approxAttr(op);
+    p.iters = int(op.attrInt("iters", reciprocalIters(p.approx)));
     p.maxBits = int(op.attrInt("max_bits", 16));
     p.minExp = int(op.attrInt("min_exp", -12));
     p.frac = op.in[0]->frac;
@@ -325,10 +334,6 @@ protected:
   }
   llvm::Error checkParams(const OpDesc &op,
                           const ReciprocalParams &p) const override {
-    if (llvm::Error e =
-            checkChoice(op, "method", op.attrStr("method", "goldschmidt"),
-                        {"goldschmidt", "newton"}))
-      return e;
     return validated(op, validateReciprocal(p));
   }
 };
@@ -336,8 +341,8 @@ protected:
 class RsqrtKernel final : public ApproxKernel<RsqrtParams, RsqrtMat> {
 public:
   RsqrtKernel()
-      : ApproxKernel("rsqrt",
-                     {{"method", AttrKind::Str},
+      : ApproxKernel("rsqrt", ApproxKind::Rsqrt,
+                     {{"approx", AttrKind::Str},
                       {"iters", AttrKind::Int},
                       {"max_bits", AttrKind::Int},
                       {"min_exp", AttrKind::Int}},
@@ -346,9 +351,8 @@ public:
 protected:
   RsqrtParams params(const OpDesc &op) const override {
     RsqrtParams p;
-    bool newton = op.attrStr("method", "normalized") == "newton";
-    p.method = newton ? RsqrtParams::Newton : RsqrtParams::Normalized;
-    p.iters = int(op.attrInt("iters", newton ? 3 : 1));
+    p.approx = approxAttr(op);
+    p.iters = int(op.attrInt("iters", rsqrtIters(p.approx)));
     p.maxBits = int(op.attrInt("max_bits", 16));
     p.minExp = int(op.attrInt("min_exp", -12));
     p.frac = op.in[0]->frac;
@@ -356,10 +360,6 @@ protected:
   }
   llvm::Error checkParams(const OpDesc &op,
                           const RsqrtParams &p) const override {
-    if (llvm::Error e =
-            checkChoice(op, "method", op.attrStr("method", "normalized"),
-                        {"normalized", "newton"}))
-      return e;
     return validated(op, validateRsqrt(p));
   }
 };
@@ -373,7 +373,7 @@ public:
   bool interactive() const override { return true; }
   static SoftmaxParams params(const OpDesc &op) {
     SoftmaxParams p;
-    p.form = op.attrStr("form", "exact");
+    p.approx = approxOf(op, ApproxKind::Softmax);
     p.frac = op.in[0]->frac;
     p.clipBelow = op.attrFloat("clip", p.clipBelow);
     p.exp.iters = int(op.attrInt("exp_iters", p.exp.iters));
@@ -396,7 +396,7 @@ public:
                      "{} inputs",
                      op.in.size());
     if (llvm::Error e = checkSecretMap(op, op.in.size(),
-                                       {{"form", AttrKind::Str},
+                                       {{"approx", AttrKind::Str},
                                         {"clip", AttrKind::Float},
                                         {"exp_iters", AttrKind::Int},
                                         {"exp_order", AttrKind::Int},
@@ -419,10 +419,12 @@ public:
     if (llvm::Error e =
             checkRange(op, "exp_fitted", op.attrInt("exp_fitted", 0), 0, 1))
       return e;
+    if (llvm::Error e = checkApprox(op, ApproxKind::Softmax))
+      return e;
     SoftmaxParams p = params(op);
     if (op.in.size() == 2) {
       const ValueDesc &mask = *op.in[1];
-      if (p.form != "2quad")
+      if (softmaxUsesExp(p.approx))
         return opError(op, "a mask input is only taken by form '2quad' (the "
                            "exact form takes the additive bias)");
       if (llvm::Error e = checkVis(op, mask, {Vis::Public}, inName(1)))
@@ -466,9 +468,8 @@ public:
     p.eps = op.attrFloat("eps", p.eps);
     p.frac = op.in[0]->frac;
     p.inputBits = int(op.attrInt("input_bits", p.inputBits));
-    bool newton = op.attrStr("approx", "normalized") == "newton";
-    p.rsqrt.method = newton ? RsqrtParams::Newton : RsqrtParams::Normalized;
-    p.rsqrt.iters = int(op.attrInt("rsqrt_iters", newton ? 3 : 1));
+    p.rsqrt.approx = layerNormRsqrt(approxOf(op, ApproxKind::LayerNorm));
+    p.rsqrt.iters = int(op.attrInt("rsqrt_iters", rsqrtIters(p.rsqrt.approx)));
     p.rsqrt.maxBits = int(op.attrInt("max_bits", p.rsqrt.maxBits));
     p.rsqrt.minExp = int(op.attrInt("min_exp", p.rsqrt.minExp));
     p.rsqrt.frac = p.frac;
@@ -514,11 +515,9 @@ public:
           return e;
       }
     }
-    LayerNormParams p = params(op);
-    if (llvm::Error e =
-            checkChoice(op, "approx", op.attrStr("approx", "normalized"),
-                        {"normalized", "newton"}))
+    if (llvm::Error e = checkApprox(op, ApproxKind::LayerNorm))
       return e;
+    LayerNormParams p = params(op);
     if (!(p.eps > 0 && p.eps < 1))
       return opError(op, "attribute 'eps' is {}; expected (0, 1)", p.eps);
     return validated(op, validateLayerNorm(x, p));

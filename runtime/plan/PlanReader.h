@@ -27,7 +27,7 @@
 namespace mpc::rt {
 
 /// The plan format this runtime reads (Plan.format_version).
-constexpr uint32_t kPlanFormatVersion = 1;
+constexpr uint32_t kPlanFormatVersion = 2;
 /// Plan.end_marker ("MPCP" little-endian): serializePlan sets it; a file
 /// without it is truncated.
 constexpr uint32_t kPlanEndMarker = 0x5043504d;

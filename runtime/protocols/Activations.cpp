@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/NonlinearBuild.h"
 #include "runtime/protocols/Parallel.h"
+#include "support/Diag.h"
 
 #include <cassert>
 #include <cmath>
@@ -59,7 +60,7 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
   // |x| < 2^(cmpBits - 1) at scale f, i.e. below 2^(ring - 2) at the
   // input's scale; the candidates then agree on the cmpBits + 1 compared
   // bits (they differ by multiples of 2^(ring - inputTruncBits)).
-  int inRing = std::min(kFullRingBits, cmpBits + 1 + inputTruncBits);
+  int inRing = geluInputRingBits(cmpBits, inputTruncBits);
   int xm =
       inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits, inRing) : b.open(pp.x);
   pp.xm = xm;
@@ -202,8 +203,32 @@ Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits) {
 
 namespace {
 
+/// What a GeLU entry computes: a piecewise polynomial (comparisons with
+/// the breakpoints, in the rounds of the powers), or MPCFormer's quadratic
+/// (its own two-round program, no comparison).
+struct GeluForm {
+  enum Shape { Pieces, Quad } shape = Pieces;
+  Piecewise pieces; ///< Pieces.
+};
+
+// One implementation per GeLU entry of Approximations.def.
+#define MPC_GELU_APPROX(Id, ...) GeluForm gelu##Id();
+#include "runtime/protocols/Approximations.def"
+
+GeluForm geluForm(Approximation a) {
+  switch (a) {
+#define MPC_GELU_APPROX(Id, ...)                                               \
+  case Approximation::Gelu##Id:                                                \
+    return gelu##Id();
+#include "runtime/protocols/Approximations.def"
+  default:
+    break;
+  }
+  llvm_unreachable("not a GeLU approximation");
+}
+
 /// PUMA's GeLU (papers.md B.2; SPU hack_gelu, MP-SPDZ ml.Gelu).
-Piecewise pumaGelu() {
+GeluForm geluPuma() {
   Piecewise pw;
   pw.breaks = {-4, -1.95, 3};
   Segment zero, f0, f1, id;
@@ -214,14 +239,14 @@ Piecewise pumaGelu() {
                -0.037688200365904236, 0,   0.0018067462606141187};
   id.kind = Segment::Identity;
   pw.segs = {zero, f0, f1, id};
-  return pw;
+  return {GeluForm::Pieces, pw};
 }
 
 /// mpcc's accurate GeLU: GeLU(x) = x/2 + x erf(x/sqrt2)/2, and the second
 /// term is even, so on [-4, 4] it is a polynomial in u = x^2/16 (a minimax
 /// fit of degree 6 in u, max error 7.2e-4); outside, GeLU is ReLU to within
 /// 1.3e-4. Two comparisons instead of PUMA's three, 28x more accurate.
-Piecewise accurateGelu() {
+GeluForm geluAccurate() {
   static const double u[] = {7.19369467e-04, 6.30077498e+00,  -1.54658868e+01,
                              2.93878948e+01, -3.42373077e+01, 2.17231227e+01,
                              -5.71016393e+00};
@@ -236,15 +261,14 @@ Piecewise accurateGelu() {
   mid.coeffs[1] = 2.0; // x/2 = 2y
   id.kind = Segment::Identity;
   pw.segs = {zero, mid, id};
-  return pw;
+  return {GeluForm::Pieces, pw};
 }
 
-Piecewise geluPieces(const GeluParams &p) {
-  return p.form == "accurate" ? accurateGelu() : pumaGelu();
-}
+/// MPCFormer's Quad, 0.125 x^2 + 0.25 x + 0.5 (buildQuadGelu).
+GeluForm geluQuad() { return {GeluForm::Quad, {}}; }
 
-/// Odd-symmetric tanh: minimax fits (Catalog.cpp gives the errors).
-Piecewise polyTanh() {
+/// Odd-symmetric tanh: minimax fits (Approximations.def gives the errors).
+Piecewise tanhPoly() {
   const std::vector<double> outer = {
       0.04427329260261261, 1.2160739218572687,  -0.6307920742771453,
       0.1651725753183796,  -0.0216824310351027, 0.0011360917519644964};
@@ -265,7 +289,18 @@ Piecewise polyTanh() {
   return pw;
 }
 
-bool isQuad(const GeluParams &p) { return p.form == "quad"; }
+// One implementation per tanh entry of Approximations.def.
+Piecewise tanhPieces(Approximation a) {
+  switch (a) {
+#define MPC_TANH_APPROX(Id, ...)                                               \
+  case Approximation::Tanh##Id:                                                \
+    return tanh##Id();
+#include "runtime/protocols/Approximations.def"
+  default:
+    break;
+  }
+  llvm_unreachable("not a tanh approximation");
+}
 
 struct QuadProgram {
   std::shared_ptr<const fx::Program> prog;
@@ -290,32 +325,67 @@ QuadProgram buildQuadGelu(int64_t n, int f) {
   return qp;
 }
 
-int64_t geluBreaks(const GeluParams &p) {
-  return int64_t(geluPieces(p).breaks.size());
+int compareRounds(int64_t n, const Piecewise &pw, int compareBits) {
+  return int(
+      lessThanZeroBitsOfPublicCost(int64_t(pw.breaks.size()) * n, compareBits)
+          .rounds);
 }
 
-int geluCompareRounds(int64_t n, const GeluParams &p) {
-  return int(
-      lessThanZeroBitsOfPublicCost(geluBreaks(p) * n, p.compareBits).rounds);
+PiecewiseProgram buildGeluPieces(const Piecewise &pw, int64_t n,
+                                 const GeluParams &p) {
+  return buildPiecewise(pw, n, p.frac, p.compareBits,
+                        compareRounds(n, pw, p.compareBits), p.inputTruncBits);
 }
 
 } // namespace
+
+bool geluCompares(Approximation a) {
+  return geluForm(a).shape == GeluForm::Pieces;
+}
+
+bool geluCanTruncateInput(int inputTruncBits, int compareBits) {
+  return inputTruncBits >= 0 && inputTruncBits <= kGeluMaxInputTruncBits &&
+         inputTruncBits + compareBits <= 63;
+}
+
+int geluInputRingBits(int compareBits, int inputTruncBits) {
+  return std::min(kFullRingBits, compareBits + 1 + inputTruncBits);
+}
+
+llvm::Error nl::validateGeluForm(const GeluParams &p) {
+  GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Quad) {
+    if (p.inputTruncBits != 0)
+      return mpc::error("gelu: inputTruncBits {} must be 0 for {}",
+                        p.inputTruncBits, approxInfo(p.approx).name);
+    return llvm::Error::success();
+  }
+  if (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits)
+    return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
+                      p.compareBits, kMaxCompareBits);
+  if (p.inputTruncBits < 0 || p.inputTruncBits > kGeluMaxInputTruncBits)
+    return mpc::error("gelu: inputTruncBits {} must be in [0, {}]",
+                      p.inputTruncBits, kGeluMaxInputTruncBits);
+  if (!geluCanTruncateInput(p.inputTruncBits, p.compareBits))
+    return mpc::error("gelu: inputTruncBits {} + compareBits {} must be at "
+                      "most 63",
+                      p.inputTruncBits, p.compareBits);
+  return llvm::Error::success();
+}
 
 GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   GeluMat m;
   int64_t n = numElements(shape);
   if (n == 0)
     return m;
-  if (isQuad(p)) {
+  GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Quad) {
     m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac).prog);
     return m;
   }
-  assert((p.form == "puma" || p.form == "accurate") && "unknown GeLU form");
-  Piecewise pw = geluPieces(p);
-  PiecewiseProgram pp = buildPiecewise(
-      pw, n, p.frac, p.compareBits, geluCompareRounds(n, p), p.inputTruncBits);
+  PiecewiseProgram pp = buildGeluPieces(form.pieces, n, p);
   m.prog = fx::dealProgram(c, pp.prog);
-  m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
+  m.cmp = dealPiecewiseCompare(c, form.pieces, pp, m.prog, p.compareBits);
   return m;
 }
 
@@ -324,18 +394,16 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
   int64_t n = x.size();
   if (n == 0)
     co_return x;
-  if (isQuad(params)) {
+  GeluForm form = geluForm(params.approx);
+  if (form.shape == GeluForm::Quad) {
     QuadProgram qp = buildQuadGelu(n, params.frac);
     co_return co_await runUnaryProgram(p, m.prog, qp.x, qp.out, std::move(x));
   }
   Shape shape = x.shape();
   RingTensor flat = x.reshaped({n});
-  Piecewise pw = geluPieces(params);
-  PiecewiseProgram pp =
-      buildPiecewise(pw, n, params.frac, params.compareBits,
-                     geluCompareRounds(n, params), params.inputTruncBits);
+  PiecewiseProgram pp = buildGeluPieces(form.pieces, n, params);
   RingTensor out =
-      co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
+      co_await runPiecewise(p, form.pieces, pp, m.prog, m.cmp, std::move(flat),
                             params.frac, params.compareBits);
   co_return out.reshaped(shape);
 }
@@ -344,33 +412,22 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   int64_t n = numElements(shape);
   if (n == 0)
     return Cost();
-  if (isQuad(p))
+  GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Quad)
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
-  return piecewiseCost(buildPiecewise(geluPieces(p), n, p.frac, p.compareBits,
-                                      geluCompareRounds(n, p),
-                                      p.inputTruncBits),
-                       p.compareBits);
+  return piecewiseCost(buildGeluPieces(form.pieces, n, p), p.compareBits);
 }
 
 // --- tanh --------------------------------------------------------------------
-
-namespace {
-
-int tanhCompareRounds(int64_t n, const TanhParams &p) {
-  return int(lessThanZeroBitsOfPublicCost(4 * n, p.compareBits).rounds);
-}
-
-} // namespace
 
 TanhMat dealTanh(Corr &c, llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
   TanhMat m;
   int64_t n = numElements(shape);
   if (n == 0)
     return m;
-  assert(p.form == "poly" && "unknown tanh form");
-  Piecewise pw = polyTanh();
-  PiecewiseProgram pp =
-      buildPiecewise(pw, n, p.frac, p.compareBits, tanhCompareRounds(n, p));
+  Piecewise pw = tanhPieces(p.approx);
+  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, p.compareBits,
+                                       compareRounds(n, pw, p.compareBits));
   m.prog = fx::dealProgram(c, pp.prog);
   m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
@@ -382,9 +439,10 @@ Proto<RingTensor> tanhApprox(Party &p, RingTensor x, const TanhParams &params,
   if (n == 0)
     co_return x;
   Shape shape = x.shape();
-  Piecewise pw = polyTanh();
-  PiecewiseProgram pp = buildPiecewise(pw, n, params.frac, params.compareBits,
-                                       tanhCompareRounds(n, params));
+  Piecewise pw = tanhPieces(params.approx);
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, params.frac, params.compareBits,
+                     compareRounds(n, pw, params.compareBits));
   RingTensor flat = x.reshaped(Shape{n});
   RingTensor out =
       co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
@@ -396,8 +454,9 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
   int64_t n = numElements(shape);
   if (n == 0)
     return Cost();
-  return piecewiseCost(buildPiecewise(polyTanh(), n, p.frac, p.compareBits,
-                                      tanhCompareRounds(n, p)),
+  Piecewise pw = tanhPieces(p.approx);
+  return piecewiseCost(buildPiecewise(pw, n, p.frac, p.compareBits,
+                                      compareRounds(n, pw, p.compareBits)),
                        p.compareBits);
 }
 

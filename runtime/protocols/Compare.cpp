@@ -26,11 +26,16 @@
 #include "runtime/protocols/CompareImpl.h"
 #include "runtime/protocols/Trunc.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace mpc::rt {
 
 using bits::wordsFor;
+
+int compareBitsForRange(int frac, int rangeBits) {
+  return std::min(kFullCompareBits, frac + rangeBits + 1);
+}
 
 // --- XOR-shared bits ---------------------------------------------------------
 

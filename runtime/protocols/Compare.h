@@ -61,6 +61,10 @@ constexpr int kFullCompareBits = 62;
 /// The largest K the bit comparison supports (max and clip compare
 /// differences, which need one bit more than their inputs).
 constexpr int kMaxCompareBits = 63;
+/// The bits a comparison of x with a breakpoint needs when |x| <
+/// 2^rangeBits at \p frac fractional bits: x - break in rangeBits + frac
+/// + 1 bits, at most the full kFullCompareBits.
+int compareBitsForRange(int frac, int rangeBits);
 
 // --- XOR-shared bits ---------------------------------------------------------
 

@@ -30,6 +30,33 @@ namespace mpc::rt {
 
 using namespace nl;
 
+namespace {
+
+// One implementation per exp entry of Approximations.def: its parameters.
+#define MPC_EXP_APPROX(Id, ...) ExpParams exp##Id();
+#include "runtime/protocols/Approximations.def"
+
+/// (1 + x/256)^256: the ExpParams defaults.
+ExpParams expLimit() { return ExpParams(); }
+/// (1 + u + u^2/2)^128, u = x/128.
+ExpParams expLimit2() { return {7, 16, 0, 2, 0, false}; }
+/// The fitted quadratic base raised to 81 by four cubes.
+ExpParams expCubes() { return {4, 16, 0, 2, 4, true}; }
+
+} // namespace
+
+ExpParams expParams(Approximation a) {
+  switch (a) {
+#define MPC_EXP_APPROX(Id, ...)                                                \
+  case Approximation::Exp##Id:                                                 \
+    return exp##Id();
+#include "runtime/protocols/Approximations.def"
+  default:
+    break;
+  }
+  llvm_unreachable("not an exp approximation");
+}
+
 namespace nl {
 
 namespace {

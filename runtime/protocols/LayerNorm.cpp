@@ -64,16 +64,15 @@ CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
   return cp;
 }
 
+/// Whether the rsqrt is CrypTen's Newton iteration, with no normalisation.
+bool isNewton(const LayerNormParams &p) { return !normalizes(p.rsqrt.approx); }
+
 /// The scale of rho = rsqrt(var + eps): finer than frac by half the
 /// variance range, so that rho keeps frac bits of relative precision.
 int rhoFrac(const LayerNormParams &p) {
-  if (p.rsqrt.method == RsqrtParams::Newton)
+  if (isNewton(p))
     return p.frac;
   return p.frac + (std::max(p.rsqrt.maxBits, 0) + 1) / 2;
-}
-
-bool isNewton(const LayerNormParams &p) {
-  return p.rsqrt.method == RsqrtParams::Newton;
 }
 
 struct VarProgram {
@@ -205,7 +204,33 @@ RingTensor privateGain(const Party &p, const fx::MaskedView &y,
   return out;
 }
 
+/// The rsqrt each LayerNorm entry of Approximations.def runs.
+#define MPC_LAYERNORM_APPROX(Id, ...) Approximation layerNorm##Id();
+#include "runtime/protocols/Approximations.def"
+
+/// Top-bit normalisation of var + eps, minimax guess, a Newton step.
+Approximation layerNormNormalized() { return Approximation::RsqrtNormalized; }
+/// CrypTen's Newton rsqrt on var + eps truncated to frac.
+Approximation layerNormNewton() { return Approximation::RsqrtNewton; }
+
 } // namespace
+
+Approximation layerNormRsqrt(Approximation a) {
+  switch (a) {
+#define MPC_LAYERNORM_APPROX(Id, ...)                                          \
+  case Approximation::LayerNorm##Id:                                           \
+    return layerNorm##Id();
+#include "runtime/protocols/Approximations.def"
+  default:
+    break;
+  }
+  llvm_unreachable("not a layernorm approximation");
+}
+
+LayerNormDomain layerNormDomain() {
+  LayerNormParams p;
+  return {p.inputBits, p.rsqrt.maxBits};
+}
 
 LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
                            const LayerNormParams &p, const WeightMasks *masks) {

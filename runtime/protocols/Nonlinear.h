@@ -4,9 +4,9 @@
 // polynomials, exp, reciprocal, inverse square root, GeLU, softmax,
 // LayerNorm and tanh, each with its dealer material (deal*), its protocol
 // and an EXACT cost formula (*Cost) that tests compare with measured
-// traffic. Every approximation states its valid input domain and its max
-// error there, in the comment below and in approxInfo(), which the tests
-// assert against.
+// traffic. Which approximation each computes is an Approximation of the
+// registry (Approx.h, Approximations.def: domain, max error, source), which the
+// tests assert against.
 //
 // Inputs and outputs are fixed point with `frac` fractional bits in Z_2^64.
 // Parameters live in small structs so the compiler can record each choice
@@ -27,6 +27,7 @@
 #include "runtime/Corr.h"
 #include "runtime/Cost.h"
 #include "runtime/Proto.h"
+#include "runtime/protocols/Approx.h"
 #include "runtime/protocols/Arith.h"
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/FxProgram.h"
@@ -38,23 +39,6 @@
 #include <vector>
 
 namespace mpc::rt {
-
-// --- Catalogue ---------------------------------------------------------------
-
-/// What an approximation promises: for inputs in [lo, hi] the result r
-/// satisfies |r - ref| <= maxAbsErr + maxRelErr |ref| against the
-/// double-precision reference, at frac = 16 with default parameters.
-struct ApproxInfo {
-  std::string name;
-  double lo = 0, hi = 0;
-  double maxAbsErr = 0;
-  double maxRelErr = 0;
-  std::string description; ///< Formula, reference and outside behaviour.
-};
-/// The entry called \p name ("gelu.puma", "exp.limit", ...), or nullptr.
-const ApproxInfo *approxInfo(std::string_view name);
-/// Every entry, for reports.
-const std::vector<ApproxInfo> &approxCatalog();
 
 // --- Polynomial --------------------------------------------------------------
 
@@ -102,6 +86,7 @@ Cost polyCost(llvm::ArrayRef<int64_t> shape, const PolyParams &p);
 /// is what a softmax sees (a common factor cancels), at the same cost.
 /// softmax's default {iters 4, order 2, cubes 4, fitted} (N = 81) takes
 /// 1 + 1 + 4 rounds and words instead of 1 + 1 + 7 ("exp.cubes").
+/// The defaults are exp.limit; expParams() gives every entry's.
 struct ExpParams {
   int iters = 8;
   int frac = 16;
@@ -110,6 +95,9 @@ struct ExpParams {
   int cubes = 0;
   bool fitted = false;
 };
+/// The parameters of exp entry \p a (exp.limit, exp.limit2, exp.cubes) at
+/// frac 16.
+ExpParams expParams(Approximation a);
 struct ExpMat {
   fx::Mat prog;
 };
@@ -120,21 +108,22 @@ Cost expCost(llvm::ArrayRef<int64_t> shape, const ExpParams &p);
 
 // --- Reciprocal --------------------------------------------------------------
 
-/// 1/x for x > 0.
-///  Newton (CrypTen, iters 10): y0 = 3 exp(1 - 2x) + 0.003,
+/// 1/x for x > 0, by approx:
+///  reciprocal.newton (CrypTen, iters 10): y0 = 3 exp(1 - 2x) + 0.003,
 ///    y <- 2y - x y^2 (one round each). Domain [0.02, 200]
 ///    ("reciprocal.newton").
-///  Goldschmidt (PUMA/SPU, iters 2): b_j = [x < 2^j] for every j in
+///  reciprocal.goldschmidt (PUMA/SPU, iters 2): b_j = [x < 2^j] for every j in
 ///    (minExp, maxBits) from ONE batched comparison; the one-hot of the top
 ///    bit gives t = 2^-(k+1) (public coefficients), c = x t in [0.5, 1),
 ///    w0 = 2.9142 - 2c, e0 = 1 - c w0, r <- r(1 + e), e <- e^2, and the
 ///    result r t, folded into the last truncation. Domain
 ///    [2^minExp, 2^maxBits) ("reciprocal.goldschmidt"); relative error
 ///    <= 0.0858^(2^iters) plus fixed-point rounding. Rounds: C + 3 + iters.
+/// The iterations reciprocal entry \p a runs by default.
+int reciprocalIters(Approximation a);
 struct ReciprocalParams {
-  enum Method { Newton, Goldschmidt };
-  Method method = Goldschmidt;
-  int iters = 2;    ///< Newton: CrypTen uses 10.
+  Approximation approx = defaultApprox(ApproxKind::Reciprocal);
+  int iters = reciprocalIters(approx);
   int maxBits = 16; ///< Domain: x < 2^maxBits.
   int minExp = -12; ///< Domain: x >= 2^minExp (Goldschmidt).
   int frac = 16;
@@ -154,20 +143,21 @@ int reciprocalCompareBits(const ReciprocalParams &p);
 
 // --- Inverse square root -----------------------------------------------------
 
-/// 1/sqrt(x) for x > 0.
-///  Newton (CrypTen, iters 3): y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024,
+/// 1/sqrt(x) for x > 0, by approx:
+///  rsqrt.newton (CrypTen, iters 3): y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024,
 ///    y <- y (3 - x y^2)/2 (two rounds each). Domain [0.1, 100]
 ///    ("rsqrt.newton").
-///  Normalized (default, iters = Newton steps, 1): one batched comparison
+///  rsqrt.normalized (default, iters = Newton steps, 1): one batched comparison
 ///    finds k with x in [2^k, 2^(k+1)); c = x 2^-(k+1) in [0.5, 1); a
 ///    degree-3 minimax guess p(c) (rel. error 4.8e-4), `iters` Newton
 ///    steps, and the factor 2^-(k+1)/2 (a public coefficient per k) folded
 ///    into the last truncation. Domain [2^minExp, 2^maxBits)
 ///    ("rsqrt.normalized"). Rounds: C + 3 + 2 iters.
+/// The iterations rsqrt entry \p a runs by default.
+int rsqrtIters(Approximation a);
 struct RsqrtParams {
-  enum Method { Newton, Normalized };
-  Method method = Normalized;
-  int iters = 1;
+  Approximation approx = defaultApprox(ApproxKind::Rsqrt);
+  int iters = rsqrtIters(approx);
   int maxBits = 16;
   int minExp = -12;
   int frac = 16;
@@ -184,27 +174,41 @@ Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p);
 
 // --- GeLU --------------------------------------------------------------------
 
-/// form "puma" (default): PUMA's 4 pieces (0 | F0 on [-4,-1.95) | F1 on
-///   [-1.95,3] | x), any input with |x| < 2^(compareBits-1) / 2^frac; the
-///   three comparisons run as one batched comparison of 3n elements in the
-///   same rounds as the powers and both polynomials; the selection is
-///   local after opening the bits. The comparisons start from x's opening
-///   (against its premask, without an opening of their own). Rounds: 4.
-///   Error vs exact GeLU ("gelu.puma"): see the catalogue.
-/// form "quad": 0.125x^2 + 0.25x + 0.5 (MPCFormer; only for models
-///   distilled with it). 2 rounds. Error vs that formula: 2 ulp.
-/// (An erf-accurate form is not offered; "puma" is the accurate one.)
-/// inputTruncBits > 0 (puma/accurate): x arrives at frac + inputTruncBits
-///   (an untruncated product, |x| < 2^(62 - inputTruncBits - frac) in
-///   value) and the first round truncates it; that opening replaces the
-///   one of x, so a product's truncation followed by GeLU costs a round
-///   and a word each way less. Needs inputTruncBits + compareBits <= 63.
+/// By approx (Approximations.def has each formula, domain and error):
+/// gelu.accurate (default) and gelu.puma are piecewise polynomials: the
+///   comparisons against the breakpoints run as one batched comparison in
+///   the same rounds as the powers and the segment polynomials, from x's
+///   opening (against its premask, without an opening of their own); the
+///   selection is local after opening the bits. Any input with
+///   |x| < 2^(compareBits-1) / 2^frac. Rounds: 4.
+/// gelu.quad: 0.125x^2 + 0.25x + 0.5 (MPCFormer; only for models distilled
+///   with it). 2 rounds. No comparisons (compareBits is ignored).
+/// inputTruncBits > 0 (piecewise entries, geluCompares): x arrives
+///   at frac + inputTruncBits (an untruncated product, |x| <
+///   2^(62 - inputTruncBits - frac) in value) and the first round
+///   truncates it; that opening replaces the one of x, so a product's
+///   truncation followed by GeLU costs a round and a word each way less.
+///   Needs geluCanTruncateInput(inputTruncBits, compareBits).
 struct GeluParams {
-  std::string form = "puma";
+  Approximation approx = defaultApprox(ApproxKind::Gelu);
   int frac = 16;
   int compareBits = kFullCompareBits;
   int inputTruncBits = 0;
 };
+/// Whether entry \p a compares its input with breakpoints (and so uses
+/// compareBits and can truncate its input: inputTruncBits).
+bool geluCompares(Approximation a);
+/// The largest inputTruncBits the GeLU protocol takes.
+constexpr int kGeluMaxInputTruncBits = 40;
+/// Whether GeLU can truncate its input by \p inputTruncBits bits with
+/// comparisons of \p compareBits bits: the truncation's two mask
+/// candidates differ by a multiple of 2^(64 - inputTruncBits), and the
+/// comparisons need them equal modulo 2^(compareBits + 1).
+bool geluCanTruncateInput(int inputTruncBits, int compareBits);
+/// The ring GeLU reads its input in: |x| < 2^(compareBits - 1) at its
+/// frac, so compareBits + 1 bits at that scale, plus the bits it
+/// truncates (a narrower ring than 64 when that is less).
+int geluInputRingBits(int compareBits, int inputTruncBits);
 struct GeluMat {
   fx::Mat prog;
   LtzBitsMat cmp; ///< puma only.
@@ -216,12 +220,12 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p);
 
 // --- tanh --------------------------------------------------------------------
 
-/// form "poly": odd-symmetric pieces: -1 below -5, an outer degree-5 fit on
-/// [-5,-1.5), an odd degree-7 fit on [-1.5,1.5], the mirrored outer fit on
-/// (1.5,5], +1 above 5. Four comparisons in one batch, in the same rounds as
-/// the powers. Error ("tanh.poly") <= 6e-4 everywhere. Rounds: 4 (C = 3).
+/// tanh.poly (the only entry): odd-symmetric pieces: -1 below -5, an
+/// outer degree-5 fit on [-5,-1.5), an odd degree-7 fit on [-1.5,1.5], the
+/// mirrored outer fit on (1.5,5], +1 above 5. Four comparisons in one
+/// batch, in the same rounds as the powers. Rounds: 4 (C = 3).
 struct TanhParams {
-  std::string form = "poly";
+  Approximation approx = defaultApprox(ApproxKind::Tanh);
   int frac = 16;
   int compareBits = kFullCompareBits;
 };
@@ -236,7 +240,7 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
 
 // --- Softmax -----------------------------------------------------------------
 
-/// form "exact" (default): m = max over the last axis, y = x - m,
+/// softmax.exact (default): m = max over the last axis, y = x - m,
 ///   e = exp(y) set to 0 where y < clipBelow (the clip test runs in the
 ///   same rounds as exp, the bit is applied by a local product; masked
 ///   entries with bias -10000 are clipped, so exp's garbage there never
@@ -250,16 +254,16 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
 ///   Rounds: max + (exp.order + exp.iters) + (C' + 3 + recip.iters) + 1
 ///   with C' the comparison rounds at log2(L) + frac + 2 bits (2 for
 ///   L < 256): max + 6 + 7 + 1 with defaults.
-/// form "puma": the same with PUMA's exp (1 + x/256)^256 (exp ignored):
+/// softmax.puma: the same with PUMA's exp (1 + x/256)^256 (exp ignored):
 ///   error 4e-3 ("softmax.puma").
-/// form "2quad" (MPCFormer): (x + c)^2 / sum (x + c)^2 with c = quadC. An
+/// softmax.2quad (MPCFormer): (x + c)^2 / sum (x + c)^2 with c = quadC. An
 ///   additive mask bias breaks it (a -10000 entry squares to 1e8): pass the
 ///   0/1 mask to softmax() instead. The reciprocal's domain is
 ///   [2^recip.minExp, 2^recip.maxBits): set it from the score range.
 struct SoftmaxParams {
-  std::string form = "exact";
+  Approximation approx = defaultApprox(ApproxKind::Softmax);
   double clipBelow = -14;
-  ExpParams exp{4, 16, 0, 2, 4, true};
+  ExpParams exp = expParams(Approximation::ExpCubes); ///< exact only.
   ReciprocalParams recip; ///< exact/puma: only iters is used.
   double quadC = 5;
   int inputBits = 61; ///< Bound on |x| * 2^frac, in bits (max compares).
@@ -280,6 +284,25 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
                           const SoftmaxMat &m,
                           const RingTensor *mask = nullptr);
 Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
+/// Whether entry \p a takes the row max and exp (exact, puma), and so
+/// inputBits and an additive mask bias; otherwise (2quad) the quadratic's
+/// c and a 0/1 mask.
+bool softmaxUsesExp(Approximation a);
+/// The widest inputBits softmax takes (its max compares differences of
+/// inputBits + 1 bits, plus the sign).
+constexpr int kSoftmaxMaxInputBits = kMaxCompareBits - 2;
+/// The bound on |x| 2^frac, in bits, softmax needs for activations
+/// |x| < 2^rangeBits (its max compares differences: one bit more).
+int softmaxInputBits(int frac, int rangeBits);
+/// The attention-mask bias of BERT-style models: masked scores get
+/// -10000 added (HF exports may use finfo(f32).min instead).
+constexpr double kSoftmaxMaskBias = 10000;
+/// How far below zero an attention-mask bias is put for softmax at
+/// activations |x| < 2^rangeBits: kSoftmaxMaskBias, or half the range when
+/// that is smaller. After the max subtraction either is far below exp's clip
+/// (-14), so the probabilities are those of any larger bias, and the bias
+/// stays inside the ring and the comparison range.
+double softmaxMaskBias(int rangeBits);
 
 // --- LayerNorm ---------------------------------------------------------------
 
@@ -298,7 +321,7 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
 ///     gamma - B known to both parties (party 1 from the W - B set-up of
 ///     weight gammaWeightId, party 0 from its mask seed) and the dealer's
 ///     shares of A B for both of A's candidates. Party 1 passes nullptr.
-/// rsqrt.method Newton (CrypTen, "layernorm.newton") truncates var + eps
+/// layernorm.newton (rsqrt.approx rsqrt.newton, CrypTen) truncates var + eps
 /// to frac and runs buildRsqrtNewton: no comparison, 19 rounds, domain of
 /// var + eps about [0.1, 100].
 /// Inputs: |x - mean| < 2^inputBits. rsqrt(var + eps) is kept at
@@ -307,9 +330,11 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
 /// variance's mask: no opening of its own) + 1 (bits) + 2 + 2 rsqrt.iters
 /// + 1 (output) = 10 with defaults; the private gain's truncation (1
 /// round) runs alongside the variance and rsqrt.
+/// The rsqrt entry layernorm entry \p a runs.
+Approximation layerNormRsqrt(Approximation a);
 struct LayerNormParams {
   enum Affine { None, Public, Private };
-  double eps = 1e-12;
+  double eps = 1e-12; ///< Plans always give the model's own.
   int frac = 16;
   int inputBits = 14;
   RsqrtParams rsqrt;
@@ -338,6 +363,14 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
                             const RingTensor *gamma = nullptr,
                             const RingTensor *beta = nullptr);
 Cost layerNormCost(llvm::ArrayRef<int64_t> shape, const LayerNormParams &p);
+/// The inputs LayerNorm is right for, with the default parameters
+/// (LayerNormParams::inputBits, RsqrtParams::maxBits): |x| and |output|
+/// < 2^inputBits, row variance + eps < 2^varianceBits.
+struct LayerNormDomain {
+  int inputBits;
+  int varianceBits;
+};
+LayerNormDomain layerNormDomain();
 
 // --- Parameter checks --------------------------------------------------------
 

@@ -180,6 +180,18 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
                                int cmpBits);
 Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits);
 
+/// Whether reciprocal or rsqrt entry \p a normalises its input by the top
+/// bit (a batched comparison over [2^minExp, 2^maxBits)); otherwise it is
+/// CrypTen's Newton iteration on its fixed domain.
+bool normalizes(Approximation a);
+
+/// The exp softmax runs (its entry's, or the parameters'), at p.frac.
+ExpParams softmaxExp(const SoftmaxParams &p);
+
+/// The checks of GeLU parameters that depend on what its entry computes
+/// (Activations.cpp; validateGelu calls it).
+llvm::Error validateGeluForm(const GeluParams &p);
+
 /// A tensor seen as rows along its last axis (softmax, LayerNorm).
 struct RowDims {
   int64_t n = 0, rows = 0, len = 0;

@@ -310,6 +310,51 @@ void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
 
 // --- Reciprocal --------------------------------------------------------------
 
+namespace {
+
+/// What a reciprocal or rsqrt entry runs: top-bit normalisation (one
+/// batched comparison) and then its iterations, or Newton from CrypTen's
+/// initial guess; and how many iterations by default.
+struct NormForm {
+  bool normalized;
+  int iters;
+};
+
+// One implementation per reciprocal and rsqrt entry of Approximations.def.
+#define MPC_RECIPROCAL_APPROX(Id, ...) NormForm reciprocal##Id();
+#define MPC_RSQRT_APPROX(Id, ...) NormForm rsqrt##Id();
+#include "runtime/protocols/Approximations.def"
+
+NormForm normForm(Approximation a) {
+  switch (a) {
+#define MPC_RECIPROCAL_APPROX(Id, ...)                                         \
+  case Approximation::Reciprocal##Id:                                          \
+    return reciprocal##Id();
+#define MPC_RSQRT_APPROX(Id, ...)                                              \
+  case Approximation::Rsqrt##Id:                                               \
+    return rsqrt##Id();
+#include "runtime/protocols/Approximations.def"
+  default:
+    break;
+  }
+  llvm_unreachable("not a reciprocal or rsqrt approximation");
+}
+
+/// PUMA/SPU: normalise, w0 = 2.9142 - 2c, Goldschmidt.
+NormForm reciprocalGoldschmidt() { return {true, 2}; }
+/// CrypTen: y0 = 3 exp(1 - 2x) + 0.003, Newton.
+NormForm reciprocalNewton() { return {false, 10}; }
+/// Normalise, minimax guess, Newton steps.
+NormForm rsqrtNormalized() { return {true, 1}; }
+/// CrypTen: y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024, Newton.
+NormForm rsqrtNewton() { return {false, 3}; }
+
+} // namespace
+
+bool nl::normalizes(Approximation a) { return normForm(a).normalized; }
+int reciprocalIters(Approximation a) { return normForm(a).iters; }
+int rsqrtIters(Approximation a) { return normForm(a).iters; }
+
 namespace nl {
 
 NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
@@ -317,7 +362,7 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
   int f = p.frac;
   if (outFrac < 0)
     outFrac = f;
-  if (p.method == ReciprocalParams::Newton)
+  if (!normalizes(p.approx))
     return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
                             [&](Builder &b, int xm, llvm::ArrayRef<int>) {
                               return buildReciprocalNewton(b, xm, p.iters, f);
@@ -378,7 +423,7 @@ int rsqrtCompareBits(const RsqrtParams &p) {
 
 NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
   int f = p.frac;
-  if (p.method == RsqrtParams::Newton)
+  if (!normalizes(p.approx))
     return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
                             [&](Builder &b, int xm, llvm::ArrayRef<int>) {
                               return buildRsqrtNewton(b, xm, p.iters, f);

@@ -24,6 +24,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <optional>
 
 namespace mpc::rt {
 
@@ -31,16 +32,37 @@ using namespace nl;
 
 namespace {
 
-bool isQuad(const SoftmaxParams &p) { return p.form == "2quad"; }
+/// What a softmax entry computes: max, exp and a reciprocal (with the
+/// parameters' exp, or a fixed exp entry's), or MPCFormer's 2Quad.
+struct SoftmaxForm {
+  bool quad = false;
+  std::optional<Approximation> exp;
+};
 
-/// "puma" is PUMA's formula exactly: exp by (1 + x/256)^256.
-ExpParams expOf(const SoftmaxParams &p) {
-  ExpParams ep = p.exp;
-  if (p.form == "puma")
-    ep = ExpParams();
-  ep.frac = p.frac;
-  return ep;
+// One implementation per softmax entry of Approximations.def.
+#define MPC_SOFTMAX_APPROX(Id, ...) SoftmaxForm softmax##Id();
+#include "runtime/protocols/Approximations.def"
+
+SoftmaxForm softmaxForm(Approximation a) {
+  switch (a) {
+#define MPC_SOFTMAX_APPROX(Id, ...)                                            \
+  case Approximation::Softmax##Id:                                             \
+    return softmax##Id();
+#include "runtime/protocols/Approximations.def"
+  default:
+    break;
+  }
+  llvm_unreachable("not a softmax approximation");
 }
+
+/// exp by the parameters (default exp.cubes).
+SoftmaxForm softmaxExact() { return {}; }
+/// PUMA's formula exactly: exp by (1 + x/256)^256.
+SoftmaxForm softmaxPuma() { return {false, Approximation::ExpLimit}; }
+/// (x + c)^2 / sum (x + c)^2.
+SoftmaxForm softmaxTwoQuad() { return {true, std::nullopt}; }
+
+bool isQuad(const SoftmaxParams &p) { return softmaxForm(p.approx).quad; }
 
 using Dims = RowDims;
 
@@ -53,7 +75,7 @@ int clipCompareBits(const SoftmaxParams &p) {
 /// The reciprocal used for row sums.
 ReciprocalParams rowRecip(const SoftmaxParams &p, int64_t len) {
   ReciprocalParams rp = p.recip;
-  rp.method = ReciprocalParams::Goldschmidt;
+  rp.approx = Approximation::ReciprocalGoldschmidt;
   rp.frac = p.frac;
   if (!isQuad(p)) {
     rp.minExp = 0;
@@ -98,7 +120,7 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
   int ym = b.trunc(fp.in, 0, clipCompareBits(p) + 1);
   fp.ym = ym;
   b.nextStage();
-  fp.value = buildExp(b, b.var(ym, f), expOf(p), /*narrow=*/true);
+  fp.value = buildExp(b, b.var(ym, f), softmaxExp(p), /*narrow=*/true);
   // The clip test starts from y's opening (against its mask, no opening
   // of its own) and runs alongside exp's truncations (stages 1..); the bit
   // joins the first one after the comparison is done.
@@ -159,14 +181,29 @@ LastProgram buildLast(const Dims &d, const SoftmaxParams &p) {
 
 } // namespace
 
+ExpParams nl::softmaxExp(const SoftmaxParams &p) {
+  SoftmaxForm form = softmaxForm(p.approx);
+  ExpParams ep = form.exp ? expParams(*form.exp) : p.exp;
+  ep.frac = p.frac;
+  return ep;
+}
+
+bool softmaxUsesExp(Approximation a) { return !softmaxForm(a).quad; }
+
+int softmaxInputBits(int frac, int rangeBits) {
+  return std::min(kSoftmaxMaxInputBits, frac + rangeBits);
+}
+
+double softmaxMaskBias(int rangeBits) {
+  return std::min(kSoftmaxMaskBias, std::ldexp(1.0, rangeBits - 1));
+}
+
 SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
                        const SoftmaxParams &p) {
   SoftmaxMat m;
   Dims d = dimsOf(shape);
   if (d.n == 0)
     return m;
-  assert((p.form == "exact" || p.form == "puma" || isQuad(p)) &&
-         "unknown softmax form");
   if (!isQuad(p))
     m.max = dealMax(c, shape, p.inputBits);
   FirstProgram fp = buildFirst(d, p);

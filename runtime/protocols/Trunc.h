@@ -24,6 +24,8 @@
 #include "runtime/Proto.h"
 #include "runtime/protocols/Narrow.h"
 
+#include <algorithm>
+
 namespace mpc::rt {
 
 /// The element-wise arithmetic of a truncation's opening, shared by the
@@ -69,5 +71,11 @@ TruncPair dealTrunc(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
 Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
                            int ringBits = kFullRingBits);
 Cost truncCost(int64_t n, int ringBits = kFullRingBits);
+/// The narrowest ring a truncation of \p bits bits can open in when |x| <
+/// 2^magnitudeBits at x's scale (|x| < 2^(L-2), bits <= L - 2); above
+/// kFullRingBits the full ring (and then |x| < 2^62) is the only choice.
+inline int truncRingBits(int magnitudeBits, int bits) {
+  return std::max(magnitudeBits, bits) + 2;
+}
 
 } // namespace mpc::rt

@@ -38,6 +38,15 @@ llvm::Error checkBuckets(int frac, int lo, int hi, const char *op) {
   return llvm::Error::success();
 }
 
+/// An error unless \p a is an entry of \p kind.
+llvm::Error checkKind(Approximation a, ApproxKind kind) {
+  if (approxInfo(a).kind == kind)
+    return llvm::Error::success();
+  return mpc::error("{}: '{}' is not a {} approximation",
+                    approxKindName(kind).str(), approxInfo(a).name,
+                    approxKindName(kind).str());
+}
+
 } // namespace
 
 llvm::Error validatePoly(llvm::ArrayRef<int64_t> shape, const PolyParams &p) {
@@ -93,7 +102,9 @@ llvm::Error validateExp(const ExpParams &p) {
 llvm::Error validateReciprocal(const ReciprocalParams &p) {
   if (auto e = checkFrac(p.frac, "reciprocal"))
     return e;
-  if (p.method == ReciprocalParams::Newton) {
+  if (auto e = checkKind(p.approx, ApproxKind::Reciprocal))
+    return e;
+  if (!normalizes(p.approx)) {
     if (p.iters < 1 || p.iters > 30)
       return mpc::error("reciprocal: Newton iters {} outside [1, 30]", p.iters);
     return llvm::Error::success();
@@ -111,7 +122,9 @@ llvm::Error validateReciprocal(const ReciprocalParams &p) {
 llvm::Error validateRsqrt(const RsqrtParams &p) {
   if (auto e = checkFrac(p.frac, "rsqrt"))
     return e;
-  if (p.method == RsqrtParams::Newton) {
+  if (auto e = checkKind(p.approx, ApproxKind::Rsqrt))
+    return e;
+  if (!normalizes(p.approx)) {
     if (p.iters < 1 || p.iters > 10)
       return mpc::error("rsqrt: Newton iters {} outside [1, 10]", p.iters);
     return llvm::Error::success();
@@ -131,32 +144,16 @@ llvm::Error validateRsqrt(const RsqrtParams &p) {
 llvm::Error validateGelu(const GeluParams &p) {
   if (auto e = checkFrac(p.frac, "gelu"))
     return e;
-  if (p.form != "puma" && p.form != "accurate" && p.form != "quad")
-    return mpc::error("gelu: unknown form '{}' (accurate, puma, quad)", p.form);
-  if (p.form != "quad" &&
-      (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits))
-    return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
-                      p.compareBits, kMaxCompareBits);
-  if (p.inputTruncBits < 0 || p.inputTruncBits > 40 ||
-      (p.inputTruncBits > 0 && p.form == "quad"))
-    return mpc::error("gelu: inputTruncBits {} must be in [0, 40] (0 for "
-                      "quad)",
-                      p.inputTruncBits);
-  // The truncation's two mask candidates differ by a multiple of
-  // 2^(64 - inputTruncBits); the comparisons need them equal modulo
-  // 2^(compareBits + 1).
-  if (p.form != "quad" && p.inputTruncBits + p.compareBits > 63)
-    return mpc::error("gelu: inputTruncBits {} + compareBits {} must be at "
-                      "most 63",
-                      p.inputTruncBits, p.compareBits);
-  return llvm::Error::success();
+  if (auto e = checkKind(p.approx, ApproxKind::Gelu))
+    return e;
+  return validateGeluForm(p);
 }
 
 llvm::Error validateTanh(const TanhParams &p) {
   if (auto e = checkFrac(p.frac, "tanh"))
     return e;
-  if (p.form != "poly")
-    return mpc::error("tanh: unknown form '{}' (poly)", p.form);
+  if (auto e = checkKind(p.approx, ApproxKind::Tanh))
+    return e;
   if (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits)
     return mpc::error("tanh: compareBits {} outside [frac + 4, {}]",
                       p.compareBits, kMaxCompareBits);
@@ -167,24 +164,20 @@ llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
                             const SoftmaxParams &p) {
   if (auto e = checkFrac(p.frac, "softmax"))
     return e;
-  bool quad = p.form == "2quad";
-  if (p.form != "exact" && p.form != "puma" && !quad)
-    return mpc::error("softmax: unknown form '{}' (exact, puma, 2quad)",
-                      p.form);
+  if (auto e = checkKind(p.approx, ApproxKind::Softmax))
+    return e;
+  bool quad = !softmaxUsesExp(p.approx);
   int64_t len = shape.empty() ? 1 : shape.back();
   ReciprocalParams rp = p.recip;
   rp.frac = p.frac;
-  rp.method = ReciprocalParams::Goldschmidt;
+  rp.approx = Approximation::ReciprocalGoldschmidt;
   if (!quad) {
-    ExpParams ep = p.exp;
-    if (p.form == "puma")
-      ep = ExpParams();
-    ep.frac = p.frac;
+    ExpParams ep = softmaxExp(p);
     if (auto e = validateExp(ep))
       return mpc::addContext(std::move(e), "softmax: ");
-    if (p.inputBits < p.frac + 5 || p.inputBits > kMaxCompareBits - 2)
+    if (p.inputBits < p.frac + 5 || p.inputBits > kSoftmaxMaxInputBits)
       return mpc::error("softmax: inputBits {} outside [frac + 5, {}]",
-                        p.inputBits, kMaxCompareBits - 2);
+                        p.inputBits, kSoftmaxMaxInputBits);
     if (!(p.clipBelow < 0) || p.clipBelow < -expRadix(ep))
       return mpc::error("softmax: clipBelow {} outside [-{}, 0) (exp's "
                         "2^(iters - cubes) 3^cubes)",
@@ -223,7 +216,7 @@ llvm::Error validateLayerNorm(llvm::ArrayRef<int64_t> shape,
   rs.frac = p.frac;
   if (auto e = validateRsqrt(rs))
     return mpc::addContext(std::move(e), "layernorm: ");
-  if (rs.method == RsqrtParams::Normalized) {
+  if (normalizes(rs.approx)) {
     int ft = std::max(rs.maxBits, 1);
     // The variance tests run against the variance sum's truncation mask,
     // whose two candidates agree on the compared bits only when

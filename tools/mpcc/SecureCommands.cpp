@@ -14,11 +14,13 @@
 #include "backend/PlanText.h"
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
+#include "passes/ApproxChoice.h"
 #include "passes/PassManager.h"
 #include "passes/RangeCheck.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/Profile.h"
 #include "runtime/plan/Weights.h"
+#include "runtime/protocols/Nonlinear.h"
 #include "support/Tensor.h"
 
 #include "llvm/Support/Path.h"
@@ -26,8 +28,7 @@
 using namespace mpc;
 using namespace mpc::tool;
 
-/// "accurate", "mpcformer", or "gelu=quad,softmax=2quad" (optionally after
-/// a preset: "accurate,gelu=quad").
+/// --approx (passes/ApproxChoice.h), --frac-bits, --range-bits.
 static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
   CompileOptions o;
   o.fracBits = a.fracBits;
@@ -38,38 +39,8 @@ static llvm::Expected<CompileOptions> compileOptions(const CompileArgs &a) {
   if (o.rangeBits < 5 || o.fracBits + o.rangeBits > 61)
     return error("--range-bits {} out of range [5, {}] (with --frac-bits {})",
                  o.rangeBits, 61 - o.fracBits, o.fracBits);
-  llvm::SmallVector<llvm::StringRef, 4> parts;
-  llvm::StringRef(a.approx).split(parts, ',', -1, false);
-  static const std::map<std::string, std::vector<std::string>> allowed = {
-      {"gelu", {"accurate", "puma", "quad"}},
-      {"softmax", {"exact", "2quad"}},
-      {"layernorm", {"normalized", "newton"}},
-      {"tanh", {"poly"}}};
-  for (llvm::StringRef part : parts) {
-    auto [kind, name] = part.split('=');
-    if (name.empty()) {
-      if (kind == "mpcformer") {
-        o.approxOverrides["gelu"] = "quad";
-        o.approxOverrides["softmax"] = "2quad";
-      } else if (kind != "accurate") {
-        return error("--approx: unknown preset '{}' (presets: accurate, "
-                     "mpcformer)",
-                     kind.str());
-      }
-      o.approx = kind.str();
-      continue;
-    }
-    auto it = allowed.find(kind.str());
-    if (it == allowed.end())
-      return error("--approx: unknown op kind '{}' (gelu, softmax, "
-                   "layernorm, tanh)",
-                   kind.str());
-    if (std::find(it->second.begin(), it->second.end(), name.str()) ==
-        it->second.end())
-      return error("--approx: '{}' is not an approximation of {} (have: {})",
-                   name.str(), kind.str(), fmt::join(it->second, ", "));
-    o.approxOverrides[kind.str()] = name.str();
-  }
+  if (llvm::Error e = applyApproxSpec(a.approx, o))
+    return e;
   return o;
 }
 
@@ -133,8 +104,9 @@ static llvm::Error checkSampleRanges(const Graph &g,
                  "domain of mpcc's LayerNorm (|x| and |output| < 2^{}, "
                  "variance + eps < 2^{}); it would compute wrong values for "
                  "these inputs",
-                 rangeSubject(o), o.node, o.maxAbs, kLayerNormInputBits,
-                 kLayerNormVarianceBits);
+                 rangeSubject(o), o.node, o.maxAbs,
+                 rt::layerNormDomain().inputBits,
+                 rt::layerNormDomain().varianceBits);
   int need = rangeBits;
   for (const RangeObservation &out : report->outside) {
     if (isLayerNormKind(out))

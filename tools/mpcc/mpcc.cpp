@@ -8,6 +8,7 @@
 
 #include "tools/mpcc/Commands.h"
 
+#include "passes/ApproxChoice.h"
 #include "support/Diag.h"
 #include "support/MallocTuning.h"
 
@@ -55,10 +56,12 @@ static cl::opt<std::string>
          cl::desc("ir | mir | plan-text | plan (default: plan when -o "
                   "ends in .plan, else ir)"),
          cl::sub(compileCmd), cl::cat(cat));
-static cl::opt<std::string>
-    approx("approx", cl::init("accurate"),
-           cl::desc("Preset (accurate, mpcformer) and/or KIND=NAME,..."),
-           cl::sub(compileCmd), cl::cat(cat));
+static const std::string approxHelp =
+    "Preset and/or KIND=NAME,... from the approximation menu:\n" +
+    mpc::approxMenu();
+static cl::opt<std::string> approx("approx", cl::init("accurate"),
+                                   cl::desc(approxHelp), cl::sub(compileCmd),
+                                   cl::cat(cat));
 static cl::opt<std::string> passes("passes",
                                    cl::desc("Pass pipeline, e.g. a,b,c"),
                                    cl::sub(compileCmd), cl::sub(optCmd),

@@ -42,7 +42,7 @@ PlanBuilder chainPlan() {
   b.op("pw_linear", {x, w}, {y}, 0, "/dense/MatMul");
   setInt(b.op("trunc", {y}, {t}, 1, "/dense/MatMul"), "bits", kFrac);
   b.op("add", {t, bias}, {z}, 2, "/dense/Add");
-  setStr(b.op("gelu", {z}, {g}, 2, "/act/Gelu"), "form", "puma");
+  setStr(b.op("gelu", {z}, {g}, 2, "/act/Gelu"), "approx", "puma");
   setInt(b.op("reveal", {g}, {out}, 3, "/out"), "to", 1);
   b.output("y", out);
   return b;

@@ -177,7 +177,7 @@ TEST_CASE("comparison kernels: relu and max", "[plan][nonlinear]") {
 TEST_CASE("element-wise approximations", "[plan][nonlinear]") {
   for (const char *form : {"accurate", "puma"})
     runCase({"gelu",
-             [&](plan::PlanOp &op) { setStr(op, "form", form); },
+             [&](plan::PlanOp &op) { setStr(op, "approx", form); },
              {2, 8},
              -6,
              6,
@@ -185,7 +185,7 @@ TEST_CASE("element-wise approximations", "[plan][nonlinear]") {
              0,
              [](auto &x) { return elementwise(x, geluRef); }});
   runCase({"gelu",
-           [](plan::PlanOp &op) { setStr(op, "form", "quad"); },
+           [](plan::PlanOp &op) { setStr(op, "approx", "quad"); },
            {2, 8},
            -6,
            6,
@@ -221,7 +221,7 @@ TEST_CASE("element-wise approximations", "[plan][nonlinear]") {
            0,
            recip});
   runCase({"reciprocal",
-           [](plan::PlanOp &op) { setStr(op, "method", "newton"); },
+           [](plan::PlanOp &op) { setStr(op, "approx", "newton"); },
            {2, 8},
            0.05,
            100,
@@ -233,7 +233,7 @@ TEST_CASE("element-wise approximations", "[plan][nonlinear]") {
   };
   runCase({"rsqrt", noAttrs, {2, 8}, 0.1, 100, "rsqrt.normalized", 0, rsq});
   runCase({"rsqrt",
-           [](plan::PlanOp &op) { setStr(op, "method", "newton"); },
+           [](plan::PlanOp &op) { setStr(op, "approx", "newton"); },
            {2, 8},
            0.1,
            100,
@@ -255,7 +255,7 @@ TEST_CASE("softmax and layernorm", "[plan][nonlinear]") {
   };
   runCase({"softmax", noAttrs, {2, 8}, -5, 5, "softmax.exact", 0, softmaxRef});
   runCase({"softmax",
-           [](plan::PlanOp &op) { setStr(op, "form", "puma"); },
+           [](plan::PlanOp &op) { setStr(op, "approx", "puma"); },
            {2, 8},
            -5,
            5,
@@ -264,7 +264,7 @@ TEST_CASE("softmax and layernorm", "[plan][nonlinear]") {
            softmaxRef});
   Case quad{"softmax",
             [](plan::PlanOp &op) {
-              setStr(op, "form", "2quad");
+              setStr(op, "approx", "2quad");
               setFloat(op, "c", 5);
             },
             {2, 8},
@@ -347,24 +347,25 @@ TEST_CASE("accepted attributes deal exactly what the cost formula says",
           for (int me : {-12, -1})
             grid.push_back({k.kernel,
                             {2, 4},
-                            {{"method", Sa(m)},
+                            {{"approx", Sa(m)},
                              {"iters", I(it)},
                              {"max_bits", I(mb)},
                              {"min_exp", I(me)}}});
   for (std::string f : {"accurate", "puma", "quad"})
     for (int cb : {24, 40, 62})
       grid.push_back(
-          {"gelu", {2, 4}, {{"form", Sa(f)}, {"compare_bits", I(cb)}}});
+          {"gelu", {2, 4}, {{"approx", Sa(f)}, {"compare_bits", I(cb)}}});
   for (int cb : {24, 40, 62})
     grid.push_back({"tanh", {2, 4}, {{"compare_bits", I(cb)}}});
   for (std::string f : {"exact", "puma", "2quad"})
     for (int ei : {1, 7, 16})
       for (int ib : {20, 40, 61})
         for (int64_t len : {1, 8, 300})
-          grid.push_back(
-              {"softmax",
-               {2, len},
-               {{"form", Sa(f)}, {"exp_iters", I(ei)}, {"input_bits", I(ib)}}});
+          grid.push_back({"softmax",
+                          {2, len},
+                          {{"approx", Sa(f)},
+                           {"exp_iters", I(ei)},
+                           {"input_bits", I(ib)}}});
   for (std::string ap : {"normalized", "newton"})
     for (int ri : {0, 1, 3})
       for (int ib : {1, 14, 30})

@@ -54,6 +54,7 @@ TEST_CASE("PUMA GeLU on a [1,16,64] activation", "[nonlinear][gelu]") {
   std::vector<double> xs =
       activationInputs(1024, 6, 21, {-4, -1.95, 3, -4.0001, 2.9999, 0});
   GeluParams gp;
+  gp.approx = Approximation::GeluPuma;
   NlRun r = runGelu(xs, shape, gp);
   ErrStats e = errors(r.in, r.out, geluRef);
   WARN("gelu.puma: max abs err vs exact GeLU " << e.maxAbs << " at "
@@ -69,6 +70,7 @@ TEST_CASE("PUMA GeLU over TCP and with a narrower comparison",
   Shape shape{2, 100};
   std::vector<double> xs = activationInputs(200, 5, 22, {});
   GeluParams gp;
+  gp.approx = Approximation::GeluPuma;
   gp.compareBits = 40; // |x| < 2^23 at frac 16
   NlRun r = runGelu(xs, shape, gp, Link::Tcp);
   CHECK(errors(r.in, r.out, geluRef).maxAbs <=
@@ -84,7 +86,7 @@ TEST_CASE("GeLU that truncates its input costs what GeLU alone costs",
   std::vector<double> xs =
       activationInputs(1024, 6, 25, {-4, 4, -4.0001, 3.9999, 0});
   GeluParams plain;
-  plain.form = "accurate";
+  plain.approx = Approximation::GeluAccurate;
   plain.compareBits = 32;
   GeluParams fused = plain;
   fused.inputTruncBits = 16; // x arrives at frac 32, as a product does
@@ -113,7 +115,7 @@ TEST_CASE("Quad GeLU is MPCFormer's formula in two rounds",
   std::mt19937_64 rng(23);
   std::vector<double> xs = uniform(rng, 1024, info->lo, info->hi);
   GeluParams gp;
-  gp.form = "quad";
+  gp.approx = Approximation::GeluQuad;
   auto link = GENERATE(Link::Mem, Link::Tcp);
   NlRun r = runGelu(xs, shape, gp, link);
   auto quad = [](double x) { return 0.125 * x * x + 0.25 * x + 0.5; };

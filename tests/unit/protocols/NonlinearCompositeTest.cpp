@@ -58,7 +58,7 @@ TEST_CASE("softmax on [1,4,16,16] with masked keys", "[nonlinear][softmax]") {
   Shape shape{1, 4, 16, 16};
   std::vector<double> xs = maskedScores(shape, 31);
   SoftmaxParams sp;
-  sp.form = form;
+  sp.approx = info->id;
   NlRun r = runNl(
       xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
       [&](Party &p, RingTensor x, const SoftmaxMat &m) {
@@ -143,7 +143,7 @@ TEST_CASE("softmax.2quad with a 0/1 key mask", "[nonlinear][softmax]") {
   for (int j = 0; j < 8; ++j)
     mask[j] = j < 6 ? 1 : 0;
   SoftmaxParams sp;
-  sp.form = "2quad";
+  sp.approx = Approximation::SoftmaxTwoQuad;
   auto link = GENERATE(Link::Mem, Link::Tcp);
   NlRun r = runNl(
       xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
@@ -286,7 +286,7 @@ TEST_CASE("LayerNorm with CrypTen's Newton rsqrt", "[nonlinear][layernorm]") {
   }
   LayerNormParams lp;
   lp.affine = LayerNormParams::None;
-  lp.rsqrt.method = RsqrtParams::Newton;
+  lp.rsqrt.approx = Approximation::RsqrtNewton;
   lp.rsqrt.iters = 3;
   auto link = GENERATE(Link::Mem, Link::Tcp);
   NlRun r = runNl(

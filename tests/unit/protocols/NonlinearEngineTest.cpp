@@ -169,7 +169,7 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   CHECK(ok(validateSoftmax(att, classic)));
   CHECK(ok(validateReciprocal({})));
   ReciprocalParams rn;
-  rn.method = ReciprocalParams::Newton;
+  rn.approx = Approximation::ReciprocalNewton;
   rn.iters = 10;
   CHECK(ok(validateReciprocal(rn)));
   CHECK(ok(validateRsqrt({})));
@@ -177,7 +177,7 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   CHECK(ok(validateTanh({})));
   CHECK(ok(validateSoftmax(att, {})));
   SoftmaxParams q;
-  q.form = "2quad";
+  q.approx = Approximation::SoftmaxTwoQuad;
   CHECK(ok(validateSoftmax(att, q)));
   LayerNormParams ln;
   ln.gammaWeightId = 3;
@@ -198,7 +198,7 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   tiny.minExp = -30;
   CHECK(bad(validateRsqrt(tiny)));
   GeluParams g;
-  g.form = "tanh";
+  g.approx = Approximation::TanhPoly; // not a GeLU entry
   CHECK(bad(validateGelu(g)));
   SoftmaxParams s;
   s.inputBits = 62;
@@ -221,7 +221,7 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   CHECK(ok(validateLayerNorm({1, 2048}, wideVar)));
   // A fused GeLU truncation whose mask candidates differ on compared bits.
   GeluParams fused;
-  fused.form = "accurate";
+  fused.approx = Approximation::GeluAccurate;
   fused.inputTruncBits = 16;
   fused.compareBits = 47;
   CHECK(ok(validateGelu(fused)));

@@ -86,7 +86,7 @@ TEST_CASE("Newton reciprocal (CrypTen) over its domain", "[nonlinear][recip]") {
   REQUIRE(info);
   std::vector<double> xs = domainInputs(*info, 3000, 13);
   ReciprocalParams rp;
-  rp.method = ReciprocalParams::Newton;
+  rp.approx = Approximation::ReciprocalNewton;
   rp.iters = 10;
   auto link = GENERATE(Link::Mem, Link::Tcp);
   NlRun r = runRecip(xs, rp, link);
@@ -120,7 +120,7 @@ TEST_CASE("Newton rsqrt (CrypTen) over its domain", "[nonlinear][rsqrt]") {
   REQUIRE(info);
   std::vector<double> xs = domainInputs(*info, 3000, 15);
   RsqrtParams rp;
-  rp.method = RsqrtParams::Newton;
+  rp.approx = Approximation::RsqrtNewton;
   rp.iters = 3;
   auto link = GENERATE(Link::Mem, Link::Tcp);
   NlRun r = runRsqrt(xs, rp, link);
