@@ -139,8 +139,6 @@ struct Row {
 /// attribute that names its protocol variant.
 static std::string protocolLabel(const rt::OpDesc &op) {
   std::string k = op.kernelName().str();
-  if (op.hasAttr("form"))
-    return fmt::format("{}({})", k, op.attrStr("form"));
   if (op.hasAttr("approx"))
     return fmt::format("{}({})", k, op.attrStr("approx"));
   if (k == "trunc")
