@@ -11,6 +11,7 @@
 
 #include "runtime/Prg.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -51,7 +52,11 @@ struct Prg::Impl {
         1)
       cryptoFailure("EVP_EncryptInit_ex");
   }
-  ~Impl() { EVP_CIPHER_CTX_free(ctx); }
+  // EVP_CIPHER_CTX_free wipes the key schedule; the buffer holds keystream.
+  ~Impl() {
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(buffer.data(), buffer.size());
+  }
 
   /// Writes the next \p n keystream bytes to \p out.
   void keystream(uint8_t *out, size_t n) {

@@ -32,7 +32,8 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
   RunProfile prof;
   prof.party = 2;
   auto t0 = Clock::now();
-  llvm::Expected<DealerSeeds> seeds = dealerHandshake(plan, a, b);
+  llvm::Expected<std::unique_ptr<DealerSeeds>> seeds =
+      dealerHandshake(plan, a, b);
   if (!seeds)
     return addContext(seeds.takeError(), "dealer: ");
   prof.handshakeSeconds = secondsSince(t0);
@@ -40,9 +41,9 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
   auto tOff = Clock::now();
   Session session;
   session.role = Role::Dealer;
-  session.masks = WeightMasks::withSeed(int(Role::Dealer), seeds->mask);
+  session.masks = WeightMasks::withSeed(int(Role::Dealer), (*seeds)->mask);
   std::vector<u64> toP1;
-  Corr corr = Corr::dealer(seeds->s0, seeds->s1, &toP1);
+  Corr corr = Corr::dealer((*seeds)->s0, (*seeds)->s1, &toP1);
   for (const OpDesc &op : plan.ops) {
     OpProfile row = profileRow(op);
     auto tOp = Clock::now();
@@ -55,7 +56,7 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
                         "1 but its cost formula says {}",
                         op.describe(), wordBytes(toP1.size()), want);
     if (!toP1.empty())
-      if (llvm::Error e = sendWords(*seeds->toP1, toP1))
+      if (llvm::Error e = sendWords(*(*seeds)->toP1, toP1))
         return addContext(std::move(e),
                           fmt::format("dealer: offline {}: ", op.describe()));
     row.dealerBytes = want;

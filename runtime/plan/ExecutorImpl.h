@@ -14,27 +14,31 @@
 
 namespace mpc::rt {
 
-/// Seeds a party holds after the handshakes.
+/// Seeds a party holds after the handshakes (wiped when destroyed).
 struct PartySeeds {
   Seed dealer{}; ///< Shared with the dealer (this party's Corr stream).
   Seed mask{};   ///< Party 0 only: the weight-mask seed.
   Seed common{}; ///< Shared by the two parties.
+  ~PartySeeds();
 };
 
-/// Hello with the dealer (receives the seeds), then with the peer (party 0
-/// sends the common seed).
-llvm::Expected<PartySeeds> partyHandshake(int party, const LoadedPlan &plan,
-                                          Channel &peer, Channel &dealer,
-                                          const RunOptions &opts);
+/// Hello with the dealer (receives the session id and the seeds), then
+/// with the peer (checks the session id; party 0 sends the common seed).
+/// See Handshake.h.
+llvm::Expected<std::unique_ptr<PartySeeds>>
+partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
+               Channel &dealer, const RunOptions &opts);
 
-/// The dealer's side: identifies the two parties by their hellos and sends
-/// their seeds.
+/// The dealer's side: draws the session id, identifies the two parties
+/// (by their certificates over TLS, else by their hellos) and sends their
+/// seeds.
 struct DealerSeeds {
   Seed s0{}, s1{}, mask{};
   Channel *toP0 = nullptr, *toP1 = nullptr;
+  ~DealerSeeds();
 };
-llvm::Expected<DealerSeeds> dealerHandshake(const LoadedPlan &plan, Channel &a,
-                                            Channel &b);
+llvm::Expected<std::unique_ptr<DealerSeeds>>
+dealerHandshake(const LoadedPlan &plan, Channel &a, Channel &b);
 
 /// Ops [first, last) of a plan.
 using OpRange = std::pair<size_t, size_t>;

@@ -48,7 +48,6 @@ private:
   PartyData data_;
   Channel &peer_, &dealer_;
   const RunOptions &opts_;
-  PartySeeds seeds_;
   std::optional<Prg> common_;
   Session session_;
   std::vector<RingTensor> values_;
@@ -62,23 +61,23 @@ llvm::Expected<PartyResult> PartyRun::run() {
   for (const OpDesc &op : plan_.ops)
     prof_.ops.push_back(profileRow(op));
   auto t0 = Clock::now();
-  llvm::Expected<PartySeeds> seeds =
+  llvm::Expected<std::unique_ptr<PartySeeds>> seeds =
       partyHandshake(id_, plan_, peer_, dealer_, opts_);
   if (!seeds)
     return addContext(seeds.takeError(), who() + ": ");
-  seeds_ = *seeds;
-  common_.emplace(seeds_.common);
+  common_.emplace((*seeds)->common);
   prof_.handshakeSeconds = secondsSince(t0);
 
   session_.role = id_ == 0 ? Role::P0 : Role::P1;
-  session_.masks = id_ == 0 ? WeightMasks::withSeed(0, seeds_.mask)
+  session_.masks = id_ == 0 ? WeightMasks::withSeed(0, (*seeds)->mask)
                             : WeightMasks::forParty1();
+  // Offline and online alternate per material window (one window: all
+  // offline, then all online).
+  Corr corr = Corr::party(id_, (*seeds)->dealer);
+  seeds->reset(); // the seeds live on only inside the PRGs (wiped)
   loadValues();
   if (llvm::Error e = setup())
     return e;
-  // Offline and online alternate per material window (one window: all
-  // offline, then all online).
-  Corr corr = Corr::party(id_, seeds_.dealer);
   material_.assign(plan_.ops.size(), std::any());
   std::vector<StepRange> windows =
       materialWindows(plan_, opts_.materialWindowMiB);

@@ -1,14 +1,18 @@
 //===- runtime/plan/Session.cpp - Handshakes and run inputs ---------------===//
 //
-// The hello every connection starts with (magic, version, role, flags, plan
-// digest; a fixed 56 bytes exchanged both ways at once, so a mismatch is
-// seen by both ends and neither waits), the seed distribution, the checking
-// and encoding of plan inputs, and the peak-memory probe.
+// The hello of every link (Handshake.h: encoding, parsing, checks), the
+// handshakes of the parties and the dealer built on it with the seed
+// distribution, the checking and encoding of plan inputs, and the
+// peak-memory probe.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/ExecutorImpl.h"
+#include "runtime/plan/Handshake.h"
 
 #include "llvm/Support/MemoryBuffer.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <sys/resource.h>
 
@@ -21,153 +25,271 @@ using namespace mpc::rt;
 
 namespace {
 
-constexpr char kHelloMagic[8] = {'M', 'P', 'C', 'C', 'R', 'U', 'N', '1'};
-constexpr uint32_t kFlagRevealToBoth = 1;
+constexpr char kHelloMagic[8] = {'M', 'P', 'C', 'C', 'R', 'U', 'N', '2'};
 
-struct Hello {
-  char magic[8];
-  uint32_t version;
-  uint32_t role; ///< 0, 1, 2 (dealer)
-  uint32_t flags;
-  uint32_t windowMiB; ///< RunOptions::materialWindowMiB (parties).
-  uint8_t digest[32];
-};
-static_assert(sizeof(Hello) == 56, "the hello is a fixed 56 bytes");
+void putU32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    p[i] = uint8_t(v >> (8 * i));
+}
 
-Hello makeHello(int role, uint32_t flags, uint32_t windowMiB,
-                const PlanDigest &d) {
-  Hello h{};
-  std::memcpy(h.magic, kHelloMagic, 8);
-  h.version = kPlanFormatVersion;
-  h.role = uint32_t(role);
-  h.flags = flags;
-  h.windowMiB = windowMiB;
-  std::memcpy(h.digest, d.data(), d.size());
+uint32_t getU32(const uint8_t *p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i)
+    v |= uint32_t(p[i]) << (8 * i);
+  return v;
+}
+
+std::string roleText(int role) {
+  return role == kAnyRole ? "any role" : roleName(role);
+}
+
+bool allZero(llvm::ArrayRef<uint8_t> b) {
+  return llvm::all_of(b, [](uint8_t x) { return x == 0; });
+}
+
+} // namespace
+
+std::array<uint8_t, kHelloBytes> mpc::rt::encodeHello(const Hello &h) {
+  std::array<uint8_t, kHelloBytes> b{};
+  uint8_t *p = b.data();
+  std::memcpy(p, kHelloMagic, 8);
+  putU32(p + 8, kHelloVersion);
+  putU32(p + 12, kPlanFormatVersion);
+  p[16] = uint8_t(h.role);
+  p[17] = uint8_t(h.peerRole);
+  putU32(p + 20, h.flags);
+  putU32(p + 24, h.windowMiB);
+  std::memcpy(p + 28, h.digest.data(), 32);
+  std::memcpy(p + 60, h.session.data(), 32);
+  std::memcpy(p + 92, h.binding.data(), 32);
+  return b;
+}
+
+llvm::Expected<Hello> mpc::rt::parseHello(llvm::ArrayRef<uint8_t> b) {
+  if (b.size() != kHelloBytes)
+    return mpc::error("a hello is {} bytes, not {}", kHelloBytes, b.size());
+  if (std::memcmp(b.data(), kHelloMagic, 7) != 0)
+    return mpc::error("not an mpc-run peer");
+  const uint8_t *p = b.data();
+  uint32_t version = p[7] == kHelloMagic[7] ? getU32(p + 8) : 0;
+  if (version != kHelloVersion)
+    return mpc::error("the peer speaks hello version {}, this mpc-run {}: "
+                      "run the same mpc-run version everywhere",
+                      version ? version : uint32_t(p[7]), kHelloVersion);
+  if (uint32_t f = getU32(p + 12); f != kPlanFormatVersion)
+    return mpc::error("the peer runs plan format version {}, this mpc-run {}",
+                      f, kPlanFormatVersion);
+  Hello h;
+  h.role = p[16];
+  h.peerRole = p[17];
+  if (h.role > kDealerRole)
+    return mpc::error("the peer claims role {}", h.role);
+  if (h.peerRole > kDealerRole && h.peerRole != kAnyRole)
+    return mpc::error("the peer names role {} for this end", h.peerRole);
+  if (p[18] != 0 || p[19] != 0)
+    return mpc::error("the hello's reserved bytes are not zero");
+  h.flags = getU32(p + 20);
+  if (h.flags & ~kHelloRevealToBoth)
+    return mpc::error("the hello has unknown flags {:#x}", h.flags);
+  h.windowMiB = getU32(p + 24);
+  std::memcpy(h.digest.data(), p + 28, 32);
+  std::memcpy(h.session.data(), p + 60, 32);
+  std::memcpy(h.binding.data(), p + 92, 32);
   return h;
 }
 
-/// Exchanges hellos on \p ch and checks the peer's: an mpc-run of the same
-/// version running the same plan. Returns the peer's hello.
-llvm::Expected<Hello> exchangeHello(Channel &ch, int me, uint32_t flags,
-                                    uint32_t windowMiB,
-                                    const LoadedPlan &plan) {
-  Hello mine = makeHello(me, flags, windowMiB, plan.digest), theirs{};
-  if (llvm::Error e =
-          ch.exchange(llvm::ArrayRef<uint8_t>(
-                          reinterpret_cast<uint8_t *>(&mine), sizeof mine),
-                      llvm::MutableArrayRef<uint8_t>(
-                          reinterpret_cast<uint8_t *>(&theirs), sizeof theirs)))
-    return addContext(std::move(e), "handshake: ");
-  if (std::memcmp(theirs.magic, kHelloMagic, 8) != 0)
-    return mpc::error("handshake: {} is not an mpc-run peer", ch.peerName());
-  if (theirs.version != kPlanFormatVersion)
-    return mpc::error("handshake: {} runs plan format version {}, this "
-                      "mpc-run {}",
-                      ch.peerName(), theirs.version, kPlanFormatVersion);
-  if (theirs.role > 2)
-    return mpc::error("handshake: {} claims role {}", ch.peerName(),
-                      theirs.role);
-  if (std::memcmp(theirs.digest, plan.digest.data(), 32) != 0) {
-    PlanDigest d;
-    std::memcpy(d.data(), theirs.digest, 32);
-    return mpc::error("handshake: {} ({}) runs a different plan (its digest "
-                      "{}..., {} has {}...)",
-                      roleName(int(theirs.role)), ch.peerName(),
-                      digestHex(d).substr(0, 16), plan.name,
-                      digestHex(plan.digest).substr(0, 16));
+llvm::Error mpc::rt::checkHello(const Hello &theirs, const HelloExpectation &e,
+                                llvm::StringRef peerName) {
+  std::string who = peerName.str();
+  bool roleOk = e.peer == kAnyRole
+                    ? theirs.role != kDealerRole && theirs.role != e.me
+                    : theirs.role == e.peer;
+  if (!roleOk)
+    return mpc::error("{} is {}, expected {}{}", who, roleText(theirs.role),
+                      roleText(e.peer),
+                      e.authenticated ? " (its certificate says so)" : "");
+  bool peerRoleOk = theirs.peerRole == e.me ||
+                    (theirs.peerRole == kAnyRole &&
+                     theirs.role == kDealerRole && !e.authenticated);
+  if (!peerRoleOk)
+    return mpc::error("{} believes it talks to {}, but this is {}", who,
+                      roleText(theirs.peerRole), roleName(e.me));
+  if (theirs.binding != e.binding)
+    return mpc::error("{} sent a hello bound to another connection (TLS "
+                      "exporter mismatch): refusing a relayed handshake",
+                      who);
+  if (e.digest && theirs.digest != *e.digest) {
+    return mpc::error("{} runs a different plan (its digest {}..., this "
+                      "one's {}...)",
+                      who, digestHex(theirs.digest).substr(0, 16),
+                      digestHex(*e.digest).substr(0, 16));
   }
+  if (theirs.role == kDealerRole && allZero(theirs.session))
+    return mpc::error("{} sent no session id", who);
+  if (e.session && theirs.session != *e.session)
+    return mpc::error("{} is in another session of the dealer (session id "
+                      "{:02x}{:02x}{:02x}{:02x}..., this party's "
+                      "{:02x}{:02x}{:02x}{:02x}...)",
+                      who, theirs.session[0], theirs.session[1],
+                      theirs.session[2], theirs.session[3], (*e.session)[0],
+                      (*e.session)[1], (*e.session)[2], (*e.session)[3]);
+  return llvm::Error::success();
+}
+
+namespace {
+
+/// Sends \p mine on \p ch and receives, parses and checks the peer's.
+llvm::Expected<Hello> exchangeHello(Channel &ch, const Hello &mine,
+                                    const HelloExpectation &e) {
+  std::array<uint8_t, kHelloBytes> out = encodeHello(mine), in{};
+  if (llvm::Error err = ch.exchange(out, in))
+    return addContext(std::move(err), "handshake: ");
+  llvm::Expected<Hello> theirs = parseHello(in);
+  if (!theirs)
+    return addContext(theirs.takeError(),
+                      fmt::format("handshake: {}: ", ch.peerName()));
+  if (llvm::Error err = checkHello(*theirs, e, ch.peerName()))
+    return addContext(std::move(err), "handshake: ");
   return theirs;
+}
+
+/// The expectation for a link whose peer is \p peer (or, for the dealer
+/// without TLS, kAnyRole).
+HelloExpectation expect(int me, int peer, const Channel &ch,
+                        const LoadedPlan &plan) {
+  HelloExpectation e;
+  e.me = me;
+  e.authenticated = ch.authenticatedRole() >= 0;
+  e.peer = e.authenticated ? ch.authenticatedRole() : peer;
+  e.digest = &plan.digest;
+  e.binding = ch.binding();
+  return e;
 }
 
 llvm::Error sendSeeds(Channel &ch, llvm::ArrayRef<Seed> seeds) {
   std::vector<uint8_t> bytes;
   for (const Seed &s : seeds)
     bytes.insert(bytes.end(), s.begin(), s.end());
-  return ch.send(bytes);
+  llvm::Error e = ch.send(bytes);
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  return e;
 }
 
 llvm::Error recvSeeds(Channel &ch, llvm::MutableArrayRef<Seed> seeds) {
   std::vector<uint8_t> bytes(seeds.size() * sizeof(Seed));
-  if (llvm::Error e = ch.recv(bytes))
-    return e;
-  for (size_t i = 0; i < seeds.size(); ++i)
-    std::memcpy(seeds[i].data(), bytes.data() + i * sizeof(Seed), sizeof(Seed));
-  return llvm::Error::success();
+  llvm::Error e = ch.recv(bytes);
+  if (!e)
+    for (size_t i = 0; i < seeds.size(); ++i)
+      std::memcpy(seeds[i].data(), bytes.data() + i * sizeof(Seed),
+                  sizeof(Seed));
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  return e;
 }
 
 } // namespace
 
-llvm::Expected<PartySeeds>
+PartySeeds::~PartySeeds() {
+  OPENSSL_cleanse(dealer.data(), dealer.size());
+  OPENSSL_cleanse(mask.data(), mask.size());
+  OPENSSL_cleanse(common.data(), common.size());
+}
+
+DealerSeeds::~DealerSeeds() {
+  OPENSSL_cleanse(s0.data(), s0.size());
+  OPENSSL_cleanse(s1.data(), s1.size());
+  OPENSSL_cleanse(mask.data(), mask.size());
+}
+
+llvm::Expected<std::unique_ptr<PartySeeds>>
 mpc::rt::partyHandshake(int party, const LoadedPlan &plan, Channel &peer,
                         Channel &dealer, const RunOptions &opts) {
-  uint32_t flags = opts.revealToBoth ? kFlagRevealToBoth : 0;
-  PartySeeds seeds;
-  uint32_t window = opts.materialWindowMiB;
-  llvm::Expected<Hello> d = exchangeHello(dealer, party, flags, window, plan);
+  auto seeds = std::make_unique<PartySeeds>();
+  Hello mine;
+  mine.role = party;
+  mine.flags = opts.revealToBoth ? kHelloRevealToBoth : 0;
+  mine.windowMiB = opts.materialWindowMiB;
+  mine.digest = plan.digest;
+
+  // The dealer: its hello carries the session id.
+  mine.peerRole = kDealerRole;
+  mine.binding = dealer.binding();
+  llvm::Expected<Hello> d =
+      exchangeHello(dealer, mine, expect(party, kDealerRole, dealer, plan));
   if (!d)
     return d.takeError();
-  if (d->role != 2)
-    return mpc::error("handshake: {} is {}, expected the dealer",
-                      dealer.peerName(), roleName(int(d->role)));
   if (party == 0) {
     Seed two[2];
-    if (llvm::Error e = recvSeeds(dealer, two))
+    llvm::Error e = recvSeeds(dealer, two);
+    seeds->dealer = two[0];
+    seeds->mask = two[1];
+    OPENSSL_cleanse(two, sizeof two);
+    if (e)
       return addContext(std::move(e), "handshake: seeds from the dealer: ");
-    seeds.dealer = two[0];
-    seeds.mask = two[1];
-  } else if (llvm::Error e = recvSeeds(dealer, {&seeds.dealer, 1})) {
+  } else if (llvm::Error e = recvSeeds(dealer, {&seeds->dealer, 1})) {
     return addContext(std::move(e), "handshake: seed from the dealer: ");
   }
 
-  llvm::Expected<Hello> p = exchangeHello(peer, party, flags, window, plan);
+  // The other party: the same session, the same options.
+  mine.peerRole = 1 - party;
+  mine.session = d->session;
+  mine.binding = peer.binding();
+  HelloExpectation e = expect(party, 1 - party, peer, plan);
+  e.session = &d->session;
+  llvm::Expected<Hello> p = exchangeHello(peer, mine, e);
   if (!p)
     return p.takeError();
-  if (int(p->role) != 1 - party)
-    return mpc::error("handshake: {} is {}, expected party {}", peer.peerName(),
-                      roleName(int(p->role)), 1 - party);
-  if (p->flags != flags)
+  if (p->flags != mine.flags)
     return mpc::error("handshake: party 0 and party 1 disagree on "
                       "--reveal-to-both (this party: {})",
                       opts.revealToBoth ? "on" : "off");
   // Both parties must cut the offline phase at the same ops: each window
   // ends with a barrier.
-  if (p->windowMiB != window)
+  if (p->windowMiB != mine.windowMiB)
     return mpc::error("handshake: party 0 and party 1 disagree on the "
                       "material window, --material-window (this party: {} "
                       "MiB, {}: {} MiB)",
-                      window, roleName(1 - party), p->windowMiB);
+                      mine.windowMiB, roleName(1 - party), p->windowMiB);
   if (party == 0) {
-    seeds.common = randomSeed();
-    if (llvm::Error e = sendSeeds(peer, {seeds.common}))
-      return addContext(std::move(e), "handshake: ");
-  } else if (llvm::Error e = recvSeeds(peer, {&seeds.common, 1})) {
-    return addContext(std::move(e), "handshake: common seed: ");
+    seeds->common = randomSeed();
+    if (llvm::Error err = sendSeeds(peer, {seeds->common}))
+      return addContext(std::move(err), "handshake: ");
+  } else if (llvm::Error err = recvSeeds(peer, {&seeds->common, 1})) {
+    return addContext(std::move(err), "handshake: common seed: ");
   }
   return seeds;
 }
 
-llvm::Expected<DealerSeeds> mpc::rt::dealerHandshake(const LoadedPlan &plan,
-                                                     Channel &a, Channel &b) {
-  DealerSeeds s;
-  Channel *chans[2] = {&a, &b};
-  for (Channel *ch : chans) {
-    llvm::Expected<Hello> h = exchangeHello(*ch, 2, 0, 0, plan);
+llvm::Expected<std::unique_ptr<DealerSeeds>>
+mpc::rt::dealerHandshake(const LoadedPlan &plan, Channel &a, Channel &b) {
+  auto s = std::make_unique<DealerSeeds>();
+  Hello mine;
+  mine.role = kDealerRole;
+  mine.digest = plan.digest;
+  if (RAND_bytes(mine.session.data(), int(mine.session.size())) != 1)
+    return mpc::error("handshake: no randomness for a session id");
+  for (Channel *ch : {&a, &b}) {
+    // Over TLS the certificate has already said which party this is.
+    int known = ch->authenticatedRole();
+    mine.peerRole = known >= 0 ? known : kAnyRole;
+    mine.binding = ch->binding();
+    llvm::Expected<Hello> h =
+        exchangeHello(*ch, mine, expect(kDealerRole, kAnyRole, *ch, plan));
     if (!h)
       return h.takeError();
-    Channel *&slot = h->role == 0 ? s.toP0 : s.toP1;
-    if (h->role == 2 || slot)
+    Channel *&slot = h->role == 0 ? s->toP0 : s->toP1;
+    if (slot)
       return mpc::error("handshake: {} claims to be {}, which is taken",
-                        ch->peerName(), roleName(int(h->role)));
+                        ch->peerName(), roleName(h->role));
     slot = ch;
+    if (known < 0)
+      ch->setPeerName(roleName(h->role) + " (" + ch->peerName() + ")");
   }
-  s.toP0->setPeerName("party 0 (" + s.toP0->peerName() + ")");
-  s.toP1->setPeerName("party 1 (" + s.toP1->peerName() + ")");
-  s.s0 = randomSeed();
-  s.s1 = randomSeed();
-  s.mask = randomSeed();
-  if (llvm::Error e = sendSeeds(*s.toP0, {s.s0, s.mask}))
+  s->s0 = randomSeed();
+  s->s1 = randomSeed();
+  s->mask = randomSeed();
+  if (llvm::Error e = sendSeeds(*s->toP0, {s->s0, s->mask}))
     return addContext(std::move(e), "handshake: ");
-  if (llvm::Error e = sendSeeds(*s.toP1, {s.s1}))
+  if (llvm::Error e = sendSeeds(*s->toP1, {s->s1}))
     return addContext(std::move(e), "handshake: ");
   return s;
 }

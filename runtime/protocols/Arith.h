@@ -84,6 +84,13 @@ public:
   static WeightMasks withSeed(int role, const Seed &maskSeed);
   /// Party 1.
   static WeightMasks forParty1();
+  WeightMasks() = default;
+  WeightMasks(const WeightMasks &) = default;
+  WeightMasks(WeightMasks &&) = default;
+  WeightMasks &operator=(const WeightMasks &) = default;
+  WeightMasks &operator=(WeightMasks &&) = default;
+  /// Wipes the mask seed.
+  ~WeightMasks();
 
   /// B_id (dealer, party 0); regenerated from the seed on each call as
   /// Prg(AES-128_seed("mpcc.pw\0" || id as 8 little-endian bytes)), i.e.

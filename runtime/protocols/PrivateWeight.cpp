@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Arith.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <cassert>
@@ -142,6 +143,8 @@ WeightMasks WeightMasks::withSeed(int role, const Seed &maskSeed) {
   w.seed_ = maskSeed;
   return w;
 }
+
+WeightMasks::~WeightMasks() { OPENSSL_cleanse(seed_.data(), seed_.size()); }
 
 WeightMasks WeightMasks::forParty1() {
   WeightMasks w;

@@ -2,7 +2,8 @@
 //
 // `mpc-run local` checks what it can up front (plan, inputs, outputs, that
 // the weights file exists), then starts mpc-run three times: the dealer,
-// party 0 and party 1, each a separate process on 127.0.0.1. Ports are
+// party 0 and party 1, each a separate process on 127.0.0.1, over TLS with
+// identities made for this run only (unless --insecure). Ports are
 // never guessed: the dealer listens on port 0 and writes the port it got
 // to a file in this run's private temporary directory, and only then is
 // party 0 started, pointed at it; party 0 does the same for party 1. Each
@@ -246,6 +247,28 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
                std::to_string(c.materialWindowMiB)};
     if (c.threads > 0)
       ch.args.insert(ch.args.end(), {"--threads", std::to_string(c.threads)});
+  }
+  // Identities: fresh ones for this run (in the 0700 directory, keys
+  // 0600), each role pinning the other two; or none with --insecure.
+  const int roleOf[3] = {kDealerRole, 0, 1};
+  if (c.insecure)
+    llvm::errs() << kInsecureWarning;
+  for (int i = 0; i < 3; ++i) {
+    Child &ch = children[i];
+    if (c.insecure) {
+      ch.args.push_back("--insecure");
+      continue;
+    }
+    std::string name = roleKey(roleOf[i]).str();
+    auto f = keygen(name, tmp.path);
+    if (!f)
+      return addContext(f.takeError(), "ephemeral identities: ");
+    ch.args.insert(ch.args.end(), {"--key", tmp.file(name + ".key"), "--cert",
+                                   tmp.file(name + ".crt")});
+    for (int peer : peersOf(roleOf[i]))
+      ch.args.insert(ch.args.end(),
+                     {"--trust", roleKey(peer).str() + "=" +
+                                     tmp.file(roleKey(peer).str() + ".crt")});
   }
   children[0].args.insert(children[0].args.begin(), "dealer");
   children[0].args.insert(

@@ -21,12 +21,6 @@ using namespace mpc::rt;
 
 namespace {
 
-using Duration = std::chrono::milliseconds;
-
-Duration timeoutOf(const RunConfig &c) {
-  return Duration(int64_t(c.timeoutSeconds * 1000));
-}
-
 /// Progress on stderr, at most once a second.
 std::function<void(const Progress &)> progressPrinter(std::string who) {
   auto last = std::make_shared<std::chrono::steady_clock::time_point>();
@@ -53,16 +47,24 @@ llvm::Expected<std::unique_ptr<TcpListener>> listenOn(const RunConfig &c) {
 }
 
 llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
+  auto links = makeLinks(c, kDealerRole);
+  if (!links)
+    return addContext(links.takeError(), "dealer: ");
   auto listener = listenOn(c);
   if (!listener)
     return addContext(listener.takeError(), "dealer: ");
-  std::unique_ptr<TcpChannel> ch[2];
+  std::unique_ptr<Channel> ch[2];
   for (auto &link : ch) {
-    auto a = (*listener)->accept(timeoutOf(c));
+    // Over TLS the first party's certificate takes its role; the second
+    // connection must then be the other party's.
+    std::vector<int> roles;
+    for (int r : {0, 1})
+      if (&link == &ch[0] || ch[0]->authenticatedRole() != r)
+        roles.push_back(r);
+    auto a = links->accept(**listener, roles);
     if (!a)
       return addContext(a.takeError(), "dealer: waiting for the parties: ");
     link = std::move(*a);
-    link->setTimeout(timeoutOf(c));
   }
   RunOptions ro;
   if (!c.quiet)
@@ -95,6 +97,10 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
       return w.takeError();
     data.weights = std::move(*w);
   }
+  std::string who = roleName(id);
+  auto links = makeLinks(c, id);
+  if (!links)
+    return addContext(links.takeError(), who + ": ");
 
   std::unique_ptr<TcpListener> listener;
   if (id == 0) {
@@ -103,27 +109,20 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
       return addContext(l.takeError(), "party 0: ");
     listener = std::move(*l);
   }
-  auto dealer = TcpChannel::connect(c.dealerAddr, timeoutOf(c));
+  auto dealer = links->connect(c.dealerAddr, kDealerRole);
   if (!dealer)
-    return addContext(dealer.takeError(),
-                      fmt::format("party {}: connecting to the dealer: ", id));
-  (*dealer)->setPeerName("the dealer at " + c.dealerAddr);
-  (*dealer)->setTimeout(timeoutOf(c));
-  llvm::Expected<std::unique_ptr<TcpChannel>> peer =
-      id == 0 ? listener->accept(timeoutOf(c))
-              : TcpChannel::connect(c.connect, timeoutOf(c));
+    return addContext(dealer.takeError(), who + ": connecting to the dealer: ");
+  auto peer =
+      id == 0 ? links->accept(*listener, {1}) : links->connect(c.connect, 0);
   if (!peer)
-    return addContext(
-        peer.takeError(),
-        fmt::format("party {}: connecting to party {}: ", id, 1 - id));
-  (*peer)->setPeerName(id == 0 ? "party 1" : "party 0 at " + c.connect);
-  (*peer)->setTimeout(timeoutOf(c));
+    return addContext(peer.takeError(),
+                      fmt::format("{}: connecting to party {}: ", who, 1 - id));
 
   RunOptions ro;
   ro.revealToBoth = c.revealToBoth;
   ro.materialWindowMiB = c.materialWindowMiB;
   if (!c.quiet)
-    ro.progress = progressPrinter(fmt::format("party {}", id));
+    ro.progress = progressPrinter(who);
   auto res = runParty(id, plan, std::move(data), **peer, **dealer, ro);
   if (!res)
     return res.takeError();
@@ -176,8 +175,19 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
   case RunConfig::Local:
     if (c.weights.empty() || c.outputs.empty())
       return mpc::error("mpc-run local needs --weights and --output");
-    break;
+    if (!c.keyFile.empty() || !c.certFile.empty() || !c.trust.empty())
+      return mpc::error("mpc-run local makes its own identities: drop --key, "
+                        "--cert and --trust");
+    return llvm::Error::success();
   }
+  if (c.insecure && (!c.keyFile.empty() || !c.trust.empty()))
+    return mpc::error("--insecure runs without identities: drop --key, "
+                      "--cert and --trust, or --insecure");
+  if (!c.insecure && (c.keyFile.empty() || c.certFile.empty()))
+    return mpc::error("this role needs its identity, --key FILE --cert FILE "
+                      "(made by `mpc-run keygen NAME`), and --trust ROLE=CERT "
+                      "for each peer; or --insecure for plaintext TCP on a "
+                      "trusted network");
   return llvm::Error::success();
 }
 

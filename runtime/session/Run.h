@@ -47,10 +47,24 @@ struct RunConfig {
   /// After listening, write the bound port (decimal) to this file: how
   /// `mpc-run local` learns the port of a role listening on port 0.
   std::string portFile;
+
+  /// This role's identity (`mpc-run keygen`): PEM key and certificate.
+  std::string keyFile, certFile;
+  /// ROLE=CERT for each peer (ROLE: party0, party1, dealer).
+  std::vector<std::string> trust;
+  /// Plaintext TCP and self-declared roles (a warning on every start).
+  bool insecure = false;
 };
 
 /// Checks that \p c names what its mode needs (a usage error otherwise).
 llvm::Error checkConfig(const RunConfig &c);
+
+/// The warning every start with --insecure prints.
+extern const char *const kInsecureWarning;
+
+/// `mpc-run keygen`: writes \p dir/\p name.key (mode 0600) and
+/// \p dir/\p name.crt; returns the certificate's fingerprint.
+llvm::Expected<std::string> keygen(llvm::StringRef name, llvm::StringRef dir);
 
 /// Runs one role (Party or Dealer mode) in this process.
 llvm::Error runRole(const RunConfig &c);

@@ -5,9 +5,12 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Tls.h"
 #include "runtime/plan/Profile.h"
 #include "runtime/session/Run.h"
 
+#include <chrono>
+#include <memory>
 #include <string>
 
 namespace mpc::rt {
@@ -16,5 +19,26 @@ namespace mpc::rt {
 llvm::Error writeProfileFile(const std::string &path, const RunProfile &p,
                              const LoadedPlan &plan,
                              const PeakRss *rss = nullptr);
+
+/// How one role opens its links: TLS with its identity and pinned peers,
+/// or plain TCP with --insecure.
+struct Links {
+  std::shared_ptr<TlsContext> tls; ///< Null with --insecure.
+  std::chrono::milliseconds timeout{60000};
+
+  /// Connects to \p role at \p address (retrying until the timeout).
+  llvm::Expected<std::unique_ptr<Channel>> connect(const std::string &address,
+                                                   int role) const;
+  /// Accepts one connection on \p l from one of \p roles.
+  llvm::Expected<std::unique_ptr<Channel>>
+  accept(TcpListener &l, llvm::ArrayRef<int> roles) const;
+};
+
+/// The peers \p role talks to.
+std::vector<int> peersOf(int role);
+
+/// Loads the identity and the pins of \p c for role \p me (or, with
+/// --insecure, prints the warning).
+llvm::Expected<Links> makeLinks(const RunConfig &c, int me);
 
 } // namespace mpc::rt

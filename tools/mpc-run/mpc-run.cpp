@@ -1,120 +1,33 @@
 //===- tools/mpc-run/mpc-run.cpp - The two-party runner -------------------===//
 //
-// Parses the command line (llvm::cl; subcommands for `local`, `dealer` and
-// `keygen`, the parties at the top level) into a RunConfig and calls
-// runtime/session. Errors are printed here, once, as `mpc-run: error:
-// <message>`: exit code 2 for a command line that cannot run, 1 for a run
-// that failed.
+// Parses the command line (the run's options in Options.cpp; keygen here)
+// and calls runtime/session. Errors
+// are printed here, once, as `mpc-run: error: <message>`: exit code 2 for a
+// command line that cannot run, 1 for a run that failed.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/session/Run.h"
+#include "tools/mpc-run/Options.h"
+
 #include "support/MallocTuning.h"
 
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
 using namespace mpc::rt;
+using namespace mpc::tool;
 
-static cl::SubCommand localCmd("local", "Run the dealer and both parties as "
-                                        "three processes on loopback");
-static cl::SubCommand dealerCmd("dealer", "Run the dealer");
-static cl::OptionCategory cat("mpc-run options");
-
-static auto top = cl::sub(*cl::TopLevelSubCommand);
-static auto dealerSub = cl::sub(dealerCmd);
-static auto localSub = cl::sub(localCmd);
-
-static cl::opt<int> party("party",
-                          cl::desc("The party to run: 0 (model "
-                                   "owner, weights) or 1 (client)"),
-                          cl::init(-1), top, cl::cat(cat));
-static cl::opt<std::string> planFile("plan", cl::desc("The plan"),
-                                     cl::value_desc("FILE"), top, dealerSub,
-                                     cl::cat(cat));
-static cl::opt<std::string> localPlan(cl::Positional, cl::Required,
-                                      cl::desc("<model.plan>"), localSub,
-                                      cl::cat(cat));
-static cl::opt<std::string> weights("weights",
-                                    cl::desc("Party 0's weights file"),
-                                    cl::value_desc("FILE"), top, localSub,
-                                    cl::cat(cat));
-static cl::opt<std::string> listenAddr("listen",
-                                       cl::desc("Party 0, dealer: listen on "
-                                                "HOST:PORT"),
-                                       cl::value_desc("HOST:PORT"), top,
-                                       dealerSub, cl::cat(cat));
-static cl::opt<std::string>
-    connectAddr("connect", cl::desc("Party 1: party 0's HOST:PORT"),
-                cl::value_desc("HOST:PORT"), top, cl::cat(cat));
-static cl::opt<std::string>
-    dealerAddr("dealer", cl::desc("Parties: the dealer's HOST:PORT"),
-               cl::value_desc("HOST:PORT"), top, cl::cat(cat));
-static cl::list<std::string> inputs("input",
-                                    cl::desc("An input tensor (.npy or .pb)"),
-                                    cl::value_desc("NAME=FILE"), top, localSub,
-                                    cl::cat(cat));
-static cl::list<std::string> outputs("output",
-                                     cl::desc("Where an output goes (.npy)"),
-                                     cl::value_desc("FILE|NAME=FILE"), top,
-                                     localSub, cl::cat(cat));
-static cl::opt<std::string>
-    profile("profile", cl::desc("Write the measured per-op profile (JSON)"),
-            cl::value_desc("FILE"), top, dealerSub, localSub, cl::cat(cat));
-static cl::opt<bool> revealToBoth(
-    "reveal-to-both",
-    cl::desc("Party 1 also sends the outputs to party 0 (both parties must "
-             "pass it; party 0 then accepts --output too)"),
-    top, localSub, cl::cat(cat));
-static cl::opt<bool> quiet("quiet",
-                           cl::desc("No progress and no profile table"), top,
-                           dealerSub, localSub, cl::cat(cat));
-static cl::opt<double> timeout("timeout",
-                               cl::desc("Give up on a peer silent for this "
-                                        "many seconds (default 60)"),
-                               cl::init(60), top, dealerSub, localSub,
-                               cl::cat(cat));
-static cl::opt<int> threads("threads",
-                            cl::desc("Threads for local ring kernels "
-                                     "(default: all cores)"),
-                            cl::init(0), top, dealerSub, localSub,
-                            cl::cat(cat));
-static cl::opt<unsigned> window(
-    "material-window",
-    cl::desc("Deal at most about MIB MiB of party 1's dealer material ahead "
-             "of the online steps that use it (default 512; 0: all before "
-             "the online phase; both parties must pass the same value)"),
-    cl::value_desc("MIB"), cl::init(kDefaultMaterialWindowMiB), top, dealerSub,
-    localSub, cl::cat(cat));
-static cl::opt<std::string>
-    portFile("port-file",
-             cl::desc("After listening, write the port bound to FILE"),
-             cl::value_desc("FILE"), cl::Hidden, top, dealerSub, cl::cat(cat));
-
-static RunConfig config() {
-  RunConfig c;
-  c.mode = localCmd    ? RunConfig::Local
-           : dealerCmd ? RunConfig::Dealer
-                       : RunConfig::Party;
-  c.party = party;
-  c.plan = localCmd ? localPlan : planFile;
-  c.weights = weights;
-  c.profile = profile;
-  c.listen = listenAddr;
-  c.connect = connectAddr;
-  c.dealerAddr = dealerAddr;
-  c.inputs = inputs;
-  c.outputs = outputs;
-  c.revealToBoth = revealToBoth;
-  c.quiet = quiet;
-  c.timeoutSeconds = timeout;
-  c.threads = threads;
-  c.materialWindowMiB = window;
-  c.portFile = portFile;
-  return c;
-}
+static cl::SubCommand keygenCmd("keygen",
+                                "Make an identity: NAME.key and NAME.crt");
+static cl::opt<std::string> keyName(cl::Positional, cl::Required,
+                                    cl::desc("<NAME>"), cl::sub(keygenCmd),
+                                    cl::cat(runOptions));
+static cl::opt<std::string> keyDir("out", cl::init("."),
+                                   cl::desc("Directory for NAME.key and "
+                                            "NAME.crt (default .)"),
+                                   cl::value_desc("DIR"), cl::sub(keygenCmd),
+                                   cl::cat(runOptions));
 
 static int fail(Error e, int code) {
   errs() << "mpc-run: error: " << toString(std::move(e)) << "\n";
@@ -124,13 +37,24 @@ static int fail(Error e, int code) {
 int main(int argc, char **argv) {
   mpc::reexecWithMallocTuning(argv);
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(cat);
+  cl::HideUnrelatedOptions(runOptions);
   if (!cl::ParseCommandLineOptions(argc, argv,
                                    "mpc-run: private Transformer inference "
                                    "between party 0, party 1 and a dealer\n",
                                    &errs()))
     return 2;
-  RunConfig c = config();
+  if (keygenCmd) {
+    auto f = keygen(keyName, keyDir);
+    if (!f)
+      return fail(f.takeError(), 1);
+    std::string base = keyDir + "/" + keyName;
+    errs() << "wrote " << base << ".key (private: keep it, mode 0600) and "
+           << base << ".crt (for the peers' --trust ROLE=CERT); the "
+           << "certificate's SHA-256 fingerprint:\n";
+    outs() << *f << "\n";
+    return 0;
+  }
+  const RunConfig c = runConfig();
   if (Error e = checkConfig(c))
     return fail(std::move(e), 2);
   std::string exe = sys::fs::getMainExecutable(argv[0], (void *)&fail);

@@ -214,4 +214,41 @@ TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
                     "--dealer", "127.0.0.1:2", "--output", dir.file("y.npy")});
   CHECK(r.rc == 2);
   CHECK_THAT(r.err, Contains("party 1 never reads the weights"));
+
+  // Without an identity a role refuses to run, unless --insecure.
+  r = runTool(dir, {"--party", "1", "--plan", dir.file("m.plan"), "--connect",
+                    "127.0.0.1:1", "--dealer", "127.0.0.1:2", "--input",
+                    "x=" + dir.file("x.npy"), "--output", dir.file("y.npy")});
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Contains("this role needs its identity, --key FILE "
+                             "--cert FILE"));
+  CHECK_THAT(r.err, Contains("or --insecure"));
+  r = runTool(dir, {"dealer", "--plan", dir.file("m.plan"), "--listen",
+                    "127.0.0.1:0", "--key", dir.file("k"), "--cert",
+                    dir.file("c"), "--trust", "party0=" + dir.file("c")});
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Contains("dealer talks to party 1: pass its certificate "
+                             "with --trust party1=CERT"));
+}
+
+TEST_CASE("mpc-run local --insecure warns and still runs", "[plan][mpc-run]") {
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  auto planBytes = writePlanFile(dir.file("m.plan"), b.p);
+  REQUIRE(bool(planBytes));
+  WeightMap w;
+  w[1] = fixed(kW, {3, 2}, 12);
+  llvm::ArrayRef<uint8_t> pb(
+      reinterpret_cast<const uint8_t *>(planBytes->data()), planBytes->size());
+  REQUIRE(errorOf(writeWeightsFile(dir.file("m.weights"), pb, w)) == "");
+  REQUIRE(errorOf(writeNpy(dir.file("x.npy"),
+                           HostTensor::floats({2, 3}, kX))) == "");
+  ProcResult r =
+      runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--input", "x=" + dir.file("x.npy"),
+                    "--output", dir.file("y.npy"), "--insecure", "--quiet"});
+  INFO("stderr:\n" << r.err);
+  CHECK(r.rc == 0);
+  CHECK_THAT(r.err, Contains("warning: --insecure: plaintext TCP"));
+  CHECK(llvm::sys::fs::exists(dir.file("y.npy")));
 }
