@@ -137,10 +137,12 @@ mpc::onnx::tensorFromProto(const pb::TensorProto &t) {
     return addContext(elem.takeError(), "tensor '" + t.name() + "': ");
   HostTensor h;
   h.shape.assign(t.dims().begin(), t.dims().end());
-  for (int64_t d : h.shape)
-    if (d < 0)
-      return error("tensor '{}' has a negative dimension", t.name());
-  int64_t n = numElementsOf(h.shape);
+  std::optional<int64_t> count = checkedNumElements(h.shape);
+  if (!count)
+    return error("tensor '{}' has an invalid shape {} (a negative dimension, "
+                 "or more elements than int64 counts)",
+                 t.name(), shapeStr(h.shape));
+  int64_t n = *count;
   int32_t dt = t.data_type();
   h.type = *elem == ElemType::F32   ? HostType::F32
            : *elem == ElemType::I64 ? HostType::I64

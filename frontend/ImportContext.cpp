@@ -175,6 +175,13 @@ llvm::Expected<Value *> ImportContext::emit(OpKind kind,
   if (!created)
     return created.takeError();
   Op *op = *created;
+  // Every shape of the graph has an element count that int64 holds, so
+  // later passes may multiply dimensions freely.
+  for (unsigned r = 0; r < op->numResults(); ++r)
+    if (!checkedNumElements(op->result(r)->type().shape))
+      return fail("result {} would have shape {}: more elements than int64 "
+                  "counts",
+                  r, shapeStr(op->result(r)->type().shape));
   bool allConst = !operands.empty() && llvm::all_of(operands, [](Value *v) {
     return v->isConstant();
   });

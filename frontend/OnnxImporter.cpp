@@ -74,6 +74,18 @@ static llvm::Expected<int> defaultOpset(const pb::ModelProto &model) {
   return error("the model imports no opset of the default ONNX domain");
 }
 
+/// Graph input \p vi's type of shape \p shape, party 1's; an error when no
+/// int64 counts its elements.
+static llvm::Expected<TensorType>
+inputTypeOfShape(const pb::ValueInfoProto &vi, llvm::ArrayRef<int64_t> shape,
+                 ElemType elem) {
+  if (!checkedNumElements(shape))
+    return error("graph input '{}' has shape {}: a negative dimension, or "
+                 "more elements than int64 counts",
+                 vi.name(), shapeStr(shape));
+  return TensorType(shape, elem, Vis::Private, 1);
+}
+
 /// The static type of graph input \p vi, with dynamic dimensions bound from
 /// \p opts.
 static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
@@ -95,7 +107,7 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
       return error("graph input '{}' has no shape in the model; bind one with "
                    "--input-shape {}=DIMS",
                    vi.name(), vi.name());
-    return TensorType(*binding, *elem, Vis::Private, 1);
+    return inputTypeOfShape(vi, *binding, *elem);
   }
   int rank = tt.shape().dim_size();
   if (binding && static_cast<int>(binding->size()) != rank)
@@ -121,7 +133,7 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
                    vi.name());
     shape.push_back((*binding)[d]);
   }
-  return TensorType(shape, *elem, Vis::Private, 1);
+  return inputTypeOfShape(vi, shape, *elem);
 }
 
 /// Imports every node of \p graph in order.

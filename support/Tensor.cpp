@@ -19,6 +19,8 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 
 using namespace mpc;
@@ -62,6 +64,22 @@ HostTensor HostTensor::ints(std::vector<int64_t> shape, std::vector<int64_t> v,
   r.shape = std::move(shape);
   r.i = std::move(v);
   return r;
+}
+
+std::optional<int64_t> mpc::checkedNumElements(llvm::ArrayRef<int64_t> shape) {
+  int64_t nonZero = 1;
+  bool zero = false;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return std::nullopt;
+    if (d == 0)
+      zero = true;
+    else if (nonZero > INT64_MAX / d)
+      return std::nullopt;
+    else
+      nonZero *= d;
+  }
+  return zero ? 0 : nonZero;
 }
 
 std::string mpc::shapeStr(llvm::ArrayRef<int64_t> shape) {
@@ -182,7 +200,7 @@ static llvm::Expected<NpyHeader> parseNpyHeader(llvm::StringRef path,
         h = h.ltrim();
         if (h.consume_front(")"))
           break;
-        size_t digits = h.find_first_not_of("0123456789");
+        size_t digits = std::min(h.find_first_not_of("0123456789"), h.size());
         int64_t d;
         if (digits == 0 || h.substr(0, digits).getAsInteger(10, d))
           return bad("shape entries must be non-negative integers");
@@ -231,12 +249,37 @@ static llvm::Expected<HostType> npyType(llvm::StringRef path,
                path.str(), descr.str());
 }
 
-llvm::Expected<HostTensor> mpc::readNpy(llvm::StringRef path) {
+/// The element count of a shape read from file \p path, or an error naming
+/// it (negative dimension, or a product that overflows).
+static llvm::Expected<int64_t> fileNumElements(llvm::StringRef path,
+                                               llvm::ArrayRef<int64_t> shape) {
+  std::optional<int64_t> n = checkedNumElements(shape);
+  if (!n)
+    return error("{}: invalid shape {}: a dimension is negative or the "
+                 "element count overflows",
+                 path.str(), shapeStr(shape));
+  return *n;
+}
+
+/// Reads the whole file at \p path.
+static llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+readWholeFile(llvm::StringRef path) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
     return error("{}: cannot read: {}", path.str(), buf.getError().message());
-  llvm::StringRef data = (*buf)->getBuffer();
+  return std::move(*buf);
+}
+
+llvm::Expected<HostTensor> mpc::readNpy(llvm::StringRef path) {
+  auto buf = readWholeFile(path);
+  if (!buf)
+    return buf.takeError();
+  return parseNpy((*buf)->getBuffer(), path);
+}
+
+llvm::Expected<HostTensor> mpc::parseNpy(llvm::StringRef data,
+                                         llvm::StringRef path) {
   if (!data.startswith("\x93NUMPY"))
     return error("{}: not a .npy file (bad magic)", path.str());
   if (data.size() < 10)
@@ -273,17 +316,19 @@ llvm::Expected<HostTensor> mpc::readNpy(llvm::StringRef path) {
   HostTensor t;
   t.type = *type;
   t.shape = header->shape;
-  int64_t n = t.numElements();
-  size_t have = data.size() - dataStart;
-  size_t want = static_cast<size_t>(n) * elemSize(*type);
-  if (have < want)
+  auto n = fileNumElements(path, t.shape);
+  if (!n)
+    return n.takeError();
+  // Compared in elements, not bytes: n * size may overflow.
+  size_t have = data.size() - dataStart, size = elemSize(*type);
+  if (have / size < static_cast<uint64_t>(*n))
     return error("{}: truncated data: header says {} elements, file has {}",
-                 path.str(), n, have / elemSize(*type));
-  if (have > want)
+                 path.str(), *n, have / size);
+  if (have / size > static_cast<uint64_t>(*n) || have % size != 0)
     return error("{}: {} unexpected bytes after the {} elements the header "
                  "declares",
-                 path.str(), have - want, n);
-  decodeLE(*type, data.data() + dataStart, n, t);
+                 path.str(), have - static_cast<size_t>(*n) * size, *n);
+  decodeLE(*type, data.data() + dataStart, *n, t);
   return t;
 }
 
@@ -400,12 +445,15 @@ static llvm::Error copyTyped(llvm::StringRef path, const Field &field,
 }
 
 llvm::Expected<HostTensor> mpc::readTensorProto(llvm::StringRef path) {
-  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
+  auto buf = readWholeFile(path);
   if (!buf)
-    return error("{}: cannot read: {}", path.str(), buf.getError().message());
+    return buf.takeError();
+  return parseTensorProto((*buf)->getBuffer(), path);
+}
+
+llvm::Expected<HostTensor> mpc::parseTensorProto(llvm::StringRef data,
+                                                 llvm::StringRef path) {
   ::onnx::TensorProto proto;
-  llvm::StringRef data = (*buf)->getBuffer();
   if (data.size() > static_cast<size_t>(INT32_MAX) ||
       !proto.ParseFromArray(data.data(), static_cast<int>(data.size())))
     return error("{}: not a valid ONNX TensorProto", path.str());
@@ -439,13 +487,17 @@ llvm::Expected<HostTensor> mpc::readTensorProto(llvm::StringRef path) {
                  "double, int32, int64 or bool)",
                  path.str(), proto.data_type());
   }
-  int64_t n = t.numElements();
+  auto count = fileNumElements(path, t.shape);
+  if (!count)
+    return count.takeError();
+  int64_t n = *count;
   if (proto.has_raw_data()) {
     const std::string &raw = proto.raw_data();
-    size_t want = static_cast<size_t>(n) * elemSize(t.type);
-    if (raw.size() != want)
+    // Compared in elements, not bytes: n * size may overflow.
+    size_t size = elemSize(t.type);
+    if (raw.size() % size != 0 || raw.size() / size != static_cast<uint64_t>(n))
       return error("{}: truncated data: dims say {} elements, raw_data has {}",
-                   path.str(), n, raw.size() / elemSize(t.type));
+                   path.str(), n, raw.size() / size);
     decodeLE(t.type, raw.data(), n, t);
     return t;
   }

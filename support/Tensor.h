@@ -12,6 +12,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,9 +45,17 @@ struct HostTensor {
 /// "1x128x768" for {1,128,768}; "scalar" for {}.
 std::string shapeStr(llvm::ArrayRef<int64_t> shape);
 
+/// The number of elements of \p shape, or std::nullopt when a dimension is
+/// negative or the product of the non-zero dimensions overflows int64_t
+/// (the readers reject such shapes from files before computing sizes).
+std::optional<int64_t> checkedNumElements(llvm::ArrayRef<int64_t> shape);
+
 /// Reads a NumPy .npy file (v1/v2/v3 header, little-endian f4/f8/i4/i8/b1,
 /// C order). Errors name the file and what is wrong with it.
 llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
+/// Decodes the bytes of a .npy file; \p name is the file in errors.
+llvm::Expected<HostTensor> parseNpy(llvm::StringRef bytes,
+                                    llvm::StringRef name);
 
 /// Writes \p t as .npy (F32 as '<f4', I64 as '<i8', ...). Writes to a
 /// temporary file and renames it, so a failure leaves no partial file.
@@ -54,6 +63,9 @@ llvm::Error writeNpy(llvm::StringRef path, const HostTensor &t);
 
 /// Reads an ONNX TensorProto (.pb), as in ONNX's own test data.
 llvm::Expected<HostTensor> readTensorProto(llvm::StringRef path);
+/// Decodes the bytes of a TensorProto file; \p name is the file in errors.
+llvm::Expected<HostTensor> parseTensorProto(llvm::StringRef bytes,
+                                            llvm::StringRef name);
 
 /// Reads .npy or .pb by extension.
 llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);

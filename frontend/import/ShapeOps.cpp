@@ -19,6 +19,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 using namespace mpc;
@@ -72,6 +73,9 @@ llvm::Error mpc::onnx::importReshape(ImportContext &ctx) {
     }
     if (d < 0)
       return ctx.fail("shape {} has a negative entry", shapeStr(spec));
+    if (d != 0 && known > INT64_MAX / d)
+      return ctx.fail("shape {} has more elements than int64 counts",
+                      shapeStr(spec));
     shape[k] = d;
     known *= d;
   }

@@ -2,14 +2,18 @@
 //
 // Streaming writer and reader of the raw weights format (Weights.h). The
 // reader reads each tensor's words straight into its RingTensor, so peak
-// memory is the weights themselves; the writer goes through a temporary
-// file that is renamed only once complete.
+// memory is the weights themselves, and allocates no tensor that the bytes
+// left in the file cannot fill; the writer goes through a temporary file
+// that is renamed only once complete.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/Weights.h"
 #include "support/Diag.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -126,23 +130,66 @@ llvm::Error mpc::rt::writeWeightsFile(llvm::StringRef path,
 // --- Reader
 // ----------------------------------------------------------------------
 
-llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
-                                                   const LoadedPlan &plan) {
-  std::string p = path.str();
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(p.c_str(), "rb"));
-  if (!f)
-    return mpc::error("cannot open weights file '{}': {}", p,
-                      std::strerror(errno));
+namespace {
+
+/// Where the reader's bytes come from: a file, streamed (BERT-base's
+/// weights are never held twice), or memory. Both know how many bytes are
+/// left, so no tensor is allocated that the input cannot fill.
+class ByteSource {
+public:
+  virtual ~ByteSource() = default;
+  /// Reads exactly \p n bytes; false when fewer are left.
+  virtual bool read(void *p, size_t n) = 0;
+  /// Bytes not read yet.
+  virtual uint64_t remaining() const = 0;
+};
+
+class FileSource : public ByteSource {
+public:
+  FileSource(std::FILE *f, uint64_t size) : f_(f), left_(size) {}
+  bool read(void *p, size_t n) override {
+    if (n > left_ || !readAll(f_, p, n))
+      return false;
+    left_ -= n;
+    return true;
+  }
+  uint64_t remaining() const override { return left_; }
+
+private:
+  std::FILE *f_;
+  uint64_t left_;
+};
+
+class MemorySource : public ByteSource {
+public:
+  explicit MemorySource(llvm::ArrayRef<uint8_t> bytes) : bytes_(bytes) {}
+  bool read(void *p, size_t n) override {
+    if (n > bytes_.size())
+      return false;
+    if (n)
+      std::memcpy(p, bytes_.data(), n);
+    bytes_ = bytes_.drop_front(n);
+    return true;
+  }
+  uint64_t remaining() const override { return bytes_.size(); }
+
+private:
+  llvm::ArrayRef<uint8_t> bytes_;
+};
+
+/// Reads and checks a weights file from \p in; \p p names it in errors.
+llvm::Expected<WeightMap> readWeights(ByteSource &in, const std::string &p,
+                                      const LoadedPlan &plan) {
   auto bad = [&](std::string why) -> llvm::Error {
     return mpc::error("weights file '{}': {}", p, why);
   };
   char magic[8];
   uint32_t version = 0, count = 0;
   PlanDigest digest{};
-  if (!readAll(f.get(), magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
+  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
     return bad("not an mpcc weights file (bad magic)");
-  if (!readAll(f.get(), &version, 4) || !readAll(f.get(), &count, 4) ||
-      !readAll(f.get(), digest.data(), digest.size()))
+  if (!in.read(&version, 4) || !in.read(&count, 4) ||
+      !in.read(digest.data(), digest.size()))
     return bad("truncated header");
   if (version != kPlanFormatVersion)
     return bad(fmt::format("format version {} is not supported (expects {})",
@@ -157,7 +204,7 @@ llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
   for (uint32_t t = 0; t < count; ++t) {
     int32_t id = -1;
     uint32_t rank = 0;
-    if (!readAll(f.get(), &id, 4) || !readAll(f.get(), &rank, 4))
+    if (!in.read(&id, 4) || !in.read(&rank, 4))
       return bad(
           fmt::format("truncated: tensor {} of {} is missing", t + 1, count));
     if (id < 0 || size_t(id) >= plan.values.size() ||
@@ -171,7 +218,7 @@ llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
     if (rank > kMaxRank)
       return bad(fmt::format("weight {} ('{}') has rank {}", id, v.name, rank));
     Shape shape(rank);
-    if (!readAll(f.get(), shape.data(), size_t(rank) * 8))
+    if (!in.read(shape.data(), size_t(rank) * 8))
       return bad(fmt::format("truncated in the shape of weight {} ('{}')", id,
                              v.name));
     if (shape != v.shape)
@@ -179,14 +226,21 @@ llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
                              "{}",
                              id, v.name, shapeString(shape),
                              shapeString(v.shape)));
+    // The plan bounds a value's size (2^40 words), the file's length bounds
+    // what is allocated here.
+    uint64_t words = uint64_t(v.numElements());
+    if (in.remaining() / 8 < words)
+      return bad(fmt::format("truncated in the data of weight {} ('{}', {} "
+                             "words expected, {} bytes left)",
+                             id, v.name, words, in.remaining()));
     RingTensor data(v.shape);
-    if (!readAll(f.get(), data.data(), size_t(data.size()) * 8))
+    if (!in.read(data.data(), size_t(data.size()) * 8))
       return bad(fmt::format("truncated in the data of weight {} ('{}', {} "
                              "words expected)",
                              id, v.name, data.size()));
     out.emplace(id, std::move(data));
   }
-  if (std::fgetc(f.get()) != EOF)
+  if (in.remaining() != 0)
     return bad("unexpected bytes after the last tensor");
   for (int id : plan.weightIds())
     if (!out.count(id))
@@ -194,4 +248,40 @@ llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
                              plan.values[id].name,
                              shapeString(plan.values[id].shape)));
   return out;
+}
+
+} // namespace
+
+llvm::Expected<WeightMap> mpc::rt::readWeightsFile(llvm::StringRef path,
+                                                   const LoadedPlan &plan) {
+  std::string p = path.str();
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(p.c_str(), "rb"));
+  if (!f)
+    return mpc::error("cannot open weights file '{}': {}", p,
+                      std::strerror(errno));
+  struct stat st;
+  if (::fstat(::fileno(f.get()), &st) != 0)
+    return mpc::error("cannot read weights file '{}': {}", p,
+                      std::strerror(errno));
+  if (S_ISREG(st.st_mode)) {
+    FileSource in(f.get(), uint64_t(st.st_size));
+    return readWeights(in, p, plan);
+  }
+  // A pipe or device has no size to check against: read what it holds.
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return mpc::error("cannot read weights file '{}': {}", p,
+                      buf.getError().message());
+  MemorySource in(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>((*buf)->getBufferStart()),
+      (*buf)->getBufferSize()));
+  return readWeights(in, p, plan);
+}
+
+llvm::Expected<WeightMap> mpc::rt::parseWeights(llvm::ArrayRef<uint8_t> bytes,
+                                                llvm::StringRef name,
+                                                const LoadedPlan &plan) {
+  MemorySource in(bytes);
+  return readWeights(in, name.str(), plan);
 }

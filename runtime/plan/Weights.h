@@ -67,5 +67,10 @@ private:
 /// the file and what is wrong ("missing weight 12 'enc.0.q.weight'").
 llvm::Expected<WeightMap> readWeightsFile(llvm::StringRef path,
                                           const LoadedPlan &plan);
+/// The same checks on a weights file's bytes; \p name is the file in
+/// errors.
+llvm::Expected<WeightMap> parseWeights(llvm::ArrayRef<uint8_t> bytes,
+                                       llvm::StringRef name,
+                                       const LoadedPlan &plan);
 
 } // namespace mpc::rt

@@ -153,3 +153,42 @@ TEST_CASE("weights must match the plan's weights exactly", "[plan][weights]") {
   CHECK(!llvm::sys::fs::exists(f.path));
   CHECK(!llvm::sys::fs::exists(f.str() + ".tmp"));
 }
+
+TEST_CASE("the weights reader allocates nothing the file cannot fill",
+          "[plan][weights]") {
+  // A plan may declare a 2^40-word weight; a weights file that announces it
+  // but holds no data is rejected before 8 TiB are allocated.
+  PlanBuilder b;
+  int64_t n = int64_t(1) << 20;
+  int x = b.value("x", {1, n}, 8, plan::VIS_SHARED);
+  int w = b.value("W", {n, n}, 8, plan::VIS_PRIVATE0);
+  int z = b.value("z", {1, n}, 16, plan::VIS_SHARED);
+  int out = b.value("out", {1, n}, 16, plan::VIS_PRIVATE1);
+  b.input("x", x, "float32");
+  b.op("pw_linear", {x, w}, {z}, 0);
+  setInt(b.op("reveal", {z}, {out}, 1), "to", 1);
+  b.output("out", out);
+  LoadedPlan plan = mustLoad(b);
+
+  // The header and the tensor record, then 64 bytes of data.
+  TempFile f;
+  std::string header(8 + 4 + 4 + 32, '\0');
+  std::memcpy(header.data(), "MPCCWGT1", 8);
+  uint32_t version = kPlanFormatVersion, count = 1;
+  std::memcpy(header.data() + 8, &version, 4);
+  std::memcpy(header.data() + 12, &count, 4);
+  std::memcpy(header.data() + 16, plan.digest.data(), 32);
+  int32_t id = w;
+  uint32_t rank = 2;
+  header.append(reinterpret_cast<const char *>(&id), 4);
+  header.append(reinterpret_cast<const char *>(&rank), 4);
+  header.append(reinterpret_cast<const char *>(&n), 8);
+  header.append(reinterpret_cast<const char *>(&n), 8);
+  header += std::string(64, '\0');
+  writeRaw(f.str(), header);
+  const char *expect = "truncated in the data of weight 1 ('W', "
+                       "1099511627776 words expected, 64 bytes left)";
+  CHECK_THAT(errorOf(readWeightsFile(f.str(), plan)), Contains(expect));
+  CHECK_THAT(errorOf(parseWeights(asBytes(header), "mem.weights", plan)),
+             Contains(expect));
+}

@@ -17,6 +17,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -196,6 +197,60 @@ TEST_CASE("npy rejects malformed files with clear errors", "[tensor][npy]") {
     CHECK_THAT(errorOf(readNpy(dir.file("nope.npy")).takeError()),
                Catch::Contains("nope.npy: cannot read"));
   }
+  SECTION("header that ends inside the shape") {
+    // Found by fuzz/NpyFuzz.cpp: the shape's digits ran to the end of the
+    // header and the parser stepped past it.
+    writeBytes(p, npyBytes(1,
+                           "{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (2",
+                           std::string(8, '\0')));
+    CHECK_THAT(errorOf(readNpy(p).takeError()),
+               Catch::Contains("malformed .npy header (expected ',' in "
+                               "shape)"));
+  }
+  SECTION("element count that overflows") {
+    // 2^62 x 4 elements: the product wraps to 0 in int64 arithmetic, which
+    // an empty payload would have matched.
+    writeBytes(p, npyBytes(1,
+                           "{'descr': '<f4', 'fortran_order': False, "
+                           "'shape': (4611686018427387904, 4), }",
+                           ""));
+    CHECK(errorOf(readNpy(p).takeError()) ==
+          p + ": invalid shape 4611686018427387904x4: a dimension is "
+              "negative or the element count overflows");
+  }
+}
+
+TEST_CASE("checkedNumElements", "[tensor]") {
+  CHECK(checkedNumElements({}) == 1);
+  CHECK(checkedNumElements({2, 3, 4}) == 24);
+  CHECK(checkedNumElements({5, 0, 7}) == 0);
+  CHECK(checkedNumElements({INT64_MAX}) == INT64_MAX);
+  CHECK(!checkedNumElements({-1, 2}));
+  CHECK(!checkedNumElements({int64_t(1) << 32, int64_t(1) << 31}));
+  // Overflowing non-zero dimensions are rejected even beside a zero one.
+  CHECK(!checkedNumElements({0, int64_t(1) << 40, int64_t(1) << 40}));
+}
+
+TEST_CASE("parseNpy and parseTensorProto read bytes as the files do",
+          "[tensor][npy][pb]") {
+  HostTensor t = HostTensor::floats({2}, {1.5, -2});
+  TempDir dir;
+  std::string p = dir.file("t.npy");
+  REQUIRE(errorOf(writeNpy(p, t)).empty());
+  auto fromBytes = ok(parseNpy(readBytes(p), "mem.npy"));
+  CHECK(fromBytes.shape == t.shape);
+  CHECK(fromBytes.f == t.f);
+  CHECK_THAT(errorOf(parseNpy("junk", "mem.npy").takeError()),
+             Catch::StartsWith("mem.npy: not a .npy file"));
+
+  ::onnx::TensorProto pb;
+  pb.set_data_type(::onnx::TensorProto::INT64);
+  pb.add_dims(2);
+  pb.add_int64_data(7);
+  pb.add_int64_data(-8);
+  auto ints = ok(parseTensorProto(pb.SerializeAsString(), "mem.pb"));
+  CHECK(ints.i == std::vector<int64_t>{7, -8});
 }
 
 TEST_CASE("writeNpy is atomic and checks element counts", "[tensor][npy]") {
@@ -298,6 +353,26 @@ TEST_CASE("readTensorProto reads raw and typed data", "[tensor][pb]") {
     h.add_dims(1);
     CHECK_THAT(errorOf(readTensorProto(save(h, "h.pb")).takeError()),
                Catch::Contains("unsupported TensorProto data type 10"));
+
+    // raw_data of 2^61 x 8 int64 elements would be 2^67 bytes: the product
+    // of size and count overflows; the count is compared instead.
+    ::onnx::TensorProto big;
+    big.set_data_type(::onnx::TensorProto::INT64);
+    big.add_dims(int64_t(1) << 61);
+    big.add_dims(8);
+    big.set_raw_data("");
+    std::string bp = save(big, "big.pb");
+    CHECK(errorOf(readTensorProto(bp).takeError()) ==
+          bp + ": invalid shape 2305843009213693952x8: a dimension is "
+               "negative or the element count overflows");
+    ::onnx::TensorProto wraps;
+    wraps.set_data_type(::onnx::TensorProto::INT64);
+    wraps.add_dims(int64_t(1) << 60);
+    wraps.set_raw_data("");
+    std::string wp = save(wraps, "wraps.pb");
+    CHECK(errorOf(readTensorProto(wp).takeError()) ==
+          wp + ": truncated data: dims say 1152921504606846976 elements, "
+               "raw_data has 0");
 
     std::string junk = dir.file("junk.pb");
     writeBytes(junk, "\xff\xff\xff\xff garbage");
