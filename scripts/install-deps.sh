@@ -20,6 +20,11 @@ if [[ "${MPCC_WITH_TORCH:-0}" == 1 ]]; then
   packages+=(python3-torch python3-onnx)
 fi
 
+# Only needed by scripts/fuzz.sh (libFuzzer builds with clang).
+if [[ "${MPCC_WITH_FUZZ:-0}" == 1 ]]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
