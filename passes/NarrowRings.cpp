@@ -9,11 +9,12 @@
 //     |v| < 2^rangeBits (the range --calibrate checks), so |%z| <
 //     2^(rangeBits + frac) at its scale. A smaller ring_bits an earlier
 //     pass set (fold-score-scale) is kept.
-//   gelu.mpc {trunc_bits}      reads its input in rt::geluInputRingBits.
 //   matmul.beaver, linear.pw   ring_bits = the widest ring any use of a
-//     result needs, looking through adds, subtractions, negations, public
-//     products and layout ops (all commute with reduction mod 2^L); a use
-//     by anything else, or a graph output, needs all 64 bits.
+//     result needs, by the runtime's rule (rt::operandRing, Narrow.h):
+//     through adds, subtractions, negations, public products and layout
+//     ops (they commute with reduction mod 2^L) to truncations and to GeLU's
+//     own input truncation; a use by anything else, or a graph output,
+//     needs all 64 bits. The plan reader re-checks the same rule.
 //
 // Attributes are only set below 64 bits, so a plan without them is the
 // full-ring plan.
@@ -21,7 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
-#include "runtime/protocols/Nonlinear.h"
+#include "runtime/protocols/Narrow.h"
 #include "runtime/protocols/Trunc.h"
 
 #include <algorithm>
@@ -33,18 +34,32 @@ namespace {
 
 constexpr int64_t kFullRing = rt::kFullRingBits;
 
-/// Ops through which a use mod 2^L needs the operands only mod 2^L.
-bool commutesWithReduction(OpKind k) {
+/// The runtime kernel a lowered op runs as (backend/EmitPlan.cpp), for the
+/// ring rule; "" for kernels the rule treats as reading all 64 bits.
+llvm::StringRef kernelOf(OpKind k) {
   switch (k) {
   case OpKind::Add:
+    return "add";
   case OpKind::Sub:
+    return "sub";
   case OpKind::Neg:
+    return "neg";
   case OpKind::MulPublic:
+    return "mul_public";
   case OpKind::Reshape:
+    return "reshape";
   case OpKind::Transpose:
-    return true;
+    return "transpose";
+  case OpKind::Trunc:
+    return "trunc";
+  case OpKind::GeluMpc:
+    return "gelu";
+  case OpKind::MatMulBeaver:
+    return "matmul";
+  case OpKind::LinearPw:
+    return "pw_linear";
   default:
-    return false;
+    return "";
   }
 }
 
@@ -95,14 +110,18 @@ private:
 
   /// The ring \p op needs its operands in, given its results' need.
   static int64_t inputNeed(const Op &op, int64_t resultNeed) {
-    if (op.kind() == OpKind::Trunc)
-      return op.getInt("ring_bits", kFullRing);
-    if (op.kind() == OpKind::GeluMpc && op.hasAttr("trunc_bits"))
-      return rt::geluInputRingBits(
-          int(op.getInt("compare_bits", rt::kFullCompareBits)),
-          int(op.getInt("trunc_bits")));
-    if (commutesWithReduction(op.kind()))
+    rt::OperandRing r = rt::operandRing(kernelOf(op.kind()),
+                                        [&](llvm::StringRef name, int64_t def) {
+                                          return op.getInt(name, def);
+                                        });
+    switch (r.kind) {
+    case rt::OperandRing::Commutes:
       return resultNeed;
+    case rt::OperandRing::Reads:
+      return r.bits;
+    case rt::OperandRing::Full:
+      break;
+    }
     return kFullRing;
   }
 

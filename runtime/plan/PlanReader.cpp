@@ -3,11 +3,15 @@
 // Validation order: decoding, format version, values (ids, shapes, scales),
 // ops (kernel names, operand ids, single definition, steps, topological
 // order), value sources (input, weight, constant), inputs and outputs, then
-// every kernel's check(). Every failure names the plan file and the op or
-// value at fault; nothing here touches the network.
+// every kernel's check(), then the narrow-ring rule (Narrow.h: a value
+// computed mod 2^L reaches only ops that read it mod 2^L; the compiler's
+// rule, re-checked because the runtime must not trust the plan's
+// ring_bits). Every failure names the plan file and the op or value at
+// fault; nothing here touches the network.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/PlanReader.h"
+#include "runtime/protocols/Narrow.h"
 #include "support/Tensor.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -72,6 +76,7 @@ private:
   llvm::Error checkInputs();
   llvm::Error checkOutputs();
   llvm::Error checkKernels();
+  llvm::Error checkNarrowRings();
   void computeUses();
 
   LoadedPlan &p_;
@@ -104,6 +109,8 @@ llvm::Error Validator::run() {
   if (llvm::Error e = classifySources())
     return e;
   if (llvm::Error e = checkKernels())
+    return e;
+  if (llvm::Error e = checkNarrowRings())
     return e;
   computeUses();
   return llvm::Error::success();
@@ -328,6 +335,54 @@ llvm::Error Validator::checkKernels() {
     for (const ValueDesc *w : op.kernel->setupWeights(op))
       if (seen.insert(w->id).second)
         p_.setupWeights.push_back(w);
+  return llvm::Error::success();
+}
+
+llvm::Error Validator::checkNarrowRings() {
+  // Per value: the ring it is right in (Narrow.h) and the narrow product
+  // that made it so, or -1. Ops come in topological order. A plan output
+  // is visible to its receiver (checkOutputs), so a narrow (shared) value
+  // reaches one only through a reveal, which reads all 64 bits.
+  std::vector<int> ring(p_.values.size(), kFullRingBits);
+  std::vector<int> narrowBy(p_.values.size(), -1);
+  for (const OpDesc &op : p_.ops) {
+    auto attr = [&](llvm::StringRef name, int64_t def) {
+      return op.attrInt(name, def);
+    };
+    OperandRing reads = operandRing(op.kernelName(), attr);
+    int out = resultRing(op.kernelName(), attr), outBy = -1;
+    if (out < kFullRingBits)
+      outBy = op.index;
+    for (const ValueDesc *v : op.in) {
+      int have = ring[v->id];
+      if (have >= kFullRingBits)
+        continue;
+      if (reads.kind == OperandRing::Commutes) {
+        if (have < out) {
+          out = have;
+          outBy = narrowBy[v->id];
+        }
+        continue;
+      }
+      if (reads.kind == OperandRing::Reads && reads.bits <= have)
+        continue;
+      return opError(
+          op,
+          "reads {}, which {} computes mod 2^{} only (ring_bits): {} reads "
+          "it {}, so its high bits, which depend on the weights, would be "
+          "used; only add, sub, neg, mul_public, reshape, transpose, and a "
+          "trunc or gelu that reads at most {} bits may take it",
+          v->describe(), p_.ops[narrowBy[v->id]].describe(), have,
+          op.kernelName(),
+          reads.kind == OperandRing::Reads ? fmt::format("mod 2^{}", reads.bits)
+                                           : std::string("in all 64 bits"),
+          have);
+    }
+    for (const ValueDesc *v : op.out) {
+      ring[v->id] = out;
+      narrowBy[v->id] = outBy;
+    }
+  }
   return llvm::Error::success();
 }
 

@@ -15,6 +15,9 @@
 
 #include "runtime/Proto.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
 #include <vector>
 
@@ -35,5 +38,41 @@ int64_t packedWords(int64_t n, int ringBits);
 /// 2^ringBits. One exchange (one round, shared with the step's others).
 Proto<std::vector<u64>> exchangeRing(Party &p, std::vector<u64> mine,
                                      size_t inCount, int ringBits);
+
+// --- Who may read a value that is right mod 2^L only
+// --------------------------
+//
+// A product opened in a ring of L < 64 bits (pw_linear, matmul with
+// ring_bits = L) is right mod 2^L only: its high bits are garbage that
+// depends on W (they would leak it if opened). Such a value may reach only
+//  - local ops that commute with reduction mod 2^L (add, sub, neg,
+//    mul_public, reshape, transpose), whose results are then right mod 2^L
+//    only too, and
+//  - ops that read their operand mod 2^R with R <= L: trunc with
+//    ring_bits = R, gelu with trunc_bits > 0 (it truncates its input in a
+//    ring of min(64, compare_bits + 1 + trunc_bits) bits).
+// Anything else (a reveal, a plan output, any other kernel) reads all 64
+// bits. The compiler picks ring_bits by this rule (passes/NarrowRings.cpp)
+// and the plan reader rejects a plan that breaks it, naming the op.
+
+/// Attribute \p name of the op being classified, or \p def when absent.
+using RingAttrFn =
+    llvm::function_ref<int64_t(llvm::StringRef name, int64_t def)>;
+
+/// How an op reads an operand that is right mod 2^L only.
+struct OperandRing {
+  enum Kind : uint8_t {
+    Full,     ///< Needs all 64 bits.
+    Commutes, ///< Local and commutes with mod 2^L: the result is mod 2^L.
+    Reads,    ///< Reads the operand mod 2^bits only.
+  };
+  Kind kind = Full;
+  int bits = kFullRingBits;
+};
+/// How kernel \p kernel (a plan kernel name) reads its operands.
+OperandRing operandRing(llvm::StringRef kernel, RingAttrFn attr);
+/// The ring the results of kernel \p kernel are right in: ring_bits for a
+/// narrow product, else 64.
+int resultRing(llvm::StringRef kernel, RingAttrFn attr);
 
 } // namespace mpc::rt

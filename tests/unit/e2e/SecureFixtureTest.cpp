@@ -442,3 +442,45 @@ TEST_CASE("scalar and int8 and Constant-node parameters are private to party 0",
     CHECK(err <= 1e-3);
   }
 }
+
+TEST_CASE("a compiled plan edited to reveal a narrow product is rejected",
+          "[e2e]") {
+  // The model owner adds a reveal of the classifier's product, opened in
+  // 49 bits: its high bits are garbage that depends on W. The reader
+  // refuses the plan at load, naming the reveal and the product.
+  MainFixture f = mainFixture();
+  plan::Plan p = f.emitted.plan;
+  int product = -1, step = 0;
+  std::string producer;
+  for (const plan::PlanOp &op : p.ops()) {
+    step = std::max(step, op.step());
+    if (op.kernel() == "pw_linear" && op.attrs().count("ring_bits")) {
+      product = op.outputs(0);
+      producer = op.onnx_node();
+    }
+  }
+  REQUIRE(product >= 0);
+  plan::ValueInfo *v = p.add_values();
+  *v = p.values(product);
+  v->set_id(p.values_size() - 1);
+  v->set_name("leak");
+  v->set_vis(plan::VIS_PRIVATE1);
+  plan::PlanOp *reveal = p.add_ops();
+  reveal->set_kernel("reveal");
+  reveal->add_inputs(product);
+  reveal->add_outputs(v->id());
+  (*reveal->mutable_attrs())["to"].set_i(1);
+  reveal->set_step(step + 1);
+  reveal->set_onnx_node("/leak");
+  plan::PlanOutput *out = p.add_outputs();
+  out->set_name("leak");
+  out->set_value(v->id());
+  out->set_reveal_to(1);
+  auto loaded = rt::loadPlan(p, "edited.plan");
+  REQUIRE_FALSE(bool(loaded));
+  std::string e = llvm::toString(loaded.takeError());
+  CHECK_THAT(e, Catch::Contains("'reveal' (onnx node '/leak')"));
+  CHECK_THAT(e, Catch::Contains("'pw_linear' (onnx node '" + producer));
+  // The plan as compiled loads.
+  CHECK(bool(rt::loadPlan(f.emitted.plan, "compiled.plan")));
+}

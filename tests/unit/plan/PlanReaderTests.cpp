@@ -230,6 +230,69 @@ TEST_CASE("kernel checks run at load time", "[plan]") {
   }
 }
 
+namespace {
+
+/// x (party 1) -> pw_linear W {ring_bits 49} -> add b -> reshape -> `tail`,
+/// where `tail` is given the reshaped product (frac 32) and returns the
+/// value to reveal to party 1.
+PlanBuilder narrowPlan(const std::function<int(PlanBuilder &, int)> &tail) {
+  PlanBuilder b;
+  int x = b.value("x", {2, 4}, 16, plan::VIS_PRIVATE1);
+  int w = b.value("w", {4, 3}, 16, plan::VIS_PRIVATE0);
+  int bias = b.value("b", {3}, 32, plan::VIS_PRIVATE0);
+  int y = b.value("y", {2, 3}, 32, plan::VIS_SHARED);
+  int z = b.value("z", {2, 3}, 32, plan::VIS_SHARED);
+  int s = b.value("s", {6}, 32, plan::VIS_SHARED);
+  b.input("x", x, "float32");
+  setInt(b.op("pw_linear", {x, w}, {y}, 0, "/dense/MatMul"), "ring_bits", 49);
+  b.op("add", {y, bias}, {z}, 1);
+  b.op("reshape", {z}, {s}, 1);
+  int out = tail(b, s);
+  int r = b.value("r", {6}, b.p.values(out).frac_bits(), plan::VIS_PRIVATE1);
+  setInt(b.op("reveal", {out}, {r}, 3, "/leak"), "to", 1);
+  b.output("r", r);
+  return b;
+}
+
+/// trunc {bits 16, ring_bits \p ring} of \p in.
+int truncOf(PlanBuilder &b, int in, int ring) {
+  int t = b.value("t", {6}, 16, plan::VIS_SHARED);
+  plan::PlanOp &op = b.op("trunc", {in}, {t}, 2, "/trunc");
+  setInt(op, "bits", 16);
+  setInt(op, "ring_bits", ring);
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("a value computed mod 2^L reaches only readers mod 2^L", "[plan]") {
+  // Through add and reshape to a truncation that reads 49 bits or fewer.
+  for (int ring : {49, 40})
+    mustLoad(
+        narrowPlan([&](PlanBuilder &b, int s) { return truncOf(b, s, ring); }));
+  // A reveal of the narrow product would open W-dependent high bits.
+  std::string e =
+      errorOf(narrowPlan([](PlanBuilder &, int s) { return s; }).load());
+  CHECK_THAT(e, Contains("op 3 'reveal' (onnx node '/leak'): reads value 5 "
+                         "('s')"));
+  CHECK_THAT(e, Contains("op 0 'pw_linear' (onnx node '/dense/MatMul') "
+                         "computes mod 2^49 only"));
+  // A truncation that reads more bits than the product has.
+  e = errorOf(narrowPlan([](PlanBuilder &b, int s) {
+                return truncOf(b, s, 50);
+              }).load());
+  CHECK_THAT(e, Contains("op 3 'trunc' (onnx node '/trunc'): reads value 5"));
+  CHECK_THAT(e, Contains("mod 2^50"));
+  // A consumer that needs all 64 bits.
+  e = errorOf(narrowPlan([](PlanBuilder &b, int s) {
+                int q = b.value("q", {6}, 32, plan::VIS_SHARED);
+                b.op("relu", {s}, {q}, 2, "/relu");
+                return q;
+              }).load());
+  CHECK_THAT(e, Contains("op 3 'relu' (onnx node '/relu'): reads value 5"));
+  CHECK_THAT(e, Contains("in all 64 bits"));
+}
+
 TEST_CASE("plan costs: kernel formulas, ops of a step share rounds", "[plan]") {
   PlanBuilder b;
   int x = b.value("x", {4}, 32, plan::VIS_SHARED);
