@@ -10,6 +10,8 @@ Writes small valid inputs for each target of fuzz/CMakeLists.txt:
   plan         plans `mpcc compile` makes from those models (several presets)
   weights      the weights file of fuzz/weights.plan (the weights target's
                fixed plan: the micro BERT's)
+  hello        handshake hellos of each role (layout: runtime/plan/Handshake.h;
+               the version numbers are read from the headers)
 Everything is deterministic; the whole corpus stays far below 1 MB.
 
   make_fuzz_corpus.py BUILD_DIR     (BUILD_DIR/tools/mpcc compiles the plans)
@@ -18,9 +20,12 @@ Run with Debian's interpreter (/usr/bin/python3: python3-torch, python3-onnx,
 python3-numpy).
 """
 
+import hashlib
 import io
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -202,6 +207,39 @@ def make_plans(mpcc):
                     os.path.join(weights, "bert_17_erf_mask_static.weights"))
 
 
+def header_constant(path, name):
+    """The value of `constexpr ... NAME = VALUE;` in a repository header."""
+    text = open(os.path.join(REPO_ROOT, path)).read()
+    m = re.search(rf"\b{name}\s*=\s*(\d+)\s*;", text)
+    if not m:
+        sys.exit(f"{path}: no constant {name}")
+    return int(m.group(1))
+
+
+def make_hellos():
+    d = target_dir("hello")
+    version = header_constant("runtime/plan/Handshake.h", "kHelloVersion")
+    plan_format = header_constant("runtime/plan/PlanReader.h",
+                                  "kPlanFormatVersion")
+    any_role = header_constant("runtime/plan/Handshake.h", "kAnyRole")
+    digest = hashlib.sha256(b"plan").digest()
+    session = hashlib.sha256(b"session").digest()
+    binding = hashlib.sha256(b"binding").digest()
+    # (file, role, peer role, flags, window MiB, session)
+    hellos = [
+        ("dealer_to_party0", 2, 0, 0, 0, session),
+        ("dealer_insecure", 2, any_role, 0, 0, session),
+        ("party1_to_dealer", 1, 2, 0, 512, bytes(32)),
+        ("party0_to_party1_reveal_both", 0, 1, 1, 512, session),
+    ]
+    for name, role, peer, flags, window, sess in hellos:
+        b = (b"MPCCRUN" + bytes([0x30 + version]) +
+             struct.pack("<II", version, plan_format) +
+             bytes([role, peer, 0, 0]) + struct.pack("<II", flags, window) +
+             digest + sess + binding)
+        write(os.path.join(d, f"{name}.hello"), b)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -213,6 +251,7 @@ def main():
     make_tensorproto()
     make_onnx()
     make_plans(mpcc)
+    make_hellos()
     total = 0
     for root, _, files in os.walk(CORPUS):
         for f in files:
