@@ -116,6 +116,9 @@ struct PartyData {
   std::map<int, RingTensor> inputs; ///< encodeInputs' result.
 };
 
+/// "[1,16]": a shape in messages about user tensors (numpy style).
+std::string dims(llvm::ArrayRef<int64_t> shape);
+
 /// Checks and encodes the plan inputs \p party owns from host tensors by
 /// input name: shape and dtype as the plan declares ("input 'input_ids':
 /// expected int64[1,16], got int64[1,12]"); int64 stays integer, floats

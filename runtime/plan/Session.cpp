@@ -297,15 +297,14 @@ mpc::rt::dealerHandshake(const LoadedPlan &plan, Channel &a, Channel &b) {
 // --- Inputs
 // -------------------------------------------------------------------
 
-namespace {
-
-/// "[1,16]", as in numpy-style messages about user tensors.
-std::string dims(llvm::ArrayRef<int64_t> shape) {
+std::string mpc::rt::dims(llvm::ArrayRef<int64_t> shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "," : "") + std::to_string(shape[i]);
   return s + "]";
 }
+
+namespace {
 
 bool dtypeAccepts(llvm::StringRef dtype, HostType t) {
   if (dtype == "int64")

@@ -212,9 +212,11 @@ checkLocal(const RunConfig &c, const LoadedPlan &plan,
 } // namespace
 
 llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
-  auto plan = readPlan(c.plan);
+  auto plan = loadPlan(c);
   if (!plan)
     return plan.takeError();
+  if (llvm::Error e = reviewPlanAsClient(*plan, c))
+    return e;
   std::vector<std::string> inputArgs[2];
   auto outFiles = checkLocal(c, *plan, inputArgs);
   if (!outFiles)
@@ -247,6 +249,8 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
                std::to_string(c.materialWindowMiB)};
     if (c.threads > 0)
       ch.args.insert(ch.args.end(), {"--threads", std::to_string(c.threads)});
+    if (!c.expectPlan.empty())
+      ch.args.insert(ch.args.end(), {"--expect-plan", c.expectPlan});
   }
   // Identities: fresh ones for this run (in the 0700 directory, keys
   // 0600), each role pinning the other two; or none with --insecure.

@@ -7,6 +7,7 @@
 // profile.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/session/ClientCheck.h"
 #include "runtime/session/SessionImpl.h"
 
 #include "support/Diag.h"
@@ -80,6 +81,9 @@ llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
 llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
   int id = c.party;
   // Everything that can be checked without the network first.
+  if (id == 1)
+    if (llvm::Error e = reviewPlanAsClient(plan, c))
+      return e;
   auto given = readInputs(c.inputs);
   if (!given)
     return given.takeError();
@@ -191,10 +195,31 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
   return llvm::Error::success();
 }
 
+llvm::Expected<LoadedPlan> mpc::rt::loadPlan(const RunConfig &c) {
+  auto plan = readPlan(c.plan);
+  if (!plan || c.expectPlan.empty())
+    return plan;
+  std::string have = digestHex(plan->digest);
+  if (llvm::StringRef(c.expectPlan).lower() != have)
+    return mpc::error("plan '{}' has SHA-256 {}, not {} (--expect-plan): "
+                      "refusing a plan other than the one reviewed",
+                      c.plan, have, c.expectPlan);
+  return plan;
+}
+
+llvm::Error mpc::rt::reviewPlanAsClient(const LoadedPlan &plan,
+                                        const RunConfig &c) {
+  auto learns = checkPlanForClient(plan, c.revealToBoth);
+  if (!learns)
+    return addContext(learns.takeError(), "party 1: ");
+  llvm::errs() << *learns << "\n";
+  return llvm::Error::success();
+}
+
 llvm::Error mpc::rt::runRole(const RunConfig &c) {
   if (c.threads > 0)
     setRingThreads(c.threads);
-  auto plan = readPlan(c.plan);
+  auto plan = loadPlan(c);
   if (!plan)
     return plan.takeError();
   return c.mode == RunConfig::Dealer ? runDealerRole(c, *plan)

@@ -54,6 +54,9 @@ struct RunConfig {
   std::vector<std::string> trust;
   /// Plaintext TCP and self-declared roles (a warning on every start).
   bool insecure = false;
+  /// The SHA-256 (hex) the plan file must have: a client pins the plan it
+  /// reviewed (`sha256sum model.plan`).
+  std::string expectPlan;
 };
 
 /// Checks that \p c names what its mode needs (a usage error otherwise).

@@ -20,6 +20,14 @@ llvm::Error writeProfileFile(const std::string &path, const RunProfile &p,
                              const LoadedPlan &plan,
                              const PeakRss *rss = nullptr);
 
+/// Reads the plan of \p c and checks it against --expect-plan.
+llvm::Expected<LoadedPlan> loadPlan(const RunConfig &c);
+
+/// Party 1's review of the plan before it connects (ClientCheck.h): an
+/// error for a plan that would disclose more than the outputs it allows;
+/// otherwise prints what party 0 learns, one line on stderr.
+llvm::Error reviewPlanAsClient(const LoadedPlan &plan, const RunConfig &c);
+
 /// How one role opens its links: TLS with its identity and pinned peers,
 /// or plain TCP with --insecure.
 struct Links {

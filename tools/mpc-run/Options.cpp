@@ -105,6 +105,12 @@ static cl::opt<bool>
     insecure("insecure",
              cl::desc("Plaintext TCP, no identities (trusted networks only)"),
              top, dealerSub, localSub, cl::cat(runOptions));
+static cl::opt<std::string> expectPlan(
+    "expect-plan",
+    cl::desc("Run only the plan with this SHA-256 (a client pins the plan "
+             "it reviewed; sha256sum model.plan)"),
+    cl::value_desc("SHA256"), top, dealerSub, localSub, cl::cat(runOptions));
+
 RunConfig mpc::tool::runConfig() {
   RunConfig c;
   c.mode = localCmd    ? RunConfig::Local
@@ -129,5 +135,6 @@ RunConfig mpc::tool::runConfig() {
   c.certFile = certFile;
   c.trust = trust;
   c.insecure = insecure;
+  c.expectPlan = expectPlan;
   return c;
 }

@@ -87,12 +87,8 @@ ProcResult runTool(const TempDir &dir, std::vector<std::string> args) {
 const std::vector<double> kX = {1.0, -2.0, 0.5, 3.0, 0.25, -1.0};
 const std::vector<double> kW = {0.5, -1.0, 1.5, 0.25, -0.75, 2.0};
 
-} // namespace
-
-TEST_CASE("mpc-run local runs three processes and writes the output",
-          "[plan][mpc-run]") {
-  TempDir dir;
-  PlanBuilder b = tinyPlan();
+/// m.plan from \p b, m.weights bound to it (W at value 1), x.npy.
+void writeRunFiles(const TempDir &dir, const PlanBuilder &b) {
   auto planBytes = writePlanFile(dir.file("m.plan"), b.p);
   REQUIRE(bool(planBytes));
   WeightMap w;
@@ -102,6 +98,15 @@ TEST_CASE("mpc-run local runs three processes and writes the output",
   REQUIRE(errorOf(writeWeightsFile(dir.file("m.weights"), pb, w)) == "");
   REQUIRE(errorOf(writeNpy(dir.file("x.npy"),
                            HostTensor::floats({2, 3}, kX))) == "");
+}
+
+} // namespace
+
+TEST_CASE("mpc-run local runs three processes and writes the output",
+          "[plan][mpc-run]") {
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  writeRunFiles(dir, b);
 
   ProcResult r = runTool(
       dir, {"local", dir.file("m.plan"), "--weights", dir.file("m.weights"),
@@ -234,15 +239,7 @@ TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
 TEST_CASE("mpc-run local --insecure warns and still runs", "[plan][mpc-run]") {
   TempDir dir;
   PlanBuilder b = tinyPlan();
-  auto planBytes = writePlanFile(dir.file("m.plan"), b.p);
-  REQUIRE(bool(planBytes));
-  WeightMap w;
-  w[1] = fixed(kW, {3, 2}, 12);
-  llvm::ArrayRef<uint8_t> pb(
-      reinterpret_cast<const uint8_t *>(planBytes->data()), planBytes->size());
-  REQUIRE(errorOf(writeWeightsFile(dir.file("m.weights"), pb, w)) == "");
-  REQUIRE(errorOf(writeNpy(dir.file("x.npy"),
-                           HostTensor::floats({2, 3}, kX))) == "");
+  writeRunFiles(dir, b);
   ProcResult r =
       runTool(dir, {"local", dir.file("m.plan"), "--weights",
                     dir.file("m.weights"), "--input", "x=" + dir.file("x.npy"),
@@ -250,5 +247,38 @@ TEST_CASE("mpc-run local --insecure warns and still runs", "[plan][mpc-run]") {
   INFO("stderr:\n" << r.err);
   CHECK(r.rc == 0);
   CHECK_THAT(r.err, Contains("warning: --insecure: plaintext TCP"));
+  CHECK_THAT(r.err, Contains("party 0 learns: nothing but the plan's shapes"));
   CHECK(llvm::sys::fs::exists(dir.file("y.npy")));
+}
+
+TEST_CASE("party 1 refuses a plan that reveals its input to party 0",
+          "[plan][mpc-run]") {
+  // The model owner adds a reveal of the client's input to party 0, as an
+  // output of its own, and re-binds the weights file to the edited plan.
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  int leak = b.value("leak", {2, 3}, 12, plan::VIS_PRIVATE0);
+  setInt(b.op("reveal", {0}, {leak}, 4, "/leak"), "to", 0);
+  b.output("ids", leak, 0);
+  writeRunFiles(dir, b);
+  std::vector<std::string> args = {"local",     dir.file("m.plan"),
+                                   "--weights", dir.file("m.weights"),
+                                   "--input",   "x=" + dir.file("x.npy"),
+                                   "--output",  "logits=" + dir.file("y.npy")};
+  ProcResult r = runTool(dir, args);
+  INFO("stderr:\n" << r.err);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Contains("party 1: the plan reveals to party 0 a value "
+                             "computed from party 1's input 'x'"));
+  CHECK_THAT(r.err, Contains("op 4 'reveal' (onnx node '/leak')"));
+  CHECK_THAT(r.err, Contains("--reveal-to-both"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
+
+  // A client that pinned the plan it reviewed refuses any other.
+  args.insert(args.end(), {"--expect-plan", std::string(64, 'a')});
+  r = runTool(dir, args);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Contains("(--expect-plan): refusing a plan other than "
+                             "the one reviewed"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
 }
