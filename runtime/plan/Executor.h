@@ -74,6 +74,32 @@ using StepRange = std::pair<size_t, size_t>;
 std::vector<StepRange> materialWindows(const LoadedPlan &plan,
                                        uint32_t windowMiB);
 
+/// What one role of a run holds at once, estimated from the plan before
+/// any allocation (8 bytes per ring element). The executor's own
+/// bookkeeping is followed: values live from their definition (weights,
+/// constants and inputs from the start) to their last reader, outputs to
+/// the end; party 1 keeps W - B of every set-up weight; dealer material is
+/// held per material window, about twice party 1's dealer bytes on party 1
+/// (the corrections and its own PRG shares), once on party 0, and the
+/// dealer holds one op's corrections and material at a time. A kernel's
+/// temporaries are not counted, so the real peak is somewhat higher.
+struct MemoryNeed {
+  uint64_t total = 0;    ///< Values + material at the worst step.
+  uint64_t values = 0;   ///< Of which live values (weights included).
+  uint64_t material = 0; ///< Of which dealer material.
+  int op = -1;           ///< The first op of the worst step (-1: before any).
+};
+MemoryNeed memoryNeed(const LoadedPlan &plan, int role, uint32_t windowMiB);
+
+/// 3/4 of this machine's physical memory (the default of --max-memory).
+uint64_t defaultMemoryBudget();
+
+/// An error naming \p role, the need and its parts when memoryNeed exceeds
+/// \p budgetBytes: a plan too large for the machine is refused at load,
+/// not ended by a failed allocation half-way through a run.
+llvm::Error checkMemoryBudget(const LoadedPlan &plan, int role,
+                              uint32_t windowMiB, uint64_t budgetBytes);
+
 /// One op's measured cost, in the rows of the cost report.
 struct OpProfile {
   int index = 0;

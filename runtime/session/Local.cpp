@@ -217,6 +217,9 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
     return plan.takeError();
   if (llvm::Error e = reviewPlanAsClient(*plan, c))
     return e;
+  for (int role : {kDealerRole, 0, 1})
+    if (llvm::Error e = checkMemory(*plan, c, role))
+      return e;
   std::vector<std::string> inputArgs[2];
   auto outFiles = checkLocal(c, *plan, inputArgs);
   if (!outFiles)
@@ -247,6 +250,9 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
                ch.profile,
                "--material-window",
                std::to_string(c.materialWindowMiB)};
+    if (c.maxMemoryMiB > 0)
+      ch.args.insert(ch.args.end(),
+                     {"--max-memory", std::to_string(c.maxMemoryMiB)});
     if (c.threads > 0)
       ch.args.insert(ch.args.end(), {"--threads", std::to_string(c.threads)});
     if (!c.expectPlan.empty())

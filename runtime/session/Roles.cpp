@@ -207,6 +207,13 @@ llvm::Expected<LoadedPlan> mpc::rt::loadPlan(const RunConfig &c) {
   return plan;
 }
 
+llvm::Error mpc::rt::checkMemory(const LoadedPlan &plan, const RunConfig &c,
+                                 int role) {
+  uint64_t budget =
+      c.maxMemoryMiB ? c.maxMemoryMiB << 20 : defaultMemoryBudget();
+  return checkMemoryBudget(plan, role, c.materialWindowMiB, budget);
+}
+
 llvm::Error mpc::rt::reviewPlanAsClient(const LoadedPlan &plan,
                                         const RunConfig &c) {
   auto learns = checkPlanForClient(plan, c.revealToBoth);
@@ -222,6 +229,9 @@ llvm::Error mpc::rt::runRole(const RunConfig &c) {
   auto plan = loadPlan(c);
   if (!plan)
     return plan.takeError();
+  if (llvm::Error e = checkMemory(
+          *plan, c, c.mode == RunConfig::Dealer ? kDealerRole : c.party))
+    return e;
   return c.mode == RunConfig::Dealer ? runDealerRole(c, *plan)
                                      : runPartyRole(c, *plan);
 }

@@ -44,6 +44,9 @@ struct RunConfig {
   int threads = 0; ///< 0: all cores.
   /// RunOptions::materialWindowMiB; the parties must agree.
   uint32_t materialWindowMiB = kDefaultMaterialWindowMiB;
+  /// Refuse a plan whose estimated memory need (memoryNeed) exceeds this
+  /// many MiB in this process; 0: defaultMemoryBudget().
+  uint64_t maxMemoryMiB = 0;
   /// After listening, write the bound port (decimal) to this file: how
   /// `mpc-run local` learns the port of a role listening on port 0.
   std::string portFile;

@@ -23,6 +23,9 @@ llvm::Error writeProfileFile(const std::string &path, const RunProfile &p,
 /// Reads the plan of \p c and checks it against --expect-plan.
 llvm::Expected<LoadedPlan> loadPlan(const RunConfig &c);
 
+/// checkMemoryBudget for \p role with --max-memory (or its default).
+llvm::Error checkMemory(const LoadedPlan &plan, const RunConfig &c, int role);
+
 /// Party 1's review of the plan before it connects (ClientCheck.h): an
 /// error for a plan that would disclose more than the outputs it allows;
 /// otherwise prints what party 0 learns, one line on stderr.

@@ -84,6 +84,12 @@ static cl::opt<unsigned> window(
              "the online phase; both parties must pass the same value)"),
     cl::value_desc("MIB"), cl::init(kDefaultMaterialWindowMiB), top, dealerSub,
     localSub, cl::cat(runOptions));
+static cl::opt<uint64_t>
+    maxMemory("max-memory",
+              cl::desc("Refuse a plan that needs more than MIB MiB per process "
+                       "(default: 3/4 of physical memory)"),
+              cl::value_desc("MIB"), cl::init(0), top, dealerSub, localSub,
+              cl::cat(runOptions));
 static cl::opt<std::string> portFile(
     "port-file", cl::desc("After listening, write the port bound to FILE"),
     cl::value_desc("FILE"), cl::Hidden, top, dealerSub, cl::cat(runOptions));
@@ -131,6 +137,7 @@ RunConfig mpc::tool::runConfig() {
   c.threads = threads;
   c.materialWindowMiB = window;
   c.portFile = portFile;
+  c.maxMemoryMiB = maxMemory;
   c.keyFile = keyFile;
   c.certFile = certFile;
   c.trust = trust;

@@ -25,16 +25,17 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-/// x [2,3] (party 1) -> pw_linear W [3,2] -> trunc -> relu -> reveal to 1.
-PlanBuilder tinyPlan() {
+/// x [m,k] (party 1) -> pw_linear W [k,n] -> trunc -> relu -> reveal to 1
+/// (by default [2,3] and [3,2]).
+PlanBuilder tinyPlan(int64_t m = 2, int64_t k = 3, int64_t n = 2) {
   PlanBuilder b;
   auto S = plan::VIS_SHARED;
-  int x = b.value("x", {2, 3}, 12, plan::VIS_PRIVATE1);
-  int w = b.value("W", {3, 2}, 12, plan::VIS_PRIVATE0);
-  int y = b.value("y", {2, 2}, 24, S);
-  int t = b.value("t", {2, 2}, 12, S);
-  int r = b.value("r", {2, 2}, 12, S);
-  int out = b.value("out", {2, 2}, 12, plan::VIS_PRIVATE1);
+  int x = b.value("x", {m, k}, 12, plan::VIS_PRIVATE1);
+  int w = b.value("W", {k, n}, 12, plan::VIS_PRIVATE0);
+  int y = b.value("y", {m, n}, 24, S);
+  int t = b.value("t", {m, n}, 12, S);
+  int r = b.value("r", {m, n}, 12, S);
+  int out = b.value("out", {m, n}, 12, plan::VIS_PRIVATE1);
   b.input("x", x, "float32");
   b.op("pw_linear", {x, w}, {y}, 0, "/fc/MatMul");
   setInt(b.op("trunc", {y}, {t}, 1, "/fc/MatMul"), "bits", 12);
@@ -280,5 +281,41 @@ TEST_CASE("party 1 refuses a plan that reveals its input to party 0",
   CHECK(r.rc == 1);
   CHECK_THAT(r.err, Contains("(--expect-plan): refusing a plan other than "
                              "the one reviewed"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
+}
+
+TEST_CASE("a plan too large for --max-memory is refused before any run",
+          "[plan][mpc-run]") {
+  TempDir dir;
+  // Values of 2^40 elements: refused under the default budget, before any
+  // allocation, file or connection.
+  const int64_t big = int64_t(1) << 20;
+  REQUIRE(
+      bool(writePlanFile(dir.file("huge.plan"), tinyPlan(big, big, big).p)));
+  ProcResult r =
+      runTool(dir, {"local", dir.file("huge.plan"), "--weights",
+                    dir.file("none.weights"), "--output", dir.file("y.npy")});
+  INFO("stderr:\n" << r.err);
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Contains("dealer: plan '" + dir.file("huge.plan") +
+                             "' needs about"));
+  CHECK_THAT(r.err, Contains("--max-memory allows"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
+  r = runTool(dir, {"--party", "1", "--plan", dir.file("huge.plan"),
+                    "--connect", "127.0.0.1:1", "--dealer", "127.0.0.1:2",
+                    "--output", dir.file("y.npy"), "--insecure"});
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Contains("party 1: plan"));
+  CHECK_THAT(r.err, Contains("of memory at op "));
+
+  // A small plan under a budget of 1 MiB: refused by the option alone.
+  PlanBuilder b = tinyPlan(256, 256, 256);
+  writeRunFiles(dir, tinyPlan());
+  REQUIRE(bool(writePlanFile(dir.file("m.plan"), b.p)));
+  r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--input", "x=" + dir.file("x.npy"),
+                    "--output", dir.file("y.npy"), "--max-memory", "1"});
+  CHECK(r.rc == 1);
+  CHECK_THAT(r.err, Contains("more than the 1.0 MiB --max-memory allows"));
   CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
 }
