@@ -1,0 +1,259 @@
+//===- tests/unit/e2e/SecureOpsTest.cpp - Imported ops under 2PC ----------===//
+//
+// Small ONNX graphs of the operators and lowerings of issue 11 part B
+// (convolutions, activations, normalisations), each imported, compiled
+// with the default pipeline and run between the two parties and the dealer
+// in memory; the client's output is compared with the float interpreter's
+// (`mpcc float`) on the same graph, within a bound per case.
+//
+//===----------------------------------------------------------------------===//
+
+#include "backend/EmitPlan.h"
+#include "frontend/OnnxImporter.h"
+#include "ir/IR.h"
+#include "passes/PassManager.h"
+#include "runtime/plan/InProcess.h"
+#include "runtime/plan/PlanReader.h"
+#include "support/Tensor.h"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <random>
+
+using namespace mpc;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A float tensor of \p shape with values uniform in [lo, hi).
+HostTensor uniform(std::vector<int64_t> shape, double lo, double hi,
+                   unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  std::vector<double> v(n);
+  for (double &x : v)
+    x = static_cast<float>(u(rng));
+  return HostTensor::floats(std::move(shape), std::move(v));
+}
+
+/// `{a, b, ...}` of \p n values uniform in [lo, hi): ONNX text data.
+std::string values(int64_t n, double lo, double hi, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  std::string s;
+  for (int64_t i = 0; i < n; ++i)
+    s += fmt::format("{}{:.4f}", i ? ", " : "", u(rng));
+  return s;
+}
+
+/// Compiles the imported graph \p g with the default pipeline and runs it
+/// between the parties and the dealer; the client's single output.
+HostTensor runSecure(llvm::Expected<std::unique_ptr<Graph>> g,
+                     const std::map<std::string, HostTensor> &inputs) {
+  if (!g)
+    FAIL(llvm::toString(g.takeError()));
+  CompileOptions copts;
+  PassManager pm;
+  REQUIRE_FALSE(bool(pm.addPipeline(defaultPipeline(copts))));
+  PassContext ctx(copts);
+  if (llvm::Error e = pm.run(**g, ctx))
+    FAIL(llvm::toString(std::move(e)));
+  auto emitted = emitPlan(**g, copts, "case");
+  if (!emitted)
+    FAIL(llvm::toString(emitted.takeError()));
+  auto plan = rt::loadPlan(emitted->plan, "case");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  auto res = rt::runInProcess(*plan, emitted->weights, inputs);
+  if (!res)
+    FAIL(llvm::toString(res.takeError()));
+  REQUIRE(res->outputs.size() == 1);
+  return res->outputs.begin()->second;
+}
+
+/// Imports \p text, runs it in float and securely on \p inputs, and returns
+/// the largest |secure - float| over the (single) output.
+double secureVsFloat(const std::string &text,
+                     const std::map<std::string, HostTensor> &inputs) {
+  auto ref = importOnnxText(text, {}, "case.onnxtext");
+  if (!ref)
+    FAIL(llvm::toString(ref.takeError()));
+  auto want = interpretGraph(**ref, inputs);
+  if (!want)
+    FAIL(llvm::toString(want.takeError()));
+  REQUIRE(want->size() == 1);
+  HostTensor got = runSecure(importOnnxText(text, {}, "case.onnxtext"), inputs);
+  const HostTensor &exp = want->front();
+  REQUIRE(got.shape == exp.shape);
+  double err = 0;
+  for (size_t i = 0; i < got.f.size(); ++i)
+    err = std::max(err, std::abs(got.f[i] - exp.f[i]));
+  return err;
+}
+
+/// A one-Conv model: input x [1, c, h, w] (or [1, c, w] for 1-D), weight
+/// [o, c/group, k...] and bias [o] as initializers, attributes \p attrs.
+std::string convModel(std::vector<int64_t> xShape, std::vector<int64_t> wShape,
+                      std::vector<int64_t> yShape, const std::string &attrs,
+                      unsigned seed) {
+  int64_t wn = 1;
+  for (int64_t d : wShape)
+    wn *= d;
+  auto dims = [](const std::vector<int64_t> &s) {
+    std::string r;
+    for (size_t i = 0; i < s.size(); ++i)
+      r += fmt::format("{}{}", i ? ", " : "", s[i]);
+    return r;
+  };
+  return fmt::format(R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[{}] x) => (float[{}] y)
+<float[{}] w = {{{}}}, float[{}] b = {{{}}}>
+{{
+  y = Conv <{}> (x, w, b)
+}}
+)",
+                     dims(xShape), dims(yShape), dims(wShape),
+                     values(wn, -0.5, 0.5, seed), wShape[0],
+                     values(wShape[0], -0.2, 0.2, seed + 1), attrs);
+}
+
+} // namespace
+
+TEST_CASE("convolutions run securely as private-weight products",
+          "[e2e][ops]") {
+  struct Case {
+    const char *name;
+    std::vector<int64_t> x, w, y;
+    std::string attrs;
+  };
+  std::vector<Case> cases = {
+      {"patch embedding (kernel = stride)",
+       {1, 3, 8, 8},
+       {6, 3, 4, 4},
+       {1, 6, 2, 2},
+       "kernel_shape = [4, 4], strides = [4, 4]"},
+      {"patches with a remainder",
+       {1, 2, 9, 7},
+       {4, 2, 3, 3},
+       {1, 4, 3, 2},
+       "kernel_shape = [3, 3], strides = [3, 3]"},
+      {"1x1", {1, 4, 3, 5}, {3, 4, 1, 1}, {1, 3, 3, 5}, "group = 1"},
+      {"3x3, stride 2, padding",
+       {1, 3, 7, 6},
+       {5, 3, 3, 3},
+       {1, 5, 4, 3},
+       "pads = [1, 1, 1, 1], strides = [2, 2]"},
+      {"asymmetric padding, dilation",
+       {1, 2, 6, 6},
+       {3, 2, 2, 3},
+       {1, 3, 6, 3},
+       "pads = [1, 0, 1, 1], dilations = [2, 1], strides = [1, 2]"},
+      {"depthwise 3x3 (group = channels)",
+       {1, 4, 6, 6},
+       {4, 1, 3, 3},
+       {1, 4, 6, 6},
+       "group = 4, pads = [1, 1, 1, 1]"},
+      {"depthwise, channel multiplier 2",
+       {1, 3, 5, 5},
+       {6, 1, 3, 3},
+       {1, 6, 3, 3},
+       "group = 3"},
+      {"two groups",
+       {1, 4, 5, 5},
+       {6, 2, 3, 3},
+       {1, 6, 5, 5},
+       "group = 2, auto_pad = \"SAME_UPPER\""},
+      {"1-D, padding", {1, 3, 10}, {4, 3, 3}, {1, 4, 10}, "pads = [1, 1]"},
+  };
+  unsigned seed = 1;
+  for (const Case &c : cases) {
+    INFO(c.name);
+    std::string text = convModel(c.x, c.w, c.y, c.attrs, seed++);
+    double err = secureVsFloat(text, {{"x", uniform(c.x, -2, 2, seed++)}});
+    INFO("max |secure - float| " << err);
+    // Sums of up to 27 products at 16 fractional bits.
+    CHECK(err <= 2e-3);
+  }
+}
+
+namespace {
+
+/// One input set of an export fixture (tests/fixtures/exports/NAME): every
+/// `X.npy` (set a) or `X.b.npy` (set b) but the logits.
+struct ExportSet {
+  std::map<std::string, HostTensor> inputs;
+  HostTensor logits;
+};
+
+std::vector<ExportSet> exportSets(const std::string &dir) {
+  std::vector<ExportSet> sets;
+  for (std::string suffix : {"", ".b"}) {
+    if (!fs::exists(dir + "/logits" + suffix + ".npy"))
+      continue;
+    ExportSet s;
+    for (auto &e : fs::directory_iterator(dir)) {
+      std::string name = e.path().filename().string();
+      std::string tail = suffix + ".npy";
+      if (name.size() <= tail.size() ||
+          name.compare(name.size() - tail.size(), tail.size(), tail) != 0)
+        continue;
+      std::string stem = name.substr(0, name.size() - tail.size());
+      if (stem.find('.') != std::string::npos)
+        continue; // another set's file
+      auto t = readNpy(e.path().string());
+      REQUIRE(bool(t));
+      if (stem == "logits")
+        s.logits = std::move(*t);
+      else
+        s.inputs[stem] = std::move(*t);
+    }
+    sets.push_back(std::move(s));
+  }
+  return sets;
+}
+
+/// Index of the largest value of each row of the last axis.
+std::vector<int64_t> argmaxRows(const HostTensor &t) {
+  int64_t cols = t.shape.back();
+  std::vector<int64_t> out;
+  for (size_t r = 0; r * cols < t.f.size(); ++r)
+    out.push_back(
+        std::max_element(t.f.begin() + r * cols, t.f.begin() + (r + 1) * cols) -
+        (t.f.begin() + r * cols));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("ViT and LLaMA exports run securely as PyTorch computes them",
+          "[e2e][exports]") {
+  const char *fixtures[] = {"vit_17_conv_static", "vit_13_conv_dynamic",
+                            "vit_14_mha_normalize_static"};
+  for (const char *name : fixtures) {
+    std::string dir = std::string(MPCC_FIXTURES_DIR) + "/exports/" + name;
+    std::vector<ExportSet> sets = exportSets(dir);
+    REQUIRE_FALSE(sets.empty());
+    for (const ExportSet &s : sets) {
+      INFO(name << " at " << shapeStr(s.inputs.begin()->second.shape));
+      ImportOptions opts;
+      for (auto &[in, t] : s.inputs)
+        opts.inputShapes[in] = t.shape;
+      HostTensor got =
+          runSecure(importOnnxFile(dir + "/model.onnx", opts), s.inputs);
+      REQUIRE(got.shape == s.logits.shape);
+      double err = 0, largest = 0;
+      for (size_t i = 0; i < got.f.size(); ++i) {
+        err = std::max(err, std::abs(got.f[i] - s.logits.f[i]));
+        largest = std::max(largest, std::abs(s.logits.f[i]));
+      }
+      INFO("max |secure - PyTorch| " << err << ", largest logit " << largest);
+      CHECK((err <= 1e-2 || err <= 1e-3 * largest));
+      CHECK(argmaxRows(got) == argmaxRows(s.logits));
+    }
+  }
+}
