@@ -138,7 +138,7 @@ static llvm::Expected<Inferred> broadcastBinary(const TensorType &a,
 }
 
 static llvm::Expected<Inferred>
-inferLinear(const TensorType &x, const TensorType &w, const TensorType *b) {
+linearType(const TensorType &x, const TensorType &w, const TensorType *b) {
   if (auto e = needNumeric(x, "input"))
     return e;
   if (auto e = needSameElem(x, w))
@@ -161,8 +161,8 @@ inferLinear(const TensorType &x, const TensorType &w, const TensorType *b) {
   return r;
 }
 
-static llvm::Expected<Inferred> inferTranspose(const TensorType &a,
-                                               const AttrMap &attrs) {
+static llvm::Expected<Inferred> transposeType(const TensorType &a,
+                                              const AttrMap &attrs) {
   std::vector<int64_t> perm = attrInts(attrs, "perm");
   if (static_cast<int64_t>(perm.size()) != a.rank())
     return error("perm [{}] has {} entries but the input has rank {}",
@@ -179,8 +179,8 @@ static llvm::Expected<Inferred> inferTranspose(const TensorType &a,
   return r;
 }
 
-static llvm::Expected<Inferred> inferConcat(llvm::ArrayRef<const Value *> ops,
-                                            const AttrMap &attrs) {
+static llvm::Expected<Inferred> concatType(llvm::ArrayRef<const Value *> ops,
+                                           const AttrMap &attrs) {
   const TensorType &first = ops[0]->type();
   auto axis = normalizeAxis(attrInt(attrs, "axis", 0), first.rank());
   if (!axis)
@@ -202,9 +202,9 @@ static llvm::Expected<Inferred> inferConcat(llvm::ArrayRef<const Value *> ops,
   return r;
 }
 
-static llvm::Expected<Inferred> inferGather(const TensorType &data,
-                                            const TensorType &idx,
-                                            const AttrMap &attrs) {
+static llvm::Expected<Inferred> gatherType(const TensorType &data,
+                                           const TensorType &idx,
+                                           const AttrMap &attrs) {
   if (idx.elem != ElemType::I64)
     return error("indices must be i64, got {}", elemOf(idx));
   auto axis = normalizeAxis(attrInt(attrs, "axis", 0), data.rank());
@@ -217,8 +217,8 @@ static llvm::Expected<Inferred> inferGather(const TensorType &data,
   return r;
 }
 
-static llvm::Expected<Inferred> inferReduce(const TensorType &a,
-                                            const AttrMap &attrs) {
+static llvm::Expected<Inferred> reduceType(const TensorType &a,
+                                           const AttrMap &attrs) {
   if (auto e = needNumeric(a, "input"))
     return e;
   auto axes = resolveReduceAxes(a.rank(), attrInts(attrs, "axes"));
@@ -228,10 +228,10 @@ static llvm::Expected<Inferred> inferReduce(const TensorType &a,
   return Inferred::like(a, reducedShape(a.shape, *axes, keep));
 }
 
-static llvm::Expected<Inferred> inferLayerNorm(const TensorType &x,
-                                               const TensorType &gamma,
-                                               const TensorType &beta,
-                                               const AttrMap &attrs) {
+static llvm::Expected<Inferred> layerNormType(const TensorType &x,
+                                              const TensorType &gamma,
+                                              const TensorType &beta,
+                                              const AttrMap &attrs) {
   if (auto e = needFloat(x, "input"))
     return e;
   auto axis = normalizeAxis(attrInt(attrs, "axis", -1), x.rank());
@@ -254,230 +254,215 @@ static llvm::Expected<Inferred> inferLayerNorm(const TensorType &x,
   return Inferred::like(x, x.shape);
 }
 
-static llvm::Expected<Inferred>
-inferOne(OpKind kind, llvm::ArrayRef<const Value *> ops, const AttrMap &attrs) {
-  auto ty = [&](unsigned i) -> const TensorType & { return ops[i]->type(); };
-  // The input with `bits` fractional bits removed (trunc, gelu.mpc).
-  auto truncated = [&](int64_t bits) -> llvm::Expected<Inferred> {
-    if (ty(0).elem != ElemType::Fixed)
-      return error("input must be fixed point, got {}", elemOf(ty(0)));
-    if (bits < 0 || bits > ty(0).fracBits)
-      return error("cannot remove {} bits from {}", bits, elemOf(ty(0)));
-    Inferred r = Inferred::like(ty(0), ty(0).shape);
-    r.fracBits = ty(0).fracBits - static_cast<int>(bits);
-    return r;
-  };
-  switch (kind) {
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-    if (auto e = needNumeric(ty(0), "lhs"))
-      return e;
-    if (auto e = needSameElem(ty(0), ty(1)))
-      return e;
-    return broadcastBinary(ty(0), ty(1));
-  case OpKind::Pow:
-    if (auto e = needNumeric(ty(0), "base"))
-      return e;
-    if (auto e = needNumeric(ty(1), "exponent"))
-      return e;
-    return broadcastBinary(ty(0), ty(1));
-  case OpKind::Neg:
-  case OpKind::Relu:
-    if (auto e = needNumeric(ty(0), "input"))
-      return e;
-    return Inferred::like(ty(0), ty(0).shape);
-  case OpKind::Sqrt:
-  case OpKind::Erf:
-  case OpKind::Tanh:
-  case OpKind::Exp:
-    if (auto e = needFloat(ty(0), "input"))
-      return e;
-    return Inferred::like(ty(0), ty(0).shape);
-  case OpKind::Where: {
-    if (ty(0).elem != ElemType::Bool)
-      return error("condition must be bool, got {}", elemOf(ty(0)));
-    if (auto e = needSameElem(ty(1), ty(2)))
-      return e;
-    Inferred r = Inferred::like(ty(1), {});
-    llvm::SmallVector<int64_t, 4> ab;
-    if (!broadcastShapes(ty(1).shape, ty(2).shape, ab) ||
-        !broadcastShapes(ty(0).shape, ab, r.shape))
-      return error("shapes do not broadcast: {}, {}, {}", shapeStr(ty(0).shape),
-                   shapeStr(ty(1).shape), shapeStr(ty(2).shape));
-    return r;
-  }
-  case OpKind::Equal: {
-    if (auto e = needSameElem(ty(0), ty(1)))
-      return e;
-    auto r = broadcastBinary(ty(0), ty(1));
-    if (r)
-      r->elem = ElemType::Bool, r->fracBits = 0;
-    return r;
-  }
-  case OpKind::Cast: {
-    std::string to = attrString(attrs, "to", "");
-    Inferred r = Inferred::like(ty(0), ty(0).shape);
-    r.fracBits = 0;
-    if (to == "f32")
-      r.elem = ElemType::F32;
-    else if (to == "i64")
-      r.elem = ElemType::I64;
-    else if (to == "bool")
-      r.elem = ElemType::Bool;
-    else
-      return error("cannot cast to \"{}\" (expected \"f32\", \"i64\" or "
-                   "\"bool\")",
-                   to);
-    return r;
-  }
-  case OpKind::MatMul: {
-    if (auto e = needNumeric(ty(0), "lhs"))
-      return e;
-    if (auto e = needSameElem(ty(0), ty(1)))
-      return e;
-    auto s = matmulShape(ty(0).shape, ty(1).shape);
-    if (!s)
-      return s.takeError();
-    return Inferred::like(ty(0), *s);
-  }
-  case OpKind::Linear:
-    return inferLinear(ty(0), ty(1), ops.size() > 2 ? &ty(2) : nullptr);
-  case OpKind::Reshape: {
-    auto s = resolveReshape(ty(0).shape, attrInts(attrs, "shape"));
-    if (!s)
-      return s.takeError();
-    return Inferred::like(ty(0), *s);
-  }
-  case OpKind::Transpose:
-    return inferTranspose(ty(0), attrs);
-  case OpKind::Slice: {
-    auto s = resolveSlice(ty(0).shape, attrInts(attrs, "starts"),
-                          attrInts(attrs, "ends"), attrInts(attrs, "axes"),
-                          attrInts(attrs, "steps"));
-    if (!s)
-      return s.takeError();
-    Inferred r = Inferred::like(ty(0), {});
-    for (const SliceAxis &a : *s)
-      r.shape.push_back(a.count);
-    return r;
-  }
-  case OpKind::Concat:
-    return inferConcat(ops, attrs);
-  case OpKind::Gather:
-    return inferGather(ty(0), ty(1), attrs);
-  case OpKind::ReduceSum:
-  case OpKind::ReduceMean:
-  case OpKind::ReduceMax:
-    return inferReduce(ty(0), attrs);
-  case OpKind::Embedding: {
-    if (auto e = needFloat(ty(0), "table"))
-      return e;
-    if (ty(0).rank() != 2)
-      return error("table must be [V, D], got {}", shapeStr(ty(0).shape));
-    if (ty(1).elem != ElemType::I64)
-      return error("ids must be i64, got {}", elemOf(ty(1)));
-    Inferred r = Inferred::like(ty(0), ty(1).shape);
-    r.shape.push_back(ty(0).shape[1]);
-    return r;
-  }
-  case OpKind::LayerNorm:
-    return inferLayerNorm(ty(0), ty(1), ty(2), attrs);
-  case OpKind::Gelu: {
-    if (auto e = needFloat(ty(0), "input"))
-      return e;
-    std::string form = attrString(attrs, "form", "erf");
-    if (form != "erf" && form != "tanh" && form != "quad")
-      return error("unknown form \"{}\" (expected \"erf\", \"tanh\" or "
-                   "\"quad\")",
-                   form);
-    return Inferred::like(ty(0), ty(0).shape);
-  }
-  case OpKind::Softmax: {
-    if (auto e = needFloat(ty(0), "input"))
-      return e;
-    if (auto a = normalizeAxis(attrInt(attrs, "axis", -1), ty(0).rank()); !a)
-      return a.takeError();
-    std::string form = attrString(attrs, "form", "exp");
-    if (form != "exp" && form != "2quad")
-      return error("unknown form \"{}\" (expected \"exp\" or \"2quad\")", form);
-    return Inferred::like(ty(0), ty(0).shape);
-  }
-  case OpKind::MaskBias: {
-    Inferred r = Inferred::like(ty(0), ty(0).shape);
-    r.elem = attrs.count("frac") ? ElemType::Fixed : ElemType::F32;
-    r.fracBits = static_cast<int>(attrInt(attrs, "frac", 0));
-    return r;
-  }
-  // Protocol ops: fixed point in, fixed point out; products add scales.
-  case OpKind::LinearPw:
-    llvm_unreachable("multi-result: handled by inferLinearPw");
-  case OpKind::MulPw:
-  case OpKind::MulBeaver:
-  case OpKind::MulPublic: {
-    if (auto e = needFixedPair(ty(0), ty(1)))
-      return e;
-    auto r = broadcastBinary(ty(0), ty(1));
-    if (r)
-      r->fracBits = ty(0).fracBits + ty(1).fracBits;
-    return r;
-  }
-  case OpKind::MatMulBeaver: {
-    if (auto e = needFixedPair(ty(0), ty(1)))
-      return e;
-    auto s = matmulShape(ty(0).shape, ty(1).shape);
-    if (!s)
-      return s.takeError();
-    Inferred r = Inferred::like(ty(0), *s);
-    r.fracBits = ty(0).fracBits + ty(1).fracBits;
-    return r;
-  }
-  case OpKind::Trunc:
-    return truncated(attrInt(attrs, "bits", 0));
-  case OpKind::OneHot: {
-    if (ty(0).elem != ElemType::I64)
-      return error("ids must be i64, got {}", elemOf(ty(0)));
-    int64_t depth = attrInt(attrs, "depth", 0);
-    if (depth <= 0)
-      return error("depth must be positive, got {}", depth);
-    Inferred r = Inferred::like(ty(0), ty(0).shape);
-    r.shape.push_back(depth);
-    r.elem = ElemType::Fixed;
-    r.fracBits = 0;
-    return r;
-  }
-  case OpKind::GeluMpc:
-    // trunc_bits: GeLU truncates its input first (passes/FuseGeluInput).
-    return truncated(attrInt(attrs, "trunc_bits", 0));
-  case OpKind::Reveal:
-  case OpKind::SoftmaxMpc:
-  case OpKind::TanhMpc:
-    if (ty(0).elem != ElemType::Fixed)
-      return error("input must be fixed point, got {}", elemOf(ty(0)));
-    return Inferred::like(ty(0), ty(0).shape);
-  case OpKind::LayerNormMpc:
-    return inferLayerNorm(ty(0), ty(1), ty(2), attrs);
-  }
-  return error("unknown op kind");
+//===----------------------------------------------------------------------===//
+// The rules Ops.def names (column Infer): infer<Rule>(operands, attributes)
+//===----------------------------------------------------------------------===//
+
+using Operands = llvm::ArrayRef<const Value *>;
+using Results = llvm::SmallVector<TensorType, 1>;
+
+static const TensorType &ty(Operands ops, unsigned i) { return ops[i]->type(); }
+
+/// The input with `bits` fractional bits removed (trunc, gelu.mpc).
+static llvm::Expected<Inferred> truncated(const TensorType &x, int64_t bits) {
+  if (x.elem != ElemType::Fixed)
+    return error("input must be fixed point, got {}", elemOf(x));
+  if (bits < 0 || bits > x.fracBits)
+    return error("cannot remove {} bits from {}", bits, elemOf(x));
+  Inferred r = Inferred::like(x, x.shape);
+  r.fracBits = x.fracBits - static_cast<int>(bits);
+  return r;
 }
 
+static llvm::Expected<Inferred> inferArith(Operands ops, const AttrMap &) {
+  if (auto e = needNumeric(ty(ops, 0), "lhs"))
+    return e;
+  if (auto e = needSameElem(ty(ops, 0), ty(ops, 1)))
+    return e;
+  return broadcastBinary(ty(ops, 0), ty(ops, 1));
+}
+
+static llvm::Expected<Inferred> inferPow(Operands ops, const AttrMap &) {
+  if (auto e = needNumeric(ty(ops, 0), "base"))
+    return e;
+  if (auto e = needNumeric(ty(ops, 1), "exponent"))
+    return e;
+  return broadcastBinary(ty(ops, 0), ty(ops, 1));
+}
+
+static llvm::Expected<Inferred> inferNumeric(Operands ops, const AttrMap &) {
+  if (auto e = needNumeric(ty(ops, 0), "input"))
+    return e;
+  return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+}
+
+static llvm::Expected<Inferred> inferFloatMap(Operands ops, const AttrMap &) {
+  if (auto e = needFloat(ty(ops, 0), "input"))
+    return e;
+  return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+}
+
+static llvm::Expected<Inferred> inferWhere(Operands ops, const AttrMap &) {
+  if (ty(ops, 0).elem != ElemType::Bool)
+    return error("condition must be bool, got {}", elemOf(ty(ops, 0)));
+  if (auto e = needSameElem(ty(ops, 1), ty(ops, 2)))
+    return e;
+  Inferred r = Inferred::like(ty(ops, 1), {});
+  llvm::SmallVector<int64_t, 4> ab;
+  if (!broadcastShapes(ty(ops, 1).shape, ty(ops, 2).shape, ab) ||
+      !broadcastShapes(ty(ops, 0).shape, ab, r.shape))
+    return error("shapes do not broadcast: {}, {}, {}",
+                 shapeStr(ty(ops, 0).shape), shapeStr(ty(ops, 1).shape),
+                 shapeStr(ty(ops, 2).shape));
+  return r;
+}
+
+static llvm::Expected<Inferred> inferEqual(Operands ops, const AttrMap &) {
+  if (auto e = needSameElem(ty(ops, 0), ty(ops, 1)))
+    return e;
+  auto r = broadcastBinary(ty(ops, 0), ty(ops, 1));
+  if (r)
+    r->elem = ElemType::Bool, r->fracBits = 0;
+  return r;
+}
+
+static llvm::Expected<Inferred> inferCast(Operands ops, const AttrMap &attrs) {
+  std::string to = attrString(attrs, "to", "");
+  Inferred r = Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+  r.fracBits = 0;
+  if (to == "f32")
+    r.elem = ElemType::F32;
+  else if (to == "i64")
+    r.elem = ElemType::I64;
+  else if (to == "bool")
+    r.elem = ElemType::Bool;
+  else
+    return error("cannot cast to \"{}\" (expected \"f32\", \"i64\" or "
+                 "\"bool\")",
+                 to);
+  return r;
+}
+
+static llvm::Expected<Inferred> inferMatMul(Operands ops, const AttrMap &) {
+  if (auto e = needNumeric(ty(ops, 0), "lhs"))
+    return e;
+  if (auto e = needSameElem(ty(ops, 0), ty(ops, 1)))
+    return e;
+  auto s = matmulShape(ty(ops, 0).shape, ty(ops, 1).shape);
+  if (!s)
+    return s.takeError();
+  return Inferred::like(ty(ops, 0), *s);
+}
+
+static llvm::Expected<Inferred> inferLinear(Operands ops, const AttrMap &) {
+  return linearType(ty(ops, 0), ty(ops, 1),
+                    ops.size() > 2 ? &ty(ops, 2) : nullptr);
+}
+
+static llvm::Expected<Inferred> inferReshape(Operands ops,
+                                             const AttrMap &attrs) {
+  auto s = resolveReshape(ty(ops, 0).shape, attrInts(attrs, "shape"));
+  if (!s)
+    return s.takeError();
+  return Inferred::like(ty(ops, 0), *s);
+}
+
+static llvm::Expected<Inferred> inferTranspose(Operands ops,
+                                               const AttrMap &attrs) {
+  return transposeType(ty(ops, 0), attrs);
+}
+
+static llvm::Expected<Inferred> inferSlice(Operands ops, const AttrMap &attrs) {
+  auto s = resolveSlice(ty(ops, 0).shape, attrInts(attrs, "starts"),
+                        attrInts(attrs, "ends"), attrInts(attrs, "axes"),
+                        attrInts(attrs, "steps"));
+  if (!s)
+    return s.takeError();
+  Inferred r = Inferred::like(ty(ops, 0), {});
+  for (const SliceAxis &a : *s)
+    r.shape.push_back(a.count);
+  return r;
+}
+
+static llvm::Expected<Inferred> inferConcat(Operands ops,
+                                            const AttrMap &attrs) {
+  return concatType(ops, attrs);
+}
+
+static llvm::Expected<Inferred> inferGather(Operands ops,
+                                            const AttrMap &attrs) {
+  return gatherType(ty(ops, 0), ty(ops, 1), attrs);
+}
+
+static llvm::Expected<Inferred> inferReduce(Operands ops,
+                                            const AttrMap &attrs) {
+  return reduceType(ty(ops, 0), attrs);
+}
+
+static llvm::Expected<Inferred> inferEmbedding(Operands ops, const AttrMap &) {
+  if (auto e = needFloat(ty(ops, 0), "table"))
+    return e;
+  if (ty(ops, 0).rank() != 2)
+    return error("table must be [V, D], got {}", shapeStr(ty(ops, 0).shape));
+  if (ty(ops, 1).elem != ElemType::I64)
+    return error("ids must be i64, got {}", elemOf(ty(ops, 1)));
+  Inferred r = Inferred::like(ty(ops, 0), ty(ops, 1).shape);
+  r.shape.push_back(ty(ops, 0).shape[1]);
+  return r;
+}
+
+static llvm::Expected<Inferred> inferLayerNorm(Operands ops,
+                                               const AttrMap &attrs) {
+  return layerNormType(ty(ops, 0), ty(ops, 1), ty(ops, 2), attrs);
+}
+
+static llvm::Expected<Inferred> inferGelu(Operands ops, const AttrMap &attrs) {
+  if (auto e = needFloat(ty(ops, 0), "input"))
+    return e;
+  std::string form = attrString(attrs, "form", "erf");
+  if (form != "erf" && form != "tanh" && form != "quad")
+    return error("unknown form \"{}\" (expected \"erf\", \"tanh\" or "
+                 "\"quad\")",
+                 form);
+  return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+}
+
+static llvm::Expected<Inferred> inferSoftmax(Operands ops,
+                                             const AttrMap &attrs) {
+  if (auto e = needFloat(ty(ops, 0), "input"))
+    return e;
+  if (auto a = normalizeAxis(attrInt(attrs, "axis", -1), ty(ops, 0).rank()); !a)
+    return a.takeError();
+  std::string form = attrString(attrs, "form", "exp");
+  if (form != "exp" && form != "2quad")
+    return error("unknown form \"{}\" (expected \"exp\" or \"2quad\")", form);
+  return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+}
+
+static llvm::Expected<Inferred> inferMaskBias(Operands ops,
+                                              const AttrMap &attrs) {
+  Inferred r = Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+  r.elem = attrs.count("frac") ? ElemType::Fixed : ElemType::F32;
+  r.fracBits = static_cast<int>(attrInt(attrs, "frac", 0));
+  return r;
+}
+
+// Protocol ops: fixed point in, fixed point out; products add scales.
+
 /// linear.pw: one result x.w_j per weight, all shared, scales added.
-static llvm::Expected<llvm::SmallVector<TensorType, 1>>
-inferLinearPw(llvm::ArrayRef<const Value *> ops) {
+static llvm::Expected<Results> inferLinearPw(Operands ops, const AttrMap &) {
   const TensorType &x = ops[0]->type();
-  llvm::SmallVector<TensorType, 1> res;
+  Results res;
   for (size_t j = 1; j < ops.size(); ++j) {
     const TensorType &w = ops[j]->type();
     if (auto e = needFixedPair(x, w))
-      return addContext(std::move(e), "linear.pw: ");
+      return e;
     if (!w.isPrivateTo(0))
-      return error("linear.pw: operand {} must be a weight private to party "
-                   "0, got {}",
-                   j, visStr(w.vis, w.owner));
+      return error("operand {} must be a weight private to party 0, got {}", j,
+                   visStr(w.vis, w.owner));
     if (w.rank() != 2 || x.rank() < 1 || x.shape.back() != w.shape[0])
-      return error("linear.pw: inner dimensions differ: {} vs {}",
-                   shapeStr(x.shape), shapeStr(w.shape));
+      return error("inner dimensions differ: {} vs {}", shapeStr(x.shape),
+                   shapeStr(w.shape));
     TensorType t = x;
     t.shape.back() = w.shape[1];
     t.fracBits = x.fracBits + w.fracBits;
@@ -486,6 +471,102 @@ inferLinearPw(llvm::ArrayRef<const Value *> ops) {
     res.push_back(t);
   }
   return res;
+}
+
+static llvm::Expected<Inferred> inferFixedProduct(Operands ops,
+                                                  const AttrMap &) {
+  if (auto e = needFixedPair(ty(ops, 0), ty(ops, 1)))
+    return e;
+  auto r = broadcastBinary(ty(ops, 0), ty(ops, 1));
+  if (r)
+    r->fracBits = ty(ops, 0).fracBits + ty(ops, 1).fracBits;
+  return r;
+}
+
+static llvm::Expected<Inferred> inferFixedMatMul(Operands ops,
+                                                 const AttrMap &) {
+  if (auto e = needFixedPair(ty(ops, 0), ty(ops, 1)))
+    return e;
+  auto s = matmulShape(ty(ops, 0).shape, ty(ops, 1).shape);
+  if (!s)
+    return s.takeError();
+  Inferred r = Inferred::like(ty(ops, 0), *s);
+  r.fracBits = ty(ops, 0).fracBits + ty(ops, 1).fracBits;
+  return r;
+}
+
+static llvm::Expected<Inferred> inferTrunc(Operands ops, const AttrMap &attrs) {
+  return truncated(ty(ops, 0), attrInt(attrs, "bits", 0));
+}
+
+static llvm::Expected<Inferred> inferOneHot(Operands ops,
+                                            const AttrMap &attrs) {
+  if (ty(ops, 0).elem != ElemType::I64)
+    return error("ids must be i64, got {}", elemOf(ty(ops, 0)));
+  int64_t depth = attrInt(attrs, "depth", 0);
+  if (depth <= 0)
+    return error("depth must be positive, got {}", depth);
+  Inferred r = Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+  r.shape.push_back(depth);
+  r.elem = ElemType::Fixed;
+  r.fracBits = 0;
+  return r;
+}
+
+static llvm::Expected<Inferred> inferGeluMpc(Operands ops,
+                                             const AttrMap &attrs) {
+  // trunc_bits: GeLU truncates its input first (passes/FuseGeluInput).
+  return truncated(ty(ops, 0), attrInt(attrs, "trunc_bits", 0));
+}
+
+static llvm::Expected<Inferred> inferFixedMap(Operands ops, const AttrMap &) {
+  if (ty(ops, 0).elem != ElemType::Fixed)
+    return error("input must be fixed point, got {}", elemOf(ty(ops, 0)));
+  return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+}
+
+/// reveal: the input's type, visible to `to` (both for -1).
+static llvm::Expected<Results> inferReveal(Operands ops, const AttrMap &attrs) {
+  auto r = inferFixedMap(ops, attrs);
+  if (!r)
+    return r.takeError();
+  int64_t to = attrInt(attrs, "to", 1);
+  if (to != 0 && to != 1 && to != -1)
+    return error("'to' must be 0, 1 or -1 (both), got {}", to);
+  Results res;
+  res.push_back(TensorType(r->shape, r->elem,
+                           to == -1 ? Vis::Public : Vis::Private,
+                           to == -1 ? -1 : static_cast<int>(to), r->fracBits));
+  return res;
+}
+
+/// The single result of a rule that infers shape and element, with the
+/// operands' common visibility.
+static llvm::Expected<Results> withVisibility(Operands ops,
+                                              llvm::Expected<Inferred> r) {
+  if (!r)
+    return r.takeError();
+  Vis vis;
+  int owner;
+  commonVisibility(ops, vis, owner);
+  Results res;
+  res.push_back(TensorType(r->shape, r->elem, vis, owner, r->fracBits));
+  return res;
+}
+static llvm::Expected<Results> withVisibility(Operands,
+                                              llvm::Expected<Results> r) {
+  return r;
+}
+
+static llvm::Expected<Results> inferByRule(OpKind kind, Operands ops,
+                                           const AttrMap &attrs) {
+  switch (kind) {
+#define MPC_OP(Enum, Text, Stage, Min, Max, AttrList, Infer, Kernel)           \
+  case OpKind::Enum:                                                           \
+    return withVisibility(ops, infer##Infer(ops, attrs));
+#include "ir/Ops.def"
+  }
+  return error("unknown op kind");
 }
 
 llvm::Expected<llvm::SmallVector<TensorType, 1>>
@@ -498,7 +579,7 @@ mpc::inferResultTypes(OpKind kind, llvm::ArrayRef<const Value *> operands,
     std::string want =
         schema.minOperands == schema.maxOperands
             ? std::to_string(schema.minOperands)
-        : schema.maxOperands == UINT_MAX
+        : schema.maxOperands == kVariadic
             ? fmt::format("at least {}", schema.minOperands)
             : fmt::format("{} to {}", schema.minOperands, schema.maxOperands);
     return error("{}: expects {} operand{}, got {}", name.str(), want,
@@ -507,25 +588,10 @@ mpc::inferResultTypes(OpKind kind, llvm::ArrayRef<const Value *> operands,
   std::vector<std::string> problems = checkAttrs(kind, attrs);
   if (!problems.empty())
     return error("{}: {}", name.str(), fmt::join(problems, "; "));
-  if (kind == OpKind::LinearPw)
-    return inferLinearPw(operands);
-  auto inferred = inferOne(kind, operands, attrs);
+  auto inferred = inferByRule(kind, operands, attrs);
   if (!inferred)
     return addContext(inferred.takeError(), (name + ": ").str());
-  Vis vis;
-  int owner;
-  commonVisibility(operands, vis, owner);
-  if (kind == OpKind::Reveal) {
-    int64_t to = attrInt(attrs, "to", 1);
-    if (to != 0 && to != 1 && to != -1)
-      return error("reveal: 'to' must be 0, 1 or -1 (both), got {}", to);
-    vis = to == -1 ? Vis::Public : Vis::Private;
-    owner = to == -1 ? -1 : static_cast<int>(to);
-  }
-  llvm::SmallVector<TensorType, 1> res;
-  res.push_back(TensorType(inferred->shape, inferred->elem, vis, owner,
-                           inferred->fracBits));
-  return res;
+  return inferred;
 }
 
 //===----------------------------------------------------------------------===//

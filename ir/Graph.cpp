@@ -24,7 +24,7 @@ struct OpKindInfo {
 } // namespace
 
 static const OpKindInfo kOpKindInfo[] = {
-#define MPC_OP(Enum, Text, Stage) {Text, OpStage::Stage},
+#define MPC_OP(Enum, Text, Stage, ...) {Text, OpStage::Stage},
 #include "ir/Ops.def"
 };
 

@@ -26,7 +26,7 @@
 namespace mpc {
 
 enum class OpKind : uint16_t {
-#define MPC_OP(Enum, Text, Stage) Enum,
+#define MPC_OP(Enum, Text, Stage, ...) Enum,
 #include "ir/Ops.def"
 };
 

@@ -1,6 +1,6 @@
 //===- ir/OpSchema.h - Operand counts and attributes of each op -*- C++ -*-===//
 //
-// The conventions Ops.def documents in comments, as data: how many operands
+// Ops.def's operand counts and attribute lists, as data: how many operands
 // each op kind takes and which attributes it accepts (name, kind, required
 // or not). The builder, parser and verifier all check against this table.
 //
@@ -20,6 +20,9 @@ namespace mpc {
 /// The eps of a layernorm without one: ONNX LayerNormalization's default.
 constexpr double kLayerNormDefaultEps = 1e-5;
 
+/// MaxOperands of an op without an upper bound (Ops.def).
+constexpr unsigned kVariadic = UINT_MAX;
+
 /// The kind of value an attribute holds (the alternatives of Attr).
 enum class AttrKind : uint8_t { Int, Float, String, Ints, Floats };
 
@@ -36,7 +39,7 @@ struct AttrSpec {
 /// Operand count range and attributes of an op kind.
 struct OpSchema {
   unsigned minOperands;
-  unsigned maxOperands; ///< UINT_MAX when unbounded (concat).
+  unsigned maxOperands; ///< kVariadic when unbounded (concat).
   llvm::ArrayRef<AttrSpec> attrs;
 };
 
