@@ -1,14 +1,19 @@
-//===- frontend/import/Activations.cpp - Pow, Softmax, Where, Dropout -----===//
+//===- frontend/import/Activations.cpp - Pow, Softmax, Sigmoid, ... -------===//
 //
 // Operators with attributes or operand rules of their own: Pow (the exponent
 // must be a constant), Softmax (opset < 13 flattens from `axis`; only the
-// cases that equal a softmax over one axis are accepted), Where, and Dropout
-// (inference: the identity, its mask all ones).
+// cases that equal a softmax over one axis are accepted), Where, Dropout
+// (inference: the identity, its mask all ones), Sigmoid (written with tanh,
+// which has a protocol: sigmoid(x) = 1/2 + tanh(x/2)/2), and Sin/Cos, which
+// only fold: rotary embeddings take them of public positions.
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/ConstEval.h"
 #include "frontend/ImportContext.h"
 #include "frontend/OnnxOps.h"
+
+#include <cmath>
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -107,5 +112,54 @@ llvm::Error mpc::onnx::importDropout(ImportContext &ctx) {
                                      TensorType(t.shape, ElemType::Bool),
                                      std::move(ones)));
   }
+  return llvm::Error::success();
+}
+
+/// \p x * \p c with a public scalar \p c.
+static llvm::Expected<Value *> scaleBy(ImportContext &ctx, Value *x, double c) {
+  return ctx.emit(OpKind::Mul, {x, ctx.constF32({}, {c}, "half")});
+}
+
+llvm::Error mpc::onnx::importSigmoid(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  if ((*x)->type().elem != ElemType::F32)
+    return ctx.fail("expects a float tensor, got {}", (*x)->type().str());
+  // sigmoid(x) = 1/2 + tanh(x/2)/2: the tanh protocol's accuracy (4e-4)
+  // halved, no exp or reciprocal.
+  auto half = scaleBy(ctx, *x, 0.5);
+  if (!half)
+    return half.takeError();
+  auto t = ctx.emit(OpKind::Tanh, {*half});
+  if (!t)
+    return t.takeError();
+  auto ht = scaleBy(ctx, *t, 0.5);
+  if (!ht)
+    return ht.takeError();
+  auto r = ctx.emit(OpKind::Add, {*ht, ctx.constF32({}, {0.5}, "half")});
+  if (!r)
+    return r.takeError();
+  ctx.setOutput(0, *r);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importTrig(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  llvm::StringRef type = ctx.node().op_type();
+  if (!(*x)->isConstant() || (*x)->type().elem != ElemType::F32)
+    return ctx.fail("{} of a computed value ({}) is not supported: mpcc "
+                    "computes {} of constants only (a rotary embedding's "
+                    "table of public positions folds at compile time)",
+                    type.str(), (*x)->type().str(), type.str());
+  HostTensor t = toHost(**x);
+  for (double &v : t.f)
+    v = type == "Sin" ? std::sin(v) : std::cos(v);
+  // The table is public when the angles are; one of party 0's values stays
+  // party 0's.
+  Value *r = ctx.addConstant(ctx.nameHint(), (*x)->type(), fromHost(t));
+  ctx.setOutput(0, r);
   return llvm::Error::success();
 }

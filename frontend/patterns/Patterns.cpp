@@ -46,6 +46,7 @@ PatternStats mpc::recognisePatterns(Graph &g) {
   record("linear", fuseLinear(g));
   record("embedding", fuseEmbedding(g));
   record("layernorm", fuseLayerNorm(g));
+  record("rmsnorm", fuseRmsNorm(g));
   unsigned erf = 0, tanh = 0;
   fuseGelu(g, erf, tanh);
   if (erf)

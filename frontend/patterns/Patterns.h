@@ -20,6 +20,8 @@ unsigned fuseLinear(Graph &g);
 unsigned fuseEmbedding(Graph &g);
 /// Decomposed LayerNorm (opsets 13/14) -> layernorm(x, gamma, beta).
 unsigned fuseLayerNorm(Graph &g);
+/// x * rsqrt(mean(x^2) + eps) [* gamma] -> layernorm over [x, -x], halved.
+unsigned fuseRmsNorm(Graph &g);
 /// Erf and tanh GeLU forms -> gelu {form = "erf" | "tanh"}; counts per form
 /// are added to \p erf and \p tanh.
 void fuseGelu(Graph &g, unsigned &erf, unsigned &tanh);

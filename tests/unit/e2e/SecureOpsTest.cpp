@@ -257,3 +257,53 @@ TEST_CASE("ViT and LLaMA exports run securely as PyTorch computes them",
     }
   }
 }
+
+TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
+  struct Case {
+    const char *name;
+    std::string body, inits;
+    double bound;
+  };
+  std::string gain = "float[16] g = {" + values(16, 0.5, 1.5, 3) + "}";
+  std::vector<Case> cases = {
+      {"Sigmoid", "y = Sigmoid(h)", "", 1e-3},
+      {"SiLU (x * sigmoid(x))", "s = Sigmoid(h)\n y = Mul(h, s)", "", 2e-3},
+      {"RMSNorm, HF LLaMA (x * (1 / sqrt(mean(x^2) + eps)) * g)",
+       R"(two = Constant <value = float {2.0}> ()
+  p = Pow(h, two)
+  m = ReduceMean <axes = [-1]> (p)
+  eps = Constant <value = float {0.000001}> ()
+  a = Add(m, eps)
+  s = Sqrt(a)
+  one = Constant <value = float {1.0}> ()
+  r = Div(one, s)
+  n = Mul(h, r)
+  y = Mul(g, n))",
+       gain, 2e-3},
+      {"RMSNorm, x / sqrt(mean(x * x) + eps), no gain",
+       R"(p = Mul(h, h)
+  m = ReduceMean <axes = [-1]> (p)
+  eps = Constant <value = float {0.00001}> ()
+  a = Add(eps, m)
+  s = Sqrt(a)
+  y = Div(h, s))",
+       "", 2e-3},
+  };
+  // The input plus a model bias: shared data, as inside a model.
+  for (const Case &c : cases) {
+    INFO(c.name);
+    std::string text = fmt::format(
+        R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[2, 3, 16] x) => (float[2, 3, 16] y)
+<float[16] b = {{{}}}{}{}>
+{{
+  h = Add(x, b)
+  {}
+}}
+)",
+        values(16, -0.5, 0.5, 5), c.inits.empty() ? "" : ", ", c.inits, c.body);
+    double err = secureVsFloat(text, {{"x", uniform({2, 3, 16}, -3, 3, 11)}});
+    INFO("max |secure - float| " << err);
+    CHECK(err <= c.bound);
+  }
+}
