@@ -1,15 +1,16 @@
 //===- backend/EmitPlan.cpp - Lowered IR to a plan and a weights file -----===//
 //
-// One switch over OpKind (no default, so -Wswitch flags a new op without a
-// kernel) maps each lowered op to its runtime kernel name and attributes;
-// attribute values are resolved here (normalised axes, clamped slices,
+// Each lowered op becomes its kernel (Ops.def's Kernel column, named by the
+// runtime's table) with its attributes, copied by name; the few that follow
+// ONNX conventions are resolved here (normalised axes, clamped slices,
 // gather indices from their constant) so the runtime checks but never
-// re-interprets ONNX conventions.
+// re-interprets them.
 //
 //===----------------------------------------------------------------------===//
 
 #include "backend/EmitPlan.h"
 #include "ir/ShapeUtils.h"
+#include "passes/OpKernel.h"
 #include "runtime/plan/PlanReader.h"
 #include "runtime/plan/Weights.h"
 #include "support/Tensor.h"
@@ -50,11 +51,6 @@ static plan::Attr intAttr(int64_t v) {
 static plan::Attr floatAttr(double v) {
   plan::Attr a;
   a.set_f(v);
-  return a;
-}
-static plan::Attr stringAttr(const std::string &v) {
-  plan::Attr a;
-  a.set_s(v);
   return a;
 }
 static plan::Attr intsAttr(llvm::ArrayRef<int64_t> v) {
@@ -134,40 +130,44 @@ llvm::Error PlanEmitter::fillValue(const Value *v, plan::ValueInfo &info) {
   return llvm::Error::success();
 }
 
-/// ring_bits (passes/NarrowRings.cpp), when the op has it.
-template <typename AttrMap>
-static void copyRingBits(const Op &op, AttrMap &attrs) {
-  if (op.hasAttr("ring_bits"))
-    attrs["ring_bits"] = intAttr(op.getInt("ring_bits"));
+/// An IR attribute as a plan attribute (same kind).
+static plan::Attr planAttr(const Attr &a) {
+  plan::Attr out;
+  if (auto *i = std::get_if<int64_t>(&a))
+    out.set_i(*i);
+  else if (auto *f = std::get_if<double>(&a))
+    out.set_f(*f);
+  else if (auto *str = std::get_if<std::string>(&a))
+    out.set_s(*str);
+  else if (auto *is = std::get_if<std::vector<int64_t>>(&a))
+    out = intsAttr(*is);
+  else {
+    plan::FloatList *list = out.mutable_floats();
+    for (double x : std::get<std::vector<double>>(a))
+      list->add_v(x);
+  }
+  return out;
 }
 
 llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
+  std::optional<rt::KernelId> kernel = opKernel(op.kind());
+  if (!kernel)
+    return diag(op.loc(),
+                "'{}' was not lowered to a protocol; run "
+                "lower-to-protocols first",
+                op.name().str());
   auto &attrs = *out.mutable_attrs();
   const TensorType &in0 = op.operand(0)->type();
-  std::string kernel;
   unsigned firstOperand = 0, lastOperand = op.numOperands();
   switch (op.kind()) {
-  case OpKind::Add:
-    kernel = "add";
-    break;
-  case OpKind::Sub:
-    kernel = "sub";
-    break;
-  case OpKind::Neg:
-    kernel = "neg";
-    break;
-  case OpKind::MulPublic:
-    kernel = "mul_public";
-    break;
+  // Attributes that only type the IR result: the kernel reads the type.
   case OpKind::Reshape:
-    kernel = "reshape";
     break;
-  case OpKind::Transpose:
-    kernel = "transpose";
-    attrs["perm"] = intsAttr(op.getInts("perm"));
+  case OpKind::MaskBias:
+    attrs["value"] = floatAttr(op.getFloat("value"));
     break;
+  // Attributes resolved here (ONNX conventions the runtime does not know).
   case OpKind::Slice: {
-    kernel = "slice";
     auto axes =
         resolveSlice(in0.shape, op.getInts("starts"), op.getInts("ends"),
                      op.getInts("axes"), op.getInts("steps"));
@@ -191,7 +191,6 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   }
   case OpKind::Concat: {
-    kernel = "concat";
     auto axis = normalizeAxis(op.getInt("axis"), in0.rank());
     if (!axis)
       return axis.takeError();
@@ -199,7 +198,6 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   }
   case OpKind::Gather: {
-    kernel = "gather";
     const Value *idx = op.operand(1);
     if (!idx->isConstant() || idx->type().vis != Vis::Public)
       return diag(op.loc(), "gather indices must be a public constant");
@@ -222,7 +220,6 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     break;
   }
   case OpKind::ReduceSum: {
-    kernel = "reduce_sum";
     auto axes = resolveReduceAxes(in0.rank(), op.getInts("axes"));
     if (!axes)
       return axes.takeError();
@@ -230,90 +227,15 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
     attrs["keepdims"] = intAttr(op.getInt("keepdims", 1));
     break;
   }
-  case OpKind::OneHot:
-    kernel = "onehot";
-    attrs["depth"] = intAttr(op.getInt("depth"));
+  // Every other op's attributes are its kernel's, by the same names
+  // (Ops.def); `step` is the op's own field.
+  default:
+    for (const auto &[name, value] : op.attrs())
+      if (name != "step")
+        attrs[name] = planAttr(value);
     break;
-  case OpKind::MaskBias:
-    kernel = "mask_bias";
-    attrs["value"] = floatAttr(op.getFloat("value"));
-    break;
-  case OpKind::Reveal:
-    kernel = "reveal";
-    attrs["to"] = intAttr(op.getInt("to", 1));
-    break;
-  case OpKind::MulBeaver:
-    kernel = "mul";
-    break;
-  case OpKind::MatMulBeaver:
-    kernel = "matmul";
-    copyRingBits(op, attrs);
-    break;
-  case OpKind::LinearPw:
-    kernel = "pw_linear";
-    copyRingBits(op, attrs);
-    break;
-  case OpKind::MulPw:
-    kernel = "pw_mul";
-    break;
-  case OpKind::Trunc:
-    kernel = "trunc";
-    attrs["bits"] = intAttr(op.getInt("bits"));
-    copyRingBits(op, attrs);
-    break;
-  case OpKind::GeluMpc:
-    kernel = "gelu";
-    attrs["approx"] = stringAttr(op.getString("approx"));
-    if (op.hasAttr("compare_bits"))
-      attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
-    if (op.hasAttr("trunc_bits"))
-      attrs["trunc_bits"] = intAttr(op.getInt("trunc_bits"));
-    break;
-  case OpKind::SoftmaxMpc:
-    kernel = "softmax";
-    attrs["approx"] = stringAttr(op.getString("approx"));
-    if (op.hasAttr("c"))
-      attrs["c"] = floatAttr(op.getFloat("c"));
-    if (op.hasAttr("input_bits"))
-      attrs["input_bits"] = intAttr(op.getInt("input_bits"));
-    break;
-  case OpKind::LayerNormMpc:
-    kernel = "layernorm";
-    attrs["eps"] = floatAttr(op.getFloat("eps"));
-    attrs["approx"] = stringAttr(op.getString("approx"));
-    break;
-  case OpKind::TanhMpc:
-    kernel = "tanh";
-    attrs["approx"] = stringAttr(op.getString("approx"));
-    if (op.hasAttr("compare_bits"))
-      attrs["compare_bits"] = intAttr(op.getInt("compare_bits"));
-    break;
-  // Semantic ops must have been lowered.
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Sqrt:
-  case OpKind::Erf:
-  case OpKind::Tanh:
-  case OpKind::Exp:
-  case OpKind::Relu:
-  case OpKind::Where:
-  case OpKind::Equal:
-  case OpKind::Cast:
-  case OpKind::MatMul:
-  case OpKind::Linear:
-  case OpKind::ReduceMean:
-  case OpKind::ReduceMax:
-  case OpKind::Embedding:
-  case OpKind::LayerNorm:
-  case OpKind::Gelu:
-  case OpKind::Softmax:
-    return diag(op.loc(),
-                "'{}' was not lowered to a protocol; run "
-                "lower-to-protocols first",
-                op.name().str());
   }
-  out.set_kernel(kernel);
+  out.set_kernel(rt::kernelName(*kernel).str());
   for (unsigned i = firstOperand; i < lastOperand; ++i)
     out.add_inputs(valueId(op.operand(i)));
   for (const Value *r : op.results())

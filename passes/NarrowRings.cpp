@@ -10,7 +10,7 @@
 //     2^(rangeBits + frac) at its scale. A smaller ring_bits an earlier
 //     pass set (fold-score-scale) is kept.
 //   matmul.beaver, linear.pw   ring_bits = the widest ring any use of a
-//     result needs, by the runtime's rule (rt::operandRing, Narrow.h):
+//     result needs, by the runtime's rule (Kernel::operandRing, Narrow.h):
 //     through adds, subtractions, negations, public products and layout
 //     ops (they commute with reduction mod 2^L) to truncations and to GeLU's
 //     own input truncation; a use by anything else, or a graph output,
@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/OpKernel.h"
 #include "passes/Passes.h"
 #include "runtime/protocols/Narrow.h"
 #include "runtime/protocols/Trunc.h"
@@ -33,35 +34,6 @@ using namespace mpc;
 namespace {
 
 constexpr int64_t kFullRing = rt::kFullRingBits;
-
-/// The runtime kernel a lowered op runs as (backend/EmitPlan.cpp), for the
-/// ring rule; "" for kernels the rule treats as reading all 64 bits.
-llvm::StringRef kernelOf(OpKind k) {
-  switch (k) {
-  case OpKind::Add:
-    return "add";
-  case OpKind::Sub:
-    return "sub";
-  case OpKind::Neg:
-    return "neg";
-  case OpKind::MulPublic:
-    return "mul_public";
-  case OpKind::Reshape:
-    return "reshape";
-  case OpKind::Transpose:
-    return "transpose";
-  case OpKind::Trunc:
-    return "trunc";
-  case OpKind::GeluMpc:
-    return "gelu";
-  case OpKind::MatMulBeaver:
-    return "matmul";
-  case OpKind::LinearPw:
-    return "pw_linear";
-  default:
-    return "";
-  }
-}
 
 class NarrowRingsPass : public Pass {
 public:
@@ -110,10 +82,12 @@ private:
 
   /// The ring \p op needs its operands in, given its results' need.
   static int64_t inputNeed(const Op &op, int64_t resultNeed) {
-    rt::OperandRing r = rt::operandRing(kernelOf(op.kind()),
-                                        [&](llvm::StringRef name, int64_t def) {
-                                          return op.getInt(name, def);
-                                        });
+    const rt::Kernel *k = opKernelOrNull(op.kind());
+    if (!k)
+      return kFullRing;
+    rt::OperandRing r = k->operandRing([&](llvm::StringRef name, int64_t def) {
+      return op.getInt(name, def);
+    });
     switch (r.kind) {
     case rt::OperandRing::Commutes:
       return resultNeed;

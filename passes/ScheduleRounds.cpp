@@ -3,13 +3,15 @@
 // Assigns every op a schedule step (attribute `step`) so that the runtime
 // can send all exchanges of one step together: rounds are a property of
 // this schedule (DESIGN.md §5). As-soon-as-possible levelling: an
-// interactive op runs in the first step after all its inputs are available;
-// its results are available one step later. Local ops run in the step in
-// which their inputs become available. Ops are then reordered by step,
-// stably, which keeps the order topological.
+// interactive op (one whose runtime kernel communicates, Kernels.def) runs in
+// the first step after all its inputs are available; its results are available
+// one step later. Local ops run in the step in which their inputs become
+// available. Ops are then reordered by step, stably, which keeps the order
+// topological.
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/OpKernel.h"
 #include "passes/Passes.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -17,25 +19,6 @@
 #include <algorithm>
 
 using namespace mpc;
-
-/// Ops that communicate (each is one runtime protocol with rounds >= 1).
-static bool isInteractive(OpKind k) {
-  switch (k) {
-  case OpKind::LinearPw:
-  case OpKind::MulPw:
-  case OpKind::MatMulBeaver:
-  case OpKind::MulBeaver:
-  case OpKind::Trunc:
-  case OpKind::Reveal:
-  case OpKind::GeluMpc:
-  case OpKind::SoftmaxMpc:
-  case OpKind::LayerNormMpc:
-  case OpKind::TanhMpc:
-    return true;
-  default:
-    return false;
-  }
-}
 
 namespace {
 class ScheduleRoundsPass : public Pass {
@@ -49,7 +32,7 @@ public:
         step = std::max(step, available.lookup(v));
       op->setAttr("step", step);
       for (Value *r : op->results())
-        available[r] = step + (isInteractive(op->kind()) ? 1 : 0);
+        available[r] = step + (opIsInteractive(op->kind()) ? 1 : 0);
     }
     g.ops().sort(
         [](const std::unique_ptr<Op> &a, const std::unique_ptr<Op> &b) {

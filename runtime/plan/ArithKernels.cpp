@@ -54,8 +54,6 @@ std::vector<RingTensor> one(RingTensor t) {
 
 class RevealKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "reveal"; }
-  bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 1, 1))
       return e;
@@ -87,8 +85,6 @@ public:
 
 class MulKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "mul"; }
-  bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 2, 1))
       return e;
@@ -124,8 +120,6 @@ public:
 
 class SquareKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "square"; }
-  bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkSecretUnary(op, {}))
       return e;
@@ -148,8 +142,10 @@ public:
 
 class MatMulKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "matmul"; }
-  bool interactive() const override { return true; }
+  /// A narrow product: right mod 2^ring_bits only (Narrow.h).
+  int resultRing(RingAttrFn attr) const override {
+    return int(attr("ring_bits", kFullRingBits));
+  }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 2, 1))
       return e;
@@ -197,8 +193,10 @@ public:
 
 class PwLinearKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "pw_linear"; }
-  bool interactive() const override { return true; }
+  /// A narrow product: right mod 2^ring_bits only (Narrow.h).
+  int resultRing(RingAttrFn attr) const override {
+    return int(attr("ring_bits", kFullRingBits));
+  }
   llvm::Error check(const OpDesc &op) const override {
     if (op.in.size() < 2 || op.out.size() != op.in.size() - 1)
       return opError(op,
@@ -261,8 +259,6 @@ public:
 
 class PwMulKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "pw_mul"; }
-  bool interactive() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 2, 1))
       return e;
@@ -304,8 +300,10 @@ public:
 
 class TruncKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "trunc"; }
-  bool interactive() const override { return true; }
+  /// Reads its input mod 2^ring_bits (Narrow.h).
+  OperandRing operandRing(RingAttrFn attr) const override {
+    return {OperandRing::Reads, int(attr("ring_bits", kFullRingBits))};
+  }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkSecretUnary(
             op, {{"bits", AttrKind::Int, true}, kRingBitsAttr}))
@@ -338,15 +336,5 @@ public:
 
 } // namespace
 
-#define MPC_ARITH_KERNEL(Class)                                                \
-  const Kernel *mpc::rt::get##Class() {                                        \
-    static const Class k;                                                      \
-    return &k;                                                                 \
-  }
-MPC_ARITH_KERNEL(RevealKernel)
-MPC_ARITH_KERNEL(MulKernel)
-MPC_ARITH_KERNEL(SquareKernel)
-MPC_ARITH_KERNEL(MatMulKernel)
-MPC_ARITH_KERNEL(PwLinearKernel)
-MPC_ARITH_KERNEL(PwMulKernel)
-MPC_ARITH_KERNEL(TruncKernel)
+#define MPC_ARITH_KERNEL(Id, Name) MPC_DEFINE_KERNEL(Id, Name)
+#include "runtime/plan/Kernels.def"

@@ -1,6 +1,7 @@
 //===- runtime/plan/Kernel.cpp - Kernel table, operands, attributes -------===//
 //
-// The registry built from Kernels.def, the descriptions used in error
+// The registry built from Kernels.def (names, interactivity, one instance
+// of each class, in table order), the descriptions used in error
 // messages, attribute access and schema checking, and the share form of a
 // value.
 //
@@ -9,8 +10,6 @@
 #include "runtime/plan/Plan.pb.h"
 
 #include "llvm/ADT/StringMap.h"
-
-#include <cassert>
 
 using namespace mpc;
 using namespace mpc::rt;
@@ -196,6 +195,28 @@ RingTensor mpc::rt::shareForm(const ValueDesc &v, const RingTensor &held,
 // --- Registry
 // ------------------------------------------------------------------
 
+namespace {
+struct KernelFacts {
+  const char *name;
+  bool interactive;
+};
+} // namespace
+
+static const KernelFacts kKernelFacts[] = {
+#define MPC_LOCAL_KERNEL(Id, Name) {Name, false},
+#define MPC_ARITH_KERNEL(Id, Name) {Name, true},
+#define MPC_NONLINEAR_KERNEL(Id, Name) {Name, true},
+#include "runtime/plan/Kernels.def"
+};
+
+llvm::StringRef mpc::rt::kernelName(KernelId id) {
+  return kKernelFacts[size_t(id)].name;
+}
+
+bool mpc::rt::kernelIsInteractive(KernelId id) {
+  return kKernelFacts[size_t(id)].interactive;
+}
+
 llvm::ArrayRef<const Kernel *> mpc::rt::allKernels() {
   static const std::vector<const Kernel *> table = {
 #define MPC_KERNEL(Class, Name) get##Class(),
@@ -204,17 +225,13 @@ llvm::ArrayRef<const Kernel *> mpc::rt::allKernels() {
   return table;
 }
 
+const Kernel &mpc::rt::kernel(KernelId id) { return *allKernels()[size_t(id)]; }
+
 const Kernel *mpc::rt::findKernel(llvm::StringRef name) {
   static const llvm::StringMap<const Kernel *> byName = [] {
     llvm::StringMap<const Kernel *> m;
-    for (const Kernel *k : allKernels()) {
-      assert(!m.count(k->name()) && "duplicate kernel name in Kernels.def");
+    for (const Kernel *k : allKernels())
       m[k->name()] = k;
-    }
-#define MPC_KERNEL(Class, Name)                                                \
-  assert(m.count(Name) && m[Name] == get##Class() &&                           \
-         "kernel class name differs from its Kernels.def entry");
-#include "runtime/plan/Kernels.def"
     return m;
   }();
   auto it = byName.find(name);

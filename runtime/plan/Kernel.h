@@ -23,6 +23,7 @@
 #include "runtime/Proto.h"
 #include "runtime/Ring.h"
 #include "runtime/protocols/Arith.h"
+#include "runtime/protocols/Narrow.h"
 #include "support/Diag.h"
 
 #include "llvm/ADT/SmallVector.h"
@@ -42,6 +43,19 @@ class ValueInfo;
 namespace mpc::rt {
 
 class Kernel;
+
+/// One entry of Kernels.def: KernelId::Add is the kernel "add".
+enum class KernelId : uint8_t {
+#define MPC_LOCAL_KERNEL(Id, Name) Id,
+#define MPC_ARITH_KERNEL(Id, Name) Id,
+#define MPC_NONLINEAR_KERNEL(Id, Name) Id,
+#include "runtime/plan/Kernels.def"
+};
+
+/// The plan name of \p id ("add").
+llvm::StringRef kernelName(KernelId id);
+/// Whether kernel \p id exchanges messages (local kernels never do).
+bool kernelIsInteractive(KernelId id);
 
 /// Who can see a value (the plan's Visibility).
 enum class Vis : uint8_t { Public, Private0, Private1, Shared };
@@ -136,9 +150,17 @@ using OpOutputs = std::vector<RingTensor>;
 class Kernel {
 public:
   virtual ~Kernel();
-  virtual llvm::StringRef name() const = 0;
-  /// Whether run() exchanges messages (local kernels never do).
-  virtual bool interactive() const = 0;
+  KernelId id() const { return id_; }
+  /// The kernel's name in plans (Kernels.def).
+  llvm::StringRef name() const { return kernelName(id_); }
+  /// Whether run() exchanges messages (Kernels.def: local kernels never do).
+  bool interactive() const { return kernelIsInteractive(id_); }
+  /// How the kernel reads an operand that is right mod 2^L only, \p attr
+  /// giving the op's attributes (Narrow.h); all 64 bits unless overridden.
+  virtual OperandRing operandRing(RingAttrFn attr) const { return {}; }
+  /// The ring the kernel's results are right in: 64 unless overridden (a
+  /// narrow product's ring_bits).
+  virtual int resultRing(RingAttrFn attr) const { return kFullRingBits; }
   /// Validates attributes, operand counts, shapes, scales and visibilities.
   virtual llvm::Error check(const OpDesc &op) const = 0;
   /// Online rounds and bytes, dealer bytes and local work of one run. Set-up
@@ -161,17 +183,38 @@ public:
   virtual Proto<OpOutputs> run(Party &p, const OpDesc &op,
                                llvm::ArrayRef<const RingTensor *> in,
                                std::any &material, Session &s) const = 0;
+
+private:
+  template <class K> friend const Kernel *registerKernel(KernelId id);
+  KernelId id_{};
 };
+
+/// The one instance of kernel class \p K, registered as \p id (the
+/// accessors Kernels.def's entries expand to, MPC_DEFINE_KERNEL).
+template <class K> const Kernel *registerKernel(KernelId id) {
+  static K k;
+  static const bool once = (static_cast<Kernel &>(k).id_ = id, true);
+  (void)once;
+  return &k;
+}
 
 /// The kernel called \p name, or null.
 const Kernel *findKernel(llvm::StringRef name);
+/// The kernel \p id.
+const Kernel &kernel(KernelId id);
 /// Every kernel of Kernels.def, in table order.
 llvm::ArrayRef<const Kernel *> allKernels();
 
-/// One accessor per Kernels.def entry (defined next to each kernel class in
-/// LocalKernels.cpp, ArithKernels.cpp, NonlinearKernels.cpp): a kernel
-/// missing from the table's files is a link error, not a run-time surprise.
+/// One accessor per Kernels.def entry, defined in the kernel's file by
+/// expanding its group of the table with MPC_DEFINE_KERNEL: a kernel class
+/// missing from its file is a compile error, not a run-time surprise.
 #define MPC_KERNEL(Class, Name) const Kernel *get##Class();
 #include "runtime/plan/Kernels.def"
 
 } // namespace mpc::rt
+
+/// Defines the accessor of Kernels.def's entry \p Id (class Id##Kernel).
+#define MPC_DEFINE_KERNEL(Id, Name)                                            \
+  const mpc::rt::Kernel *mpc::rt::get##Id##Kernel() {                          \
+    return registerKernel<Id##Kernel>(KernelId::Id);                           \
+  }

@@ -58,7 +58,6 @@ Proto<OpOutputs> readyOutputs(OpOutputs outs);
 /// enter as their value on both parties.
 class LocalKernel : public Kernel {
 public:
-  bool interactive() const final { return false; }
   llvm::Error check(const OpDesc &op) const final;
   Proto<OpOutputs> run(Party &p, const OpDesc &op,
                        llvm::ArrayRef<const RingTensor *> in,

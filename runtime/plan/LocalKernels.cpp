@@ -47,7 +47,10 @@ llvm::Error checkUnary(const OpDesc &op, llvm::ArrayRef<AttrSpec> attrs) {
 
 class AddKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "add"; }
+  /// Commutes with reduction mod 2^L (Narrow.h).
+  OperandRing operandRing(RingAttrFn) const override {
+    return {OperandRing::Commutes, kFullRingBits};
+  }
 
 protected:
   llvm::Error checkOp(const OpDesc &op) const override {
@@ -63,7 +66,10 @@ protected:
 
 class SubKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "sub"; }
+  /// Commutes with reduction mod 2^L (Narrow.h).
+  OperandRing operandRing(RingAttrFn) const override {
+    return {OperandRing::Commutes, kFullRingBits};
+  }
 
 protected:
   llvm::Error checkOp(const OpDesc &op) const override {
@@ -79,7 +85,10 @@ protected:
 
 class NegKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "neg"; }
+  /// Commutes with reduction mod 2^L (Narrow.h).
+  OperandRing operandRing(RingAttrFn) const override {
+    return {OperandRing::Commutes, kFullRingBits};
+  }
 
 protected:
   llvm::Error checkOp(const OpDesc &op) const override {
@@ -95,7 +104,10 @@ protected:
 
 class MulPublicKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "mul_public"; }
+  /// Commutes with reduction mod 2^L (Narrow.h).
+  OperandRing operandRing(RingAttrFn) const override {
+    return {OperandRing::Commutes, kFullRingBits};
+  }
   Cost cost(const OpDesc &op) const override {
     Cost c;
     c.elemOps = double(op.out[0]->numElements());
@@ -128,7 +140,10 @@ protected:
 
 class ReshapeKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "reshape"; }
+  /// Commutes with reduction mod 2^L (Narrow.h).
+  OperandRing operandRing(RingAttrFn) const override {
+    return {OperandRing::Commutes, kFullRingBits};
+  }
 
 protected:
   llvm::Error checkOp(const OpDesc &op) const override {
@@ -148,7 +163,10 @@ protected:
 
 class TransposeKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "transpose"; }
+  /// Commutes with reduction mod 2^L (Narrow.h).
+  OperandRing operandRing(RingAttrFn) const override {
+    return {OperandRing::Commutes, kFullRingBits};
+  }
 
 protected:
   static std::vector<int64_t> perm(const OpDesc &op) {
@@ -235,8 +253,6 @@ llvm::Expected<SliceBounds> sliceBounds(const OpDesc &op) {
 
 class SliceKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "slice"; }
-
 protected:
   llvm::Error checkOp(const OpDesc &op) const override {
     if (llvm::Error e = checkUnary(op, {{"starts", AttrKind::Ints, true},
@@ -258,8 +274,6 @@ protected:
 
 class ConcatKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "concat"; }
-
 protected:
   llvm::Error checkOp(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 1, 1, /*variadic=*/true))
@@ -296,8 +310,6 @@ protected:
 
 class GatherKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "gather"; }
-
 protected:
   struct Params {
     int64_t axis;
@@ -350,8 +362,6 @@ protected:
 
 class ReduceSumKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "reduce_sum"; }
-
 protected:
   static llvm::Expected<std::vector<int64_t>> axes(const OpDesc &op) {
     int64_t rank = op.in[0]->shape.size();
@@ -400,8 +410,6 @@ protected:
 
 class OneHotKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "onehot"; }
-
 protected:
   bool allowsShared() const override { return false; }
   llvm::Error checkOp(const OpDesc &op) const override {
@@ -442,8 +450,6 @@ protected:
 
 class MaskBiasKernel final : public LocalKernel {
 public:
-  llvm::StringRef name() const override { return "mask_bias"; }
-
 protected:
   bool allowsShared() const override { return false; }
   llvm::Error checkOp(const OpDesc &op) const override {
@@ -474,20 +480,5 @@ protected:
 
 } // namespace
 
-#define MPC_LOCAL_KERNEL(Class)                                                \
-  const Kernel *mpc::rt::get##Class() {                                        \
-    static const Class k;                                                      \
-    return &k;                                                                 \
-  }
-MPC_LOCAL_KERNEL(AddKernel)
-MPC_LOCAL_KERNEL(SubKernel)
-MPC_LOCAL_KERNEL(NegKernel)
-MPC_LOCAL_KERNEL(MulPublicKernel)
-MPC_LOCAL_KERNEL(ReshapeKernel)
-MPC_LOCAL_KERNEL(TransposeKernel)
-MPC_LOCAL_KERNEL(SliceKernel)
-MPC_LOCAL_KERNEL(ConcatKernel)
-MPC_LOCAL_KERNEL(GatherKernel)
-MPC_LOCAL_KERNEL(ReduceSumKernel)
-MPC_LOCAL_KERNEL(OneHotKernel)
-MPC_LOCAL_KERNEL(MaskBiasKernel)
+#define MPC_LOCAL_KERNEL(Id, Name) MPC_DEFINE_KERNEL(Id, Name)
+#include "runtime/plan/Kernels.def"

@@ -106,8 +106,6 @@ template <typename Params, typename Mat> struct ApproxFns {
 
 class ReluKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "relu"; }
-  bool interactive() const override { return true; }
   static int bits(const OpDesc &op) {
     return int(op.attrInt("bits", kFullCompareBits));
   }
@@ -133,8 +131,6 @@ public:
 
 class MaxKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "max"; }
-  bool interactive() const override { return true; }
   static int bits(const OpDesc &op) {
     return int(op.attrInt("bits", kFullCompareBits));
   }
@@ -171,13 +167,11 @@ public:
 template <typename Params, typename Mat> class ApproxKernel : public Kernel {
 public:
   using A = ApproxFns<Params, Mat>;
-  ApproxKernel(const char *name, ApproxKind kind, std::vector<AttrSpec> attrs,
+  ApproxKernel(ApproxKind kind, std::vector<AttrSpec> attrs,
                typename A::DealFn deal, typename A::RunFn run,
                typename A::CostFn cost)
-      : name_(name), kind_(kind), attrs_(std::move(attrs)), deal_(deal),
-        run_(run), cost_(cost) {}
-  llvm::StringRef name() const override { return name_; }
-  bool interactive() const override { return true; }
+      : kind_(kind), attrs_(std::move(attrs)), deal_(deal), run_(run),
+        cost_(cost) {}
   llvm::Error check(const OpDesc &op) const override {
     int64_t drop = inputTruncBits(op);
     if (llvm::Error e =
@@ -219,7 +213,6 @@ protected:
   }
 
 private:
-  const char *name_;
   ApproxKind kind_;
   std::vector<AttrSpec> attrs_;
   typename A::DealFn deal_;
@@ -230,11 +223,20 @@ private:
 class GeluKernel final : public ApproxKernel<GeluParams, GeluMat> {
 public:
   GeluKernel()
-      : ApproxKernel("gelu", ApproxKind::Gelu,
+      : ApproxKernel(ApproxKind::Gelu,
                      {{"approx", AttrKind::Str},
                       {"compare_bits", AttrKind::Int},
                       {"trunc_bits", AttrKind::Int}},
                      dealGelu, gelu, geluCost) {}
+
+  /// GeLU truncates its input first, in its input ring (Narrow.h).
+  OperandRing operandRing(RingAttrFn attr) const override {
+    if (attr("trunc_bits", 0) <= 0)
+      return {};
+    return {OperandRing::Reads,
+            geluInputRingBits(int(attr("compare_bits", kFullCompareBits)),
+                              int(attr("trunc_bits", 0)))};
+  }
 
 protected:
   int64_t inputTruncBits(const OpDesc &op) const override {
@@ -258,7 +260,7 @@ class TanhKernel final : public ApproxKernel<TanhParams, TanhMat> {
 public:
   TanhKernel()
       : ApproxKernel(
-            "tanh", ApproxKind::Tanh,
+            ApproxKind::Tanh,
             {{"approx", AttrKind::Str}, {"compare_bits", AttrKind::Int}},
             dealTanh, tanhApprox, tanhCost) {}
 
@@ -279,7 +281,7 @@ protected:
 class ExpKernel final : public ApproxKernel<ExpParams, ExpMat> {
 public:
   ExpKernel()
-      : ApproxKernel("exp", ApproxKind::Exp,
+      : ApproxKernel(ApproxKind::Exp,
                      {{"approx", AttrKind::Str},
                       {"iters", AttrKind::Int},
                       {"max_input", AttrKind::Float},
@@ -315,7 +317,7 @@ class ReciprocalKernel final
     : public ApproxKernel<ReciprocalParams, ReciprocalMat> {
 public:
   ReciprocalKernel()
-      : ApproxKernel("reciprocal", ApproxKind::Reciprocal,
+      : ApproxKernel(ApproxKind::Reciprocal,
                      {{"approx", AttrKind::Str},
                       {"iters", AttrKind::Int},
                       {"max_bits", AttrKind::Int},
@@ -341,7 +343,7 @@ protected:
 class RsqrtKernel final : public ApproxKernel<RsqrtParams, RsqrtMat> {
 public:
   RsqrtKernel()
-      : ApproxKernel("rsqrt", ApproxKind::Rsqrt,
+      : ApproxKernel(ApproxKind::Rsqrt,
                      {{"approx", AttrKind::Str},
                       {"iters", AttrKind::Int},
                       {"max_bits", AttrKind::Int},
@@ -369,8 +371,6 @@ protected:
 
 class SoftmaxKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "softmax"; }
-  bool interactive() const override { return true; }
   static SoftmaxParams params(const OpDesc &op) {
     SoftmaxParams p;
     p.approx = approxOf(op, ApproxKind::Softmax);
@@ -461,8 +461,6 @@ public:
 
 class LayerNormKernel final : public Kernel {
 public:
-  llvm::StringRef name() const override { return "layernorm"; }
-  bool interactive() const override { return true; }
   static LayerNormParams params(const OpDesc &op) {
     LayerNormParams p;
     p.eps = op.attrFloat("eps", p.eps);
@@ -548,17 +546,5 @@ public:
 
 } // namespace
 
-#define MPC_NONLINEAR_KERNEL(Class)                                            \
-  const Kernel *mpc::rt::get##Class() {                                        \
-    static const Class k;                                                      \
-    return &k;                                                                 \
-  }
-MPC_NONLINEAR_KERNEL(ReluKernel)
-MPC_NONLINEAR_KERNEL(MaxKernel)
-MPC_NONLINEAR_KERNEL(GeluKernel)
-MPC_NONLINEAR_KERNEL(SoftmaxKernel)
-MPC_NONLINEAR_KERNEL(LayerNormKernel)
-MPC_NONLINEAR_KERNEL(TanhKernel)
-MPC_NONLINEAR_KERNEL(ExpKernel)
-MPC_NONLINEAR_KERNEL(ReciprocalKernel)
-MPC_NONLINEAR_KERNEL(RsqrtKernel)
+#define MPC_NONLINEAR_KERNEL(Id, Name) MPC_DEFINE_KERNEL(Id, Name)
+#include "runtime/plan/Kernels.def"

@@ -338,6 +338,16 @@ llvm::Error Validator::checkKernels() {
   return llvm::Error::success();
 }
 
+/// "add, sub, ...": the kernels that commute with reduction mod 2^L.
+static std::string commutingKernels() {
+  std::string s;
+  for (const Kernel *k : allKernels())
+    if (k->operandRing([](llvm::StringRef, int64_t def) { return def; }).kind ==
+        OperandRing::Commutes)
+      s += (s.empty() ? "" : ", ") + k->name().str();
+  return s;
+}
+
 llvm::Error Validator::checkNarrowRings() {
   // Per value: the ring it is right in (Narrow.h) and the narrow product
   // that made it so, or -1. Ops come in topological order. A plan output
@@ -349,8 +359,8 @@ llvm::Error Validator::checkNarrowRings() {
     auto attr = [&](llvm::StringRef name, int64_t def) {
       return op.attrInt(name, def);
     };
-    OperandRing reads = operandRing(op.kernelName(), attr);
-    int out = resultRing(op.kernelName(), attr), outBy = -1;
+    OperandRing reads = op.kernel->operandRing(attr);
+    int out = op.kernel->resultRing(attr), outBy = -1;
     if (out < kFullRingBits)
       outBy = op.index;
     for (const ValueDesc *v : op.in) {
@@ -370,13 +380,13 @@ llvm::Error Validator::checkNarrowRings() {
           op,
           "reads {}, which {} computes mod 2^{} only (ring_bits): {} reads "
           "it {}, so its high bits, which depend on the weights, would be "
-          "used; only add, sub, neg, mul_public, reshape, transpose, and a "
-          "trunc or gelu that reads at most {} bits may take it",
+          "used; only {}, and a trunc or gelu that reads at most {} bits may "
+          "take it",
           v->describe(), p_.ops[narrowBy[v->id]].describe(), have,
           op.kernelName(),
           reads.kind == OperandRing::Reads ? fmt::format("mod 2^{}", reads.bits)
                                            : std::string("in all 64 bits"),
-          have);
+          commutingKernels(), have);
     }
     for (const ValueDesc *v : op.out) {
       ring[v->id] = out;

@@ -3,9 +3,6 @@
 #include "runtime/protocols/Narrow.h"
 
 #include "runtime/protocols/BitPack.h"
-#include "runtime/protocols/Nonlinear.h"
-
-#include "llvm/ADT/StringSwitch.h"
 
 #include <algorithm>
 
@@ -32,29 +29,6 @@ Proto<std::vector<u64>> exchangeRing(Party &p, std::vector<u64> mine,
   bits::unpackFields(theirs.data(), 0, int64_t(inCount), ringBits,
                      values.data());
   co_return values;
-}
-
-OperandRing operandRing(llvm::StringRef kernel, RingAttrFn attr) {
-  bool commutes = llvm::StringSwitch<bool>(kernel)
-                      .Cases("add", "sub", "neg", "mul_public", true)
-                      .Cases("reshape", "transpose", true)
-                      .Default(false);
-  if (commutes)
-    return {OperandRing::Commutes, kFullRingBits};
-  if (kernel == "trunc")
-    return {OperandRing::Reads, int(attr("ring_bits", kFullRingBits))};
-  // GeLU truncates its input first, in its input ring.
-  if (kernel == "gelu" && attr("trunc_bits", 0) > 0)
-    return {OperandRing::Reads,
-            geluInputRingBits(int(attr("compare_bits", kFullCompareBits)),
-                              int(attr("trunc_bits", 0)))};
-  return {};
-}
-
-int resultRing(llvm::StringRef kernel, RingAttrFn attr) {
-  if (kernel == "pw_linear" || kernel == "matmul")
-    return int(attr("ring_bits", kFullRingBits));
-  return kFullRingBits;
 }
 
 } // namespace mpc::rt

@@ -52,8 +52,10 @@ Proto<std::vector<u64>> exchangeRing(Party &p, std::vector<u64> mine,
 //    ring_bits = R, gelu with trunc_bits > 0 (it truncates its input in a
 //    ring of min(64, compare_bits + 1 + trunc_bits) bits).
 // Anything else (a reveal, a plan output, any other kernel) reads all 64
-// bits. The compiler picks ring_bits by this rule (passes/NarrowRings.cpp)
-// and the plan reader rejects a plan that breaks it, naming the op.
+// bits. Each kernel states its part of the rule (Kernel::operandRing and
+// Kernel::resultRing, runtime/plan). The compiler picks ring_bits by this rule
+// (passes/NarrowRings.cpp) and the plan reader rejects a plan that breaks it,
+// naming the op.
 
 /// Attribute \p name of the op being classified, or \p def when absent.
 using RingAttrFn =
@@ -69,10 +71,5 @@ struct OperandRing {
   Kind kind = Full;
   int bits = kFullRingBits;
 };
-/// How kernel \p kernel (a plan kernel name) reads its operands.
-OperandRing operandRing(llvm::StringRef kernel, RingAttrFn attr);
-/// The ring the results of kernel \p kernel are right in: ring_bits for a
-/// narrow product, else 64.
-int resultRing(llvm::StringRef kernel, RingAttrFn attr);
 
 } // namespace mpc::rt
