@@ -313,11 +313,13 @@ void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
 namespace {
 
 /// What a reciprocal or rsqrt entry runs: top-bit normalisation (one
-/// batched comparison) and then its iterations, or Newton from CrypTen's
-/// initial guess; and how many iterations by default.
+/// batched comparison) and then its iterations, or, unnormalised, its own
+/// iterations on x (build); and how many iterations by default.
 struct NormForm {
   bool normalized;
   int iters;
+  /// Unnormalised forms: (builder, premasked x, iters, frac) -> result.
+  int (*build)(Builder &, int, int, int) = nullptr;
 };
 
 // One implementation per reciprocal and rsqrt entry of Approximations.def.
@@ -343,11 +345,11 @@ NormForm normForm(Approximation a) {
 /// PUMA/SPU: normalise, w0 = 2.9142 - 2c, Goldschmidt.
 NormForm reciprocalGoldschmidt() { return {true, 2}; }
 /// CrypTen: y0 = 3 exp(1 - 2x) + 0.003, Newton.
-NormForm reciprocalNewton() { return {false, 10}; }
+NormForm reciprocalNewton() { return {false, 10, buildReciprocalNewton}; }
 /// Normalise, minimax guess, Newton steps.
 NormForm rsqrtNormalized() { return {true, 1}; }
 /// CrypTen: y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024, Newton.
-NormForm rsqrtNewton() { return {false, 3}; }
+NormForm rsqrtNewton() { return {false, 3, buildRsqrtNewton}; }
 
 } // namespace
 
@@ -365,7 +367,8 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
   if (!normalizes(p.approx))
     return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
                             [&](Builder &b, int xm, llvm::ArrayRef<int>) {
-                              return buildReciprocalNewton(b, xm, p.iters, f);
+                              return normForm(p.approx).build(b, xm, p.iters,
+                                                              f);
                             });
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds = int(
@@ -426,7 +429,8 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
   if (!normalizes(p.approx))
     return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
                             [&](Builder &b, int xm, llvm::ArrayRef<int>) {
-                              return buildRsqrtNewton(b, xm, p.iters, f);
+                              return normForm(p.approx).build(b, xm, p.iters,
+                                                              f);
                             });
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds =

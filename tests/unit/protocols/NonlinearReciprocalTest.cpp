@@ -145,3 +145,36 @@ TEST_CASE("a one-bucket domain needs no comparison", "[nonlinear][recip]") {
   requireTrafficMatches(r.measured, f);
   CHECK(f.rounds == 1 + 1 + 2 + 1);
 }
+
+TEST_CASE("every reciprocal and rsqrt entry meets its catalogue bound",
+          "[nonlinear][recip][rsqrt][catalog]") {
+  // Driven by Approximations.def: a new entry is measured here over its
+  // whole stated domain with its default iterations, without a test of its
+  // own, and its traffic must equal its cost formula.
+  uint64_t seed = 40;
+  for (const ApproxInfo *info : approxesOf(ApproxKind::Reciprocal)) {
+    INFO(info->name);
+    std::vector<double> xs = domainInputs(*info, 2000, ++seed);
+    ReciprocalParams rp;
+    rp.approx = info->id;
+    rp.iters = reciprocalIters(info->id);
+    if (llvm::Error e = validateReciprocal(rp))
+      FAIL(llvm::toString(std::move(e)));
+    NlRun r = runRecip(xs, rp);
+    CHECK(boundRatio(r.in, r.out, recipRef, *info) <= 1);
+    requireTrafficMatches(r.measured,
+                          reciprocalCost(Shape{int64_t(xs.size())}, rp));
+  }
+  for (const ApproxInfo *info : approxesOf(ApproxKind::Rsqrt)) {
+    INFO(info->name);
+    std::vector<double> xs = domainInputs(*info, 2000, ++seed);
+    RsqrtParams rp;
+    rp.approx = info->id;
+    rp.iters = rsqrtIters(info->id);
+    if (llvm::Error e = validateRsqrt(rp))
+      FAIL(llvm::toString(std::move(e)));
+    NlRun r = runRsqrt(xs, rp);
+    CHECK(boundRatio(r.in, r.out, rsqrtRef, *info) <= 1);
+    requireTrafficMatches(r.measured, rsqrtCost(Shape{int64_t(xs.size())}, rp));
+  }
+}
