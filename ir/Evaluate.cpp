@@ -594,6 +594,7 @@ llvm::Expected<Results> Evaluator::run() {
   case OpKind::SoftmaxMpc:
   case OpKind::LayerNormMpc:
   case OpKind::TanhMpc:
+  case OpKind::ReluMpc:
     return fail("a protocol op has no float semantics; run the plan with "
                 "`mpcc simulate` or `mpc-run`");
   }

@@ -16,6 +16,7 @@
 //   reduce_mean(x)             -> trunc(mul.public(reduce_sum(x), 1/n))
 //   gelu / softmax / layernorm / tanh -> gelu.mpc / softmax.mpc / ... with
 //                                 the approximation as an attribute
+//   relu(x)                    -> relu.mpc(x), one comparison
 //   every graph output         -> reveal (to the client, or both)
 //
 // Every real value becomes fixed point with CompileOptions::fracBits
@@ -312,6 +313,8 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
                   {{"eps", op->getFloat("eps", kLayerNormDefaultEps)},
                    {"approx", approxName(approx)}});
   }
+  case OpKind::Relu:
+    return create(OpKind::ReluMpc, {x}, {{"bits", compareBits()}});
   case OpKind::Tanh:
     return create(
         OpKind::TanhMpc, {x},
@@ -401,6 +404,7 @@ llvm::Error Lowerer::lowerOp(Op *op) {
     case OpKind::Softmax:
     case OpKind::LayerNorm:
     case OpKind::Tanh:
+    case OpKind::Relu:
       return lowerNonlinear(op);
     case OpKind::Cast:
       if (operands[0]->type().elem == op->result()->type().elem)

@@ -21,6 +21,8 @@ const char *rangeKind(OpKind k) {
     return "gelu";
   case OpKind::Tanh:
     return "tanh";
+  case OpKind::Relu:
+    return "relu";
   case OpKind::Softmax:
     return "softmax";
   default:

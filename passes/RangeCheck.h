@@ -26,11 +26,11 @@ namespace mpc {
 
 /// The largest input magnitude one range-limited op saw.
 struct RangeObservation {
-  /// "gelu", "tanh", "softmax" (their inputs), "product" (the result of a
-  /// linear layer, matrix product, scaling or mean: what lowering
-  /// truncates), or "layernorm" / "layernorm variance" / "layernorm
-  /// output" (LayerNorm's input, its rows' variance + eps and its output,
-  /// against the fixed LayerNorm domain).
+  /// "gelu", "tanh", "relu", "softmax" (their inputs), "product" (the result of
+  /// a linear layer, matrix product, scaling or mean: what lowering truncates),
+  /// or "layernorm" / "layernorm variance" / "layernorm output" (LayerNorm's
+  /// input, its rows' variance + eps and its output, against the fixed
+  /// LayerNorm domain).
   std::string kind;
   std::string node; ///< The op's ONNX node, for messages.
   double maxAbs = 0;

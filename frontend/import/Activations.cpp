@@ -4,8 +4,10 @@
 // must be a constant), Softmax (opset < 13 flattens from `axis`; only the
 // cases that equal a softmax over one axis are accepted), Where, Dropout
 // (inference: the identity, its mask all ones), Sigmoid (written with tanh,
-// which has a protocol: sigmoid(x) = 1/2 + tanh(x/2)/2), and Sin/Cos, which
-// only fold: rotary embeddings take them of public positions.
+// which has a protocol: sigmoid(x) = 1/2 + tanh(x/2)/2), Sin/Cos, which
+// only fold (rotary embeddings take them of public positions), and the
+// piecewise-linear family on relu, the runtime's one comparison:
+// LeakyRelu, PRelu, Clip (two comparisons), HardSigmoid, HardSwish.
 //
 //===----------------------------------------------------------------------===//
 
@@ -161,5 +163,238 @@ llvm::Error mpc::onnx::importTrig(ImportContext &ctx) {
   // party 0's.
   Value *r = ctx.addConstant(ctx.nameHint(), (*x)->type(), fromHost(t));
   ctx.setOutput(0, r);
+  return llvm::Error::success();
+}
+
+namespace {
+/// Builds the piecewise-linear activations from relu and public scalars.
+class PiecewiseBuilder {
+public:
+  explicit PiecewiseBuilder(ImportContext &ctx) : ctx_(ctx) {}
+  llvm::Expected<Value *> relu(Value *x) {
+    return ctx_.emit(OpKind::Relu, {x});
+  }
+  llvm::Expected<Value *> scale(Value *x, double c) {
+    if (c == 1.0)
+      return x;
+    return ctx_.emit(OpKind::Mul, {x, ctx_.constF32({}, {c}, "slope")});
+  }
+  llvm::Expected<Value *> shift(Value *x, double c) {
+    if (c == 0.0)
+      return x;
+    return ctx_.emit(OpKind::Add, {x, ctx_.constF32({}, {c}, "offset")});
+  }
+  llvm::Expected<Value *> add(Value *a, Value *b) {
+    return ctx_.emit(OpKind::Add, {a, b});
+  }
+  llvm::Expected<Value *> sub(Value *a, Value *b) {
+    return ctx_.emit(OpKind::Sub, {a, b});
+  }
+  /// min(max(x, lo), hi) for lo <= hi; an absent bound is nullopt. With
+  /// both: lo + relu(x - lo) - relu(x - hi), two comparisons.
+  llvm::Expected<Value *> clip(Value *x, std::optional<double> lo,
+                               std::optional<double> hi) {
+    if (lo && hi && *lo > *hi) { // every element becomes hi (numpy, ONNX)
+      auto zero = scale(x, 0.0);
+      if (!zero)
+        return zero.takeError();
+      return shift(*zero, *hi);
+    }
+    if (!lo && !hi)
+      return x;
+    if (!lo) { // hi - relu(hi - x)
+      auto d =
+          ctx_.emit(OpKind::Sub, {ctx_.constF32({}, {*hi}, "clip_max"), x});
+      if (!d)
+        return d.takeError();
+      auto r = relu(*d);
+      if (!r)
+        return r.takeError();
+      return ctx_.emit(OpKind::Sub, {ctx_.constF32({}, {*hi}, "clip_max"), *r});
+    }
+    auto below = shift(x, -*lo);
+    if (!below)
+      return below.takeError();
+    auto r = relu(*below);
+    if (!r)
+      return r.takeError();
+    Value *y = *r;
+    if (hi) {
+      auto above = shift(x, -*hi);
+      if (!above)
+        return above.takeError();
+      auto r2 = relu(*above);
+      if (!r2)
+        return r2.takeError();
+      auto d = sub(y, *r2);
+      if (!d)
+        return d.takeError();
+      y = *d;
+    }
+    return shift(y, *lo);
+  }
+
+private:
+  ImportContext &ctx_;
+};
+} // namespace
+
+/// Input \p i as a float tensor; an error otherwise.
+static llvm::Expected<Value *> floatInput(ImportContext &ctx, unsigned i) {
+  auto x = ctx.input(i);
+  if (!x)
+    return x.takeError();
+  if ((*x)->type().elem != ElemType::F32)
+    return ctx.fail("expects a float tensor, got {}", (*x)->type().str());
+  return *x;
+}
+
+llvm::Error mpc::onnx::importClip(ImportContext &ctx) {
+  auto x = floatInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  PiecewiseBuilder b(ctx);
+  std::optional<double> lo, hi;
+  if (ctx.opset() < 11) {
+    double l = ctx.attrFloat("min", -INFINITY);
+    double h = ctx.attrFloat("max", INFINITY);
+    // float32's lowest/max are the attributes' defaults: no bound.
+    if (std::fabs(l) < 3e38)
+      lo = l;
+    if (std::fabs(h) < 3e38)
+      hi = h;
+  } else {
+    // Bounds are inputs. A constant scalar is structure (where the
+    // comparison is made), public like Pow's exponent; any other bound is
+    // a tensor the comparisons take as it is: max(x, lo), then min(., hi).
+    Value *bound[3] = {nullptr, nullptr, nullptr};
+    for (unsigned i = 1; i <= 2; ++i) {
+      if (!ctx.hasInput(i))
+        continue;
+      auto v = floatInput(ctx, i);
+      if (!v)
+        return v.takeError();
+      bound[i] = *v;
+      if ((*v)->isConstant() && (*v)->type().numElements() == 1) {
+        (i == 1 ? lo : hi) = (*v)->constData().f[0];
+        bound[i] = nullptr;
+      }
+    }
+    if (bound[1] || bound[2]) {
+      Value *y = *x;
+      if (Value *l =
+              bound[1] ? bound[1]
+                       : (lo ? ctx.constF32({}, {*lo}, "clip_min") : nullptr)) {
+        // lo + relu(y - lo)
+        auto d = b.sub(y, l);
+        if (!d)
+          return d.takeError();
+        auto r = b.relu(*d);
+        if (!r)
+          return r.takeError();
+        auto m = b.add(l, *r);
+        if (!m)
+          return m.takeError();
+        y = *m;
+      }
+      if (Value *h =
+              bound[2] ? bound[2]
+                       : (hi ? ctx.constF32({}, {*hi}, "clip_max") : nullptr)) {
+        // y - relu(y - hi)
+        auto d = b.sub(y, h);
+        if (!d)
+          return d.takeError();
+        auto r = b.relu(*d);
+        if (!r)
+          return r.takeError();
+        auto m = b.sub(y, *r);
+        if (!m)
+          return m.takeError();
+        y = *m;
+      }
+      ctx.setOutput(0, y);
+      return llvm::Error::success();
+    }
+  }
+  auto r = b.clip(*x, lo, hi);
+  if (!r)
+    return r.takeError();
+  ctx.setOutput(0, *r);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importLeakyRelu(ImportContext &ctx) {
+  auto x = floatInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  // alpha x + (1 - alpha) relu(x)
+  double alpha = ctx.attrFloat("alpha", 0.01);
+  PiecewiseBuilder b(ctx);
+  auto r = b.relu(*x);
+  if (!r)
+    return r.takeError();
+  auto pos = b.scale(*r, 1 - alpha);
+  if (!pos)
+    return pos.takeError();
+  auto lin = b.scale(*x, alpha);
+  if (!lin)
+    return lin.takeError();
+  auto y = b.add(*lin, *pos);
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importPRelu(ImportContext &ctx) {
+  auto x = floatInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  auto slope = floatInput(ctx, 1);
+  if (!slope)
+    return slope.takeError();
+  // relu(x) + slope (x - relu(x)): the model's slope multiplies shared data
+  // as a private-weight product.
+  PiecewiseBuilder b(ctx);
+  auto r = b.relu(*x);
+  if (!r)
+    return r.takeError();
+  auto neg = b.sub(*x, *r);
+  if (!neg)
+    return neg.takeError();
+  auto s = ctx.emit(OpKind::Mul, {*neg, *slope});
+  if (!s)
+    return s.takeError();
+  auto y = b.add(*r, *s);
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importHardSigmoid(ImportContext &ctx) {
+  auto x = floatInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  bool swish = ctx.node().op_type() == "HardSwish";
+  double alpha = swish ? 1.0 / 6 : ctx.attrFloat("alpha", 0.2);
+  double beta = swish ? 0.5 : ctx.attrFloat("beta", 0.5);
+  // clip(alpha x + beta, 0, 1); HardSwish is x times that.
+  PiecewiseBuilder b(ctx);
+  auto a = b.scale(*x, alpha);
+  if (!a)
+    return a.takeError();
+  auto ab = b.shift(*a, beta);
+  if (!ab)
+    return ab.takeError();
+  auto y = b.clip(*ab, 0.0, 1.0);
+  if (!y)
+    return y.takeError();
+  if (swish) {
+    y = ctx.emit(OpKind::Mul, {*x, *y});
+    if (!y)
+      return y.takeError();
+  }
+  ctx.setOutput(0, *y);
   return llvm::Error::success();
 }

@@ -267,6 +267,24 @@ TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
   std::string gain = "float[16] g = {" + values(16, 0.5, 1.5, 3) + "}";
   std::vector<Case> cases = {
       {"Sigmoid", "y = Sigmoid(h)", "", 1e-3},
+      {"Relu", "y = Relu(h)", "", 1e-4},
+      {"LeakyRelu", "y = LeakyRelu <alpha = 0.1> (h)", "", 1e-4},
+      {"PRelu (a model slope per channel)", "y = PRelu(h, g)", gain, 1e-3},
+      {"Clip(-1, 2)",
+       R"(lo = Constant <value = float {-1.0}> ()
+  hi = Constant <value = float {2.0}> ()
+  y = Clip(h, lo, hi))",
+       "", 1e-4},
+      {"Clip, max only", R"(hi = Constant <value = float {0.5}> ()
+  y = Clip(h, , hi))",
+       "", 1e-4},
+      {"Clip by per-channel model bounds", "y = Clip(h, lo, hi)",
+       "float[16] lo = {" + values(16, -1.5, -0.5, 7) + "}, float[16] hi = {" +
+           values(16, 0.5, 1.5, 8) + "}",
+       1e-4},
+      {"HardSigmoid", "y = HardSigmoid <alpha = 0.3, beta = 0.4> (h)", "",
+       1e-4},
+      {"HardSwish (x * clip(x/6 + 1/2, 0, 1))", "y = HardSwish(h)", "", 1e-3},
       {"SiLU (x * sigmoid(x))", "s = Sigmoid(h)\n y = Mul(h, s)", "", 2e-3},
       {"RMSNorm, HF LLaMA (x * (1 / sqrt(mean(x^2) + eps)) * g)",
        R"(two = Constant <value = float {2.0}> ()
@@ -293,7 +311,7 @@ TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
   for (const Case &c : cases) {
     INFO(c.name);
     std::string text = fmt::format(
-        R"(<ir_version: 8, opset_import: ["" : 13]>
+        R"(<ir_version: 8, opset_import: ["" : 14]>
 g (float[2, 3, 16] x) => (float[2, 3, 16] y)
 <float[16] b = {{{}}}{}{}>
 {{
