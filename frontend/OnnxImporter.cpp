@@ -221,7 +221,7 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
   }
   g->setOutputs(outs);
 
-  removeDeadCode(*g);
+  g->removeDeadCode();
   PatternStats stats;
   if (opts.recognisePatterns)
     stats = recognisePatterns(*g);

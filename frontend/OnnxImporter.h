@@ -74,10 +74,6 @@ importOnnxBytes(llvm::StringRef bytes, const ImportOptions &opts = {},
 /// and constants. \returns the match counts.
 PatternStats recognisePatterns(Graph &g);
 
-/// Removes ops whose results are unused and not graph outputs, then unused
-/// constants. \returns the number of ops removed.
-unsigned removeDeadCode(Graph &g);
-
 /// The name an ONNX tensor name gets in the IR: a leading '/' dropped,
 /// characters outside [A-Za-z0-9_.] replaced by '_', 'v' prefixed when it
 /// would start with a digit ("onnx::MatMul_12" -> "onnx__MatMul_12").

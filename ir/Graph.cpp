@@ -222,6 +222,22 @@ void Graph::removeDeadConstants() {
     destroyValue(values_, c);
 }
 
+bool Graph::removeDeadCode() {
+  std::vector<Op *> order;
+  for (auto &op : ops_)
+    order.push_back(op.get());
+  size_t before = ops_.size() + constants_.size();
+  for (Op *op : llvm::reverse(order)) {
+    bool live = llvm::any_of(op->results(), [&](const Value *r) {
+      return r->hasUses() || llvm::is_contained(outputs_, r);
+    });
+    if (!live)
+      eraseOp(op);
+  }
+  removeDeadConstants();
+  return ops_.size() + constants_.size() != before;
+}
+
 void Graph::setOutputs(llvm::ArrayRef<Value *> outs) {
   outputs_.assign(outs.begin(), outs.end());
 }

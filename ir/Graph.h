@@ -146,6 +146,12 @@ public:
   void replaceAllUsesWith(Value *from, Value *to);
   /// Removes constants nobody uses.
   void removeDeadConstants();
+  /// Removes every op none of whose results is used or a graph output (ops
+  /// have no side effects), consumers first so a dead chain goes in one
+  /// sweep, then the constants nobody uses. \returns whether anything was
+  /// removed. The one dead-code removal: the importer, the patterns and the
+  /// `dce` pass call it.
+  bool removeDeadCode();
 
   llvm::ArrayRef<Value *> inputs() const { return inputs_; }
   llvm::ArrayRef<Value *> constants() const { return constants_; }

@@ -94,7 +94,7 @@ Value *polyLeaf(const Graph &g, Value *v);
 Value *asVectorConst(Graph &g, Value *c, int64_t n);
 
 /// Makes every use of \p from use \p to (keeping an output name on \p to);
-/// the ops left without uses are removed by removeDeadCode later.
+/// the ops left without uses are removed by Graph::removeDeadCode later.
 void replaceValue(Graph &g, Value *from, Value *to);
 
 } // namespace mpc::onnx

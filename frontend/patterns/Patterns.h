@@ -5,7 +5,7 @@
 // primitive IR ops) into one semantic IR op, so that later passes can pick
 // an MPC-friendly approximation per op. One pattern per file; each file
 // documents the sub-graph it matches. Every function returns how many times
-// it matched; matched ops are left dead for removeDeadCode.
+// it matched; matched ops are left dead for Graph::removeDeadCode.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
