@@ -542,3 +542,26 @@ mpc::parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what) {
     return error("{} expects NAME=FILE, got '{}'", what.str(), arg.str());
   return std::make_pair(name.str(), value.str());
 }
+
+llvm::Expected<std::map<std::string, HostTensor>>
+mpc::readNamedTensorFiles(const std::vector<std::string> &specs,
+                          llvm::StringRef flag) {
+  std::vector<std::pair<std::string, std::string>> named;
+  for (const std::string &arg : specs) {
+    auto kv = parseNameEqualsValue(arg, flag);
+    if (!kv)
+      return kv.takeError();
+    for (const auto &[name, file] : named)
+      if (name == kv->first)
+        return error("{}: input '{}' is given twice", flag.str(), name);
+    named.push_back(std::move(*kv));
+  }
+  std::map<std::string, HostTensor> tensors;
+  for (const auto &[name, file] : named) {
+    auto t = readTensorFile(file);
+    if (!t)
+      return t.takeError();
+    tensors.emplace(name, std::move(*t));
+  }
+  return tensors;
+}

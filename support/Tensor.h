@@ -12,6 +12,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,14 @@ llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);
 /// Parses "NAME=FILE" command-line arguments.
 llvm::Expected<std::pair<std::string, std::string>>
 parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what);
+
+/// Reads "NAME=FILE" arguments (each file .npy or .pb by extension), keyed
+/// by NAME: the one reader of every --input / --calibrate flag. \p flag
+/// names the option in errors; a name given twice is an error, found
+/// before any file is read.
+llvm::Expected<std::map<std::string, HostTensor>>
+readNamedTensorFiles(const std::vector<std::string> &specs,
+                     llvm::StringRef flag);
 
 /// Writes \p bytes to \p path atomically (temp file + rename).
 llvm::Error writeFileAtomic(llvm::StringRef path, llvm::StringRef bytes);

@@ -18,19 +18,7 @@ using namespace mpc::rt;
 
 llvm::Expected<std::map<std::string, HostTensor>>
 mpc::rt::readInputs(const std::vector<std::string> &specs) {
-  std::map<std::string, HostTensor> out;
-  for (const std::string &s : specs) {
-    auto nv = parseNameEqualsValue(s, "--input");
-    if (!nv)
-      return nv.takeError();
-    if (out.count(nv->first))
-      return mpc::error("input '{}' is given twice", nv->first);
-    auto t = readTensorFile(nv->second);
-    if (!t)
-      return t.takeError();
-    out[nv->first] = std::move(*t);
-  }
-  return out;
+  return readNamedTensorFiles(specs, "--input");
 }
 
 llvm::Expected<std::map<std::string, std::string>>
