@@ -48,7 +48,7 @@ llvm::Error PassManager::addPipeline(llvm::StringRef names) {
 
 llvm::Error PassManager::run(Graph &g, PassContext &ctx) {
   llvm::raw_ostream &os = opts_.printStream ? *opts_.printStream : llvm::errs();
-  OpStage stage = OpStage::Semantic;
+  OpStage stage = opts_.stage;
   for (auto &pass : passes_) {
     if (pass->lowers())
       stage = OpStage::Lowered;

@@ -26,6 +26,9 @@ std::unique_ptr<Pass> createPass(llvm::StringRef name);
 std::vector<std::pair<std::string, std::string>> registeredPasses();
 
 struct PassManagerOptions {
+  /// The stage of the graph the passes start from (a lowered graph read
+  /// back from text is verified as lowered from the first pass on).
+  OpStage stage = OpStage::Semantic;
   bool verifyEach = false;
   bool printAfterAll = false;
   std::set<std::string> printAfter;

@@ -17,9 +17,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "backend/EmitPlan.h"
+#include "driver/Compile.h"
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
-#include "passes/PassManager.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
 #include "support/Tensor.h"
@@ -84,12 +84,7 @@ EmittedPlan compileGraph(llvm::Expected<std::unique_ptr<Graph>> g,
                          const CompileOptions &copts = {}) {
   if (!g)
     FAIL(llvm::toString(g.takeError()));
-  PassManager pm;
-  REQUIRE_FALSE(bool(pm.addPipeline(defaultPipeline(copts))));
-  PassContext ctx(copts);
-  if (llvm::Error e = pm.run(**g, ctx))
-    FAIL(llvm::toString(std::move(e)));
-  auto emitted = emitPlan(**g, copts, "fixture");
+  auto emitted = mpc::compileGraph(**g, copts, "fixture");
   if (!emitted)
     FAIL(llvm::toString(emitted.takeError()));
   return std::move(*emitted);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "backend/EmitPlan.h"
+#include "driver/Compile.h"
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
 #include "passes/PassManager.h"
@@ -53,13 +54,7 @@ std::unique_ptr<Graph> importFixture(const std::string &dir) {
 }
 
 llvm::Error compile(Graph &g, const CompileOptions &copts) {
-  PassManagerOptions pmo;
-  pmo.verifyEach = true;
-  PassManager pm(pmo);
-  if (llvm::Error e = pm.addPipeline(defaultPipeline(copts)))
-    return e;
-  PassContext ctx(copts);
-  return pm.run(g, ctx);
+  return runPipeline(g, copts);
 }
 
 bool isSemantic(OpKind k) { return opKindStage(k) == OpStage::Semantic; }

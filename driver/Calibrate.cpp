@@ -1,0 +1,89 @@
+//===- driver/Calibrate.cpp - Sample inputs against --range-bits ----------===//
+//
+// The float interpreter on the sample inputs (passes/RangeCheck.h), and
+// what the user reads: the worst value per kind with its headroom, a
+// warning within 4x of a limit, and an error naming the op and the
+// --range-bits that would hold it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "driver/Compile.h"
+
+#include "passes/RangeCheck.h"
+#include "runtime/protocols/Nonlinear.h"
+#include "support/Diag.h"
+
+#include <fmt/format.h>
+
+using namespace mpc;
+
+/// "the gelu input", "the product".
+static std::string rangeSubject(const RangeObservation &o) {
+  if (o.kind == "product")
+    return "the product";
+  if (o.kind == "layernorm variance")
+    return "the variance (+ eps) of the layernorm input";
+  if (o.kind == "layernorm output")
+    return "the layernorm output";
+  return "the " + o.kind + " input";
+}
+
+/// LayerNorm's domain is fixed (RangeCheck.h), not set by --range-bits.
+static bool isLayerNormKind(const RangeObservation &o) {
+  return llvm::StringRef(o.kind).startswith("layernorm");
+}
+
+llvm::Error
+mpc::checkCalibration(const Graph &g,
+                      const std::map<std::string, HostTensor> &inputs,
+                      int rangeBits, llvm::raw_ostream &log) {
+  auto report = checkRanges(g, inputs, rangeBits);
+  if (!report)
+    return addContext(report.takeError(), "--calibrate: ");
+  std::string summary;
+  for (const RangeObservation &o : report->worstPerKind)
+    summary +=
+        fmt::format("{}{} max {}{:.4g} ('{}', {:.0f}x headroom)",
+                    summary.empty() ? "" : "; ", o.kind,
+                    o.kind == "layernorm variance" ? "" : "|x| ", o.maxAbs,
+                    o.node, o.limit / std::max(o.maxAbs, 1e-300));
+  log << fmt::format("mpcc: --calibrate, range 2^{}: {}\n", rangeBits,
+                     summary.empty() ? "no GeLU, tanh or softmax" : summary);
+  if (report->outside.empty()) {
+    for (const RangeObservation &o : report->worstPerKind)
+      if (o.maxAbs * 4 >= o.limit)
+        log << fmt::format(
+            "mpcc: warning: --calibrate: {} of '{}' reaches {:.4g}, "
+            "within 4x of {} {:.4g}; inputs in deployment may go "
+            "further{}\n",
+            rangeSubject(o), o.node, o.maxAbs,
+            isLayerNormKind(o) ? "LayerNorm's fixed limit" : "the range's",
+            o.limit,
+            isLayerNormKind(o)
+                ? ""
+                : fmt::format(": consider --range-bits {}", rangeBits + 2));
+    return llvm::Error::success();
+  }
+  const RangeObservation &o = report->outside.front();
+  if (isLayerNormKind(o))
+    return error("--calibrate: {} of '{}' reaches {:.6g}, outside the "
+                 "domain of mpcc's LayerNorm (|x| and |output| < 2^{}, "
+                 "variance + eps < 2^{}); it would compute wrong values for "
+                 "these inputs",
+                 rangeSubject(o), o.node, o.maxAbs,
+                 rt::layerNormDomain().inputBits,
+                 rt::layerNormDomain().varianceBits);
+  int need = rangeBits;
+  for (const RangeObservation &out : report->outside) {
+    if (isLayerNormKind(out))
+      continue;
+    while (rangeLimit(out.kind, need) <= out.maxAbs)
+      ++need;
+  }
+  return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, "
+               "outside --range-bits {} (|x| < {:.6g}); {} op(s) in all; "
+               "compile with --range-bits {} (comparisons and truncations "
+               "outside the range give wrong results)",
+               rangeSubject(o), o.node, o.maxAbs, rangeBits, o.limit,
+               report->outside.size(), need);
+}

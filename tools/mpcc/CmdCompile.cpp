@@ -1,0 +1,74 @@
+//===- tools/mpcc/CmdCompile.cpp - mpcc compile ---------------------------===//
+//
+// The options of `mpcc compile`, checked and read (with the --calibrate
+// samples) before the model is: a bad flag costs no import.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/mpcc/Options.h"
+
+#include "driver/Compile.h"
+#include "passes/ApproxChoice.h"
+
+using namespace llvm;
+using namespace mpc;
+using namespace mpc::tool;
+
+static cl::list<std::string> calibrate(
+    "calibrate", cl::ZeroOrMore,
+    cl::desc("Sample input (.npy/.pb): check GeLU/tanh/softmax inputs "
+             "against --range-bits in the float interpreter first"),
+    cl::value_desc("NAME=FILE"), cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("ir | mir | plan-text | plan (default: plan when -o "
+                  "ends in .plan, else ir)"),
+         cl::sub(compileCmd()), cl::cat(category()));
+static const std::string approxHelp =
+    "Preset and/or KIND=NAME,... from the approximation menu:\n" + approxMenu();
+static cl::opt<std::string> approx("approx", cl::init("accurate"),
+                                   cl::desc(approxHelp), cl::sub(compileCmd()),
+                                   cl::cat(category()));
+static cl::opt<bool> printAfterAll("print-after-all",
+                                   cl::desc("Print the IR after every pass"),
+                                   cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<bool> timePasses("time-passes", cl::desc("Time each pass"),
+                                cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<int> fracBits("frac-bits", cl::init(16),
+                             cl::desc("Fixed-point fractional bits"),
+                             cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<bool>
+    revealBoth("reveal-to-both",
+               cl::desc("Reveal outputs to party 0 too (default: client)"),
+               cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<bool> stats("stats",
+                           cl::desc("Print pattern match counts to stderr"),
+                           cl::sub(compileCmd()), cl::cat(category()));
+
+Error mpc::tool::runCompile() {
+  CompileRequest req;
+  req.model = model;
+  req.output = outputFile;
+  auto kind = parseEmitKind(emit, outputFile);
+  if (!kind)
+    return kind.takeError();
+  req.emit = *kind;
+  auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth, approx});
+  if (!opts)
+    return opts.takeError();
+  req.options = std::move(*opts);
+  if (!passes.empty())
+    if (Error e = checkPipeline(passes))
+      return e;
+  req.pipeline = {passes, printAfterAll, timePasses};
+  auto iopts = importOptions();
+  if (!iopts)
+    return iopts.takeError();
+  req.import = std::move(*iopts);
+  auto samples = readNamedTensorFiles(calibrate, "--calibrate");
+  if (!samples)
+    return samples.takeError();
+  req.calibration = std::move(*samples);
+  req.stats = stats;
+  return compileToFiles(req, errs());
+}
