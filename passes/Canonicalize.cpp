@@ -47,7 +47,6 @@ static bool isNoOp(const Op &op) {
 namespace {
 class CanonicalizePass : public Pass {
 public:
-  llvm::StringRef name() const override { return "canonicalize"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     bool changed = false;
     std::vector<Op *> ops;

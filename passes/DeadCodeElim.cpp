@@ -11,7 +11,6 @@ using namespace mpc;
 namespace {
 class DeadCodeElimPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "dce"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     return g.removeDeadCode();
   }

@@ -102,7 +102,6 @@ void scaleData(Value *v, double c) {
 
 class FoldScoreScalePass : public Pass {
 public:
-  llvm::StringRef name() const override { return "fold-score-scale"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     std::vector<Op *> muls = g.opsOfKind(OpKind::MulPublic);
     bool changed = false;

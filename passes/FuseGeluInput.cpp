@@ -32,7 +32,6 @@ bool hasOneUse(const Value *v) { return v->users().size() == 1; }
 
 class FuseGeluInputPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "fuse-gelu-input"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     bool changed = false;
     for (Op *gelu : g.opsOfKind(OpKind::GeluMpc))

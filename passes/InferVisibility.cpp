@@ -17,7 +17,6 @@ using namespace mpc;
 namespace {
 class InferVisibilityPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "infer-visibility"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     bool changed = false;
     for (Value *in : g.inputs()) {

@@ -468,7 +468,6 @@ llvm::Error Lowerer::run() {
 namespace {
 class LowerToProtocolsPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "lower-to-protocols"; }
   bool lowers() const override { return true; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     if (llvm::Error e = Lowerer(g, ctx).run())

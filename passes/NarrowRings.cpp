@@ -37,7 +37,6 @@ constexpr int64_t kFullRing = rt::kFullRingBits;
 
 class NarrowRingsPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "narrow-rings"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     bool changed = false;
     int range = ctx.options.rangeBits;

@@ -15,6 +15,7 @@
 #include "llvm/Support/Error.h"
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,16 +67,25 @@ private:
   std::vector<std::string> warnings_;
 };
 
+class Pass;
+/// Creates a registered pass (Passes.def); nullptr when \p name is unknown.
+std::unique_ptr<Pass> createPass(llvm::StringRef name);
+
 class Pass {
 public:
   virtual ~Pass();
-  /// The registered name ("lower-to-protocols").
-  virtual llvm::StringRef name() const = 0;
+  /// The registered name ("lower-to-protocols"): Passes.def's, set by
+  /// createPass.
+  llvm::StringRef name() const { return name_; }
   /// Runs on \p g; \returns whether the graph changed.
   virtual llvm::Expected<bool> run(Graph &g, PassContext &ctx) = 0;
   /// True for the pass that turns semantic ops into protocol ops; the graph
   /// is verified at the Lowered stage from then on.
   virtual bool lowers() const { return false; }
+
+private:
+  friend std::unique_ptr<Pass> createPass(llvm::StringRef name);
+  std::string name_;
 };
 
 } // namespace mpc

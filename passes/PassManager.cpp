@@ -15,11 +15,14 @@ using namespace mpc;
 Pass::~Pass() = default;
 
 std::unique_ptr<Pass> mpc::createPass(llvm::StringRef name) {
+  std::unique_ptr<Pass> p;
 #define MPC_PASS(Name, Class, Summary)                                         \
   if (name == Name)                                                            \
-    return create##Class();
+    p = create##Class();
 #include "passes/Passes.def"
-  return nullptr;
+  if (p)
+    p->name_ = name.str();
+  return p;
 }
 
 std::vector<std::pair<std::string, std::string>> mpc::registeredPasses() {

@@ -20,8 +20,6 @@
 
 namespace mpc {
 
-/// Creates a registered pass; nullptr when \p name is unknown.
-std::unique_ptr<Pass> createPass(llvm::StringRef name);
 /// Names and summaries of all registered passes.
 std::vector<std::pair<std::string, std::string>> registeredPasses();
 

@@ -23,7 +23,6 @@ using namespace mpc;
 namespace {
 class ScheduleRoundsPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "schedule-rounds"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     llvm::DenseMap<const Value *, int64_t> available;
     for (auto &op : g.ops()) {

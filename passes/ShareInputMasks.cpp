@@ -24,7 +24,6 @@ using namespace mpc;
 namespace {
 class ShareInputMasksPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "share-input-masks"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override;
 };
 } // namespace
