@@ -7,7 +7,8 @@
 //   infer-visibility    weights P0, inputs P1, everything else derived
 //   lower-to-protocols  protocols, approximations, fixed point, truncations
 //   fold-score-scale    attention's 1/sqrt(d) into the query weights' scale
-//   fuse-gelu-input     GeLU truncates its input (one opening, not two)
+//   fuse-gelu-input     GeLU truncates its input (one opening, not two),
+//                       when its approximation compares
 //   share-input-masks   one mask and one message per private-weight input
 //   dce                 drop what lowering left unused
 //   narrow-rings        openings in the ring each value needs (< 64 bits)
@@ -17,9 +18,16 @@
 
 #include "passes/PassManager.h"
 
+#include "runtime/protocols/Nonlinear.h"
+
 using namespace mpc;
 
 std::string mpc::defaultPipeline(const CompileOptions &opts) {
-  return "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,"
-         "fuse-gelu-input,share-input-masks,dce,narrow-rings,schedule-rounds";
+  std::string p =
+      "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,";
+  // Only a GeLU that compares has an opening its input's truncation can
+  // share (rt::geluCompares); every GeLU gets the options' approximation.
+  if (rt::geluCompares(opts.approxFor(rt::ApproxKind::Gelu)))
+    p += "fuse-gelu-input,";
+  return p + "share-input-masks,dce,narrow-rings,schedule-rounds";
 }
