@@ -26,18 +26,6 @@
 using namespace mpc;
 using namespace mpc::onnx;
 
-unsigned PatternStats::count(llvm::StringRef pattern) const {
-  auto it = counts.find(pattern.str());
-  return it == counts.end() ? 0 : it->second;
-}
-
-std::string PatternStats::str() const {
-  std::string s;
-  for (const auto &[name, n] : counts)
-    s += (s.empty() ? "" : " ") + name + "=" + std::to_string(n);
-  return s.empty() ? "none" : s;
-}
-
 llvm::Expected<std::vector<int64_t>> mpc::parseShape(llvm::StringRef text,
                                                      llvm::StringRef what) {
   std::vector<int64_t> dims;

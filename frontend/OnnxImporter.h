@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "frontend/patterns/Patterns.h"
 #include "ir/Graph.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -23,18 +24,6 @@
 #include <vector>
 
 namespace mpc {
-
-/// How many times each pattern matched, keyed by pattern name
-/// ("layernorm", "gelu.erf", "gelu.tanh", "gelu.quad", "softmax.2quad",
-/// "mask_bias", "embedding", "linear", ...). Patterns that did not match are
-/// absent.
-struct PatternStats {
-  std::map<std::string, unsigned> counts;
-
-  unsigned count(llvm::StringRef pattern) const;
-  /// "layernorm=3 linear=8 ..." in name order; "none" when empty.
-  std::string str() const;
-};
 
 struct ImportOptions {
   /// Static shapes for graph inputs, by input name. Required for every input
@@ -69,10 +58,6 @@ importOnnxText(llvm::StringRef text, const ImportOptions &opts = {},
 llvm::Expected<std::unique_ptr<Graph>>
 importOnnxBytes(llvm::StringRef bytes, const ImportOptions &opts = {},
                 llvm::StringRef bufferName = "<bytes>");
-
-/// Runs every pattern over \p g (in a fixed order), then removes dead ops
-/// and constants. \returns the match counts.
-PatternStats recognisePatterns(Graph &g);
 
 /// The name an ONNX tensor name gets in the IR: a leading '/' dropped,
 /// characters outside [A-Za-z0-9_.] replaced by '_', 'v' prefixed when it

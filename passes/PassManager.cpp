@@ -4,6 +4,8 @@
 #include "ir/IR.h"
 #include "passes/Passes.h"
 
+#include "frontend/patterns/Patterns.h"
+
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -20,6 +22,10 @@ std::unique_ptr<Pass> mpc::createPass(llvm::StringRef name) {
   if (name == Name)                                                            \
     p = create##Class();
 #include "passes/Passes.def"
+#define MPC_PATTERN(Name, Function, Summary)                                   \
+  if (name == Name)                                                            \
+    p = createPatternPass(onnx::Function);
+#include "frontend/patterns/Patterns.def"
   if (p)
     p->name_ = name.str();
   return p;
@@ -29,6 +35,8 @@ std::vector<std::pair<std::string, std::string>> mpc::registeredPasses() {
   return {
 #define MPC_PASS(Name, Class, Summary) {Name, Summary},
 #include "passes/Passes.def"
+#define MPC_PATTERN(Name, Function, Summary) {Name, Summary},
+#include "frontend/patterns/Patterns.def"
   };
 }
 

@@ -7,10 +7,27 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/patterns/Patterns.h"
-#include "frontend/OnnxImporter.h"
 
 using namespace mpc;
 using namespace mpc::onnx;
+
+unsigned PatternStats::count(llvm::StringRef pattern) const {
+  auto it = counts.find(pattern.str());
+  return it == counts.end() ? 0 : it->second;
+}
+
+std::string PatternStats::str() const {
+  std::string s;
+  for (const auto &[name, n] : counts)
+    s += (s.empty() ? "" : " ") + name + "=" + std::to_string(n);
+  return s.empty() ? "none" : s;
+}
+
+unsigned mpc::onnx::fuseGeluForms(Graph &g) {
+  unsigned erf = 0, tanh = 0;
+  fuseGelu(g, erf, tanh);
+  return erf + tanh;
+}
 
 PatternStats mpc::recognisePatterns(Graph &g) {
   PatternStats stats;

@@ -12,6 +12,31 @@
 
 #include "ir/Graph.h"
 
+#include "llvm/ADT/StringRef.h"
+
+#include <map>
+#include <string>
+
+namespace mpc {
+
+/// How many times each pattern matched, keyed by pattern name
+/// ("layernorm", "gelu.erf", "gelu.tanh", "gelu.quad", "softmax.2quad",
+/// "mask_bias", "embedding", "linear", ...). Patterns that did not match are
+/// absent.
+struct PatternStats {
+  std::map<std::string, unsigned> counts;
+
+  unsigned count(llvm::StringRef pattern) const;
+  /// "layernorm=3 linear=8 ..." in name order; "none" when empty.
+  std::string str() const;
+};
+
+/// Runs every pattern over \p g (in a fixed order), removing what each
+/// leaves dead. \returns the match counts.
+PatternStats recognisePatterns(Graph &g);
+
+} // namespace mpc
+
 namespace mpc::onnx {
 
 /// MatMul(x, W) [+ b] with constant 2-D W -> linear(x, W[, b]).
@@ -25,6 +50,8 @@ unsigned fuseRmsNorm(Graph &g);
 /// Erf and tanh GeLU forms -> gelu {form = "erf" | "tanh"}; counts per form
 /// are added to \p erf and \p tanh.
 void fuseGelu(Graph &g, unsigned &erf, unsigned &tanh);
+/// fuseGelu, both forms counted together.
+unsigned fuseGeluForms(Graph &g);
 /// 0.125 x^2 + 0.25 x + 0.5 -> gelu {form = "quad"}.
 unsigned fuseQuadGelu(Graph &g);
 /// (x + c)^2 / ReduceSum((x + c)^2) -> softmax {form = "2quad", c}.
