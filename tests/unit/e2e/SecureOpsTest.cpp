@@ -9,9 +9,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "backend/EmitPlan.h"
+#include "driver/Compile.h"
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
-#include "passes/PassManager.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
 #include "support/Tensor.h"
@@ -57,13 +57,7 @@ HostTensor runSecure(llvm::Expected<std::unique_ptr<Graph>> g,
                      const std::map<std::string, HostTensor> &inputs) {
   if (!g)
     FAIL(llvm::toString(g.takeError()));
-  CompileOptions copts;
-  PassManager pm;
-  REQUIRE_FALSE(bool(pm.addPipeline(defaultPipeline(copts))));
-  PassContext ctx(copts);
-  if (llvm::Error e = pm.run(**g, ctx))
-    FAIL(llvm::toString(std::move(e)));
-  auto emitted = emitPlan(**g, copts, "case");
+  auto emitted = compileGraph(**g, CompileOptions{}, "case");
   if (!emitted)
     FAIL(llvm::toString(emitted.takeError()));
   auto plan = rt::loadPlan(emitted->plan, "case");
