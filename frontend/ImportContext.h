@@ -110,6 +110,16 @@ public:
   /// A readable hint for names of values made by the current node.
   std::string nameHint(unsigned output = 0) const;
 
+  /// The Conv node whose output is \p v, if any: BatchNormalization folds
+  /// into it (frontend/import/Conv.cpp).
+  const pb::NodeProto *convOf(const Value *v) const {
+    auto it = convs_.find(v);
+    return it == convs_.end() ? nullptr : it->second;
+  }
+  void setConvOf(const Value *v, const pb::NodeProto *conv) {
+    convs_[v] = conv;
+  }
+
 private:
   Graph &g_;
   Builder b_;
@@ -117,6 +127,7 @@ private:
   const pb::NodeProto *node_ = nullptr;
   Location loc_;
   llvm::StringMap<Value *> values_;
+  std::map<const Value *, const pb::NodeProto *> convs_;
 };
 
 } // namespace mpc::onnx

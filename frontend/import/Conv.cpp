@@ -13,6 +13,10 @@
 //    channel per group) is an elementwise product with the weight summed
 //    over the kernel offsets (the same private-weight product, elementwise).
 //
+// BatchNormalization after a Conv folds into the Conv's weight and bias at
+// compile time (the first Conv import is left dead); elsewhere it is a
+// per-channel product and sum with the model's values.
+//
 // 1-D convolutions are 2-D ones of height 1. The weights are normally
 // constants of the model file (party 0's); a computed weight makes the
 // product a `matmul` (or `mul`) of two tensors instead. The bias is added
@@ -20,10 +24,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/ConstEval.h"
 #include "frontend/ImportContext.h"
 #include "frontend/OnnxOps.h"
 
 #include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -45,7 +52,17 @@ struct ConvGeometry {
 class ConvImporter {
 public:
   explicit ConvImporter(ImportContext &ctx) : ctx_(ctx) {}
-  llvm::Error run();
+  /// Imports the current Conv node; \p w and \p b (when given) replace its
+  /// weight and bias (a folded BatchNormalization's).
+  llvm::Expected<Value *> run(Value *w = nullptr, Value *b = nullptr);
+  /// As run(), for a pooling node: \p w [C, 1, k...] in groups of one
+  /// channel.
+  llvm::Expected<Value *> runDepthwise(Value *x, Value *w) {
+    pooling_ = true;
+    x_ = x;
+    return run(w);
+  }
+  const ConvGeometry &geometry() const { return g_; }
 
 private:
   llvm::Expected<Value *> reshape(Value *v, Ints shape,
@@ -77,6 +94,8 @@ private:
 
   ImportContext &ctx_;
   ConvGeometry g_{};
+  bool pooling_ = false; ///< group = channels; no bias input.
+  Value *x_ = nullptr;
 };
 
 } // namespace
@@ -152,7 +171,7 @@ llvm::Error ConvImporter::resolveGeometry(const TensorType &x,
   g_.padLeft = at(begin, 1, 0);
   g_.padBottom = at(end, 0, 0);
   g_.padRight = at(end, 1, 0);
-  g_.group = ctx_.attrInt("group", 1);
+  g_.group = pooling_ ? g_.c : ctx_.attrInt("group", 1);
   if (g_.group < 1 || g_.c % g_.group != 0 || g_.o % g_.group != 0 ||
       g_.c / g_.group != g_.cPerGroup)
     return ctx_.fail("group {} does not divide the {} input channels and {} "
@@ -262,11 +281,11 @@ llvm::Expected<Value *> ConvImporter::linear(Value *rows, Value *w2d,
                    {rows, *wt});
 }
 
-llvm::Error ConvImporter::run() {
-  auto xv = ctx_.input(0);
+llvm::Expected<Value *> ConvImporter::run(Value *wOverride, Value *bOverride) {
+  llvm::Expected<Value *> xv = x_ ? x_ : ctx_.input(0);
   if (!xv)
     return xv.takeError();
-  auto wv = ctx_.input(1);
+  llvm::Expected<Value *> wv = wOverride ? wOverride : ctx_.input(1);
   if (!wv)
     return wv.takeError();
   Value *x = *xv, *w = *wv;
@@ -297,10 +316,10 @@ llvm::Error ConvImporter::run() {
 
   // y: [n, o, oh*ow]
   Value *y;
-  bool patchwise = g_.group == 1 && g_.sh == g_.kh && g_.sw == g_.kw &&
-                   g_.padTop == 0 && g_.padLeft == 0 && g_.padBottom == 0 &&
-                   g_.padRight == 0 && (g_.kh == 1 || g_.dh == 1) &&
-                   (g_.kw == 1 || g_.dw == 1);
+  bool patchwise = !pooling_ && g_.group == 1 && g_.sh == g_.kh &&
+                   g_.sw == g_.kw && g_.padTop == 0 && g_.padLeft == 0 &&
+                   g_.padBottom == 0 && g_.padRight == 0 &&
+                   (g_.kh == 1 || g_.dh == 1) && (g_.kw == 1 || g_.dw == 1);
   if (patchwise) {
     auto rows = patches(x);
     if (!rows)
@@ -317,7 +336,7 @@ llvm::Error ConvImporter::run() {
     if (!cols)
       return cols.takeError();
     int64_t p = g_.oh * g_.ow;
-    if (g_.group > 1 && g_.cPerGroup == 1) {
+    if ((g_.group > 1 || pooling_) && g_.cPerGroup == 1) {
       // Depthwise: output channel oc reads input channel oc / m only, so
       // the product is elementwise: [n, c, 1, kk, p] * [c, m, kk, 1],
       // summed over the kernel offsets.
@@ -378,8 +397,8 @@ llvm::Error ConvImporter::run() {
     }
   }
 
-  if (ctx_.hasInput(2)) {
-    auto b = ctx_.input(2);
+  if (bOverride || (!pooling_ && ctx_.hasInput(2))) {
+    auto b = bOverride ? bOverride : ctx_.input(2);
     if (!b)
       return b.takeError();
     if ((*b)->type().numElements() != g_.o)
@@ -397,13 +416,184 @@ llvm::Error ConvImporter::run() {
   Ints outShape{g_.n, g_.o, g_.oh, g_.ow};
   if (oneD)
     outShape = {g_.n, g_.o, g_.ow};
-  auto out = reshape(y, outShape);
-  if (!out)
-    return out.takeError();
-  ctx_.setOutput(0, *out);
-  return llvm::Error::success();
+  return reshape(y, outShape);
 }
 
 llvm::Error mpc::onnx::importConv(ImportContext &ctx) {
-  return ConvImporter(ctx).run();
+  auto y = ConvImporter(ctx).run();
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  ctx.setConvOf(*y, &ctx.node());
+  return llvm::Error::success();
+}
+
+/// The float data of input \p i, which must be a constant of \p n elements.
+static llvm::Expected<std::vector<double>>
+constVector(ImportContext &ctx, unsigned i, int64_t n, llvm::StringRef what) {
+  auto v = ctx.input(i);
+  if (!v)
+    return v.takeError();
+  if (!(*v)->isConstant() || (*v)->type().elem != ElemType::F32 ||
+      (*v)->type().numElements() != n)
+    return ctx.fail("{} must be a constant float vector of {} entries, got "
+                    "{}",
+                    what, n, (*v)->type().str());
+  return (*v)->constData().f;
+}
+
+llvm::Error mpc::onnx::importBatchNormalization(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  const TensorType &t = (*x)->type();
+  if (t.elem != ElemType::F32 || t.rank() < 2)
+    return ctx.fail("expects a float input [N, C, ...], got {}", t.str());
+  if (ctx.attrInt("training_mode", 0) != 0 || ctx.hasOutput(1) ||
+      ctx.hasOutput(2))
+    return ctx.fail("training mode is not supported (mpcc runs inference)");
+  int64_t c = t.shape[1];
+  const char *names[] = {"", "scale", "B", "input_mean", "input_var"};
+  std::vector<double> p[5];
+  for (unsigned i = 1; i <= 4; ++i) {
+    auto v = constVector(ctx, i, c, names[i]);
+    if (!v)
+      return v.takeError();
+    p[i] = std::move(*v);
+  }
+  // y = x s + shift with s = scale / sqrt(var + eps), shift = B - mean s:
+  // model values, party 0's, computed at compile time.
+  double eps = ctx.attrFloat("epsilon", 1e-5);
+  std::vector<double> s(c), shift(c);
+  for (int64_t k = 0; k < c; ++k) {
+    s[k] = p[1][k] / std::sqrt(p[4][k] + eps);
+    shift[k] = p[2][k] - p[3][k] * s[k];
+  }
+
+  // Folded into the Conv that computes x: W[o] s[o], b[o] s[o] + shift[o].
+  const pb::NodeProto *conv = ctx.convOf(*x);
+  if (conv) {
+    const pb::NodeProto &bn = ctx.node();
+    ctx.beginNode(*conv);
+    auto w = ctx.input(1);
+    Value *folded = nullptr;
+    if (w && (*w)->isConstant() && (*w)->type().shape[0] == c) {
+      HostTensor wt = toHost(**w);
+      int64_t per = wt.f.size() / c;
+      for (size_t i = 0; i < wt.f.size(); ++i)
+        wt.f[i] *= s[i / per];
+      std::vector<double> bias = shift;
+      if (ctx.hasInput(2)) {
+        auto b = ctx.input(2);
+        if (b && (*b)->isConstant() && (*b)->type().numElements() == c)
+          for (int64_t k = 0; k < c; ++k)
+            bias[k] += (*b)->constData().f[k] * s[k];
+        else if (!b)
+          llvm::consumeError(b.takeError());
+      }
+      Value *wf = ctx.addModelConstant((*w)->name() + ".bn", wt);
+      Value *bf = ctx.addModelConstant((*w)->name() + ".bn_bias",
+                                       HostTensor::floats({c}, bias));
+      auto y = ConvImporter(ctx).run(wf, bf);
+      if (!y)
+        return y.takeError();
+      folded = *y;
+    } else if (!w) {
+      llvm::consumeError(w.takeError());
+    }
+    ctx.beginNode(bn);
+    if (folded) {
+      ctx.setOutput(0, folded);
+      return llvm::Error::success();
+    }
+  }
+  std::vector<int64_t> shape(t.rank() - 1, 1);
+  shape[0] = c;
+  Value *sv = ctx.addModelConstant("bn_scale", HostTensor::floats(shape, s));
+  Value *tv =
+      ctx.addModelConstant("bn_shift", HostTensor::floats(shape, shift));
+  auto m = ctx.emit(OpKind::Mul, {*x, sv});
+  if (!m)
+    return m.takeError();
+  auto y = ctx.emit(OpKind::Add, {*m, tv});
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importGlobalAveragePool(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  const TensorType &t = (*x)->type();
+  if (t.elem != ElemType::F32 || t.rank() < 3)
+    return ctx.fail("expects a float input [N, C, ...], got {}", t.str());
+  std::vector<int64_t> axes;
+  for (int64_t d = 2; d < t.rank(); ++d)
+    axes.push_back(d);
+  auto y = ctx.emit(OpKind::ReduceMean, {*x},
+                    {{"axes", axes}, {"keepdims", int64_t(1)}});
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importAveragePool(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  const TensorType &t = (*x)->type();
+  if (t.elem != ElemType::F32 || (t.rank() != 3 && t.rank() != 4))
+    return ctx.fail("only 1-D and 2-D pooling of a float input is supported, "
+                    "got {}",
+                    t.str());
+  auto kernel = ctx.attrInts("kernel_shape");
+  if (!kernel || int64_t(kernel->size()) != t.rank() - 2)
+    return ctx.fail("kernel_shape must have {} entries", t.rank() - 2);
+  if (ctx.attrInt("ceil_mode", 0) != 0)
+    return ctx.fail("ceil_mode = 1 is not supported");
+  // A sum over each window is a depthwise convolution by public ones; the
+  // mean divides by the window's size, or by its count of real (not
+  // padded) entries, a public factor per output position.
+  std::vector<int64_t> wShape{t.shape[1], 1};
+  wShape.insert(wShape.end(), kernel->begin(), kernel->end());
+  int64_t kk = 1;
+  for (int64_t k : *kernel)
+    kk *= k;
+  Value *ones = ctx.constF32(wShape, std::vector<double>(t.shape[1] * kk, 1.0),
+                             "pool_ones");
+  ConvImporter conv(ctx);
+  auto sum = conv.runDepthwise(*x, ones);
+  if (!sum)
+    return sum.takeError();
+  const ConvGeometry &g = conv.geometry();
+  bool includePad = ctx.attrInt("count_include_pad", 0) != 0;
+  std::vector<double> inv(g.oh * g.ow, 1.0 / double(kk));
+  if (!includePad)
+    for (int64_t i = 0; i < g.oh; ++i)
+      for (int64_t j = 0; j < g.ow; ++j) {
+        int64_t rows = 0, cols = 0;
+        for (int64_t a = 0; a < g.kh; ++a) {
+          int64_t r = i * g.sh + a * g.dh - g.padTop;
+          rows += r >= 0 && r < g.h;
+        }
+        for (int64_t b = 0; b < g.kw; ++b) {
+          int64_t c = j * g.sw + b * g.dw - g.padLeft;
+          cols += c >= 0 && c < g.w;
+        }
+        inv[i * g.ow + j] = 1.0 / double(std::max<int64_t>(1, rows * cols));
+      }
+  std::vector<int64_t> invShape{1, 1, g.oh, g.ow};
+  if (t.rank() == 3)
+    invShape = {1, 1, g.ow};
+  bool uniform = llvm::all_of(inv, [&](double v) { return v == inv[0]; });
+  Value *factor = uniform ? ctx.constF32({}, {inv[0]}, "pool_scale")
+                          : ctx.constF32(invShape, inv, "pool_scale");
+  auto y = ctx.emit(OpKind::Mul, {*sum, factor});
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  return llvm::Error::success();
 }
