@@ -38,7 +38,12 @@ std::vector<double> domainInputs(const ApproxInfo &info, int64_t n,
                                  uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<double> xs = logUniform(rng, n, info.lo, info.hi);
-  xs[0] = info.lo, xs[1] = info.hi, xs[2] = 1, xs[3] = 0.5, xs[4] = 2;
+  xs[0] = info.lo, xs[1] = info.hi;
+  // Exact powers of two, where they are inside the domain.
+  const double specials[] = {1, 0.5, 2};
+  for (size_t i = 0; i < std::size(specials); ++i)
+    if (specials[i] >= info.lo && specials[i] <= info.hi)
+      xs[2 + i] = specials[i];
   return xs;
 }
 
