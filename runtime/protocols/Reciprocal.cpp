@@ -346,6 +346,28 @@ NormForm normForm(Approximation a) {
 NormForm reciprocalGoldschmidt() { return {true, 2}; }
 /// CrypTen: y0 = 3 exp(1 - 2x) + 0.003, Newton.
 NormForm reciprocalNewton() { return {false, 10, buildReciprocalNewton}; }
+
+/// SecFormer: r = 1, then m = 2 - y, r <- r m, y <- y m; 1 - y squares
+/// each time, so r -> 1/x for x in (0, 2). The two products of an
+/// iteration are truncated together (one round); the last needs only r.
+int buildReciprocalSecformer(Builder &b, int x, int iters, int f) {
+  Expr y = b.var(x, f);
+  Expr r = Builder::constant(1, f);
+  int out = -1;
+  for (int i = 1; i <= iters; ++i) {
+    Expr m = Builder::constant(2, f) - y;
+    Expr rn = i == 1 ? Builder::alignTo(m, 2 * f) : r * m;
+    int rm = b.trunc(b.local(rn), f);
+    int ym = i < iters ? b.trunc(b.local(y * m), f) : -1;
+    b.nextStage();
+    out = rm;
+    r = b.var(rm, f);
+    if (i < iters)
+      y = b.var(ym, f);
+  }
+  return out;
+}
+NormForm reciprocalSecformer() { return {false, 7, buildReciprocalSecformer}; }
 /// Normalise, minimax guess, Newton steps.
 NormForm rsqrtNormalized() { return {true, 1}; }
 /// CrypTen: y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024, Newton.
