@@ -525,9 +525,11 @@ static llvm::Expected<Inferred> inferFixedMap(Operands ops, const AttrMap &) {
   return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
 }
 
-/// reveal: the input's type, visible to `to` (both for -1).
+/// reveal: the input's type, visible to `to` (both for -1), less
+/// trunc_bits fractional bits (the receiver truncates:
+/// passes/RevealBeforeTrunc).
 static llvm::Expected<Results> inferReveal(Operands ops, const AttrMap &attrs) {
-  auto r = inferFixedMap(ops, attrs);
+  auto r = truncated(ty(ops, 0), attrInt(attrs, "trunc_bits", 0));
   if (!r)
     return r.takeError();
   int64_t to = attrInt(attrs, "to", 1);

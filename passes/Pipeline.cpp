@@ -12,6 +12,8 @@
 //   share-input-masks   one mask and one message per private-weight input
 //   dce                 drop what lowering left unused
 //   narrow-rings        openings in the ring each value needs (< 64 bits)
+//   reveal-before-trunc outputs opened untruncated, truncated exactly in the
+//                       clear by the receiver (deterministic outputs)
 //   schedule-rounds     steps whose exchanges share rounds
 //
 //===----------------------------------------------------------------------===//
@@ -29,5 +31,6 @@ std::string mpc::defaultPipeline(const CompileOptions &opts) {
   // share (rt::geluCompares); every GeLU gets the options' approximation.
   if (rt::geluCompares(opts.approxFor(rt::ApproxKind::Gelu)))
     p += "fuse-gelu-input,";
-  return p + "share-input-masks,dce,narrow-rings,schedule-rounds";
+  return p + "share-input-masks,dce,narrow-rings,reveal-before-trunc,"
+             "schedule-rounds";
 }

@@ -54,10 +54,19 @@ std::vector<RingTensor> one(RingTensor t) {
 
 class RevealKernel final : public Kernel {
 public:
+  /// In a narrow ring it opens the low ring_bits bits only (Narrow.h).
+  OperandRing operandRing(RingAttrFn attr) const override {
+    int ring = int(attr("ring_bits", kFullRingBits));
+    if (ring >= kFullRingBits)
+      return {};
+    return {OperandRing::Reads, ring};
+  }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 1, 1))
       return e;
-    if (llvm::Error e = checkAttrs(op, {{"to", AttrKind::Int, true}}))
+    if (llvm::Error e = checkAttrs(op, {{"to", AttrKind::Int, true},
+                                        kRingBitsAttr,
+                                        {"trunc_bits", AttrKind::Int}}))
       return e;
     int64_t to = op.attrInt("to");
     if (to != 0 && to != 1 && to != kToBoth)
@@ -69,16 +78,25 @@ public:
       return e;
     if (llvm::Error e = checkShape(op, *op.out[0], op.in[0]->shape, outName(0)))
       return e;
-    return checkFrac(op, *op.out[0], op.in[0]->frac, outName(0));
+    int64_t bits = op.attrInt("trunc_bits", 0);
+    if (bits < 0 || bits > op.in[0]->frac)
+      return opError(op, "trunc_bits {} must be in [0, {}] (the input's frac)",
+                     bits, op.in[0]->frac);
+    // The sign bit above the truncated bits.
+    if (llvm::Error e = checkRingBits(op, std::max<int64_t>(2, bits + 1)))
+      return e;
+    return checkFrac(op, *op.out[0], op.in[0]->frac - int(bits), outName(0));
   }
   Cost cost(const OpDesc &op) const override {
-    return revealCost(op.in[0]->numElements(), int(op.attrInt("to")));
+    return revealCost(op.in[0]->numElements(), int(op.attrInt("to")),
+                      ringBitsOf(op));
   }
   Proto<OpOutputs> run(Party &p, const OpDesc &op,
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
     RingTensor y = co_await reveal(p, shareForm(*op.in[0], *in[0], p.id()),
-                                   int(op.attrInt("to")));
+                                   int(op.attrInt("to")), ringBitsOf(op),
+                                   int(op.attrInt("trunc_bits", 0)));
     co_return one(std::move(y));
   }
 };

@@ -352,7 +352,8 @@ llvm::Error Validator::checkNarrowRings() {
   // Per value: the ring it is right in (Narrow.h) and the narrow product
   // that made it so, or -1. Ops come in topological order. A plan output
   // is visible to its receiver (checkOutputs), so a narrow (shared) value
-  // reaches one only through a reveal, which reads all 64 bits.
+  // reaches one only through a reveal, which reads all 64 bits unless its
+  // own ring_bits say less.
   std::vector<int> ring(p_.values.size(), kFullRingBits);
   std::vector<int> narrowBy(p_.values.size(), -1);
   for (const OpDesc &op : p_.ops) {
@@ -380,8 +381,8 @@ llvm::Error Validator::checkNarrowRings() {
           op,
           "reads {}, which {} computes mod 2^{} only (ring_bits): {} reads "
           "it {}, so its high bits, which depend on the weights, would be "
-          "used; only {}, and a trunc or gelu that reads at most {} bits may "
-          "take it",
+          "used; only {}, and a trunc, gelu or reveal that reads at most {} "
+          "bits may take it",
           v->describe(), p_.ops[narrowBy[v->id]].describe(), have,
           op.kernelName(),
           reads.kind == OperandRing::Reads ? fmt::format("mod 2^{}", reads.bits)

@@ -33,8 +33,17 @@ Cost shareCost(int64_t n);
 
 /// Opens \p share to party \p to (0, 1 or kToBoth). Returns the clear value
 /// on the recipient(s) and an empty tensor elsewhere. 1 round.
-Proto<RingTensor> reveal(Party &p, RingTensor share, int to);
-Cost revealCost(int64_t n, int to);
+///
+/// With \p ringBits < 64 only the low ringBits bits of each share travel
+/// (Narrow.h) and the recipient sign-extends the sum from ringBits bits:
+/// right when |x| < 2^(ringBits-1). With \p truncBits > 0 the recipient
+/// then divides by 2^truncBits, rounding down, in the clear: an exact,
+/// deterministic truncation of the revealed value, where a truncation
+/// protocol before the reveal would be off by one ulp depending on its
+/// random mask (so reruns would narrow down the untruncated value).
+Proto<RingTensor> reveal(Party &p, RingTensor share, int to, int ringBits = 64,
+                         int truncBits = 0);
+Cost revealCost(int64_t n, int to, int ringBits = 64);
 
 // --- Beaver multiplication ---------------------------------------------------
 

@@ -50,9 +50,10 @@ Proto<std::vector<u64>> exchangeRing(Party &p, std::vector<u64> mine,
 //    only too, and
 //  - ops that read their operand mod 2^R with R <= L: trunc with
 //    ring_bits = R, gelu with trunc_bits > 0 (it truncates its input in a
-//    ring of min(64, compare_bits + 1 + trunc_bits) bits).
-// Anything else (a reveal, a plan output, any other kernel) reads all 64
-// bits. Each kernel states its part of the rule (Kernel::operandRing and
+//    ring of min(64, compare_bits + 1 + trunc_bits) bits), reveal with
+//    ring_bits = R (it opens the low R bits and sign-extends).
+// Anything else (a full-ring reveal, a plan output, any other kernel) reads
+// all 64 bits. Each kernel states its part of the rule (Kernel::operandRing and
 // Kernel::resultRing, runtime/plan). The compiler picks ring_bits by this rule
 // (passes/NarrowRings.cpp) and the plan reader rejects a plan that breaks it,
 // naming the op.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Arith.h"
+#include "runtime/protocols/Narrow.h"
 
 #include <cassert>
 
@@ -24,36 +25,45 @@ RingTensor shareFromOwner(Party &p, int owner, const RingTensor *x,
 
 Cost shareCost(int64_t n) { return Cost{}; }
 
-Proto<RingTensor> reveal(Party &p, RingTensor share, int to) {
+Proto<RingTensor> reveal(Party &p, RingTensor share, int to, int ringBits,
+                         int truncBits) {
   assert((to == 0 || to == 1 || to == kToBoth) && "bad reveal target");
+  assert(ringBits >= 2 && ringBits <= kFullRingBits && "ring out of range");
+  assert(truncBits >= 0 && truncBits < ringBits && "truncation out of range");
   int64_t n = share.size();
-  if (n == 0)
-    co_return to == kToBoth || to == p.id() ? share : RingTensor();
   bool receive = to == kToBoth || to == p.id();
   bool send = to == kToBoth || to != p.id();
-  std::vector<u64> out;
-  if (send)
-    out = share.vec();
-  std::vector<u64> theirs =
-      co_await p.exchange(std::move(out), receive ? size_t(n) : 0);
+  std::vector<u64> theirs;
+  if (n > 0) {
+    std::vector<u64> out;
+    if (send)
+      out = share.vec();
+    theirs = co_await exchangeRing(p, std::move(out), receive ? size_t(n) : 0,
+                                   ringBits);
+  }
   if (!receive)
     co_return RingTensor();
   assert(int64_t(theirs.size()) == n && "peer sent the wrong number of words");
   u64 *s = share.data();
-  for (int64_t i = 0; i < n; ++i)
-    s[i] += theirs[i];
+  const int high = kFullRingBits - ringBits;
+  for (int64_t i = 0; i < n; ++i) {
+    // Sign-extend from ringBits bits, then floor-divide (arithmetic shift).
+    int64_t x = int64_t((s[i] + theirs[i]) << high) >> high;
+    s[i] = u64(x >> truncBits);
+  }
   co_return share;
 }
 
-Cost revealCost(int64_t n, int to) {
+Cost revealCost(int64_t n, int to, int ringBits) {
   Cost c;
   if (n == 0)
     return c;
   c.rounds = 1;
+  uint64_t bytes = wordBytes(uint64_t(packedWords(n, ringBits)));
   if (to == 1 || to == kToBoth)
-    c.bytes01 = wordBytes(n);
+    c.bytes01 = bytes;
   if (to == 0 || to == kToBoth)
-    c.bytes10 = wordBytes(n);
+    c.bytes10 = bytes;
   return c;
 }
 

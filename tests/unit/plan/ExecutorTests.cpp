@@ -360,3 +360,64 @@ TEST_CASE("a long offline phase does not time out the waiting party",
   for (int i = 0; i < 4; ++i)
     CHECK(got[i] == Approx(i + 1).margin(1e-5));
 }
+
+TEST_CASE("an output truncated by the receiver is exact and the same every run",
+          "[plan][executor]") {
+  // x W + b opened in a 49-bit ring, floored by party 1 in the clear
+  // (reveal trunc_bits): what reveal-before-trunc makes of a classifier.
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED, V0 = plan::VIS_PRIVATE0;
+  int x = b.value("x", {2, 4}, kFrac, S);
+  int w = b.value("W", {4, 3}, kFrac, V0);
+  int bias = b.value("b", {3}, 2 * kFrac, V0);
+  int y = b.value("xW", {2, 3}, 2 * kFrac, S);
+  int z = b.value("z", {2, 3}, 2 * kFrac, S);
+  int out = b.value("out", {2, 3}, kFrac, plan::VIS_PRIVATE1);
+  b.input("x", x, "float32");
+  setInt(b.op("pw_linear", {x, w}, {y}, 0, "/classifier/MatMul"), "ring_bits",
+         49);
+  b.op("add", {y, bias}, {z}, 1, "/classifier/Add");
+  plan::PlanOp &rv = b.op("reveal", {z}, {out}, 1, "/out");
+  setInt(rv, "to", 1);
+  setInt(rv, "ring_bits", 49);
+  setInt(rv, "trunc_bits", kFrac);
+  b.output("logits", out);
+  LoadedPlan plan = mustLoad(b);
+
+  RingTensor wt = fixed(kW, {4, 3}, kFrac), bt = fixed(kB, {3}, 2 * kFrac);
+  RingTensor xt = fixed(kX, {2, 4}, kFrac);
+  std::vector<float> first;
+  for (int run = 0; run < 3; ++run) {
+    WeightMap weights;
+    weights[1] = wt;
+    weights[2] = bt;
+    Run3 r =
+        runInProcess(plan, std::move(weights),
+                     encode1(plan, {{"x", HostTensor::floats({2, 4}, kX)}}));
+    requireOk(r);
+    const HostTensor &got = (**r.p1).outputs.at("logits");
+    REQUIRE(got.f.size() == 6);
+    std::vector<float> now(got.f.begin(), got.f.end());
+    if (run == 0) {
+      // The exact floor of the fixed-point sum, element by element.
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 3; ++j) {
+          int64_t acc = int64_t(bt[j]);
+          for (int k = 0; k < 4; ++k)
+            acc += int64_t(xt[i * 4 + k]) * int64_t(wt[k * 3 + j]);
+          int64_t floor = acc >> kFrac; // arithmetic: rounds down
+          CHECK(now[i * 3 + j] == float(double(floor) / (1 << kFrac)));
+        }
+      first = now;
+    } else {
+      CHECK(now == first); // bit-identical
+    }
+    requireProfileMatchesCost(plan, (**r.p1).profile);
+    CHECK((**r.dealer).dealerBytes1 == planCost(plan).dealerBytes1);
+  }
+  // One direction, 49 bits a value, no truncation material.
+  Cost c = opCost(plan, 2);
+  CHECK(c.bytes01 == wordBytes((6 * 49 + 63) / 64));
+  CHECK(c.bytes10 == 0);
+  CHECK(c.dealerBytes1 == 0);
+}

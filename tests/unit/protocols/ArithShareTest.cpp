@@ -71,6 +71,54 @@ TEST_CASE("reveal opens shares to party 0, party 1 or both", "[arith]") {
   requireTrafficMatches(run.measured, revealCost(x.size(), to));
 }
 
+TEST_CASE("reveal in a narrow ring truncates exactly at the receiver",
+          "[arith]") {
+  Link link = GENERATE(Link::Mem, Link::Tcp);
+  int to = GENERATE(0, 1, kToBoth);
+  const int ring = 40, bits = 16;
+  std::mt19937_64 rng(23);
+  // Signed values with |x| < 2^(ring-1), both signs, and ones whose low
+  // bits are all zero or all one (the floor's edge cases).
+  std::uniform_int_distribution<int64_t> d(-(int64_t(1) << (ring - 2)),
+                                           int64_t(1) << (ring - 2));
+  Shape shape{5, 40};
+  RingTensor x(shape);
+  for (int64_t i = 0; i < x.size(); ++i)
+    x[i] = u64(d(rng));
+  x[0] = u64(int64_t(-1) << bits);
+  x[1] = u64((int64_t(-1) << bits) - 1);
+  x[2] = u64((int64_t(1) << bits) - 1);
+  // Shares of x in the whole ring: their high bits are noise, as those of a
+  // narrow product's shares are.
+  auto shares = splitShares(rng, x);
+  for (int rep = 0; rep < 2; ++rep) {
+    auto run = runTwoParty(
+        noMaterial,
+        [&](Party &p, const int &) {
+          return reveal(p, shares[p.id()], to, ring, bits);
+        },
+        link);
+    for (int id = 0; id < 2; ++id) {
+      if (to != kToBoth && to != id) {
+        CHECK(run.out[id].empty());
+        continue;
+      }
+      REQUIRE(run.out[id].size() == x.size());
+      int64_t bad = 0;
+      for (int64_t i = 0; i < x.size(); ++i) {
+        int64_t v = int64_t(x[i]);
+        int64_t floor = v >= 0 ? v / (int64_t(1) << bits)
+                               : -((-v + (int64_t(1) << bits) - 1) >> bits);
+        bad += int64_t(run.out[id][i]) != floor;
+      }
+      CHECK(bad == 0);
+    }
+    requireTrafficMatches(run.measured, revealCost(x.size(), to, ring));
+    shares = splitShares(rng, x); // new shares, the same result
+  }
+  CHECK(revealCost(200, 1, ring).bytes01 == 200 * 40 / 8);
+}
+
 TEST_CASE("an owner's input shared then revealed comes back", "[arith]") {
   Link link = GENERATE(Link::Mem, Link::Tcp);
   std::mt19937_64 rng(31);
