@@ -10,12 +10,17 @@ float interpreter and against PyTorch. Figures, not assertions.
 
     bench/bench_bert.py [--build build] [--presets bert-tiny,bert-mini,bert-base]
                         [--seq 128] [--work /tmp/mpcc-bench] [--approx accurate]
-                        [--runs 1]
+                        [--runs 1] [--insecure-too]
 
 With --runs N the secure inference runs N times per preset; the table then
 gives the median online and offline seconds and the online range (this
 shared 2-core machine varies by up to 1.5x from run to run). Bytes, rounds
 and errors are the same in every run; they come from the last one.
+
+`mpc-run local` runs over TLS 1.3 with identities made for the run. With
+--insecure-too every run is also made with `--insecure` (plaintext TCP),
+the two alternating, and a second table gives the median online and wall
+seconds of each and TLS's overhead.
 """
 import statistics
 import argparse
@@ -55,6 +60,8 @@ def main():
     ap.add_argument("--approx", default="accurate")
     ap.add_argument("--runs", type=int, default=1,
                     help="secure runs per preset (median and range reported)")
+    ap.add_argument("--insecure-too", action="store_true",
+                    help="also run with --insecure; report TLS's overhead")
     ap.add_argument("--init-std", default=None,
                     help="weight init std passed to make_fixtures.py")
     args = ap.parse_args()
@@ -93,16 +100,24 @@ def main():
               flush=True)
         out = os.path.join(d, "secure.npy")
         prof = os.path.join(d, "profile.json")
-        onlines, offlines = [], []
+        onlines, offlines, walls = [], [], []
+        plain_onlines, plain_walls = [], []
         for _ in range(max(1, args.runs)):
-            _, run_s = run([mpcrun, "local", plan, "--weights",
-                            os.path.join(d, "model.weights"), "--output", out,
-                            "--profile", prof, "--quiet"]
-                           + sum([["--input", i] for i in inputs], []))
+            cmd = ([mpcrun, "local", plan, "--weights",
+                    os.path.join(d, "model.weights"), "--output", out,
+                    "--profile", prof, "--quiet"]
+                   + sum([["--input", i] for i in inputs], []))
+            if args.insecure_too:
+                _, plain_s = run(cmd + ["--insecure"])
+                plain_onlines.append(
+                    json.load(open(prof))["total"]["online_seconds"])
+                plain_walls.append(plain_s)
+            _, run_s = run(cmd)
             p = json.load(open(prof))
             t = p["total"]
             onlines.append(t["online_seconds"])
             offlines.append(t["offline_seconds"])
+            walls.append(run_s)
         secure = np.load(out).astype(np.float64)
         flt = np.load(ref).astype(np.float64)
         torch_out = np.load(os.path.join(d, "logits.npy")).astype(np.float64)
@@ -122,7 +137,9 @@ def main():
             "err_float": float(np.max(np.abs(secure - flt))),
             "err_torch": float(np.max(np.abs(secure - torch_out))),
             "argmax_same": bool((secure.argmax(-1) == torch_out.argmax(-1)).all()),
-            "wall_s": run_s,
+            "wall_s": statistics.median(walls),
+            "plain_online_s": statistics.median(plain_onlines) if plain_onlines else None,
+            "plain_wall_s": statistics.median(plain_walls) if plain_walls else None,
         })
 
     print()
@@ -142,6 +159,17 @@ def main():
             f"{r['mb_01']:.1f} / {r['mb_10']:.1f}", f"{r['dealer_mb']:.1f}", f"{r['setup_mb']:.1f}",
             str(r["rounds"]), peaks, f"{r['err_float']:.2e}", f"{r['err_torch']:.2e}",
             "same" if r["argmax_same"] else "DIFFERENT"]))
+    if args.insecure_too:
+        print()
+        hdr = ("model", "online s TLS", "online s --insecure", "TLS online cost",
+               "wall s TLS", "wall s --insecure")
+        print(" | ".join(hdr))
+        print(" | ".join("---" for _ in hdr))
+        for r in rows:
+            on, pon = r["online_s"], r["plain_online_s"]
+            print(" | ".join([
+                r["preset"], f"{on:.2f}", f"{pon:.2f}", f"{100 * (on / pon - 1):+.1f}%",
+                f"{r['wall_s']:.2f}", f"{r['plain_wall_s']:.2f}"]))
     json.dump(rows, open(os.path.join(args.work, "results.json"), "w"), indent=1)
 
 

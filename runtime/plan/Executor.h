@@ -136,10 +136,14 @@ struct PartyResult {
   RunProfile profile;
 };
 
-/// What a party brings to the run.
+/// What a party brings to the run (wiped when destroyed: runtime/Wipe.h).
 struct PartyData {
   WeightMap weights;                ///< Party 0: readWeightsFile's result.
   std::map<int, RingTensor> inputs; ///< encodeInputs' result.
+  PartyData() = default;
+  PartyData(PartyData &&) = default;
+  PartyData &operator=(PartyData &&) = default;
+  ~PartyData();
 };
 
 /// "[1,16]": a shape in messages about user tensors (numpy style).

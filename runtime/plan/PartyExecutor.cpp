@@ -10,6 +10,7 @@
 // op's slot counts its own rounds and words for the profile.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Wipe.h"
 #include "runtime/plan/ExecutorImpl.h"
 
 #include <deque>
@@ -27,6 +28,9 @@ public:
            Channel &dealer, const RunOptions &opts)
       : id_(id), plan_(plan), data_(std::move(data)), peer_(peer),
         dealer_(dealer), opts_(opts) {}
+  /// The value store (weights, inputs, shares, outputs) is wiped however
+  /// the run ends; the result holds its own copy of the outputs.
+  ~PartyRun() { wipe(values_); }
 
   llvm::Expected<PartyResult> run();
 
@@ -360,6 +364,11 @@ PartyResult PartyRun::collect() {
 }
 
 } // namespace
+
+PartyData::~PartyData() {
+  wipe(weights);
+  wipe(inputs);
+}
 
 llvm::Expected<PartyResult> mpc::rt::runParty(int party, const LoadedPlan &plan,
                                               PartyData data, Channel &peer,

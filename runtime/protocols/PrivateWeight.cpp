@@ -17,6 +17,7 @@
 // of one block holding a domain tag and the weight id (AES as a PRF).
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Wipe.h"
 #include "runtime/protocols/Arith.h"
 
 #include <openssl/crypto.h>
@@ -144,7 +145,10 @@ WeightMasks WeightMasks::withSeed(int role, const Seed &maskSeed) {
   return w;
 }
 
-WeightMasks::~WeightMasks() { OPENSSL_cleanse(seed_.data(), seed_.size()); }
+WeightMasks::~WeightMasks() {
+  OPENSSL_cleanse(seed_.data(), seed_.size());
+  wipe(masked_);
+}
 
 WeightMasks WeightMasks::forParty1() {
   WeightMasks w;

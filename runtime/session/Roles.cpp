@@ -10,9 +10,13 @@
 #include "runtime/session/ClientCheck.h"
 #include "runtime/session/SessionImpl.h"
 
+#include "runtime/Wipe.h"
+
 #include "support/Diag.h"
 
 #include "llvm/Support/raw_ostream.h"
+
+#include <signal.h>
 
 #include <chrono>
 #include <memory>
@@ -32,6 +36,33 @@ std::function<void(const Progress &)> progressPrinter(std::string who) {
     *last = now;
     llvm::errs() << fmt::format("{}: {} {}/{} ops, {:.1f} s\n", who, p.phase,
                                 p.done, p.total, p.elapsedSeconds);
+  };
+}
+
+/// RunConfig::dieAt: kills this process at \p phase once \p done ops of it
+/// are done ("connect": done is 0).
+void maybeDie(const RunConfig &c, llvm::StringRef phase, size_t done) {
+  if (c.dieAt.empty())
+    return;
+  auto [want, count] = llvm::StringRef(c.dieAt).split(':');
+  size_t n = 0; // checkConfig checked the form
+  if (want == phase && (count.empty() || !count.getAsInteger(10, n)) &&
+      done >= n)
+    ::raise(SIGKILL);
+}
+
+/// The progress callback of a role: printed unless quiet; --die-at.
+std::function<void(const Progress &)> progressOf(const RunConfig &c,
+                                                 std::string who) {
+  std::function<void(const Progress &)> print;
+  if (!c.quiet)
+    print = progressPrinter(who);
+  if (c.dieAt.empty())
+    return print;
+  return [print, &c](const Progress &p) {
+    if (print)
+      print(p);
+    maybeDie(c, p.phase, p.done);
   };
 }
 
@@ -67,9 +98,9 @@ llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
       return addContext(a.takeError(), "dealer: waiting for the parties: ");
     link = std::move(*a);
   }
+  maybeDie(c, "connect", 0);
   RunOptions ro;
-  if (!c.quiet)
-    ro.progress = progressPrinter("dealer");
+  ro.progress = progressOf(c, "dealer");
   auto prof = runDealer(plan, *ch[0], *ch[1], ro);
   if (!prof)
     return prof.takeError();
@@ -84,9 +115,10 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
   if (id == 1)
     if (llvm::Error e = reviewPlanAsClient(plan, c))
       return e;
-  auto given = readInputs(c.inputs);
-  if (!given)
-    return given.takeError();
+  auto read = readInputs(c.inputs);
+  if (!read)
+    return read.takeError();
+  Wiped<std::map<std::string, HostTensor>> given(std::move(*read));
   auto inputs = encodeInputs(plan, id, *given);
   if (!inputs)
     return inputs.takeError();
@@ -122,17 +154,18 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
     return addContext(peer.takeError(),
                       fmt::format("{}: connecting to party {}: ", who, 1 - id));
 
+  maybeDie(c, "connect", 0);
   RunOptions ro;
   ro.revealToBoth = c.revealToBoth;
   ro.materialWindowMiB = c.materialWindowMiB;
-  if (!c.quiet)
-    ro.progress = progressPrinter(who);
+  ro.progress = progressOf(c, who);
   auto res = runParty(id, plan, std::move(data), **peer, **dealer, ro);
   if (!res)
     return res.takeError();
+  Wiped<std::map<std::string, HostTensor>> outputs(std::move(res->outputs));
   for (const auto &[name, file] : *outFiles) {
-    auto it = res->outputs.find(name);
-    if (it == res->outputs.end())
+    auto it = outputs->find(name);
+    if (it == outputs->end())
       return mpc::error("party {}: output '{}' was not received", id, name);
     if (llvm::Error e = writeNpy(file, it->second))
       return e;
@@ -177,12 +210,24 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
       return mpc::error("the dealer takes no weights, inputs or outputs");
     break;
   case RunConfig::Local:
+    if (!c.dieAt.empty())
+      return mpc::error("--die-at is for one role, not mpc-run local");
     if (c.weights.empty() || c.outputs.empty())
       return mpc::error("mpc-run local needs --weights and --output");
     if (!c.keyFile.empty() || !c.certFile.empty() || !c.trust.empty())
       return mpc::error("mpc-run local makes its own identities: drop --key, "
                         "--cert and --trust");
     return llvm::Error::success();
+  }
+  if (!c.dieAt.empty()) {
+    auto [phase, count] = llvm::StringRef(c.dieAt).split(':');
+    size_t n = 0;
+    if (!(phase == "connect" && count.empty()) &&
+        !((phase == "offline" || phase == "online") &&
+          !count.getAsInteger(10, n)))
+      return mpc::error("--die-at expects connect, offline:N or online:N, "
+                        "not '{}'",
+                        c.dieAt);
   }
   if (c.insecure && (!c.keyFile.empty() || !c.trust.empty()))
     return mpc::error("--insecure runs without identities: drop --key, "

@@ -51,6 +51,11 @@ struct RunConfig {
   /// `mpc-run local` learns the port of a role listening on port 0.
   std::string portFile;
 
+  /// Fault tests (hidden --die-at): "connect", "offline:N" or "online:N";
+  /// the process kills itself (SIGKILL, as a crash would) once its links
+  /// are up, or when it has done N ops of that phase.
+  std::string dieAt;
+
   /// This role's identity (`mpc-run keygen`): PEM key and certificate.
   std::string keyFile, certFile;
   /// ROLE=CERT for each peer (ROLE: party0, party1, dealer).

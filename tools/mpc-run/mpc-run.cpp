@@ -29,6 +29,13 @@ static cl::opt<std::string> keyDir("out", cl::init("."),
                                    cl::value_desc("DIR"), cl::sub(keygenCmd),
                                    cl::cat(runOptions));
 
+static cl::opt<std::string>
+    dieAt("die-at",
+          cl::desc("Fault tests: SIGKILL this process at connect, "
+                   "offline:N or online:N (N ops done)"),
+          cl::value_desc("POINT"), cl::Hidden, cl::sub(*cl::AllSubCommands),
+          cl::cat(runOptions));
+
 static int fail(Error e, int code) {
   errs() << "mpc-run: error: " << toString(std::move(e)) << "\n";
   return code;
@@ -54,7 +61,8 @@ int main(int argc, char **argv) {
     outs() << *f << "\n";
     return 0;
   }
-  const RunConfig c = runConfig();
+  RunConfig c = runConfig();
+  c.dieAt = dieAt;
   if (Error e = checkConfig(c))
     return fail(std::move(e), 2);
   std::string exe = sys::fs::getMainExecutable(argv[0], (void *)&fail);
