@@ -35,7 +35,6 @@ bool hasOneUse(const Value *v) { return v->users().size() == 1; }
 
 class RevealBeforeTruncPass : public Pass {
 public:
-  llvm::StringRef name() const override { return "reveal-before-trunc"; }
   llvm::Expected<bool> run(Graph &g, PassContext &ctx) override {
     bool changed = false;
     for (Op *reveal : g.opsOfKind(OpKind::Reveal))
