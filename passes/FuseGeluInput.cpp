@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/FoldTrunc.h"
 #include "passes/Passes.h"
 #include "runtime/protocols/Nonlinear.h"
 
@@ -80,18 +81,7 @@ private:
 
   /// gelu(add?(trunc(p))) -> gelu(add?(p)) {trunc_bits}.
   static void fuse(Graph &g, Op *gelu, Op *trunc, Op *add) {
-    Value *p = trunc->operand(0);
-    int64_t bits = trunc->getInt("bits");
-    int wide = p->type().fracBits;
-    if (add) {
-      for (unsigned i = 0; i < 2; ++i)
-        if (add->operand(i) != trunc->result())
-          add->operand(i)->mutableType().fracBits = wide;
-      add->result()->mutableType().fracBits = wide;
-    }
-    g.replaceAllUsesWith(trunc->result(), p);
-    g.eraseOp(trunc);
-    gelu->setAttr("trunc_bits", Attr(bits));
+    foldTruncIntoConsumer(g, gelu, trunc, add);
   }
 };
 

@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/FoldTrunc.h"
 #include "passes/Passes.h"
 
 using namespace mpc;
@@ -73,20 +74,9 @@ private:
 
   /// reveal(add?(trunc(p))) -> reveal(add?(p)) {ring_bits, trunc_bits}.
   static void fuse(Graph &g, Op *reveal, Op *trunc, Op *add) {
-    Value *p = trunc->operand(0);
-    int64_t bits = trunc->getInt("bits");
-    int wide = p->type().fracBits;
-    if (add) {
-      for (unsigned i = 0; i < 2; ++i)
-        if (add->operand(i) != trunc->result())
-          add->operand(i)->mutableType().fracBits = wide;
-      add->result()->mutableType().fracBits = wide;
-    }
     if (trunc->hasAttr("ring_bits"))
       reveal->setAttr("ring_bits", Attr(trunc->getInt("ring_bits")));
-    g.replaceAllUsesWith(trunc->result(), p);
-    g.eraseOp(trunc);
-    reveal->setAttr("trunc_bits", Attr(bits));
+    foldTruncIntoConsumer(g, reveal, trunc, add);
   }
 };
 
