@@ -3,9 +3,10 @@
 # and UndefinedBehaviorSanitizer (asserts on) and runs each, one after the
 # other, for SECONDS seconds, starting from the committed seeds
 # (fuzz/corpus/NAME) and the regression inputs (fuzz/regressions/NAME).
-# Prints per target: executions, corpus size, findings. New corpus entries
-# go to BUILD/fuzz-corpus/NAME, findings (crash-*, leak-*, timeout-*,
-# oom-*) to BUILD/fuzz-findings/NAME; reproduce one with
+# Prints per target: executions, executions per second, corpus size,
+# findings. New corpus entries go to BUILD/fuzz-corpus/NAME, findings
+# (crash-*, leak-*, timeout-*, oom-*) to BUILD/fuzz-findings/NAME;
+# reproduce one with
 #   BUILD/fuzz/fuzz_NAME FILE
 # and, once fixed, commit it to fuzz/regressions/NAME (the ctest entry
 # fuzz-replay-NAME replays it in every build).
@@ -29,8 +30,6 @@ build=${MPCC_FUZZ_BUILD_DIR:-build-fuzz}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DMPCC_FUZZ=ON \
   >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz
-
 if [[ $# -gt 0 ]]; then
   targets=("$@")
 else
@@ -39,6 +38,15 @@ else
     targets+=("$(basename "$d")")
   done
 fi
+for t in "${targets[@]}"; do
+  if [[ ! -d "fuzz/corpus/$t" ]]; then
+    echo "fuzz.sh: no target '$t' (no fuzz/corpus/$t)" >&2
+    exit 2
+  fi
+done
+# Only the binaries that will run (the npy target needs one library, the
+# onnx target most of the tree).
+cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 summary=()
 failed=0
@@ -63,18 +71,20 @@ for t in "${targets[@]}"; do
     -malloc_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$findings/" "${dirs[@]}" >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(find "$work" "fuzz/corpus/$t" -type f | wc -l)
   found=$(find "$findings" -type f | wc -l)
   if ((status != 0 || found > 0)); then
     failed=1
     tail -n 40 "$log" >&2
   fi
-  summary+=("$(printf '%-12s %12s %8s %8s %6s' "$t" "${execs:-?}" \
-    "$corpus" "$found" "$status")")
+  summary+=("$(printf '%-12s %12s %8s %8s %8s %6s' "$t" "${execs:-?}" \
+    "${rate:-?}" "$corpus" "$found" "$status")")
 done
 
 echo
-printf '%-12s %12s %8s %8s %6s\n' target executions corpus findings exit
+printf '%-12s %12s %8s %8s %8s %6s\n' target executions exec/s corpus \
+  findings exit
 printf '%s\n' "${summary[@]}"
 if ((failed)); then
   echo "fuzz.sh: findings in $build/fuzz-findings (see the logs above)" >&2
