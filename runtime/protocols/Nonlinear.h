@@ -31,6 +31,7 @@
 #include "runtime/protocols/Arith.h"
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/FxProgram.h"
+#include "runtime/protocols/Narrow.h"
 
 #include "llvm/Support/Error.h"
 
@@ -240,6 +241,12 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
 
 // --- Softmax -----------------------------------------------------------------
 
+/// The widest inputBits softmax takes: its max compares differences of
+/// inputBits + 1 bits, plus the sign, and the clip test opens y = x - max
+/// in a ring of inputBits + 3 bits, which must be narrower than the full
+/// ring (a 0-bit truncation lifts only out of a narrow ring).
+constexpr int kSoftmaxMaxInputBits = kFullRingBits - 4;
+
 /// softmax.exact (default): m = max over the last axis, y = x - m,
 ///   e = exp(y) set to 0 where y < clipBelow (the clip test runs in the
 ///   same rounds as exp, the bit is applied by a local product; masked
@@ -266,7 +273,8 @@ struct SoftmaxParams {
   ExpParams exp = expParams(Approximation::ExpCubes); ///< exact only.
   ReciprocalParams recip; ///< exact/puma: only iters is used.
   double quadC = 5;
-  int inputBits = 61; ///< Bound on |x| * 2^frac, in bits (max compares).
+  /// Bound on |x| * 2^frac, in bits (max compares); the widest by default.
+  int inputBits = kSoftmaxMaxInputBits;
   int frac = 16;
 };
 struct SoftmaxMat {
@@ -288,9 +296,6 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
 /// inputBits and an additive mask bias; otherwise (2quad) the quadratic's
 /// c and a 0/1 mask.
 bool softmaxUsesExp(Approximation a);
-/// The widest inputBits softmax takes (its max compares differences of
-/// inputBits + 1 bits, plus the sign).
-constexpr int kSoftmaxMaxInputBits = kMaxCompareBits - 2;
 /// The bound on |x| 2^frac, in bits, softmax needs for activations
 /// |x| < 2^rangeBits (its max compares differences: one bit more).
 int softmaxInputBits(int frac, int rangeBits);

@@ -68,7 +68,7 @@ using Dims = RowDims;
 
 int clipCompareBits(const SoftmaxParams &p) {
   int bits = p.inputBits + 2;
-  assert(bits <= kMaxCompareBits && "softmax inputBits must be <= 61");
+  assert(p.inputBits <= kSoftmaxMaxInputBits && "softmax inputBits too wide");
   return bits;
 }
 

@@ -359,7 +359,7 @@ TEST_CASE("accepted attributes deal exactly what the cost formula says",
     grid.push_back({"tanh", {2, 4}, {{"compare_bits", I(cb)}}});
   for (std::string f : {"exact", "puma", "2quad"})
     for (int ei : {1, 7, 16})
-      for (int ib : {20, 40, 61})
+      for (int ib : {20, 40, 60, 61})
         for (int64_t len : {1, 8, 300})
           grid.push_back({"softmax",
                           {2, len},
