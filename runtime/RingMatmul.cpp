@@ -27,6 +27,10 @@ using namespace mpc::rt;
 namespace {
 
 typedef u64 V8 __attribute__((vector_size(64)));
+// V8 values cross no ABI boundary (every function here is internal and
+// inlined), so GCC's note that a 64-byte vector is passed differently
+// without AVX-512 does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 constexpr int kMR = 8;       ///< Rows of the register tile.
 constexpr int kNV = 3;       ///< Vectors per tile row.
@@ -38,17 +42,21 @@ constexpr int64_t kNC = 768; ///< Columns of B packed at once.
 constexpr int64_t kParallelMacs = int64_t(1) << 20;
 static_assert(kNC % kNR == 0 && kMC % kMR == 0, "blocks hold whole tiles");
 
-inline V8 loadV(const u64 *p) {
+__attribute__((always_inline)) inline V8 loadV(const u64 *p) {
   V8 v;
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
-inline void storeV(u64 *p, V8 v) { std::memcpy(p, &v, sizeof(v)); }
+__attribute__((always_inline)) inline void storeV(u64 *p, V8 v) {
+  std::memcpy(p, &v, sizeof(v));
+}
 
 /// tile[MR][NR] += Apanel[kc][MR] . Bpanel[kc][NR], for a full tile written
 /// straight into C (leading dimension ldc).
-inline void microKernel(int64_t kc, const u64 *__restrict ap,
-                        const u64 *__restrict bp, u64 *c, int64_t ldc) {
+__attribute__((always_inline)) inline void microKernel(int64_t kc,
+                                                       const u64 *__restrict ap,
+                                                       const u64 *__restrict bp,
+                                                       u64 *c, int64_t ldc) {
   V8 acc[kMR][kNV];
 #pragma GCC unroll 8
   for (int i = 0; i < kMR; ++i)
@@ -76,8 +84,10 @@ inline void microKernel(int64_t kc, const u64 *__restrict ap,
 }
 
 /// A partial tile (\p rows x \p cols of C): computed in a scratch tile.
-void edgeKernel(int64_t kc, const u64 *ap, const u64 *bp, u64 *c, int64_t ldc,
-                int64_t rows, int64_t cols) {
+__attribute__((always_inline)) inline void edgeKernel(int64_t kc, const u64 *ap,
+                                                      const u64 *bp, u64 *c,
+                                                      int64_t ldc, int64_t rows,
+                                                      int64_t cols) {
   alignas(64) u64 tile[kMR * kNR] = {};
   microKernel(kc, ap, bp, tile, kNR);
   for (int64_t i = 0; i < rows; ++i)
@@ -122,8 +132,13 @@ struct PackBuffers {
 thread_local PackBuffers packBuffers;
 
 /// C[0:m, 0:n] += A[0:m, 0:k] . B[0:k, 0:n] on the calling thread.
-void gemmBlock(const u64 *a, int64_t lda, const u64 *b, int64_t ldb, u64 *c,
-               int64_t ldc, int64_t m, int64_t k, int64_t n) {
+/// Compiled twice, the kernels inlined into each: for x86-64-v4 (AVX-512,
+/// whose 32 registers hold the 8x3 tile and which multiplies 64-bit lanes
+/// in one instruction) and for the build's -march; the loader picks the
+/// first the CPU runs (GCC function multiversioning).
+__attribute__((target_clones("arch=x86-64-v4", "default"))) void
+gemmBlock(const u64 *a, int64_t lda, const u64 *b, int64_t ldb, u64 *c,
+          int64_t ldc, int64_t m, int64_t k, int64_t n) {
   PackBuffers &buf = packBuffers;
   int64_t ncMax = std::min(kNC, (n + kNR - 1) / kNR * kNR);
   int64_t mcMax = std::min(kMC, (m + kMR - 1) / kMR * kMR);

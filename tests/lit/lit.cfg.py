@@ -12,4 +12,4 @@ config.test_exec_root = os.path.join(config.mpcc_tools_dir, "..", "tests", "lit-
 config.environment["PATH"] = os.pathsep.join(
     [config.mpcc_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%fixtures", os.path.join(config.mpcc_source_dir, "tests", "fixtures")))
-config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%python", config.python))
