@@ -14,6 +14,7 @@
 #include "frontend/OnnxOps.h"
 #include "ir/IR.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -124,6 +125,41 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
   return inputTypeOfShape(vi, shape, *elem);
 }
 
+/// Graph input \p vi bound by --constant to \p data: a public constant of
+/// the input's type (the value's shape binds its dynamic dimensions).
+static llvm::Expected<Value *> constantInput(ImportContext &ctx,
+                                             const pb::ValueInfoProto &vi,
+                                             const HostTensor &data,
+                                             const ImportOptions &opts) {
+  const pb::TypeProto::Tensor &tt = vi.type().tensor_type();
+  if (tt.has_shape()) {
+    bool fits = tt.shape().dim_size() == static_cast<int>(data.shape.size());
+    std::string declared;
+    for (int d = 0; d < tt.shape().dim_size(); ++d) {
+      const pb::TensorShapeProto::Dimension &dim = tt.shape().dim(d);
+      declared += (d ? "x" : "") + (dim.has_dim_value()
+                                        ? std::to_string(dim.dim_value())
+                                        : std::string("?"));
+      fits &=
+          !dim.has_dim_value() || (fits && dim.dim_value() == data.shape[d]);
+    }
+    if (!fits)
+      return error("--constant {}: the value has shape {}, the input {}",
+                   vi.name(), shapeStr(data.shape),
+                   declared.empty() ? "scalar" : declared);
+  }
+  ImportOptions bound;
+  bound.shapeHints[vi.name()] = data.shape;
+  auto type = inputType(vi, bound);
+  if (!type)
+    return type.takeError();
+  if (type->elem != elemOf(data.type))
+    return error("--constant {}: the value is {}, the input {}", vi.name(),
+                 hostTypeName(data.type), elemTypeStr(type->elem, 0));
+  return ctx.addConstant(vi.name(), TensorType(type->shape, type->elem),
+                         fromHost(data));
+}
+
 /// Imports every node of \p graph in order.
 static llvm::Error importNodes(ImportContext &ctx,
                                const pb::GraphProto &graph) {
@@ -182,16 +218,29 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
   for (const pb::ValueInfoProto &vi : graph.input()) {
     if (initNames.count(vi.name()))
       continue; // IR < 4 lists initializers as inputs too.
+    inputNames.insert(vi.name());
+    if (auto c = opts.constantInputs.find(vi.name());
+        c != opts.constantInputs.end()) {
+      auto v = constantInput(ctx, vi, c->second, opts);
+      if (!v)
+        return addContext(v.takeError(), (source + ": ").str());
+      ctx.define(vi.name(), *v);
+      continue;
+    }
     auto type = inputType(vi, opts);
     if (!type)
       return addContext(type.takeError(), (source + ": ").str());
     ctx.define(vi.name(), g->addInput(sanitizeOnnxName(vi.name()), *type));
-    inputNames.insert(vi.name());
   }
   for (const auto &[name, dims] : opts.inputShapes)
     if (!inputNames.count(name))
       return error("{}: --input-shape names '{}', which is not an input of "
                    "the model",
+                   source, name);
+  for (const auto &[name, value] : opts.constantInputs)
+    if (!inputNames.count(name))
+      return error("{}: --constant names '{}', which is not an input of the "
+                   "model",
                    source, name);
 
   if (llvm::Error e = importNodes(ctx, graph))

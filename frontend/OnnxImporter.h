@@ -13,6 +13,7 @@
 
 #include "frontend/patterns/Patterns.h"
 #include "ir/Graph.h"
+#include "support/Tensor.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -35,6 +36,12 @@ struct ImportOptions {
   /// a name the model lacks is ignored here (the caller reports it in the
   /// terms of its own flag).
   std::map<std::string, std::vector<int64_t>> shapeHints;
+  /// Graph inputs bound to a value (mpcc --constant NAME=FILE): each becomes
+  /// a public constant of the model, as if the model held it, so shape and
+  /// index operands given as inputs (ONNX's node tests pass them so) can be
+  /// read at compile time. The value is in the plan: never bind a private
+  /// input this way.
+  std::map<std::string, HostTensor> constantInputs;
   /// Run pattern recognition after import (mpcc --no-patterns turns it off).
   bool recognisePatterns = true;
   /// When non-null, receives the pattern match counts.

@@ -8,6 +8,11 @@
 // |got - want| <= atol + rtol * |want| (rtol 1e-3, atol 1e-7 unless the
 // expectations file gives others; integers and booleans exactly).
 //
+// Integer and boolean graph inputs of rank 0 or 1 are passed with
+// --constant: ONNX's node tests give shapes, axes, indices, bounds and modes
+// (Reshape's shape, Slice's starts, Dropout's training_mode) as inputs, and
+// mpcc, which compiles for static shapes, needs those values at compile time.
+//
 // The expectations file lists every claimed test as `pass` or `fail
 // <reason>`. The run fails when a listed pass fails, a listed failure
 // passes, or the list and the claimed tests differ, so the list stays
@@ -71,6 +76,7 @@ constexpr int kSkipped = 77;
 struct NodeTest {
   std::string name, dir;
   std::vector<std::string> inputs, outputs; ///< Graph inputs, in order.
+  std::vector<bool> constant; ///< Per input: passed with --constant.
   std::set<std::string> opTypes;
   int opset = 0;
   bool claimed = false; ///< Every node's op type is in the frontend's table.
@@ -119,9 +125,18 @@ static Expected<NodeTest> loadTest(StringRef dir) {
   std::set<std::string> inits;
   for (const auto &i : g.initializer())
     inits.insert(i.name());
-  for (const auto &i : g.input())
-    if (!inits.count(i.name()))
-      t.inputs.push_back(i.name());
+  for (const auto &i : g.input()) {
+    if (inits.count(i.name()))
+      continue;
+    t.inputs.push_back(i.name());
+    const auto &tt = i.type().tensor_type();
+    int elem = tt.elem_type();
+    bool integer = elem == ::onnx::TensorProto::INT64 ||
+                   elem == ::onnx::TensorProto::INT32 ||
+                   elem == ::onnx::TensorProto::BOOL;
+    t.constant.push_back(integer && tt.has_shape() &&
+                         tt.shape().dim_size() <= 1);
+  }
   for (const auto &o : g.output())
     t.outputs.push_back(o.name());
   std::set<StringRef> table;
@@ -255,7 +270,9 @@ static Outcome runTest(const NodeTest &t, const Expectation &tol,
     for (size_t k = 0; k < t.inputs.size(); ++k) {
       std::string file = fmt::format("{}/input_{}.pb", ds, k);
       if (sys::fs::exists(file))
-        args.push_back(fmt::format("--input={}={}", t.inputs[k], file));
+        args.push_back(fmt::format("--{}={}={}",
+                                   t.constant[k] ? "constant" : "input",
+                                   t.inputs[k], file));
     }
     std::vector<std::string> outFiles;
     for (size_t k = 0; k < t.outputs.size(); ++k) {
@@ -306,7 +323,8 @@ static Error writeExpectations(StringRef path,
   std::string text =
       "# Expected results of ONNX's node tests (libonnx-testdata) through\n"
       "# `mpcc float`, for every test whose ops are all in\n"
-      "# frontend/OnnxOps.def. Checked by tests/onnx/OnnxNodeTests.cpp:\n"
+      "# frontend/OnnxOps.def (integer and bool inputs of rank 0 or 1 given\n"
+      "# with --constant). Checked by tests/onnx/OnnxNodeTests.cpp:\n"
       "#   NAME pass [rtol=R] [atol=A]   outputs match (default rtol 1e-3,\n"
       "#                                 atol 1e-7, as ONNX's backend tests)\n"
       "#   NAME fail REASON              fails today, for REASON\n"

@@ -29,6 +29,7 @@ llvm::cl::SubCommand &simulateCmd();
 // Shared by compile and float.
 extern llvm::cl::opt<std::string> model;
 extern llvm::cl::list<std::string> inputShapes;
+extern llvm::cl::list<std::string> constants;
 extern llvm::cl::opt<bool> noPatterns;
 // Shared by compile and opt.
 extern llvm::cl::opt<std::string> outputFile;
@@ -40,7 +41,7 @@ extern llvm::cl::list<std::string> outputs;
 // Shared by report and simulate.
 extern llvm::cl::opt<std::string> planFile;
 
-/// The import options of --input-shape and --no-patterns.
+/// The import options of --input-shape, --constant and --no-patterns.
 llvm::Expected<ImportOptions> importOptions();
 
 llvm::Error runCompile();

@@ -10,6 +10,7 @@
 
 #include "support/Diag.h"
 #include "support/MallocTuning.h"
+#include "support/Tensor.h"
 
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -44,6 +45,13 @@ cl::list<std::string>
                            cl::desc("Bind a model input's shape, NAME=1x128"),
                            cl::value_desc("NAME=DIMS"), cl::sub(compileCmd()),
                            cl::sub(floatCmd()), cl::cat(category()));
+cl::list<std::string> mpc::tool::constants(
+    "constant", cl::ZeroOrMore,
+    cl::desc("Bind a model input to the value in a .npy or .pb file: it "
+             "becomes a public constant of the model (for shape and index "
+             "inputs; the value is written into the plan), NAME=FILE"),
+    cl::value_desc("NAME=FILE"), cl::sub(compileCmd()), cl::sub(floatCmd()),
+    cl::cat(category()));
 cl::opt<bool> mpc::tool::noPatterns("no-patterns",
                                     cl::desc("Skip pattern recognition"),
                                     cl::sub(compileCmd()), cl::sub(floatCmd()),
@@ -86,6 +94,10 @@ Expected<mpc::ImportOptions> mpc::tool::importOptions() {
   for (const std::string &arg : inputShapes)
     if (Error e = parseInputShapeArg(arg, opts.inputShapes))
       return e;
+  auto bound = readNamedTensorFiles(constants, "--constant");
+  if (!bound)
+    return bound.takeError();
+  opts.constantInputs = std::move(*bound);
   return opts;
 }
 
