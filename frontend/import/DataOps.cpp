@@ -1,9 +1,11 @@
 //===- frontend/import/DataOps.cpp - Slicing, joining and indexing --------===//
 //
 // Slice (attributes before opset 10, inputs after) becomes `slice` with
-// normalised, clamped starts/ends; Split becomes one `slice` per output;
-// Concat and Gather map to their IR ops. Constant index tensors are checked
-// and normalised (no negative indices) at import.
+// normalised, clamped starts/ends; an axis with a negative step becomes a
+// `gather` of the indices it visits (public data movement, as a slice); Split
+// becomes one `slice` per output; Concat and Gather map to their IR ops.
+// Constant index tensors are checked and normalised (no negative indices) at
+// import.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +74,10 @@ llvm::Error mpc::onnx::importSlice(ImportContext &ctx) {
     return ctx.fail("starts, ends, axes and steps have different lengths");
 
   std::vector<bool> seen(t.rank(), false);
+  // Positive steps: one slice. Negative steps: a gather per axis of the
+  // indices visited, start, start + step, ... down to (not reaching) end.
+  std::vector<int64_t> pStarts, pEnds, pAxes, pSteps;
+  std::vector<std::pair<int64_t, std::vector<int64_t>>> reversed;
   for (size_t k = 0; k < axes.size(); ++k) {
     auto a = ctx.normAxis(axes[k], t.rank(), "axis");
     if (!a)
@@ -79,21 +85,46 @@ llvm::Error mpc::onnx::importSlice(ImportContext &ctx) {
     if (seen[*a])
       return ctx.fail("axis {} is sliced twice", *a);
     seen[*a] = true;
-    axes[k] = *a;
-    if (steps[k] <= 0)
-      return ctx.fail("unsupported step {} (only positive steps)", steps[k]);
+    if (steps[k] == 0)
+      return ctx.fail("step 0 on axis {}", *a);
     int64_t dim = t.shape[*a];
-    auto clampIdx = [dim](int64_t i) {
+    // Negative indices count from the end; INT64_MIN-like sentinels mean
+    // "before the first element".
+    auto fromEnd = [dim](int64_t i) {
       if (i < 0)
-        i = i < std::numeric_limits<int64_t>::min() / 2 ? 0 : i + dim;
-      return std::clamp<int64_t>(i, 0, dim);
+        i = i < std::numeric_limits<int64_t>::min() / 2 ? -1 : i + dim;
+      return i;
     };
-    starts[k] = clampIdx(starts[k]);
-    ends[k] = std::max(starts[k], clampIdx(ends[k]));
+    if (steps[k] > 0) {
+      int64_t s = std::clamp<int64_t>(fromEnd(starts[k]), 0, dim);
+      pStarts.push_back(s);
+      pEnds.push_back(
+          std::max(s, std::clamp<int64_t>(fromEnd(ends[k]), 0, dim)));
+      pAxes.push_back(*a);
+      pSteps.push_back(steps[k]);
+      continue;
+    }
+    int64_t s = std::clamp<int64_t>(fromEnd(starts[k]), -1, dim - 1);
+    int64_t e = std::clamp<int64_t>(fromEnd(ends[k]), -1, dim - 1);
+    std::vector<int64_t> visit;
+    for (int64_t i = s; i > e; i += steps[k])
+      visit.push_back(i);
+    if (visit.empty())
+      return ctx.fail("the slice of axis {} is empty (start {}, end {}, "
+                      "step {}); mpcc does not compute on empty tensors",
+                      *a, starts[k], ends[k], steps[k]);
+    reversed.emplace_back(*a, std::move(visit));
   }
-  auto r = emitSlice(ctx, *x, starts, ends, axes, steps);
+  auto r = emitSlice(ctx, *x, pStarts, pEnds, pAxes, pSteps);
   if (!r)
     return r.takeError();
+  for (auto &[axis, visit] : reversed) {
+    int64_t n = static_cast<int64_t>(visit.size());
+    Value *idx = ctx.constI64({n}, std::move(visit), "indices");
+    r = ctx.emit(OpKind::Gather, {*r, idx}, {{"axis", axis}});
+    if (!r)
+      return r.takeError();
+  }
   ctx.setOutput(0, *r);
   return llvm::Error::success();
 }

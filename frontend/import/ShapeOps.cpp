@@ -88,6 +88,13 @@ llvm::Error mpc::onnx::importReshape(ImportContext &ctx) {
     return ctx.fail("cannot reshape {} ({} elements) to {}", t.str(), n,
                     shapeStr(shape));
   }
+  if (n == 0) {
+    // allowzero's literal 0: the result has no elements, so no values to
+    // compute; the IR's reshape reads 0 as "copy", so it is a constant.
+    ctx.setOutput(
+        0, ctx.addConstant(ctx.nameHint(0), TensorType(shape, t.elem), {}));
+    return llvm::Error::success();
+  }
   return reshapeOutput(ctx, *x, shape);
 }
 
