@@ -256,6 +256,9 @@ llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
   for (auto &[kind, approx] : opts_.approx)
     (*p.mutable_options())["approx." + rt::approxKindName(kind).str()] =
         rt::approxInfo(approx).shortName;
+  for (const CompileOptions::NodeRule &r : opts_.nodeRules)
+    (*p.mutable_options())["approx." + rt::approxKindName(r.kind).str() + "@" +
+                           r.glob] = rt::approxInfo(r.approx).shortName;
 
   // Ids: inputs, constants, then op results in order.
   for (const Value *v : g_.inputs())

@@ -33,13 +33,47 @@ static bool isLayerNormKind(const RangeObservation &o) {
   return llvm::StringRef(o.kind).startswith("layernorm");
 }
 
+/// "layernorm.newton (CrypTen (papers.md B.5)) holds for variance + eps
+/// in [0.1, 100]".
+static std::string domainText(const ApproxDomain &d) {
+  return fmt::format("{} ({}) holds for {} in [{:g}, {:g}]", d.entry->name,
+                     d.entry->source, d.what, d.lo, d.hi);
+}
+
+std::vector<std::string>
+mpc::uncheckedDomainWarnings(const CompileOptions &opts) {
+  std::vector<std::string> out;
+  for (rt::ApproxKind k : rt::perOpApproxKinds())
+    for (rt::Approximation a : opts.approxChoices(k))
+      if (hasNarrowerDomain(a))
+        out.push_back(fmt::format(
+            "{}; no sample checks this model's values against it (pass "
+            "--calibrate NAME=FILE; outside its domain it computes wrong "
+            "values)",
+            domainText(approxDomain(a))));
+  return out;
+}
+
 llvm::Error
 mpc::checkCalibration(const Graph &g,
                       const std::map<std::string, HostTensor> &inputs,
-                      int rangeBits, llvm::raw_ostream &log) {
-  auto report = checkRanges(g, inputs, rangeBits);
+                      const CompileOptions &opts, llvm::raw_ostream &log) {
+  int rangeBits = opts.rangeBits;
+  auto report = checkRanges(g, inputs, opts);
   if (!report)
     return addContext(report.takeError(), "--calibrate: ");
+  if (!report->outsideDomain.empty()) {
+    const DomainObservation &o = report->outsideDomain.front();
+    rt::ApproxKind kind = o.domain.entry->kind;
+    return error("--calibrate: the {} of '{}' spans [{:.6g}, {:.6g}], "
+                 "outside its approximation's domain: {}; {} op(s) in all. "
+                 "It would compute wrong values there: use --approx {}={} "
+                 "(or one whose domain covers these values)",
+                 o.domain.what, o.node, o.seenLo, o.seenHi,
+                 domainText(o.domain), report->outsideDomain.size(),
+                 rt::approxKindName(kind).str(),
+                 rt::approxInfo(rt::defaultApprox(kind)).shortName);
+  }
   std::string summary;
   for (const RangeObservation &o : report->worstPerKind)
     summary +=

@@ -169,9 +169,11 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
     auto inputs = bindInputFiles(**g, req.calibration, "--calibrate");
     if (!inputs)
       return addContext(inputs.takeError(), req.model + ": ");
-    if (llvm::Error e =
-            checkCalibration(**g, *inputs, req.options.rangeBits, log))
+    if (llvm::Error e = checkCalibration(**g, *inputs, req.options, log))
       return addContext(std::move(e), req.model + ": ");
+  } else if (req.emit != EmitKind::IR) {
+    for (const std::string &w : uncheckedDomainWarnings(req.options))
+      log << "mpcc: warning: " << w << "\n";
   }
   if (req.emit == EmitKind::IR)
     return writeText(req.output, printGraphToString(**g));

@@ -83,12 +83,20 @@ compileGraph(Graph &g, const CompileOptions &opts, llvm::StringRef name,
 
 /// Runs \p g (imported, semantic) on the sample \p inputs (by graph input
 /// name) in the float interpreter and checks every range-limited value
-/// against \p rangeBits and LayerNorm's domain; writes a summary (and a
-/// warning for values within 4x of their limit) to \p log. The error names
-/// the op and the --range-bits that would do.
+/// against opts.rangeBits and LayerNorm's domain, and the values of every
+/// op given a chosen (not default) approximation against its domain;
+/// writes a summary (and a warning for values within 4x of their limit) to
+/// \p log. The error names the op and the --range-bits that would do, or
+/// the op, its values, the approximation and its domain.
 llvm::Error checkCalibration(const Graph &g,
                              const std::map<std::string, HostTensor> &inputs,
-                             int rangeBits, llvm::raw_ostream &log);
+                             const CompileOptions &opts,
+                             llvm::raw_ostream &log);
+
+/// Warnings for a compile without --calibrate: each chosen approximation
+/// whose domain is narrower than its kind's default's, whose domain no
+/// sample checks.
+std::vector<std::string> uncheckedDomainWarnings(const CompileOptions &opts);
 
 /// Keys \p files (by ONNX input name, as the user gave them) by the graph
 /// input each refers to; \p flag names the option in errors.

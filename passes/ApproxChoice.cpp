@@ -6,9 +6,12 @@
 
 #include "passes/ApproxChoice.h"
 
+#include "ir/IR.h"
 #include "support/Diag.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/GlobPattern.h"
 
 #include <fmt/format.h>
 
@@ -26,6 +29,35 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
         {ApproxKind::Softmax, Approximation::SoftmaxTwoQuad}}},
   };
   return presets;
+}
+
+std::optional<ApproxKind> mpc::approxKindOf(const Op &op) {
+  switch (op.kind()) {
+  case OpKind::Gelu:
+    return ApproxKind::Gelu;
+  case OpKind::Softmax:
+    return ApproxKind::Softmax;
+  case OpKind::LayerNorm:
+    return ApproxKind::LayerNorm;
+  case OpKind::Tanh:
+    return ApproxKind::Tanh;
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<Approximation> mpc::modelForm(const Op &op) {
+  if (op.kind() == OpKind::Gelu && op.getString("form", "erf") == "quad")
+    return Approximation::GeluQuad;
+  if (op.kind() == OpKind::Softmax && op.getString("form", "exp") == "2quad")
+    return Approximation::SoftmaxTwoQuad;
+  return std::nullopt;
+}
+
+Approximation mpc::approxOf(const Op &op, const CompileOptions &opts) {
+  if (std::optional<Approximation> trained = modelForm(op))
+    return *trained;
+  return opts.approxFor(*approxKindOf(op), op.loc().onnxNode);
 }
 
 static std::string presetNames() {
@@ -57,9 +89,22 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
                      kindName.str(), presetNames());
       opts.preset = preset->name;
       opts.approx.clear();
+      opts.nodeRules.clear();
       for (const auto &[kind, approx] : preset->choices)
         opts.approx[kind] = approx;
       continue;
+    }
+    auto [approxName, glob] = name.split('@');
+    name = approxName;
+    if (part.contains('@') && glob.empty())
+      return error("--approx: '{}' has an empty node pattern after '@' "
+                   "(KIND=NAME@GLOB, e.g. softmax=2quad@/encoder/layer.0/*)",
+                   part.str());
+    if (!glob.empty()) {
+      auto pattern = llvm::GlobPattern::create(glob);
+      if (!pattern)
+        return error("--approx: bad node pattern '{}': {}", glob.str(),
+                     llvm::toString(pattern.takeError()));
     }
     std::optional<ApproxKind> kind = rt::approxKindFromName(kindName);
     bool perOp = kind && llvm::is_contained(rt::perOpApproxKinds(), *kind);
@@ -70,9 +115,40 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
     if (!approx)
       return error("--approx: '{}' is not an approximation of {} (have: {})",
                    name.str(), kindName.str(), rt::approxNames(*kind));
-    opts.approx[*kind] = *approx;
+    if (glob.empty())
+      opts.approx[*kind] = *approx;
+    else
+      opts.nodeRules.push_back({*kind, *approx, glob.str()});
   }
   return llvm::Error::success();
+}
+
+rt::Approximation CompileOptions::approxFor(rt::ApproxKind kind,
+                                            llvm::StringRef node) const {
+  for (const NodeRule &r : llvm::reverse(nodeRules)) {
+    if (r.kind != kind)
+      continue;
+    // The pattern was checked when the rule was made (applyApproxSpec).
+    llvm::Expected<llvm::GlobPattern> pattern =
+        llvm::GlobPattern::create(r.glob);
+    if (!pattern) {
+      llvm::consumeError(pattern.takeError());
+      continue;
+    }
+    if (pattern->match(node))
+      return r.approx;
+  }
+  auto it = approx.find(kind);
+  return it == approx.end() ? rt::defaultApprox(kind) : it->second;
+}
+
+std::vector<rt::Approximation>
+CompileOptions::approxChoices(rt::ApproxKind kind) const {
+  std::vector<rt::Approximation> all = {approxFor(kind)};
+  for (const NodeRule &r : nodeRules)
+    if (r.kind == kind && !llvm::is_contained(all, r.approx))
+      all.push_back(r.approx);
+  return all;
 }
 
 std::string mpc::approxMenu() {

@@ -3,16 +3,21 @@
 //
 // The named presets (a choice of approximation per op kind) and the
 // --approx syntax over them and the registry (runtime/protocols/Approx.h):
-// "PRESET", "KIND=NAME,...", or both ("mpcformer,layernorm=newton").
+// "PRESET", "KIND=NAME,...", or both ("mpcformer,layernorm=newton"), and
+// per-node choices "KIND=NAME@GLOB" over ONNX node names
+// ("softmax=2quad@/encoder/layer.[0-5]/*").
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "passes/Pass.h"
 
+#include "ir/Graph.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,9 +35,24 @@ struct ApproxPreset {
 /// Every preset, "accurate" (the registry's defaults) first.
 llvm::ArrayRef<ApproxPreset> approxPresets();
 
+/// The approximation kind the options choose for \p op (gelu, softmax,
+/// layernorm, tanh), or none for an op without one.
+std::optional<rt::ApproxKind> approxKindOf(const Op &op);
+
+/// The entry \p op computes as written, when the model was trained with it
+/// (a distilled model's Quad GeLU or 2Quad softmax, which the frontend
+/// recognises): the model's own function, not an approximation to choose.
+std::optional<rt::Approximation> modelForm(const Op &op);
+
+/// The approximation \p op (one of approxKindOf's) gets: its model form,
+/// else what \p opts choose for its kind and ONNX node.
+rt::Approximation approxOf(const Op &op, const CompileOptions &opts);
+
 /// Applies \p spec (the --approx value) to \p opts: a preset replaces the
-/// preset and every choice; KIND=NAME then overrides one kind. Errors name
-/// the unknown preset, kind or approximation and list the alternatives.
+/// preset and every choice; KIND=NAME then overrides one kind, and
+/// KIND=NAME@GLOB the ops of that kind whose ONNX node matches GLOB (the
+/// last matching rule wins). Errors name the unknown preset, kind or
+/// approximation and list the alternatives, or the malformed pattern.
 llvm::Error applyApproxSpec(llvm::StringRef spec, CompileOptions &opts);
 
 /// The presets and, per op kind, its approximations with domain, error

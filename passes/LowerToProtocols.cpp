@@ -27,10 +27,13 @@
 
 #include "ir/Builder.h"
 #include "ir/OpSchema.h"
+#include "passes/ApproxChoice.h"
 #include "passes/Passes.h"
 #include "runtime/protocols/Nonlinear.h"
 
 #include "llvm/ADT/STLExtras.h"
+
+#include <fmt/format.h>
 
 #include <cmath>
 
@@ -64,11 +67,25 @@ private:
   llvm::Expected<Value *> lowerEmbedding(Op *op);
   llvm::Expected<Value *> lowerNonlinear(Op *op);
   llvm::Error unsupported(Op *op, llvm::StringRef why);
+  /// The approximation of \p op (passes/ApproxChoice.h); notes a
+  /// "needs training" entry replacing what the model computes.
+  rt::Approximation chooseApprox(Op *op);
+  /// One warning per "needs training" entry chosen for ops the model
+  /// computes otherwise.
+  void warnUntrained();
   /// The name of the approximation chosen for \p kind (the plan's `approx`).
   std::string approxName(rt::Approximation a) const {
     return rt::approxInfo(a).shortName;
   }
   void convertLeafTypes();
+
+  /// Per "needs training" entry: the ONNX nodes it replaces, and how many
+  /// of them add an attention-mask bias to their input.
+  struct UntrainedUse {
+    std::vector<std::string> nodes;
+    int masked = 0;
+  };
+  std::map<rt::Approximation, UntrainedUse> untrained_;
 
   Graph &g_;
   PassContext &ctx_;
@@ -278,10 +295,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   switch (op->kind()) {
   case OpKind::Gelu: {
     // A distilled model's Quad GeLU is what the model computes: keep it.
-    rt::Approximation approx =
-        op->getString("form", "erf") == "quad"
-            ? rt::Approximation::GeluQuad
-            : ctx_.options.approxFor(rt::ApproxKind::Gelu);
+    rt::Approximation approx = chooseApprox(op);
     std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
     if (rt::geluCompares(approx))
       attrs["compare_bits"] = compareBits();
@@ -292,12 +306,9 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     if (axis != -1 && axis != x->type().rank() - 1)
       return unsupported(op, "softmax is implemented over the last axis");
     // A distilled model's 2Quad softmax is what the model computes: keep it.
-    bool quad = op->getString("form", "exp") == "2quad";
-    rt::Approximation approx =
-        quad ? rt::Approximation::SoftmaxTwoQuad
-             : ctx_.options.approxFor(rt::ApproxKind::Softmax);
+    rt::Approximation approx = chooseApprox(op);
     std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
-    if (quad)
+    if (modelForm(*op))
       attrs["c"] = op->getFloat("c", 5.0);
     if (rt::softmaxUsesExp(approx))
       attrs["input_bits"] = int64_t(rt::softmaxInputBits(f_, rangeBits_));
@@ -307,8 +318,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     int64_t axis = op->getInt("axis", -1);
     if (axis != -1 && axis != x->type().rank() - 1)
       return unsupported(op, "layernorm is implemented over the last axis");
-    rt::Approximation approx =
-        ctx_.options.approxFor(rt::ApproxKind::LayerNorm);
+    rt::Approximation approx = chooseApprox(op);
     return create(OpKind::LayerNormMpc, {x, op->operand(1), op->operand(2)},
                   {{"eps", op->getFloat("eps", kLayerNormDefaultEps)},
                    {"approx", approxName(approx)}});
@@ -316,10 +326,9 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   case OpKind::Relu:
     return create(OpKind::ReluMpc, {x}, {{"bits", compareBits()}});
   case OpKind::Tanh:
-    return create(
-        OpKind::TanhMpc, {x},
-        {{"approx", approxName(ctx_.options.approxFor(rt::ApproxKind::Tanh))},
-         {"compare_bits", compareBits()}});
+    return create(OpKind::TanhMpc, {x},
+                  {{"approx", approxName(chooseApprox(op))},
+                   {"compare_bits", compareBits()}});
   default:
     llvm_unreachable("not a nonlinear op");
   }
@@ -428,6 +437,60 @@ llvm::Error Lowerer::lowerOp(Op *op) {
   return llvm::Error::success();
 }
 
+/// Whether \p x is a sum with an attention-mask bias among its terms (a
+/// mask_bias op, or a public constant at or below half the mask bias),
+/// looking through \p depth nested additions.
+static bool addsMaskBias(const Value *x, int depth = 3) {
+  const Op *def = x->definingOp();
+  if (!def || def->kind() != OpKind::Add || depth == 0)
+    return false;
+  for (const Value *term : def->operands()) {
+    const Op *t = term->definingOp();
+    if (t && t->kind() == OpKind::MaskBias)
+      return true;
+    if (isPublicConstant(term) &&
+        llvm::any_of(term->constData().f,
+                     [](double v) { return v <= -rt::kSoftmaxMaskBias / 2; }))
+      return true;
+    if (addsMaskBias(term, depth - 1))
+      return true;
+  }
+  return false;
+}
+
+rt::Approximation Lowerer::chooseApprox(Op *op) {
+  rt::Approximation a = approxOf(*op, ctx_.options);
+  if (modelForm(*op) || !rt::approxInfo(a).needsTraining)
+    return a;
+  UntrainedUse &use = untrained_[a];
+  use.nodes.push_back(op->loc().onnxNode.empty() ? op->name().str()
+                                                 : op->loc().onnxNode);
+  if (op->kind() == OpKind::Softmax && addsMaskBias(op->operand(0)))
+    ++use.masked;
+  return a;
+}
+
+void Lowerer::warnUntrained() {
+  for (const auto &[a, use] : untrained_) {
+    const rt::ApproxInfo &info = rt::approxInfo(a);
+    std::string kind = rt::approxKindName(info.kind).str();
+    std::string msg = fmt::format(
+        "{} ({}) replaces {} {} op(s) the model computes exactly (first "
+        "'{}'): it is a different function, right only for a model trained "
+        "(distilled) with it, so the outputs will not match this model's; "
+        "use --approx {}={} or a distilled model",
+        info.name, info.source, use.nodes.size(), kind, use.nodes.front(), kind,
+        rt::approxInfo(rt::defaultApprox(info.kind)).shortName);
+    if (use.masked)
+      msg += fmt::format(
+          ". {} of them add an attention-mask bias ({:g}) to their input, "
+          "which {} does not cancel: masked positions get the largest "
+          "weights",
+          use.masked, -rt::kSoftmaxMaskBias, info.name);
+    ctx_.warn({}, msg);
+  }
+}
+
 llvm::Error Lowerer::run() {
   // Lowering replaces the values behind outputs; keep their (ONNX) names.
   std::vector<std::string> outputNames;
@@ -462,6 +525,7 @@ llvm::Error Lowerer::run() {
     g_.setOutput(i, *r);
   }
   g_.removeDeadConstants();
+  warnUntrained();
   return llvm::Error::success();
 }
 

@@ -30,11 +30,22 @@ struct CompileOptions {
   /// where it is not the registry's default (runtime/protocols/Approx.h):
   /// the preset's choices and --approx KIND=NAME overrides.
   std::map<rt::ApproxKind, rt::Approximation> approx;
-  /// The approximation lowering uses for \p kind.
-  rt::Approximation approxFor(rt::ApproxKind kind) const {
-    auto it = approx.find(kind);
-    return it == approx.end() ? rt::defaultApprox(kind) : it->second;
-  }
+  /// --approx KIND=NAME@GLOB: the approximation of the ops of one kind
+  /// whose ONNX node name matches a glob; a later rule wins over an
+  /// earlier one and over the kind-wide choice.
+  struct NodeRule {
+    rt::ApproxKind kind;
+    rt::Approximation approx;
+    std::string glob; ///< llvm::GlobPattern syntax: * ? [a-z] \.
+  };
+  std::vector<NodeRule> nodeRules;
+  /// The approximation lowering uses for an op of \p kind whose ONNX node
+  /// is \p node (empty: the kind-wide choice).
+  rt::Approximation approxFor(rt::ApproxKind kind,
+                              llvm::StringRef node = {}) const;
+  /// Every approximation some op of \p kind may get: the kind-wide choice
+  /// and those of the node rules.
+  std::vector<rt::Approximation> approxChoices(rt::ApproxKind kind) const;
   /// Fractional bits of fixed-point values.
   int fracBits = 16;
   /// Activations (inputs of GeLU, tanh and softmax; results of the

@@ -20,6 +20,8 @@
 
 #include "passes/PassManager.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include "runtime/protocols/Nonlinear.h"
 
 using namespace mpc;
@@ -28,8 +30,8 @@ std::string mpc::defaultPipeline(const CompileOptions &opts) {
   std::string p =
       "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,";
   // Only a GeLU that compares has an opening its input's truncation can
-  // share (rt::geluCompares); every GeLU gets the options' approximation.
-  if (rt::geluCompares(opts.approxFor(rt::ApproxKind::Gelu)))
+  // share (rt::geluCompares); the pass leaves the others alone.
+  if (llvm::any_of(opts.approxChoices(rt::ApproxKind::Gelu), rt::geluCompares))
     p += "fuse-gelu-input,";
   return p + "share-input-masks,dce,narrow-rings,reveal-before-trunc,"
              "schedule-rounds";

@@ -4,10 +4,12 @@
 
 #include "ir/IR.h"
 #include "ir/OpSchema.h"
+#include "passes/ApproxChoice.h"
 #include "runtime/protocols/Nonlinear.h"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 
 using namespace mpc;
@@ -56,10 +58,11 @@ double maxAbsOf(const HostTensor &t) {
   return m;
 }
 
-/// The largest population variance + eps over the rows (last axis) of t.
-double maxRowVariance(const HostTensor &t, double eps) {
+/// The smallest and the largest population variance + eps over the rows
+/// (last axis) of t; {+inf, 0} when it has none.
+std::pair<double, double> rowVarianceRange(const HostTensor &t, double eps) {
   int64_t d = t.shape.empty() ? 1 : t.shape.back();
-  double worst = 0;
+  double least = std::numeric_limits<double>::infinity(), worst = 0;
   for (size_t r = 0; d > 0 && (r + 1) * size_t(d) <= t.f.size(); ++r) {
     const double *x = t.f.data() + r * d;
     double mean = 0, var = 0;
@@ -68,9 +71,30 @@ double maxRowVariance(const HostTensor &t, double eps) {
     mean /= double(d);
     for (int64_t i = 0; i < d; ++i)
       var += (x[i] - mean) * (x[i] - mean);
+    least = std::min(least, var / double(d) + eps);
     worst = std::max(worst, var / double(d) + eps);
   }
-  return worst;
+  return {least, worst};
+}
+
+/// Where the values \p op's approximation \p a sees lie: its input, or
+/// for LayerNorm its rows' variance + eps. Masked softmax entries count
+/// only for an entry whose domain does not reach down to the mask bias.
+std::pair<double, double> valuesSeen(const Op &op, rt::Approximation a,
+                                     const ApproxDomain &d,
+                                     const HostTensor &x) {
+  if (op.kind() == OpKind::LayerNorm)
+    return rowVarianceRange(x, op.getFloat("eps", kLayerNormDefaultEps));
+  bool skipMasked = rt::approxInfo(a).kind == rt::ApproxKind::Softmax &&
+                    d.lo <= -rt::kSoftmaxMaskBias;
+  double masked = -rt::kSoftmaxMaskBias / 2;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (double v : x.f)
+    if (!(skipMasked && v <= masked)) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  return {lo, hi};
 }
 
 } // namespace
@@ -85,10 +109,27 @@ double mpc::rangeLimit(llvm::StringRef kind, int rangeBits) {
   return kind == "softmax" ? range - rt::softmaxMaskBias(rangeBits) : range;
 }
 
+ApproxDomain mpc::approxDomain(rt::Approximation a) {
+  const rt::ApproxInfo &info = rt::approxInfo(a);
+  if (info.kind == rt::ApproxKind::LayerNorm) {
+    const rt::ApproxInfo &rsqrt = rt::approxInfo(rt::layerNormRsqrt(a));
+    return {&info, "variance + eps", rsqrt.lo, rsqrt.hi};
+  }
+  return {&info, "input", info.lo, info.hi};
+}
+
+bool mpc::hasNarrowerDomain(rt::Approximation a) {
+  ApproxDomain d = approxDomain(a);
+  ApproxDomain def = approxDomain(rt::defaultApprox(d.entry->kind));
+  return d.lo > def.lo || d.hi < def.hi;
+}
+
 llvm::Expected<RangeReport>
 mpc::checkRanges(const Graph &g,
                  const std::map<std::string, HostTensor> &inputs,
-                 int rangeBits) {
+                 const CompileOptions &opts) {
+  int rangeBits = opts.rangeBits;
+  std::vector<DomainObservation> outsideDomain;
   std::vector<RangeObservation> seen;
   auto record = [&](std::string kind, const Op &op, double maxAbs) {
     double limit = rangeLimit(kind, rangeBits);
@@ -116,7 +157,16 @@ mpc::checkRanges(const Graph &g,
       record("layernorm", op, maxAbsOf(*args[0]));
       record(
           "layernorm variance", op,
-          maxRowVariance(*args[0], op.getFloat("eps", kLayerNormDefaultEps)));
+          rowVarianceRange(*args[0], op.getFloat("eps", kLayerNormDefaultEps))
+              .second);
+    }
+    std::optional<rt::ApproxKind> approxKind = approxKindOf(op);
+    if (approxKind && !modelForm(op)) {
+      rt::Approximation a = approxOf(op, opts);
+      ApproxDomain d = approxDomain(a);
+      auto [lo, hi] = valuesSeen(op, a, d, *args[0]);
+      if (a != rt::defaultApprox(*approxKind) && (lo < d.lo || hi > d.hi))
+        outsideDomain.push_back({d, nodeOf(op), lo, hi});
     }
     std::string kind = rangeKind(op.kind());
     if (kind.empty())
@@ -136,6 +186,7 @@ mpc::checkRanges(const Graph &g,
   for (size_t i = 0; i < outs->size() && i < g.outputs().size(); ++i)
     observeResult(g.outputs()[i], (*outs)[i]);
   RangeReport r;
+  r.outsideDomain = std::move(outsideDomain);
   for (const RangeObservation &o : seen) {
     if (!(o.maxAbs < o.limit))
       r.outside.push_back(o);

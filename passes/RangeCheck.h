@@ -13,6 +13,7 @@
 #pragma once
 
 #include "ir/Graph.h"
+#include "passes/Pass.h"
 #include "support/Tensor.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -37,11 +38,38 @@ struct RangeObservation {
   double limit = 0; ///< What rangeBits allows for this kind.
 };
 
+/// Where an approximation's error bound holds, as the calibration sees it:
+/// the input of its op, or for LayerNorm the rows' variance + eps (the
+/// domain of the rsqrt it uses).
+struct ApproxDomain {
+  const rt::ApproxInfo *entry; ///< The approximation (e.g. layernorm.newton).
+  std::string what;            ///< "input", "variance + eps".
+  double lo = 0, hi = 0;
+};
+
+/// The domain of \p a (Approximations.def; LayerNorm's from its rsqrt).
+ApproxDomain approxDomain(rt::Approximation a);
+
+/// Whether \p a's domain is narrower than its kind's default's: a model's
+/// values may leave it where the default would hold.
+bool hasNarrowerDomain(rt::Approximation a);
+
+/// An op whose calibrated values left the domain of the approximation the
+/// options chose for it.
+struct DomainObservation {
+  ApproxDomain domain;
+  std::string node; ///< The op's ONNX node.
+  double seenLo = 0, seenHi = 0;
+};
+
 struct RangeReport {
   /// The op with the largest maxAbs / limit, per kind that occurs.
   std::vector<RangeObservation> worstPerKind;
   /// Ops whose inputs left their limit.
   std::vector<RangeObservation> outside;
+  /// Ops approximated by a chosen (not the kind's default) entry whose
+  /// values left that entry's domain.
+  std::vector<DomainObservation> outsideDomain;
 };
 
 /// The bound on |x| for an observation of \p kind: 2^rangeBits, less the
@@ -51,12 +79,28 @@ double rangeLimit(llvm::StringRef kind, int rangeBits);
 
 /// Runs \p g (imported, semantic) on \p inputs in the float interpreter and
 /// checks GeLU, tanh and softmax inputs and the truncated products against
-/// 2^rangeBits, and LayerNorm inputs against its domain. For softmax,
+/// 2^opts.rangeBits, and LayerNorm inputs against its domain. For softmax,
 /// entries at or below half the mask bias (-5000) count as masked (the
 /// attention-mask bias, which lowering brings to -rt::softmaxMaskBias) and
 /// are skipped; the others must leave room for that bias.
+///
+/// An op the options give an approximation other than its kind's default
+/// (a preset's or --approx KIND=NAME[@GLOB]) is also checked against that
+/// entry's domain (approxDomain); masked softmax entries count there unless
+/// the entry's domain reaches down to the mask bias (it handles masks). An
+/// op the model itself computes in a trained form (Quad GeLU, 2Quad
+/// softmax) is what it is and not checked.
 llvm::Expected<RangeReport>
 checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
-            int rangeBits);
+            const CompileOptions &opts);
+
+/// checkRanges with the default approximations and \p rangeBits.
+inline llvm::Expected<RangeReport>
+checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
+            int rangeBits) {
+  CompileOptions opts;
+  opts.rangeBits = rangeBits;
+  return checkRanges(g, inputs, opts);
+}
 
 } // namespace mpc

@@ -25,7 +25,9 @@ static cl::opt<std::string>
                   "ends in .plan, else ir)"),
          cl::sub(compileCmd()), cl::cat(category()));
 static const std::string approxHelp =
-    "Preset and/or KIND=NAME,... from the approximation menu:\n" + approxMenu();
+    "Preset and/or KIND=NAME[@GLOB],... from the approximation menu ('list' "
+    "prints it); GLOB picks ops by ONNX node name:\n" +
+    approxMenu();
 static cl::opt<std::string> approx("approx", cl::init("accurate"),
                                    cl::desc(approxHelp), cl::sub(compileCmd()),
                                    cl::cat(category()));
@@ -46,6 +48,12 @@ static cl::opt<bool> stats("stats",
                            cl::sub(compileCmd()), cl::cat(category()));
 
 Error mpc::tool::runCompile() {
+  if (approx == "list") {
+    outs() << approxMenu();
+    return Error::success();
+  }
+  if (Error e = requireModel())
+    return e;
   CompileRequest req;
   req.model = model;
   req.output = outputFile;

@@ -44,6 +44,8 @@ static cl::opt<std::string> profile("profile",
                                     cl::cat(category()));
 
 Error mpc::tool::runFloat() {
+  if (Error e = requireModel())
+    return e;
   FloatRequest req;
   req.model = model;
   // Read the inputs first: their shapes bind the model's dynamic axes.

@@ -43,6 +43,8 @@ extern llvm::cl::opt<std::string> planFile;
 
 /// The import options of --input-shape, --constant and --no-patterns.
 llvm::Expected<ImportOptions> importOptions();
+/// An error unless the positional model file was given.
+llvm::Error requireModel();
 
 llvm::Error runCompile();
 llvm::Error runFloat();

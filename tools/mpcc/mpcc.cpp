@@ -36,7 +36,8 @@ MPCC_SUBCOMMAND(simulateCmd, "simulate",
                 "Run a plan with both parties in-process")
 #undef MPCC_SUBCOMMAND
 
-cl::opt<std::string> mpc::tool::model(cl::Positional, cl::Required,
+// Optional for `mpcc compile --approx list`; requireModel checks it.
+cl::opt<std::string> mpc::tool::model(cl::Positional,
                                       cl::desc("<model.onnx|model.onnxtext>"),
                                       cl::sub(compileCmd()),
                                       cl::sub(floatCmd()), cl::cat(category()));
@@ -87,6 +88,12 @@ cl::opt<std::string> mpc::tool::planFile(cl::Positional, cl::Required,
                                          cl::sub(reportCmd()),
                                          cl::sub(simulateCmd()),
                                          cl::cat(category()));
+
+Error mpc::tool::requireModel() {
+  if (model.empty())
+    return mpc::error("no model file given (<model.onnx|model.onnxtext>)");
+  return Error::success();
+}
 
 Expected<mpc::ImportOptions> mpc::tool::importOptions() {
   ImportOptions opts;

@@ -10,6 +10,7 @@
 
 #include "passes/RangeCheck.h"
 #include "ir/IR.h"
+#include "passes/ApproxChoice.h"
 #include "runtime/protocols/Nonlinear.h"
 
 #include <catch2/catch.hpp>
@@ -160,4 +161,107 @@ TEST_CASE("the LayerNorm domain --calibrate checks is the runtime's",
         std::ldexp(1.0, rt::LayerNormParams().inputBits));
   CHECK(rangeLimit("layernorm variance", 15) ==
         std::ldexp(1.0, rt::RsqrtParams().maxBits));
+}
+
+TEST_CASE("checkRanges holds a chosen approximation to its domain",
+          "[passes][range][approx]") {
+  auto g = parseGraph(
+      R"(func @main(%x: private1<2x4, f32>, %s: private1<1x4, f32>) opset=17 {
+  const @g : private0<4, f32> = dense<[1.0, 1.0, 1.0, 1.0]>
+  const @b : private0<4, f32> = dense<[0.0, 0.0, 0.0, 0.0]>
+  %0 = layernorm %x, @g, @b {axis = -1, eps = 0.0} : private1<2x4, f32> loc("/enc/ln" LayerNormalization)
+  %1 = softmax %s {axis = -1} : private1<1x4, f32> loc("/enc/attn/Softmax" Softmax)
+  return %0 as "y", %1 as "p"
+})");
+  REQUIRE(bool(g));
+  // Row variances 1 and 0.01 (rows (1,3,1,3) and (0,0.2,0,0.2)); scores
+  // with one masked entry.
+  std::map<std::string, HostTensor> in = {
+      {"x", HostTensor::floats({2, 4}, {1, 3, 1, 3, 0, 0.2, 0, 0.2})},
+      {"s", row({2, -10000, 3, 1})}};
+
+  // The defaults: nothing to check against a chosen entry.
+  CompileOptions opts;
+  auto def = checkRanges(**g, in, opts);
+  REQUIRE(bool(def));
+  CHECK(def->outsideDomain.empty());
+
+  // layernorm.newton holds for variance + eps in [0.1, 100] (its rsqrt's).
+  REQUIRE(!applyApproxSpec("layernorm=newton", opts));
+  ApproxDomain d = approxDomain(rt::Approximation::LayerNormNewton);
+  CHECK(d.what == "variance + eps");
+  CHECK(d.lo == rt::approxInfo(rt::Approximation::RsqrtNewton).lo);
+  CHECK(d.hi == rt::approxInfo(rt::Approximation::RsqrtNewton).hi);
+  CHECK(hasNarrowerDomain(rt::Approximation::LayerNormNewton));
+  CHECK(!hasNarrowerDomain(rt::Approximation::LayerNormNormalized));
+  auto newton = checkRanges(**g, in, opts);
+  REQUIRE(bool(newton));
+  REQUIRE(newton->outsideDomain.size() == 1);
+  const DomainObservation &o = newton->outsideDomain[0];
+  CHECK(o.node == "/enc/ln");
+  CHECK(o.domain.entry->name == "layernorm.newton");
+  CHECK(o.seenLo == Approx(0.01));
+  CHECK(o.seenHi == Approx(1.0));
+  // Rows inside the domain pass.
+  in["x"] = HostTensor::floats({2, 4}, {1, 3, 1, 3, 0, 2, 0, 2});
+  auto inside = checkRanges(**g, in, opts);
+  REQUIRE(bool(inside));
+  CHECK(inside->outsideDomain.empty());
+
+  // softmax.2quad does not handle the mask bias: the masked entry counts.
+  // softmax.exact's domain reaches the bias, so it is skipped there.
+  CompileOptions quad;
+  REQUIRE(!applyApproxSpec("softmax=2quad", quad));
+  auto q = checkRanges(**g, in, quad);
+  REQUIRE(bool(q));
+  REQUIRE(q->outsideDomain.size() == 1);
+  CHECK(q->outsideDomain[0].node == "/enc/attn/Softmax");
+  CHECK(q->outsideDomain[0].seenLo == -10000);
+  CHECK(q->outsideDomain[0].seenHi == 3);
+  // A rule for other nodes leaves this softmax at its default.
+  CompileOptions other;
+  REQUIRE(!applyApproxSpec("softmax=2quad@/dec/*", other));
+  auto o2 = checkRanges(**g, in, other);
+  REQUIRE(bool(o2));
+  CHECK(o2->outsideDomain.empty());
+}
+
+TEST_CASE("per-node approximation rules pick ops by ONNX node name; the "
+          "last matching rule wins",
+          "[passes][approx]") {
+  using rt::Approximation;
+  using rt::ApproxKind;
+  CompileOptions o;
+  REQUIRE(!applyApproxSpec("mpcformer,softmax=exact@/enc/layer.[0-1]/*,"
+                           "softmax=puma@/enc/layer.1/*",
+                           o));
+  CHECK(o.approxFor(ApproxKind::Softmax) == Approximation::SoftmaxTwoQuad);
+  CHECK(o.approxFor(ApproxKind::Softmax, "/enc/layer.0/attn/Softmax") ==
+        Approximation::SoftmaxExact);
+  CHECK(o.approxFor(ApproxKind::Softmax, "/enc/layer.1/attn/Softmax") ==
+        Approximation::SoftmaxPuma);
+  CHECK(o.approxFor(ApproxKind::Softmax, "/enc/layer.2/attn/Softmax") ==
+        Approximation::SoftmaxTwoQuad);
+  // Rules are per kind.
+  CHECK(o.approxFor(ApproxKind::Gelu, "/enc/layer.0/ffn/Gelu") ==
+        Approximation::GeluQuad);
+  auto choices = o.approxChoices(ApproxKind::Softmax);
+  CHECK(choices == std::vector<Approximation>{Approximation::SoftmaxTwoQuad,
+                                              Approximation::SoftmaxExact,
+                                              Approximation::SoftmaxPuma});
+  // A preset replaces every earlier choice, rules included.
+  REQUIRE(!applyApproxSpec("softmax=puma@*,accurate", o));
+  CHECK(o.nodeRules.empty());
+  CHECK(o.approxFor(ApproxKind::Softmax, "/enc/layer.1/attn/Softmax") ==
+        Approximation::SoftmaxExact);
+  CompileOptions bad;
+  auto err = [&](const char *spec) {
+    llvm::Error e = applyApproxSpec(spec, bad);
+    REQUIRE(bool(e));
+    return llvm::toString(std::move(e));
+  };
+  CHECK_THAT(err("softmax=2quad@"), Catch::Contains("empty node pattern"));
+  CHECK_THAT(err("softmax=2quad@[z-a]"), Catch::Contains("bad node pattern"));
+  CHECK_THAT(err("softmax=quad@*"), Catch::Contains("not an approximation"));
+  CHECK_THAT(err("exp=limit@*"), Catch::Contains("unknown op kind"));
 }
