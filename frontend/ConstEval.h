@@ -2,7 +2,7 @@
 //-*-//
 //
 // Conversions between IR constant data and HostTensors (what the IR's
-// evaluateOp works on), ONNX TensorProto decoding, and the few evaluators
+// evaluateOp works on), and the few evaluators
 // for ONNX operators that have no IR op of their own (Expand, Range,
 // ConstantOfShape) and therefore cannot be folded through evaluateOp.
 //
@@ -14,8 +14,6 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
-
-#include <onnx/onnx_pb.h>
 
 #include <vector>
 
@@ -29,14 +27,10 @@ ConstData fromHost(const HostTensor &t);
 /// The IR element type that holds host type \p t.
 ElemType elemOf(HostType t);
 
-/// Maps an ONNX TensorProto data type to an IR element type: float types to
-/// F32, integer types to I64, bool to Bool; errors for the rest.
+/// Maps an ONNX element type to an IR element type: float types to F32,
+/// integer types to I64, bool to Bool (the types hostTypeFromOnnx reads);
+/// errors for the rest.
 llvm::Expected<ElemType> elemFromOnnx(int32_t dataType);
-
-/// Decodes \p t (raw_data or typed fields) into a host tensor; errors on
-/// external data, unsupported types and size mismatches.
-llvm::Expected<HostTensor>
-tensorFromProto(const ::ONNX_NAMESPACE::TensorProto &t);
 
 /// Broadcasts \p t to \p shape (numpy rules, as ONNX Expand: the result
 /// shape is the broadcast of both).

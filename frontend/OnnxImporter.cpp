@@ -12,6 +12,7 @@
 #include "frontend/ConstEval.h"
 #include "frontend/ImportContext.h"
 #include "frontend/OnnxOps.h"
+#include "frontend/TensorProto.h"
 #include "ir/IR.h"
 
 #include "llvm/ADT/STLExtras.h"

@@ -4,6 +4,7 @@
 // contents; the protobuf decoding itself is libprotobuf's).
 //
 //===----------------------------------------------------------------------===//
+#include "frontend/TensorProto.h"
 #include "fuzz/FuzzTarget.h"
 
 using namespace mpc;

@@ -1,10 +1,9 @@
 //===- support/Tensor.cpp - Host tensors and their files ------------------===//
 //
-// HostTensor helpers and the two file formats: NumPy .npy (header versions
-// 1-3, little-endian, C order; the header is a Python dict literal parsed
-// by hand) and ONNX TensorProto .pb (raw_data or the typed fields). Every
-// error names the file and what is wrong with it. Writes go through a
-// temporary file and a rename.
+// HostTensor helpers and NumPy .npy files (header versions 1-3,
+// little-endian, C order; the header is a Python dict literal parsed by
+// hand). Every error names the file and what is wrong with it. Writes go
+// through a temporary file and a rename.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,8 +15,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include "onnx/onnx_pb.h"
 
 #include <algorithm>
 #include <climits>
@@ -91,7 +88,7 @@ std::string mpc::shapeStr(llvm::ArrayRef<int64_t> shape) {
   return s;
 }
 
-/// Bytes per element as stored in .npy / raw TensorProto data.
+/// Bytes per element as stored in .npy data.
 static size_t elemSize(HostType t) {
   switch (t) {
   case HostType::F32:
@@ -249,10 +246,8 @@ static llvm::Expected<HostType> npyType(llvm::StringRef path,
                path.str(), descr.str());
 }
 
-/// The element count of a shape read from file \p path, or an error naming
-/// it (negative dimension, or a product that overflows).
-static llvm::Expected<int64_t> fileNumElements(llvm::StringRef path,
-                                               llvm::ArrayRef<int64_t> shape) {
+llvm::Expected<int64_t> mpc::shapeNumElements(llvm::StringRef path,
+                                              llvm::ArrayRef<int64_t> shape) {
   std::optional<int64_t> n = checkedNumElements(shape);
   if (!n)
     return error("{}: invalid shape {}: a dimension is negative or the "
@@ -261,9 +256,8 @@ static llvm::Expected<int64_t> fileNumElements(llvm::StringRef path,
   return *n;
 }
 
-/// Reads the whole file at \p path.
-static llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
-readWholeFile(llvm::StringRef path) {
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+mpc::readFileBytes(llvm::StringRef path) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                          /*RequiresNullTerminator=*/false);
   if (!buf)
@@ -272,7 +266,7 @@ readWholeFile(llvm::StringRef path) {
 }
 
 llvm::Expected<HostTensor> mpc::readNpy(llvm::StringRef path) {
-  auto buf = readWholeFile(path);
+  auto buf = readFileBytes(path);
   if (!buf)
     return buf.takeError();
   return parseNpy((*buf)->getBuffer(), path);
@@ -316,7 +310,7 @@ llvm::Expected<HostTensor> mpc::parseNpy(llvm::StringRef data,
   HostTensor t;
   t.type = *type;
   t.shape = header->shape;
-  auto n = fileNumElements(path, t.shape);
+  auto n = shapeNumElements(path, t.shape);
   if (!n)
     return n.takeError();
   // Compared in elements, not bytes: n * size may overflow.
@@ -429,112 +423,6 @@ llvm::Error mpc::writeFileAtomic(llvm::StringRef path, llvm::StringRef bytes) {
   return llvm::Error::success();
 }
 
-//===----------------------------------------------------------------------===//
-// TensorProto .pb
-//===----------------------------------------------------------------------===//
-
-/// Copies a typed repeated field into \p out, checking its length.
-template <typename Field, typename Vec>
-static llvm::Error copyTyped(llvm::StringRef path, const Field &field,
-                             int64_t n, Vec &out, const char *fieldName) {
-  if (static_cast<int64_t>(field.size()) != n)
-    return error("{}: truncated data: dims say {} elements, {} has {}",
-                 path.str(), n, fieldName, field.size());
-  out.assign(field.begin(), field.end());
-  return llvm::Error::success();
-}
-
-llvm::Expected<HostTensor> mpc::readTensorProto(llvm::StringRef path) {
-  auto buf = readWholeFile(path);
-  if (!buf)
-    return buf.takeError();
-  return parseTensorProto((*buf)->getBuffer(), path);
-}
-
-llvm::Expected<HostTensor> mpc::parseTensorProto(llvm::StringRef data,
-                                                 llvm::StringRef path) {
-  ::onnx::TensorProto proto;
-  if (data.size() > static_cast<size_t>(INT32_MAX) ||
-      !proto.ParseFromArray(data.data(), static_cast<int>(data.size())))
-    return error("{}: not a valid ONNX TensorProto", path.str());
-  if (proto.data_location() == ::onnx::TensorProto::EXTERNAL)
-    return error("{}: tensors with external data are not supported",
-                 path.str());
-  HostTensor t;
-  for (int64_t d : proto.dims()) {
-    if (d < 0)
-      return error("{}: negative dimension {}", path.str(), d);
-    t.shape.push_back(d);
-  }
-  switch (proto.data_type()) {
-  case ::onnx::TensorProto::FLOAT:
-    t.type = HostType::F32;
-    break;
-  case ::onnx::TensorProto::DOUBLE:
-    t.type = HostType::F64;
-    break;
-  case ::onnx::TensorProto::INT32:
-    t.type = HostType::I32;
-    break;
-  case ::onnx::TensorProto::INT64:
-    t.type = HostType::I64;
-    break;
-  case ::onnx::TensorProto::BOOL:
-    t.type = HostType::Bool;
-    break;
-  default:
-    return error("{}: unsupported TensorProto data type {} (expected float, "
-                 "double, int32, int64 or bool)",
-                 path.str(), proto.data_type());
-  }
-  auto count = fileNumElements(path, t.shape);
-  if (!count)
-    return count.takeError();
-  int64_t n = *count;
-  if (proto.has_raw_data()) {
-    const std::string &raw = proto.raw_data();
-    // Compared in elements, not bytes: n * size may overflow.
-    size_t size = elemSize(t.type);
-    if (raw.size() % size != 0 || raw.size() / size != static_cast<uint64_t>(n))
-      return error("{}: truncated data: dims say {} elements, raw_data has {}",
-                   path.str(), n, raw.size() / size);
-    decodeLE(t.type, raw.data(), n, t);
-    return t;
-  }
-  llvm::Error err = llvm::Error::success();
-  switch (t.type) {
-  case HostType::F32:
-    err = copyTyped(path, proto.float_data(), n, t.f, "float_data");
-    break;
-  case HostType::F64:
-    err = copyTyped(path, proto.double_data(), n, t.f, "double_data");
-    break;
-  case HostType::I32:
-  case HostType::Bool:
-    err = copyTyped(path, proto.int32_data(), n, t.i, "int32_data");
-    if (!err && t.type == HostType::Bool)
-      for (int64_t &v : t.i)
-        v = v != 0;
-    break;
-  case HostType::I64:
-    err = copyTyped(path, proto.int64_data(), n, t.i, "int64_data");
-    break;
-  }
-  if (err)
-    return err;
-  return t;
-}
-
-llvm::Expected<HostTensor> mpc::readTensorFile(llvm::StringRef path) {
-  llvm::StringRef ext = llvm::sys::path::extension(path);
-  if (ext.equals_insensitive(".npy"))
-    return readNpy(path);
-  if (ext.equals_insensitive(".pb"))
-    return readTensorProto(path);
-  return error("{}: unknown tensor file type '{}' (expected .npy or .pb)",
-               path.str(), ext.str());
-}
-
 llvm::Expected<std::pair<std::string, std::string>>
 mpc::parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what) {
   auto [name, value] = arg.split('=');
@@ -545,7 +433,7 @@ mpc::parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what) {
 
 llvm::Expected<std::map<std::string, HostTensor>>
 mpc::readNamedTensorFiles(const std::vector<std::string> &specs,
-                          llvm::StringRef flag) {
+                          llvm::StringRef flag, TensorFileReader read) {
   std::vector<std::pair<std::string, std::string>> named;
   for (const std::string &arg : specs) {
     auto kv = parseNameEqualsValue(arg, flag);
@@ -558,7 +446,7 @@ mpc::readNamedTensorFiles(const std::vector<std::string> &specs,
   }
   std::map<std::string, HostTensor> tensors;
   for (const auto &[name, file] : named) {
-    auto t = readTensorFile(file);
+    auto t = read(file);
     if (!t)
       return t.takeError();
     tensors.emplace(name, std::move(*t));

@@ -1,18 +1,23 @@
 //===- support/Tensor.h - Host tensors and their files ---------*- C++ -*-===//
 //
-// A plain host tensor (float or integer) and readers/writers for the two file
-// formats users hand us: NumPy .npy and ONNX TensorProto .pb. Used by the
-// float interpreter, the simulator and both tools.
+// A plain host tensor (float or integer), NumPy .npy files, and the
+// NAME=FILE reader of both tools. Used by the float interpreter, the
+// simulator and both tools. ONNX TensorProto .pb files are the frontend's
+// (frontend/TensorProto.h): support does not link ONNX, so neither does
+// mpc-run.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +56,15 @@ std::string shapeStr(llvm::ArrayRef<int64_t> shape);
 /// (the readers reject such shapes from files before computing sizes).
 std::optional<int64_t> checkedNumElements(llvm::ArrayRef<int64_t> shape);
 
+/// The element count of \p shape, read from \p path, or an error naming it
+/// (a negative dimension, or a product that overflows int64_t).
+llvm::Expected<int64_t> shapeNumElements(llvm::StringRef path,
+                                         llvm::ArrayRef<int64_t> shape);
+
+/// The whole file at \p path, or an error naming it.
+llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+readFileBytes(llvm::StringRef path);
+
 /// Reads a NumPy .npy file (v1/v2/v3 header, little-endian f4/f8/i4/i8/b1,
 /// C order). Errors name the file and what is wrong with it.
 llvm::Expected<HostTensor> readNpy(llvm::StringRef path);
@@ -62,26 +76,21 @@ llvm::Expected<HostTensor> parseNpy(llvm::StringRef bytes,
 /// temporary file and renames it, so a failure leaves no partial file.
 llvm::Error writeNpy(llvm::StringRef path, const HostTensor &t);
 
-/// Reads an ONNX TensorProto (.pb), as in ONNX's own test data.
-llvm::Expected<HostTensor> readTensorProto(llvm::StringRef path);
-/// Decodes the bytes of a TensorProto file; \p name is the file in errors.
-llvm::Expected<HostTensor> parseTensorProto(llvm::StringRef bytes,
-                                            llvm::StringRef name);
-
-/// Reads .npy or .pb by extension.
-llvm::Expected<HostTensor> readTensorFile(llvm::StringRef path);
-
 /// Parses "NAME=FILE" command-line arguments.
 llvm::Expected<std::pair<std::string, std::string>>
 parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what);
 
-/// Reads "NAME=FILE" arguments (each file .npy or .pb by extension), keyed
-/// by NAME: the one reader of every --input / --calibrate flag. \p flag
-/// names the option in errors; a name given twice is an error, found
-/// before any file is read.
+/// Reads one tensor file (readNpy; mpcc's readTensorFile adds .pb).
+using TensorFileReader =
+    llvm::function_ref<llvm::Expected<HostTensor>(llvm::StringRef path)>;
+
+/// Reads "NAME=FILE" arguments, each file with \p read, keyed by NAME: the
+/// one reader of every --input / --calibrate flag. \p flag names the option
+/// in errors; a name given twice is an error, found before any file is
+/// read.
 llvm::Expected<std::map<std::string, HostTensor>>
 readNamedTensorFiles(const std::vector<std::string> &specs,
-                     llvm::StringRef flag);
+                     llvm::StringRef flag, TensorFileReader read);
 
 /// Writes \p bytes to \p path atomically (temp file + rename).
 llvm::Error writeFileAtomic(llvm::StringRef path, llvm::StringRef bytes);

@@ -15,6 +15,7 @@
 #include "frontend/ConstEval.h"
 #include "frontend/ImportContext.h"
 #include "frontend/OnnxOps.h"
+#include "frontend/TensorProto.h"
 
 #include "llvm/ADT/STLExtras.h"
 

@@ -11,14 +11,29 @@
 #include "runtime/plan/Profile.h"
 #include "support/Diag.h"
 
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mpc;
 using namespace mpc::rt;
 
+/// mpc-run reads .npy only: ONNX TensorProto needs ONNX's protobuf
+/// classes, which the runtime does not link (mpcc reads .pb).
+static llvm::Expected<HostTensor> readInputFile(llvm::StringRef path) {
+  llvm::StringRef ext = llvm::sys::path::extension(path);
+  if (ext.equals_insensitive(".npy"))
+    return readNpy(path);
+  return mpc::error("{}: mpc-run reads NumPy .npy inputs, not '{}' files; "
+                    "save the tensor with numpy.save{}",
+                    path.str(), ext.str(),
+                    ext.equals_insensitive(".pb")
+                        ? " (onnx.numpy_helper.to_array reads a .pb)"
+                        : "");
+}
+
 llvm::Expected<std::map<std::string, HostTensor>>
 mpc::rt::readInputs(const std::vector<std::string> &specs) {
-  return readNamedTensorFiles(specs, "--input");
+  return readNamedTensorFiles(specs, "--input", readInputFile);
 }
 
 llvm::Expected<std::map<std::string, std::string>>

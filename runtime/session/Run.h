@@ -88,7 +88,7 @@ llvm::Error runRole(const RunConfig &c);
 /// that failed and what the others then said.
 llvm::Error runLocal(const RunConfig &c, llvm::StringRef exe);
 
-/// Reads every --input NAME=FILE (.npy or .pb).
+/// Reads every --input NAME=FILE (.npy only: the runtime does not link ONNX).
 llvm::Expected<std::map<std::string, HostTensor>>
 readInputs(const std::vector<std::string> &specs);
 

@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/OnnxOps.h"
+#include "frontend/TensorProto.h"
 #include "support/Tensor.h"
 
 #include <fmt/format.h>

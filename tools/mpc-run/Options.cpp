@@ -47,8 +47,7 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     dealerAddr("dealer", cl::desc("Parties: the dealer's HOST:PORT"),
                cl::value_desc("HOST:PORT"), top, cl::cat(runOptions));
-static cl::list<std::string> inputs("input",
-                                    cl::desc("An input tensor (.npy or .pb)"),
+static cl::list<std::string> inputs("input", cl::desc("An input tensor (.npy)"),
                                     cl::value_desc("NAME=FILE"), top, localSub,
                                     cl::cat(runOptions));
 static cl::list<std::string> outputs("output",

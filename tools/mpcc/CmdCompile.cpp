@@ -8,6 +8,7 @@
 #include "tools/mpcc/Options.h"
 
 #include "driver/Compile.h"
+#include "frontend/TensorProto.h"
 #include "passes/ApproxChoice.h"
 
 using namespace llvm;
@@ -73,7 +74,7 @@ Error mpc::tool::runCompile() {
   if (!iopts)
     return iopts.takeError();
   req.import = std::move(*iopts);
-  auto samples = readNamedTensorFiles(calibrate, "--calibrate");
+  auto samples = readNamedTensorFiles(calibrate, "--calibrate", readTensorFile);
   if (!samples)
     return samples.takeError();
   req.calibration = std::move(*samples);

@@ -10,6 +10,7 @@
 #include "backend/CostReport.h"
 #include "driver/Compile.h"
 #include "driver/Run.h"
+#include "frontend/TensorProto.h"
 #include "runtime/plan/PlanReader.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -49,7 +50,7 @@ Error mpc::tool::runFloat() {
   FloatRequest req;
   req.model = model;
   // Read the inputs first: their shapes bind the model's dynamic axes.
-  auto files = readNamedTensorFiles(inputs, "--input");
+  auto files = readNamedTensorFiles(inputs, "--input", readTensorFile);
   if (!files)
     return files.takeError();
   req.inputs = std::move(*files);
@@ -97,7 +98,7 @@ Error mpc::tool::runSimulate() {
   SimulateRequest req;
   req.plan = planFile;
   req.weights = weights;
-  auto files = readNamedTensorFiles(inputs, "--input");
+  auto files = readNamedTensorFiles(inputs, "--input", readTensorFile);
   if (!files)
     return files.takeError();
   req.inputs = std::move(*files);

@@ -8,6 +8,7 @@
 
 #include "tools/mpcc/Options.h"
 
+#include "frontend/TensorProto.h"
 #include "support/Diag.h"
 #include "support/MallocTuning.h"
 #include "support/Tensor.h"
@@ -101,7 +102,7 @@ Expected<mpc::ImportOptions> mpc::tool::importOptions() {
   for (const std::string &arg : inputShapes)
     if (Error e = parseInputShapeArg(arg, opts.inputShapes))
       return e;
-  auto bound = readNamedTensorFiles(constants, "--constant");
+  auto bound = readNamedTensorFiles(constants, "--constant", readTensorFile);
   if (!bound)
     return bound.takeError();
   opts.constantInputs = std::move(*bound);

@@ -11,6 +11,7 @@
 
 #include "FrontendTestUtil.h"
 
+#include "frontend/TensorProto.h"
 #include "support/Tensor.h"
 
 #include <fmt/format.h>

@@ -214,6 +214,16 @@ TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
                              "float32[3,2]"));
   CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
 
+  // mpc-run does not link ONNX: a TensorProto input is refused by name,
+  // with what to do instead (mpcc reads .pb).
+  r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--input", "x=" + dir.file("x.pb"),
+                    "--output", dir.file("y.npy")});
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Contains("x.pb: mpc-run reads NumPy .npy inputs, not "
+                             "'.pb' files; save the tensor with numpy.save"));
+  CHECK(!llvm::sys::fs::exists(dir.file("y.npy")));
+
   // Party 1 never takes --weights.
   r = runTool(dir, {"--party", "1", "--plan", dir.file("m.plan"), "--weights",
                     dir.file("m.weights"), "--connect", "127.0.0.1:1",

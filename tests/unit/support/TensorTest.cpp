@@ -1,9 +1,8 @@
-//===- tests/unit/support/TensorTest.cpp - .npy / .pb readers and writers -===//
+//===- tests/unit/support/TensorTest.cpp - .npy readers and writers -------===//
 //
-// Round trips every .npy dtype, checks that malformed files (truncated,
+// Round trips every .npy dtype, and checks that malformed files (truncated,
 // Fortran order, big-endian, bad magic) are rejected with messages that name
-// the file and the problem, and reads ONNX TensorProto files written through
-// the protobuf classes (raw_data and typed fields).
+// the file and the problem. (.pb: tests/unit/frontend/TensorProtoTest.cpp.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,8 +11,6 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
-
-#include "onnx/onnx_pb.h"
 
 #include <catch2/catch.hpp>
 
@@ -232,8 +229,7 @@ TEST_CASE("checkedNumElements", "[tensor]") {
   CHECK(!checkedNumElements({0, int64_t(1) << 40, int64_t(1) << 40}));
 }
 
-TEST_CASE("parseNpy and parseTensorProto read bytes as the files do",
-          "[tensor][npy][pb]") {
+TEST_CASE("parseNpy reads bytes as readNpy reads the file", "[tensor][npy]") {
   HostTensor t = HostTensor::floats({2}, {1.5, -2});
   TempDir dir;
   std::string p = dir.file("t.npy");
@@ -243,14 +239,6 @@ TEST_CASE("parseNpy and parseTensorProto read bytes as the files do",
   CHECK(fromBytes.f == t.f);
   CHECK_THAT(errorOf(parseNpy("junk", "mem.npy").takeError()),
              Catch::StartsWith("mem.npy: not a .npy file"));
-
-  ::onnx::TensorProto pb;
-  pb.set_data_type(::onnx::TensorProto::INT64);
-  pb.add_dims(2);
-  pb.add_int64_data(7);
-  pb.add_int64_data(-8);
-  auto ints = ok(parseTensorProto(pb.SerializeAsString(), "mem.pb"));
-  CHECK(ints.i == std::vector<int64_t>{7, -8});
 }
 
 TEST_CASE("writeNpy is atomic and checks element counts", "[tensor][npy]") {
@@ -274,113 +262,6 @@ TEST_CASE("writeNpy is atomic and checks element counts", "[tensor][npy]") {
        it != end && !ec; it.increment(ec))
     ++entries;
   CHECK(entries == 1);
-}
-
-TEST_CASE("readTensorProto reads raw and typed data", "[tensor][pb]") {
-  TempDir dir;
-  auto save = [&](const ::onnx::TensorProto &t, const std::string &name) {
-    std::string p = dir.file(name);
-    writeBytes(p, t.SerializeAsString());
-    return p;
-  };
-
-  SECTION("float raw_data") {
-    ::onnx::TensorProto t;
-    t.set_data_type(::onnx::TensorProto::FLOAT);
-    t.add_dims(2);
-    t.add_dims(2);
-    float v[4] = {1.5f, -2.f, 0.25f, 8.f};
-    t.set_raw_data(std::string(reinterpret_cast<char *>(v), sizeof(v)));
-    auto r = ok(readTensorFile(save(t, "a.pb")));
-    CHECK(r.type == HostType::F32);
-    CHECK(r.shape == std::vector<int64_t>{2, 2});
-    CHECK(r.f == std::vector<double>{1.5, -2, 0.25, 8});
-  }
-  SECTION("typed fields") {
-    ::onnx::TensorProto f;
-    f.set_data_type(::onnx::TensorProto::FLOAT);
-    f.add_dims(3);
-    for (float x : {1.f, 2.f, 3.f})
-      f.add_float_data(x);
-    auto rf = ok(readTensorProto(save(f, "f.pb")));
-    CHECK(rf.f == std::vector<double>{1, 2, 3});
-
-    ::onnx::TensorProto d;
-    d.set_data_type(::onnx::TensorProto::DOUBLE);
-    d.add_dims(1);
-    d.add_double_data(0.1);
-    auto rd = ok(readTensorProto(save(d, "d.pb")));
-    CHECK(rd.type == HostType::F64);
-    CHECK(rd.f == std::vector<double>{0.1});
-
-    ::onnx::TensorProto i64;
-    i64.set_data_type(::onnx::TensorProto::INT64);
-    i64.add_dims(2);
-    i64.add_int64_data(-3);
-    i64.add_int64_data(1LL << 40);
-    auto ri = ok(readTensorProto(save(i64, "i.pb")));
-    CHECK(ri.i == std::vector<int64_t>{-3, 1LL << 40});
-
-    ::onnx::TensorProto i32;
-    i32.set_data_type(::onnx::TensorProto::INT32);
-    i32.add_dims(2);
-    i32.add_int32_data(5);
-    i32.add_int32_data(-6);
-    auto r32 = ok(readTensorProto(save(i32, "i32.pb")));
-    CHECK(r32.type == HostType::I32);
-    CHECK(r32.i == std::vector<int64_t>{5, -6});
-
-    ::onnx::TensorProto b;
-    b.set_data_type(::onnx::TensorProto::BOOL);
-    b.add_dims(3);
-    for (int x : {1, 0, 1})
-      b.add_int32_data(x);
-    auto rb = ok(readTensorProto(save(b, "b.pb")));
-    CHECK(rb.type == HostType::Bool);
-    CHECK(rb.i == std::vector<int64_t>{1, 0, 1});
-  }
-  SECTION("errors") {
-    ::onnx::TensorProto t;
-    t.set_data_type(::onnx::TensorProto::INT64);
-    t.add_dims(4);
-    t.set_raw_data(std::string(16, '\0'));
-    std::string p = save(t, "short.pb");
-    CHECK(errorOf(readTensorProto(p).takeError()) ==
-          p + ": truncated data: dims say 4 elements, raw_data has 2");
-
-    ::onnx::TensorProto h;
-    h.set_data_type(::onnx::TensorProto::FLOAT16);
-    h.add_dims(1);
-    CHECK_THAT(errorOf(readTensorProto(save(h, "h.pb")).takeError()),
-               Catch::Contains("unsupported TensorProto data type 10"));
-
-    // raw_data of 2^61 x 8 int64 elements would be 2^67 bytes: the product
-    // of size and count overflows; the count is compared instead.
-    ::onnx::TensorProto big;
-    big.set_data_type(::onnx::TensorProto::INT64);
-    big.add_dims(int64_t(1) << 61);
-    big.add_dims(8);
-    big.set_raw_data("");
-    std::string bp = save(big, "big.pb");
-    CHECK(errorOf(readTensorProto(bp).takeError()) ==
-          bp + ": invalid shape 2305843009213693952x8: a dimension is "
-               "negative or the element count overflows");
-    ::onnx::TensorProto wraps;
-    wraps.set_data_type(::onnx::TensorProto::INT64);
-    wraps.add_dims(int64_t(1) << 60);
-    wraps.set_raw_data("");
-    std::string wp = save(wraps, "wraps.pb");
-    CHECK(errorOf(readTensorProto(wp).takeError()) ==
-          wp + ": truncated data: dims say 1152921504606846976 elements, "
-               "raw_data has 0");
-
-    std::string junk = dir.file("junk.pb");
-    writeBytes(junk, "\xff\xff\xff\xff garbage");
-    CHECK_THAT(errorOf(readTensorProto(junk).takeError()),
-               Catch::Contains("not a valid ONNX TensorProto"));
-    CHECK_THAT(errorOf(readTensorFile(dir.file("x.csv")).takeError()),
-               Catch::Contains("unknown tensor file type '.csv'"));
-  }
 }
 
 TEST_CASE("parseNameEqualsValue", "[tensor]") {
