@@ -105,6 +105,10 @@ Prg::Prg(Prg &&) noexcept = default;
 Prg &Prg::operator=(Prg &&) noexcept = default;
 
 void Prg::fill(void *out, size_t bytes) {
+  // An empty tensor's data() may be null, and memcpy(null, ..., 0) is
+  // undefined behaviour (UBSan reports it).
+  if (bytes == 0)
+    return;
   impl_->fill(static_cast<uint8_t *>(out), bytes);
 }
 
