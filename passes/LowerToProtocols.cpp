@@ -78,6 +78,11 @@ private:
     return rt::approxInfo(a).shortName;
   }
   void convertLeafTypes();
+  /// \p c itself, or, when \p c is a constant causal/padding mask added
+  /// by \p add before softmax (entries 0 or an attention-mask fill such as
+  /// finfo.min, which fixed point cannot encode), the same mask with each
+  /// fill at maskBiasValue: the same probabilities after softmax.
+  Value *clampMaskConstant(Op *add, Value *c);
 
   /// Per "needs training" entry: the ONNX nodes it replaces, and how many
   /// of them add an attention-mask bias to their input.
@@ -345,8 +350,12 @@ llvm::Error Lowerer::lowerOp(Op *op) {
 
   llvm::Expected<Value *> result = [&]() -> llvm::Expected<Value *> {
     switch (op->kind()) {
-    // Local everywhere: rebuilt so result types pick up fixed point.
     case OpKind::Add:
+      for (Value *&v : operands)
+        v = clampMaskConstant(op, v);
+      return create(op->kind(), operands,
+                    std::map<std::string, Attr>(op->attrs()));
+    // Local everywhere: rebuilt so result types pick up fixed point.
     case OpKind::Sub:
     case OpKind::Neg:
     case OpKind::Reshape:
@@ -435,6 +444,24 @@ llvm::Error Lowerer::lowerOp(Op *op) {
   g_.replaceAllUsesWith(op->result(), *result);
   g_.eraseOp(op);
   return llvm::Error::success();
+}
+
+Value *Lowerer::clampMaskConstant(Op *add, Value *c) {
+  if (!c->isConstant() || c->constData().f.empty() ||
+      add->result()->users().empty() ||
+      !llvm::all_of(add->result()->users(),
+                    [](const Op *u) { return u->kind() == OpKind::Softmax; }))
+    return c;
+  const std::vector<double> &f = c->constData().f;
+  auto isFill = [](double v) { return v <= -rt::kSoftmaxMaskBias; };
+  if (!llvm::any_of(f, isFill) ||
+      !llvm::all_of(f, [&](double v) { return v == 0 || isFill(v); }))
+    return c;
+  ConstData clamped = c->constData();
+  for (double &v : clamped.f)
+    v = maskBiasValue(v);
+  return g_.addConstant(g_.uniqueName(c->name() + ".mask"), c->type(),
+                        std::move(clamped));
 }
 
 /// Whether \p x is a sum with an attention-mask bias among its terms (a

@@ -226,8 +226,12 @@ std::vector<int64_t> argmaxRows(const HostTensor &t) {
 
 TEST_CASE("ViT and LLaMA exports run securely as PyTorch computes them",
           "[e2e][exports]") {
+  // LLaMA: RMSNorm, SwiGLU, rotary tables folded, the causal mask a
+  // finfo.min constant (llama_17) or folded from Less of positions
+  // (llama_14, static and dynamic shapes).
   const char *fixtures[] = {"vit_17_conv_static", "vit_13_conv_dynamic",
-                            "vit_14_mha_normalize_static"};
+                            "vit_14_mha_normalize_static", "llama_17_static",
+                            "llama_14_dynamic"};
   for (const char *name : fixtures) {
     std::string dir = std::string(MPCC_FIXTURES_DIR) + "/exports/" + name;
     std::vector<ExportSet> sets = exportSets(dir);
