@@ -3,7 +3,9 @@
 // Add, Sub, Mul, Div, Equal (numpy broadcasting, as in ONNX since opset 7)
 // and the one-operand ops Neg, Erf, Tanh, Relu, Sqrt, Exp. Each maps to the
 // IR op of the same name; ImportContext::emit folds constant operands, which
-// is how integer shape arithmetic of dynamic exports disappears.
+// is how integer shape arithmetic of dynamic exports disappears. Less,
+// Greater, LessOrEqual and GreaterOrEqual fold only (causal masks compare
+// positions: `arange(n) < arange(n) + 1`), from the sign of b - a.
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,5 +59,48 @@ llvm::Error mpc::onnx::importUnary(ImportContext &ctx) {
   if (!r)
     return r.takeError();
   ctx.setOutput(0, *r);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importCompare(ImportContext &ctx) {
+  llvm::StringRef type = ctx.node().op_type();
+  auto a = ctx.input(0);
+  if (!a)
+    return a.takeError();
+  auto b = ctx.input(1);
+  if (!b)
+    return b.takeError();
+  if ((*a)->type().elem != (*b)->type().elem)
+    return ctx.fail("operands have different element types ({} and {})",
+                    (*a)->type().str(), (*b)->type().str());
+  for (Value *v : {*a, *b})
+    if (!v->isConstant())
+      return ctx.fail(
+          "{} is supported on values known at compile time (positions and "
+          "shapes, as causal masks compare them), but operand '{}' is {}; "
+          "compute the mask outside the model, or from shapes",
+          type, v->name(), v->type().str());
+  // b - a, folded with numpy broadcasting; its sign is the comparison.
+  auto diff = ctx.emit(OpKind::Sub, {*b, *a});
+  if (!diff)
+    return diff.takeError();
+  const TensorType &t = (*diff)->type();
+  const ConstData &d = (*diff)->constData();
+  auto holds = [&](double x) {
+    return type == "Less"          ? x > 0
+           : type == "Greater"     ? x < 0
+           : type == "LessOrEqual" ? x >= 0
+                                   : x <= 0; // GreaterOrEqual
+  };
+  ConstData out;
+  if (t.elem == ElemType::I64)
+    for (int64_t x : d.i)
+      out.i.push_back(holds(static_cast<double>(x)));
+  else
+    for (double x : d.f)
+      out.i.push_back(holds(x));
+  TensorType bt = t;
+  bt.elem = ElemType::Bool;
+  ctx.setOutput(0, ctx.addConstant(ctx.nameHint(0), bt, std::move(out)));
   return llvm::Error::success();
 }
