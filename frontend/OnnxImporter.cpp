@@ -177,6 +177,11 @@ static llvm::Error importNodes(ImportContext &ctx,
                       node.op_type(), ctx.opset(), other->minOpset,
                       other->maxOpset);
     if (!entry)
+      for (const OnnxUnsupportedEntry &u : onnxUnsupportedOps())
+        if (u.opType == node.op_type())
+          return ctx.fail("unsupported operator '{}': {}", node.op_type(),
+                          u.reason.str());
+    if (!entry)
       return ctx.fail("unsupported operator '{}'", node.op_type());
     if (llvm::Error e = entry->handler(ctx))
       return e;

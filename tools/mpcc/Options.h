@@ -23,6 +23,7 @@ llvm::cl::OptionCategory &category();
 llvm::cl::SubCommand &compileCmd();
 llvm::cl::SubCommand &floatCmd();
 llvm::cl::SubCommand &optCmd();
+llvm::cl::SubCommand &opsCmd();
 llvm::cl::SubCommand &reportCmd();
 llvm::cl::SubCommand &simulateCmd();
 

@@ -8,6 +8,7 @@
 
 #include "tools/mpcc/Options.h"
 
+#include "frontend/OnnxOps.h"
 #include "frontend/TensorProto.h"
 #include "support/Diag.h"
 #include "support/MallocTuning.h"
@@ -32,6 +33,9 @@ MPCC_SUBCOMMAND(compileCmd, "compile", "Import a model and emit it (--emit=ir)")
 MPCC_SUBCOMMAND(floatCmd, "float",
                 "Run the float reference interpreter on a model")
 MPCC_SUBCOMMAND(optCmd, "opt", "Parse, verify and print textual IR")
+MPCC_SUBCOMMAND(opsCmd, "ops",
+                "Print the supported ONNX operators (Markdown, the README's "
+                "table)")
 MPCC_SUBCOMMAND(reportCmd, "report", "Predicted cost of a plan")
 MPCC_SUBCOMMAND(simulateCmd, "simulate",
                 "Run a plan with both parties in-process")
@@ -116,6 +120,10 @@ static Error dispatch() {
     return runFloat();
   if (optCmd())
     return runOpt();
+  if (opsCmd()) {
+    mpc::onnx::printOnnxOpTable(outs());
+    return Error::success();
+  }
   if (reportCmd())
     return runReport();
   if (simulateCmd())
@@ -127,6 +135,7 @@ int main(int argc, char **argv) {
   mpc::reexecWithMallocTuning(argv);
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category());
+  opsCmd(); // No option names it, so it is made here, before parsing.
   if (!cl::ParseCommandLineOptions(argc, argv,
                                    "mpcc: compiler for private Transformer "
                                    "inference with two-party computation\n"))
