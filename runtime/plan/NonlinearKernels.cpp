@@ -463,7 +463,7 @@ class LayerNormKernel final : public Kernel {
 public:
   static LayerNormParams params(const OpDesc &op) {
     LayerNormParams p;
-    p.eps = op.attrFloat("eps", p.eps);
+    p.eps = op.attrFloat("eps");
     p.frac = op.in[0]->frac;
     p.inputBits = int(op.attrInt("input_bits", p.inputBits));
     p.rsqrt.approx = layerNormRsqrt(approxOf(op, ApproxKind::LayerNorm));
@@ -487,13 +487,14 @@ public:
                      "takes x, or x, gamma and beta; the plan gives {} "
                      "inputs",
                      op.in.size());
-    if (llvm::Error e = checkSecretMap(op, op.in.size(),
-                                       {{"eps", AttrKind::Float},
-                                        {"approx", AttrKind::Str},
-                                        {"rsqrt_iters", AttrKind::Int},
-                                        {"max_bits", AttrKind::Int},
-                                        {"min_exp", AttrKind::Int},
-                                        {"input_bits", AttrKind::Int}}))
+    if (llvm::Error e =
+            checkSecretMap(op, op.in.size(),
+                           {{"eps", AttrKind::Float, /*required=*/true},
+                            {"approx", AttrKind::Str},
+                            {"rsqrt_iters", AttrKind::Int},
+                            {"max_bits", AttrKind::Int},
+                            {"min_exp", AttrKind::Int},
+                            {"input_bits", AttrKind::Int}}))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;

@@ -339,7 +339,9 @@ double softmaxMaskBias(int rangeBits);
 Approximation layerNormRsqrt(Approximation a);
 struct LayerNormParams {
   enum Affine { None, Public, Private };
-  double eps = 1e-12; ///< Plans always give the model's own.
+  /// The model's epsilon: plans always give it (the layernorm kernel
+  /// requires it; the default of a model without one is the IR's).
+  double eps = 0;
   int frac = 16;
   int inputBits = 14;
   RsqrtParams rsqrt;

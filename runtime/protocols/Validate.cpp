@@ -104,14 +104,15 @@ llvm::Error validateReciprocal(const ReciprocalParams &p) {
     return e;
   if (auto e = checkKind(p.approx, ApproxKind::Reciprocal))
     return e;
+  // The entry's name, not its method: newton and secformer share a limit.
+  const std::string &name = approxInfo(p.approx).name;
   if (!normalizes(p.approx)) {
     if (p.iters < 1 || p.iters > 30)
-      return mpc::error("reciprocal: Newton iters {} outside [1, 30]", p.iters);
+      return mpc::error("{}: iters {} outside [1, 30]", name, p.iters);
     return llvm::Error::success();
   }
   if (p.iters < 1 || p.iters > 8)
-    return mpc::error("reciprocal: Goldschmidt iters {} outside [1, 8]",
-                      p.iters);
+    return mpc::error("{}: iters {} outside [1, 8]", name, p.iters);
   if (auto e = checkBuckets(p.frac, p.minExp, p.maxBits, "reciprocal"))
     return e;
   if (-p.minExp + p.frac + std::max(p.maxBits, 1) > kSafeBits - 1)

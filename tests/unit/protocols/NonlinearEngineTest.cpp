@@ -194,6 +194,12 @@ TEST_CASE("parameter checks accept the defaults and reject the rest",
   ReciprocalParams wide;
   wide.maxBits = 50;
   CHECK(bad(validateReciprocal(wide)));
+  // An iteration limit names the entry (secformer is not Newton's).
+  ReciprocalParams sf;
+  sf.approx = Approximation::ReciprocalSecformer;
+  sf.iters = 0;
+  CHECK(llvm::toString(validateReciprocal(sf)) ==
+        "reciprocal.secformer: iters 0 outside [1, 30]");
   RsqrtParams tiny;
   tiny.minExp = -30;
   CHECK(bad(validateRsqrt(tiny)));
