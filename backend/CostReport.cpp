@@ -141,10 +141,10 @@ static std::string protocolLabel(const rt::OpDesc &op) {
   std::string k = op.kernelName().str();
   if (op.hasAttr("approx"))
     return fmt::format("{}({})", k, op.attrStr("approx"));
-  if (k == "trunc")
-    return fmt::format("trunc({} bits)", op.attrInt("bits"));
-  if (k == "pw_linear")
-    return fmt::format("pw_linear({} weight{})", op.in.size() - 1,
+  if (op.kernel->id() == rt::KernelId::Trunc)
+    return fmt::format("{}({} bits)", k, op.attrInt("bits"));
+  if (op.kernel->id() == rt::KernelId::PwLinear)
+    return fmt::format("{}({} weight{})", k, op.in.size() - 1,
                        op.in.size() > 2 ? "s" : "");
   return k;
 }

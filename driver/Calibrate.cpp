@@ -21,16 +21,16 @@ using namespace mpc;
 static std::string rangeSubject(const RangeObservation &o) {
   if (o.kind == "product")
     return "the product";
-  if (o.kind == "layernorm variance")
-    return "the variance (+ eps) of the layernorm input";
-  if (o.kind == "layernorm output")
-    return "the layernorm output";
+  if (o.kind == layerNormRangeKind("variance"))
+    return "the variance (+ eps) of the " + layerNormRangeKind() + " input";
+  if (o.kind == layerNormRangeKind("output"))
+    return "the " + o.kind;
   return "the " + o.kind + " input";
 }
 
 /// LayerNorm's domain is fixed (RangeCheck.h), not set by --range-bits.
 static bool isLayerNormKind(const RangeObservation &o) {
-  return llvm::StringRef(o.kind).startswith("layernorm");
+  return isLayerNormRangeKind(o.kind);
 }
 
 /// "layernorm.newton (CrypTen (papers.md B.5)) holds for variance + eps
@@ -79,8 +79,8 @@ mpc::checkCalibration(const Graph &g,
     summary +=
         fmt::format("{}{} max {}{:.4g} ('{}', {:.0f}x headroom)",
                     summary.empty() ? "" : "; ", o.kind,
-                    o.kind == "layernorm variance" ? "" : "|x| ", o.maxAbs,
-                    o.node, o.limit / std::max(o.maxAbs, 1e-300));
+                    o.kind == layerNormRangeKind("variance") ? "" : "|x| ",
+                    o.maxAbs, o.node, o.limit / std::max(o.maxAbs, 1e-300));
   log << fmt::format("mpcc: --calibrate, range 2^{}: {}\n", rangeBits,
                      summary.empty() ? "no GeLU, tanh or softmax" : summary);
   if (report->outside.empty()) {

@@ -26,11 +26,11 @@ namespace mpc {
 
 /// The compile settings as the command line spells them.
 struct CompileFlags {
-  int fracBits = 16;
-  int rangeBits = 15;
+  int fracBits = CompileOptions{}.fracBits;
+  int rangeBits = CompileOptions{}.rangeBits;
   bool revealToBoth = false;
   /// A preset and/or KIND=NAME,... (passes/ApproxChoice.h).
-  std::string approx = "accurate";
+  std::string approx = kDefaultApproxPreset;
 };
 
 /// Checks \p flags (fixed-point bits, range, approximation names) and makes

@@ -419,11 +419,10 @@ static llvm::Expected<Inferred> inferLayerNorm(Operands ops,
 static llvm::Expected<Inferred> inferGelu(Operands ops, const AttrMap &attrs) {
   if (auto e = needFloat(ty(ops, 0), "input"))
     return e;
-  std::string form = attrString(attrs, "form", "erf");
-  if (form != "erf" && form != "tanh" && form != "quad")
-    return error("unknown form \"{}\" (expected \"erf\", \"tanh\" or "
-                 "\"quad\")",
-                 form);
+  if (auto f = parseGeluForm(
+          attrString(attrs, "form", geluFormName(GeluForm::Erf).data()));
+      !f)
+    return f.takeError();
   return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
 }
 
@@ -433,9 +432,10 @@ static llvm::Expected<Inferred> inferSoftmax(Operands ops,
     return e;
   if (auto a = normalizeAxis(attrInt(attrs, "axis", -1), ty(ops, 0).rank()); !a)
     return a.takeError();
-  std::string form = attrString(attrs, "form", "exp");
-  if (form != "exp" && form != "2quad")
-    return error("unknown form \"{}\" (expected \"exp\" or \"2quad\")", form);
+  if (auto f = parseSoftmaxForm(
+          attrString(attrs, "form", softmaxFormName(SoftmaxForm::Exp).data()));
+      !f)
+    return f.takeError();
   return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
 }
 

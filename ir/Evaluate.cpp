@@ -460,13 +460,13 @@ llvm::Expected<Results> Evaluator::layerNorm() {
 }
 
 llvm::Expected<Results> Evaluator::gelu() {
-  std::string form = op_.getString("form", "erf");
+  GeluForm form = geluForm(op_);
   std::vector<double> x = asDoubles(in(0));
   const double k = std::sqrt(2.0 / std::numbers::pi);
   for (double &v : x) {
-    if (form == "erf")
+    if (form == GeluForm::Erf)
       v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-    else if (form == "tanh")
+    else if (form == GeluForm::Tanh)
       v = 0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v)));
     else
       v = 0.125 * v * v + 0.25 * v + 0.5;
@@ -481,7 +481,7 @@ llvm::Expected<Results> Evaluator::softmax() {
     axis += static_cast<int64_t>(s.size());
   int64_t outer = product(s.take_front(axis)), len = s[axis];
   int64_t inner = product(s.drop_front(axis + 1));
-  bool quad = op_.getString("form", "exp") == "2quad";
+  bool quad = softmaxForm(op_) == SoftmaxForm::TwoQuad;
   double c = op_.getFloat("c", 5.0);
   std::vector<double> x = asDoubles(in(0));
   for (int64_t o = 0; o < outer; ++o)

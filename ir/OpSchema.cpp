@@ -6,6 +6,9 @@
 
 #include "ir/OpSchema.h"
 
+#include "ir/IR.h"
+#include "support/Diag.h"
+
 #include <fmt/format.h>
 
 using namespace mpc;
@@ -97,4 +100,65 @@ mpc::checkAttrs(OpKind k, const std::map<std::string, Attr> &attrs) {
     if (a.required && !attrs.count(a.name))
       problems.push_back(fmt::format("missing attribute '{}'", a.name));
   return problems;
+}
+
+static constexpr std::pair<GeluForm, const char *> kGeluForms[] = {
+    {GeluForm::Erf, "erf"}, {GeluForm::Tanh, "tanh"}, {GeluForm::Quad, "quad"}};
+static constexpr std::pair<SoftmaxForm, const char *> kSoftmaxForms[] = {
+    {SoftmaxForm::Exp, "exp"}, {SoftmaxForm::TwoQuad, "2quad"}};
+
+template <typename E, size_t N>
+static llvm::StringRef formName(const std::pair<E, const char *> (&t)[N], E f) {
+  for (const auto &[e, n] : t)
+    if (e == f)
+      return n;
+  llvm_unreachable("form missing from its table");
+}
+
+template <typename E, size_t N>
+static llvm::Expected<E> parseForm(const std::pair<E, const char *> (&t)[N],
+                                   llvm::StringRef name) {
+  std::string all;
+  for (size_t k = 0; k < N; ++k) {
+    if (name == t[k].second)
+      return t[k].first;
+    all += fmt::format("{}\"{}\"",
+                       k == 0       ? ""
+                       : k + 1 == N ? " or "
+                                    : ", ",
+                       t[k].second);
+  }
+  return mpc::error("unknown form \"{}\" (expected {})", name.str(), all);
+}
+
+llvm::StringRef mpc::geluFormName(GeluForm f) {
+  return formName(kGeluForms, f);
+}
+llvm::StringRef mpc::softmaxFormName(SoftmaxForm f) {
+  return formName(kSoftmaxForms, f);
+}
+llvm::Expected<GeluForm> mpc::parseGeluForm(llvm::StringRef name) {
+  return parseForm(kGeluForms, name);
+}
+llvm::Expected<SoftmaxForm> mpc::parseSoftmaxForm(llvm::StringRef name) {
+  return parseForm(kSoftmaxForms, name);
+}
+
+GeluForm mpc::geluForm(const Op &op) {
+  auto f = parseGeluForm(op.getString("form", geluFormName(GeluForm::Erf)));
+  if (!f) {
+    llvm::consumeError(f.takeError());
+    llvm_unreachable("the verifier checks gelu's form");
+  }
+  return *f;
+}
+
+SoftmaxForm mpc::softmaxForm(const Op &op) {
+  auto f =
+      parseSoftmaxForm(op.getString("form", softmaxFormName(SoftmaxForm::Exp)));
+  if (!f) {
+    llvm::consumeError(f.takeError());
+    llvm_unreachable("the verifier checks softmax's form");
+  }
+  return *f;
 }

@@ -10,6 +10,8 @@
 #include "ir/Graph.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <climits>
 #include <string>
@@ -19,6 +21,25 @@ namespace mpc {
 
 /// The eps of a layernorm without one: ONNX LayerNormalization's default.
 constexpr double kLayerNormDefaultEps = 1e-5;
+
+/// The function a semantic gelu computes, its `form` attribute: erf (the
+/// default) or tanh as exported, or MPCFormer's quad in a model distilled
+/// with it.
+enum class GeluForm : uint8_t { Erf, Tanh, Quad };
+/// The function a semantic softmax computes, its `form` attribute: exp (the
+/// default) or MPCFormer's 2quad.
+enum class SoftmaxForm : uint8_t { Exp, TwoQuad };
+
+/// "erf", "tanh", "quad": the attribute's values, written here only.
+llvm::StringRef geluFormName(GeluForm f);
+/// "exp", "2quad".
+llvm::StringRef softmaxFormName(SoftmaxForm f);
+/// The form \p name names, or an error listing the forms.
+llvm::Expected<GeluForm> parseGeluForm(llvm::StringRef name);
+llvm::Expected<SoftmaxForm> parseSoftmaxForm(llvm::StringRef name);
+/// The form of a verified gelu / softmax op (its default when absent).
+GeluForm geluForm(const Op &op);
+SoftmaxForm softmaxForm(const Op &op);
 
 /// MaxOperands of an op without an upper bound (Ops.def).
 constexpr unsigned kVariadic = UINT_MAX;

@@ -6,6 +6,8 @@
 
 #include "passes/ApproxChoice.h"
 
+#include "ir/OpSchema.h"
+
 #include "ir/IR.h"
 #include "support/Diag.h"
 
@@ -21,7 +23,9 @@ using rt::ApproxKind;
 
 llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
   static const std::vector<ApproxPreset> presets = {
-      {"accurate", "every kind's default: the most accurate entries", {}},
+      {kDefaultApproxPreset,
+       "every kind's default: the most accurate entries",
+       {}},
       {"mpcformer",
        "MPCFormer (papers.md B.3): Quad GeLU and 2Quad softmax; only for "
        "models distilled with them",
@@ -47,9 +51,9 @@ std::optional<ApproxKind> mpc::approxKindOf(const Op &op) {
 }
 
 std::optional<Approximation> mpc::modelForm(const Op &op) {
-  if (op.kind() == OpKind::Gelu && op.getString("form", "erf") == "quad")
+  if (op.kind() == OpKind::Gelu && geluForm(op) == GeluForm::Quad)
     return Approximation::GeluQuad;
-  if (op.kind() == OpKind::Softmax && op.getString("form", "exp") == "2quad")
+  if (op.kind() == OpKind::Softmax && softmaxForm(op) == SoftmaxForm::TwoQuad)
     return Approximation::SoftmaxTwoQuad;
   return std::nullopt;
 }

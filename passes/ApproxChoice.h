@@ -32,7 +32,7 @@ struct ApproxPreset {
   std::vector<std::pair<rt::ApproxKind, rt::Approximation>> choices;
 };
 
-/// Every preset, "accurate" (the registry's defaults) first.
+/// Every preset, kDefaultApproxPreset (the registry's defaults) first.
 llvm::ArrayRef<ApproxPreset> approxPresets();
 
 /// The approximation kind the options choose for \p op (gelu, softmax,

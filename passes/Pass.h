@@ -21,11 +21,16 @@
 
 namespace mpc {
 
+/// The preset a compile starts from unless told otherwise: every kind's
+/// registry default (passes/ApproxChoice.cpp lists the presets).
+inline constexpr const char *kDefaultApproxPreset =
+    "accurate"; // check-names: not gelu.accurate, a preset
+
 /// Options that shape the lowered graph; recorded in the plan.
 struct CompileOptions {
   /// The approximation preset the choices below started from
   /// (passes/ApproxChoice.h); recorded in the plan.
-  std::string preset = "accurate";
+  std::string preset = kDefaultApproxPreset;
   /// The approximation of each op kind (gelu, softmax, layernorm, tanh)
   /// where it is not the registry's default (runtime/protocols/Approx.h):
   /// the preset's choices and --approx KIND=NAME overrides.

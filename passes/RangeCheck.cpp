@@ -16,17 +16,15 @@ using namespace mpc;
 
 namespace {
 
-/// The kind of a range-limited semantic op, or "" for any other op.
-const char *rangeKind(OpKind k) {
+/// The kind of a range-limited semantic op (its IR name), or "" for any
+/// other op.
+std::string rangeKind(OpKind k) {
   switch (k) {
   case OpKind::Gelu:
-    return "gelu";
   case OpKind::Tanh:
-    return "tanh";
   case OpKind::Relu:
-    return "relu";
   case OpKind::Softmax:
-    return "softmax";
+    return opKindName(k).str();
   default:
     return "";
   }
@@ -101,12 +99,24 @@ std::pair<double, double> valuesSeen(const Op &op, rt::Approximation a,
 
 double mpc::rangeLimit(llvm::StringRef kind, int rangeBits) {
   rt::LayerNormDomain ln = rt::layerNormDomain();
-  if (kind == "layernorm" || kind == "layernorm output")
+  if (kind == layerNormRangeKind() || kind == layerNormRangeKind("output"))
     return std::ldexp(1.0, ln.inputBits);
-  if (kind == "layernorm variance")
+  if (kind == layerNormRangeKind("variance"))
     return std::ldexp(1.0, ln.varianceBits);
   double range = std::ldexp(1.0, rangeBits);
-  return kind == "softmax" ? range - rt::softmaxMaskBias(rangeBits) : range;
+  return kind == rangeKind(OpKind::Softmax)
+             ? range - rt::softmaxMaskBias(rangeBits)
+             : range;
+}
+
+std::string mpc::layerNormRangeKind(llvm::StringRef aspect) {
+  std::string k = opKindName(OpKind::LayerNorm).str();
+  return aspect.empty() ? k : k + " " + aspect.str();
+}
+
+bool mpc::isLayerNormRangeKind(llvm::StringRef kind) {
+  return kind == layerNormRangeKind() ||
+         kind.startswith(layerNormRangeKind() + " ");
 }
 
 ApproxDomain mpc::approxDomain(rt::Approximation a) {
@@ -145,7 +155,7 @@ mpc::checkRanges(const Graph &g,
     if (isTruncatedProduct(def->kind()))
       record("product", *def, maxAbsOf(t));
     else if (def->kind() == OpKind::LayerNorm)
-      record("layernorm output", *def, maxAbsOf(t));
+      record(layerNormRangeKind("output"), *def, maxAbsOf(t));
   };
   auto observe = [&](const Op &op, llvm::ArrayRef<const HostTensor *> args) {
     for (size_t i = 0; i < args.size() && i < op.numOperands(); ++i)
@@ -154,9 +164,9 @@ mpc::checkRanges(const Graph &g,
     if (args.empty() || !args[0])
       return;
     if (op.kind() == OpKind::LayerNorm) {
-      record("layernorm", op, maxAbsOf(*args[0]));
+      record(layerNormRangeKind(), op, maxAbsOf(*args[0]));
       record(
-          "layernorm variance", op,
+          layerNormRangeKind("variance"), op,
           rowVarianceRange(*args[0], op.getFloat("eps", kLayerNormDefaultEps))
               .second);
     }
@@ -171,7 +181,7 @@ mpc::checkRanges(const Graph &g,
     std::string kind = rangeKind(op.kind());
     if (kind.empty())
       return;
-    bool softmax = kind == "softmax";
+    bool softmax = op.kind() == OpKind::Softmax;
     // Masked entries: the model's own bias is kSoftmaxMaskBias or beyond.
     double masked = -rt::kSoftmaxMaskBias / 2;
     double maxAbs = 0;

@@ -38,6 +38,14 @@ struct RangeObservation {
   double limit = 0; ///< What rangeBits allows for this kind.
 };
 
+/// LayerNorm's observation kinds: "layernorm" (its input) for an empty
+/// \p aspect, else "layernorm variance" / "layernorm output"; the op's name
+/// is the IR's.
+std::string layerNormRangeKind(llvm::StringRef aspect = {});
+/// Whether \p kind is one of LayerNorm's (its domain is fixed, not set by
+/// --range-bits).
+bool isLayerNormRangeKind(llvm::StringRef kind);
+
 /// Where an approximation's error bound holds, as the calibration sees it:
 /// the input of its op, or for LayerNorm the rows' variance + eps (the
 /// domain of the rsqrt it uses).

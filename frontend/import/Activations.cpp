@@ -14,6 +14,7 @@
 #include "frontend/ConstEval.h"
 #include "frontend/ImportContext.h"
 #include "frontend/OnnxOps.h"
+#include "ir/OpSchema.h"
 
 #include <cmath>
 
@@ -67,8 +68,9 @@ llvm::Error mpc::onnx::importSoftmax(ImportContext &ctx) {
                         "axis is supported)",
                         *axis, ctx.opset());
   }
-  auto r = ctx.emit(OpKind::Softmax, {*x},
-                    {{"axis", *axis}, {"form", std::string("exp")}});
+  auto r = ctx.emit(
+      OpKind::Softmax, {*x},
+      {{"axis", *axis}, {"form", softmaxFormName(SoftmaxForm::Exp).str()}});
   if (!r)
     return r.takeError();
   ctx.setOutput(0, *r);

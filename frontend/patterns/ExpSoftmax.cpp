@@ -16,6 +16,7 @@
 #include "frontend/patterns/Match.h"
 #include "frontend/patterns/Patterns.h"
 #include "ir/Builder.h"
+#include "ir/OpSchema.h"
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -45,9 +46,9 @@ unsigned mpc::onnx::fuseExpSoftmax(Graph &g) {
     Builder b(g);
     b.setInsertionPointBefore(div);
     b.setLoc(div->loc());
-    auto sm = b.create(
-        OpKind::Softmax, {x},
-        {{"axis", x->type().rank() - 1}, {"form", std::string("exp")}});
+    auto sm = b.create(OpKind::Softmax, {x},
+                       {{"axis", x->type().rank() - 1},
+                        {"form", softmaxFormName(SoftmaxForm::Exp).str()}});
     if (!sm) {
       llvm::consumeError(sm.takeError());
       continue;

@@ -26,6 +26,7 @@
 #include "frontend/patterns/Match.h"
 #include "frontend/patterns/Patterns.h"
 #include "ir/Builder.h"
+#include "ir/OpSchema.h"
 
 #include <cmath>
 #include <numbers>
@@ -92,8 +93,9 @@ void mpc::onnx::fuseGelu(Graph &g, unsigned &erf, unsigned &tanh) {
     Builder b(g);
     b.setInsertionPointBefore(root);
     b.setLoc(t->loc());
-    auto gelu = b.create(OpKind::Gelu, {x},
-                         {{"form", std::string(isErf ? "erf" : "tanh")}});
+    auto gelu = b.create(
+        OpKind::Gelu, {x},
+        {{"form", geluFormName(isErf ? GeluForm::Erf : GeluForm::Tanh).str()}});
     if (!gelu) {
       llvm::consumeError(gelu.takeError());
       continue;

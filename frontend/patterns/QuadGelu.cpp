@@ -20,6 +20,7 @@
 #include "frontend/patterns/Match.h"
 #include "frontend/patterns/Patterns.h"
 #include "ir/Builder.h"
+#include "ir/OpSchema.h"
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -49,7 +50,8 @@ unsigned mpc::onnx::fuseQuadGelu(Graph &g) {
     Builder b(g);
     b.setInsertionPointBefore(root);
     b.setLoc(root->loc());
-    auto gelu = b.create(OpKind::Gelu, {x}, {{"form", std::string("quad")}});
+    auto gelu = b.create(OpKind::Gelu, {x},
+                         {{"form", geluFormName(GeluForm::Quad).str()}});
     if (!gelu) {
       llvm::consumeError(gelu.takeError());
       continue;

@@ -25,6 +25,7 @@
 #include "frontend/patterns/Match.h"
 #include "frontend/patterns/Patterns.h"
 #include "ir/Builder.h"
+#include "ir/OpSchema.h"
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -121,9 +122,10 @@ unsigned mpc::onnx::fuseTwoQuadSoftmax(Graph &g) {
       in = (*x2)->result(0);
     }
     int64_t axis = in->type().rank() - 1;
-    auto sm =
-        b.create(OpKind::Softmax, {in},
-                 {{"axis", axis}, {"c", c}, {"form", std::string("2quad")}});
+    auto sm = b.create(OpKind::Softmax, {in},
+                       {{"axis", axis},
+                        {"c", c},
+                        {"form", softmaxFormName(SoftmaxForm::TwoQuad).str()}});
     if (!sm) {
       llvm::consumeError(sm.takeError());
       continue;

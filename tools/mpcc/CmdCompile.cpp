@@ -29,7 +29,7 @@ static const std::string approxHelp =
     "Preset and/or KIND=NAME[@GLOB],... from the approximation menu ('list' "
     "prints it); GLOB picks ops by ONNX node name:\n" +
     approxMenu();
-static cl::opt<std::string> approx("approx", cl::init("accurate"),
+static cl::opt<std::string> approx("approx", cl::init(kDefaultApproxPreset),
                                    cl::desc(approxHelp), cl::sub(compileCmd()),
                                    cl::cat(category()));
 static cl::opt<bool> printAfterAll("print-after-all",
@@ -37,7 +37,7 @@ static cl::opt<bool> printAfterAll("print-after-all",
                                    cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool> timePasses("time-passes", cl::desc("Time each pass"),
                                 cl::sub(compileCmd()), cl::cat(category()));
-static cl::opt<int> fracBits("frac-bits", cl::init(16),
+static cl::opt<int> fracBits("frac-bits", cl::init(CompileFlags{}.fracBits),
                              cl::desc("Fixed-point fractional bits"),
                              cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool>

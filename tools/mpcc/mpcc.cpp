@@ -8,6 +8,7 @@
 
 #include "tools/mpcc/Options.h"
 
+#include "driver/Compile.h"
 #include "frontend/OnnxOps.h"
 #include "frontend/TensorProto.h"
 #include "support/Diag.h"
@@ -72,7 +73,7 @@ cl::opt<std::string> mpc::tool::passes("passes",
                                        cl::sub(compileCmd()), cl::sub(optCmd()),
                                        cl::cat(category()));
 cl::opt<int> mpc::tool::rangeBits(
-    "range-bits", cl::init(15),
+    "range-bits", cl::init(CompileFlags{}.rangeBits),
     cl::desc("Activations satisfy |x| < 2^N: sets the width of the "
              "GeLU/tanh/softmax comparisons and of the rings truncations "
              "open in (default 15)"),
