@@ -41,6 +41,29 @@ llvm::Error mpc::onnx::importBinary(ImportContext &ctx) {
   return llvm::Error::success();
 }
 
+llvm::Error mpc::onnx::importSum(ImportContext &ctx) {
+  if (ctx.numInputs() == 0)
+    return ctx.fail("expects at least one input");
+  auto sum = ctx.input(0);
+  if (!sum)
+    return sum.takeError();
+  Value *r = *sum;
+  for (unsigned k = 1; k < ctx.numInputs(); ++k) {
+    auto x = ctx.input(k);
+    if (!x)
+      return x.takeError();
+    if ((*x)->type().elem != r->type().elem)
+      return ctx.fail("inputs have different element types ({} and {})",
+                      r->type().str(), (*x)->type().str());
+    auto add = ctx.emit(OpKind::Add, {r, *x});
+    if (!add)
+      return add.takeError();
+    r = *add;
+  }
+  ctx.setOutput(0, r);
+  return llvm::Error::success();
+}
+
 llvm::Error mpc::onnx::importUnary(ImportContext &ctx) {
   llvm::StringRef type = ctx.node().op_type();
   OpKind kind = llvm::StringSwitch<OpKind>(type)
