@@ -3,12 +3,16 @@
 // The local kernels of Kernels.def: linear maps (add, sub, neg, product with
 // a public constant), data movement (reshape, transpose, slice, concat,
 // gather with public indices, reduce_sum) and the two client-side encodings
-// (onehot of token ids, the additive attention-mask bias). Each checks its
+// (onehot of token ids, the additive attention-mask bias), and `clear`, the
+// functions a party computes on its own values (the client's masks and
+// position ids). Each checks its
 // attributes and infers its output shape and scale; the visibility rule and
 // share forms are LocalKernel's (KernelUtil.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/KernelUtil.h"
+
+#include <cmath>
 
 #include <algorithm>
 #include <numeric>
@@ -477,6 +481,361 @@ protected:
     return {y};
   }
 };
+
+// --- clear: a party's own values, in the clear ------------------------------
+//
+// One party computes a function of ClearFns.def on values only it holds,
+// without communication. Its output is never shared (the visibility rule
+// above: a private(p) output from public and private(p) operands, computed
+// by p), so the party's values stay its own; a later op takes the output in
+// share form like any private operand. The arithmetic is double precision
+// on the decoded values: integers (token ids, masks, positions) are exact up
+// to 2^53, fixed point is rounded once when the result is encoded.
+
+enum class Fn {
+#define MPC_CLEAR_FN(Name, Text, Min, Max) Name,
+#include "runtime/plan/ClearFns.def"
+  Unknown
+};
+
+struct FnInfo {
+  Fn fn;
+  unsigned minOperands, maxOperands;
+};
+
+std::optional<FnInfo> findFn(llvm::StringRef name) {
+#define MPC_CLEAR_FN(Name, Text, Min, Max)                                     \
+  if (name == Text)                                                            \
+    return FnInfo{Fn::Name, Min, Max};
+#include "runtime/plan/ClearFns.def"
+  return std::nullopt;
+}
+
+bool isComparison(Fn f) {
+  return f == Fn::Equal || f == Fn::Less || f == Fn::Greater;
+}
+bool isReduce(Fn f) {
+  return f == Fn::ReduceSum || f == Fn::ReduceMean || f == Fn::ReduceMax;
+}
+
+/// Row-major strides of \p shape.
+std::vector<int64_t> strides(llvm::ArrayRef<int64_t> shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/// The reduced axes of a reduce_* op (sorted, normalised), or an error.
+llvm::Expected<std::vector<bool>> reducedAxes(const OpDesc &op, int64_t rank) {
+  std::vector<bool> reduced(rank, !op.hasAttr("axes"));
+  for (int64_t a : op.attrInts("axes")) {
+    std::optional<int64_t> n = normAxis(a, rank);
+    if (!n)
+      return opError(op, "axis {} is out of range for rank {}", a, rank);
+    reduced[*n] = true;
+  }
+  return reduced;
+}
+
+class ClearKernel final : public LocalKernel {
+public:
+  Cost cost(const OpDesc &op) const override {
+    Cost c;
+    for (const ValueDesc *v : op.in)
+      c.elemOps += double(v->numElements());
+    return c;
+  }
+
+protected:
+  bool allowsShared() const override { return false; }
+  llvm::Error checkOp(const OpDesc &op) const override;
+  OpOutputs compute(const OpDesc &op,
+                    llvm::ArrayRef<const RingTensor *> in) const override;
+
+private:
+  /// The output shape \p op must have.
+  llvm::Expected<Shape> outShape(const OpDesc &op, Fn f) const;
+};
+
+llvm::Expected<Shape> ClearKernel::outShape(const OpDesc &op, Fn f) const {
+  const Shape &x = op.in[0]->shape;
+  if (isReduce(f)) {
+    auto reduced = reducedAxes(op, int64_t(x.size()));
+    if (!reduced)
+      return reduced.takeError();
+    bool keep = op.attrInt("keepdims", 1) != 0;
+    Shape s;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (!(*reduced)[i])
+        s.push_back(x[i]);
+      else if (keep)
+        s.push_back(1);
+    return s;
+  }
+  if (f == Fn::Softmax || f == Fn::CumSum) {
+    int64_t axis = op.attrInt("axis", -1);
+    if (f == Fn::CumSum && !op.hasAttr("axis"))
+      return opError(op, "cumsum needs the attribute 'axis'");
+    if (!normAxis(axis, int64_t(x.size())))
+      return opError(op, "axis {} is out of range for rank {}", axis, x.size());
+    return x;
+  }
+  Shape s = x;
+  for (size_t i = 1; i < op.in.size(); ++i) {
+    std::optional<Shape> b = broadcastShapes(s, op.in[i]->shape);
+    if (!b)
+      return opError(op, "operand shapes {} and {} do not broadcast",
+                     shapeString(s), shapeString(op.in[i]->shape));
+    s = *b;
+  }
+  return s;
+}
+
+llvm::Error ClearKernel::checkOp(const OpDesc &op) const {
+  if (llvm::Error e = checkAttrs(op, {{"fn", AttrKind::Str, true},
+                                      {"to", AttrKind::Str},
+                                      {"axis", AttrKind::Int},
+                                      {"axes", AttrKind::Ints},
+                                      {"keepdims", AttrKind::Int},
+                                      {"exclusive", AttrKind::Int},
+                                      {"reverse", AttrKind::Int},
+                                      {"form", AttrKind::Str},
+                                      {"c", AttrKind::Float}}))
+    return e;
+  std::string name = op.attrStr("fn");
+  std::optional<FnInfo> info = findFn(name);
+  if (!info)
+    return opError(op, "unknown function '{}' (runtime/plan/ClearFns.def)",
+                   name);
+  if (op.in.size() < info->minOperands || op.in.size() > info->maxOperands ||
+      op.out.size() != 1)
+    return opError(op,
+                   "'{}' takes {} to {} operands and one result, got {} "
+                   "and {}",
+                   name, info->minOperands, info->maxOperands, op.in.size(),
+                   op.out.size());
+  auto shape = outShape(op, info->fn);
+  if (!shape)
+    return shape.takeError();
+  const ValueDesc &y = *op.out[0];
+  if (llvm::Error e = checkShape(op, y, *shape, outName(0)))
+    return e;
+  if (isComparison(info->fn) && !y.isInt)
+    return opError(op, "'{}' gives 0/1: {} ({}) must be an integer", name,
+                   outName(0), y.describe());
+  if (info->fn == Fn::Cast) {
+    std::string to = op.attrStr("to");
+    if (to != "f32" && to != "i64" && to != "bool")
+      return opError(op, "cast to '{}': expected \"f32\", \"i64\" or \"bool\"",
+                     to);
+    if (y.isInt != (to != "f32"))
+      return opError(op, "cast to {}: {} ({}) has the wrong element type", to,
+                     outName(0), y.describe());
+  }
+  if (info->fn == Fn::Gelu) {
+    std::string form = op.attrStr("form", "erf");
+    if (form != "erf" && form != "tanh" && form != "quad")
+      return opError(op, "gelu form '{}': expected erf, tanh or quad", form);
+  }
+  if (info->fn == Fn::Softmax) {
+    std::string form = op.attrStr("form", "exp");
+    if (form != "exp" && form != "2quad")
+      return opError(op, "softmax form '{}': expected exp or 2quad", form);
+  }
+  return llvm::Error::success();
+}
+
+double decode(const ValueDesc &v, u64 w) {
+  return v.isInt ? double(i64(w)) : decodeFixed(w, v.frac);
+}
+
+u64 encode(const ValueDesc &v, double x) {
+  if (!v.isInt)
+    return encodeFixed(x, v.frac);
+  return encodeFixed(std::trunc(x), 0);
+}
+
+double gelu(double x, llvm::StringRef form) {
+  if (form == "quad")
+    return 0.125 * x * x + 0.25 * x + 0.5;
+  if (form == "tanh")
+    return 0.5 * x *
+           (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+}
+
+OpOutputs ClearKernel::compute(const OpDesc &op,
+                               llvm::ArrayRef<const RingTensor *> in) const {
+  Fn f = findFn(op.attrStr("fn"))->fn;
+  const ValueDesc &y = *op.out[0];
+  // Decoded operands.
+  std::vector<std::vector<double>> x(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    x[i].resize(in[i]->size());
+    for (int64_t j = 0; j < in[i]->size(); ++j)
+      x[i][j] = decode(*op.in[i], (*in[i])[j]);
+  }
+  const Shape &xs = op.in[0]->shape;
+  int64_t n = y.numElements();
+  std::vector<double> r(n, 0.0);
+
+  if (f == Fn::Softmax || f == Fn::CumSum) {
+    int64_t axis = *normAxis(op.attrInt("axis", -1), int64_t(xs.size()));
+    int64_t len = xs[axis], stride = strides(xs)[axis];
+    bool twoQuad = op.attrStr("form", "exp") == "2quad";
+    double c = op.attrFloat("c", 5.0);
+    bool exclusive = op.attrInt("exclusive", 0) != 0;
+    bool reverse = op.attrInt("reverse", 0) != 0;
+    for (int64_t base = 0; base < n; ++base) {
+      if ((base / stride) % len != 0)
+        continue; // not the first element of its line
+      auto at = [&](int64_t k) { return base + k * stride; };
+      if (f == Fn::CumSum) {
+        double acc = 0;
+        for (int64_t t = 0; t < len; ++t) {
+          int64_t k = reverse ? len - 1 - t : t;
+          if (!exclusive)
+            acc += x[0][at(k)];
+          r[at(k)] = acc;
+          if (exclusive)
+            acc += x[0][at(k)];
+        }
+        continue;
+      }
+      double m = -INFINITY, sum = 0;
+      for (int64_t k = 0; k < len; ++k)
+        m = std::max(m, x[0][at(k)]);
+      for (int64_t k = 0; k < len; ++k) {
+        double v = x[0][at(k)];
+        r[at(k)] = twoQuad ? (v + c) * (v + c) : std::exp(v - m);
+        sum += r[at(k)];
+      }
+      for (int64_t k = 0; k < len; ++k)
+        r[at(k)] /= sum;
+    }
+  } else if (isReduce(f)) {
+    std::vector<bool> reduced = *reducedAxes(op, int64_t(xs.size()));
+    // The output index of every input element: drop (or zero) the reduced
+    // coordinates.
+    std::vector<int64_t> xst = strides(xs);
+    Shape kept;
+    for (size_t i = 0; i < xs.size(); ++i)
+      kept.push_back(reduced[i] ? 1 : xs[i]);
+    std::vector<int64_t> kst = strides(kept);
+    std::vector<int64_t> count(n, 0);
+    if (f == Fn::ReduceMax)
+      std::fill(r.begin(), r.end(), -INFINITY);
+    for (int64_t j = 0; j < int64_t(x[0].size()); ++j) {
+      int64_t o = 0, rest = j;
+      for (size_t d = 0; d < xs.size(); ++d) {
+        int64_t c = rest / xst[d];
+        rest %= xst[d];
+        if (!reduced[d])
+          o += c * kst[d];
+      }
+      if (f == Fn::ReduceMax)
+        r[o] = std::max(r[o], x[0][j]);
+      else
+        r[o] += x[0][j];
+      ++count[o];
+    }
+    if (f == Fn::ReduceMean)
+      for (int64_t o = 0; o < n; ++o)
+        r[o] /= double(std::max<int64_t>(1, count[o]));
+  } else {
+    // Element-wise with numpy broadcasting: each operand's index from the
+    // output's coordinates.
+    std::vector<int64_t> yst = strides(y.shape);
+    size_t rank = y.shape.size();
+    std::vector<std::vector<int64_t>> ist(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      const Shape &s = op.in[i]->shape;
+      std::vector<int64_t> st = strides(s);
+      ist[i].assign(rank, 0);
+      for (size_t d = 0; d < s.size(); ++d)
+        if (s[d] != 1)
+          ist[i][rank - s.size() + d] = st[d];
+    }
+    std::string to = op.attrStr("to"), form = op.attrStr("form", "erf");
+    std::vector<double> a(in.size());
+    for (int64_t o = 0; o < n; ++o) {
+      for (size_t i = 0; i < in.size(); ++i) {
+        int64_t k = 0, rest = o;
+        for (size_t d = 0; d < rank; ++d) {
+          k += (rest / yst[d]) * ist[i][d];
+          rest %= yst[d];
+        }
+        a[i] = x[i][k];
+      }
+      double v = 0;
+      switch (f) {
+      case Fn::Add:
+        v = a[0] + a[1];
+        break;
+      case Fn::Sub:
+        v = a[0] - a[1];
+        break;
+      case Fn::Mul:
+        v = a[0] * a[1];
+        break;
+      case Fn::Div:
+        v = a[0] / a[1];
+        break;
+      case Fn::Pow:
+        v = std::pow(a[0], a[1]);
+        break;
+      case Fn::Equal:
+        v = a[0] == a[1];
+        break;
+      case Fn::Less:
+        v = a[0] < a[1];
+        break;
+      case Fn::Greater:
+        v = a[0] > a[1];
+        break;
+      case Fn::Where:
+        v = a[0] != 0 ? a[1] : a[2];
+        break;
+      case Fn::Neg:
+        v = -a[0];
+        break;
+      case Fn::Sqrt:
+        v = std::sqrt(a[0]);
+        break;
+      case Fn::Erf:
+        v = std::erf(a[0]);
+        break;
+      case Fn::Tanh:
+        v = std::tanh(a[0]);
+        break;
+      case Fn::Exp:
+        v = std::exp(a[0]);
+        break;
+      case Fn::Relu:
+        v = std::max(a[0], 0.0);
+        break;
+      case Fn::Sigmoid:
+        v = 1 / (1 + std::exp(-a[0]));
+        break;
+      case Fn::Cast:
+        v = to == "bool" ? double(a[0] != 0) : a[0];
+        break;
+      case Fn::Gelu:
+        v = gelu(a[0], form);
+        break;
+      default:
+        break;
+      }
+      r[o] = v;
+    }
+  }
+
+  RingTensor out(y.shape);
+  for (int64_t o = 0; o < n; ++o)
+    out[o] = encode(y, r[o]);
+  return {std::move(out)};
+}
 
 } // namespace
 

@@ -254,3 +254,85 @@ TEST_CASE("local kernels reject visibilities they cannot honour",
   CHECK_THAT(errorOf(b.load()), Contains("input 1"));
   CHECK_THAT(errorOf(b.load()), Contains("must be public"));
 }
+
+TEST_CASE("clear: the client's masks and positions, in the clear",
+          "[plan][local]") {
+  // RoBERTa's position ids and a padding mask's bias: equal, not (== 0),
+  // cast, cumsum, mul and where on the client's ids, then softmax and a
+  // mean of its float input, computed by party 1 alone.
+  PlanBuilder b;
+  auto V1 = plan::VIS_PRIVATE1;
+  int ids = b.value("ids", {2, 4}, 0, V1, /*isInt=*/true);
+  b.input("ids", ids, "int64");
+  int x = b.value("x", {2, 4}, 8, V1);
+  b.input("x", x, "float32");
+  int pad = b.constant("pad", {}, 0, words({1}), /*isInt=*/true);
+  int no = b.constant("no", {}, 0, words({0}), true);
+  u64 f = encodeFixed(-100, 8);
+  int fill = b.constant("fill", {}, 8, {f});
+  int zero = b.constant("zero", {}, 8, {0});
+  auto clear = [&](const char *fn, std::vector<int> in,
+                   int out) -> plan::PlanOp & {
+    plan::PlanOp &op = b.op("clear", in, {out}, 0);
+    setStr(op, "fn", fn);
+    return op;
+  };
+  auto ints = [&](const char *name) {
+    return b.value(name, {2, 4}, 0, V1, true);
+  };
+  int isPad = ints("is_pad"), ne = ints("ne"), keep = ints("keep"),
+      cum = ints("cum"), pos = ints("pos");
+  int bias = b.value("bias", {2, 4}, 8, V1);
+  int sm = b.value("sm", {2, 4}, 8, V1);
+  int mean = b.value("mean", {2, 1}, 8, V1);
+  clear("equal", {ids, pad}, isPad);
+  clear("equal", {isPad, no}, ne);
+  setStr(clear("cast", {ne}, keep), "to", "i64");
+  setInt(clear("cumsum", {keep}, cum), "axis", 1);
+  clear("mul", {cum, keep}, pos);
+  clear("where", {isPad, fill, zero}, bias);
+  setInt(clear("softmax", {x}, sm), "axis", -1);
+  setInts(clear("reduce_mean", {x}, mean), "axes", {1});
+  b.output("pos", pos);
+  LoadedPlan plan = mustLoad(b);
+
+  std::map<int, RingTensor> held[2];
+  // Right padding (pad = 1).
+  hold(held, plan, ids, RingTensor({2, 4}, words({5, 7, 1, 1, 9, 3, 4, 1})));
+  hold(held, plan, pad, RingTensor({}, words({1})));
+  hold(held, plan, no, RingTensor({}, words({0})));
+  hold(held, plan, fill, RingTensor({}, {f}));
+  hold(held, plan, zero, RingTensor({}, {0}));
+  hold(held, plan, x, encodeTensor({1, 2, 3, 4, -1, 0, 1, 0.5}, {2, 4}, 8));
+  auto run = [&](size_t i) {
+    std::vector<u64> r = result(plan, i, held);
+    held[1][plan.ops[i].out[0]->id] = RingTensor(plan.ops[i].out[0]->shape, r);
+    return r;
+  };
+  CHECK(run(0) == words({0, 0, 1, 1, 0, 0, 0, 1}));
+  CHECK(run(1) == words({1, 1, 0, 0, 1, 1, 1, 0}));
+  CHECK(run(2) == words({1, 1, 0, 0, 1, 1, 1, 0}));
+  CHECK(run(3) == words({1, 2, 2, 2, 1, 2, 3, 3}));
+  CHECK(run(4) == words({1, 2, 0, 0, 1, 2, 3, 0}));
+  CHECK(run(5) == std::vector<u64>{0, 0, f, f, 0, 0, 0, f});
+  std::vector<u64> s = run(6);
+  double z = std::exp(1) + std::exp(2) + std::exp(3) + std::exp(4);
+  CHECK(std::abs(decodeFixed(s[3], 8) - std::exp(4) / z) <= 1.0 / 256);
+  CHECK(run(7) == std::vector<u64>{encodeFixed(2.5, 8), encodeFixed(0.125, 8)});
+}
+
+TEST_CASE("clear never computes a shared value", "[plan][local]") {
+  PlanBuilder b;
+  int x = b.value("x", {2}, 0, plan::VIS_PRIVATE1, true);
+  b.input("x", x, "int64");
+  int o = b.value("o", {2}, 0, plan::VIS_SHARED, true);
+  setStr(b.op("clear", {x, x}, {o}, 0), "fn", "equal");
+  b.output("x", x);
+  CHECK_THAT(errorOf(b.load()), Contains("cannot be shared"));
+  b.p.mutable_values(o)->set_vis(plan::VIS_PRIVATE0);
+  CHECK_THAT(errorOf(b.load()), Contains("is not visible"));
+  b.p.mutable_values(o)->set_vis(plan::VIS_PRIVATE1);
+  CHECK(bool(b.load()));
+  (*b.p.mutable_ops(0)->mutable_attrs())["fn"].set_s("matmul");
+  CHECK_THAT(errorOf(b.load()), Contains("unknown function 'matmul'"));
+}
