@@ -166,6 +166,12 @@ llvm::Error PlanEmitter::emitOp(const Op &op, plan::PlanOp &out) {
   case OpKind::MaskBias:
     attrs["value"] = floatAttr(op.getFloat("value"));
     break;
+  case OpKind::Clear:
+    // fn's attributes as the runtime reads them; `frac` types the result.
+    for (const auto &[name, value] : op.attrs())
+      if (name != "frac" && name != "step")
+        attrs[name] = planAttr(value);
+    break;
   // Attributes resolved here (ONNX conventions the runtime does not know).
   case OpKind::Slice: {
     auto axes =

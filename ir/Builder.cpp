@@ -439,6 +439,38 @@ static llvm::Expected<Inferred> inferSoftmax(Operands ops,
   return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
 }
 
+static llvm::Expected<Inferred> inferCumSum(Operands ops,
+                                            const AttrMap &attrs) {
+  if (auto e = needNumeric(ty(ops, 0), "input"))
+    return e;
+  if (auto a = normalizeAxis(attrInt(attrs, "axis", 0), ty(ops, 0).rank()); !a)
+    return a.takeError();
+  return Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+}
+
+static llvm::Expected<Results> inferByRule(OpKind kind, Operands ops,
+                                           const AttrMap &attrs);
+
+/// clear: the type of the semantic op `fn`, a real result in fixed point
+/// with `frac` bits.
+static llvm::Expected<Results> inferClear(Operands ops, const AttrMap &attrs) {
+  std::string fn = attrString(attrs, "fn", "");
+  std::optional<OpKind> k = opKindFromName(fn);
+  if (!k || opKindStage(*k) == OpStage::Lowered)
+    return error("fn \"{}\" is not a semantic op", fn);
+  AttrMap inner = attrs;
+  inner.erase("fn");
+  inner.erase("frac");
+  auto r = inferByRule(*k, ops, inner);
+  if (r)
+    for (TensorType &t : *r)
+      if (t.elem == ElemType::F32 || t.elem == ElemType::Fixed) {
+        t.elem = ElemType::Fixed;
+        t.fracBits = static_cast<int>(attrInt(attrs, "frac", 0));
+      }
+  return r;
+}
+
 static llvm::Expected<Inferred> inferMaskBias(Operands ops,
                                               const AttrMap &attrs) {
   Inferred r = Inferred::like(ty(ops, 0), ty(ops, 0).shape);

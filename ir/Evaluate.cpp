@@ -97,6 +97,7 @@ private:
   llvm::Expected<Results> gather(unsigned dataIdx, unsigned idxIdx,
                                  int64_t axis, bool embedding);
   llvm::Expected<Results> reduce();
+  llvm::Expected<Results> cumSum();
   llvm::Expected<Results> layerNorm();
   llvm::Expected<Results> gelu();
   llvm::Expected<Results> softmax();
@@ -428,6 +429,32 @@ llvm::Expected<Results> Evaluator::reduce() {
   return Results{make(std::move(r))};
 }
 
+llvm::Expected<Results> Evaluator::cumSum() {
+  llvm::ArrayRef<int64_t> s = shape(0);
+  int64_t rank = static_cast<int64_t>(s.size());
+  int64_t axis = op_.getInt("axis", 0);
+  if (axis < 0)
+    axis += rank;
+  bool exclusive = op_.getInt("exclusive", 0) != 0;
+  bool reverse = op_.getInt("reverse", 0) != 0;
+  std::vector<double> x = asDoubles(in(0)), r(x.size(), 0.0);
+  int64_t len = s[axis], stride = stridesOf(s)[axis];
+  for (int64_t base = 0; base < static_cast<int64_t>(x.size()); ++base) {
+    if ((base / stride) % len != 0)
+      continue; // not the first element of its line along the axis
+    double acc = 0;
+    for (int64_t t = 0; t < len; ++t) {
+      int64_t k = base + (reverse ? len - 1 - t : t) * stride;
+      if (!exclusive)
+        acc += x[k];
+      r[k] = acc;
+      if (exclusive)
+        acc += x[k];
+    }
+  }
+  return Results{make(std::move(r))};
+}
+
 llvm::Expected<Results> Evaluator::layerNorm() {
   llvm::ArrayRef<int64_t> s = shape(0);
   int64_t rank = static_cast<int64_t>(s.size());
@@ -550,6 +577,8 @@ llvm::Expected<Results> Evaluator::run() {
     return equal();
   case OpKind::Cast:
     return cast();
+  case OpKind::CumSum:
+    return cumSum();
   case OpKind::MatMul:
     return matmul();
   case OpKind::Linear:
@@ -595,6 +624,7 @@ llvm::Expected<Results> Evaluator::run() {
   case OpKind::LayerNormMpc:
   case OpKind::TanhMpc:
   case OpKind::ReluMpc:
+  case OpKind::Clear:
     return fail("a protocol op has no float semantics; run the plan with "
                 "`mpcc simulate` or `mpc-run`");
   }

@@ -18,6 +18,18 @@
 //                                 the approximation as an attribute
 //   relu(x)                    -> relu.mpc(x), one comparison
 //   every graph output         -> reveal (to the client, or both)
+//   any op on the client's values and public constants alone (masks,
+//   position ids: equal, cast, cumsum, where, ...)
+//                              -> clear {fn}: party 1 computes it in the
+//                                 clear, no communication
+//   where(c, x, F), F <= -10000 (an attention-mask fill, either branch)
+//                              -> x + bias, bias = where(c, 0, F') with F'
+//                                 the runtime's mask bias (as mask_bias):
+//                                 a constant when c is (public or party
+//                                 0's), party 1's clear op when c is its own
+//   where(c, a, b) otherwise   -> b + c * (a - b): mul.public (c public),
+//                                 mul.pw (c party 0's), mul.beaver (c the
+//                                 client's, as fixed point with 0 bits)
 //
 // Every real value becomes fixed point with CompileOptions::fracBits
 // fractional bits; products carry twice that and are truncated once.
@@ -60,12 +72,13 @@ private:
   /// x * w for a weight w (any shape broadcasting with x): mul.pw.
   llvm::Expected<Value *> mulByWeight(Value *x, Value *w);
   llvm::Expected<Value *> mulSecret(Value *a, Value *b);
-  llvm::Expected<Value *> intToFixed(Value *ids);
   llvm::Expected<Value *> broadcastTo(Value *v, llvm::ArrayRef<int64_t> shape);
   llvm::Expected<Value *> lowerLinear(Op *op, Value *x, Value *w, Value *bias);
   llvm::Expected<Value *> lowerMatMul(Op *op);
   llvm::Expected<Value *> lowerEmbedding(Op *op);
   llvm::Expected<Value *> lowerNonlinear(Op *op);
+  llvm::Expected<Value *> lowerClear(Op *op, llvm::ArrayRef<Value *> operands);
+  llvm::Expected<Value *> lowerWhere(Op *op, llvm::ArrayRef<Value *> operands);
   llvm::Error unsupported(Op *op, llvm::StringRef why);
   /// The approximation of \p op (passes/ApproxChoice.h); notes a
   /// "needs training" entry replacing what the model computes.
@@ -116,6 +129,61 @@ static bool isPublicConstant(const Value *v) {
 }
 
 static bool isSecret(const Value *v) { return v->type().vis != Vis::Public; }
+
+/// The party holding every non-public operand (0 or 1), -1 when all are
+/// public, -2 when one is shared or two parties' values mix.
+static int soleOwner(llvm::ArrayRef<Value *> operands) {
+  int owner = -1;
+  for (const Value *v : operands) {
+    const TensorType &t = v->type();
+    if (t.vis == Vis::Public)
+      continue;
+    if (t.vis == Vis::Shared || (owner >= 0 && owner != t.owner))
+      return -2;
+    owner = t.owner;
+  }
+  return owner;
+}
+
+/// Whether the runtime computes \p fn (an IR mnemonic) in the clear.
+static bool isClearFunction(llvm::StringRef fn) {
+#define MPC_CLEAR_FN(Name, Text, Min, Max)                                     \
+  if (fn == Text)                                                              \
+    return true;
+#include "runtime/plan/ClearFns.def"
+  return false;
+}
+
+/// Ops whose local kernel computes them on private values as on shares
+/// (linear maps and data movement: no truncation, no clear evaluation).
+static bool hasLocalKernel(OpKind k) {
+  switch (k) {
+  case OpKind::Add:
+  case OpKind::Sub:
+  case OpKind::Neg:
+  case OpKind::Reshape:
+  case OpKind::Transpose:
+  case OpKind::Slice:
+  case OpKind::Concat:
+  case OpKind::Gather:
+  case OpKind::ReduceSum:
+  case OpKind::MaskBias:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/// A constant whose elements all equal one value at or below the
+/// attention-mask fill (HF's -10000, finfo.min, -1e9, -inf): \p fill.
+static bool isMaskFill(const Value *v, double &fill) {
+  if (!v->isConstant() || v->constData().elided || v->constData().f.empty())
+    return false;
+  const std::vector<double> &f = v->constData().f;
+  fill = f[0];
+  return fill <= -rt::kSoftmaxMaskBias &&
+         llvm::all_of(f, [&](double x) { return x == fill; });
+}
 
 static std::string visName(const Value *v) {
   return visStr(v->type().vis, v->type().owner);
@@ -223,20 +291,6 @@ llvm::Expected<Value *> Lowerer::mulSecret(Value *a, Value *b) {
   return truncate(*z, std::min((*x)->type().fracBits, (*y)->type().fracBits));
 }
 
-llvm::Expected<Value *> Lowerer::intToFixed(Value *ids) {
-  // The client's integers as fixed point, locally on the client:
-  // (1 - m) * -1 + 1 = m, which mask_bias and a public add compute.
-  llvm::Expected<Value *> t =
-      create(OpKind::MaskBias, {ids}, {{"value", -1.0}, {"frac", int64_t(f_)}});
-  if (!t)
-    return t.takeError();
-  Value *one =
-      g_.addConstant(g_.uniqueName("one"),
-                     TensorType({}, ElemType::Fixed, Vis::Public, -1, f_),
-                     ConstData{{1.0}, {}, false});
-  return create(OpKind::Add, {*t, one});
-}
-
 llvm::Error Lowerer::unsupported(Op *op, llvm::StringRef why) {
   std::string vis;
   for (Value *v : op->operands())
@@ -339,6 +393,100 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   }
 }
 
+llvm::Expected<Value *> Lowerer::lowerClear(Op *op,
+                                            llvm::ArrayRef<Value *> operands) {
+  if (!isClearFunction(op->name()))
+    return unsupported(
+        op, fmt::format("every operand is the client's or public, so party 1 "
+                        "would compute it in the clear, but the runtime has "
+                        "no clear '{}' (runtime/plan/ClearFns.def)",
+                        op->name().str()));
+  std::map<std::string, Attr> attrs(op->attrs());
+  attrs["fn"] = op->name().str();
+  attrs["frac"] = int64_t(f_);
+  return create(OpKind::Clear, operands, std::move(attrs));
+}
+
+llvm::Expected<Value *> Lowerer::lowerWhere(Op *op,
+                                            llvm::ArrayRef<Value *> operands) {
+  Value *c = operands[0], *a = operands[1], *b = operands[2];
+  if (c->type().vis == Vis::Shared)
+    return unsupported(op, "the condition is shared (computed from both "
+                           "parties' values); a condition from constants or "
+                           "from the client's input alone is supported, or "
+                           "write the mask as an additive bias");
+  double fa = 0, fb = 0;
+  bool maskA = isMaskFill(a, fa), maskB = isMaskFill(b, fb);
+  const TensorType &ct = c->type();
+  if (maskA != maskB) {
+    // An attention-mask fill: the same probabilities after softmax as
+    // adding the runtime's mask bias (mask_bias's rule).
+    Value *x = maskA ? b : a;
+    double fill = maskBiasValue(maskA ? fa : fb);
+    // bias = fill where the fill is selected, else 0.
+    auto biasAt = [&](bool cond) { return cond == maskA ? fill : 0.0; };
+    Value *bias;
+    if (c->isConstant()) {
+      ConstData d;
+      for (int64_t v : c->constData().i)
+        d.f.push_back(biasAt(v != 0));
+      bias = g_.addConstant(
+          g_.uniqueName(op->result()->name() + ".bias"),
+          TensorType(ct.shape, ElemType::Fixed, ct.vis, ct.owner, f_), d);
+    } else {
+      auto scalar = [&](double v) {
+        return g_.addConstant(
+            g_.uniqueName("fill"),
+            TensorType({}, ElemType::Fixed, Vis::Public, -1, f_),
+            ConstData{{v}, {}, false});
+      };
+      llvm::Expected<Value *> cb = create(
+          OpKind::Clear, {c, scalar(biasAt(true)), scalar(biasAt(false))},
+          {{"fn", std::string("where")}, {"frac", int64_t(f_)}});
+      if (!cb)
+        return cb.takeError();
+      bias = *cb;
+    }
+    return create(OpKind::Add, {x, bias});
+  }
+  // b + c * (a - b), the condition as 0/1 with no fractional bits.
+  auto clamp = [&](Value *v, bool mask, double fill) -> Value * {
+    if (!mask)
+      return v;
+    return g_.addConstant(g_.uniqueName("fill"),
+                          TensorType({}, ElemType::Fixed, Vis::Public, -1, f_),
+                          ConstData{{maskBiasValue(fill)}, {}, false});
+  };
+  a = clamp(a, maskA, fa);
+  b = clamp(b, maskB, fb);
+  llvm::Expected<Value *> diff = create(OpKind::Sub, {a, b});
+  if (!diff)
+    return diff.takeError();
+  llvm::Expected<Value *> prod = [&]() -> llvm::Expected<Value *> {
+    if (c->isConstant()) {
+      ConstData d;
+      for (int64_t v : c->constData().i)
+        d.f.push_back(v != 0);
+      Value *cf = g_.addConstant(
+          g_.uniqueName(c->name() + ".f"),
+          TensorType(ct.shape, ElemType::Fixed, ct.vis, ct.owner, 0), d);
+      if (cf->isWeight())
+        return mulByWeight(*diff, cf);
+      return create(OpKind::MulPublic, {*diff, cf});
+    }
+    llvm::Expected<Value *> cf = create(OpKind::Clear, {c},
+                                        {{"fn", std::string("cast")},
+                                         {"to", std::string("f32")},
+                                         {"frac", int64_t(0)}});
+    if (!cf)
+      return cf.takeError();
+    return mulSecret(*cf, *diff);
+  }();
+  if (!prod)
+    return prod.takeError();
+  return create(OpKind::Add, {b, *prod});
+}
+
 llvm::Error Lowerer::lowerOp(Op *op) {
   Location loc = op->loc();
   loc.derivedBy = "lower-to-protocols";
@@ -348,7 +496,14 @@ llvm::Error Lowerer::lowerOp(Op *op) {
                                          op->operands().end());
   bool anySecret = llvm::any_of(operands, isSecret);
 
+  int owner = soleOwner(operands);
   llvm::Expected<Value *> result = [&]() -> llvm::Expected<Value *> {
+    if (op->kind() == OpKind::Cast &&
+        operands[0]->type().elem == op->result()->type().elem)
+      return operands[0];
+    // The client's own values: party 1 computes in the clear.
+    if (owner == 1 && !hasLocalKernel(op->kind()))
+      return lowerClear(op, operands);
     switch (op->kind()) {
     case OpKind::Add:
       for (Value *&v : operands)
@@ -424,14 +579,8 @@ llvm::Error Lowerer::lowerOp(Op *op) {
     case OpKind::Tanh:
     case OpKind::Relu:
       return lowerNonlinear(op);
-    case OpKind::Cast:
-      if (operands[0]->type().elem == op->result()->type().elem)
-        return operands[0];
-      if (operands[0]->type().elem == ElemType::I64 &&
-          op->result()->type().elem == ElemType::F32 &&
-          operands[0]->type().isPrivateTo(1))
-        return intToFixed(operands[0]);
-      [[fallthrough]];
+    case OpKind::Where:
+      return lowerWhere(op, operands);
     default:
       if (!anySecret)
         return unsupported(op, "a public op should have been folded");

@@ -245,3 +245,42 @@ llvm::Error mpc::onnx::importGather(ImportContext &ctx) {
   ctx.setOutput(0, *r);
   return llvm::Error::success();
 }
+
+llvm::Error mpc::onnx::importTrilu(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  int64_t k = 0;
+  if (ctx.hasInput(1)) {
+    auto kv = ctx.inputInts(1, "the k input of Trilu");
+    if (!kv)
+      return kv.takeError();
+    if (kv->size() != 1)
+      return ctx.fail("the k input of Trilu must hold one value");
+    k = kv->front();
+  }
+  const TensorType &t = (*x)->type();
+  if (!(*x)->isConstant())
+    return ctx.fail("Trilu is folded on constants only (a causal mask built "
+                    "from a constant); its input '{}' depends on the model's "
+                    "inputs",
+                    (*x)->name());
+  if (t.rank() < 2)
+    return ctx.fail("Trilu needs a rank >= 2 input, got {}", t.str());
+  bool upper = ctx.attrInt("upper", 1) != 0;
+  ConstData d = (*x)->constData();
+  int64_t rows = t.shape[t.rank() - 2], cols = t.shape[t.rank() - 1];
+  int64_t n = t.numElements();
+  for (int64_t e = 0; e < n; ++e) {
+    int64_t i = (e / cols) % rows, j = e % cols;
+    bool keep = upper ? j - i >= k : j - i <= k;
+    if (keep)
+      continue;
+    if (!d.f.empty())
+      d.f[e] = 0;
+    else
+      d.i[e] = 0;
+  }
+  ctx.setOutput(0, ctx.addConstant(ctx.nameHint(), t, std::move(d)));
+  return llvm::Error::success();
+}

@@ -64,6 +64,23 @@ llvm::Error mpc::onnx::importSum(ImportContext &ctx) {
   return llvm::Error::success();
 }
 
+llvm::Error mpc::onnx::importNot(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  if ((*x)->type().elem != ElemType::Bool)
+    return ctx.fail("expects a bool tensor, got {}", (*x)->type().str());
+  // not x = (x == false): no op of its own.
+  ConstData no;
+  no.i = {0};
+  Value *f = ctx.addConstant("false", TensorType({}, ElemType::Bool), no);
+  auto r = ctx.emit(OpKind::Equal, {*x, f});
+  if (!r)
+    return r.takeError();
+  ctx.setOutput(0, *r);
+  return llvm::Error::success();
+}
+
 llvm::Error mpc::onnx::importUnary(ImportContext &ctx) {
   llvm::StringRef type = ctx.node().op_type();
   OpKind kind = llvm::StringSwitch<OpKind>(type)

@@ -335,8 +335,17 @@ llvm::Error mpc::onnx::importExpand(ImportContext &ctx) {
     ctx.setOutput(0, *x);
     return llvm::Error::success();
   }
-  if (t.elem == ElemType::Bool)
-    return ctx.fail("expanding a non-constant bool tensor is not supported");
+  if (t.elem == ElemType::Bool) {
+    // x == true broadcasts a bool x (a mask: the client computes it).
+    ConstData ones;
+    ones.i.assign(numElementsOf(out), 1);
+    Value *o = ctx.addConstant("true", TensorType(out, t.elem), ones);
+    auto r = ctx.emit(OpKind::Equal, {*x, o});
+    if (!r)
+      return r.takeError();
+    ctx.setOutput(0, *r);
+    return llvm::Error::success();
+  }
   // x + 0 broadcasts x to the target shape; the IR has no broadcast op.
   ConstData zeros;
   if (t.elem == ElemType::F32)

@@ -102,7 +102,9 @@ std::unique_ptr<Graph> buildAllOps() {
   Value *cond = add(b, OpKind::Cast, {eqf}, {{"to", std::string("bool")}});
   Value *wh = add(b, OpKind::Where, {cond, eqf, two});
   wh->setName("mask_out");
-  g->setOutputs({gat, r, wh, ids});
+  Value *pos = add(b, OpKind::CumSum, {ids},
+                   {{"axis", int64_t(1)}, {"exclusive", int64_t(1)}});
+  g->setOutputs({gat, r, pos, wh, ids});
   return g;
 }
 

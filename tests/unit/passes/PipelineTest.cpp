@@ -127,8 +127,8 @@ TEST_CASE("an op with no secure protocol is an error naming its node",
   const char *text = R"(
 func @main(%x: private1<1x4, f32>) opset=17 {
   const @w : private0<4x2, f32> = dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]>
-  %0 = erf %x : private1<1x4, f32> loc("/block/Erf" Erf)
-  %1 = linear %0, @w : shared<1x2, f32> loc("/block/MatMul" MatMul)
+  %0 = linear %x, @w : shared<1x2, f32> loc("/block/MatMul" MatMul)
+  %1 = erf %0 : shared<1x2, f32> loc("/block/Erf" Erf)
   return %1 as "y"
 }
 )";

@@ -1,0 +1,138 @@
+//===- tests/unit/e2e/ExportFixtureTest.cpp - Export styles vs PyTorch ----===//
+//
+// The export-style fixtures of tests/fixtures/exports/ (GPT-2, RoBERTa,
+// DistilBERT, nn.TransformerEncoderLayer, ...: the masks and position ids
+// users' exports compute from the client's input), compiled with the
+// default pipeline at each input set's shapes and run between party 0,
+// party 1 and the dealer in process. For every input set (static exports:
+// one; dynamic ones: two shapes) the client's output is within 1e-2 of
+// PyTorch's recorded output, or 1e-3 of its largest magnitude, with the same
+// argmax in every row (for GPT-2: every position's next token), and every
+// op's measured traffic is its cost formula.
+//
+//===----------------------------------------------------------------------===//
+
+#include "backend/EmitPlan.h"
+#include "frontend/OnnxImporter.h"
+#include "ir/IR.h"
+#include "passes/PassManager.h"
+#include "runtime/plan/InProcess.h"
+#include "runtime/plan/PlanReader.h"
+#include "support/Tensor.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace mpc;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct InputSet {
+  std::map<std::string, HostTensor> inputs;
+  HostTensor output;
+};
+
+/// Set a (NAME.npy) and set b (NAME.b.npy) of a fixture: every .npy file
+/// but the output's is an input named after its stem.
+std::vector<InputSet> inputSets(const fs::path &dir, const std::string &out) {
+  std::vector<InputSet> sets;
+  for (std::string suffix : {"", ".b"}) {
+    fs::path outFile = dir / (out + suffix + ".npy");
+    if (!fs::exists(outFile))
+      continue;
+    InputSet s;
+    auto o = readNpy(outFile.string());
+    REQUIRE(bool(o));
+    s.output = std::move(*o);
+    for (auto &e : fs::directory_iterator(dir)) {
+      std::string file = e.path().filename().string();
+      std::string stem = file.substr(0, file.find('.'));
+      if (e.path().extension() != ".npy" || stem == out ||
+          file != stem + suffix + ".npy")
+        continue;
+      auto t = readNpy(e.path().string());
+      REQUIRE(bool(t));
+      s.inputs[stem] = std::move(*t);
+    }
+    REQUIRE(!s.inputs.empty());
+    sets.push_back(std::move(s));
+  }
+  return sets;
+}
+
+std::vector<int64_t> argmaxRows(const HostTensor &t) {
+  int64_t cols = t.shape.back();
+  std::vector<int64_t> out;
+  for (size_t r = 0; r * cols < t.f.size(); ++r)
+    out.push_back(
+        std::max_element(t.f.begin() + r * cols, t.f.begin() + (r + 1) * cols) -
+        (t.f.begin() + r * cols));
+  return out;
+}
+
+/// Compiles and runs every input set of fixture \p name securely.
+void checkFixture(const std::string &name) {
+  fs::path dir = fs::path(MPCC_FIXTURES_DIR) / "exports" / name;
+  for (const InputSet &s : inputSets(dir, "logits")) {
+    INFO("fixture " << name << ", input shape "
+                    << shapeStr(s.inputs.begin()->second.shape));
+    ImportOptions io;
+    for (auto &[n, t] : s.inputs)
+      io.inputShapes[n] = t.shape;
+    auto g = importOnnxFile((dir / "model.onnx").string(), io);
+    if (!g)
+      FAIL(llvm::toString(g.takeError()));
+    CompileOptions copts;
+    PassManager pm;
+    REQUIRE_FALSE(bool(pm.addPipeline(defaultPipeline(copts))));
+    PassContext ctx(copts);
+    if (llvm::Error e = pm.run(**g, ctx))
+      FAIL(llvm::toString(std::move(e)));
+    auto emitted = emitPlan(**g, copts, name);
+    if (!emitted)
+      FAIL(llvm::toString(emitted.takeError()));
+    auto plan = rt::loadPlan(emitted->plan, name);
+    if (!plan)
+      FAIL(llvm::toString(plan.takeError()));
+    auto res = rt::runInProcess(*plan, emitted->weights, s.inputs, {});
+    if (!res)
+      FAIL(llvm::toString(res.takeError()));
+    REQUIRE(res->outputs.size() == 1);
+    const HostTensor &out = res->outputs.begin()->second;
+    REQUIRE(out.shape == s.output.shape);
+    double err = 0, largest = 0;
+    for (size_t i = 0; i < out.f.size(); ++i) {
+      err = std::max(err, std::abs(out.f[i] - s.output.f[i]));
+      largest = std::max(largest, std::abs(s.output.f[i]));
+    }
+    INFO("max abs error " << err << ", largest |output| " << largest);
+    CHECK((err <= 1e-2 || err <= 1e-3 * largest));
+    CHECK(argmaxRows(out) == argmaxRows(s.output));
+    rt::Cost total = rt::planCost(*plan);
+    CHECK(res->profile.onlineRounds == total.rounds);
+    CHECK(res->profile.onlineBytes01 == total.bytes01);
+    CHECK(res->profile.onlineBytes10 == total.bytes10);
+  }
+}
+
+} // namespace
+
+TEST_CASE("GPT-2 exports: causal masks by where, triu, attention_mask",
+          "[e2e][exports]") {
+  checkFixture("gpt2_17_where_static");
+  checkFixture("gpt2_16_where_dynamic");
+  checkFixture("gpt2_14_triu_static");
+}
+
+TEST_CASE("RoBERTa exports: the client's cumsum position ids",
+          "[e2e][exports]") {
+  checkFixture("roberta_17_static");
+  checkFixture("roberta_14_dynamic");
+}
+
+TEST_CASE("nn.TransformerEncoderLayer exports: bool key padding masks",
+          "[e2e][exports]") {
+  checkFixture("torchenc_14_gelu_preln_static");
+}
