@@ -7,8 +7,9 @@
 // party 1 and the dealer in process. For every input set (static exports:
 // one; dynamic ones: two shapes) the client's output is within 1e-2 of
 // PyTorch's recorded output, or 1e-3 of its largest magnitude, with the same
-// argmax in every row (for GPT-2: every position's next token), and every
-// op's measured traffic is its cost formula.
+// argmax in every row (for GPT-2: every position's next token), every
+// op's measured traffic is its cost formula, and party 1's plan check
+// accepts the plan (party 0 learns nothing but its shapes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include "passes/PassManager.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
+#include "runtime/session/ClientCheck.h"
 #include "support/Tensor.h"
 
 #include <catch2/catch.hpp>
@@ -96,6 +98,11 @@ void checkFixture(const std::string &name) {
     auto plan = rt::loadPlan(emitted->plan, name);
     if (!plan)
       FAIL(llvm::toString(plan.takeError()));
+    // The client's plan check accepts its own computation in the clear.
+    auto learns = rt::checkPlanForClient(*plan, /*revealToBoth=*/false);
+    if (!learns)
+      FAIL(llvm::toString(learns.takeError()));
+    CHECK(*learns == "party 0 learns: nothing but the plan's shapes");
     auto res = rt::runInProcess(*plan, emitted->weights, s.inputs, {});
     if (!res)
       FAIL(llvm::toString(res.takeError()));

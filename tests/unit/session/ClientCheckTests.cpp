@@ -106,3 +106,23 @@ TEST_CASE("revealing to party 0 what it computed alone is no disclosure",
   setInt(t.b.op("reveal", {s}, {back}, 4, "/wback"), "to", 0);
   CHECK(check(t.b, false) == "party 0 learns: nothing but the plan's shapes");
 }
+
+TEST_CASE("the client's computation in the clear is no disclosure, its "
+          "reveal is",
+          "[session][client-check]") {
+  // Party 1 computes a padding mask from its ids in the clear ('clear', as
+  // lower-to-protocols emits it, with the public pad id the compiler
+  // published): accepted. Revealing that mask to party 0 is refused.
+  Tiny t;
+  int ids = t.b.value("ids", {2, 3}, 0, plan::VIS_PRIVATE1, /*isInt=*/true);
+  t.b.input("ids", ids, "int64");
+  int pad = t.b.constant("pad", {}, 0, {1}, /*isInt=*/true);
+  int mask = t.b.value("mask", {2, 3}, 0, plan::VIS_PRIVATE1, true);
+  setStr(t.b.op("clear", {ids, pad}, {mask}, 2, "/Equal"), "fn", "equal");
+  CHECK(check(t.b, false) == "party 0 learns: nothing but the plan's shapes");
+  int leak = t.b.value("leak", {2, 3}, 0, plan::VIS_PRIVATE0, true);
+  setInt(t.b.op("reveal", {mask}, {leak}, 3, "/leak"), "to", 0);
+  std::string msg = check(t.b, false);
+  CHECK_THAT(msg, Contains("computed from party 1's input 'ids'"));
+  CHECK_THAT(msg, Contains("op 4 'reveal' (onnx node '/leak')"));
+}
