@@ -26,6 +26,11 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
       {kDefaultApproxPreset,
        "every kind's default: the most accurate entries",
        {}},
+      {"puma", // check-names: not an approximation, the preset of PUMA
+       "PUMA (papers.md B.2): 4-piece GeLU, softmax with exp (1 + x/256)^256 "
+       "and Goldschmidt division; LayerNorm with SPU's normalised rsqrt",
+       {{ApproxKind::Gelu, Approximation::GeluPuma},
+        {ApproxKind::Softmax, Approximation::SoftmaxPuma}}},
       {"mpcformer",
        "MPCFormer (papers.md B.3): Quad GeLU and 2Quad softmax; only for "
        "models distilled with them",

@@ -264,6 +264,16 @@ GeluForm geluAccurate() {
   return {GeluForm::Pieces, pw};
 }
 
+/// MPCViT+'s linearised GeLU: ReLU, a single breakpoint at 0.
+GeluForm geluRelu() {
+  Piecewise pw;
+  pw.breaks = {0};
+  Segment zero, id;
+  id.kind = Segment::Identity;
+  pw.segs = {zero, id};
+  return {GeluForm::Pieces, pw};
+}
+
 /// MPCFormer's Quad, 0.125 x^2 + 0.25 x + 0.5 (buildQuadGelu).
 GeluForm geluQuad() { return {GeluForm::Quad, {}}; }
 

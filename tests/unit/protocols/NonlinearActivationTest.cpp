@@ -127,6 +127,30 @@ TEST_CASE("Quad GeLU is MPCFormer's formula in two rounds",
   CHECK(f.rounds == 2);
 }
 
+TEST_CASE("gelu.relu is ReLU in one comparison", "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.relu");
+  REQUIRE(info);
+  CHECK(info->needsTraining);
+  Shape shape{1, 16, 64};
+  std::vector<double> xs =
+      activationInputs(1024, 8, 29, {0, 1.0 / 65536, -1.0 / 65536, 7.5});
+  GeluParams gp;
+  gp.approx = Approximation::GeluRelu;
+  NlRun r = runGelu(xs, shape, gp, Link::Mem);
+  auto relu = [](double x) { return x > 0 ? x : 0.0; };
+  ErrStats e = errors(r.in, r.out, relu);
+  INFO("gelu.relu max abs err vs ReLU " << e.maxAbs);
+  CHECK(boundRatio(r.in, r.out, relu, *info) <= 1);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  // One breakpoint: fewer rounds and bytes than PUMA's three.
+  GeluParams puma;
+  puma.approx = Approximation::GeluPuma;
+  Cost p = geluCost(shape, puma);
+  CHECK(f.rounds <= p.rounds);
+  CHECK(f.bytes01 < p.bytes01);
+}
+
 TEST_CASE("tanh.poly over a wide range", "[nonlinear][tanh]") {
   const ApproxInfo *info = approxInfo("tanh.poly");
   REQUIRE(info);
