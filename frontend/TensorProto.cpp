@@ -186,8 +186,16 @@ llvm::Expected<HostTensor> mpc::onnx::tensorFromProto(const pb::TensorProto &t,
       break;
     case pb::TensorProto::FLOAT16:
       err = copyTyped(at, t.int32_data(), n, h.f, "int32_data");
-      for (double &v : h.f)
+      // Each int32 holds one half's 16 bits; anything else is corrupt (and
+      // converting it to uint16 would be undefined).
+      for (size_t k = 0; !err && k < h.f.size(); ++k) {
+        double &v = h.f[k];
+        if (v < 0 || v > 65535)
+          return error("{}: FLOAT16 element {} is {:.0f} in int32_data, not "
+                       "the bits of a half (0..65535)",
+                       at, k, v);
         v = halfToDouble(static_cast<uint16_t>(v));
+      }
       break;
     case pb::TensorProto::INT64:
       err = copyTyped(at, t.int64_data(), n, h.i, "int64_data");
