@@ -20,27 +20,14 @@
 #include <fstream>
 #include <string>
 
+#include "tests/unit/TempFiles.h"
+
 using namespace mpc;
 
-namespace {
-/// A fresh temporary directory, removed with its files at scope exit.
-struct TempDir {
-  llvm::SmallString<128> path;
-  TempDir() {
-    REQUIRE(!llvm::sys::fs::createUniqueDirectory("mpcc-pb-test", path));
-  }
-  ~TempDir() { llvm::sys::fs::remove_directories(path); }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<128> p = path;
-    llvm::sys::path::append(p, name);
-    return std::string(p);
-  }
-};
+using test::TempDir;
+using test::writeBytes;
 
-void writeBytes(const std::string &path, const std::string &bytes) {
-  std::ofstream os(path, std::ios::binary);
-  os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+namespace {
 
 std::string errorOf(llvm::Error e) { return llvm::toString(std::move(e)); }
 
@@ -64,7 +51,7 @@ TEST_CASE("parseTensorProto reads bytes as readTensorProto reads the file",
 }
 
 TEST_CASE("readTensorProto reads raw and typed data", "[tensor][pb]") {
-  TempDir dir;
+  TempDir dir("mpcc-pb-test");
   auto save = [&](const ::onnx::TensorProto &t, const std::string &name) {
     std::string p = dir.file(name);
     writeBytes(p, t.SerializeAsString());

@@ -19,27 +19,14 @@
 #include <fstream>
 #include <string>
 
+#include "tests/unit/TempFiles.h"
+
 using namespace mpc;
 
-namespace {
-/// A fresh temporary directory, removed with its files at scope exit.
-struct TempDir {
-  llvm::SmallString<128> path;
-  TempDir() {
-    REQUIRE(!llvm::sys::fs::createUniqueDirectory("mpcc-tensor-test", path));
-  }
-  ~TempDir() { llvm::sys::fs::remove_directories(path); }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<128> p = path;
-    llvm::sys::path::append(p, name);
-    return std::string(p);
-  }
-};
+using test::TempDir;
+using test::writeBytes;
 
-void writeBytes(const std::string &path, const std::string &bytes) {
-  std::ofstream os(path, std::ios::binary);
-  os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+namespace {
 
 std::string readBytes(const std::string &path) {
   std::ifstream is(path, std::ios::binary);
@@ -80,7 +67,7 @@ TEST_CASE("shapeStr", "[tensor]") {
 }
 
 TEST_CASE("npy round trip for every dtype", "[tensor][npy]") {
-  TempDir dir;
+  TempDir dir("mpcc-tensor-test");
   std::vector<HostTensor> cases = {
       HostTensor::floats({2, 3}, {1.5, -2.25, 0, 3e-8, 1e30, -0.0}),
       HostTensor::floats({4}, {0.1, -1.0 / 3, 1e-300, 12345.678},
@@ -115,7 +102,7 @@ TEST_CASE("npy round trip for every dtype", "[tensor][npy]") {
 }
 
 TEST_CASE("npy reads v2 and v3 headers and double quotes", "[tensor][npy]") {
-  TempDir dir;
+  TempDir dir("mpcc-tensor-test");
   std::string payload(16, '\0');
   int64_t vals[2] = {7, -9};
   std::memcpy(payload.data(), vals, 16);
@@ -133,7 +120,7 @@ TEST_CASE("npy reads v2 and v3 headers and double quotes", "[tensor][npy]") {
 }
 
 TEST_CASE("npy rejects malformed files with clear errors", "[tensor][npy]") {
-  TempDir dir;
+  TempDir dir("mpcc-tensor-test");
   std::string p = dir.file("x.npy");
   const std::string ok = "{'descr': '<f4', 'fortran_order': False, "
                          "'shape': (128,), }";
@@ -231,7 +218,7 @@ TEST_CASE("checkedNumElements", "[tensor]") {
 
 TEST_CASE("parseNpy reads bytes as readNpy reads the file", "[tensor][npy]") {
   HostTensor t = HostTensor::floats({2}, {1.5, -2});
-  TempDir dir;
+  TempDir dir("mpcc-tensor-test");
   std::string p = dir.file("t.npy");
   REQUIRE(errorOf(writeNpy(p, t)).empty());
   auto fromBytes = ok(parseNpy(readBytes(p), "mem.npy"));
@@ -242,7 +229,7 @@ TEST_CASE("parseNpy reads bytes as readNpy reads the file", "[tensor][npy]") {
 }
 
 TEST_CASE("writeNpy is atomic and checks element counts", "[tensor][npy]") {
-  TempDir dir;
+  TempDir dir("mpcc-tensor-test");
   std::string p = dir.file("y.npy");
   HostTensor bad = HostTensor::floats({2, 2}, {1, 2, 3});
   std::string msg = errorOf(writeNpy(p, bad));
