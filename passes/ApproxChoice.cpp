@@ -9,6 +9,7 @@
 #include "ir/OpSchema.h"
 
 #include "ir/IR.h"
+#include "runtime/protocols/ApproxCost.h"
 #include "support/Diag.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -160,17 +161,43 @@ CompileOptions::approxChoices(rt::ApproxKind kind) const {
   return all;
 }
 
-std::string mpc::approxMenu() {
+std::string mpc::approxMenu(bool withCost, const CompileOptions &opts) {
   std::string s = "presets:\n";
   for (const ApproxPreset &p : approxPresets())
     s += fmt::format("  {:<12} {}\n", p.name, p.summary);
+  if (withCost)
+    s += fmt::format(
+        "Per kind: the input domain where the max error holds; cost on a row "
+        "of {} at --frac-bits {} and --range-bits {}: rounds, and bytes per "
+        "element online (both directions) and from the dealer (both "
+        "parties). A plan's own cost: `mpcc report`.\n",
+        rt::kApproxCostRow, opts.fracBits, opts.rangeBits);
   for (ApproxKind k : rt::perOpApproxKinds()) {
-    s += fmt::format("{}=NAME:\n", rt::approxKindName(k).str());
-    for (const rt::ApproxInfo *a : rt::approxesOf(k))
+    std::string kind = rt::approxKindName(k).str() + "=NAME";
+    if (withCost)
+      s += fmt::format("{:<14} {:<16} {:>9} {:>6} {:>7} {:>7}  {}\n", kind,
+                       "domain", "max error", "rounds", "online", "dealer",
+                       "source");
+    else
+      s += kind + ":\n";
+    for (const rt::ApproxInfo *a : rt::approxesOf(k)) {
+      std::string notes =
+          std::string(a->isDefault ? ", default" : "") +
+          (a->needsTraining ? ", needs a model trained with it" : "");
+      if (!withCost) {
+        s += fmt::format("  {:<12} [{:g}, {:g}], max error {:g}{} ({})\n",
+                         a->shortName, a->lo, a->hi, a->maxAbsErr, notes,
+                         a->source);
+        continue;
+      }
+      rt::Cost c = rt::approxRowCost(a->id, opts.fracBits, opts.rangeBits);
+      double row = double(rt::kApproxCostRow);
       s += fmt::format(
-          "  {:<12} [{:g}, {:g}], max error {:g}{}{} ({})\n", a->shortName,
-          a->lo, a->hi, a->maxAbsErr, a->isDefault ? ", default" : "",
-          a->needsTraining ? ", needs a model trained with it" : "", a->source);
+          "  {:<12} {:<16} {:>9.2g} {:>6} {:>7.0f} {:>7.0f}  {}{}\n",
+          a->shortName, fmt::format("[{:g}, {:g}]", a->lo, a->hi), a->maxAbsErr,
+          c.rounds, double(c.bytes01 + c.bytes10) / row,
+          double(c.dealerBytes0 + c.dealerBytes1) / row, a->source, notes);
+    }
   }
   return s;
 }

@@ -56,7 +56,10 @@ rt::Approximation approxOf(const Op &op, const CompileOptions &opts);
 llvm::Error applyApproxSpec(llvm::StringRef spec, CompileOptions &opts);
 
 /// The presets and, per op kind, its approximations with domain, error
-/// and source: the text of `mpcc compile --approx` help.
-std::string approxMenu();
+/// and source: the text of `mpcc compile --approx` help. \p withCost adds
+/// each entry's rounds and bytes per element on a typical row at
+/// \p opts' frac and range bits (rt::approxRowCost): `--approx list`.
+std::string approxMenu(bool withCost = false,
+                       const CompileOptions &opts = CompileOptions());
 
 } // namespace mpc

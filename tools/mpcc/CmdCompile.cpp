@@ -50,7 +50,12 @@ static cl::opt<bool> stats("stats",
 
 Error mpc::tool::runCompile() {
   if (approx == "list") {
-    outs() << approxMenu();
+    // Priced at the --frac-bits and --range-bits given (checked first).
+    auto opts = makeCompileOptions(
+        {fracBits, rangeBits, revealBoth, std::string(kDefaultApproxPreset)});
+    if (!opts)
+      return opts.takeError();
+    outs() << approxMenu(/*withCost=*/true, *opts);
     return Error::success();
   }
   if (Error e = requireModel())

@@ -1,0 +1,29 @@
+//===- runtime/protocols/ApproxCost.h - Each entry's price -----*- C++ -*-===//
+//
+// The cost of each menu entry on a typical row, from the protocols' own
+// cost formulas (the ones the two-party tests compare with measured bytes
+// and rounds). `mpcc compile --approx list` prints it; the cost of a
+// compiled plan (narrowed rings, truncations fused into GeLU, the model's
+// shapes) is its kernels' cost, in `mpcc report`.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Cost.h"
+#include "runtime/protocols/Approx.h"
+
+#include <cstdint>
+
+namespace mpc::rt {
+
+/// The row the menu prices: softmax over 128 scores (a sequence of 128),
+/// LayerNorm over 128 features, element-wise kinds on 128 elements.
+constexpr int64_t kApproxCostRow = 128;
+
+/// The cost of entry \p a on one row of kApproxCostRow elements, with the
+/// parameters the compiler gives it for activations |x| < 2^rangeBits at
+/// \p frac fractional bits (comparison widths, softmax's input bits) and
+/// the entry's defaults otherwise; LayerNorm with a private gain and bias.
+Cost approxRowCost(Approximation a, int frac, int rangeBits);
+
+} // namespace mpc::rt
