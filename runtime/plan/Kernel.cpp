@@ -166,6 +166,10 @@ llvm::Error mpc::rt::checkAttrs(const OpDesc &op,
     if (!attrHasKind(attr, spec->kind))
       return opError(op, "attribute '{}' must be a {}", name,
                      kindName(spec->kind));
+    if (spec->kind == AttrKind::Int &&
+        (attr.i() < spec->lo || attr.i() > spec->hi))
+      return opError(op, "attribute '{}' is {}; expected {}..{}", name,
+                     attr.i(), spec->lo, spec->hi);
   }
   for (const AttrSpec &s : specs)
     if (s.required && !op.hasAttr(s.name))

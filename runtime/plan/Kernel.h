@@ -32,6 +32,7 @@
 
 #include <any>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -105,8 +106,9 @@ struct OpDesc {
   /// "op 7 'trunc' (onnx node '/l0/MatMul')": for error messages.
   std::string describe() const;
 
-  // Attributes. Kernel::check validates kinds first; afterwards the getters
-  // return the attribute or the default. attrFloat also accepts an int.
+  // Attributes. Kernel::check validates kinds and Int ranges first
+  // (checkAttrs); afterwards the getters return the attribute or the
+  // default. attrFloat also accepts an int.
   bool hasAttr(llvm::StringRef name) const;
   int64_t attrInt(llvm::StringRef name, int64_t def = 0) const;
   double attrFloat(llvm::StringRef name, double def = 0) const;
@@ -121,9 +123,16 @@ struct AttrSpec {
   const char *name;
   AttrKind kind;
   bool required = false;
+  /// The values an Int may take, checked by checkAttrs before any kernel
+  /// reads it: by default those of an int, so that a kernel may read any
+  /// Int attribute as int(op.attrInt(...)) once the op is checked (a plan
+  /// giving 2^32 + 5 is refused, not read as 5).
+  int64_t lo = std::numeric_limits<int>::min();
+  int64_t hi = std::numeric_limits<int>::max();
 };
 
-/// Rejects unknown attributes, wrong kinds and missing required ones.
+/// Rejects unknown attributes, wrong kinds, Ints outside their range and
+/// missing required ones.
 llvm::Error checkAttrs(const OpDesc &op, llvm::ArrayRef<AttrSpec> specs);
 /// An error about \p op: "op 7 'trunc' (onnx node 'n'): <message>".
 template <typename... Args>

@@ -250,7 +250,7 @@ llvm::Expected<SliceBounds> sliceBounds(const OpDesc &op) {
     b.ends.push_back(e);
     b.axes.push_back(*a);
     b.steps.push_back(steps[i]);
-    b.out[*a] = e > s ? (e - s + steps[i] - 1) / steps[i] : 0;
+    b.out[*a] = e > s ? (e - s - 1) / steps[i] + 1 : 0; // no overflow
   }
   return b;
 }
@@ -419,14 +419,12 @@ protected:
   llvm::Error checkOp(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 1, 1))
       return e;
-    if (llvm::Error e = checkAttrs(op, {{"depth", AttrKind::Int, true}}))
+    if (llvm::Error e = checkAttrs(op, {{"depth", AttrKind::Int, true, 1}}))
       return e;
     const ValueDesc &ids = *op.in[0], &y = *op.out[0];
     if (!ids.isInt)
       return opError(op, "{} ({}) must be integer ids", inName(0),
                      ids.describe());
-    if (op.attrInt("depth") <= 0)
-      return opError(op, "depth {} must be positive", op.attrInt("depth"));
     if (llvm::Error e = checkFixed(op, y, outName(0)))
       return e;
     Shape out = ids.shape;

@@ -34,14 +34,6 @@ std::vector<RingTensor> one(RingTensor t) {
   return v;
 }
 
-llvm::Error checkRange(const OpDesc &op, llvm::StringRef attr, int64_t v,
-                       int64_t lo, int64_t hi) {
-  if (v < lo || v > hi)
-    return opError(op, "attribute '{}' is {}; expected {}..{}", attr.str(), v,
-                   lo, hi);
-  return llvm::Error::success();
-}
-
 /// The approximation the attribute `approx` names (the kind's default
 /// when absent); check() has rejected unknown names.
 Approximation approxOf(const OpDesc &op, ApproxKind kind) {
@@ -110,9 +102,8 @@ public:
     return int(op.attrInt("bits", kFullCompareBits));
   }
   llvm::Error check(const OpDesc &op) const override {
-    if (llvm::Error e = checkSecretMap(op, 1, {{"bits", AttrKind::Int}}))
-      return e;
-    return checkRange(op, "bits", bits(op), 1, kFullCompareBits);
+    return checkSecretMap(
+        op, 1, {{"bits", AttrKind::Int, false, 1, kFullCompareBits}});
   }
   Cost cost(const OpDesc &op) const override {
     return reluCost(op.in[0]->numElements(), bits(op));
@@ -140,9 +131,8 @@ public:
       return e;
     Shape out = x;
     out.back() = 1;
-    if (llvm::Error e = checkSecretMap(op, 1, {{"bits", AttrKind::Int}}, out))
-      return e;
-    return checkRange(op, "bits", bits(op), 1, kMaxCompareBits - 1);
+    return checkSecretMap(
+        op, 1, {{"bits", AttrKind::Int, false, 1, kMaxCompareBits - 1}}, out);
   }
   Cost cost(const OpDesc &op) const override {
     return maxCost(op.in[0]->shape, bits(op));
@@ -173,11 +163,11 @@ public:
       : kind_(kind), attrs_(std::move(attrs)), deal_(deal), run_(run),
         cost_(cost) {}
   llvm::Error check(const OpDesc &op) const override {
-    int64_t drop = inputTruncBits(op);
-    if (llvm::Error e =
-            checkRange(op, "trunc_bits", drop, 0, kGeluMaxInputTruncBits))
+    // The attributes first: the frac check below reads trunc_bits.
+    if (llvm::Error e = checkAttrs(op, attrs_))
       return e;
-    if (llvm::Error e = checkSecretMap(op, 1, attrs_, std::nullopt, int(drop)))
+    if (llvm::Error e = checkSecretMap(op, 1, attrs_, std::nullopt,
+                                       int(inputTruncBits(op))))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
@@ -223,11 +213,12 @@ private:
 class GeluKernel final : public ApproxKernel<GeluParams, GeluMat> {
 public:
   GeluKernel()
-      : ApproxKernel(ApproxKind::Gelu,
-                     {{"approx", AttrKind::Str},
-                      {"compare_bits", AttrKind::Int},
-                      {"trunc_bits", AttrKind::Int}},
-                     dealGelu, gelu, geluCost) {}
+      : ApproxKernel(
+            ApproxKind::Gelu,
+            {{"approx", AttrKind::Str},
+             {"compare_bits", AttrKind::Int},
+             {"trunc_bits", AttrKind::Int, false, 0, kGeluMaxInputTruncBits}},
+            dealGelu, gelu, geluCost) {}
 
   /// GeLU truncates its input first, in its input ring (Narrow.h).
   OperandRing operandRing(RingAttrFn attr) const override {
@@ -286,8 +277,8 @@ public:
                       {"iters", AttrKind::Int},
                       {"max_input", AttrKind::Float},
                       {"order", AttrKind::Int},
-                      {"cubes", AttrKind::Int},
-                      {"fitted", AttrKind::Int}},
+                      {"cubes", AttrKind::Int, false, 0, 20},
+                      {"fitted", AttrKind::Int, false, 0, 1}},
                      dealExp, expApprox, expCost) {}
 
 protected:
@@ -305,10 +296,6 @@ protected:
     if (!(p.maxInput >= 0 && p.maxInput <= 64))
       return opError(op, "attribute 'max_input' is {}; expected 0..64",
                      p.maxInput);
-    if (llvm::Error e = checkRange(op, "cubes", op.attrInt("cubes", 0), 0, 20))
-      return e;
-    if (llvm::Error e = checkRange(op, "fitted", op.attrInt("fitted", 0), 0, 1))
-      return e;
     return validated(op, validateExp(p));
   }
 };
@@ -395,29 +382,24 @@ public:
                      "takes x and an optional 0/1 mask, the plan gives "
                      "{} inputs",
                      op.in.size());
-    if (llvm::Error e = checkSecretMap(op, op.in.size(),
-                                       {{"approx", AttrKind::Str},
-                                        {"clip", AttrKind::Float},
-                                        {"exp_iters", AttrKind::Int},
-                                        {"exp_order", AttrKind::Int},
-                                        {"exp_cubes", AttrKind::Int},
-                                        {"exp_fitted", AttrKind::Int},
-                                        {"recip_iters", AttrKind::Int},
-                                        {"recip_max_bits", AttrKind::Int},
-                                        {"recip_min_exp", AttrKind::Int},
-                                        {"c", AttrKind::Float},
-                                        {"input_bits", AttrKind::Int}}))
+    if (llvm::Error e =
+            checkSecretMap(op, op.in.size(),
+                           {{"approx", AttrKind::Str},
+                            {"clip", AttrKind::Float},
+                            {"exp_iters", AttrKind::Int},
+                            {"exp_order", AttrKind::Int},
+                            {"exp_cubes", AttrKind::Int, false, 0, 20},
+                            {"exp_fitted", AttrKind::Int, false, 0, 1},
+                            {"recip_iters", AttrKind::Int},
+                            {"recip_max_bits", AttrKind::Int},
+                            {"recip_min_exp", AttrKind::Int},
+                            {"c", AttrKind::Float},
+                            {"input_bits", AttrKind::Int}}))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
     const Shape &x = op.in[0]->shape;
     if (llvm::Error e = checkLastAxis(op, x))
-      return e;
-    if (llvm::Error e =
-            checkRange(op, "exp_cubes", op.attrInt("exp_cubes", 0), 0, 20))
-      return e;
-    if (llvm::Error e =
-            checkRange(op, "exp_fitted", op.attrInt("exp_fitted", 0), 0, 1))
       return e;
     if (llvm::Error e = checkApprox(op, ApproxKind::Softmax))
       return e;

@@ -182,6 +182,49 @@ TEST_CASE("kernel checks run at load time", "[plan]") {
     setStr(*b.p.mutable_ops(0), "bits", "16");
     CHECK_THAT(errorOf(b.load()), Contains("'bits' must be a int"));
   }
+  SECTION("an int attribute is range-checked before a kernel reads it") {
+    // A hostile plan's 2^32 + k must be refused, not read as int(k), which
+    // each of these kernels would accept.
+    constexpr int64_t kWrap = int64_t(1) << 32;
+    struct Case {
+      const char *kernel, *attr;
+      int64_t valid;
+    };
+    for (Case c :
+         {Case{"gelu", "compare_bits", 40}, Case{"relu", "bits", 40},
+          Case{"exp", "iters", 8}, Case{"exp", "cubes", 0},
+          Case{"tanh", "compare_bits", 40}, Case{"reciprocal", "max_bits", 16},
+          Case{"softmax", "exp_iters", 8}, Case{"gelu", "trunc_bits", 0}}) {
+      for (int64_t v : {c.valid, kWrap + c.valid, c.valid - kWrap}) {
+        PlanBuilder b;
+        int x = b.value("x", {3}, 16, plan::VIS_SHARED);
+        int g = b.value("g", {3}, 16, plan::VIS_SHARED);
+        int r = b.value("r", {3}, 16, plan::VIS_PRIVATE1);
+        b.input("x", x, "float32");
+        setInt(b.op(c.kernel, {x}, {g}, 0), c.attr, v);
+        setInt(b.op("reveal", {g}, {r}, 1), "to", 1);
+        b.output("r", r);
+        INFO(c.kernel << " " << c.attr << " = " << v);
+        if (v == c.valid) {
+          CHECK(errorOf(b.load()) == "");
+          continue;
+        }
+        std::string e = errorOf(b.load());
+        CHECK_THAT(e, Contains(fmt::format("op 0 '{}'", c.kernel)));
+        CHECK_THAT(e, Contains(fmt::format("attribute '{}' is {}; expected",
+                                           c.attr, v)));
+      }
+    }
+    // onehot's depth reads all 64 bits but must be positive.
+    PlanBuilder b;
+    int ids = b.value("ids", {2}, 0, plan::VIS_PRIVATE1, /*isInt=*/true);
+    int y = b.value("y", {2, 4}, 16, plan::VIS_PRIVATE1);
+    b.input("ids", ids, "int64");
+    setInt(b.op("onehot", {ids}, {y}, 0), "depth", -kWrap + 4);
+    b.output("y", y);
+    CHECK_THAT(errorOf(b.load()),
+               Contains("attribute 'depth' is -4294967292; expected 1.."));
+  }
   SECTION("scale mismatch") {
     PlanBuilder b = truncPlan();
     setInt(*b.p.mutable_ops(0), "bits", 8);
