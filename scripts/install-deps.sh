@@ -8,6 +8,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   llvm-14-dev llvm-14-tools
   libfmt-dev catch2 libssl-dev
+  zlib1g-dev # .npz archives (mpcc eval --data)
   libopenblas-dev libopenblas0-pthread
   python3-numpy
   clang-format-14
