@@ -19,6 +19,7 @@
 #include "runtime/session/SessionImpl.h"
 
 #include "support/Diag.h"
+#include "support/TempDir.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -52,23 +53,6 @@ std::string readText(const std::string &path) {
   auto buf = llvm::MemoryBuffer::getFile(path);
   return buf ? (*buf)->getBuffer().trim().str() : "";
 }
-
-/// Temporary files of one run (mode 0700), removed when it ends.
-struct TempDir {
-  llvm::SmallString<128> path;
-  std::vector<std::string> extra; ///< Files outside the directory.
-  ~TempDir() {
-    for (const std::string &f : extra)
-      llvm::sys::fs::remove(f);
-    if (!path.empty())
-      llvm::sys::fs::remove_directories(path);
-  }
-  std::string file(llvm::StringRef name) const {
-    llvm::SmallString<128> p(path);
-    llvm::sys::path::append(p, name);
-    return p.str().str();
-  }
-};
 
 void start(Child &c, llvm::StringRef exe) {
   std::vector<llvm::StringRef> argv{exe};
@@ -215,8 +199,9 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
   auto plan = loadPlan(c);
   if (!plan)
     return plan.takeError();
-  if (llvm::Error e = reviewPlanAsClient(*plan, c))
-    return e;
+  if (!c.clientReviewShown)
+    if (llvm::Error e = reviewPlanAsClient(*plan, c))
+      return e;
   for (int role : {kDealerRole, 0, 1})
     if (llvm::Error e = checkMemory(*plan, c, role))
       return e;
@@ -226,10 +211,8 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
     return outFiles.takeError();
 
   TempDir tmp;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory("mpc-run-local", tmp.path))
-    return mpc::error("cannot create a temporary directory: {}", ec.message());
-  llvm::sys::fs::setPermissions(tmp.path, llvm::sys::fs::owner_all);
+  if (llvm::Error e = tmp.create("mpc-run-local"))
+    return e;
 
   std::vector<Child> children(3);
   const char *roles[3] = {"dealer", "party 0", "party 1"};
