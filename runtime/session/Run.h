@@ -40,6 +40,9 @@ struct RunConfig {
   std::vector<std::string> inputs;  ///< NAME=FILE
   std::vector<std::string> outputs; ///< FILE or NAME=FILE
   bool revealToBoth = false, quiet = false;
+  /// The caller has already shown party 1's review of the plan (what
+  /// party 0 learns): `mpcc eval` shows it once for all its runs.
+  bool clientReviewShown = false;
   double timeoutSeconds = 60;
   int threads = 0; ///< 0: all cores.
   /// RunOptions::materialWindowMiB; the parties must agree.

@@ -21,6 +21,7 @@ namespace mpc::tool {
 // initialisation, whose order across files is unspecified.
 llvm::cl::OptionCategory &category();
 llvm::cl::SubCommand &compileCmd();
+llvm::cl::SubCommand &evalCmd();
 llvm::cl::SubCommand &floatCmd();
 llvm::cl::SubCommand &optCmd();
 llvm::cl::SubCommand &opsCmd();
@@ -48,6 +49,7 @@ llvm::Expected<ImportOptions> importOptions();
 llvm::Error requireModel();
 
 llvm::Error runCompile();
+llvm::Error runEval();
 llvm::Error runFloat();
 llvm::Error runOpt();
 llvm::Error runReport();

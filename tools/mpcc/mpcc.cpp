@@ -31,6 +31,9 @@ cl::OptionCategory &mpc::tool::category() {
     return s;                                                                  \
   }
 MPCC_SUBCOMMAND(compileCmd, "compile", "Import a model and emit it (--emit=ir)")
+MPCC_SUBCOMMAND(evalCmd, "eval",
+                "Accuracy of a plan on a labelled set (.npz), run through "
+                "the two-party protocol")
 MPCC_SUBCOMMAND(floatCmd, "float",
                 "Run the float reference interpreter on a model")
 MPCC_SUBCOMMAND(optCmd, "opt", "Parse, verify and print textual IR")
@@ -117,6 +120,8 @@ Expected<mpc::ImportOptions> mpc::tool::importOptions() {
 static Error dispatch() {
   if (compileCmd())
     return runCompile();
+  if (evalCmd())
+    return runEval();
   if (floatCmd())
     return runFloat();
   if (optCmd())
