@@ -33,7 +33,7 @@ static bool isLayerNormKind(const RangeObservation &o) {
   return isLayerNormRangeKind(o.kind);
 }
 
-/// "layernorm.newton (CrypTen (papers.md B.5)) holds for variance + eps
+/// "layernorm.crypten (CrypTen (papers.md B.5)) holds for variance + eps
 /// in [0.1, 100]".
 static std::string domainText(const ApproxDomain &d) {
   return fmt::format("{} ({}) holds for {} in [{:g}, {:g}]", d.entry->name,

@@ -3,7 +3,7 @@
 //
 // The named presets (a choice of approximation per op kind) and the
 // --approx syntax over them and the registry (runtime/protocols/Approx.h):
-// "PRESET", "KIND=NAME,...", or both ("mpcformer,layernorm=newton"), and
+// "PRESET", "KIND=NAME,...", or both ("mpcformer,layernorm=crypten"), and
 // per-node choices "KIND=NAME@GLOB" over ONNX node names
 // ("softmax=2quad@/encoder/layer.[0-5]/*").
 //

@@ -50,7 +50,7 @@ bool isLayerNormRangeKind(llvm::StringRef kind);
 /// the input of its op, or for LayerNorm the rows' variance + eps (the
 /// domain of the rsqrt it uses).
 struct ApproxDomain {
-  const rt::ApproxInfo *entry; ///< The approximation (e.g. layernorm.newton).
+  const rt::ApproxInfo *entry; ///< The approximation (e.g. layernorm.crypten).
   std::string what;            ///< "input", "variance + eps".
   double lo = 0, hi = 0;
 };

@@ -24,6 +24,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <numbers>
 
 namespace mpc::rt {
 
@@ -204,11 +205,14 @@ Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits) {
 namespace {
 
 /// What a GeLU entry computes: a piecewise polynomial (comparisons with
-/// the breakpoints, in the rounds of the powers), or MPCFormer's quadratic
-/// (its own two-round program, no comparison).
+/// the breakpoints, in the rounds of the powers), MPCFormer's quadratic
+/// (its own two-round program, no comparison), or one polynomial on its
+/// domain (the poly program, no comparison).
 struct GeluForm {
-  enum Shape { Pieces, Quad } shape = Pieces;
-  Piecewise pieces; ///< Pieces.
+  enum Shape { Pieces, Quad, Poly } shape = Pieces;
+  Piecewise pieces;  ///< Pieces.
+  PolyParams poly;   ///< Poly (coeffs and bound; frac from GeluParams).
+  int polyShift = 0; ///< Poly: evaluated in x / 2^polyShift.
 };
 
 // One implementation per GeLU entry of Approximations.def.
@@ -239,7 +243,7 @@ GeluForm geluPuma() {
                -0.037688200365904236, 0,   0.0018067462606141187};
   id.kind = Segment::Identity;
   pw.segs = {zero, f0, f1, id};
-  return {GeluForm::Pieces, pw};
+  return {GeluForm::Pieces, pw, {}, 0};
 }
 
 /// mpcc's accurate GeLU: GeLU(x) = x/2 + x erf(x/sqrt2)/2, and the second
@@ -261,7 +265,7 @@ GeluForm geluAccurate() {
   mid.coeffs[1] = 2.0; // x/2 = 2y
   id.kind = Segment::Identity;
   pw.segs = {zero, mid, id};
-  return {GeluForm::Pieces, pw};
+  return {GeluForm::Pieces, pw, {}, 0};
 }
 
 /// MPCViT+'s linearised GeLU: ReLU, a single breakpoint at 0.
@@ -271,11 +275,43 @@ GeluForm geluRelu() {
   Segment zero, id;
   id.kind = Segment::Identity;
   pw.segs = {zero, id};
-  return {GeluForm::Pieces, pw};
+  return {GeluForm::Pieces, pw, {}, 0};
 }
 
 /// MPCFormer's Quad, 0.125 x^2 + 0.25 x + 0.5 (buildQuadGelu).
-GeluForm geluQuad() { return {GeluForm::Quad, {}}; }
+GeluForm geluQuad() { return {GeluForm::Quad, {}, {}, 0}; }
+
+/// CrypTen's GeLU: x/2 (1 + erf(x/sqrt2)) with its erf, the Taylor series
+/// 2/sqrt(pi) sum_{k=0..8} (-1)^k u^(2k+1) / (k! (2k+1)) (erf_iterations
+/// 8, papers.md A.1), expanded in x: x/2 plus even powers up to x^18.
+GeluForm geluCrypten() {
+  GeluForm form;
+  form.shape = GeluForm::Poly;
+  std::vector<double> &c = form.poly.coeffs;
+  c.assign(19, 0.0);
+  c[1] = 0.5;
+  double factorial = 1;
+  for (int k = 0; k <= 8; ++k) {
+    if (k > 0)
+      factorial *= k;
+    // x/2 * 2/sqrt(pi) * (-1)^k (x/sqrt2)^(2k+1) / (k! (2k+1)).
+    c[2 * k + 2] = (k % 2 ? -1 : 1) / std::sqrt(std::numbers::pi) /
+                   (factorial * (2 * k + 1)) /
+                   std::pow(std::numbers::sqrt2, 2 * k + 1);
+  }
+  form.poly.bound = approxInfo(Approximation::GeluCrypten).hi;
+  // In y = x/2 (|y| <= 1.1): the coefficient of y^18 is 6e-4 where that of
+  // x^18 (2.3e-9) would round away at the sum's scale.
+  form.polyShift = 1;
+  return form;
+}
+
+/// The poly program of a polynomial GeLU entry at the parameters' frac.
+PolyParams geluPoly(const GeluForm &form, const GeluParams &p) {
+  PolyParams pp = form.poly;
+  pp.frac = p.frac;
+  return pp;
+}
 
 /// Odd-symmetric tanh: minimax fits (Approximations.def gives the errors).
 Piecewise tanhPoly() {
@@ -364,6 +400,12 @@ int geluInputRingBits(int compareBits, int inputTruncBits) {
 
 llvm::Error nl::validateGeluForm(const GeluParams &p) {
   GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Poly) {
+    if (p.inputTruncBits != 0)
+      return mpc::error("gelu: inputTruncBits {} must be 0 for {}",
+                        p.inputTruncBits, approxInfo(p.approx).name);
+    return validatePoly({1}, geluPoly(form, p));
+  }
   if (form.shape == GeluForm::Quad) {
     if (p.inputTruncBits != 0)
       return mpc::error("gelu: inputTruncBits {} must be 0 for {}",
@@ -389,6 +431,11 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   if (n == 0)
     return m;
   GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Poly) {
+    m.prog = fx::dealProgram(
+        c, buildPolyProgram(n, geluPoly(form, p), form.polyShift).prog);
+    return m;
+  }
   if (form.shape == GeluForm::Quad) {
     m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac).prog);
     return m;
@@ -405,6 +452,11 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
   if (n == 0)
     co_return x;
   GeluForm form = geluForm(params.approx);
+  if (form.shape == GeluForm::Poly) {
+    PolyProgram pp =
+        buildPolyProgram(n, geluPoly(form, params), form.polyShift);
+    co_return co_await runUnaryProgram(p, m.prog, pp.x, pp.out, std::move(x));
+  }
   if (form.shape == GeluForm::Quad) {
     QuadProgram qp = buildQuadGelu(n, params.frac);
     co_return co_await runUnaryProgram(p, m.prog, qp.x, qp.out, std::move(x));
@@ -423,6 +475,9 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
   if (n == 0)
     return Cost();
   GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Poly)
+    return fx::programCost(
+        *buildPolyProgram(n, geluPoly(form, p), form.polyShift).prog);
   if (form.shape == GeluForm::Quad)
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
   return piecewiseCost(buildGeluPieces(form.pieces, n, p), p.compareBits);

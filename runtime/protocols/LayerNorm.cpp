@@ -9,9 +9,9 @@
 //      var + eps = Q/d + eps is an affine function of the premasked Q, so
 //      it is never opened; the normalisation comparisons test
 //      Q < d (2^j - eps) directly (no division before them). Then the
-//      normalised rsqrt (Reciprocal.cpp) gives rho. With rsqrt "newton"
-//      (CrypTen), var + eps is truncated to frac instead and no comparison
-//      is made.
+//      normalised rsqrt (Reciprocal.cpp) gives rho. With an rsqrt that
+//      does not normalise (CrypTen's Newton, SecFormer's Goldschmidt),
+//      var + eps is truncated to frac instead and no comparison is made.
 //   3. (n) out = y rho (gamma) + beta, one truncation (in the ring
 //      |out| < 2^inputBits needs); rho is broadcast along the row as a
 //      premasked value.
@@ -64,13 +64,16 @@ CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
   return cp;
 }
 
-/// Whether the rsqrt is CrypTen's Newton iteration, with no normalisation.
-bool isNewton(const LayerNormParams &p) { return !normalizes(p.rsqrt.approx); }
+/// Whether the rsqrt iterates on its fixed domain (CrypTen's Newton,
+/// SecFormer's Goldschmidt), with no normalisation.
+bool isUnnormalized(const LayerNormParams &p) {
+  return !normalizes(p.rsqrt.approx);
+}
 
 /// The scale of rho = rsqrt(var + eps): finer than frac by half the
 /// variance range, so that rho keeps frac bits of relative precision.
 int rhoFrac(const LayerNormParams &p) {
-  if (isNewton(p))
+  if (isUnnormalized(p))
     return p.frac;
   return p.frac + (std::max(p.rsqrt.maxBits, 0) + 1) / 2;
 }
@@ -92,9 +95,9 @@ VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
   Builder b(dm.rows);
   VarProgram vp;
   vp.s2 = b.arithInput();
-  if (isNewton(p)) {
-    // CrypTen's Newton rsqrt on var + eps truncated to frac (its domain,
-    // about [0.1, 100], needs no finer scale).
+  if (isUnnormalized(p)) {
+    // The rsqrt's own iterations on var + eps truncated to frac (their
+    // domains, [0.1, 100] or [0.2, 10], need no finer scale).
     vp.q = b.trunc(vp.s2, f);
     b.nextStage();
     int fv = kSafeBits - 1 - f - 8;
@@ -102,7 +105,7 @@ VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
              Builder::constant(p.eps, f + fv);
     int v = b.trunc(b.local(x), fv);
     b.nextStage();
-    vp.rho = buildRsqrtNewton(b, v, p.rsqrt.iters, f);
+    vp.rho = buildRsqrtUnnormalized(b, p.rsqrt.approx, v, p.rsqrt.iters, f);
     vp.prog = b.finish();
     return vp;
   }
@@ -210,8 +213,11 @@ RingTensor privateGain(const Party &p, const fx::MaskedView &y,
 
 /// Top-bit normalisation of var + eps, minimax guess, a Newton step.
 Approximation layerNormNormalized() { return Approximation::RsqrtNormalized; }
-/// CrypTen's Newton rsqrt on var + eps truncated to frac.
-Approximation layerNormNewton() { return Approximation::RsqrtNewton; }
+/// CrypTen's LayerNorm is its inv_sqrt (the Newton rsqrt) on var + eps
+/// truncated to frac.
+Approximation layerNormCrypten() { return Approximation::RsqrtNewton; }
+/// SecFormer's Goldschmidt rsqrt (deflated) on var + eps truncated to frac.
+Approximation layerNormSecformer() { return Approximation::RsqrtSecformer; }
 
 } // namespace
 

@@ -154,6 +154,9 @@ int reciprocalCompareBits(const ReciprocalParams &p);
 ///    steps, and the factor 2^-(k+1)/2 (a public coefficient per k) folded
 ///    into the last truncation. Domain [2^minExp, 2^maxBits)
 ///    ("rsqrt.normalized"). Rounds: C + 3 + 2 iters.
+///  rsqrt.secformer (SecFormer, iters 7): x/4, then y = 1 and
+///    m = (3 - x)/2, x <- x m^2, y <- y m (one round each), y/2. Domain
+///    [0.2, 10] ("rsqrt.secformer"). Rounds: 1 + iters.
 /// The iterations rsqrt entry \p a runs by default.
 int rsqrtIters(Approximation a);
 struct RsqrtParams {
@@ -184,6 +187,8 @@ Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p);
 ///   |x| < 2^(compareBits-1) / 2^frac. Rounds: 4.
 /// gelu.quad: 0.125x^2 + 0.25x + 0.5 (MPCFormer; only for models distilled
 ///   with it). 2 rounds. No comparisons (compareBits is ignored).
+/// gelu.crypten: CrypTen's erf Taylor series as one polynomial of degree 18
+///   (the poly program): no comparison, right on its domain only.
 /// inputTruncBits > 0 (piecewise entries, geluCompares): x arrives
 ///   at frac + inputTruncBits (an untruncated product, |x| <
 ///   2^(62 - inputTruncBits - frac) in value) and the first round
@@ -263,6 +268,9 @@ constexpr int kSoftmaxMaxInputBits = kFullRingBits - 4;
 ///   L < 256): max + 6 + 7 + 1 with defaults.
 /// softmax.puma: the same with PUMA's exp (1 + x/256)^256 (exp ignored):
 ///   error 4e-3 ("softmax.puma").
+/// softmax.crypten: as softmax.puma with CrypTen's Newton reciprocal of the
+///   row sum (10 iterations, no comparison): rows of at most 200.
+/// softmax.scaling (MPCViT): x/n times the 0/1 mask if any, one truncation.
 /// softmax.2quad (MPCFormer): (x + c)^2 / sum (x + c)^2 with c = quadC. An
 ///   additive mask bias breaks it (a -10000 entry squares to 1e8): pass the
 ///   0/1 mask to softmax() instead. The reciprocal's domain is
@@ -271,7 +279,9 @@ struct SoftmaxParams {
   Approximation approx = defaultApprox(ApproxKind::Softmax);
   double clipBelow = -14;
   ExpParams exp = expParams(Approximation::ExpCubes); ///< exact only.
-  ReciprocalParams recip; ///< exact/puma: only iters is used.
+  /// Goldschmidt entries: only iters is used (exact, puma) or also the
+  /// domain (2quad); crypten runs reciprocal.newton's defaults.
+  ReciprocalParams recip;
   double quadC = 5;
   /// Bound on |x| * 2^frac, in bits (max compares); the widest by default.
   int inputBits = kSoftmaxMaxInputBits;
@@ -292,9 +302,9 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
                           const SoftmaxMat &m,
                           const RingTensor *mask = nullptr);
 Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
-/// Whether entry \p a takes the row max and exp (exact, puma), and so
-/// inputBits and an additive mask bias; otherwise (2quad) the quadratic's
-/// c and a 0/1 mask.
+/// Whether entry \p a takes the row max and exp (exact, puma, crypten), and
+/// so inputBits and an additive mask bias; otherwise (2quad, scaling) a 0/1
+/// mask.
 bool softmaxUsesExp(Approximation a);
 /// The bound on |x| 2^frac, in bits, softmax needs for activations
 /// |x| < 2^rangeBits (its max compares differences: one bit more).
@@ -326,8 +336,9 @@ double softmaxMaskBias(int rangeBits);
 ///     gamma - B known to both parties (party 1 from the W - B set-up of
 ///     weight gammaWeightId, party 0 from its mask seed) and the dealer's
 ///     shares of A B for both of A's candidates. Party 1 passes nullptr.
-/// layernorm.newton (rsqrt.approx rsqrt.newton, CrypTen) truncates var + eps
-/// to frac and runs buildRsqrtNewton: no comparison, 19 rounds, domain of
+/// layernorm.crypten (rsqrt.newton) and layernorm.secformer (rsqrt.secformer)
+/// truncate var + eps to frac and run the rsqrt's own iterations: no
+/// comparison; layernorm.crypten takes 19 rounds, domain of
 /// var + eps about [0.1, 100].
 /// Inputs: |x - mean| < 2^inputBits. rsqrt(var + eps) is kept at
 /// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + C' (the

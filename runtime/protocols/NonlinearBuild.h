@@ -94,6 +94,11 @@ int buildRsqrtNormalized(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
 /// CrypTen's Newton reciprocal / rsqrt on premasked x at frac.
 int buildReciprocalNewton(Builder &b, int x, int iters, int frac);
 int buildRsqrtNewton(Builder &b, int x, int iters, int frac);
+/// The iterations of an rsqrt entry that does not normalise (normalizes()
+/// is false: rsqrt.newton, rsqrt.secformer) on premasked x at frac; a
+/// premasked result at frac.
+int buildRsqrtUnnormalized(Builder &b, Approximation a, int x, int iters,
+                           int frac);
 
 // --- Programs with a normalisation comparison --------------------------------
 
@@ -181,12 +186,27 @@ Proto<RingTensor> runPiecewise(Party &p, const Piecewise &pw,
 Cost piecewiseCost(const PiecewiseProgram &pp, int cmpBits);
 
 /// Whether reciprocal or rsqrt entry \p a normalises its input by the top
-/// bit (a batched comparison over [2^minExp, 2^maxBits)); otherwise it is
-/// CrypTen's Newton iteration on its fixed domain.
+/// bit (a batched comparison over [2^minExp, 2^maxBits)); otherwise it
+/// iterates on its fixed domain (CrypTen's Newton, SecFormer's Goldschmidt).
 bool normalizes(Approximation a);
 
 /// The exp softmax runs (its entry's, or the parameters'), at p.frac.
 ExpParams softmaxExp(const SoftmaxParams &p);
+/// The reciprocal softmax takes of its row sums (rows of \p len): its
+/// entry's, on [1, len] for the entries with exp, on p.recip's domain for
+/// the quadratic.
+ReciprocalParams softmaxRecip(const SoftmaxParams &p, int64_t len);
+
+/// A program of one input: x opened, the powers and sum_k c_k x^k
+/// truncated once (the poly op; GeLU entries that are one polynomial).
+/// shift > 0 evaluates it in y = x / 2^shift (the same ring values, read
+/// finer): for a high degree on |x| > 1, powers of y stay small and the
+/// small coefficients of high powers become larger, keeping precision.
+struct PolyProgram {
+  std::shared_ptr<const fx::Program> prog;
+  int x = -1, out = -1;
+};
+PolyProgram buildPolyProgram(int64_t n, const PolyParams &p, int shift = 0);
 
 /// The checks of GeLU parameters that depend on what its entry computes
 /// (Activations.cpp; validateGelu calls it).

@@ -217,28 +217,26 @@ Proto<RingTensor> runUnaryProgram(Party &p, const fx::Mat &m, int in, int out,
 
 // --- The poly op -------------------------------------------------------------
 
-namespace {
-
-struct PolyProgram {
-  std::shared_ptr<const fx::Program> prog;
-  int x = -1, out = -1;
-};
-
-PolyProgram buildPolyProgram(int64_t n, const PolyParams &p) {
+PolyProgram nl::buildPolyProgram(int64_t n, const PolyParams &p, int shift) {
   Builder b(n);
   PolyProgram pp;
   pp.x = b.arithInput();
   int xm = b.open(pp.x);
   b.nextStage();
-  Powers pw = buildPowers(b, xm, p.frac, neededExponents(p.coeffs), p.bound);
-  Expr sum = polySum(pw, p.coeffs, polyMagnitude(p.coeffs, p.bound), p.frac);
+  // The polynomial in y = x / 2^shift: x's ring value read at frac + shift,
+  // coefficients c_k 2^(k shift).
+  std::vector<double> c(p.coeffs.begin(), p.coeffs.end());
+  for (size_t k = 0; k < c.size(); ++k)
+    c[k] = std::ldexp(c[k], int(k) * shift);
+  double bound = std::ldexp(p.bound, -shift);
+  int fy = p.frac + shift;
+  Powers pw = buildPowers(b, xm, fy, neededExponents(c), bound);
+  Expr sum = polySum(pw, c, polyMagnitude(c, bound), fy);
   pp.out = b.trunc(b.local(sum), sum.scale - p.frac);
   b.nextStage();
   pp.prog = b.finish();
   return pp;
 }
-
-} // namespace
 
 PolyMat dealPoly(Corr &c, llvm::ArrayRef<int64_t> shape, const PolyParams &p) {
   PolyMat m;

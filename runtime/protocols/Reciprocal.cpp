@@ -373,9 +373,41 @@ NormForm rsqrtNormalized() { return {true, 1}; }
 /// CrypTen: y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024, Newton.
 NormForm rsqrtNewton() { return {false, 3, buildRsqrtNewton}; }
 
+/// SecFormer: deflate x by 4 (a public factor: its rsqrt, 1/2, is folded
+/// into the last truncation), then y = 1 and m = (3 - x)/2, x <- x m^2,
+/// y <- y m: x -> 1 and y -> 1/sqrt(x) for x in (0, 3). The two products of
+/// an iteration are truncated together (one round); the last needs only y.
+int buildRsqrtSecformer(Builder &b, int x, int iters, int f) {
+  // x/4 is x's ring value read 2 bits finer.
+  Expr xv = Builder::reinterpret(b.var(x, f), 2);
+  Expr y = Builder::constant(1, 0);
+  int out = -1;
+  for (int i = 1; i <= iters; ++i) {
+    Expr m = Builder::reinterpret(Builder::constant(3, xv.scale) - xv, 1);
+    Expr yn = y * m;
+    // The last y also takes the deflation's 1/2: one bit more.
+    int ym = b.trunc(b.local(yn), yn.scale - f + (i == iters ? 1 : 0));
+    Expr xn = xv * m * m;
+    int xm = i < iters ? b.trunc(b.local(xn), xn.scale - f) : -1;
+    b.nextStage();
+    out = ym;
+    y = b.var(ym, f);
+    if (i < iters)
+      xv = b.var(xm, f);
+  }
+  return out;
+}
+NormForm rsqrtSecformer() { return {false, 7, buildRsqrtSecformer}; }
+
 } // namespace
 
 bool nl::normalizes(Approximation a) { return normForm(a).normalized; }
+int nl::buildRsqrtUnnormalized(Builder &b, Approximation a, int x, int iters,
+                               int frac) {
+  NormForm form = normForm(a);
+  assert(!form.normalized && form.build && "a normalising rsqrt entry");
+  return form.build(b, x, iters, frac);
+}
 int reciprocalIters(Approximation a) { return normForm(a).iters; }
 int rsqrtIters(Approximation a) { return normForm(a).iters; }
 

@@ -18,6 +18,10 @@
 // "2quad" (MPCFormer): (x + c)^2 (times a 0/1 mask) truncated in one round
 // after opening x, then the same reciprocal and product.
 //
+// "crypten" is "puma" with CrypTen's Newton reciprocal (no comparison) of
+// the row sums; "scaling" (MPCViT) is x/n (times the mask): the first
+// program alone, one truncation.
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/NonlinearBuild.h"
 #include "runtime/protocols/Parallel.h"
@@ -33,10 +37,12 @@ using namespace nl;
 namespace {
 
 /// What a softmax entry computes: max, exp and a reciprocal (with the
-/// parameters' exp, or a fixed exp entry's), or MPCFormer's 2Quad.
+/// parameters' exp, or a fixed exp entry's), MPCFormer's 2Quad, or
+/// MPCViT's scaling x/n; and which reciprocal divides by the row sums.
 struct SoftmaxForm {
-  bool quad = false;
+  enum Shape { Exp, Quad, Scaling } shape = Exp;
   std::optional<Approximation> exp;
+  Approximation recip = Approximation::ReciprocalGoldschmidt;
 };
 
 // One implementation per softmax entry of Approximations.def.
@@ -58,11 +64,37 @@ SoftmaxForm softmaxForm(Approximation a) {
 /// exp by the parameters (default exp.cubes).
 SoftmaxForm softmaxExact() { return {}; }
 /// PUMA's formula exactly: exp by (1 + x/256)^256.
-SoftmaxForm softmaxPuma() { return {false, Approximation::ExpLimit}; }
+SoftmaxForm softmaxPuma() {
+  return {SoftmaxForm::Exp, Approximation::ExpLimit,
+          Approximation::ReciprocalGoldschmidt};
+}
+/// CrypTen's: exp by (1 + x/256)^256 and the Newton reciprocal.
+SoftmaxForm softmaxCrypten() {
+  return {SoftmaxForm::Exp, Approximation::ExpLimit,
+          Approximation::ReciprocalNewton};
+}
 /// (x + c)^2 / sum (x + c)^2.
-SoftmaxForm softmaxTwoQuad() { return {true, std::nullopt}; }
+SoftmaxForm softmaxTwoQuad() {
+  return {SoftmaxForm::Quad, std::nullopt,
+          Approximation::ReciprocalGoldschmidt};
+}
+/// x / n: no reciprocal (the member is unused).
+SoftmaxForm softmaxScaling() {
+  return {SoftmaxForm::Scaling, std::nullopt,
+          Approximation::ReciprocalGoldschmidt};
+}
 
-bool isQuad(const SoftmaxParams &p) { return softmaxForm(p.approx).quad; }
+SoftmaxForm::Shape shapeOf(const SoftmaxParams &p) {
+  return softmaxForm(p.approx).shape;
+}
+bool isQuad(const SoftmaxParams &p) { return shapeOf(p) == SoftmaxForm::Quad; }
+bool isScaling(const SoftmaxParams &p) {
+  return shapeOf(p) == SoftmaxForm::Scaling;
+}
+/// Whether the first program takes the 0/1 mask (no exp).
+bool takesMask(const SoftmaxParams &p) {
+  return shapeOf(p) != SoftmaxForm::Exp;
+}
 
 using Dims = RowDims;
 
@@ -70,19 +102,6 @@ int clipCompareBits(const SoftmaxParams &p) {
   int bits = p.inputBits + 2;
   assert(p.inputBits <= kSoftmaxMaxInputBits && "softmax inputBits too wide");
   return bits;
-}
-
-/// The reciprocal used for row sums.
-ReciprocalParams rowRecip(const SoftmaxParams &p, int64_t len) {
-  ReciprocalParams rp = p.recip;
-  rp.approx = Approximation::ReciprocalGoldschmidt;
-  rp.frac = p.frac;
-  if (!isQuad(p)) {
-    rp.minExp = 0;
-    rp.maxBits =
-        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
-  }
-  return rp;
 }
 
 /// First program: "exact" — open y, exp, clip bit, e' = (1 - b) e;
@@ -102,6 +121,18 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
   Builder b(d.n);
   FirstProgram fp;
   fp.in = b.arithInput();
+  if (isScaling(p)) {
+    // x/n: 1/n at 24 bits (|x| < 2^(inputBits - frac) leaves room), times
+    // the mask, one truncation.
+    fp.maskSlot = b.publicSlot();
+    constexpr int fs = 24;
+    Expr q = Builder::mulConst(b.var(fp.in, f), 1.0 / double(d.len), fs);
+    fp.value = b.trunc(b.local(q, fp.maskSlot), fs);
+    b.nextStage();
+    fp.out = fp.value;
+    fp.prog = b.finish();
+    return fp;
+  }
   if (isQuad(p)) {
     fp.maskSlot = b.publicSlot();
     int xm = b.open(fp.in);
@@ -143,13 +174,16 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
 }
 
 /// The scale of q = 1/s: finer than frac by the sum's range, so that q
-/// keeps frac bits of relative precision.
+/// keeps frac bits of relative precision (a reciprocal that does not
+/// normalise gives frac).
 int qFrac(const SoftmaxParams &p, int64_t len) {
-  return p.frac + rowRecip(p, len).maxBits;
+  ReciprocalParams rp = softmaxRecip(p, len);
+  return normalizes(rp.approx) ? p.frac + rp.maxBits : p.frac;
 }
 
 NormProgram rowRecipProgram(const Dims &d, const SoftmaxParams &p) {
-  return buildReciprocalProgram(d.rows, rowRecip(p, d.len), qFrac(p, d.len));
+  return buildReciprocalProgram(d.rows, softmaxRecip(p, d.len),
+                                qFrac(p, d.len));
 }
 
 /// Last program: value (premasked, [n]) times q (premasked, broadcast),
@@ -188,7 +222,25 @@ ExpParams nl::softmaxExp(const SoftmaxParams &p) {
   return ep;
 }
 
-bool softmaxUsesExp(Approximation a) { return !softmaxForm(a).quad; }
+ReciprocalParams nl::softmaxRecip(const SoftmaxParams &p, int64_t len) {
+  SoftmaxForm form = softmaxForm(p.approx);
+  ReciprocalParams rp = p.recip;
+  rp.approx = form.recip;
+  rp.frac = p.frac;
+  if (form.recip != Approximation::ReciprocalGoldschmidt)
+    rp.iters = reciprocalIters(form.recip);
+  if (form.shape == SoftmaxForm::Exp) {
+    // The sums are in [1, len]: the max entry contributes e^0.
+    rp.minExp = 0;
+    rp.maxBits =
+        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
+  }
+  return rp;
+}
+
+bool softmaxUsesExp(Approximation a) {
+  return softmaxForm(a).shape == SoftmaxForm::Exp;
+}
 
 int softmaxInputBits(int frac, int rangeBits) {
   return std::min(kSoftmaxMaxInputBits, frac + rangeBits);
@@ -204,15 +256,17 @@ SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
   Dims d = dimsOf(shape);
   if (d.n == 0)
     return m;
-  if (!isQuad(p))
+  if (!takesMask(p))
     m.max = dealMax(c, shape, p.inputBits);
   FirstProgram fp = buildFirst(d, p);
   m.expProg = fx::dealProgram(c, fp.prog);
+  if (isScaling(p))
+    return m;
   if (!isQuad(p))
     m.clip = dealLessThanZeroBitsKnown(c, {d.n}, clipCompareBits(p), [&] {
       return neg(m.expProg.candValues[fp.ym][0]);
     });
-  ReciprocalParams rp = rowRecip(p, d.len);
+  ReciprocalParams rp = softmaxRecip(p, d.len);
   NormProgram np = rowRecipProgram(d, p);
   m.recip.prog = fx::dealProgram(c, np.prog);
   if (!np.bitInputs.empty())
@@ -242,7 +296,7 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
   FirstProgram fp = buildFirst(d, params);
   fx::State st1(*m.expProg.prog);
   RingTensor in;
-  if (quad) {
+  if (takesMask(params)) {
     in = x.reshaped(Shape{d.n});
     RingTensor ones(Shape{d.n});
     std::fill(ones.vec().begin(), ones.vec().end(), u64(1));
@@ -251,6 +305,8 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
                        : std::move(ones));
     fx::setArith(st1, fp.in, std::move(in));
     co_await fx::runStages(p, m.expProg, st1, 0, m.expProg.prog->numStages());
+    if (isScaling(params))
+      co_return st1.share[fp.out].reshaped(shape);
   } else {
     RingTensor mx = co_await maxLastAxis(p, x, m.max, params.inputBits);
     in = subBroadcast(x, mx).reshaped(Shape{d.n});
@@ -278,7 +334,7 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
   // Row sums and their reciprocal.
   RingTensor sums =
       reduceSum(st1.share[fp.out].reshaped({d.rows, d.len}), {1}, false);
-  ReciprocalParams rp = rowRecip(params, d.len);
+  ReciprocalParams rp = softmaxRecip(params, d.len);
   NormProgram np = rowRecipProgram(d, params);
   fx::State st2(*m.recip.prog.prog);
   RingTensor cmpIn2 = normCompareInput(p, sums, f, np.lo, np.hi);
@@ -305,8 +361,10 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p) {
   FirstProgram fp = buildFirst(d, p);
   const fx::Program &pg = *fp.prog;
   Cost c;
-  if (isQuad(p)) {
+  if (takesMask(p)) {
     c.then(fx::programCost(pg));
+    if (isScaling(p))
+      return c;
   } else {
     c.then(maxCost(shape, p.inputBits));
     c.then(fx::stagesCost(pg, 0, 1));
@@ -317,7 +375,7 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p) {
     c.then(fx::materialCost(pg));
   }
   c.then(normProgramCost(rowRecipProgram(d, p),
-                         reciprocalCompareBits(rowRecip(p, d.len))));
+                         reciprocalCompareBits(softmaxRecip(p, d.len))));
   c.then(fx::programCost(*buildLast(d, p).prog));
   return c;
 }

@@ -52,8 +52,8 @@ llvm::Error checkKind(Approximation a, ApproxKind kind) {
 llvm::Error validatePoly(llvm::ArrayRef<int64_t> shape, const PolyParams &p) {
   if (auto e = checkFrac(p.frac, "poly"))
     return e;
-  if (p.coeffs.empty() || p.coeffs.size() > 17)
-    return mpc::error("poly: {} coefficients (1..17 supported)",
+  if (p.coeffs.empty() || p.coeffs.size() > 19)
+    return mpc::error("poly: {} coefficients (1..19 supported)",
                       p.coeffs.size());
   for (double c : p.coeffs)
     if (!std::isfinite(c))
@@ -169,9 +169,7 @@ llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
     return e;
   bool quad = !softmaxUsesExp(p.approx);
   int64_t len = shape.empty() ? 1 : shape.back();
-  ReciprocalParams rp = p.recip;
-  rp.frac = p.frac;
-  rp.approx = Approximation::ReciprocalGoldschmidt;
+  ReciprocalParams rp = softmaxRecip(p, len);
   if (!quad) {
     ExpParams ep = softmaxExp(p);
     if (auto e = validateExp(ep))
@@ -185,9 +183,14 @@ llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
                         p.clipBelow, expRadix(ep));
     if (len >= (int64_t(1) << 30))
       return mpc::error("softmax: rows of {} elements", len);
-    rp.minExp = 0;
-    rp.maxBits =
-        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
+    // A reciprocal without normalisation has a fixed domain, and the row
+    // sums reach len.
+    const ApproxInfo &recip = approxInfo(rp.approx);
+    if (!normalizes(rp.approx) && double(len) > recip.hi)
+      return mpc::error("softmax: rows of {} elements: {}'s row sums reach "
+                        "{}, beyond {}'s domain [{}, {}]",
+                        len, approxInfo(p.approx).name, len, recip.name,
+                        recip.lo, recip.hi);
   }
   if (auto e = validateReciprocal(rp))
     return mpc::addContext(std::move(e), "softmax: ");

@@ -186,20 +186,20 @@ TEST_CASE("checkRanges holds a chosen approximation to its domain",
   REQUIRE(bool(def));
   CHECK(def->outsideDomain.empty());
 
-  // layernorm.newton holds for variance + eps in [0.1, 100] (its rsqrt's).
-  REQUIRE(!applyApproxSpec("layernorm=newton", opts));
-  ApproxDomain d = approxDomain(rt::Approximation::LayerNormNewton);
+  // layernorm.crypten holds for variance + eps in [0.1, 100] (its rsqrt's).
+  REQUIRE(!applyApproxSpec("layernorm=crypten", opts));
+  ApproxDomain d = approxDomain(rt::Approximation::LayerNormCrypten);
   CHECK(d.what == "variance + eps");
   CHECK(d.lo == rt::approxInfo(rt::Approximation::RsqrtNewton).lo);
   CHECK(d.hi == rt::approxInfo(rt::Approximation::RsqrtNewton).hi);
-  CHECK(hasNarrowerDomain(rt::Approximation::LayerNormNewton));
+  CHECK(hasNarrowerDomain(rt::Approximation::LayerNormCrypten));
   CHECK(!hasNarrowerDomain(rt::Approximation::LayerNormNormalized));
   auto newton = checkRanges(**g, in, opts);
   REQUIRE(bool(newton));
   REQUIRE(newton->outsideDomain.size() == 1);
   const DomainObservation &o = newton->outsideDomain[0];
   CHECK(o.node == "/enc/ln");
-  CHECK(o.domain.entry->name == "layernorm.newton");
+  CHECK(o.domain.entry->name == "layernorm.crypten");
   CHECK(o.seenLo == Approx(0.01));
   CHECK(o.seenHi == Approx(1.0));
   // Rows inside the domain pass.

@@ -286,7 +286,10 @@ TEST_CASE("softmax and layernorm", "[plan][nonlinear]") {
   runCase(quad);
 
   for (bool affine : {false, true})
-    for (const char *approx : {"normalized", "newton"}) {
+    for (const auto &form : {std::pair{"normalized", "layernorm"},
+                             std::pair{"crypten", "layernorm.crypten"},
+                             std::pair{"secformer", "layernorm.secformer"}}) {
+      const char *approx = form.first, *entry = form.second;
       Case ln{"layernorm",
               [&](plan::PlanOp &op) {
                 setFloat(op, "eps", 1e-5);
@@ -295,8 +298,7 @@ TEST_CASE("softmax and layernorm", "[plan][nonlinear]") {
               {2, 8},
               -3,
               4,
-              std::string(approx) == "newton" ? "layernorm.newton"
-                                              : "layernorm",
+              entry,
               0,
               [=](auto &x) {
                 return rows(x, 8, [=](std::vector<double> row) {
@@ -366,7 +368,7 @@ TEST_CASE("accepted attributes deal exactly what the cost formula says",
                           {{"approx", Sa(f)},
                            {"exp_iters", I(ei)},
                            {"input_bits", I(ib)}}});
-  for (std::string ap : {"normalized", "newton"})
+  for (std::string ap : {"normalized", "crypten", "secformer"})
     for (int ri : {0, 1, 3})
       for (int ib : {1, 14, 30})
         for (int64_t d : {1, 8, 768})

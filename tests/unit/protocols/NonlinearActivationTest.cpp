@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "tests/unit/protocols/NonlinearTestUtil.h"
 
+#include <numbers>
+
 using namespace mpc::rt;
 using namespace mpc::rt::testing;
 
@@ -149,6 +151,42 @@ TEST_CASE("gelu.relu is ReLU in one comparison", "[nonlinear][gelu]") {
   Cost p = geluCost(shape, puma);
   CHECK(f.rounds <= p.rounds);
   CHECK(f.bytes01 < p.bytes01);
+}
+
+TEST_CASE("gelu.crypten is CrypTen's erf series on its domain",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.crypten");
+  REQUIRE(info);
+  CHECK(!info->needsTraining);
+  Shape shape{1, 16, 64};
+  std::mt19937_64 rng(30);
+  std::vector<double> xs = uniform(rng, 1024, info->lo, info->hi);
+  xs[0] = info->lo, xs[1] = info->hi, xs[2] = 0;
+  GeluParams gp;
+  gp.approx = info->id;
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runGelu(xs, shape, gp, link);
+  ErrStats e = errors(r.in, r.out, geluRef);
+  WARN("gelu.crypten: max abs err vs exact GeLU " << e.maxAbs << " at "
+                                                  << e.atAbs);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  auto series = [](double x) {
+    double u = x / std::sqrt(2.0), sum = 0, fact = 1;
+    for (int k = 0; k <= 8; ++k) {
+      fact *= k ? k : 1;
+      sum += (k % 2 ? -1 : 1) * std::pow(u, 2 * k + 1) / (fact * (2 * k + 1));
+    }
+    return x / 2 * (1 + 2 / std::sqrt(std::numbers::pi) * sum);
+  };
+  // It is CrypTen's formula, to fixed-point rounding.
+  double vsSeries = errors(r.in, r.out, series).maxAbs;
+  WARN("gelu.crypten: max abs err vs CrypTen's series " << vsSeries);
+  CHECK(vsSeries < 1e-4);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  // No comparison: the opening, two levels of powers, the sum.
+  CHECK(!geluCompares(info->id));
+  CHECK(f.rounds == 4);
 }
 
 TEST_CASE("tanh.poly over a wide range", "[nonlinear][tanh]") {

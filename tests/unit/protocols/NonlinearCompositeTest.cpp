@@ -81,6 +81,72 @@ TEST_CASE("softmax on [1,4,16,16] with masked keys", "[nonlinear][softmax]") {
         maxCost(shape, sp.inputBits).rounds + (form == "puma" ? 9 : 6) + 7 + 1);
 }
 
+TEST_CASE("softmax.crypten on masked rows of 16 and Gaussian rows of 128",
+          "[nonlinear][softmax]") {
+  // CrypTen's Newton reciprocal of the row sum in place of Goldschmidt:
+  // sums up to the row length, so its bound must hold on rows of 128 too.
+  const ApproxInfo *info = approxInfo("softmax.crypten");
+  REQUIRE(info);
+  int64_t len = GENERATE(int64_t(16), int64_t(128));
+  Shape shape{1, 2, 8, len};
+  std::vector<double> xs = maskedScores(shape, 35);
+  if (len == 128) {
+    std::mt19937_64 rng(36);
+    for (double &x : xs)
+      x = std::normal_distribution<double>(0, 2)(rng);
+    for (int64_t j = 0; j < len; ++j) // the largest row sum: all equal
+      xs[j] = 0;
+  }
+  SoftmaxParams sp;
+  sp.approx = info->id;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
+      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
+        return softmax(p, std::move(x), sp, m);
+      });
+  double err = maxDiff(r.out, softmaxRef(r.in, len));
+  WARN("softmax.crypten on rows of " << len << ": max abs err " << err);
+  CHECK(err <= info->maxAbsErr);
+  Cost f = softmaxCost(shape, sp);
+  requireTrafficMatches(r.measured, f);
+  // max, exp (1 + 8) with the clip test alongside, Newton's reciprocal
+  // (opening, exp 1 + 8, 10 iterations), the product.
+  CHECK(f.rounds == maxCost(shape, sp.inputBits).rounds + 9 + 19 + 1);
+  // Rows longer than Newton's domain are refused.
+  CHECK(llvm::errorToBool(validateSoftmax(Shape{2, 256}, sp)));
+}
+
+TEST_CASE("softmax.scaling is x/n (times the mask) in one round",
+          "[nonlinear][softmax]") {
+  const ApproxInfo *info = approxInfo("softmax.scaling");
+  REQUIRE(info);
+  CHECK(info->needsTraining);
+  bool masked = GENERATE(false, true);
+  Shape shape{1, 2, 8, 12};
+  std::mt19937_64 rng(37);
+  std::vector<double> xs = uniform(rng, numElements(shape), -30, 30);
+  RingTensor mask(Shape{1, 1, 1, 12});
+  for (int64_t j = 0; j < 12; ++j)
+    mask[j] = j < 9 ? 1 : 0;
+  SoftmaxParams sp;
+  sp.approx = info->id;
+  NlRun r = runNl(
+      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
+      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
+        return softmax(p, std::move(x), sp, m, masked ? &mask : nullptr);
+      });
+  double err = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    double keep = masked && i % 12 >= 9 ? 0 : 1;
+    err = std::max(err, std::fabs(r.out[i] - keep * r.in[i] / 12));
+  }
+  WARN("softmax.scaling: max abs err vs x/n " << err);
+  CHECK(err <= info->maxAbsErr);
+  Cost f = softmaxCost(shape, sp);
+  requireTrafficMatches(r.measured, f);
+  CHECK(f.rounds == 1);
+}
+
 TEST_CASE("softmax.exact on rows of 128 Gaussian scores",
           "[nonlinear][softmax]") {
   // Long rows put much of their mass 3..5 below the max, where an exp's
@@ -271,23 +337,41 @@ TEST_CASE("LayerNorm with public and with no gamma/beta",
   CHECK(f.rounds == 10);
 }
 
-TEST_CASE("LayerNorm with CrypTen's Newton rsqrt", "[nonlinear][layernorm]") {
-  const ApproxInfo *info = approxInfo("layernorm.newton");
+TEST_CASE("LayerNorm with an rsqrt that iterates on a fixed domain",
+          "[nonlinear][layernorm]") {
+  // CrypTen's Newton rsqrt and SecFormer's Goldschmidt rsqrt: no
+  // normalisation, so rows must have var + eps in the rsqrt's domain; the
+  // rows here span it, its ends included (each row's draws scaled to the
+  // variance exactly).
+  auto entry =
+      GENERATE(as<std::string>(), "layernorm.crypten", "layernorm.secformer");
+  const ApproxInfo *info = approxInfo(entry);
   REQUIRE(info);
+  const ApproxInfo &rsqrtInfo = approxInfo(layerNormRsqrt(info->id));
   Shape shape{1, 16, 32};
-  // Rows with var + eps in Newton's domain (about [0.1, 100]).
   std::mt19937_64 rng(43);
   std::normal_distribution<double> z(0, 1);
   std::vector<double> xs;
   for (int r0 = 0; r0 < 16; ++r0) {
-    double sd = logUniform(rng, 1, 0.4, 9)[0], mean = uniform(rng, 1, -5, 5)[0];
-    for (int j = 0; j < 32; ++j)
-      xs.push_back(mean + sd * z(rng));
+    double var = r0 == 0   ? rsqrtInfo.lo
+                 : r0 == 1 ? rsqrtInfo.hi
+                           : logUniform(rng, 1, rsqrtInfo.lo, rsqrtInfo.hi)[0];
+    double mean = uniform(rng, 1, -5, 5)[0];
+    std::vector<double> row(32);
+    double m = 0, v = 0;
+    for (double &x : row)
+      m += x = z(rng);
+    m /= 32;
+    for (double &x : row)
+      v += (x - m) * (x - m);
+    v /= 32;
+    for (double &x : row)
+      xs.push_back(mean + (x - m) * std::sqrt(var / v));
   }
   LayerNormParams lp;
   lp.affine = LayerNormParams::None;
-  lp.rsqrt.approx = Approximation::RsqrtNewton;
-  lp.rsqrt.iters = 3;
+  lp.rsqrt.approx = rsqrtInfo.id;
+  lp.rsqrt.iters = rsqrtIters(rsqrtInfo.id);
   auto link = GENERATE(Link::Mem, Link::Tcp);
   NlRun r = runNl(
       xs, shape, 16, [&](Corr &c) { return dealLayerNorm(c, shape, lp); },
@@ -296,11 +380,13 @@ TEST_CASE("LayerNorm with CrypTen's Newton rsqrt", "[nonlinear][layernorm]") {
       },
       link);
   double err = maxDiff(r.out, lnRef(r.in, 32, lp.eps, nullptr, nullptr));
-  WARN("layernorm.newton: max abs err " << err);
+  WARN(entry << ": max abs err " << err);
   CHECK(err <= info->maxAbsErr);
   Cost f = layerNormCost(shape, lp);
   requireTrafficMatches(r.measured, f);
-  // centre, Q, var + eps, exp (8: its input is already premasked), y0,
-  // 3 Newton steps of 2 rounds, output.
-  CHECK(f.rounds == 1 + 1 + 1 + 8 + 1 + 6 + 1);
+  // centre, Q, var + eps, the rsqrt, output. The Newton rsqrt: exp (8: its
+  // input is already premasked), y0, 3 steps of 2 rounds; SecFormer's: 7
+  // iterations of one round.
+  CHECK(f.rounds ==
+        1 + 1 + 1 + (entry == "layernorm.crypten" ? 8 + 1 + 6 : 7) + 1);
 }
