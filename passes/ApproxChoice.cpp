@@ -32,6 +32,13 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
        "and Goldschmidt division; LayerNorm with SPU's normalised rsqrt",
        {{ApproxKind::Gelu, Approximation::GeluPuma},
         {ApproxKind::Softmax, Approximation::SoftmaxPuma}}},
+      {"crypten", // check-names: not an approximation, CrypTen's preset
+       "CrypTen (papers.md A.1, B.5): GeLU by its erf Taylor series (inputs "
+       "in [-2.2, 2.2] only), softmax with exp (1 + x/256)^256 and Newton "
+       "division (rows of at most 200), LayerNorm with the Newton rsqrt",
+       {{ApproxKind::Gelu, Approximation::GeluCrypten},
+        {ApproxKind::Softmax, Approximation::SoftmaxCrypten},
+        {ApproxKind::LayerNorm, Approximation::LayerNormCrypten}}},
       {"mpcformer",
        "MPCFormer (papers.md B.3): Quad GeLU and 2Quad softmax; only for "
        "models distilled with them",

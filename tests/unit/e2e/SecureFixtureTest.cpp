@@ -20,6 +20,8 @@
 #include "driver/Compile.h"
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
+#include "passes/ApproxChoice.h"
+#include "passes/RangeCheck.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
 #include "support/Tensor.h"
@@ -32,6 +34,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 using namespace mpc;
@@ -185,6 +188,81 @@ TEST_CASE("secure two-party logits match PyTorch on every fixture", "[e2e]") {
       CHECK(res.profile.onlineBytes10 == total.bytes10);
       CHECK(res.profile.dealerBytes1 == total.dealerBytes1);
     }
+  }
+}
+
+TEST_CASE("every approximation preset runs a fixture end to end", "[e2e]") {
+  // A preset of entries that hold for any model runs the main (erf) fixture;
+  // one with an entry that needs training runs the fixture distilled with
+  // Quad/2Quad, whose recognised forms are what it computes. Each runs
+  // securely with the same argmax as PyTorch and traffic equal to its cost.
+  // Where the fixture's values stay in the domains of the preset's entries
+  // (the compiler's --calibrate check, on the fixture's own input), the
+  // logits are within the preset's bound of PyTorch's (measured: accurate
+  // 2.0e-3, puma 2.6e-2, mpcformer 8.6e-5). CrypTen's erf-series GeLU holds
+  // for |x| <= 2.2 only and BERT's GeLU inputs leave it (logit error 0.6,
+  // CrypTen issue #495): the check names it, and the preset with GeLU reset
+  // to the default is within 1e-2 (measured 2.4e-3).
+  const std::map<std::string, double> bound = {{"accurate", 1e-2},
+                                               {"puma", 4e-2},
+                                               {"crypten", 1e-2},
+                                               {"mpcformer", 1e-2}};
+  const std::map<std::string, std::set<std::string>> outside = {
+      {"crypten", {"gelu.crypten"}}};
+  for (const ApproxPreset &preset : approxPresets()) {
+    INFO("preset " << preset.name);
+    REQUIRE(bound.count(preset.name));
+    bool training = llvm::any_of(preset.choices, [](const auto &c) {
+      return rt::approxInfo(c.second).needsTraining;
+    });
+    std::string dir = std::string(MPCC_FIXTURES_DIR) +
+                      (training ? "/bert_17_mpcformer_mask_static"
+                                : "/bert_17_erf_mask_static");
+    Fixture f = inputSets(dir).front();
+    CompileOptions copts;
+    if (llvm::Error e = applyApproxSpec(preset.name, copts))
+      FAIL(llvm::toString(std::move(e)));
+    auto run = [&](const CompileOptions &o) {
+      EmittedPlan emitted = compileFixture(f, o);
+      auto plan = rt::loadPlan(emitted.plan, "fixture");
+      if (!plan)
+        FAIL(llvm::toString(plan.takeError()));
+      rt::InProcessResult res = runSecure(*plan, emitted, f.inputs);
+      const HostTensor &out = res.outputs.begin()->second;
+      CHECK(argmaxRows(out) == argmaxRows(f.logits));
+      rt::Cost total = rt::planCost(*plan);
+      CHECK(res.profile.onlineRounds == total.rounds);
+      CHECK(res.profile.onlineBytes01 == total.bytes01);
+      CHECK(res.profile.onlineBytes10 == total.bytes10);
+      return maxAbsError(out, f.logits);
+    };
+    double err = run(copts);
+    WARN("preset " << preset.name << ": max abs logit error vs PyTorch "
+                   << err);
+
+    auto g = importOnnxFile(dir + "/model.onnx", shapesOf(f));
+    REQUIRE(bool(g));
+    auto report = checkRanges(**g, f.inputs, copts);
+    REQUIRE(bool(report));
+    std::set<std::string> left;
+    for (const DomainObservation &o : report->outsideDomain) {
+      left.insert(o.domain.entry->name);
+      std::string kind = rt::approxKindName(o.domain.entry->kind).str();
+      std::string fallback =
+          rt::approxInfo(rt::defaultApprox(o.domain.entry->kind)).shortName;
+      REQUIRE(!applyApproxSpec(kind + "=" + fallback, copts));
+    }
+    auto want = outside.find(preset.name);
+    CHECK(left ==
+          (want == outside.end() ? std::set<std::string>{} : want->second));
+    if (!left.empty()) {
+      err = run(copts);
+      WARN("preset " << preset.name
+                     << " with the entries outside their domain reset: max "
+                        "abs logit error vs PyTorch "
+                     << err);
+    }
+    CHECK(err <= bound.at(preset.name));
   }
 }
 
