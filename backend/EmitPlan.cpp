@@ -289,7 +289,10 @@ llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
     pi->set_value(valueId(in));
     for (int64_t d : in->type().shape)
       pi->add_shape(d);
-    pi->set_dtype(in->type().elem == ElemType::I64 ? "int64" : "float32");
+    // A bool input (a padding mask) travels as integers, 0 and 1.
+    bool integer =
+        in->type().elem == ElemType::I64 || in->type().elem == ElemType::Bool;
+    pi->set_dtype(integer ? "int64" : "float32");
     pi->set_owner(in->type().vis == Vis::Private ? in->type().owner : 1);
   }
   for (const Value *out : g_.outputs()) {

@@ -1,15 +1,15 @@
 //===- tests/unit/e2e/ExportFixtureTest.cpp - Export styles vs PyTorch ----===//
 //
 // The export-style fixtures of tests/fixtures/exports/ (GPT-2, RoBERTa,
-// DistilBERT, nn.TransformerEncoderLayer, ...: the masks and position ids
-// users' exports compute from the client's input), compiled with the
-// default pipeline at each input set's shapes and run between party 0,
-// party 1 and the dealer in process. For every input set (static exports:
-// one; dynamic ones: two shapes) the client's output is within 1e-2 of
-// PyTorch's recorded output, or 1e-3 of its largest magnitude, with the same
-// argmax in every row (for GPT-2: every position's next token), every
-// op's measured traffic is its cost formula, and party 1's plan check
-// accepts the plan (party 0 learns nothing but its shapes).
+// DistilBERT, nn.TransformerEncoderLayer, the original Transformer: the
+// masks and position ids users' exports compute from the client's input),
+// compiled with the default pipeline at each input set's shapes and run
+// between party 0, party 1 and the dealer in process. For every input set
+// (static exports: one; dynamic ones: two shapes) the client's output is within
+// 1e-2 of PyTorch's recorded output, or 1e-3 of its largest magnitude, with the
+// same argmax in every row (for GPT-2: every position's next token), every op's
+// measured traffic is its cost formula, and party 1's plan check accepts the
+// plan (party 0 learns nothing but its shapes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -142,4 +142,21 @@ TEST_CASE("RoBERTa exports: the client's cumsum position ids",
 TEST_CASE("nn.TransformerEncoderLayer exports: bool key padding masks",
           "[e2e][exports]") {
   checkFixture("torchenc_14_gelu_preln_static");
+}
+
+TEST_CASE("DistilBERT exports: bool masks, masked_fill, a ReLU head",
+          "[e2e][exports]") {
+  checkFixture("distilbert_17_static");
+  checkFixture("distilbert_15_dynamic");
+}
+
+TEST_CASE("nn.TransformerEncoderLayer exports with ReLU feed-forwards",
+          "[e2e][exports]") {
+  checkFixture("torchenc_16_relu_preln_dynamic");
+  checkFixture("torchenc_17_relu_postln_static");
+}
+
+TEST_CASE("The original Transformer's encoder: ReLU, sinusoidal positions",
+          "[e2e][exports]") {
+  checkFixture("vaswani_13_relu_static");
 }
