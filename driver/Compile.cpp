@@ -12,6 +12,8 @@
 #include "ir/IR.h"
 #include "passes/ApproxChoice.h"
 #include "passes/PassManager.h"
+#include "runtime/protocols/ApproxCost.h"
+#include "runtime/protocols/Compare.h"
 #include "support/Diag.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -19,18 +21,79 @@
 
 using namespace mpc;
 
+/// The --frac-bits mpcc accepts at all; each chosen approximation may
+/// support fewer (checkFracBits asks the runtime).
+constexpr int kMinFracBits = 8, kMaxFracBits = 24;
+
+/// "8..17": the --frac-bits that \p a supports at \p rangeBits, as ranges.
+static std::string fracBitsSupported(rt::Approximation a, int rangeBits) {
+  std::vector<int> ok;
+  for (int f = kMinFracBits; f <= kMaxFracBits; ++f) {
+    if (llvm::Error e = rt::validateApproxRow(a, f, rangeBits))
+      llvm::consumeError(std::move(e));
+    else
+      ok.push_back(f);
+  }
+  std::string s;
+  for (size_t i = 0, j = 0; i < ok.size(); i = ++j) {
+    while (j + 1 < ok.size() && ok[j + 1] == ok[j] + 1)
+      ++j;
+    s += (s.empty() ? "" : ", ") +
+         (i == j ? std::to_string(ok[i]) : fmt::format("{}..{}", ok[i], ok[j]));
+  }
+  return s.empty() ? "none" : s;
+}
+
+/// Refuses a --frac-bits that a chosen approximation does not support (the
+/// runtime's validator says which do), before any model is read: a plan
+/// that the runtime would refuse is never written.
+static llvm::Error checkFracBits(const CompileOptions &o) {
+  for (rt::ApproxKind kind : rt::perOpApproxKinds()) {
+    for (rt::Approximation a : o.approxChoices(kind)) {
+      llvm::Error e = rt::validateApproxRow(a, o.fracBits, o.rangeBits);
+      if (!e)
+        continue;
+      std::string why = llvm::toString(std::move(e));
+      std::string others;
+      for (const rt::ApproxInfo *b : rt::approxesOf(kind)) {
+        if (llvm::Error eb =
+                rt::validateApproxRow(b->id, o.fracBits, o.rangeBits)) {
+          llvm::consumeError(std::move(eb));
+          continue;
+        }
+        others += (others.empty() ? "" : ", ") + b->shortName;
+      }
+      const rt::ApproxInfo &info = rt::approxInfo(a);
+      std::string kindName = rt::approxKindName(kind).str();
+      return error(
+          "--frac-bits {}: {} supports --frac-bits {} only ({}); "
+          "choose one of those{}",
+          o.fracBits, info.name, fracBitsSupported(a, o.rangeBits), why,
+          others.empty() ? fmt::format(" (no {} approximation supports {})",
+                                       kindName, o.fracBits)
+                         : fmt::format(", or --approx {}=NAME with NAME one "
+                                       "of: {}",
+                                       kindName, others));
+    }
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<CompileOptions>
 mpc::makeCompileOptions(const CompileFlags &flags) {
   CompileOptions o;
   o.fracBits = flags.fracBits;
   o.revealTo = flags.revealToBoth ? -1 : 1;
-  if (o.fracBits < 8 || o.fracBits > 24)
-    return error("--frac-bits {} out of range [8, 24]", o.fracBits);
+  if (o.fracBits < kMinFracBits || o.fracBits > kMaxFracBits)
+    return error("--frac-bits {} out of range [{}, {}]", o.fracBits,
+                 kMinFracBits, kMaxFracBits);
   o.rangeBits = flags.rangeBits;
-  if (o.rangeBits < 5 || o.fracBits + o.rangeBits > 61)
+  if (o.rangeBits < 5 || o.rangeBits > rt::maxRangeBits(o.fracBits))
     return error("--range-bits {} out of range [5, {}] (with --frac-bits {})",
-                 o.rangeBits, 61 - o.fracBits, o.fracBits);
+                 o.rangeBits, rt::maxRangeBits(o.fracBits), o.fracBits);
   if (llvm::Error e = applyApproxSpec(flags.approx, o))
+    return e;
+  if (llvm::Error e = checkFracBits(o))
     return e;
   return o;
 }

@@ -7,8 +7,7 @@
 
 using namespace mpc::rt;
 
-Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
-  const int64_t row[] = {1, kApproxCostRow};
+ApproxParams mpc::rt::approxParams(Approximation a, int frac, int rangeBits) {
   const int compareBits = compareBitsForRange(frac, rangeBits);
   switch (approxInfo(a).kind) {
   case ApproxKind::Gelu: {
@@ -16,14 +15,14 @@ Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
     p.approx = a;
     p.frac = frac;
     p.compareBits = compareBits;
-    return geluCost(row, p);
+    return p;
   }
   case ApproxKind::Tanh: {
     TanhParams p;
     p.approx = a;
     p.frac = frac;
     p.compareBits = compareBits;
-    return tanhCost(row, p);
+    return p;
   }
   case ApproxKind::Softmax: {
     SoftmaxParams p;
@@ -32,7 +31,7 @@ Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
     p.exp.frac = frac;
     p.recip.frac = frac;
     p.inputBits = softmaxInputBits(frac, rangeBits);
-    return softmaxCost(row, p);
+    return p;
   }
   case ApproxKind::LayerNorm: {
     LayerNormParams p;
@@ -42,27 +41,68 @@ Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
     p.rsqrt.iters = rsqrtIters(p.rsqrt.approx);
     p.rsqrt.frac = frac;
     p.affine = LayerNormParams::Private;
-    return layerNormCost(row, p);
+    p.gammaWeightId = 0; // Some weight: neither cost nor checks read it.
+    return p;
   }
   case ApproxKind::Exp: {
     ExpParams p = expParams(a);
     p.frac = frac;
-    return expCost(row, p);
+    return p;
   }
   case ApproxKind::Reciprocal: {
     ReciprocalParams p;
     p.approx = a;
     p.iters = reciprocalIters(a);
     p.frac = frac;
-    return reciprocalCost(row, p);
+    return p;
   }
   case ApproxKind::Rsqrt: {
     RsqrtParams p;
     p.approx = a;
     p.iters = rsqrtIters(a);
     p.frac = frac;
-    return rsqrtCost(row, p);
+    return p;
   }
   }
   llvm_unreachable("ApproxKind covered above");
+}
+
+namespace {
+
+// Each kind's cost formula and parameter check, by its parameter type.
+using Row = llvm::ArrayRef<int64_t>;
+Cost rowCost(Row r, const GeluParams &p) { return geluCost(r, p); }
+Cost rowCost(Row r, const TanhParams &p) { return tanhCost(r, p); }
+Cost rowCost(Row r, const SoftmaxParams &p) { return softmaxCost(r, p); }
+Cost rowCost(Row r, const LayerNormParams &p) { return layerNormCost(r, p); }
+Cost rowCost(Row r, const ExpParams &p) { return expCost(r, p); }
+Cost rowCost(Row r, const ReciprocalParams &p) { return reciprocalCost(r, p); }
+Cost rowCost(Row r, const RsqrtParams &p) { return rsqrtCost(r, p); }
+llvm::Error rowCheck(Row, const GeluParams &p) { return validateGelu(p); }
+llvm::Error rowCheck(Row, const TanhParams &p) { return validateTanh(p); }
+llvm::Error rowCheck(Row r, const SoftmaxParams &p) {
+  return validateSoftmax(r, p);
+}
+llvm::Error rowCheck(Row r, const LayerNormParams &p) {
+  return validateLayerNorm(r, p);
+}
+llvm::Error rowCheck(Row, const ExpParams &p) { return validateExp(p); }
+llvm::Error rowCheck(Row, const ReciprocalParams &p) {
+  return validateReciprocal(p);
+}
+llvm::Error rowCheck(Row, const RsqrtParams &p) { return validateRsqrt(p); }
+
+const int64_t kRow[] = {1, kApproxCostRow};
+
+} // namespace
+
+Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
+  return std::visit([](const auto &p) { return rowCost(kRow, p); },
+                    approxParams(a, frac, rangeBits));
+}
+
+llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac,
+                                       int rangeBits) {
+  return std::visit([](const auto &p) { return rowCheck(kRow, p); },
+                    approxParams(a, frac, rangeBits));
 }

@@ -11,8 +11,10 @@
 
 #include "runtime/Cost.h"
 #include "runtime/protocols/Approx.h"
+#include "runtime/protocols/Nonlinear.h"
 
 #include <cstdint>
+#include <variant>
 
 namespace mpc::rt {
 
@@ -20,10 +22,23 @@ namespace mpc::rt {
 /// LayerNorm over 128 features, element-wise kinds on 128 elements.
 constexpr int64_t kApproxCostRow = 128;
 
-/// The cost of entry \p a on one row of kApproxCostRow elements, with the
-/// parameters the compiler gives it for activations |x| < 2^rangeBits at
-/// \p frac fractional bits (comparison widths, softmax's input bits) and
-/// the entry's defaults otherwise; LayerNorm with a private gain and bias.
+/// Entry \p a's parameters as the compiler gives them for activations
+/// |x| < 2^rangeBits at \p frac fractional bits (comparison widths,
+/// softmax's input bits), the entry's defaults otherwise; LayerNorm with a
+/// private gain and bias.
+using ApproxParams =
+    std::variant<GeluParams, TanhParams, SoftmaxParams, LayerNormParams,
+                 ExpParams, ReciprocalParams, RsqrtParams>;
+ApproxParams approxParams(Approximation a, int frac, int rangeBits);
+
+/// The cost of entry \p a on one row of kApproxCostRow elements, with
+/// approxParams(a, frac, rangeBits).
 Cost approxRowCost(Approximation a, int frac, int rangeBits);
+
+/// Whether the protocols support entry \p a on such a row with
+/// approxParams(a, frac, rangeBits): the compiler checks --frac-bits and
+/// --range-bits with it before it reads a model, so that it never writes
+/// a plan the runtime refuses for them.
+llvm::Error validateApproxRow(Approximation a, int frac, int rangeBits);
 
 } // namespace mpc::rt

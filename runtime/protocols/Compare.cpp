@@ -37,6 +37,8 @@ int compareBitsForRange(int frac, int rangeBits) {
   return std::min(kFullCompareBits, frac + rangeBits + 1);
 }
 
+int maxRangeBits(int frac) { return kFullCompareBits - 1 - frac; }
+
 // --- XOR-shared bits ---------------------------------------------------------
 
 SharedBits xorBits(const SharedBits &a, const SharedBits &b) {

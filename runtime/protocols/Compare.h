@@ -65,6 +65,10 @@ constexpr int kMaxCompareBits = 63;
 /// 2^rangeBits at \p frac fractional bits: x - break in rangeBits + frac
 /// + 1 bits, at most the full kFullCompareBits.
 int compareBitsForRange(int frac, int rangeBits);
+/// The widest rangeBits the comparisons cover at \p frac (beyond it
+/// compareBitsForRange would clamp to kFullCompareBits): the compiler's
+/// limit on --range-bits.
+int maxRangeBits(int frac);
 
 // --- XOR-shared bits ---------------------------------------------------------
 
