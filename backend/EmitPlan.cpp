@@ -295,9 +295,10 @@ llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
     pi->set_dtype(integer ? "int64" : "float32");
     pi->set_owner(in->type().vis == Vis::Private ? in->type().owner : 1);
   }
-  for (const Value *out : g_.outputs()) {
+  for (unsigned i = 0; i < g_.outputs().size(); ++i) {
+    const Value *out = g_.outputs()[i];
     plan::PlanOutput *po = p.add_outputs();
-    po->set_name(out->name());
+    po->set_name(g_.outputName(i).str());
     po->set_value(valueId(out));
     po->set_reveal_to(opts_.revealTo);
   }

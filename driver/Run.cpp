@@ -62,8 +62,8 @@ llvm::Error mpc::runFloat(const FloatRequest &req, llvm::raw_ostream &summary) {
     return outs.takeError();
 
   std::vector<std::string> names;
-  for (const Value *v : (*g)->outputs())
-    names.push_back(v->name());
+  for (unsigned i = 0; i < (*g)->outputs().size(); ++i)
+    names.push_back((*g)->outputName(i).str());
   auto writes = resolveOutputFiles(names, req.outputs);
   if (!writes)
     return writes.takeError();

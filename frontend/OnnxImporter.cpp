@@ -252,7 +252,10 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
   if (llvm::Error e = importNodes(ctx, graph))
     return e;
 
+  // Each output keeps its ONNX name, also where its value is a graph input,
+  // a constant or another output (Identity, Dropout, Cast, Split).
   std::vector<Value *> outs;
+  std::vector<std::string> names;
   for (const pb::ValueInfoProto &vi : graph.output()) {
     Value *v = ctx.lookup(vi.name());
     if (!v)
@@ -261,8 +264,9 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
     if (v->definingOp())
       v->setName(sanitizeOnnxName(vi.name()));
     outs.push_back(v);
+    names.push_back(sanitizeOnnxName(vi.name()));
   }
-  g->setOutputs(outs);
+  g->setOutputs(outs, names);
 
   g->removeDeadCode();
   PatternStats stats;

@@ -238,8 +238,20 @@ bool Graph::removeDeadCode() {
   return ops_.size() + constants_.size() != before;
 }
 
-void Graph::setOutputs(llvm::ArrayRef<Value *> outs) {
+void Graph::setOutputs(llvm::ArrayRef<Value *> outs,
+                       llvm::ArrayRef<std::string> names) {
+  assert((names.empty() || names.size() == outs.size()) &&
+         "one name per output");
   outputs_.assign(outs.begin(), outs.end());
+  outputNames_.assign(outs.size(), "");
+  if (!names.empty())
+    outputNames_.assign(names.begin(), names.end());
+}
+
+llvm::StringRef Graph::outputName(unsigned i) const {
+  assert(i < outputs_.size() && "output index out of range");
+  return outputNames_[i].empty() ? outputs_[i]->name()
+                                 : llvm::StringRef(outputNames_[i]);
 }
 
 void Graph::setOutput(unsigned i, Value *v) {

@@ -156,8 +156,17 @@ public:
   llvm::ArrayRef<Value *> inputs() const { return inputs_; }
   llvm::ArrayRef<Value *> constants() const { return constants_; }
   llvm::ArrayRef<Value *> outputs() const { return outputs_; }
-  void setOutputs(llvm::ArrayRef<Value *> outs);
+  /// Sets the outputs; output i is called \p names[i] where given and not
+  /// empty, else by its value's name. An output's name is its own, not its
+  /// value's: one value may be two outputs (y = Identity(t), z = t), or a
+  /// graph input or constant of another name, and lowering replaces the
+  /// values behind outputs.
+  void setOutputs(llvm::ArrayRef<Value *> outs,
+                  llvm::ArrayRef<std::string> names = {});
+  /// Makes output \p i \p v, keeping its name.
   void setOutput(unsigned i, Value *v);
+  /// The name output \p i is read by (the ONNX graph output's).
+  llvm::StringRef outputName(unsigned i) const;
 
   OpList &ops() { return ops_; }
   const OpList &ops() const { return ops_; }
@@ -177,6 +186,7 @@ private:
   Value *newValue(llvm::StringRef name, TensorType type);
   std::vector<std::unique_ptr<Value>> values_;
   std::vector<Value *> inputs_, constants_, outputs_;
+  std::vector<std::string> outputNames_; ///< "": the value's name.
   OpList ops_;
   std::map<std::string, int> nameCounts_;
 };

@@ -417,6 +417,7 @@ llvm::Error Parser::parseOp() {
 
 llvm::Error Parser::parseReturn() {
   std::vector<Value *> outs;
+  std::vector<std::string> names;
   skipWs();
   if (peek() == '%' || peek() == '@') {
     do {
@@ -428,18 +429,20 @@ llvm::Error Parser::parseReturn() {
       auto v = lookup(at, *ref);
       if (!v)
         return v.takeError();
+      std::string outName;
       if (consumeKeyword("as")) {
-        if (!(*v)->definingOp())
-          return errorAt(at, "only op results take a name with 'as'");
         auto name = parseString();
         if (!name)
           return name.takeError();
-        (*v)->setName(*name);
+        outName = *name;
+        if ((*v)->definingOp())
+          (*v)->setName(*name);
       }
       outs.push_back(*v);
+      names.push_back(outName);
     } while (consume(","));
   }
-  g_->setOutputs(outs);
+  g_->setOutputs(outs, names);
   return llvm::Error::success();
 }
 

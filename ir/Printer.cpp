@@ -177,9 +177,10 @@ void mpc::printGraph(const Graph &g, llvm::raw_ostream &os,
   os << "  return";
   for (size_t k = 0; k < g.outputs().size(); ++k) {
     const Value *v = g.outputs()[k];
+    llvm::StringRef name = g.outputName(k);
     os << (k ? ", " : " ") << names(v);
-    if (v->definingOp() && !v->name().empty())
-      os << " as " << quoted(v->name());
+    if ((v->definingOp() && !name.empty()) || name != v->name())
+      os << " as " << quoted(name);
   }
   os << "\n}\n";
 }

@@ -189,6 +189,11 @@ llvm::Error Verifier::run() {
     else if (!defined_.count(v))
       report({}, fmt::format("output {} ({}) is not defined in the graph", k,
                              names_(v)));
+    else if (llvm::StringRef name = g_.outputName(k); !name.empty())
+      for (size_t j = 0; j < k; ++j)
+        if (g_.outputs()[j] && g_.outputName(j) == name)
+          report({}, fmt::format("outputs {} and {} are both called '{}'", j, k,
+                                 name.str()));
   }
   return std::move(err_);
 }

@@ -670,8 +670,8 @@ void Lowerer::warnUntrained() {
 llvm::Error Lowerer::run() {
   // Lowering replaces the values behind outputs; keep their (ONNX) names.
   std::vector<std::string> outputNames;
-  for (Value *out : g_.outputs())
-    outputNames.push_back(out->name());
+  for (unsigned i = 0; i < g_.outputs().size(); ++i)
+    outputNames.push_back(g_.outputName(i).str());
   convertLeafTypes();
   std::vector<Op *> work;
   for (auto &op : g_.ops())
@@ -700,6 +700,8 @@ llvm::Error Lowerer::run() {
     (*r)->setName(outputNames[i]);
     g_.setOutput(i, *r);
   }
+  // A value lowering replaced (a slice the client computes) has no name.
+  g_.setOutputs(std::vector<Value *>(g_.outputs()), outputNames);
   g_.removeDeadConstants();
   warnUntrained();
   return llvm::Error::success();

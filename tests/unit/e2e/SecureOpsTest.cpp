@@ -52,9 +52,10 @@ std::string values(int64_t n, double lo, double hi, unsigned seed) {
 }
 
 /// Compiles the imported graph \p g with the default pipeline and runs it
-/// between the parties and the dealer; the client's single output.
-HostTensor runSecure(llvm::Expected<std::unique_ptr<Graph>> g,
-                     const std::map<std::string, HostTensor> &inputs) {
+/// between the parties and the dealer; the client's outputs by name.
+std::map<std::string, HostTensor>
+runSecureAll(llvm::Expected<std::unique_ptr<Graph>> g,
+             const std::map<std::string, HostTensor> &inputs) {
   if (!g)
     FAIL(llvm::toString(g.takeError()));
   auto emitted = compileGraph(**g, CompileOptions{}, "case");
@@ -66,8 +67,15 @@ HostTensor runSecure(llvm::Expected<std::unique_ptr<Graph>> g,
   auto res = rt::runInProcess(*plan, emitted->weights, inputs);
   if (!res)
     FAIL(llvm::toString(res.takeError()));
-  REQUIRE(res->outputs.size() == 1);
-  return res->outputs.begin()->second;
+  return res->outputs;
+}
+
+/// As runSecureAll, for a graph with a single output.
+HostTensor runSecure(llvm::Expected<std::unique_ptr<Graph>> g,
+                     const std::map<std::string, HostTensor> &inputs) {
+  std::map<std::string, HostTensor> outs = runSecureAll(std::move(g), inputs);
+  REQUIRE(outs.size() == 1);
+  return outs.begin()->second;
 }
 
 /// Imports \p text, runs it in float and securely on \p inputs, and returns
@@ -321,5 +329,82 @@ g (float[2, 3, 16] x) => (float[2, 3, 16] y)
     double err = secureVsFloat(text, {{"x", uniform({2, 3, 16}, -3, 3, 11)}});
     INFO("max |secure - float| " << err);
     CHECK(err <= c.bound);
+  }
+}
+
+namespace {
+
+/// Imports \p text, runs it securely on x = [1, -2, 0.5, 3] and returns
+/// every output by the name the client reads it by.
+std::map<std::string, HostTensor> namedOutputs(const std::string &text) {
+  return runSecureAll(importOnnxText(text, {}, "case.onnxtext"),
+                      {{"x", HostTensor::floats({1, 4}, {1, -2, 0.5, 3})}});
+}
+
+/// \p got (by name) holds \p name with the values \p want.
+void checkOutput(const std::map<std::string, HostTensor> &got,
+                 const std::string &name, std::vector<double> want) {
+  INFO("output " << name);
+  auto it = got.find(name);
+  REQUIRE(it != got.end());
+  REQUIRE(it->second.f.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    CHECK(std::abs(it->second.f[i] - want[i]) < 1e-3);
+}
+
+} // namespace
+
+// x [1, 4] times w = [[1, 2], [3, 4], [5, 6], [7, 8]]: t = [18.5, 21].
+TEST_CASE("graph outputs keep their ONNX names whatever computes them",
+          "[e2e]") {
+  SECTION("outputs of Identity, Dropout and Cast") {
+    auto out = namedOutputs(R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 4] x) => (float[1, 2] y, float[1, 2] z, float[1, 4] xi,
+                      float[1, 2] t)
+<float[4, 2] w = {1, 2, 3, 4, 5, 6, 7, 8}>
+{
+  t = MatMul(x, w)
+  y = Identity(t)
+  z = Dropout(t)
+  xi = Cast<to = 1>(x)
+}
+)");
+    CHECK(out.size() == 4);
+    checkOutput(out, "t", {18.5, 21});
+    checkOutput(out, "y", {18.5, 21});
+    checkOutput(out, "z", {18.5, 21});
+    checkOutput(out, "xi", {1, -2, 0.5, 3});
+  }
+  SECTION("a Constant as a graph output") {
+    auto out = namedOutputs(R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 4] x) => (float[1, 2] y, float[2] c, float[1, 4] x2)
+<float[4, 2] w = {1, 2, 3, 4, 5, 6, 7, 8}>
+{
+  y = MatMul(x, w)
+  c = Constant<value = float[2] {3, 4}>()
+  x2 = Identity(x)
+}
+)");
+    CHECK(out.size() == 3);
+    checkOutput(out, "y", {18.5, 21});
+    checkOutput(out, "c", {3, 4});
+    checkOutput(out, "x2", {1, -2, 0.5, 3});
+  }
+  SECTION("Split to several graph outputs") {
+    auto out = namedOutputs(R"(<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 4] x) => (float[1, 2] a, float[1, 2] b, float[1, 1] c,
+                      float[1, 1] d)
+<float[4, 2] w = {1, 2, 3, 4, 5, 6, 7, 8}>
+{
+  a, b = Split<axis = 1>(x)
+  t = MatMul(x, w)
+  c, d = Split<axis = 1>(t)
+}
+)");
+    CHECK(out.size() == 4);
+    checkOutput(out, "a", {1, -2});
+    checkOutput(out, "b", {0.5, 3});
+    checkOutput(out, "c", {18.5});
+    checkOutput(out, "d", {21});
   }
 }
