@@ -40,6 +40,7 @@
 #include "ir/Builder.h"
 #include "ir/OpSchema.h"
 #include "passes/ApproxChoice.h"
+#include "passes/OpKernel.h"
 #include "passes/Passes.h"
 #include "runtime/protocols/Nonlinear.h"
 
@@ -155,23 +156,10 @@ static bool isClearFunction(llvm::StringRef fn) {
 }
 
 /// Ops whose local kernel computes them on private values as on shares
-/// (linear maps and data movement: no truncation, no clear evaluation).
+/// (linear maps and data movement: no truncation, no clear evaluation):
+/// Ops.def's ops valid at both stages, which run as their (local) kernel.
 static bool hasLocalKernel(OpKind k) {
-  switch (k) {
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Neg:
-  case OpKind::Reshape:
-  case OpKind::Transpose:
-  case OpKind::Slice:
-  case OpKind::Concat:
-  case OpKind::Gather:
-  case OpKind::ReduceSum:
-  case OpKind::MaskBias:
-    return true;
-  default:
-    return false;
-  }
+  return opKindStage(k) == OpStage::Any && opKernel(k) && !opIsInteractive(k);
 }
 
 /// A constant whose elements all equal one value at or below the
@@ -368,7 +356,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     rt::Approximation approx = chooseApprox(op);
     std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
     if (modelForm(*op))
-      attrs["c"] = op->getFloat("c", 5.0);
+      attrs["c"] = op->getFloat("c", kSoftmax2QuadDefaultC);
     if (rt::softmaxUsesExp(approx))
       attrs["input_bits"] = int64_t(rt::softmaxInputBits(f_, rangeBits_));
     return create(OpKind::SoftmaxMpc, {x}, std::move(attrs));
@@ -510,16 +498,6 @@ llvm::Error Lowerer::lowerOp(Op *op) {
         v = clampMaskConstant(op, v);
       return create(op->kind(), operands,
                     std::map<std::string, Attr>(op->attrs()));
-    // Local everywhere: rebuilt so result types pick up fixed point.
-    case OpKind::Sub:
-    case OpKind::Neg:
-    case OpKind::Reshape:
-    case OpKind::Transpose:
-    case OpKind::Slice:
-    case OpKind::Concat:
-    case OpKind::ReduceSum:
-      return create(op->kind(), operands,
-                    std::map<std::string, Attr>(op->attrs()));
     case OpKind::Gather:
       if (isSecret(operands[1]))
         return unsupported(op, "gather indices must be public");
@@ -582,6 +560,10 @@ llvm::Error Lowerer::lowerOp(Op *op) {
     case OpKind::Where:
       return lowerWhere(op, operands);
     default:
+      // Local everywhere: rebuilt so result types pick up fixed point.
+      if (hasLocalKernel(op->kind()))
+        return create(op->kind(), operands,
+                      std::map<std::string, Attr>(op->attrs()));
       if (!anySecret)
         return unsupported(op, "a public op should have been folded");
       return unsupported(op, "the frontend recognises this op only inside "

@@ -61,7 +61,8 @@ public:
       int64_t widest = 0;
       for (Value *r : op->results())
         widest = std::max(widest, needOf(need, r));
-      if (op->kind() == OpKind::MatMulBeaver || op->kind() == OpKind::LinearPw)
+      if (const rt::Kernel *k = opKernelOrNull(op->kind());
+          k && k->narrowsResults())
         changed |= setRing(op, widest);
       int64_t operandNeed = inputNeed(*op, widest);
       for (Value *operand : op->operands()) {

@@ -161,9 +161,7 @@ public:
 class MatMulKernel final : public Kernel {
 public:
   /// A narrow product: right mod 2^ring_bits only (Narrow.h).
-  int resultRing(RingAttrFn attr) const override {
-    return int(attr("ring_bits", kFullRingBits));
-  }
+  bool narrowsResults() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkArity(op, 2, 1))
       return e;
@@ -212,9 +210,7 @@ public:
 class PwLinearKernel final : public Kernel {
 public:
   /// A narrow product: right mod 2^ring_bits only (Narrow.h).
-  int resultRing(RingAttrFn attr) const override {
-    return int(attr("ring_bits", kFullRingBits));
-  }
+  bool narrowsResults() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (op.in.size() < 2 || op.out.size() != op.in.size() - 1)
       return opError(op,

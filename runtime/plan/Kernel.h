@@ -167,9 +167,16 @@ public:
   /// How the kernel reads an operand that is right mod 2^L only, \p attr
   /// giving the op's attributes (Narrow.h); all 64 bits unless overridden.
   virtual OperandRing operandRing(RingAttrFn attr) const { return {}; }
-  /// The ring the kernel's results are right in: 64 unless overridden (a
-  /// narrow product's ring_bits).
-  virtual int resultRing(RingAttrFn attr) const { return kFullRingBits; }
+  /// Whether the kernel computes its results mod 2^ring_bits (a narrow
+  /// product, Narrow.h): the compiler sets ring_bits to what their uses
+  /// read (passes/NarrowRings.cpp).
+  virtual bool narrowsResults() const { return false; }
+  /// The ring the kernel's results are right in: a narrow product's
+  /// ring_bits, else 64.
+  int resultRing(RingAttrFn attr) const {
+    return narrowsResults() ? int(attr("ring_bits", kFullRingBits))
+                            : kFullRingBits;
+  }
   /// Validates attributes, operand counts, shapes, scales and visibilities.
   virtual llvm::Error check(const OpDesc &op) const = 0;
   /// Online rounds and bytes, dealer bytes and local work of one run. Set-up

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/KernelUtil.h"
+#include "runtime/protocols/Nonlinear.h"
 
 #include <cmath>
 
@@ -682,7 +683,7 @@ OpOutputs ClearKernel::compute(const OpDesc &op,
     int64_t axis = *normAxis(op.attrInt("axis", -1), int64_t(xs.size()));
     int64_t len = xs[axis], stride = strides(xs)[axis];
     bool twoQuad = op.attrStr("form", "exp") == "2quad";
-    double c = op.attrFloat("c", 5.0);
+    double c = op.attrFloat("c", SoftmaxParams{}.quadC);
     bool exclusive = op.attrInt("exclusive", 0) != 0;
     bool reverse = op.attrInt("reverse", 0) != 0;
     for (int64_t base = 0; base < n; ++base) {
