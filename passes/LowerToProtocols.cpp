@@ -351,7 +351,8 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   case OpKind::Softmax: {
     int64_t axis = op->getInt("axis", -1);
     if (axis != -1 && axis != x->type().rank() - 1)
-      return unsupported(op, "softmax is implemented over the last axis");
+      return unsupported(op, "softmax is implemented over the last axis; "
+                             "transpose the reduced axis last first");
     // A distilled model's 2Quad softmax is what the model computes: keep it.
     rt::Approximation approx = chooseApprox(op);
     std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
@@ -364,7 +365,8 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   case OpKind::LayerNorm: {
     int64_t axis = op->getInt("axis", -1);
     if (axis != -1 && axis != x->type().rank() - 1)
-      return unsupported(op, "layernorm is implemented over the last axis");
+      return unsupported(op, "layernorm is implemented over the last axis; "
+                             "transpose the normalised axis last first");
     rt::Approximation approx = chooseApprox(op);
     return create(OpKind::LayerNormMpc, {x, op->operand(1), op->operand(2)},
                   {{"eps", op->getFloat("eps", kLayerNormDefaultEps)},
@@ -500,7 +502,9 @@ llvm::Error Lowerer::lowerOp(Op *op) {
                     std::map<std::string, Attr>(op->attrs()));
     case OpKind::Gather:
       if (isSecret(operands[1]))
-        return unsupported(op, "gather indices must be public");
+        return unsupported(op, "gather indices must be public (constants); "
+                               "a lookup by the client's token ids is an "
+                               "embedding: a Gather from a weight table");
       return create(op->kind(), operands,
                     std::map<std::string, Attr>(op->attrs()));
     case OpKind::Mul:
@@ -517,8 +521,11 @@ llvm::Error Lowerer::lowerOp(Op *op) {
       return unsupported(op, "expected a public, weight or secret factor");
     case OpKind::Div: {
       if (!operands[1]->isConstant())
-        return unsupported(op, "division by a non-constant is only "
-                               "supported inside softmax and layernorm");
+        return unsupported(op, "division by a secret value is only "
+                               "supported inside softmax and layernorm; "
+                               "divide by a constant or a model weight, or "
+                               "write the normalisation as Softmax or "
+                               "LayerNormalization");
       // x / c = x * (1/c); 1/c of a weight is computed here, at compile
       // time, and is a weight too (it goes to the weights file).
       ConstData inv = operands[1]->constData();
@@ -566,8 +573,12 @@ llvm::Error Lowerer::lowerOp(Op *op) {
                       std::map<std::string, Attr>(op->attrs()));
       if (!anySecret)
         return unsupported(op, "a public op should have been folded");
-      return unsupported(op, "the frontend recognises this op only inside "
-                             "a pattern (GeLU, softmax, layernorm)");
+      return unsupported(op, "on secret values the frontend recognises this "
+                             "op only inside a pattern (GeLU, softmax, "
+                             "layernorm); compute it from the client's input "
+                             "or constants alone (then the client computes "
+                             "it in the clear), or use an activation mpcc "
+                             "supports ('mpcc ops' lists them)");
     }
   }();
   if (!result)
