@@ -233,6 +233,12 @@ llvm::Error validateLayerNorm(llvm::ArrayRef<int64_t> shape,
   }
   if (p.affine == LayerNormParams::Private && p.gammaWeightId < 0)
     return mpc::error("layernorm: a private gamma needs a weight id");
+  // A private gain's product y * gamma is truncated by gammaFrac before
+  // the output's truncation (LayerNorm.cpp): that truncation needs a bit.
+  if (p.affine == LayerNormParams::Private && p.gammaFrac < 1)
+    return mpc::error("layernorm: a private gamma needs 1..24 fractional "
+                      "bits, the plan gives {}",
+                      p.gammaFrac);
   if (p.gammaFrac < 0 || p.gammaFrac > 24 || p.betaFrac < 0 ||
       p.betaFrac > 2 * p.frac)
     return mpc::error("layernorm: gammaFrac {} / betaFrac {} out of range",
