@@ -8,22 +8,18 @@
 using namespace mpc::rt;
 
 ApproxParams mpc::rt::approxParams(Approximation a, int frac, int rangeBits) {
-  const int compareBits = compareBitsForRange(frac, rangeBits);
+  // The element-wise kinds compare x with breakpoints at the range's width.
+  auto elementwise = [&](auto p) -> ApproxParams {
+    p.approx = a;
+    p.frac = frac;
+    p.compareBits = compareBitsForRange(frac, rangeBits);
+    return p;
+  };
   switch (approxInfo(a).kind) {
-  case ApproxKind::Gelu: {
-    GeluParams p;
-    p.approx = a;
-    p.frac = frac;
-    p.compareBits = compareBits;
-    return p;
-  }
-  case ApproxKind::Tanh: {
-    TanhParams p;
-    p.approx = a;
-    p.frac = frac;
-    p.compareBits = compareBits;
-    return p;
-  }
+  case ApproxKind::Gelu:
+    return elementwise(GeluParams());
+  case ApproxKind::Tanh:
+    return elementwise(TanhParams());
   case ApproxKind::Softmax: {
     SoftmaxParams p;
     p.approx = a;
