@@ -49,6 +49,19 @@ std::vector<double> maskedScores(Shape shape, uint64_t seed) {
   return xs;
 }
 
+/// Runs the two-party softmax with \p sp on \p xs (frac 16), with the 0/1
+/// \p mask when given.
+NlRun runSoftmax(const std::vector<double> &xs, const Shape &shape,
+                 const SoftmaxParams &sp, const RingTensor *mask = nullptr,
+                 Link link = Link::Mem) {
+  return runNl(
+      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
+      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
+        return softmax(p, std::move(x), sp, m, mask);
+      },
+      link);
+}
+
 } // namespace
 
 TEST_CASE("softmax on [1,4,16,16] with masked keys", "[nonlinear][softmax]") {
@@ -59,11 +72,7 @@ TEST_CASE("softmax on [1,4,16,16] with masked keys", "[nonlinear][softmax]") {
   std::vector<double> xs = maskedScores(shape, 31);
   SoftmaxParams sp;
   sp.approx = info->id;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
-      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
-        return softmax(p, std::move(x), sp, m);
-      });
+  NlRun r = runSoftmax(xs, shape, sp);
   std::vector<double> want = softmaxRef(r.in, 16);
   double err = maxDiff(r.out, want);
   WARN("softmax." << form << ": max abs err per probability " << err);
@@ -99,11 +108,7 @@ TEST_CASE("softmax.crypten on masked rows of 16 and Gaussian rows of 128",
   }
   SoftmaxParams sp;
   sp.approx = info->id;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
-      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
-        return softmax(p, std::move(x), sp, m);
-      });
+  NlRun r = runSoftmax(xs, shape, sp);
   double err = maxDiff(r.out, softmaxRef(r.in, len));
   WARN("softmax.crypten on rows of " << len << ": max abs err " << err);
   CHECK(err <= info->maxAbsErr);
@@ -130,11 +135,7 @@ TEST_CASE("softmax.scaling is x/n (times the mask) in one round",
     mask[j] = j < 9 ? 1 : 0;
   SoftmaxParams sp;
   sp.approx = info->id;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
-      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
-        return softmax(p, std::move(x), sp, m, masked ? &mask : nullptr);
-      });
+  NlRun r = runSoftmax(xs, shape, sp, masked ? &mask : nullptr);
   double err = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
     double keep = masked && i % 12 >= 9 ? 0 : 1;
@@ -168,11 +169,7 @@ TEST_CASE("softmax.exact on rows of 128 Gaussian scores",
   SoftmaxParams sp;
   if (classic)
     sp.exp = {7, 16, 0, 2};
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
-      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
-        return softmax(p, std::move(x), sp, m);
-      });
+  NlRun r = runSoftmax(xs, shape, sp);
   double err = maxDiff(r.out, softmaxRef(r.in, 128));
   WARN("softmax.exact" << (classic ? " (7 squarings)" : "")
                        << " on rows of 128: max abs err per probability "
@@ -188,12 +185,7 @@ TEST_CASE("softmax.exact over TCP with a narrower input bound",
   std::vector<double> xs = maskedScores(shape, 32);
   SoftmaxParams sp;
   sp.inputBits = 32;
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
-      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
-        return softmax(p, std::move(x), sp, m);
-      },
-      Link::Tcp);
+  NlRun r = runSoftmax(xs, shape, sp, nullptr, Link::Tcp);
   CHECK(maxDiff(r.out, softmaxRef(r.in, 5)) <=
         approxInfo("softmax.exact")->maxAbsErr);
   requireTrafficMatches(r.measured, softmaxCost(shape, sp));
@@ -211,12 +203,7 @@ TEST_CASE("softmax.2quad with a 0/1 key mask", "[nonlinear][softmax]") {
   SoftmaxParams sp;
   sp.approx = Approximation::SoftmaxTwoQuad;
   auto link = GENERATE(Link::Mem, Link::Tcp);
-  NlRun r = runNl(
-      xs, shape, 16, [&](Corr &c) { return dealSoftmax(c, shape, sp); },
-      [&](Party &p, RingTensor x, const SoftmaxMat &m) {
-        return softmax(p, std::move(x), sp, m, &mask);
-      },
-      link);
+  NlRun r = runSoftmax(xs, shape, sp, &mask, link);
   std::vector<double> want(xs.size());
   for (int r0 = 0; r0 < 16; ++r0) {
     double s = 0;
