@@ -42,6 +42,7 @@
 #include "passes/ApproxChoice.h"
 #include "passes/OpKernel.h"
 #include "passes/Passes.h"
+#include "runtime/protocols/ApproxCost.h"
 #include "runtime/protocols/Nonlinear.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -83,7 +84,7 @@ private:
   llvm::Error unsupported(Op *op, llvm::StringRef why);
   /// The approximation of \p op (passes/ApproxChoice.h); notes a
   /// "needs training" entry replacing what the model computes.
-  rt::Approximation chooseApprox(Op *op);
+  llvm::Expected<rt::Approximation> chooseApprox(Op *op);
   /// One warning per "needs training" entry chosen for ops the model
   /// computes otherwise.
   void warnUntrained();
@@ -342,9 +343,11 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
   switch (op->kind()) {
   case OpKind::Gelu: {
     // A distilled model's Quad GeLU is what the model computes: keep it.
-    rt::Approximation approx = chooseApprox(op);
-    std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
-    if (rt::geluCompares(approx))
+    auto approx = chooseApprox(op);
+    if (!approx)
+      return approx.takeError();
+    std::map<std::string, Attr> attrs = {{"approx", approxName(*approx)}};
+    if (rt::geluCompares(*approx))
       attrs["compare_bits"] = compareBits();
     return create(OpKind::GeluMpc, {x}, std::move(attrs));
   }
@@ -354,11 +357,13 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
       return unsupported(op, "softmax is implemented over the last axis; "
                              "transpose the reduced axis last first");
     // A distilled model's 2Quad softmax is what the model computes: keep it.
-    rt::Approximation approx = chooseApprox(op);
-    std::map<std::string, Attr> attrs = {{"approx", approxName(approx)}};
+    auto approx = chooseApprox(op);
+    if (!approx)
+      return approx.takeError();
+    std::map<std::string, Attr> attrs = {{"approx", approxName(*approx)}};
     if (modelForm(*op))
       attrs["c"] = op->getFloat("c", kSoftmax2QuadDefaultC);
-    if (rt::softmaxUsesExp(approx))
+    if (rt::softmaxUsesExp(*approx))
       attrs["input_bits"] = int64_t(rt::softmaxInputBits(f_, rangeBits_));
     return create(OpKind::SoftmaxMpc, {x}, std::move(attrs));
   }
@@ -367,17 +372,23 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
     if (axis != -1 && axis != x->type().rank() - 1)
       return unsupported(op, "layernorm is implemented over the last axis; "
                              "transpose the normalised axis last first");
-    rt::Approximation approx = chooseApprox(op);
+    auto approx = chooseApprox(op);
+    if (!approx)
+      return approx.takeError();
     return create(OpKind::LayerNormMpc, {x, op->operand(1), op->operand(2)},
                   {{"eps", op->getFloat("eps", kLayerNormDefaultEps)},
-                   {"approx", approxName(approx)}});
+                   {"approx", approxName(*approx)}});
   }
   case OpKind::Relu:
     return create(OpKind::ReluMpc, {x}, {{"bits", compareBits()}});
-  case OpKind::Tanh:
-    return create(OpKind::TanhMpc, {x},
-                  {{"approx", approxName(chooseApprox(op))},
-                   {"compare_bits", compareBits()}});
+  case OpKind::Tanh: {
+    auto approx = chooseApprox(op);
+    if (!approx)
+      return approx.takeError();
+    return create(
+        OpKind::TanhMpc, {x},
+        {{"approx", approxName(*approx)}, {"compare_bits", compareBits()}});
+  }
   default:
     llvm_unreachable("not a nonlinear op");
   }
@@ -627,8 +638,21 @@ static bool addsMaskBias(const Value *x, int depth = 3) {
   return false;
 }
 
-rt::Approximation Lowerer::chooseApprox(Op *op) {
+llvm::Expected<rt::Approximation> Lowerer::chooseApprox(Op *op) {
   rt::Approximation a = approxOf(*op, ctx_.options);
+  // The runtime says whether the entry runs on this op's rows: the plan it
+  // would otherwise refuse is never written.
+  const TensorType &in = op->operand(0)->type();
+  if (llvm::Error e = rt::validateApprox(a, f_, rangeBits_, in.shape)) {
+    const rt::ApproxInfo &info = rt::approxInfo(a);
+    std::string kind = rt::approxKindName(info.kind).str();
+    return unsupported(
+        op,
+        fmt::format("{} does not run on its input {} ({}); choose another "
+                    "--approx {}=NAME for it (`mpcc compile --approx "
+                    "list`)",
+                    info.name, in.str(), llvm::toString(std::move(e)), kind));
+  }
   if (modelForm(*op) || !rt::approxInfo(a).needsTraining)
     return a;
   UntrainedUse &use = untrained_[a];

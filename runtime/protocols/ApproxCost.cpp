@@ -99,6 +99,11 @@ Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
 
 llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac,
                                        int rangeBits) {
-  return std::visit([](const auto &p) { return rowCheck(kRow, p); },
+  return validateApprox(a, frac, rangeBits, kRow);
+}
+
+llvm::Error mpc::rt::validateApprox(Approximation a, int frac, int rangeBits,
+                                    llvm::ArrayRef<int64_t> shape) {
+  return std::visit([&](const auto &p) { return rowCheck(shape, p); },
                     approxParams(a, frac, rangeBits));
 }

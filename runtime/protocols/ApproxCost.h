@@ -40,5 +40,11 @@ Cost approxRowCost(Approximation a, int frac, int rangeBits);
 /// --range-bits with it before it reads a model, so that it never writes
 /// a plan the runtime refuses for them.
 llvm::Error validateApproxRow(Approximation a, int frac, int rangeBits);
+/// The same on an op's input of \p shape (the kind's axis last): the
+/// compiler's lowering asks it for each op it gives an approximation, so a
+/// row length an entry cannot take (softmax.crypten's row sums beyond its
+/// reciprocal's domain) is refused naming the op.
+llvm::Error validateApprox(Approximation a, int frac, int rangeBits,
+                           llvm::ArrayRef<int64_t> shape);
 
 } // namespace mpc::rt

@@ -21,11 +21,10 @@ using namespace mpc;
 
 namespace {
 
-/// A model whose one op of \p kind reads a shared row of kApproxCostRow:
-/// the client's x plus a party-0 bias (a sum of the two owners' values is
+/// A model whose one op of \p kind reads a shared row of \p n: the
+/// client's x plus a party-0 bias (a sum of the two owners' values is
 /// shared, with no truncation that a kernel could fuse).
-std::string oneOpModel(rt::ApproxKind kind) {
-  const int64_t n = rt::kApproxCostRow;
+std::string oneOpModel(rt::ApproxKind kind, int64_t n = rt::kApproxCostRow) {
   std::string row, ones;
   for (int64_t i = 0; i < n; ++i) {
     row += fmt::format("{}{:.3f}", i ? ", " : "", 0.01 * double(i % 7));
@@ -108,4 +107,24 @@ TEST_CASE("the menu prices each entry as the compiler lowers it",
       CHECK(found == 1);
     }
   }
+}
+
+TEST_CASE("an entry that cannot take an op's rows is refused, naming the op",
+          "[e2e][approx]") {
+  // softmax.crypten's Newton reciprocal takes row sums up to 200.
+  auto g = importOnnxText(oneOpModel(rt::ApproxKind::Softmax, 256), {},
+                          "case.onnxtext");
+  if (!g)
+    FAIL(llvm::toString(g.takeError()));
+  CompileOptions opts;
+  if (llvm::Error e = applyApproxSpec("softmax=crypten", opts))
+    FAIL(llvm::toString(std::move(e)));
+  auto emitted = compileGraph(**g, opts, "case");
+  REQUIRE(!emitted);
+  std::string msg = llvm::toString(emitted.takeError());
+  CHECK_THAT(msg, Catch::Contains("onnx node 'y'") &&
+                      Catch::Contains("softmax.crypten does not run on its "
+                                      "input shared<1x256") &&
+                      Catch::Contains("--approx softmax=NAME"));
+  CHECK_THAT(msg, !Catch::Contains("internal error"));
 }
