@@ -14,11 +14,12 @@ packages=(
   clang-format-14
   libonnx-testdata # ONNX's node tests, run by ctest's onnx-node-tests
 )
-# Only needed to regenerate fixtures (scripts/make_fixtures.py,
-# scripts/make_export_fixtures.py); tests use the committed files. Set
+# Only needed to regenerate fixtures (scripts/make_*fixture*.py), to
+# distil students (python/mpcc_distill) and to run examples/ (Fashion-MNIST
+# for examples/fashion); tests use the committed files. Set
 # MPCC_WITH_TORCH=1 to install them.
 if [[ "${MPCC_WITH_TORCH:-0}" == 1 ]]; then
-  packages+=(python3-torch python3-onnx)
+  packages+=(python3-torch python3-onnx dataset-fashion-mnist)
 fi
 
 # Only needed by scripts/fuzz.sh (libFuzzer builds with clang).

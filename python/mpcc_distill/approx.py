@@ -1,0 +1,97 @@
+"""The approximations a student is trained with, in PyTorch, by the names of
+mpcc's approximation registry (runtime/protocols/Approximations.def).
+
+Each form is written the way `mpcc compile` recognises it in an ONNX export
+(frontend/patterns: QuadGelu.cpp, TwoQuadSoftmax.cpp) or as plain linear
+algebra, so the exported student compiles to the registry entry of the same
+name with no --approx flag. The forms are differentiable; the compiler's
+float interpreter evaluates the same formulas (tests/lit/tools/distill.test
+checks the two agree on a distilled student).
+"""
+import torch
+import torch.nn.functional as F
+
+# MPCFormer's 2Quad shift, the value the compiler's pattern reads from the
+# model (frontend/patterns/TwoQuadSoftmax.cpp): softmax(x) ~ (x+c)^2 / sum.
+TWO_QUAD_C = 5.0
+
+
+def gelu_erf(x):
+    """GeLU itself; the compiler runs it with its --approx gelu entry
+    (accurate by default), which needs no training."""
+    return F.gelu(x)
+
+
+def gelu_quad(x):
+    """MPCFormer's quad: 0.125 x^2 + 0.25 x + 0.5 (registry gelu.quad)."""
+    return 0.125 * x * x + 0.25 * x + 0.5
+
+
+def gelu_relu(x):
+    """MPCViT+'s linearised GeLU (registry gelu.relu)."""
+    return F.relu(x)
+
+
+# Each softmax form takes the scores and the row length n as a Python int
+# (static, so an export writes a constant, not a Shape computation).
+
+
+def softmax_exact(scores, n):
+    return F.softmax(scores, dim=-1)
+
+
+def softmax_2quad(scores, n):
+    """MPCFormer's 2Quad (registry softmax.2quad)."""
+    shifted = scores + TWO_QUAD_C
+    num = shifted * shifted
+    return num / torch.sum(num, dim=-1, keepdim=True)
+
+
+def softmax_scaling(scores, n):
+    """MPCViT's scaling attention x / n, n the row length (registry
+    softmax.scaling); it has no softmax op, so it compiles as linear
+    algebra: one truncation by a public 1/n."""
+    return scores * (1.0 / n)
+
+
+GELU = {"erf": gelu_erf, "quad": gelu_quad, "relu": gelu_relu}
+SOFTMAX = {"exact": softmax_exact, "2quad": softmax_2quad,
+           "scaling": softmax_scaling}
+
+# The forms that are not the function: a model must be trained (distilled)
+# with them (the registry's Training flag).
+NEEDS_TRAINING = {("gelu", "quad"), ("gelu", "relu"), ("softmax", "2quad"),
+                  ("softmax", "scaling")}
+
+# Students by their source. secformer's softmax is 2Quad followed by a
+# Goldschmidt division (the same trained form); its GeLU needs no training.
+PRESETS = {
+    "teacher": {"gelu": "erf", "softmax": "exact"},
+    "mpcformer": {"gelu": "quad", "softmax": "2quad"},
+    "secformer": {"gelu": "erf", "softmax": "2quad"},
+    "mpcvit": {"gelu": "relu", "softmax": "scaling"},
+}
+
+
+def parse(spec):
+    """'mpcformer' or 'gelu=quad,softmax=2quad' (unnamed kinds keep the
+    teacher's form) -> {"gelu": name, "softmax": name}."""
+    if spec in PRESETS:
+        return dict(PRESETS[spec])
+    choice = dict(PRESETS["teacher"])
+    for item in spec.split(","):
+        kind, sep, name = item.partition("=")
+        table = {"gelu": GELU, "softmax": SOFTMAX}.get(kind)
+        if not sep or table is None:
+            raise ValueError(
+                f"--approx '{item}': expected a preset ({', '.join(PRESETS)}) "
+                "or KIND=NAME with KIND gelu or softmax")
+        if name not in table:
+            raise ValueError(f"--approx {kind}={name}: no such {kind} form "
+                             f"(have: {', '.join(table)})")
+        choice[kind] = name
+    return choice
+
+
+def describe(choice):
+    return ",".join(f"{k}={v}" for k, v in sorted(choice.items()))
