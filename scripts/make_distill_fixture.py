@@ -2,7 +2,10 @@
 """Writes tests/fixtures/distill/NAME/ for each student preset of
 python/mpcc_distill (mpcformer, mpcvit, secformer): a small ViT student
 distilled by the package from a teacher, exported by the package, with
-PyTorch's logits on two images.
+PyTorch's logits on two images; and bert_NAME/ for mpcformer and mpcvit:
+a small BERT student (vocabulary 100, hidden 32, 2 heads, 2 layers, FFN
+64, sequence 16) with a padding mask (the 2Quad and scaling forms take
+the 0/1 mask as a product), logits on two padded sequences.
 
 The teacher (28x28x1 images, patch 7, hidden 32, 2 heads, 2 blocks, FFN 64)
 is trained for one epoch on seeded random images and labels, and each
@@ -55,6 +58,44 @@ def main():
         with open(os.path.join(out, "meta.json"), "w") as f:
             json.dump({"approx": approx.describe(choice), "config": CONFIG,
                        "torch": torch.__version__}, f, indent=2)
+            f.write("\n")
+        print(f"wrote {out}")
+
+    bert_config = {"vocab_size": 100, "hidden_size": 32,
+                   "num_hidden_layers": 2, "num_attention_heads": 2,
+                   "intermediate_size": 64, "max_position_embeddings": 16}
+    ids = rng.randint(3, 100, (COUNT, 16))
+    mask = (np.arange(16)[None, :] < rng.randint(4, 17, (COUNT, 1))).astype(
+        np.int64)
+    data = {"input_ids": ids * mask, "token_type_ids": np.zeros_like(ids),
+            "attention_mask": mask}
+    teacher = models.build("bert", bert_config)
+    distill.train_teacher(teacher, data, labels % 2, epochs=1, batch=64,
+                          seed=SEED)
+    rows = [int(np.argmin(mask.sum(1))), int(np.argmax(mask.sum(1)))]
+    sample = {n: data[n][rows] for n in teacher.input_names}
+    for name in ("mpcformer", "mpcvit"):
+        choice = approx.parse(name)
+        student = models.student_of(teacher, choice)
+        distill.distil(teacher, student, data, COUNT, 1, 1, batch=64,
+                       seed=SEED)
+        out = os.path.join(ROOT, "tests", "fixtures", "distill",
+                           f"bert_{name}")
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "model.onnx"), "wb") as f:
+            f.write(distill.export_onnx(
+                student, [sample[n][:1] for n in student.input_names],
+                choice))
+        with torch.no_grad():
+            logits = student(*[torch.from_numpy(sample[n])
+                               for n in student.input_names]).numpy()
+        for n in student.input_names:
+            np.save(os.path.join(out, f"{n}.npy"), sample[n])
+        np.save(os.path.join(out, "logits.npy"), logits)
+        with open(os.path.join(out, "meta.json"), "w") as f:
+            json.dump({"approx": approx.describe(choice),
+                       "config": bert_config, "torch": torch.__version__},
+                      f, indent=2)
             f.write("\n")
         print(f"wrote {out}")
 

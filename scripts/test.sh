@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
+# With torch: ctest's distill-e2e runs python/mpcc_distill.
+MPCC_WITH_TORCH=1 ./scripts/install-deps.sh
 ./scripts/check-format.sh
 build=${MPCC_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPCC_WERROR=ON

