@@ -611,20 +611,16 @@ llvm::Expected<Results> Evaluator::run() {
     return softmax();
   case OpKind::MaskBias:
     return maskBias();
-  case OpKind::LinearPw:
-  case OpKind::MulPw:
-  case OpKind::MatMulBeaver:
-  case OpKind::MulBeaver:
-  case OpKind::MulPublic:
-  case OpKind::Trunc:
-  case OpKind::OneHot:
-  case OpKind::Reveal:
-  case OpKind::GeluMpc:
-  case OpKind::SoftmaxMpc:
-  case OpKind::LayerNormMpc:
-  case OpKind::TanhMpc:
-  case OpKind::ReluMpc:
-  case OpKind::Clear:
+    // Every protocol op (Ops.def's Lowered stage), from the table: a new
+    // one needs nothing here.
+#define MPC_LOWERED_CASE_Lowered(Enum) case OpKind::Enum:
+#define MPC_LOWERED_CASE_Semantic(Enum)
+#define MPC_LOWERED_CASE_Any(Enum)
+#define MPC_OP(Enum, Text, Stage, ...) MPC_LOWERED_CASE_##Stage(Enum)
+#include "ir/Ops.def"
+#undef MPC_LOWERED_CASE_Lowered
+#undef MPC_LOWERED_CASE_Semantic
+#undef MPC_LOWERED_CASE_Any
     return fail("a protocol op has no float semantics; run the plan with "
                 "`mpcc simulate` or `mpc-run`");
   }
