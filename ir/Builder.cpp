@@ -515,6 +515,15 @@ static llvm::Expected<Inferred> inferFixedProduct(Operands ops,
   return r;
 }
 
+static llvm::Expected<Inferred> inferFixedSquare(Operands ops,
+                                                 const AttrMap &) {
+  if (ty(ops, 0).elem != ElemType::Fixed)
+    return error("input must be fixed point, got {}", elemOf(ty(ops, 0)));
+  Inferred r = Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+  r.fracBits = 2 * ty(ops, 0).fracBits;
+  return r;
+}
+
 static llvm::Expected<Inferred> inferFixedMatMul(Operands ops,
                                                  const AttrMap &) {
   if (auto e = needFixedPair(ty(ops, 0), ty(ops, 1)))

@@ -81,6 +81,7 @@ private:
   llvm::Expected<Value *> lowerNonlinear(Op *op);
   llvm::Expected<Value *> lowerClear(Op *op, llvm::ArrayRef<Value *> operands);
   llvm::Expected<Value *> lowerWhere(Op *op, llvm::ArrayRef<Value *> operands);
+  llvm::Expected<Value *> lowerPow(Op *op, llvm::ArrayRef<Value *> operands);
   llvm::Error unsupported(Op *op, llvm::StringRef why);
   /// The approximation of \p op (passes/ApproxChoice.h); notes a
   /// "needs training" entry replacing what the model computes.
@@ -488,6 +489,37 @@ llvm::Expected<Value *> Lowerer::lowerWhere(Op *op,
   return create(OpKind::Add, {b, *prod});
 }
 
+llvm::Expected<Value *> Lowerer::lowerPow(Op *op,
+                                          llvm::ArrayRef<Value *> operands) {
+  Value *x = operands[0], *e = operands[1];
+  // x is secret; the importer makes the exponent a public constant, whose
+  // one value for all elements says which products compute the power.
+  const std::vector<double> &ev = e->constData().f;
+  double n = ev.empty() ? 0.0 : ev[0];
+  bool uniform = isPublicConstant(e) && !e->constData().elided && !ev.empty() &&
+                 llvm::all_of(ev, [&](double d) { return d == n; });
+  if (!uniform || (n != 1 && n != 2 && n != 3))
+    return unsupported(
+        op, uniform ? fmt::format("the exponent {} of a secret base has no "
+                                  "protocol: only 1, 2 and 3 do (a Beaver "
+                                  "square, then a product); write a higher "
+                                  "power as a product of these, and x^0.5 "
+                                  "or x^-1 inside LayerNormalization, "
+                                  "RMSNorm or softmax",
+                                  n)
+                    : std::string("the exponent must be one constant for "
+                                  "every element"));
+  if (n == 1)
+    return x;
+  llvm::Expected<Value *> sq = create(OpKind::Square, {x});
+  if (!sq)
+    return sq.takeError();
+  llvm::Expected<Value *> x2 = truncate(*sq, x->type().fracBits);
+  if (!x2 || n == 2)
+    return x2;
+  return mulSecret(*x2, x);
+}
+
 llvm::Error Lowerer::lowerOp(Op *op) {
   Location loc = op->loc();
   loc.derivedBy = "lower-to-protocols";
@@ -577,6 +609,10 @@ llvm::Error Lowerer::lowerOp(Op *op) {
       return lowerNonlinear(op);
     case OpKind::Where:
       return lowerWhere(op, operands);
+    case OpKind::Pow:
+      if (anySecret)
+        return lowerPow(op, operands);
+      [[fallthrough]];
     default:
       // Local everywhere: rebuilt so result types pick up fixed point.
       if (hasLocalKernel(op->kind()))

@@ -292,6 +292,17 @@ TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
        1e-4},
       {"HardSwish (x * clip(x/6 + 1/2, 0, 1))", "y = HardSwish(h)", "", 1e-3},
       {"SiLU (x * sigmoid(x))", "s = Sigmoid(h)\n y = Mul(h, s)", "", 2e-3},
+      {"Pow(x, 2) outside a pattern (a Beaver square)",
+       R"(two = Constant <value = float {2.0}> ()
+  y = Pow(h, two))",
+       "", 2e-4},
+      {"Pow(x, 3) (a square, then a product)",
+       R"(three = Constant <value = int64 {3}> ()
+  y = Pow(h, three))",
+       "", 2e-3},
+      {"Pow(x, 1)", R"(one = Constant <value = float {1.0}> ()
+  y = Pow(h, one))",
+       "", 1e-4},
       {"RMSNorm, HF LLaMA (x * (1 / sqrt(mean(x^2) + eps)) * g)",
        R"(two = Constant <value = float {2.0}> ()
   p = Pow(h, two)
