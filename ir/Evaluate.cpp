@@ -13,6 +13,7 @@
 
 #include "ir/Builder.h"
 #include "ir/ShapeUtils.h"
+#include "support/ModelForms.h"
 
 #include <cmath>
 #include <limits>
@@ -509,7 +510,7 @@ llvm::Expected<Results> Evaluator::softmax() {
   int64_t outer = product(s.take_front(axis)), len = s[axis];
   int64_t inner = product(s.drop_front(axis + 1));
   bool quad = softmaxForm(op_) == SoftmaxForm::TwoQuad;
-  double c = op_.getFloat("c", kSoftmax2QuadDefaultC);
+  double c = op_.getFloat("c", kTwoQuadC);
   std::vector<double> x = asDoubles(in(0));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t q = 0; q < inner; ++q) {

@@ -40,13 +40,6 @@ llvm::Expected<SoftmaxForm> parseSoftmaxForm(llvm::StringRef name);
 /// The form of a verified gelu / softmax op (its default when absent).
 GeluForm geluForm(const Op &op);
 SoftmaxForm softmaxForm(const Op &op);
-/// The c of a 2quad softmax, (x + c)^2 / sum (x + c)^2, that has none:
-/// MPCFormer's. Lowering writes a model's 2quad c into the plan; a 2quad
-/// that replaces an exact softmax (--approx) takes the runtime's own
-/// (SoftmaxParams::quadC in runtime/protocols/Nonlinear.h, which ir/ does
-/// not include).
-constexpr double kSoftmax2QuadDefaultC = 5;
-
 /// MaxOperands of an op without an upper bound (Ops.def).
 constexpr unsigned kVariadic = UINT_MAX;
 

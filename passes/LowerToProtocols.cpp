@@ -44,6 +44,7 @@
 #include "passes/Passes.h"
 #include "runtime/protocols/ApproxCost.h"
 #include "runtime/protocols/Nonlinear.h"
+#include "support/ModelForms.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -363,7 +364,7 @@ llvm::Expected<Value *> Lowerer::lowerNonlinear(Op *op) {
       return approx.takeError();
     std::map<std::string, Attr> attrs = {{"approx", approxName(*approx)}};
     if (modelForm(*op))
-      attrs["c"] = op->getFloat("c", kSoftmax2QuadDefaultC);
+      attrs["c"] = op->getFloat("c", kTwoQuadC);
     if (rt::softmaxUsesExp(*approx))
       attrs["input_bits"] = int64_t(rt::softmaxInputBits(f_, rangeBits_));
     return create(OpKind::SoftmaxMpc, {x}, std::move(attrs));

@@ -32,6 +32,7 @@
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/FxProgram.h"
 #include "runtime/protocols/Narrow.h"
+#include "support/ModelForms.h"
 
 #include "llvm/Support/Error.h"
 
@@ -282,7 +283,7 @@ struct SoftmaxParams {
   /// Goldschmidt entries: only iters is used (exact, puma) or also the
   /// domain (2quad); crypten runs reciprocal.newton's defaults.
   ReciprocalParams recip;
-  double quadC = 5;
+  double quadC = kTwoQuadC;
   /// Bound on |x| * 2^frac, in bits (max compares); the widest by default.
   int inputBits = kSoftmaxMaxInputBits;
   int frac = 16;
