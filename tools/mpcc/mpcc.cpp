@@ -1,6 +1,7 @@
 //===- tools/mpcc/mpcc.cpp - The mpcc compiler driver ---------------------===//
 //
-// The subcommands, the options they share, and main: parse the command line
+// The subcommands, the options they share (the model readers' in
+// ImportOptions.cpp), and main: parse the command line
 // (llvm::cl subcommands), run the chosen subcommand, and print its error
 // here, once, as `mpcc: error: <message>`, with exit code 1.
 //
@@ -10,10 +11,8 @@
 
 #include "driver/Compile.h"
 #include "frontend/OnnxOps.h"
-#include "frontend/TensorProto.h"
 #include "support/Diag.h"
 #include "support/MallocTuning.h"
-#include "support/Tensor.h"
 
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/WithColor.h"
@@ -45,27 +44,6 @@ MPCC_SUBCOMMAND(simulateCmd, "simulate",
                 "Run a plan with both parties in-process")
 #undef MPCC_SUBCOMMAND
 
-// Optional for `mpcc compile --approx list`; requireModel checks it.
-cl::opt<std::string> mpc::tool::model(cl::Positional,
-                                      cl::desc("<model.onnx|model.onnxtext>"),
-                                      cl::sub(compileCmd()),
-                                      cl::sub(floatCmd()), cl::cat(category()));
-cl::list<std::string>
-    mpc::tool::inputShapes("input-shape", cl::ZeroOrMore,
-                           cl::desc("Bind a model input's shape, NAME=1x128"),
-                           cl::value_desc("NAME=DIMS"), cl::sub(compileCmd()),
-                           cl::sub(floatCmd()), cl::cat(category()));
-cl::list<std::string> mpc::tool::constants(
-    "constant", cl::ZeroOrMore,
-    cl::desc("Bind a model input to the value in a .npy or .pb file: it "
-             "becomes a public constant of the model (for shape and index "
-             "inputs; the value is written into the plan), NAME=FILE"),
-    cl::value_desc("NAME=FILE"), cl::sub(compileCmd()), cl::sub(floatCmd()),
-    cl::cat(category()));
-cl::opt<bool> mpc::tool::noPatterns("no-patterns",
-                                    cl::desc("Skip pattern recognition"),
-                                    cl::sub(compileCmd()), cl::sub(floatCmd()),
-                                    cl::cat(category()));
 cl::opt<std::string>
     mpc::tool::outputFile("o", cl::init("-"),
                           cl::desc("Output file (default stdout)"),
@@ -97,25 +75,6 @@ cl::opt<std::string> mpc::tool::planFile(cl::Positional, cl::Required,
                                          cl::sub(reportCmd()),
                                          cl::sub(simulateCmd()),
                                          cl::cat(category()));
-
-Error mpc::tool::requireModel() {
-  if (model.empty())
-    return mpc::error("no model file given (<model.onnx|model.onnxtext>)");
-  return Error::success();
-}
-
-Expected<mpc::ImportOptions> mpc::tool::importOptions() {
-  ImportOptions opts;
-  opts.recognisePatterns = !noPatterns;
-  for (const std::string &arg : inputShapes)
-    if (Error e = parseInputShapeArg(arg, opts.inputShapes))
-      return e;
-  auto bound = readNamedTensorFiles(constants, "--constant", readTensorFile);
-  if (!bound)
-    return bound.takeError();
-  opts.constantInputs = std::move(*bound);
-  return opts;
-}
 
 static Error dispatch() {
   if (compileCmd())
