@@ -113,13 +113,13 @@ llvm::Error mpc::onnx::importCompare(ImportContext &ctx) {
   if ((*a)->type().elem != (*b)->type().elem)
     return ctx.fail("operands have different element types ({} and {})",
                     (*a)->type().str(), (*b)->type().str());
-  for (Value *v : {*a, *b})
-    if (!v->isConstant())
+  for (unsigned k = 0; k < 2; ++k)
+    if (Value *v = k ? *b : *a; !v->isConstant())
       return ctx.fail(
           "{} is supported on values known at compile time (positions and "
           "shapes, as causal masks compare them), but operand '{}' is {}; "
           "compute the mask outside the model, or from shapes",
-          type, v->name(), v->type().str());
+          type, ctx.node().input(k), v->type().str());
   // b - a, folded with numpy broadcasting; its sign is the comparison.
   auto diff = ctx.emit(OpKind::Sub, {*b, *a});
   if (!diff)
