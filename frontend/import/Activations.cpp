@@ -7,7 +7,8 @@
 // which has a protocol: sigmoid(x) = 1/2 + tanh(x/2)/2), Sin/Cos, which
 // only fold (rotary embeddings take them of public positions), and the
 // piecewise-linear family on relu, the runtime's one comparison:
-// LeakyRelu, PRelu, Clip (two comparisons), HardSigmoid, HardSwish.
+// LeakyRelu, PRelu, Clip (two comparisons), HardSigmoid, HardSwish, Abs,
+// Max and Min.
 //
 //===----------------------------------------------------------------------===//
 
@@ -398,5 +399,73 @@ llvm::Error mpc::onnx::importHardSigmoid(ImportContext &ctx) {
       return y.takeError();
   }
   ctx.setOutput(0, *y);
+  return llvm::Error::success();
+}
+
+/// Input \p i as a float or integer tensor of the element type of input 0.
+static llvm::Expected<Value *> numericInput(ImportContext &ctx, unsigned i) {
+  auto x = ctx.input(i);
+  if (!x)
+    return x.takeError();
+  ElemType e = (*x)->type().elem;
+  if (e == ElemType::Bool)
+    return ctx.fail("expects a numeric tensor, got {}", (*x)->type().str());
+  if (i > 0) {
+    auto first = ctx.input(0);
+    if (!first)
+      return first.takeError();
+    if ((*first)->type().elem != e)
+      return ctx.fail("inputs have different element types ({} and {})",
+                      (*first)->type().str(), (*x)->type().str());
+  }
+  return *x;
+}
+
+llvm::Error mpc::onnx::importAbs(ImportContext &ctx) {
+  auto x = numericInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  // |x| = 2 relu(x) - x: one comparison.
+  PiecewiseBuilder b(ctx);
+  auto r = b.relu(*x);
+  if (!r)
+    return r.takeError();
+  auto twice = b.add(*r, *r);
+  if (!twice)
+    return twice.takeError();
+  auto y = b.sub(*twice, *x);
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importMinMax(ImportContext &ctx) {
+  bool isMax = ctx.node().op_type() == "Max";
+  if (ctx.numInputs() == 0)
+    return ctx.fail("expects at least one input");
+  auto first = numericInput(ctx, 0);
+  if (!first)
+    return first.takeError();
+  // max(y, v) = v + relu(y - v), min(y, v) = y - relu(y - v): one
+  // comparison per further input (numpy broadcasting).
+  PiecewiseBuilder b(ctx);
+  Value *y = *first;
+  for (unsigned k = 1; k < ctx.numInputs(); ++k) {
+    auto v = numericInput(ctx, k);
+    if (!v)
+      return v.takeError();
+    auto d = b.sub(y, *v);
+    if (!d)
+      return d.takeError();
+    auto r = b.relu(*d);
+    if (!r)
+      return r.takeError();
+    auto m = isMax ? b.add(*v, *r) : b.sub(y, *r);
+    if (!m)
+      return m.takeError();
+    y = *m;
+  }
+  ctx.setOutput(0, y);
   return llvm::Error::success();
 }

@@ -1,9 +1,9 @@
 //===- frontend/import/Elementwise.cpp - Arithmetic and unary ops ---------===//
 //
-// Add, Sub, Mul, Div, Equal (numpy broadcasting, as in ONNX since opset 7)
-// and the one-operand ops Neg, Erf, Tanh, Relu, Sqrt, Exp. Each maps to the
-// IR op of the same name; ImportContext::emit folds constant operands, which
-// is how integer shape arithmetic of dynamic exports disappears. Less,
+// Add, Sub, Mul, Div, Equal, Sum, Mean (numpy broadcasting, as in ONNX since
+// opset 7) and the one-operand ops Neg, Erf, Tanh, Relu, Sqrt, Exp. Each maps
+// to the IR op of the same name; ImportContext::emit folds constant operands,
+// which is how integer shape arithmetic of dynamic exports disappears. Less,
 // Greater, LessOrEqual and GreaterOrEqual fold only (causal masks compare
 // positions: `arange(n) < arange(n) + 1`), from the sign of b - a.
 //
@@ -59,6 +59,16 @@ llvm::Error mpc::onnx::importSum(ImportContext &ctx) {
     if (!add)
       return add.takeError();
     r = *add;
+  }
+  if (ctx.node().op_type() == "Mean" && ctx.numInputs() > 1) {
+    if (r->type().elem != ElemType::F32)
+      return ctx.fail("expects float tensors, got {}", r->type().str());
+    auto mean =
+        ctx.emit(OpKind::Mul,
+                 {r, ctx.constF32({}, {1.0 / ctx.numInputs()}, "mean_scale")});
+    if (!mean)
+      return mean.takeError();
+    r = *mean;
   }
   ctx.setOutput(0, r);
   return llvm::Error::success();

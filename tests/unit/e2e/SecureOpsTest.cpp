@@ -303,6 +303,13 @@ TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
       {"Pow(x, 1)", R"(one = Constant <value = float {1.0}> ()
   y = Pow(h, one))",
        "", 1e-4},
+      {"Abs (2 relu(x) - x)", "y = Abs(h)", "", 1e-4},
+      {"Max of a shared value and a model tensor", "y = Max(h, g)", gain, 1e-4},
+      {"Min of three, one a public constant",
+       R"(c = Constant <value = float {0.25}> ()
+  y = Min(h, g, c))",
+       gain, 1e-4},
+      {"Mean of two", "y = Mean(h, g)", gain, 1e-4},
       {"RMSNorm, HF LLaMA (x * (1 / sqrt(mean(x^2) + eps)) * g)",
        R"(two = Constant <value = float {2.0}> ()
   p = Pow(h, two)
