@@ -8,7 +8,7 @@
 // only fold (rotary embeddings take them of public positions), and the
 // piecewise-linear family on relu, the runtime's one comparison:
 // LeakyRelu, PRelu, Clip (two comparisons), HardSigmoid, HardSwish, Abs,
-// Max and Min.
+// Max and Min; Softsign is x / (1 + |x|) on that Abs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -421,19 +421,23 @@ static llvm::Expected<Value *> numericInput(ImportContext &ctx, unsigned i) {
   return *x;
 }
 
-llvm::Error mpc::onnx::importAbs(ImportContext &ctx) {
-  auto x = numericInput(ctx, 0);
-  if (!x)
-    return x.takeError();
-  // |x| = 2 relu(x) - x: one comparison.
-  PiecewiseBuilder b(ctx);
-  auto r = b.relu(*x);
+/// |x| = 2 relu(x) - x: one comparison.
+static llvm::Expected<Value *> absOf(PiecewiseBuilder &b, Value *x) {
+  auto r = b.relu(x);
   if (!r)
     return r.takeError();
   auto twice = b.add(*r, *r);
   if (!twice)
     return twice.takeError();
-  auto y = b.sub(*twice, *x);
+  return b.sub(*twice, x);
+}
+
+llvm::Error mpc::onnx::importAbs(ImportContext &ctx) {
+  auto x = numericInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  PiecewiseBuilder b(ctx);
+  auto y = absOf(b, *x);
   if (!y)
     return y.takeError();
   ctx.setOutput(0, *y);
@@ -467,5 +471,25 @@ llvm::Error mpc::onnx::importMinMax(ImportContext &ctx) {
     y = *m;
   }
   ctx.setOutput(0, y);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importSoftsign(ImportContext &ctx) {
+  auto x = floatInput(ctx, 0);
+  if (!x)
+    return x.takeError();
+  // x / (1 + |x|): the division is lowered as any other (by a constant or
+  // weight; of a secret it is refused, naming it).
+  PiecewiseBuilder b(ctx);
+  auto abs = absOf(b, *x);
+  if (!abs)
+    return abs.takeError();
+  auto den = b.shift(*abs, 1.0);
+  if (!den)
+    return den.takeError();
+  auto y = ctx.emit(OpKind::Div, {*x, *den});
+  if (!y)
+    return y.takeError();
+  ctx.setOutput(0, *y);
   return llvm::Error::success();
 }

@@ -1,11 +1,12 @@
 //===- frontend/import/Elementwise.cpp - Arithmetic and unary ops ---------===//
 //
 // Add, Sub, Mul, Div, Equal, Sum, Mean (numpy broadcasting, as in ONNX since
-// opset 7) and the one-operand ops Neg, Erf, Tanh, Relu, Sqrt, Exp. Each maps
-// to the IR op of the same name; ImportContext::emit folds constant operands,
-// which is how integer shape arithmetic of dynamic exports disappears. Less,
-// Greater, LessOrEqual and GreaterOrEqual fold only (causal masks compare
-// positions: `arange(n) < arange(n) + 1`), from the sign of b - a.
+// opset 7) and the one-operand ops Neg, Erf, Tanh, Relu, Sqrt, Exp (each maps
+// to the IR op of the same name) and Reciprocal (a Div); ImportContext::emit
+// folds constant operands, which is how integer shape arithmetic of dynamic
+// exports disappears. Less, Greater, LessOrEqual and GreaterOrEqual fold only
+// (causal masks compare positions: `arange(n) < arange(n) + 1`), from the sign
+// of b - a.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,6 +72,21 @@ llvm::Error mpc::onnx::importSum(ImportContext &ctx) {
     r = *mean;
   }
   ctx.setOutput(0, r);
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::onnx::importReciprocal(ImportContext &ctx) {
+  auto x = ctx.input(0);
+  if (!x)
+    return x.takeError();
+  if ((*x)->type().elem != ElemType::F32)
+    return ctx.fail("expects a float tensor, got {}", (*x)->type().str());
+  // 1 / x: folded on constants (a weight's reciprocal is a weight); of a
+  // secret, Div's lowering refuses it and says what to do.
+  auto r = ctx.emit(OpKind::Div, {ctx.constF32({}, {1.0}, "one"), *x});
+  if (!r)
+    return r.takeError();
+  ctx.setOutput(0, *r);
   return llvm::Error::success();
 }
 

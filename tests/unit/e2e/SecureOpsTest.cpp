@@ -310,6 +310,8 @@ TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
   y = Min(h, g, c))",
        gain, 1e-4},
       {"Mean of two", "y = Mean(h, g)", gain, 1e-4},
+      {"Reciprocal of a model tensor (folded: a weight)",
+       "r = Reciprocal(g)\n y = Mul(h, r)", gain, 1e-3},
       {"RMSNorm, HF LLaMA (x * (1 / sqrt(mean(x^2) + eps)) * g)",
        R"(two = Constant <value = float {2.0}> ()
   p = Pow(h, two)
