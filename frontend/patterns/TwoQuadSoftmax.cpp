@@ -10,7 +10,8 @@
 //   %y = softmax(%x) {axis = last, form = "2quad", c}
 //
 // With MPCFormer's multiplicative 0/1 attention mask the numerator is
-// %n = Mul(Mul(%t, %t), %m) in any association, %m = Cast(integer mask).
+// %n = Mul(Mul(%t, %t), %m) in any association, %m = Cast(integer mask) or
+// a constant of zeros and ones (such a Cast folded).
 // The IR's softmax has no mask operand, so the mask moves into the input:
 // for m in {0, 1}, (m*(x + c))^2 = m*(x + c)^2, hence
 //
@@ -51,10 +52,17 @@ static void collectFactors(const Graph &g, Value *v, bool isRoot,
 }
 
 /// True when \p m is a float cast of an integer or boolean tensor (a 0/1
-/// attention mask).
-static bool isCastMask(const Value *m) {
+/// attention mask), or, once folded (the mask bound with --constant), a
+/// float constant of zeros and ones.
+static bool isZeroOneMask(const Value *m) {
+  if (m->type().elem != ElemType::F32)
+    return false;
+  if (m->isConstant())
+    return !m->constData().elided &&
+           llvm::all_of(m->constData().f,
+                        [](double d) { return d == 0.0 || d == 1.0; });
   Op *cast = defOf(m, OpKind::Cast);
-  if (!cast || m->type().elem != ElemType::F32)
+  if (!cast)
     return false;
   ElemType from = cast->operand(0)->type().elem;
   return from == ElemType::I64 || from == ElemType::Bool;
@@ -82,7 +90,7 @@ unsigned mpc::onnx::fuseTwoQuadSoftmax(Graph &g) {
     for (Value *f : factors)
       if (f != t)
         mask = f;
-    if (mask && !isCastMask(mask))
+    if (mask && !isZeroOneMask(mask))
       continue;
     Op *add = defOf(t, OpKind::Add);
     Value *x = nullptr, *cv = nullptr;
