@@ -326,8 +326,9 @@ TlsContext::create(Identity self, std::map<int, Fingerprint> trusted) {
   SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
   // No dummy ChangeCipherSpec records: the stream is TLS 1.3 records only.
   SSL_CTX_clear_options(ctx, SSL_OP_ENABLE_MIDDLEBOX_COMPAT);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // After the handshake, writes go to a buffer that never blocks
+  // (TlsChannel::bufferWrites): SSL_write encrypts a whole batch at once.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // Read several records per recv(2) call.
   SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_default_read_buffer_len(ctx, 256 * 1024);
@@ -410,6 +411,8 @@ TlsContext::handshake(std::unique_ptr<TcpChannel> tcp, bool server,
                       "TLS handshake: ");
   }
   SSL_set_ex_data(ssl, pinIndex(), nullptr);
+  if (auto e = ch->bufferWrites())
+    return e;
 
   // The finished connection's certificate, checked again.
   X509 *peer = SSL_get0_peer_certificate(ssl);

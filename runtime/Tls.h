@@ -129,8 +129,16 @@ private:
   TlsChannel(std::unique_ptr<TcpChannel> tcp, SSL *ssl);
   llvm::Error sslError(int rc, llvm::StringRef doing, size_t done,
                        size_t total);
+  /// After the handshake: records go to wire_ instead of the socket.
+  llvm::Error bufferWrites();
+  /// Sends what it can of wire_ without blocking; \p blocked when the
+  /// socket took less than all of it.
+  llvm::Error flushWire(bool &progress, bool &blocked, size_t sent,
+                        size_t total);
   std::unique_ptr<TcpChannel> tcp_;
   SSL *ssl_;
+  std::vector<uint8_t> wire_; ///< Encrypted records not yet sent.
+  size_t wireAt_ = 0;         ///< wire_[0, wireAt_) is sent.
   std::array<uint8_t, 32> binding_{};
   Fingerprint peerFingerprint_;
   bool broken_ = false; ///< A fatal TLS error: no close_notify on close.

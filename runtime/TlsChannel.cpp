@@ -1,14 +1,23 @@
 //===- runtime/TlsChannel.cpp - TLS transport -----------------------------===//
 //
-// One SSL object on the TcpChannel's non-blocking socket. An exchange
-// alternates SSL_write (partial writes: one record per call) and SSL_read
-// (read-ahead: as many records as one recv returns) and polls only when
-// neither made progress, for what OpenSSL says it is waiting for, so two
-// parties sending large messages to each other never deadlock, exactly as
-// with plain TCP. Records are TLS's largest (16 KiB of plaintext), and
-// bytes go from the caller's buffer to OpenSSL's record buffer and back
-// without another copy. The counters of Channel see application bytes
-// only.
+// One SSL object on the TcpChannel's non-blocking socket. After the
+// handshake OpenSSL writes its records into wire_, a buffer of this
+// channel, and the exchange sends that buffer with one send(2) per batch;
+// reads go straight from the socket (read-ahead: as many records as one
+// recv returns). An exchange alternates: encrypt up to kBatch bytes of
+// what is left to send, send what the socket takes, decrypt up to kBatch
+// bytes of what has arrived; it polls only when none of the three made
+// progress, for what it is waiting for, so two parties sending large
+// messages to each other never deadlock, exactly as with plain TCP.
+//
+// Why batches: OpenSSL's own socket writes make one send(2) per 16 KiB
+// record, 64 per MiB, and the peer wakes for each. With batches, the
+// encrypted records of 256 KiB go out in one call (wire_ holds at most
+// about two batches); on bench/bench_transport's 300 exchanges of 1 MiB
+// each way this cut TLS's CPU time (both parties) from 0.82 s to 0.68 s
+// on the shared 2-core machine, where AES-GCM itself is about 0.45 s. A
+// batch is still small enough that the peer decrypts one while this end
+// encrypts the next.
 //
 // A peer that closes (close_notify, FIN or reset) reads as "closed the
 // connection", as TcpChannel says it; a TLS alert from the peer, such as
@@ -23,6 +32,7 @@
 #include <openssl/ssl.h>
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -37,6 +47,42 @@ int msLeft(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - Clock::now());
   return int(std::max<int64_t>(0, left.count()));
+}
+
+/// Plaintext bytes encrypted, or decrypted, per step of an exchange.
+constexpr size_t kBatch = 256 * 1024;
+
+/// A write-only BIO that appends to the std::vector<uint8_t> in its data.
+int wireWrite(BIO *bio, const char *data, size_t len, size_t *written) {
+  auto *wire = static_cast<std::vector<uint8_t> *>(BIO_get_data(bio));
+  auto *bytes = reinterpret_cast<const uint8_t *>(data);
+  wire->insert(wire->end(), bytes, bytes + len);
+  *written = len;
+  return 1;
+}
+
+long wireCtrl(BIO *, int cmd, long, void *) {
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+int wireCreate(BIO *bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+const BIO_METHOD *wireMethod() {
+  static BIO_METHOD *method = [] {
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+                                 "mpcc TLS wire buffer");
+    if (m && !(BIO_meth_set_write_ex(m, wireWrite) &&
+               BIO_meth_set_ctrl(m, wireCtrl) &&
+               BIO_meth_set_create(m, wireCreate))) {
+      BIO_meth_free(m);
+      m = nullptr;
+    }
+    return m;
+  }();
+  return method;
 }
 
 /// Alerts that say the peer rejected this end's certificate.
@@ -58,6 +104,8 @@ TlsChannel::~TlsChannel() {
   if (!broken_) {
     ERR_clear_error();
     SSL_shutdown(ssl_);
+    bool progress = false, blocked = false;
+    llvm::consumeError(flushWire(progress, blocked, 0, 0));
   }
   SSL_free(ssl_);
   ERR_clear_error();
@@ -113,6 +161,47 @@ llvm::Error TlsChannel::sslError(int rc, llvm::StringRef doing, size_t done,
                     detail.empty() ? "unknown" : detail);
 }
 
+llvm::Error TlsChannel::bufferWrites() {
+  const BIO_METHOD *method = wireMethod();
+  BIO *bio = method ? BIO_new(method) : nullptr;
+  if (!bio)
+    return mpc::error("cannot set up TLS with {}: no memory for a BIO",
+                      peerName_);
+  BIO_set_data(bio, &wire_);
+  SSL_set0_wbio(ssl_, bio);
+  return llvm::Error::success();
+}
+
+llvm::Error TlsChannel::flushWire(bool &progress, bool &blocked, size_t sent,
+                                  size_t total) {
+  while (wireAt_ < wire_.size()) {
+    ssize_t n = ::send(tcp_->fd(), wire_.data() + wireAt_,
+                       wire_.size() - wireAt_, MSG_NOSIGNAL);
+    if (n > 0) {
+      wireAt_ += size_t(n);
+      progress = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      blocked = true;
+      return llvm::Error::success();
+    }
+    broken_ = true;
+    std::string after =
+        total ? fmt::format(" after {} of {} bytes", sent, total) : "";
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+      return mpc::error("{} closed the connection{}{}", peerName_,
+                        errno == ECONNRESET ? " (reset)" : "", after);
+    return mpc::error("sending to {}{}: {}", peerName_, after,
+                      std::strerror(errno));
+  }
+  wire_.clear();
+  wireAt_ = 0;
+  return llvm::Error::success();
+}
+
 llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
                                    llvm::MutableArrayRef<uint8_t> in) {
   if (broken_)
@@ -120,42 +209,38 @@ llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
   size_t sent = 0, got = 0;
   auto timeout = tcp_->timeout();
   Clock::time_point lastProgress = Clock::now();
-  while (sent < out.size() || got < in.size()) {
-    bool progress = false;
+  // Records that OpenSSL wrote outside an exchange (a key update answered
+  // while reading, say) are sent here too: the loop ends with wire_ empty.
+  while (sent < out.size() || got < in.size() || wireAt_ < wire_.size()) {
+    bool progress = false, blocked = false;
     short events = 0;
-    if (sent < out.size()) {
+    if (sent < out.size() && wire_.size() - wireAt_ < kBatch) {
       ERR_clear_error();
       size_t n = 0;
-      int rc = SSL_write_ex(ssl_, out.data() + sent, out.size() - sent, &n);
-      if (rc == 1) {
-        sent += n;
-        progress = true;
-      } else {
-        int err = SSL_get_error(ssl_, rc);
-        if (err == SSL_ERROR_WANT_WRITE)
-          events |= POLLOUT;
-        else if (err == SSL_ERROR_WANT_READ)
-          events |= POLLIN;
-        else
-          return sslError(rc, "sending to", sent, out.size());
-      }
+      int rc = SSL_write_ex(ssl_, out.data() + sent,
+                            std::min(kBatch, out.size() - sent), &n);
+      if (rc != 1)
+        return sslError(rc, "sending to", sent, out.size());
+      sent += n;
+      progress = true;
     }
-    if (got < in.size()) {
+    if (auto e = flushWire(progress, blocked, sent, out.size()))
+      return e;
+    if (blocked)
+      events |= POLLOUT;
+    for (size_t batch = 0; got < in.size() && batch < kBatch;) {
       ERR_clear_error();
       size_t n = 0;
       int rc = SSL_read_ex(ssl_, in.data() + got, in.size() - got, &n);
-      if (rc == 1) {
-        got += n;
-        progress = true;
-      } else {
-        int err = SSL_get_error(ssl_, rc);
-        if (err == SSL_ERROR_WANT_READ)
-          events |= POLLIN;
-        else if (err == SSL_ERROR_WANT_WRITE)
-          events |= POLLOUT;
-        else
+      if (rc != 1) {
+        if (SSL_get_error(ssl_, rc) != SSL_ERROR_WANT_READ)
           return sslError(rc, "receiving from", got, in.size());
+        events |= POLLIN;
+        break;
       }
+      got += n;
+      batch += n;
+      progress = true;
     }
     if (progress) {
       lastProgress = Clock::now();
