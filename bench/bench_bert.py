@@ -20,7 +20,8 @@ and errors are the same in every run; they come from the last one.
 `mpc-run local` runs over TLS 1.3 with identities made for the run. With
 --insecure-too every run is also made with `--insecure` (plaintext TCP),
 the two alternating, and a second table gives the median online and wall
-seconds of each and TLS's overhead.
+seconds of each, TLS's overhead, the load average before and after the
+runs, and each run's online seconds.
 """
 import statistics
 import argparse
@@ -102,6 +103,7 @@ def main():
         prof = os.path.join(d, "profile.json")
         onlines, offlines, walls = [], [], []
         plain_onlines, plain_walls = [], []
+        load_before = os.getloadavg()[0]
         for _ in range(max(1, args.runs)):
             cmd = ([mpcrun, "local", plan, "--weights",
                     os.path.join(d, "model.weights"), "--output", out,
@@ -118,6 +120,7 @@ def main():
             onlines.append(t["online_seconds"])
             offlines.append(t["offline_seconds"])
             walls.append(run_s)
+        load_after = os.getloadavg()[0]
         secure = np.load(out).astype(np.float64)
         flt = np.load(ref).astype(np.float64)
         torch_out = np.load(os.path.join(d, "logits.npy")).astype(np.float64)
@@ -140,6 +143,9 @@ def main():
             "wall_s": statistics.median(walls),
             "plain_online_s": statistics.median(plain_onlines) if plain_onlines else None,
             "plain_wall_s": statistics.median(plain_walls) if plain_walls else None,
+            "onlines": onlines,
+            "plain_onlines": plain_onlines,
+            "load": (load_before, load_after),
         })
 
     print()
@@ -162,14 +168,20 @@ def main():
     if args.insecure_too:
         print()
         hdr = ("model", "online s TLS", "online s --insecure", "TLS online cost",
-               "wall s TLS", "wall s --insecure")
+               "wall s TLS", "wall s --insecure", "load (1 min) before / after")
         print(" | ".join(hdr))
         print(" | ".join("---" for _ in hdr))
         for r in rows:
             on, pon = r["online_s"], r["plain_online_s"]
             print(" | ".join([
                 r["preset"], f"{on:.2f}", f"{pon:.2f}", f"{100 * (on / pon - 1):+.1f}%",
-                f"{r['wall_s']:.2f}", f"{r['plain_wall_s']:.2f}"]))
+                f"{r['wall_s']:.2f}", f"{r['plain_wall_s']:.2f}",
+                "{:.1f} / {:.1f}".format(*r["load"])]))
+        print("\nonline s per run, TLS / --insecure (alternating; the load of "
+              "other processes on this machine moves these):")
+        for r in rows:
+            print(f"{r['preset']}: " + ", ".join(
+                f"{a:.2f}/{b:.2f}" for a, b in zip(r["onlines"], r["plain_onlines"])))
     json.dump(rows, open(os.path.join(args.work, "results.json"), "w"), indent=1)
 
 
