@@ -524,6 +524,16 @@ static llvm::Expected<Inferred> inferFixedSquare(Operands ops,
   return r;
 }
 
+static llvm::Expected<Inferred> inferLastAxisMax(Operands ops,
+                                                 const AttrMap &) {
+  if (ty(ops, 0).elem != ElemType::Fixed || ty(ops, 0).rank() == 0)
+    return error("input must be a fixed-point tensor of rank >= 1, got {}",
+                 elemOf(ty(ops, 0)));
+  Inferred r = Inferred::like(ty(ops, 0), ty(ops, 0).shape);
+  r.shape.back() = 1;
+  return r;
+}
+
 static llvm::Expected<Inferred> inferFixedMatMul(Operands ops,
                                                  const AttrMap &) {
   if (auto e = needFixedPair(ty(ops, 0), ty(ops, 1)))

@@ -39,6 +39,7 @@
 
 #include "ir/Builder.h"
 #include "ir/OpSchema.h"
+#include "ir/ShapeUtils.h"
 #include "passes/ApproxChoice.h"
 #include "passes/OpKernel.h"
 #include "passes/Passes.h"
@@ -83,6 +84,7 @@ private:
   llvm::Expected<Value *> lowerClear(Op *op, llvm::ArrayRef<Value *> operands);
   llvm::Expected<Value *> lowerWhere(Op *op, llvm::ArrayRef<Value *> operands);
   llvm::Expected<Value *> lowerPow(Op *op, llvm::ArrayRef<Value *> operands);
+  llvm::Expected<Value *> lowerReduceMax(Op *op, Value *x);
   llvm::Error unsupported(Op *op, llvm::StringRef why);
   /// The approximation of \p op (passes/ApproxChoice.h); notes a
   /// "needs training" entry replacing what the model computes.
@@ -521,6 +523,24 @@ llvm::Expected<Value *> Lowerer::lowerPow(Op *op,
   return mulSecret(*x2, x);
 }
 
+llvm::Expected<Value *> Lowerer::lowerReduceMax(Op *op, Value *x) {
+  const TensorType &t = x->type();
+  auto axes = resolveReduceAxes(t.rank(), op->getInts("axes"));
+  if (!axes)
+    return axes.takeError();
+  if (t.rank() == 0 || axes->size() != 1 || axes->front() != t.rank() - 1)
+    return unsupported(op, "the maximum of secret values is computed over "
+                           "the last axis only; transpose the reduced axis "
+                           "last first, or reduce one axis at a time");
+  llvm::Expected<Value *> m =
+      create(OpKind::MaxMpc, {x}, {{"bits", compareBits()}});
+  if (!m || op->getInt("keepdims", 1) != 0)
+    return m;
+  return create(
+      OpKind::Reshape, {*m},
+      {{"shape", std::vector<int64_t>(t.shape.begin(), t.shape.end() - 1)}});
+}
+
 llvm::Error Lowerer::lowerOp(Op *op) {
   Location loc = op->loc();
   loc.derivedBy = "lower-to-protocols";
@@ -610,6 +630,10 @@ llvm::Error Lowerer::lowerOp(Op *op) {
       return lowerNonlinear(op);
     case OpKind::Where:
       return lowerWhere(op, operands);
+    case OpKind::ReduceMax:
+      if (anySecret)
+        return lowerReduceMax(op, operands[0]);
+      [[fallthrough]];
     case OpKind::Pow:
       if (anySecret)
         return lowerPow(op, operands);

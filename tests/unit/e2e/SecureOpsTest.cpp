@@ -310,6 +310,13 @@ TEST_CASE("activations and normalisations run securely", "[e2e][ops]") {
   y = Min(h, g, c))",
        gain, 1e-4},
       {"Mean of two", "y = Mean(h, g)", gain, 1e-4},
+      {"ReduceMax over the last axis (the max kernel)",
+       "m = ReduceMax <axes = [-1]> (h)\n y = Sub(h, m)", "", 1e-4},
+      {"ReduceMax, keepdims = 0", R"(ax = Constant <value = int64[1] {-1}> ()
+  m = ReduceMax <axes = [-1], keepdims = 0> (h)
+  u = Unsqueeze(m, ax)
+  y = Sub(h, u))",
+       "", 1e-4},
       {"Reciprocal of a model tensor (folded: a weight)",
        "r = Reciprocal(g)\n y = Mul(h, r)", gain, 1e-3},
       {"RMSNorm, HF LLaMA (x * (1 / sqrt(mean(x^2) + eps)) * g)",
