@@ -14,6 +14,7 @@ student preset (mpcformer, secformer, mpcvit) or gelu=NAME,softmax=NAME
 with the registry's names (approx.py lists them).
 """
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -22,13 +23,21 @@ import torch
 from . import approx, distill, models
 
 
-def _config(text):
+def _config(text, family):
+    """KEY=VALUE,... typed by the family's config fields (unknown keys are
+    left for models.build to name)."""
+    types = {f.name: f.type
+             for f in dataclasses.fields(models.FAMILIES[family][1])}
     out = {}
     for item in filter(None, (text or "").split(",")):
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--config '{item}': expected KEY=VALUE")
-        out[key] = value if key in ("gelu", "softmax") else int(value)
+        try:
+            out[key] = types.get(key, str)(value)
+        except ValueError:
+            raise ValueError(f"--config {key}={value}: expected "
+                             f"{types[key].__name__}") from None
     return out
 
 
@@ -46,7 +55,7 @@ def _export(model, data, choice, out):
 
 
 def cmd_teacher(args):
-    model = models.build(args.family, _config(args.config))
+    model = models.build(args.family, _config(args.config, args.family))
     data, labels = distill.load_npz(args.data, model.input_names)
     seconds = distill.train_teacher(model, data, labels, args.epochs,
                                     args.batch, args.lr, args.seed)

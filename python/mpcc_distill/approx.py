@@ -75,11 +75,6 @@ GELU = {"erf": gelu_erf, "quad": gelu_quad, "relu": gelu_relu}
 SOFTMAX = {"exact": softmax_exact, "2quad": softmax_2quad,
            "scaling": softmax_scaling}
 
-# The forms that are not the function: a model must be trained (distilled)
-# with them (the registry's Training flag).
-NEEDS_TRAINING = {("gelu", "quad"), ("gelu", "relu"), ("softmax", "2quad"),
-                  ("softmax", "scaling")}
-
 # Students by their source. secformer's softmax is 2Quad followed by a
 # Goldschmidt division (the same trained form); its GeLU needs no training.
 PRESETS = {
