@@ -331,7 +331,7 @@ TlsContext::create(Identity self, std::map<int, Fingerprint> trusted) {
   SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // Read several records per recv(2) call.
   SSL_CTX_set_read_ahead(ctx, 1);
-  SSL_CTX_set_default_read_buffer_len(ctx, 256 * 1024);
+  SSL_CTX_set_default_read_buffer_len(ctx, kTlsBatchBytes);
   return c;
 }
 

@@ -26,6 +26,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -37,6 +38,11 @@ typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 
 namespace mpc::rt {
+
+/// Plaintext bytes a TLS channel encrypts, or decrypts, per step of an
+/// exchange; OpenSSL's read buffer has the same size, so one recv(2) can
+/// bring a whole batch of records.
+constexpr size_t kTlsBatchBytes = 256 * 1024;
 
 /// A certificate's identity: SHA-256 of its DER encoding, lower-case hex.
 using Fingerprint = std::string;

@@ -4,10 +4,10 @@
 // handshake OpenSSL writes its records into wire_, a buffer of this
 // channel, and the exchange sends that buffer with one send(2) per batch;
 // reads go straight from the socket (read-ahead: as many records as one
-// recv returns). An exchange alternates: encrypt up to kBatch bytes of
-// what is left to send, send what the socket takes, decrypt up to kBatch
-// bytes of what has arrived; it polls only when none of the three made
-// progress, for what it is waiting for, so two parties sending large
+// recv returns). An exchange alternates: encrypt up to kTlsBatchBytes of
+// what is left to send, send what the socket takes, decrypt up to
+// kTlsBatchBytes of what has arrived; it polls only when none of the
+// three made progress, for what it is waiting for, so two parties sending large
 // messages to each other never deadlock, exactly as with plain TCP.
 //
 // Why batches: OpenSSL's own socket writes make one send(2) per 16 KiB
@@ -48,9 +48,6 @@ int msLeft(Clock::time_point deadline) {
       deadline - Clock::now());
   return int(std::max<int64_t>(0, left.count()));
 }
-
-/// Plaintext bytes encrypted, or decrypted, per step of an exchange.
-constexpr size_t kBatch = 256 * 1024;
 
 /// A write-only BIO that appends to the std::vector<uint8_t> in its data.
 int wireWrite(BIO *bio, const char *data, size_t len, size_t *written) {
@@ -214,11 +211,11 @@ llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
   while (sent < out.size() || got < in.size() || wireAt_ < wire_.size()) {
     bool progress = false, blocked = false;
     short events = 0;
-    if (sent < out.size() && wire_.size() - wireAt_ < kBatch) {
+    if (sent < out.size() && wire_.size() - wireAt_ < kTlsBatchBytes) {
       ERR_clear_error();
       size_t n = 0;
       int rc = SSL_write_ex(ssl_, out.data() + sent,
-                            std::min(kBatch, out.size() - sent), &n);
+                            std::min(kTlsBatchBytes, out.size() - sent), &n);
       if (rc != 1)
         return sslError(rc, "sending to", sent, out.size());
       sent += n;
@@ -228,7 +225,7 @@ llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
       return e;
     if (blocked)
       events |= POLLOUT;
-    for (size_t batch = 0; got < in.size() && batch < kBatch;) {
+    for (size_t batch = 0; got < in.size() && batch < kTlsBatchBytes;) {
       ERR_clear_error();
       size_t n = 0;
       int rc = SSL_read_ex(ssl_, in.data() + got, in.size() - got, &n);
