@@ -4,8 +4,8 @@
 // pipeline and runs the plan between party 0, party 1 and the dealer
 // (threads over in-memory channels: the same messages as mpc-run's
 // processes), then checks:
-//  - the client's logits are within 1e-2 of PyTorch's, with the same argmax,
-//    for every input set (dynamic exports at two shapes);
+//  - the client's logits are within 1e-2 of PyTorch's, with the same argmax
+//    (Argmax.h), for every input set (dynamic exports at two shapes);
 //  - repeated runs (fresh randomness each time) have no outlier;
 //  - every op's measured rounds and bytes equal the plan's cost formula;
 //  - the plan holds no weight: it is byte-identical for different weights
@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Argmax.h"
 #include "backend/EmitPlan.h"
 #include "driver/Compile.h"
 #include "frontend/OnnxImporter.h"
@@ -143,17 +144,6 @@ double maxAbsError(const HostTensor &a, const HostTensor &b) {
   return m;
 }
 
-/// Index of the largest logit of each row.
-std::vector<int64_t> argmaxRows(const HostTensor &t) {
-  int64_t cols = t.shape.back();
-  std::vector<int64_t> out;
-  for (size_t r = 0; r * cols < t.f.size(); ++r)
-    out.push_back(
-        std::max_element(t.f.begin() + r * cols, t.f.begin() + (r + 1) * cols) -
-        (t.f.begin() + r * cols));
-  return out;
-}
-
 } // namespace
 
 TEST_CASE("secure two-party logits match PyTorch on every fixture", "[e2e]") {
@@ -170,7 +160,8 @@ TEST_CASE("secure two-party logits match PyTorch on every fixture", "[e2e]") {
       double err = maxAbsError(out, f.logits);
       INFO("max abs error vs PyTorch " << err);
       CHECK(err <= 1e-2);
-      CHECK(argmaxRows(out) == argmaxRows(f.logits));
+      CHECK(test::argmaxMismatches(out, f.logits) ==
+            std::vector<std::string>{});
 
       // Every op's measured traffic is its cost formula, exactly.
       REQUIRE(res.party0.ops.size() == plan->ops.size());
@@ -229,7 +220,8 @@ TEST_CASE("every approximation preset runs a fixture end to end", "[e2e]") {
         FAIL(llvm::toString(plan.takeError()));
       rt::InProcessResult res = runSecure(*plan, emitted, f.inputs);
       const HostTensor &out = res.outputs.begin()->second;
-      CHECK(argmaxRows(out) == argmaxRows(f.logits));
+      CHECK(test::argmaxMismatches(out, f.logits) ==
+            std::vector<std::string>{});
       rt::Cost total = rt::planCost(*plan);
       CHECK(res.profile.onlineRounds == total.rounds);
       CHECK(res.profile.onlineBytes01 == total.bytes01);
@@ -276,7 +268,8 @@ TEST_CASE("offline/online material windows keep logits and traffic", "[e2e]") {
   rt::InProcessResult res = runSecure(f.plan, f.emitted, f.set.inputs, opts);
   const HostTensor &out = res.outputs.begin()->second;
   CHECK(maxAbsError(out, f.set.logits) <= 1e-2);
-  CHECK(argmaxRows(out) == argmaxRows(f.set.logits));
+  CHECK(test::argmaxMismatches(out, f.set.logits) ==
+        std::vector<std::string>{});
   rt::Cost total = rt::planCost(f.plan);
   CHECK(res.profile.onlineRounds == total.rounds);
   CHECK(res.profile.onlineBytes01 == total.bytes01);
@@ -292,7 +285,8 @@ TEST_CASE("twenty secure runs of the main fixture have no outlier", "[e2e]") {
     double err = maxAbsError(res.outputs.begin()->second, f.set.logits);
     worst = std::max(worst, err);
     best = std::min(best, err);
-    CHECK(argmaxRows(res.outputs.begin()->second) == argmaxRows(f.set.logits));
+    CHECK(test::argmaxMismatches(res.outputs.begin()->second, f.set.logits) ==
+          std::vector<std::string>{});
   }
   INFO("errors over 20 runs: best " << best << ", worst " << worst);
   CHECK(worst <= 1e-2);
