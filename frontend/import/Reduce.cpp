@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringSwitch.h"
 
 #include <algorithm>
+#include <optional>
 
 using namespace mpc;
 using namespace mpc::onnx;
@@ -87,10 +88,12 @@ llvm::Error mpc::onnx::importCumSum(ImportContext &ctx) {
 
 llvm::Error mpc::onnx::importReduce(ImportContext &ctx) {
   llvm::StringRef type = ctx.node().op_type();
-  OpKind kind = llvm::StringSwitch<OpKind>(type)
-                    .Case("ReduceMean", OpKind::ReduceMean)
-                    .Case("ReduceSum", OpKind::ReduceSum)
-                    .Case("ReduceMax", OpKind::ReduceMax);
+  // ReduceProd has no IR op: it is only folded on constants (reduceProd).
+  std::optional<OpKind> kind = llvm::StringSwitch<std::optional<OpKind>>(type)
+                                   .Case("ReduceMean", OpKind::ReduceMean)
+                                   .Case("ReduceSum", OpKind::ReduceSum)
+                                   .Case("ReduceMax", OpKind::ReduceMax)
+                                   .Default(std::nullopt);
   auto x = ctx.input(0);
   if (!x)
     return x.takeError();
@@ -124,9 +127,9 @@ llvm::Error mpc::onnx::importReduce(ImportContext &ctx) {
   std::sort(axes.begin(), axes.end());
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
   int64_t keepdims = ctx.attrInt("keepdims", 1) != 0;
-  if (type == "ReduceProd")
+  if (!kind)
     return reduceProd(ctx, **x, axes, keepdims);
-  auto r = ctx.emit(kind, {*x}, {{"axes", axes}, {"keepdims", keepdims}});
+  auto r = ctx.emit(*kind, {*x}, {{"axes", axes}, {"keepdims", keepdims}});
   if (!r)
     return r.takeError();
   ctx.setOutput(0, *r);
