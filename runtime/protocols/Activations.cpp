@@ -525,4 +525,53 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
                        p.compareBits);
 }
 
+// --- Simulation --------------------------------------------------------------
+
+namespace {
+
+/// runPiecewise on clear x: the breakpoint comparisons read x as the first
+/// stages leave it (truncated when the input comes at a finer scale).
+RingTensor simulatePiecewise(const Piecewise &pw, const PiecewiseProgram &pp,
+                             RingTensor x, int frac) {
+  Shape shape = x.shape();
+  const fx::Program &prog = *pp.prog;
+  fx::Clear s(prog);
+  s.val[pp.x] = x.reshaped({x.size()});
+  fx::simulateStages(prog, s, 0, pp.cmpStart);
+  for (size_t i = 0; i < pw.breaks.size(); ++i)
+    s.val[pp.bitInputs[i]] =
+        clearLess(s.val[pp.xm], encodeFixed(pw.breaks[i], frac));
+  fx::simulateStages(prog, s, pp.cmpStart, prog.numStages());
+  return s.val[pp.out].reshaped(shape);
+}
+
+} // namespace
+
+RingTensor simulateGelu(RingTensor x, const GeluParams &p) {
+  int64_t n = x.size();
+  if (n == 0)
+    return x;
+  GeluForm form = geluForm(p.approx);
+  if (form.shape == GeluForm::Poly) {
+    PolyProgram pp = buildPolyProgram(n, geluPoly(form, p), form.polyShift);
+    return simulateUnary(*pp.prog, pp.x, pp.out, std::move(x));
+  }
+  if (form.shape == GeluForm::Quad) {
+    QuadProgram qp = buildQuadGelu(n, p.frac);
+    return simulateUnary(*qp.prog, qp.x, qp.out, std::move(x));
+  }
+  return simulatePiecewise(form.pieces, buildGeluPieces(form.pieces, n, p),
+                           std::move(x), p.frac);
+}
+
+RingTensor simulateTanh(RingTensor x, const TanhParams &p) {
+  int64_t n = x.size();
+  if (n == 0)
+    return x;
+  Piecewise pw = tanhPieces(p.approx);
+  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, p.compareBits,
+                                       compareRounds(n, pw, p.compareBits));
+  return simulatePiecewise(pw, pp, std::move(x), p.frac);
+}
+
 } // namespace mpc::rt

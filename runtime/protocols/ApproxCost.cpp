@@ -4,6 +4,7 @@
 
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/Nonlinear.h"
+#include "support/Diag.h"
 
 using namespace mpc::rt;
 
@@ -106,4 +107,106 @@ llvm::Error mpc::rt::validateApprox(Approximation a, int frac, int rangeBits,
                                     llvm::ArrayRef<int64_t> shape) {
   return std::visit([&](const auto &p) { return rowCheck(shape, p); },
                     approxParams(a, frac, rangeBits));
+}
+
+namespace {
+
+// Each kind's simulation on encoded inputs, by its parameter type.
+using Ops = ApproxOperands;
+int inFrac(const GeluParams &p) { return p.frac + p.inputTruncBits; }
+template <typename P> int inFrac(const P &p) { return p.frac; }
+RingTensor simulate(RingTensor x, const GeluParams &p, const Ops &) {
+  return simulateGelu(std::move(x), p);
+}
+RingTensor simulate(RingTensor x, const TanhParams &p, const Ops &) {
+  return simulateTanh(std::move(x), p);
+}
+RingTensor simulate(RingTensor x, const ExpParams &p, const Ops &) {
+  return simulateExp(std::move(x), p);
+}
+RingTensor simulate(RingTensor x, const ReciprocalParams &p, const Ops &) {
+  return simulateReciprocal(std::move(x), p);
+}
+RingTensor simulate(RingTensor x, const RsqrtParams &p, const Ops &) {
+  return simulateRsqrt(std::move(x), p);
+}
+RingTensor simulate(RingTensor x, const SoftmaxParams &p, const Ops &o) {
+  if (o.mask.empty())
+    return simulateSoftmax(std::move(x), p);
+  // 0/1 ring integers, not fixed point.
+  RingTensor mask = encodeTensor(o.mask, o.maskShape, 0);
+  return simulateSoftmax(std::move(x), p, &mask);
+}
+RingTensor simulate(RingTensor x, const LayerNormParams &p, const Ops &o) {
+  LayerNormParams q = p;
+  int64_t d = x.shape().empty() ? 1 : x.shape().back();
+  bool affine = !o.gamma.empty();
+  if (!affine)
+    q.affine = LayerNormParams::None;
+  else if (q.affine == LayerNormParams::None)
+    q.affine = LayerNormParams::Public;
+  RingTensor gamma, beta;
+  if (affine) {
+    gamma = encodeTensor(o.gamma, {d}, q.gammaFrac);
+    std::vector<double> zeros(size_t(d), 0.0);
+    beta = encodeTensor(o.beta.empty() ? zeros : o.beta, {d}, q.betaFrac);
+  }
+  return simulateLayerNorm(std::move(x), q, affine ? &gamma : nullptr,
+                           affine ? &beta : nullptr);
+}
+
+/// Numpy's rule: \p from broadcasts to \p to.
+bool broadcasts(llvm::ArrayRef<int64_t> from, llvm::ArrayRef<int64_t> to) {
+  if (from.size() > to.size())
+    return false;
+  for (size_t i = 1; i <= from.size(); ++i) {
+    int64_t a = from[from.size() - i], b = to[to.size() - i];
+    if (a != b && a != 1)
+      return false;
+  }
+  return true;
+}
+
+/// Whether the operands fit the input of \p shape.
+llvm::Error checkOperands(const Ops &o, llvm::ArrayRef<int64_t> shape) {
+  int64_t d = shape.empty() ? 1 : shape.back();
+  if (!o.gamma.empty() && int64_t(o.gamma.size()) != d)
+    return mpc::error("simulation: gamma has {} elements, the last axis {}",
+                      o.gamma.size(), d);
+  if (!o.beta.empty() && int64_t(o.beta.size()) != d)
+    return mpc::error("simulation: beta has {} elements, the last axis {}",
+                      o.beta.size(), d);
+  if (!o.beta.empty() && o.gamma.empty())
+    return mpc::error("simulation: a beta without a gamma");
+  if (!o.mask.empty()) {
+    if (int64_t(o.mask.size()) != numElements(o.maskShape))
+      return mpc::error("simulation: the mask has {} elements, its shape {}",
+                        o.mask.size(), numElements(o.maskShape));
+    if (!broadcasts(o.maskShape, shape))
+      return mpc::error("simulation: the mask does not broadcast to the "
+                        "input");
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<std::vector<double>>
+mpc::rt::simulateApprox(const ApproxParams &p, llvm::ArrayRef<double> x,
+                        llvm::ArrayRef<int64_t> shape,
+                        const ApproxOperands &ops) {
+  if (int64_t(x.size()) != numElements(shape))
+    return mpc::error("simulation: {} inputs for a shape of {} elements",
+                      x.size(), numElements(shape));
+  if (llvm::Error e =
+          std::visit([&](const auto &q) { return rowCheck(shape, q); }, p))
+    return e;
+  if (llvm::Error e = checkOperands(ops, shape))
+    return e;
+  return std::visit(
+      [&](const auto &q) {
+        RingTensor in = encodeTensor(x, shape, inFrac(q));
+        return decodeTensor(simulate(std::move(in), q, ops), q.frac);
+      },
+      p);
 }

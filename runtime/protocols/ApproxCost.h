@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <variant>
+#include <vector>
 
 namespace mpc::rt {
 
@@ -46,5 +47,23 @@ llvm::Error validateApproxRow(Approximation a, int frac, int rangeBits);
 /// reciprocal's domain) is refused naming the op.
 llvm::Error validateApprox(Approximation a, int frac, int rangeBits,
                            llvm::ArrayRef<int64_t> shape);
+
+/// What an entry takes besides its input: LayerNorm's gain and bias (over
+/// the last axis, empty for none), softmax's 0/1 key mask (broadcast to
+/// the input, empty for none; the entries without a max take it).
+struct ApproxOperands {
+  std::vector<double> gamma, beta;
+  std::vector<double> mask;
+  std::vector<int64_t> maskShape;
+};
+
+/// The secure protocol of an entry with parameters \p p (approxParams, or a
+/// plan's) on clear inputs \p x of \p shape: the protocol's own programs
+/// on clear fixed-point values (Nonlinear.h, simulate*), decoded. It is
+/// the two-party result up to the truncations' rounding. Refuses what
+/// the protocol refuses (validate*), naming the parameter.
+llvm::Expected<std::vector<double>>
+simulateApprox(const ApproxParams &p, llvm::ArrayRef<double> x,
+               llvm::ArrayRef<int64_t> shape, const ApproxOperands &ops = {});
 
 } // namespace mpc::rt

@@ -231,4 +231,11 @@ Cost expCost(llvm::ArrayRef<int64_t> shape, const ExpParams &p) {
   return fx::programCost(*buildExpProgram(n, p).prog);
 }
 
+RingTensor simulateExp(RingTensor x, const ExpParams &p) {
+  if (x.size() == 0)
+    return x;
+  ExpProgram ep = buildExpProgram(x.size(), p);
+  return simulateUnary(*ep.prog, ep.x, ep.out, std::move(x));
+}
+
 } // namespace mpc::rt

@@ -519,4 +519,55 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
   co_return 0;
 }
 
+// --- Simulating --------------------------------------------------------------
+
+Clear::Clear(const Program &prog)
+    : val(prog.vals.size()), publics(prog.numPublic) {}
+
+void simulateStages(const Program &prog, Clear &s, int from, int to) {
+  int64_t n = prog.n;
+  for (int st = from; st < to; ++st) {
+    const Stage &stage = prog.stages[st];
+    for (const LocalStep &ls : stage.locals) {
+      RingTensor out(Shape{n});
+      u64 *o = out.data();
+      for (const Term &t : ls.terms)
+        for (int64_t i = 0; i < n; ++i) {
+          u64 v = t.coef;
+          for (auto [id, e] : t.mono) {
+            assert(s.val[id].size() == n && "value not available");
+            for (int q = 0; q < e; ++q)
+              v *= s.val[id][i];
+          }
+          o[i] += v;
+        }
+      if (ls.elemFactor >= 0)
+        for (int64_t i = 0; i < n; ++i)
+          o[i] *= s.publics[ls.elemFactor][i];
+      if (ls.elemAdd >= 0)
+        for (int64_t i = 0; i < n; ++i)
+          o[i] += s.publics[ls.elemAdd][i];
+      s.val[ls.out] = std::move(out);
+    }
+    for (int id : stage.items) {
+      const ValInfo &v = prog.vals[id];
+      const RingTensor &src = s.val[v.src];
+      assert(src.size() == n && "exchange of an unavailable value");
+      if (v.kind != ValKind::Truncated) {
+        s.val[id] = src;
+        continue;
+      }
+      TruncOpening o = openingOf(v);
+      RingTensor out(Shape{n});
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = o.publicPart(o.send(src[i], 0, /*p0=*/true));
+      s.val[id] = std::move(out);
+    }
+  }
+}
+
+void simulateProgram(const Program &prog, Clear &s) {
+  simulateStages(prog, s, 0, prog.numStages());
+}
+
 } // namespace mpc::rt::fx

@@ -181,6 +181,25 @@ std::array<RingTensor, 2> broadcastCands(const std::array<RingTensor, 2> &c,
 /// Runs stages [from, to): their local steps and exchanges.
 Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to);
 
+// --- Simulating --------------------------------------------------------------
+
+/// The fourth reader: a program on clear ring values (n elements each), the
+/// protocol with every mask zero. Inputs: ArithInput and MaskedInput the
+/// value, BitsInput the bit as a ring 0/1.
+struct Clear {
+  std::vector<RingTensor> val; ///< Per value id.
+  std::vector<RingTensor> publics;
+  explicit Clear(const Program &prog);
+};
+/// Runs stages [from, to) on clear values: each local step in the ring as
+/// the parties compute it; an opening and an opened bit are the value; a
+/// truncation is its opening's public part with a zero mask, i.e.
+/// floor(z / 2^bits) for |z| < 2^(ringBits-2) (the protocol gives that or
+/// one more, Trunc.h) and the same ring garbage outside.
+void simulateStages(const Program &prog, Clear &s, int from, int to);
+/// All stages.
+void simulateProgram(const Program &prog, Clear &s);
+
 // --- Building programs -------------------------------------------------------
 
 /// A polynomial over program values with ring coefficients, all terms at

@@ -90,6 +90,11 @@ int varCompareBits(const Dims &dm, const LayerNormParams &p) {
   return bits;
 }
 
+/// The normalisation tests var + eps < 2^j as Q < d (2^j - eps).
+double varThreshold(const Dims &dm, const LayerNormParams &p, int j) {
+  return double(dm.len) * (std::ldexp(1.0, j) - p.eps);
+}
+
 VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
   int f = p.frac, lo = p.rsqrt.minExp, hi = p.rsqrt.maxBits;
   Builder b(dm.rows);
@@ -326,7 +331,7 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
       std::vector<u64> in(size_t(T) * dm.rows);
       for (int j = params.rsqrt.minExp + 1, t = 0; j < params.rsqrt.maxBits;
            ++j, ++t) {
-        double thr = double(dm.len) * (std::ldexp(1.0, j) - params.eps);
+        double thr = varThreshold(dm, params, j);
         u64 k = (u64(1) << cmpBits) - encodeFixed(thr, f);
         for (int64_t i = 0; i < dm.rows; ++i)
           in[t * dm.rows + i] = dq[i] + k;
@@ -399,6 +404,63 @@ Cost layerNormCost(llvm::ArrayRef<int64_t> shape, const LayerNormParams &p) {
   c.then(fx::materialCost(og));
   c.then(fx::stagesCost(og, op.split, og.numStages()));
   return c;
+}
+
+RingTensor simulateLayerNorm(RingTensor x, const LayerNormParams &params,
+                             const RingTensor *gamma, const RingTensor *beta) {
+  Shape shape = x.shape();
+  Dims dm = dimsOf(shape);
+  if (dm.n == 0)
+    return x;
+  int f = params.frac;
+  Shape rowShape{dm.rows, dm.len};
+
+  CentreProgram cp = buildCentre(dm, params);
+  fx::Clear s1(*cp.prog);
+  RingTensor xr = x.reshaped(rowShape);
+  RingTensor sum = reduceSum(xr, {1}, true);
+  s1.val[cp.cx] =
+      subBroadcast(mulScalar(xr, u64(dm.len)), sum).reshaped(Shape{dm.n});
+  fx::simulateProgram(*cp.prog, s1);
+
+  VarProgram vp = buildVar(dm, params);
+  fx::Clear s2(*vp.prog);
+  s2.val[vp.s2] = reduceSum(s1.val[cp.sq].reshaped(rowShape), {1}, false);
+  fx::simulateStages(*vp.prog, s2, 0, 1);
+  for (int j = params.rsqrt.minExp + 1, t = 0; t < int(vp.bitInputs.size());
+       ++j, ++t) {
+    double thr = varThreshold(dm, params, j);
+    s2.val[vp.bitInputs[t]] = clearLess(s2.val[vp.q], encodeFixed(thr, f));
+  }
+  fx::simulateStages(*vp.prog, s2, 1, vp.prog->numStages());
+
+  OutProgram op = buildOut(dm, params);
+  fx::Clear s3(*op.prog);
+  const RingTensor &y = s1.val[cp.y];
+  switch (params.affine) {
+  case Affine::None:
+    s3.val[op.y] = y;
+    break;
+  case Affine::Public:
+    assert(gamma && beta && "public affine needs gamma and beta");
+    s3.val[op.y] = y;
+    s3.publics[op.gammaSlot] = broadcastTo(*gamma, shape).reshaped({dm.n});
+    s3.publics[op.betaSlot] = betaAt(
+        beta, params.betaFrac, f + rhoFrac(params) + params.gammaFrac, shape);
+    break;
+  case Affine::Private:
+    assert(gamma && "private affine needs gamma");
+    s3.val[op.yg] =
+        mul(y.reshaped(shape), broadcastTo(*gamma, shape)).reshaped({dm.n});
+    s3.publics[op.betaSlot] =
+        beta ? betaAt(beta, params.betaFrac, f + rhoFrac(params), shape)
+             : RingTensor(Shape{dm.n});
+    break;
+  }
+  s3.val[op.rho] = broadcastTo(s2.val[vp.rho].reshaped({dm.rows, 1}), rowShape)
+                       .reshaped({dm.n});
+  fx::simulateProgram(*op.prog, s3);
+  return s3.val[op.out].reshaped(shape);
 }
 
 } // namespace mpc::rt

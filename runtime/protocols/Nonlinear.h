@@ -391,6 +391,27 @@ struct LayerNormDomain {
 };
 LayerNormDomain layerNormDomain();
 
+// --- Simulation --------------------------------------------------------------
+
+/// Each protocol on clear fixed-point ring values (shares summed): the same
+/// programs and parameters run by fx::simulateStages, comparisons and maxima
+/// taken exactly. What the two parties compute, except that each of their
+/// truncations may add 1 ulp (Trunc.h), which the later steps amplify
+/// (squarings, iterations): the compiler's prediction of a secure run.
+/// Gamma and beta are public (at gammaFrac / betaFrac) for every affine
+/// kind; nullptr for none.
+RingTensor simulatePoly(RingTensor x, const PolyParams &p);
+RingTensor simulateExp(RingTensor x, const ExpParams &p);
+RingTensor simulateReciprocal(RingTensor x, const ReciprocalParams &p);
+RingTensor simulateRsqrt(RingTensor x, const RsqrtParams &p);
+RingTensor simulateGelu(RingTensor x, const GeluParams &p);
+RingTensor simulateTanh(RingTensor x, const TanhParams &p);
+RingTensor simulateSoftmax(RingTensor x, const SoftmaxParams &p,
+                           const RingTensor *mask = nullptr);
+RingTensor simulateLayerNorm(RingTensor x, const LayerNormParams &p,
+                             const RingTensor *gamma = nullptr,
+                             const RingTensor *beta = nullptr);
+
 // --- Parameter checks --------------------------------------------------------
 
 /// Whether parameters (from a plan file) are in the range the protocols

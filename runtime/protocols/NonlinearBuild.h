@@ -230,6 +230,16 @@ Proto<RingTensor> runUnaryNorm(Party &p, const NormProgram &np,
 void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
               fx::Mat &prog, LtzBitsMat &cmp);
 
+/// Simulation (Nonlinear.h): a one-input program on clear x (any shape).
+RingTensor simulateUnary(const fx::Program &prog, int in, int out,
+                         RingTensor x);
+/// Clear [x < thr] as a ring 0/1 per element (a comparison in range).
+RingTensor clearLess(const RingTensor &x, u64 thr);
+/// A NormProgram on clear x (any shape): its comparisons, then the program.
+RingTensor simulateUnaryNorm(const NormProgram &np, RingTensor x);
+/// Sets a NormProgram's threshold bits from clear x (n elements).
+void setNormBits(const NormProgram &np, fx::Clear &s, const RingTensor &x);
+
 /// XOR-shared bits [start, start + count) of \p b as their own SharedBits.
 SharedBits sliceBits(const SharedBits &b, int64_t start, int64_t count);
 

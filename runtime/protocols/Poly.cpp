@@ -262,4 +262,27 @@ Cost polyCost(llvm::ArrayRef<int64_t> shape, const PolyParams &p) {
   return fx::programCost(*buildPolyProgram(n, p).prog);
 }
 
+RingTensor nl::simulateUnary(const fx::Program &prog, int in, int out,
+                             RingTensor x) {
+  Shape shape = x.shape();
+  fx::Clear s(prog);
+  s.val[in] = x.reshaped({x.size()});
+  fx::simulateProgram(prog, s);
+  return s.val[out].reshaped(shape);
+}
+
+RingTensor nl::clearLess(const RingTensor &x, u64 thr) {
+  RingTensor b(x.shape());
+  for (int64_t i = 0; i < x.size(); ++i)
+    b[i] = i64(x[i] - thr) < 0 ? 1 : 0;
+  return b;
+}
+
+RingTensor simulatePoly(RingTensor x, const PolyParams &p) {
+  if (x.size() == 0)
+    return x;
+  PolyProgram pp = buildPolyProgram(x.size(), p);
+  return simulateUnary(*pp.prog, pp.x, pp.out, std::move(x));
+}
+
 } // namespace mpc::rt

@@ -525,4 +525,36 @@ Cost rsqrtCost(llvm::ArrayRef<int64_t> shape, const RsqrtParams &p) {
   return normProgramCost(buildRsqrtProgram(n, p), rsqrtCompareBits(p));
 }
 
+// --- Simulation --------------------------------------------------------------
+
+void nl::setNormBits(const NormProgram &np, fx::Clear &s, const RingTensor &x) {
+  for (int j = np.lo + 1, q = 0; j < np.hi; ++j, ++q)
+    s.val[np.bitInputs[q]] =
+        clearLess(x, encodeFixed(std::ldexp(1.0, j), np.frac));
+}
+
+RingTensor nl::simulateUnaryNorm(const NormProgram &np, RingTensor x) {
+  Shape shape = x.shape();
+  RingTensor flat = x.reshaped({x.size()});
+  fx::Clear s(*np.prog);
+  setNormBits(np, s, flat);
+  s.val[np.x] = std::move(flat);
+  fx::simulateProgram(*np.prog, s);
+  return s.val[np.out].reshaped(shape);
+}
+
+RingTensor simulateReciprocal(RingTensor x, const ReciprocalParams &p) {
+  if (x.size() == 0)
+    return x;
+  NormProgram np = buildReciprocalProgram(x.size(), p);
+  return simulateUnaryNorm(np, std::move(x));
+}
+
+RingTensor simulateRsqrt(RingTensor x, const RsqrtParams &p) {
+  if (x.size() == 0)
+    return x;
+  NormProgram np = buildRsqrtProgram(x.size(), p);
+  return simulateUnaryNorm(np, std::move(x));
+}
+
 } // namespace mpc::rt

@@ -380,4 +380,58 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p) {
   return c;
 }
 
+RingTensor simulateSoftmax(RingTensor x, const SoftmaxParams &params,
+                           const RingTensor *mask) {
+  Shape shape = x.shape();
+  Dims d = dimsOf(shape);
+  if (d.n == 0)
+    return x;
+  int f = params.frac;
+  FirstProgram fp = buildFirst(d, params);
+  fx::Clear s1(*fp.prog);
+  if (takesMask(params)) {
+    RingTensor ones(Shape{d.n});
+    std::fill(ones.vec().begin(), ones.vec().end(), u64(1));
+    s1.publics[fp.maskSlot] =
+        mask ? broadcastTo(*mask, shape).reshaped(Shape{d.n}) : ones;
+    s1.val[fp.in] = x.reshaped(Shape{d.n});
+    fx::simulateProgram(*fp.prog, s1);
+    if (isScaling(params))
+      return s1.val[fp.out].reshaped(shape);
+  } else {
+    // The max tree's comparisons are exact: the row max.
+    RingTensor xr = x.reshaped({d.rows, d.len}), mx(Shape{d.rows, 1});
+    for (int64_t r = 0; r < d.rows; ++r) {
+      i64 m = i64(xr[r * d.len]);
+      for (int64_t j = 1; j < d.len; ++j)
+        m = std::max(m, i64(xr[r * d.len + j]));
+      mx[r] = u64(m);
+    }
+    s1.val[fp.in] = subBroadcast(xr, mx).reshaped(Shape{d.n});
+    fx::simulateStages(*fp.prog, s1, 0, 1);
+    s1.val[fp.bitsIn] =
+        clearLess(s1.val[fp.ym], encodeFixed(params.clipBelow, f));
+    fx::simulateStages(*fp.prog, s1, 1, fp.prog->numStages());
+  }
+
+  RingTensor sums =
+      reduceSum(s1.val[fp.out].reshaped({d.rows, d.len}), {1}, false);
+  NormProgram np = rowRecipProgram(d, params);
+  fx::Clear s2(*np.prog);
+  setNormBits(np, s2, sums);
+  s2.val[np.x] = std::move(sums);
+  fx::simulateProgram(*np.prog, s2);
+
+  LastProgram lp = buildLast(d, params);
+  fx::Clear s3(*lp.prog);
+  if (!isQuad(params))
+    s3.val[lp.keep] = s1.val[fp.keep];
+  s3.val[lp.value] = s1.val[fp.value];
+  s3.val[lp.q] =
+      broadcastTo(s2.val[np.out].reshaped({d.rows, 1}), {d.rows, d.len})
+          .reshaped({d.n});
+  fx::simulateProgram(*lp.prog, s3);
+  return s3.val[lp.out].reshaped(shape);
+}
+
 } // namespace mpc::rt
