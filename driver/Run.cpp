@@ -8,6 +8,7 @@
 
 #include "driver/Run.h"
 
+#include "driver/ApproxSim.h"
 #include "driver/Compile.h"
 #include "ir/IR.h"
 #include "runtime/plan/InProcess.h"
@@ -57,7 +58,10 @@ llvm::Error mpc::runFloat(const FloatRequest &req, llvm::raw_ostream &summary) {
   auto inputs = bindInputFiles(**g, req.inputs, "--input");
   if (!inputs)
     return inputs.takeError();
-  auto outs = interpretGraph(**g, *inputs);
+  std::optional<ApproxSimulator> sim;
+  if (req.simulate)
+    sim.emplace(*req.simulate);
+  auto outs = interpretGraph(**g, *inputs, {}, sim ? &*sim : nullptr);
   if (!outs)
     return outs.takeError();
 
@@ -78,9 +82,10 @@ llvm::Error mpc::runFloat(const FloatRequest &req, llvm::raw_ostream &summary) {
           .count();
   const auto &[first, file] = writes->front();
   summary << llvm::formatv("mpcc float: {0}: {1} ops, output '{2}' {3} -> "
-                           "{4} ({5:F3} s)\n",
+                           "{4} ({5:F3} s){6}\n",
                            req.model, (*g)->ops().size(), names[first],
-                           shapeStr((*outs)[first].shape), file, secs);
+                           shapeStr((*outs)[first].shape), file, secs,
+                           sim ? ", approximations simulated" : "");
   return llvm::Error::success();
 }
 

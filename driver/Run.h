@@ -8,6 +8,7 @@
 #pragma once
 
 #include "frontend/OnnxImporter.h"
+#include "passes/Pass.h"
 #include "support/Tensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -15,6 +16,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +36,9 @@ struct FloatRequest {
   ImportOptions import; ///< Shapes and patterns; hints come from inputs.
   std::map<std::string, HostTensor> inputs; ///< By ONNX input name.
   std::vector<std::string> outputs;         ///< --output specs.
+  /// --approx given: simulate each op's approximation with these options
+  /// (driver/ApproxSim.h), the secure run's expected answer.
+  std::optional<CompileOptions> simulate;
 };
 
 /// Imports the model, runs the float interpreter on the inputs and writes

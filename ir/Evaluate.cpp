@@ -628,8 +628,8 @@ llvm::Expected<Results> Evaluator::run() {
   return fail("no reference semantics for this op");
 }
 
-llvm::Expected<std::vector<HostTensor>>
-mpc::evaluateOp(const Op &op, llvm::ArrayRef<const HostTensor *> operands) {
+llvm::Error mpc::checkOperands(const Op &op,
+                               llvm::ArrayRef<const HostTensor *> operands) {
   auto fail = [&](const std::string &msg) {
     return diag(op.loc(), "{}: {}", op.name().str(), msg);
   };
@@ -668,5 +668,12 @@ mpc::evaluateOp(const Op &op, llvm::ArrayRef<const HostTensor *> operands) {
                               "{}",
                               k, op.result(k)->type().str(),
                               (*types)[k].str()));
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::vector<HostTensor>>
+mpc::evaluateOp(const Op &op, llvm::ArrayRef<const HostTensor *> operands) {
+  if (llvm::Error e = checkOperands(op, operands))
+    return e;
   return Evaluator(op, operands).run();
 }

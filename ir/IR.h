@@ -56,12 +56,27 @@ llvm::Error verifyGraph(const Graph &g, OpStage stage = OpStage::Semantic);
 using OpObserver =
     llvm::function_ref<void(const Op &, llvm::ArrayRef<const HostTensor *>)>;
 
+/// Computes some ops in place of their float semantics: the compiler's
+/// simulation of the secure run (driver/ApproxSim.h fills it from the
+/// runtime's simulation of each op's approximation; ir/ cannot see the
+/// runtime). The interpreter checks the operands as for evaluateOp first.
+class OpSimulator {
+public:
+  virtual ~OpSimulator() = default;
+  /// Whether simulate() computes \p op (else evaluateOp does).
+  virtual bool handles(const Op &op) const = 0;
+  /// \p op's results; errors name the op.
+  virtual llvm::Expected<std::vector<HostTensor>>
+  simulate(const Op &op, llvm::ArrayRef<const HostTensor *> operands) const = 0;
+};
+
 /// Runs \p g in double precision on host tensors keyed by input name;
 /// returns outputs in graph output order. Used to check the frontend against
-/// PyTorch (`mpcc float`). Errors name the op that failed.
+/// PyTorch (`mpcc float`). Errors name the op that failed. With \p sim,
+/// the ops it handles are simulated instead.
 llvm::Expected<std::vector<HostTensor>>
 interpretGraph(const Graph &g, const std::map<std::string, HostTensor> &inputs,
-               OpObserver observe = {});
+               OpObserver observe = {}, const OpSimulator *sim = nullptr);
 
 /// Evaluates one op of a Semantic/Any kind on host tensors, in double
 /// precision with ONNX semantics (the frontend folds constants with it).
@@ -72,6 +87,11 @@ interpretGraph(const Graph &g, const std::map<std::string, HostTensor> &inputs,
 /// location.
 llvm::Expected<std::vector<HostTensor>>
 evaluateOp(const Op &op, llvm::ArrayRef<const HostTensor *> operands);
+
+/// evaluateOp's checks alone: the operands fit the op's operand types and
+/// the op's result types follow from them.
+llvm::Error checkOperands(const Op &op,
+                          llvm::ArrayRef<const HostTensor *> operands);
 
 /// The host form of constant \p c (F32: `f`; I64/Bool: `i`); errors when its
 /// data is elided or does not match its type.

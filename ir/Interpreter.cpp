@@ -81,7 +81,7 @@ static llvm::Error prefixErrors(llvm::Error err, const std::string &prefix) {
 llvm::Expected<std::vector<HostTensor>>
 mpc::interpretGraph(const Graph &g,
                     const std::map<std::string, HostTensor> &inputs,
-                    OpObserver observe) {
+                    OpObserver observe, const OpSimulator *sim) {
   llvm::DenseMap<const Value *, HostTensor> env;
   for (const auto &[name, t] : inputs)
     if (!g.findInput(name)) {
@@ -129,7 +129,13 @@ mpc::interpretGraph(const Graph &g,
     }
     if (observe)
       observe(*op, args);
-    auto res = evaluateOp(*op, args);
+    auto res = [&]() -> llvm::Expected<std::vector<HostTensor>> {
+      if (!sim || !sim->handles(*op))
+        return evaluateOp(*op, args);
+      if (llvm::Error e = checkOperands(*op, args))
+        return e;
+      return sim->simulate(*op, args);
+    }();
     if (!res) {
       names = std::make_unique<ValueNames>(g);
       std::string ref = names->opRef(*op);

@@ -25,21 +25,11 @@ static cl::opt<std::string>
          cl::desc("ir | mir | plan-text | plan (default: plan when -o "
                   "ends in .plan, else ir)"),
          cl::sub(compileCmd()), cl::cat(category()));
-static const std::string approxHelp =
-    "Preset and/or KIND=NAME[@GLOB],... from the approximation menu ('list' "
-    "prints it); GLOB picks ops by ONNX node name:\n" +
-    approxMenu();
-static cl::opt<std::string> approx("approx", cl::init(kDefaultApproxPreset),
-                                   cl::desc(approxHelp), cl::sub(compileCmd()),
-                                   cl::cat(category()));
 static cl::opt<bool> printAfterAll("print-after-all",
                                    cl::desc("Print the IR after every pass"),
                                    cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool> timePasses("time-passes", cl::desc("Time each pass"),
                                 cl::sub(compileCmd()), cl::cat(category()));
-static cl::opt<int> fracBits("frac-bits", cl::init(CompileFlags{}.fracBits),
-                             cl::desc("Fixed-point fractional bits"),
-                             cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool>
     revealBoth("reveal-to-both",
                cl::desc("Reveal outputs to party 0 too (default: client)"),

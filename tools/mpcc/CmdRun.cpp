@@ -59,6 +59,16 @@ Error mpc::tool::runFloat() {
     return iopts.takeError();
   req.import = std::move(*iopts);
   req.outputs = outputs;
+  if (!approx.getNumOccurrences() &&
+      (fracBits.getNumOccurrences() || rangeBits.getNumOccurrences()))
+    return mpc::error("mpcc float: --frac-bits and --range-bits set the "
+                      "simulation of --approx; give --approx too");
+  if (approx.getNumOccurrences()) {
+    auto opts = makeCompileOptions({fracBits, rangeBits, false, approx});
+    if (!opts)
+      return opts.takeError();
+    req.simulate = std::move(*opts);
+  }
   return mpc::runFloat(req, outs());
 }
 

@@ -37,6 +37,10 @@ extern llvm::cl::opt<bool> noPatterns;
 extern llvm::cl::opt<std::string> outputFile;
 extern llvm::cl::opt<std::string> passes;
 extern llvm::cl::opt<int> rangeBits;
+// Shared by compile and float (float simulates with them when --approx
+// is given).
+extern llvm::cl::opt<std::string> approx;
+extern llvm::cl::opt<int> fracBits;
 // Shared by float and simulate.
 extern llvm::cl::list<std::string> inputs;
 extern llvm::cl::list<std::string> outputs;

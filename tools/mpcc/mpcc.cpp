@@ -11,6 +11,7 @@
 
 #include "driver/Compile.h"
 #include "frontend/OnnxOps.h"
+#include "passes/ApproxChoice.h"
 #include "support/Diag.h"
 #include "support/MallocTuning.h"
 
@@ -58,7 +59,22 @@ cl::opt<int> mpc::tool::rangeBits(
     cl::desc("Activations satisfy |x| < 2^N: sets the width of the "
              "GeLU/tanh/softmax comparisons and of the rings truncations "
              "open in (default 15)"),
-    cl::sub(compileCmd()), cl::sub(optCmd()), cl::cat(category()));
+    cl::sub(compileCmd()), cl::sub(optCmd()), cl::sub(floatCmd()),
+    cl::cat(category()));
+static const std::string approxHelp =
+    "Preset and/or KIND=NAME[@GLOB],... from the approximation menu ('list' "
+    "prints it); GLOB picks ops by ONNX node name. `mpcc float` with "
+    "--approx simulates each op's approximation (the secure run's expected "
+    "answer):\n" +
+    mpc::approxMenu();
+cl::opt<std::string>
+    mpc::tool::approx("approx", cl::init(mpc::kDefaultApproxPreset),
+                      cl::desc(approxHelp), cl::sub(compileCmd()),
+                      cl::sub(floatCmd()), cl::cat(category()));
+cl::opt<int> mpc::tool::fracBits("frac-bits", cl::init(CompileFlags{}.fracBits),
+                                 cl::desc("Fixed-point fractional bits"),
+                                 cl::sub(compileCmd()), cl::sub(floatCmd()),
+                                 cl::cat(category()));
 cl::list<std::string> mpc::tool::inputs(
     "input", cl::ZeroOrMore,
     cl::desc("Model input from a .npy or .pb file, NAME=FILE"),
