@@ -149,11 +149,15 @@ static std::string protocolLabel(const rt::OpDesc &op) {
   return k;
 }
 
-static double predictSeconds(const rt::Cost &c, const NetworkModel &net,
-                             const LocalRates &rates) {
-  return c.rounds * net.rttSeconds +
-         double(std::max(c.bytes01, c.bytes10)) / net.bytesPerSecond +
-         c.macs / rates.macsPerSecond + c.elemOps / rates.elemOpsPerSecond;
+double mpc::predictSeconds(const rt::Cost &c, const NetworkModel &net,
+                           const LocalRates &rates) {
+  double s = c.rounds * net.rttSeconds +
+             double(std::max(c.bytes01, c.bytes10)) / net.bytesPerSecond;
+  if (rates.macsPerSecond > 0)
+    s += c.macs / rates.macsPerSecond;
+  if (rates.elemOpsPerSecond > 0)
+    s += c.elemOps / rates.elemOpsPerSecond;
+  return s;
 }
 
 void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,

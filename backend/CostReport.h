@@ -42,6 +42,11 @@ struct LocalRates {
 };
 LocalRates measureLocalRates();
 
+/// Predicted seconds of \p c: its rounds and its busier direction's bytes
+/// on \p net, and its local work at \p rates (a zero rate: not counted).
+double predictSeconds(const rt::Cost &c, const NetworkModel &net,
+                      const LocalRates &rates = {});
+
 enum class ReportFormat { Text, Json, Csv };
 llvm::Expected<ReportFormat> parseReportFormat(llvm::StringRef s);
 

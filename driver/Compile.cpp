@@ -8,6 +8,8 @@
 
 #include "driver/Compile.h"
 
+#include "driver/ApproxAuto.h"
+
 #include "backend/PlanText.h"
 #include "ir/IR.h"
 #include "passes/ApproxChoice.h"
@@ -228,21 +230,33 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
     return g.takeError();
   if (req.stats)
     log << "mpcc: patterns: " << stats.str() << "\n";
+  CompileOptions options = req.options;
+  if (req.autoMaxError && req.calibration.empty())
+    return error("--approx auto needs --calibrate samples: it chooses by "
+                 "the model's simulated output on them");
   if (!req.calibration.empty()) {
     auto inputs = bindInputFiles(**g, req.calibration, "--calibrate");
     if (!inputs)
       return addContext(inputs.takeError(), req.model + ": ");
-    if (llvm::Error e = checkCalibration(**g, *inputs, req.options, log))
+    if (req.autoMaxError) {
+      auto choice =
+          chooseApproxAuto(**g, *inputs, options, *req.autoMaxError, req.net);
+      if (!choice)
+        return addContext(choice.takeError(), req.model + ": ");
+      printAutoChoice(*choice, *req.autoMaxError, log);
+      applyAutoChoice(*choice, *req.autoMaxError, options);
+    }
+    if (llvm::Error e = checkCalibration(**g, *inputs, options, log))
       return addContext(std::move(e), req.model + ": ");
   } else if (req.emit != EmitKind::IR) {
-    for (const std::string &w : uncheckedDomainWarnings(req.options))
+    for (const std::string &w : uncheckedDomainWarnings(options))
       log << "mpcc: warning: " << w << "\n";
   }
   if (req.emit == EmitKind::IR)
     return writeText(req.output, printGraphToString(**g));
 
   std::vector<std::string> warnings;
-  if (llvm::Error e = runPipeline(**g, req.options, req.pipeline, &warnings))
+  if (llvm::Error e = runPipeline(**g, options, req.pipeline, &warnings))
     return addContext(std::move(e), req.model + ": ");
   for (const std::string &w : warnings)
     log << "mpcc: warning: " << w << "\n";
@@ -250,7 +264,7 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
     return writeText(req.output, printGraphToString(**g));
 
   std::string name = llvm::sys::path::stem(req.model).str();
-  auto emitted = emitPlan(**g, req.options, name);
+  auto emitted = emitPlan(**g, options, name);
   if (!emitted)
     return emitted.takeError();
   if (req.emit == EmitKind::PlanText)

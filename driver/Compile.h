@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "backend/CostReport.h"
 #include "backend/EmitPlan.h"
 #include "frontend/OnnxImporter.h"
 #include "passes/Pass.h"
@@ -19,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -116,6 +118,10 @@ struct CompileRequest {
   /// --calibrate samples by ONNX input name (empty: no check).
   std::map<std::string, HostTensor> calibration;
   bool stats = false; ///< Write the pattern counts to the log.
+  /// --approx auto --max-error E: choose each op's approximation on the
+  /// calibration samples (driver/ApproxAuto.h), pricing on \p net.
+  std::optional<double> autoMaxError;
+  NetworkModel net;
 };
 
 /// Imports the model, checks the calibration samples, compiles and writes

@@ -94,7 +94,12 @@ const int64_t kRow[] = {1, kApproxCostRow};
 } // namespace
 
 Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
-  return std::visit([](const auto &p) { return rowCost(kRow, p); },
+  return approxCost(a, frac, rangeBits, kRow);
+}
+
+Cost mpc::rt::approxCost(Approximation a, int frac, int rangeBits,
+                         llvm::ArrayRef<int64_t> shape) {
+  return std::visit([&](const auto &p) { return rowCost(shape, p); },
                     approxParams(a, frac, rangeBits));
 }
 

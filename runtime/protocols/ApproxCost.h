@@ -36,6 +36,11 @@ ApproxParams approxParams(Approximation a, int frac, int rangeBits);
 /// approxParams(a, frac, rangeBits).
 Cost approxRowCost(Approximation a, int frac, int rangeBits);
 
+/// The cost of entry \p a on an op's input of \p shape (the kind's axis
+/// last), with approxParams(a, frac, rangeBits): what --approx auto prices.
+Cost approxCost(Approximation a, int frac, int rangeBits,
+                llvm::ArrayRef<int64_t> shape);
+
 /// Whether the protocols support entry \p a on such a row with
 /// approxParams(a, frac, rangeBits): the compiler checks --frac-bits and
 /// --range-bits with it before it reads a model, so that it never writes

@@ -34,6 +34,11 @@ static cl::opt<bool>
     revealBoth("reveal-to-both",
                cl::desc("Reveal outputs to party 0 too (default: client)"),
                cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<double>
+    maxError("max-error",
+             cl::desc("With --approx auto: the largest simulated error of the "
+                      "model's output on the --calibrate samples (vs float)"),
+             cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool> stats("stats",
                            cl::desc("Print pattern match counts to stderr"),
                            cl::sub(compileCmd()), cl::cat(category()));
@@ -57,10 +62,33 @@ Error mpc::tool::runCompile() {
   if (!kind)
     return kind.takeError();
   req.emit = *kind;
-  auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth, approx});
+  // "auto" chooses per op from the defaults (driver/ApproxAuto.h).
+  bool autoChoice = approx == "auto";
+  llvm::SmallVector<llvm::StringRef, 4> approxParts;
+  llvm::StringRef(approx).split(approxParts, ',');
+  if (!autoChoice && llvm::is_contained(approxParts, "auto"))
+    return mpc::error("--approx auto chooses for every op: it takes no "
+                      "preset or KIND=NAME beside it");
+  if (autoChoice != bool(maxError.getNumOccurrences()))
+    return mpc::error("--approx auto and --max-error go together");
+  if (!autoChoice && net.getNumOccurrences())
+    return mpc::error("--net prices the choice of --approx auto; without it "
+                      "`mpcc report --net` predicts a plan's time");
+  if (autoChoice && !(maxError > 0))
+    return mpc::error("--max-error {} must be positive", maxError.getValue());
+  auto opts = makeCompileOptions(
+      {fracBits, rangeBits, revealBoth,
+       autoChoice ? std::string(kDefaultApproxPreset) : approx.getValue()});
   if (!opts)
     return opts.takeError();
   req.options = std::move(*opts);
+  if (autoChoice) {
+    req.autoMaxError = maxError;
+    auto network = parseNetworkModel(net);
+    if (!network)
+      return network.takeError();
+    req.net = *network;
+  }
   if (!passes.empty())
     if (Error e = checkPipeline(passes))
       return e;

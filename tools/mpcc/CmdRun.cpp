@@ -25,10 +25,6 @@ static cl::opt<std::string> irFile(cl::Positional, cl::Required,
 static cl::opt<bool> verify("verify", cl::init(true),
                             cl::desc("Verify the graph (default on)"),
                             cl::sub(optCmd()), cl::cat(category()));
-static cl::opt<std::string> net("net", cl::init("lan"),
-                                cl::desc("lan | wan | loopback | "
-                                         "bw=GBIT,rtt=MS"),
-                                cl::sub(reportCmd()), cl::cat(category()));
 static cl::opt<std::string> reportFormat("format", cl::init("text"),
                                          cl::desc("text | json | csv"),
                                          cl::sub(reportCmd()),

@@ -44,6 +44,8 @@ extern llvm::cl::opt<int> fracBits;
 // Shared by float and simulate.
 extern llvm::cl::list<std::string> inputs;
 extern llvm::cl::list<std::string> outputs;
+// Shared by report and compile.
+extern llvm::cl::opt<std::string> net;
 // Shared by report and simulate.
 extern llvm::cl::opt<std::string> planFile;
 

@@ -75,6 +75,11 @@ cl::opt<int> mpc::tool::fracBits("frac-bits", cl::init(CompileFlags{}.fracBits),
                                  cl::desc("Fixed-point fractional bits"),
                                  cl::sub(compileCmd()), cl::sub(floatCmd()),
                                  cl::cat(category()));
+cl::opt<std::string> mpc::tool::net(
+    "net", cl::init("lan"),
+    cl::desc("lan | wan | loopback | bw=GBIT,rtt=MS (report; compile "
+             "--approx auto prices on it)"),
+    cl::sub(reportCmd()), cl::sub(compileCmd()), cl::cat(category()));
 cl::list<std::string> mpc::tool::inputs(
     "input", cl::ZeroOrMore,
     cl::desc("Model input from a .npy or .pb file, NAME=FILE"),

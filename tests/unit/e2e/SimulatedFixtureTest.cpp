@@ -18,38 +18,12 @@
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
 #include "support/Tensor.h"
+#include "tests/unit/e2e/FixtureInputs.h"
 
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-
 using namespace mpc;
-namespace fs = std::filesystem;
-
-namespace {
-
-std::map<std::string, HostTensor> fixtureInputs(const std::string &dir) {
-  std::map<std::string, HostTensor> in;
-  for (const char *name : {"input_ids", "token_type_ids", "attention_mask"}) {
-    std::string path = dir + "/" + name + ".npy";
-    if (!fs::exists(path))
-      continue;
-    auto t = readNpy(path);
-    REQUIRE(bool(t));
-    in[name] = std::move(*t);
-  }
-  return in;
-}
-
-double maxAbsDiff(const HostTensor &a, const HostTensor &b) {
-  REQUIRE(a.shape == b.shape);
-  double m = 0;
-  for (size_t i = 0; i < a.f.size(); ++i)
-    m = std::max(m, std::abs(a.f[i] - b.f[i]));
-  return m;
-}
-
-} // namespace
+using namespace mpc::testing;
 
 TEST_CASE("the simulated secure run predicts the secure logits per preset",
           "[e2e][simulation]") {

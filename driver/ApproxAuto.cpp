@@ -1,0 +1,295 @@
+//===- driver/ApproxAuto.cpp - --approx auto --max-error E ----------------===//
+
+#include "driver/ApproxAuto.h"
+
+#include "driver/ApproxSim.h"
+#include "ir/IR.h"
+#include "passes/ApproxChoice.h"
+#include "passes/RangeCheck.h"
+#include "runtime/protocols/ApproxCost.h"
+#include "support/Diag.h"
+
+#include <algorithm>
+
+using namespace mpc;
+
+namespace {
+
+/// Largest |a - b| over the float outputs.
+double maxAbsDiff(const std::vector<HostTensor> &a,
+                  const std::vector<HostTensor> &b) {
+  double m = 0;
+  for (size_t k = 0; k < a.size() && k < b.size(); ++k)
+    if (a[k].isFloat() && b[k].isFloat())
+      for (size_t i = 0; i < a[k].f.size() && i < b[k].f.size(); ++i)
+        m = std::max(m, std::abs(a[k].f[i] - b[k].f[i]));
+  return m;
+}
+
+/// \p s as a glob that matches only itself.
+std::string literalGlob(llvm::StringRef s) {
+  std::string g;
+  for (char c : s) {
+    if (llvm::StringRef("*?[]{}\\").contains(c))
+      g += '\\';
+    g += c;
+  }
+  return g;
+}
+
+/// One op the choice is made for.
+struct Site {
+  rt::ApproxKind kind;
+  std::vector<int64_t> shape;
+};
+
+CompileOptions withRule(CompileOptions o, const AutoOpChoice &s,
+                        rt::Approximation a) {
+  o.nodeRules.push_back({s.kind, a, literalGlob(s.node)});
+  return o;
+}
+
+/// The search's state: the graph, samples and their float output.
+class Search {
+public:
+  Search(const Graph &g, const std::map<std::string, HostTensor> &inputs,
+         const std::vector<HostTensor> &floatOut)
+      : g_(g), inputs_(inputs), floatOut_(floatOut) {}
+
+  /// The simulated output's error with \p o.
+  llvm::Expected<double> error(const CompileOptions &o) const {
+    ApproxSimulator sim(o);
+    auto out = interpretGraph(g_, inputs_, {}, &sim);
+    if (!out)
+      return out.takeError();
+    return maxAbsDiff(*out, floatOut_);
+  }
+
+  /// Where the samples leave a chosen entry's domain with \p o (empty: no
+  /// op does).
+  llvm::Expected<std::string> outsideDomain(const CompileOptions &o) const {
+    auto ranges = checkRanges(g_, inputs_, o);
+    if (!ranges)
+      return ranges.takeError();
+    if (ranges->outsideDomain.empty())
+      return std::string();
+    const DomainObservation &d = ranges->outsideDomain.front();
+    return fmt::format("outside its domain [{:g}, {:g}] on the samples "
+                       "(seen [{:.3g}, {:.3g}])",
+                       d.domain.lo, d.domain.hi, d.seenLo, d.seenHi);
+  }
+
+private:
+  const Graph &g_;
+  const std::map<std::string, HostTensor> &inputs_;
+  const std::vector<HostTensor> &floatOut_;
+};
+
+} // namespace
+
+llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
+    const Graph &g, const std::map<std::string, HostTensor> &inputs,
+    const CompileOptions &base, double maxError, const NetworkModel &net) {
+  AutoChoice result;
+  std::vector<Site> sites;
+  std::map<std::pair<rt::ApproxKind, std::string>, int> uses;
+  for (const auto &op : g.ops()) {
+    std::optional<rt::ApproxKind> k = approxKindOf(*op);
+    if (!k)
+      continue;
+    AutoOpChoice c;
+    c.node = op->loc().onnxNode;
+    c.kind = *k;
+    c.approx = c.base = approxOf(*op, base);
+    if (modelForm(*op))
+      c.fixed = "the model's own form";
+    else if (c.node.empty())
+      c.fixed = "no ONNX node name to choose by";
+    ++uses[{c.kind, c.node}];
+    const auto &shape = op->operand(0)->type().shape;
+    sites.push_back({c.kind, std::vector<int64_t>(shape.begin(), shape.end())});
+    result.ops.push_back(std::move(c));
+  }
+  for (AutoOpChoice &c : result.ops)
+    if (c.fixed.empty() && uses[{c.kind, c.node}] > 1)
+      c.fixed = "its node name names several ops";
+
+  auto floatOut = interpretGraph(g, inputs);
+  if (!floatOut)
+    return floatOut.takeError();
+  Search search(g, inputs, *floatOut);
+  auto secondsOf = [&](size_t i, rt::Approximation a) {
+    return predictSeconds(
+        rt::approxCost(a, base.fracBits, base.rangeBits, sites[i].shape), net);
+  };
+
+  auto e0 = search.error(base);
+  if (!e0)
+    return e0.takeError();
+  result.baseError = *e0;
+
+  // Each alternative alone.
+  struct Candidate {
+    size_t op, alt;
+  };
+  std::vector<Candidate> cands;
+  for (size_t i = 0; i < result.ops.size(); ++i) {
+    AutoOpChoice &c = result.ops[i];
+    c.baseSeconds = c.seconds = secondsOf(i, c.base);
+    if (!c.fixed.empty())
+      continue;
+    for (const rt::ApproxInfo *info : rt::approxesOf(c.kind)) {
+      if (info->id == c.base)
+        continue;
+      AutoAlternative alt{info->id, 0, 0, false, ""};
+      if (info->needsTraining) {
+        alt.verdict = "needs a model trained with it";
+      } else if (llvm::Error e = rt::validateApprox(
+                     info->id, base.fracBits, base.rangeBits, sites[i].shape)) {
+        alt.verdict = "refused: " + llvm::toString(std::move(e));
+      } else {
+        alt.seconds = secondsOf(i, info->id);
+        CompileOptions alone = withRule(base, c, info->id);
+        auto domain = search.outsideDomain(alone);
+        if (!domain)
+          return domain.takeError();
+        alt.verdict = *domain;
+        if (alt.verdict.empty()) {
+          auto err = search.error(alone);
+          if (!err)
+            return err.takeError();
+          alt.error = *err;
+          alt.simulated = true;
+          cands.push_back({i, c.alternatives.size()});
+        }
+      }
+      c.alternatives.push_back(std::move(alt));
+    }
+  }
+  auto altOf = [&](const Candidate &k) -> AutoAlternative & {
+    return result.ops[k.op].alternatives[k.alt];
+  };
+
+  // Takes \p k if the whole choice stays within \p bound and the domains.
+  CompileOptions chosen = base;
+  double err = *e0;
+  auto tryTake = [&](const Candidate &k, double bound) -> llvm::Error {
+    AutoOpChoice &c = result.ops[k.op];
+    AutoAlternative &alt = altOf(k);
+    CompileOptions trial = withRule(chosen, c, alt.approx);
+    auto e = search.error(trial);
+    if (!e)
+      return e.takeError();
+    if (*e > bound) {
+      alt.verdict =
+          fmt::format("the choice's error would be {:.3g} > {:.3g}", *e, bound);
+      return llvm::Error::success();
+    }
+    auto domain = search.outsideDomain(trial);
+    if (!domain)
+      return domain.takeError();
+    if (!domain->empty()) {
+      alt.verdict = "with the others, " + *domain;
+      return llvm::Error::success();
+    }
+    for (AutoAlternative &other : c.alternatives)
+      if (other.verdict == "chosen")
+        other.verdict = "chosen, then replaced";
+    alt.verdict = "chosen";
+    c.approx = alt.approx;
+    c.seconds = alt.seconds;
+    c.errorAdded = alt.error - *e0;
+    chosen = std::move(trial);
+    err = *e;
+    return llvm::Error::success();
+  };
+
+  // 1. Over budget at the defaults: the alternatives that lower the error.
+  if (err > maxError) {
+    std::vector<Candidate> better;
+    for (const Candidate &k : cands)
+      if (altOf(k).error < *e0)
+        better.push_back(k);
+    std::stable_sort(better.begin(), better.end(),
+                     [&](const Candidate &a, const Candidate &b) {
+                       return altOf(a).error < altOf(b).error;
+                     });
+    for (const Candidate &k : better)
+      if (llvm::Error e = tryTake(k, err))
+        return e;
+    if (err > maxError)
+      return error("--approx auto: --max-error {:g} cannot be met: the best "
+                   "reachable error on the calibration samples is {:.3g} "
+                   "({:.3g} with every op at its kind's default)",
+                   maxError, err, *e0);
+  }
+
+  // 2. The cheaper alternatives, by seconds saved per unit of error added.
+  std::vector<std::pair<double, Candidate>> cheaper;
+  for (const Candidate &k : cands) {
+    AutoAlternative &alt = altOf(k);
+    const AutoOpChoice &c = result.ops[k.op];
+    if (alt.approx == c.approx)
+      continue;
+    if (alt.seconds >= c.seconds) {
+      alt.verdict = "not cheaper";
+      continue;
+    }
+    double added = std::max(alt.error - *e0, 1e-12);
+    cheaper.push_back({(c.seconds - alt.seconds) / added, k});
+  }
+  std::stable_sort(
+      cheaper.begin(), cheaper.end(),
+      [](const auto &a, const auto &b) { return a.first > b.first; });
+  for (const auto &[score, k] : cheaper) {
+    if (altOf(k).seconds >= result.ops[k.op].seconds)
+      altOf(k).verdict = "not cheaper than the op's choice";
+    else if (llvm::Error e = tryTake(k, maxError))
+      return e;
+  }
+
+  result.error = err;
+  for (const AutoOpChoice &c : result.ops) {
+    result.seconds += c.seconds;
+    result.baseSeconds += c.baseSeconds;
+  }
+  return result;
+}
+
+void mpc::applyAutoChoice(const AutoChoice &c, double maxError,
+                          CompileOptions &opts) {
+  for (const AutoOpChoice &o : c.ops)
+    if (o.approx != o.base)
+      opts.nodeRules.push_back({o.kind, o.approx, literalGlob(o.node)});
+  opts.preset = fmt::format("auto (--max-error {:g}: simulated error {:.3g} on "
+                            "the calibration samples)",
+                            maxError, c.error);
+}
+
+void mpc::printAutoChoice(const AutoChoice &c, double maxError,
+                          llvm::raw_ostream &os) {
+  os << fmt::format("mpcc: --approx auto, --max-error {:g}: simulated error "
+                    "{:.3g} (defaults {:.3g}); predicted online {:.3f} ms "
+                    "(defaults {:.3f} ms)\n",
+                    maxError, c.error, c.baseError, c.seconds * 1e3,
+                    c.baseSeconds * 1e3);
+  os << fmt::format("mpcc:   {:<44} {:<22} {:>11} {:>10}\n", "op", "entry",
+                    "error added", "online ms");
+  for (const AutoOpChoice &o : c.ops) {
+    os << fmt::format("mpcc:   {:<44} {:<22} {:>11.3g} {:>10.3f}{}\n",
+                      o.node.empty() ? "(unnamed)" : o.node,
+                      rt::approxInfo(o.approx).name, o.errorAdded,
+                      o.seconds * 1e3,
+                      o.fixed.empty() ? "" : "  (fixed: " + o.fixed + ")");
+    for (const AutoAlternative &a : o.alternatives) {
+      if (a.simulated)
+        os << fmt::format("mpcc:     tried {:<20} alone: error {:.3g}, "
+                          "{:.3f} ms: {}\n",
+                          rt::approxInfo(a.approx).name, a.error,
+                          a.seconds * 1e3, a.verdict);
+      else
+        os << fmt::format("mpcc:     tried {:<20} {}\n",
+                          rt::approxInfo(a.approx).name, a.verdict);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+//===- driver/ApproxAuto.h - --approx auto --max-error E -------*- C++ -*-===//
+//
+// Chooses per IR op the cheapest approximation such that the model's
+// simulated output (driver/ApproxSim.h) on the calibration samples stays
+// within E of its float output. Each op starts at its kind's default. Every
+// other entry of its kind is an alternative, except one that needs a model
+// trained with it (an op the model computes in such a form, a distilled
+// Quad GeLU or 2Quad softmax, keeps it) or that the protocols refuse on the
+// op's shape; each alternative is simulated alone, giving the model's
+// error with it and its predicted online seconds on the op's shape (the
+// protocols' cost formulas, rt::approxCost, on --net: rounds and bytes,
+// not this machine's local speed, so that a plan does not depend on when
+// it was compiled). Then, greedily, while the whole choice's simulated
+// error stays within E and the calibrated inputs stay in every chosen
+// entry's domain:
+//   1. if the defaults exceed E, the alternatives that lower the error,
+//      most accurate first (an error names the best error so reached);
+//   2. the alternatives cheaper than the op's current entry, by seconds
+//      saved per unit of error added.
+// The choice becomes one --approx rule per op (its ONNX node name), so
+// lowering uses it and the plan records it (its options).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "backend/CostReport.h"
+#include "ir/Graph.h"
+#include "passes/Pass.h"
+#include "support/Tensor.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpc {
+
+/// One alternative tried for an op, and what became of it.
+struct AutoAlternative {
+  rt::Approximation approx;
+  double error = 0;       ///< The model's error with this swap alone.
+  double seconds = 0;     ///< Predicted online seconds of the op with it.
+  bool simulated = false; ///< Whether error and seconds were computed.
+  std::string verdict;
+};
+
+struct AutoOpChoice {
+  std::string node; ///< ONNX node name.
+  rt::ApproxKind kind;
+  rt::Approximation approx;
+  rt::Approximation base; ///< Its kind's default (or the model's form).
+  /// The model's error with this op's swap alone, minus the error at the
+  /// defaults (0 for an op left at its default).
+  double errorAdded = 0;
+  double seconds = 0;     ///< Predicted online seconds of the op.
+  double baseSeconds = 0; ///< The same at its default.
+  std::vector<AutoAlternative> alternatives;
+  std::string fixed; ///< Why no alternative was tried (empty: they were).
+};
+
+struct AutoChoice {
+  std::vector<AutoOpChoice> ops;
+  double error = 0;       ///< Simulated output error of the whole choice.
+  double seconds = 0;     ///< Predicted online seconds of the chosen ops.
+  double baseSeconds = 0; ///< The same ops at their defaults.
+  double baseError = 0;   ///< The error at the defaults.
+};
+
+/// Chooses (see above) for \p g with \p inputs the calibration samples;
+/// \p base gives the fixed-point options. An error when no choice meets
+/// \p maxError, naming the best error reached.
+llvm::Expected<AutoChoice> chooseApproxAuto(
+    const Graph &g, const std::map<std::string, HostTensor> &inputs,
+    const CompileOptions &base, double maxError, const NetworkModel &net);
+
+/// Adds \p c's choices to \p opts as per-node rules, and names the choice
+/// as the options' preset (the plan records both).
+void applyAutoChoice(const AutoChoice &c, double maxError,
+                     CompileOptions &opts);
+
+/// The table: per op its entry, the error it adds and its cost, and the
+/// alternatives tried with their error, cost and verdict.
+void printAutoChoice(const AutoChoice &c, double maxError,
+                     llvm::raw_ostream &os);
+
+} // namespace mpc

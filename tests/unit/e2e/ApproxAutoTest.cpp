@@ -1,0 +1,142 @@
+//===- tests/unit/e2e/ApproxAutoTest.cpp - --approx auto ------------------===//
+//
+// --approx auto --max-error E on the committed BERT fixture with its own
+// input as the calibration sample: each choice meets its budget in the real
+// two-party run, never takes an entry that needs a trained model, is never
+// dearer than the defaults (which meet every budget tested here), and the
+// plan records it; on a link where a cheaper entry exists it is taken; a
+// budget below the best reachable error is refused naming it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "driver/ApproxAuto.h"
+#include "driver/Compile.h"
+#include "frontend/OnnxImporter.h"
+#include "ir/IR.h"
+#include "passes/ApproxChoice.h"
+#include "runtime/plan/InProcess.h"
+#include "runtime/plan/PlanReader.h"
+#include "support/Tensor.h"
+#include "tests/unit/e2e/FixtureInputs.h"
+
+#include <catch2/catch.hpp>
+
+using namespace mpc;
+
+namespace {
+
+const std::string kDir =
+    std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static";
+
+std::map<std::string, HostTensor> fixtureInputs() {
+  return mpc::testing::fixtureInputs(kDir);
+}
+
+std::unique_ptr<Graph>
+importFixture(const std::map<std::string, HostTensor> &in) {
+  ImportOptions iopts;
+  for (auto &[name, t] : in)
+    iopts.inputShapes[name] = t.shape;
+  auto g = importOnnxFile(kDir + "/model.onnx", iopts);
+  if (!g)
+    FAIL(llvm::toString(g.takeError()));
+  return std::move(*g);
+}
+
+/// Max |secure - float| of the logits with \p opts; \p planOptions gets
+/// the plan's options.
+double secureError(const std::map<std::string, HostTensor> &in,
+                   const CompileOptions &opts,
+                   std::map<std::string, std::string> *planOptions = nullptr) {
+  std::unique_ptr<Graph> g = importFixture(in);
+  auto floatOut = interpretGraph(*g, in);
+  if (!floatOut)
+    FAIL(llvm::toString(floatOut.takeError()));
+  auto emitted = compileGraph(*g, opts, "fixture");
+  if (!emitted)
+    FAIL(llvm::toString(emitted.takeError()));
+  if (planOptions)
+    for (const auto &[k, v] : emitted->plan.options())
+      (*planOptions)[k] = v;
+  auto plan = rt::loadPlan(emitted->plan, "fixture");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  auto res = rt::runInProcess(*plan, emitted->weights, in, {});
+  if (!res)
+    FAIL(llvm::toString(res.takeError()));
+  const HostTensor &got = res->outputs.begin()->second;
+  const HostTensor &want = floatOut->front();
+  return mpc::testing::maxAbsDiff(got, want);
+}
+
+/// Chooses for the fixture at \p budget on \p netSpec, checks the choice
+/// and its secure run; returns it.
+AutoChoice chooseAndRun(const std::map<std::string, HostTensor> &in,
+                        double budget, const char *netSpec) {
+  INFO("--max-error " << budget << " --net " << netSpec);
+  auto net = parseNetworkModel(netSpec);
+  REQUIRE(bool(net));
+  CompileOptions base;
+  std::unique_ptr<Graph> g = importFixture(in);
+  auto choice = chooseApproxAuto(*g, in, base, budget, *net);
+  if (!choice)
+    FAIL(llvm::toString(choice.takeError()));
+  std::string table;
+  llvm::raw_string_ostream os(table);
+  printAutoChoice(*choice, budget, os);
+  WARN(os.str());
+  CHECK(choice->error <= budget);
+  CHECK(choice->seconds <= choice->baseSeconds);
+  for (const AutoOpChoice &o : choice->ops)
+    CHECK_FALSE(rt::approxInfo(o.approx).needsTraining);
+  CompileOptions opts = base;
+  applyAutoChoice(*choice, budget, opts);
+  std::map<std::string, std::string> planOptions;
+  double err = secureError(in, opts, &planOptions);
+  WARN("secure vs float: " << err);
+  CHECK(err <= budget);
+  // The plan records the choice: the budget, and a rule per swapped op.
+  CHECK_THAT(planOptions["approx"], Catch::Matchers::Contains("auto"));
+  for (const AutoOpChoice &o : choice->ops)
+    if (o.approx != o.base) {
+      std::string key =
+          "approx." + rt::approxKindName(o.kind).str() + "@" + o.node;
+      CHECK(planOptions[key] == rt::approxInfo(o.approx).shortName);
+    }
+  return std::move(*choice);
+}
+
+size_t swapped(const AutoChoice &c) {
+  return size_t(llvm::count_if(
+      c.ops, [](const AutoOpChoice &o) { return o.approx != o.base; }));
+}
+
+} // namespace
+
+TEST_CASE("the auto choice meets its budget in the two-party run",
+          "[e2e][approx-auto]") {
+  auto in = fixtureInputs();
+  // On a LAN the defaults are the cheapest entries that need no trained
+  // model (rounds dominate), so both budgets keep them.
+  AutoChoice tight = chooseAndRun(in, 5e-3, "lan");
+  AutoChoice loose = chooseAndRun(in, 1e-1, "lan");
+  CHECK(loose.seconds <= tight.seconds);
+  // On a slow link bytes dominate, and layernorm.secformer's fewer bytes
+  // outweigh its extra round: it is taken where the samples allow.
+  AutoChoice slow = chooseAndRun(in, 1e-1, "bw=0.01,rtt=0.1");
+  CHECK(swapped(slow) > 0);
+  CHECK(slow.seconds < slow.baseSeconds);
+}
+
+TEST_CASE("the auto choice refuses a budget it cannot meet, naming the best",
+          "[e2e][approx-auto]") {
+  auto in = fixtureInputs();
+  auto net = parseNetworkModel("lan");
+  REQUIRE(bool(net));
+  std::unique_ptr<Graph> g = importFixture(in);
+  auto impossible = chooseApproxAuto(*g, in, CompileOptions(), 1e-9, *net);
+  REQUIRE(!impossible);
+  std::string msg = llvm::toString(impossible.takeError());
+  CHECK_THAT(msg, Catch::Matchers::Contains("best reachable error"));
+  CHECK_THAT(msg, Catch::Matchers::Contains("1e-09"));
+}
