@@ -4,7 +4,11 @@
 // bytes each way, dealer bytes to each party (offline), per-session set-up
 // bytes and local multiply-accumulates. The compiler's cost report, the
 // dealer and the runtime profiler read these same numbers, and tests assert
-// that measured bytes and rounds equal them exactly.
+// that measured bytes and rounds equal them exactly. One protocol, the
+// embedding lookup (protocols/Embedding.h), also has the dealer online:
+// party 1 sends it DPF keys and it answers party 0, on the dealer's links;
+// those bytes have their own two fields, and `rounds` stays the rounds of
+// the link between the parties.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -21,6 +25,8 @@ struct Cost {
   uint64_t dealerBytes0 = 0; ///< Offline: dealer -> party 0.
   uint64_t dealerBytes1 = 0; ///< Offline: dealer -> party 1.
   uint64_t setupBytes01 = 0; ///< Per-session set-up, party 0 -> party 1.
+  uint64_t bytes1D = 0;      ///< Online: party 1 -> dealer.
+  uint64_t bytesD0 = 0;      ///< Online: dealer -> party 0.
   double macs = 0; ///< Local ring multiply-accumulates of matrix products.
   /// Local element-wise work (largest party): one unit per element per
   /// term a premasked program evaluates, per sign-test leaf, per element of
@@ -49,7 +55,8 @@ struct Cost {
   bool sameTraffic(const Cost &o) const {
     return rounds == o.rounds && bytes01 == o.bytes01 && bytes10 == o.bytes10 &&
            dealerBytes0 == o.dealerBytes0 && dealerBytes1 == o.dealerBytes1 &&
-           setupBytes01 == o.setupBytes01;
+           setupBytes01 == o.setupBytes01 && bytes1D == o.bytes1D &&
+           bytesD0 == o.bytesD0;
   }
 
 private:
@@ -59,6 +66,8 @@ private:
     dealerBytes0 += o.dealerBytes0;
     dealerBytes1 += o.dealerBytes1;
     setupBytes01 += o.setupBytes01;
+    bytes1D += o.bytes1D;
+    bytesD0 += o.bytesD0;
     macs += o.macs;
     elemOps += o.elemOps;
   }
