@@ -151,8 +151,10 @@ static std::string protocolLabel(const rt::OpDesc &op) {
 
 double mpc::predictSeconds(const rt::Cost &c, const NetworkModel &net,
                            const LocalRates &rates) {
-  double s = c.rounds * net.rttSeconds +
-             double(std::max(c.bytes01, c.bytes10)) / net.bytesPerSecond;
+  // The dealer's answers to embedding lookups follow party 1's keys to the
+  // dealer on the dealer's links, within the parties' round of keys.
+  uint64_t bytes = std::max({c.bytes01, c.bytes10, c.bytes1D + c.bytesD0});
+  double s = c.rounds * net.rttSeconds + double(bytes) / net.bytesPerSecond;
   if (rates.macsPerSecond > 0)
     s += c.macs / rates.macsPerSecond;
   if (rates.elemOpsPerSecond > 0)
@@ -192,6 +194,8 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
           {"bytes_p0_to_p1", int64_t(r.cost.bytes01)},
           {"bytes_p1_to_p0", int64_t(r.cost.bytes10)},
           {"dealer_bytes", int64_t(r.cost.dealerBytes0 + r.cost.dealerBytes1)},
+          {"bytes_p1_to_dealer", int64_t(r.cost.bytes1D)},
+          {"bytes_dealer_to_p0", int64_t(r.cost.bytesD0)},
           {"macs", r.cost.macs},
           {"element_ops", r.cost.elemOps},
           {"seconds", r.seconds}});
@@ -205,6 +209,8 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
              {"bytes_p0_to_p1", int64_t(total.bytes01)},
              {"bytes_p1_to_p0", int64_t(total.bytes10)},
              {"dealer_bytes", int64_t(total.dealerBytes0 + total.dealerBytes1)},
+             {"bytes_p1_to_dealer", int64_t(total.bytes1D)},
+             {"bytes_dealer_to_p0", int64_t(total.bytesD0)},
              {"online_seconds", online},
              {"offline_seconds", offline},
              {"setup_bytes", int64_t(setup.setupBytes01)},
@@ -216,17 +222,18 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   }
   case ReportFormat::Csv:
     os << "node,op,protocol,rounds,bytes_p0_to_p1,bytes_p1_to_p0,"
-          "dealer_bytes,macs,element_ops,seconds\n";
+          "dealer_bytes,macs,element_ops,seconds,bytes_p1_to_dealer,"
+          "bytes_dealer_to_p0\n";
     for (const Row &r : rows)
-      os << fmt::format("\"{}\",{},\"{}\",{},{},{},{},{:.0f},{:.0f},{:.6g}\n",
-                        r.node, r.op, r.protocol, r.cost.rounds, r.cost.bytes01,
-                        r.cost.bytes10,
-                        r.cost.dealerBytes0 + r.cost.dealerBytes1, r.cost.macs,
-                        r.cost.elemOps, r.seconds);
-    os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.0f},{:.6g}\n",
+      os << fmt::format(
+          "\"{}\",{},\"{}\",{},{},{},{},{:.0f},{:.0f},{:.6g},{},{}\n", r.node,
+          r.op, r.protocol, r.cost.rounds, r.cost.bytes01, r.cost.bytes10,
+          r.cost.dealerBytes0 + r.cost.dealerBytes1, r.cost.macs,
+          r.cost.elemOps, r.seconds, r.cost.bytes1D, r.cost.bytesD0);
+    os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.0f},{:.6g},{},{}\n",
                       total.rounds, total.bytes01, total.bytes10,
                       total.dealerBytes0 + total.dealerBytes1, total.macs,
-                      total.elemOps, online);
+                      total.elemOps, online, total.bytes1D, total.bytesD0);
     return;
   case ReportFormat::Text:
     break;
@@ -253,6 +260,11 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   os << fmt::format("\nonline : {} rounds, {:.3f} MB P0->P1, {:.3f} MB P1->P0, "
                     "{:.3f} s predicted\n",
                     total.rounds, mb(total.bytes01), mb(total.bytes10), online);
+  if (total.bytes1D || total.bytesD0)
+    os << fmt::format("         embedding lookups, on the dealer's links: "
+                      "{:.3f} MB P1->dealer (DPF keys), {:.3f} MB dealer->P0 "
+                      "(answers)\n",
+                      mb(total.bytes1D), mb(total.bytesD0));
   os << fmt::format("offline: {:.3f} MB dealer->P1, {:.3f} MB dealer->P0, "
                     "{:.3f} s predicted\n",
                     mb(total.dealerBytes1), mb(total.dealerBytes0), offline);

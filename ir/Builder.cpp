@@ -564,6 +564,24 @@ static llvm::Expected<Inferred> inferOneHot(Operands ops,
   return r;
 }
 
+/// embed.lookup (ids private to party 1, table a weight [V, D]) -> shared
+/// ids.shape + [D] at the table's scale.
+static llvm::Expected<Inferred> inferEmbedLookup(Operands ops,
+                                                 const AttrMap &) {
+  const TensorType &ids = ty(ops, 0), &table = ty(ops, 1);
+  if (ids.elem != ElemType::I64)
+    return error("ids must be i64, got {}", elemOf(ids));
+  if (table.elem != ElemType::Fixed || table.rank() != 2)
+    return error("table must be fixed point [V, D], got {} {}", elemOf(table),
+                 shapeStr(table.shape));
+  if (!table.isPrivateTo(0))
+    return error("table must be a weight private to party 0, got {}",
+                 visStr(table.vis, table.owner));
+  Inferred r = Inferred::like(table, ids.shape);
+  r.shape.push_back(table.shape[1]);
+  return r;
+}
+
 static llvm::Expected<Inferred> inferGeluMpc(Operands ops,
                                              const AttrMap &attrs) {
   // trunc_bits: GeLU truncates its input first (passes/FuseGeluInput).

@@ -7,7 +7,9 @@
 //
 //   linear(x, W, b)            -> trunc(linear.pw(x, W)) + b     (W private0)
 //   matmul(x, y), both shared  -> trunc(matmul.beaver(x, y))
-//   embedding(T, ids)          -> linear.pw(onehot(ids), T)      (ids private1)
+//   embedding(T, ids)          -> embed.lookup(ids, T)    (ids a client input)
+//                                 linear.pw(onehot(ids), T) (ids the client
+//                                 computes)
 //   x * c, x / c (c public)    -> trunc(mul.public(x, c)), or no trunc when c
 //                                 is an integer
 //   x * w, x / w (w a weight)  -> trunc(mul.pw(x, w)), trunc(mul.pw(x, 1/w))
@@ -330,8 +332,13 @@ llvm::Expected<Value *> Lowerer::lowerEmbedding(Op *op) {
     return create(OpKind::Gather, {table, ids}, {{"axis", int64_t(0)}});
   if (!ids->type().isPrivateTo(1))
     return unsupported(op, "token ids must be the client's input or public");
-  // The client expands its ids to one-hot rows (integers, no fractional
-  // bits), so the private-weight product needs no truncation.
+  // Ids given as they are: the DPF lookup, whose traffic grows with log V,
+  // not V (it runs before the online phase, so it needs the ids then).
+  if (ids->isInput())
+    return create(OpKind::EmbedLookup, {ids, table});
+  // Ids the client computes first: it expands them to one-hot rows
+  // (integers, no fractional bits), so the private-weight product needs no
+  // truncation.
   llvm::Expected<Value *> oneHot =
       create(OpKind::OneHot, {ids}, {{"depth", table->type().shape[0]}});
   if (!oneHot)

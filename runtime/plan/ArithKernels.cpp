@@ -3,12 +3,16 @@
 // The interactive arithmetic kernels: reveal, Beaver products (element-wise,
 // square, shared x shared matmul), the private-weight products of DESIGN.md
 // §5 (pw_linear, pw_mul; their weights are set up once per session as
-// W - B) and dealer-assisted truncation. Each wraps the protocol of
-// runtime/protocols/Arith.h or Trunc.h and states that protocol's cost.
-// Non-shared operands enter in share form.
+// W - B), the embedding lookup and dealer-assisted truncation. Each wraps
+// the protocol of runtime/protocols/Arith.h, Embedding.h or Trunc.h and
+// states that protocol's cost (the lookup's protocol runs before the
+// offline phase: its op hands the result on). Non-shared operands enter in
+// share form.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Dpf.h"
 #include "runtime/plan/KernelUtil.h"
+#include "runtime/protocols/Embedding.h"
 #include "runtime/protocols/Trunc.h"
 
 using namespace mpc;
@@ -268,6 +272,61 @@ public:
                        Session &s) const override {
     return pwLinear(p, shareForm(*op.in[0], *in[0], p.id()), in.drop_front(),
                     std::any_cast<const PwLinearMat &>(m), ringBitsOf(op));
+  }
+};
+
+class EmbedLookupKernel final : public Kernel {
+public:
+  llvm::Error check(const OpDesc &op) const override {
+    if (llvm::Error e = checkArity(op, 2, 1))
+      return e;
+    if (llvm::Error e = checkAttrs(op, {}))
+      return e;
+    const ValueDesc &ids = *op.in[0], &t = *op.in[1], &y = *op.out[0];
+    if (!ids.isInt || ids.vis != Vis::Private1 ||
+        ids.source != ValueSource::Input)
+      return opError(op,
+                     "{} ({}) must be integer ids that are a plan input "
+                     "of party 1 (the lookups run before the online "
+                     "phase)",
+                     inName(0), ids.describe());
+    if (llvm::Error e = checkWeight(op, t, inName(1)))
+      return e;
+    if (t.shape.size() != 2 || t.shape[0] < 1 ||
+        uint64_t(t.shape[0]) > kDpfMaxDomain)
+      return opError(op,
+                     "table {} has shape {}: expected [V, d] with 1 <= V "
+                     "<= 2^40",
+                     inName(1), shapeString(t.shape));
+    Shape out = ids.shape;
+    out.push_back(t.shape[1]);
+    if (llvm::Error e = checkVis(op, y, {Vis::Shared}, outName(0)))
+      return e;
+    if (llvm::Error e = checkShape(op, y, out, outName(0)))
+      return e;
+    return checkFrac(op, y, t.frac, outName(0));
+  }
+  Cost cost(const OpDesc &op) const override {
+    const Shape &t = op.in[1]->shape;
+    return embedLookupCost(op.in[0]->shape, t[0], t[1]);
+  }
+  std::vector<const ValueDesc *> setupWeights(const OpDesc &op) const override {
+    return {op.in[1]};
+  }
+  Proto<OpOutputs> run(Party &p, const OpDesc &op,
+                       llvm::ArrayRef<const RingTensor *> in, std::any &m,
+                       Session &s) const override {
+    return handOn(op.index, s);
+  }
+
+private:
+  static Proto<OpOutputs> handOn(int index, Session &s) {
+    auto it = s.lookups.find(index);
+    assert(it != s.lookups.end() && "the lookups ran before the online phase");
+    OpOutputs out;
+    out.push_back(std::move(it->second));
+    s.lookups.erase(it);
+    co_return out;
   }
 };
 

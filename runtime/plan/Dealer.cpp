@@ -44,6 +44,9 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
   session.masks = WeightMasks::withSeed(int(Role::Dealer), (*seeds)->mask);
   std::vector<u64> toP1;
   Corr corr = Corr::dealer((*seeds)->s0, (*seeds)->s1, &toP1);
+  if (llvm::Error e = dealerLookups(plan, session, corr, *(*seeds)->toP0,
+                                    *(*seeds)->toP1, prof))
+    return e;
   for (const OpDesc &op : plan.ops) {
     OpProfile row = profileRow(op);
     auto tOp = Clock::now();

@@ -122,6 +122,10 @@ struct RunProfile {
          onlineSeconds = 0;
   uint64_t setupRounds = 0, setupBytes01 = 0;
   uint64_t onlineRounds = 0, onlineBytes01 = 0, onlineBytes10 = 0;
+  /// Online bytes on the dealer's links (the embedding lookups): party 1 ->
+  /// dealer as party 1 and the dealer measure it, dealer -> party 0 as
+  /// party 0 and the dealer do.
+  uint64_t onlineBytes1D = 0, onlineBytesD0 = 0;
   /// Offline bytes received from (parties) or sent by (dealer) the dealer.
   uint64_t dealerBytes0 = 0, dealerBytes1 = 0;
   /// The --reveal-to-both transfer after the online phase.
@@ -152,8 +156,9 @@ std::string dims(llvm::ArrayRef<int64_t> shape);
 /// Checks and encodes the plan inputs \p party owns from host tensors by
 /// input name: shape and dtype as the plan declares ("input 'input_ids':
 /// expected int64[1,16], got int64[1,12]"); int64 stays integer, floats
-/// are encoded at the value's frac; token ids fed to a onehot must be in
-/// range. Every input the party owns must be given, and no other.
+/// are encoded at the value's frac; token ids fed to a onehot or an
+/// embed_lookup must be in range. Every input the party owns must be
+/// given, and no other.
 llvm::Expected<std::map<int, RingTensor>>
 encodeInputs(const LoadedPlan &plan, int party,
              const std::map<std::string, HostTensor> &given);

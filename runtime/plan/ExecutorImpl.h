@@ -58,6 +58,18 @@ llvm::Error partyOffline(int party, const LoadedPlan &plan, Session &session,
                          OpRange ops, std::vector<std::any> &material,
                          RunProfile &prof, const RunOptions &opts);
 
+/// The embedding lookups of the plan (Lookups.cpp), party \p party's side,
+/// after the set-up and before the offline phase: fills Session::lookups
+/// and the online figures of \p prof. Party 1 reads the ids from
+/// \p inputs. Draws from party 1's stream of \p corr before any deal.
+llvm::Error partyLookups(int party, const LoadedPlan &plan, Session &session,
+                         Corr &corr, Channel &peer, Channel &dealer,
+                         const std::map<int, RingTensor> &inputs,
+                         RunProfile &prof);
+/// The dealer's side, before its first deal.
+llvm::Error dealerLookups(const LoadedPlan &plan, Session &session, Corr &corr,
+                          Channel &toP0, Channel &toP1, RunProfile &prof);
+
 /// An op's profile row with its identity filled in, no measurements.
 OpProfile profileRow(const OpDesc &op);
 

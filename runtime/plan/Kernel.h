@@ -147,6 +147,10 @@ llvm::Error opError(const OpDesc &op, fmt::format_string<Args...> f,
 struct Session {
   Role role = Role::P0;
   WeightMasks masks = WeightMasks::forParty1();
+  /// This party's shares of the embed_lookup results, by op index: the
+  /// lookups run before the offline phase (Embedding.h), their ops only
+  /// hand the shares on.
+  std::map<int, RingTensor> lookups;
 };
 
 /// This party's share form of a value it holds as \p held (see above).

@@ -1,6 +1,7 @@
 //===- runtime/plan/PartyExecutor.cpp - A party's run of a plan -----------===//
 //
-// runParty: handshake, set-up, offline (Dealer.cpp), online, outputs. The
+// runParty: handshake, set-up, embedding lookups (Lookups.cpp), offline
+// (Dealer.cpp), online, outputs. The
 // value store holds one tensor per plan value: this party's share of a
 // shared value, the value itself where the party may see it, an empty
 // tensor otherwise. Values are dropped after their last reader, material
@@ -81,6 +82,9 @@ llvm::Expected<PartyResult> PartyRun::run() {
   seeds->reset(); // the seeds live on only inside the PRGs (wiped)
   loadValues();
   if (llvm::Error e = setup())
+    return e;
+  if (llvm::Error e = partyLookups(id_, plan_, session_, corr, peer_, dealer_,
+                                   data_.inputs, prof_))
     return e;
   material_.assign(plan_.ops.size(), std::any());
   std::vector<StepRange> windows =
@@ -245,10 +249,12 @@ llvm::Error PartyRun::runStep(size_t first, size_t last) {
     const ExchangeSlot &s = slots[j];
     OpProfile &row = prof_.ops[idx[j]];
     uint64_t mine = s.wordsSent + s.wordsReceived;
-    row.rounds = s.rounds;
-    row.bytes01 = wordBytes(id_ == 0 ? s.wordsSent : s.wordsReceived);
-    row.bytes10 = wordBytes(id_ == 0 ? s.wordsReceived : s.wordsSent);
-    row.seconds =
+    // Added to what the embedding lookups measured for their ops before
+    // the offline phase (Lookups.cpp); zero for every other op.
+    row.rounds += s.rounds;
+    row.bytes01 += wordBytes(id_ == 0 ? s.wordsSent : s.wordsReceived);
+    row.bytes10 += wordBytes(id_ == 0 ? s.wordsReceived : s.wordsSent);
+    row.seconds +=
         s.computeSeconds + comm * (words ? double(mine) / double(words)
                                          : 1.0 / double(idx.size()));
     if (llvm::Error e = store(op, protos[j].take()))

@@ -497,11 +497,17 @@ Cost mpc::rt::setupCost(const LoadedPlan &plan) {
 }
 
 Cost mpc::rt::planCost(const LoadedPlan &plan) {
+  // The embedding lookups all run together before the offline phase
+  // (Lookups.cpp): one round for all, not one in each op's step.
   Cost total;
+  for (size_t i = 0; i < plan.ops.size(); ++i)
+    if (plan.ops[i].kernel->id() == KernelId::EmbedLookup)
+      total.alongside(opCost(plan, i));
   for (auto [first, last] : plan.steps) {
     Cost step;
     for (size_t i = first; i < last; ++i)
-      step.alongside(opCost(plan, i));
+      if (plan.ops[i].kernel->id() != KernelId::EmbedLookup)
+        step.alongside(opCost(plan, i));
     total.then(step);
   }
   total.setupBytes01 += setupCost(plan).setupBytes01;

@@ -90,8 +90,10 @@ Cost opCost(const LoadedPlan &plan, size_t i);
 /// bytes01 and setupBytes01.
 Cost setupCost(const LoadedPlan &plan);
 /// One inference: rounds = sum over steps of the largest op's rounds (ops
-/// of a step share rounds), bytes and macs summed over ops, plus the
-/// set-up volume in setupBytes01 only (not in bytes01 or rounds).
+/// of a step share rounds), plus one round shared by all embed_lookup ops
+/// (they run together before the offline phase); bytes and macs summed over
+/// ops, plus the set-up volume in setupBytes01 only (not in bytes01 or
+/// rounds).
 Cost planCost(const LoadedPlan &plan);
 
 } // namespace mpc::rt

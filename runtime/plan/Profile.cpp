@@ -35,6 +35,8 @@ json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
                      {"bytes_p0_to_p1", int64_t(p.onlineBytes01)},
                      {"bytes_p1_to_p0", int64_t(p.onlineBytes10)},
                      {"dealer_bytes", int64_t(p.dealerBytes1)},
+                     {"bytes_p1_to_dealer", int64_t(p.onlineBytes1D)},
+                     {"bytes_dealer_to_p0", int64_t(p.onlineBytesD0)},
                      {"online_seconds", p.onlineSeconds},
                      {"offline_seconds", p.offlineSeconds},
                      {"setup_seconds", p.setupSeconds},
@@ -54,6 +56,8 @@ json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
         {"bytes_p0_to_p1", int64_t(predicted->bytes01)},
         {"bytes_p1_to_p0", int64_t(predicted->bytes10)},
         {"dealer_bytes", int64_t(predicted->dealerBytes1)},
+        {"bytes_p1_to_dealer", int64_t(predicted->bytes1D)},
+        {"bytes_dealer_to_p0", int64_t(predicted->bytesD0)},
         {"setup_bytes_p0_to_p1", int64_t(predicted->setupBytes01)}};
   return json::Object{
       {"party", p.party}, {"ops", std::move(ops)}, {"total", std::move(total)}};
@@ -109,6 +113,8 @@ llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
   p.onlineBytes01 = getU(*total, "bytes_p0_to_p1");
   p.onlineBytes10 = getU(*total, "bytes_p1_to_p0");
   p.dealerBytes1 = getU(*total, "dealer_bytes");
+  p.onlineBytes1D = getU(*total, "bytes_p1_to_dealer");
+  p.onlineBytesD0 = getU(*total, "bytes_dealer_to_p0");
   p.onlineSeconds = getF(*total, "online_seconds");
   p.offlineSeconds = getF(*total, "offline_seconds");
   p.setupSeconds = getF(*total, "setup_seconds");
@@ -134,6 +140,8 @@ RunProfile mpc::rt::mergeProfiles(const RunProfile &p0, const RunProfile &p1,
           std::max(m.ops[i].offlineSeconds, dealer->ops[i].offlineSeconds);
   }
   m.onlineSeconds = std::max(p0.onlineSeconds, p1.onlineSeconds);
+  // Party 1 measures its keys to the dealer, party 0 the dealer's answers.
+  m.onlineBytesD0 = p0.onlineBytesD0;
   m.offlineSeconds = std::max(p0.offlineSeconds, p1.offlineSeconds);
   if (dealer)
     m.offlineSeconds = std::max(m.offlineSeconds, dealer->offlineSeconds);
@@ -173,15 +181,29 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
                     "P1->P0\n",
                     p.onlineSeconds, p.onlineRounds, p.onlineBytes01,
                     p.onlineBytes10);
+  if (p.onlineBytes1D || p.onlineBytesD0)
+    os << fmt::format("          embedding lookups on the dealer's links: {} "
+                      "B P1->dealer, {} B dealer->P0\n",
+                      p.onlineBytes1D, p.onlineBytesD0);
+  // A party alone measures one of the dealer's links: party 0 the answers
+  // it receives, party 1 the keys it sends.
+  bool dealerLinksMatch =
+      predicted && (p.party == 0 || predicted->bytes1D == p.onlineBytes1D) &&
+      (p.party == 1 || predicted->bytesD0 == p.onlineBytesD0);
   if (predicted)
     os << fmt::format("          predicted: {} rounds, {} B P0->P1, {} B "
-                      "P1->P0, {} dealer bytes{}\n",
+                      "P1->P0, {} dealer bytes{}{}\n",
                       predicted->rounds, predicted->bytes01, predicted->bytes10,
                       predicted->dealerBytes1,
+                      predicted->bytes1D || predicted->bytesD0
+                          ? fmt::format(", {} B P1->dealer, {} B dealer->P0",
+                                        predicted->bytes1D, predicted->bytesD0)
+                          : "",
                       predicted->rounds == p.onlineRounds &&
                               predicted->bytes01 == p.onlineBytes01 &&
                               predicted->bytes10 == p.onlineBytes10 &&
-                              predicted->dealerBytes1 == p.dealerBytes1
+                              predicted->dealerBytes1 == p.dealerBytes1 &&
+                              dealerLinksMatch
                           ? " (measured = predicted)"
                           : " (MISMATCH)");
   os << fmt::format("offline:  {:.3f} s, {} B dealer -> party 1\n",

@@ -312,13 +312,20 @@ bool dtypeAccepts(llvm::StringRef dtype, HostType t) {
   return t == HostType::F32 || t == HostType::F64;
 }
 
-/// Token ids that feed a onehot directly must index its table.
+/// Token ids that feed a onehot or an embedding lookup directly must index
+/// its table.
 llvm::Error checkIdRanges(const LoadedPlan &plan, const plan::PlanInput &in,
                           const HostTensor &t) {
   for (const OpDesc &op : plan.ops) {
-    if (op.kernelName() != "onehot" || op.in[0]->id != in.value())
+    if (op.in.empty() || op.in[0]->id != in.value())
       continue;
-    int64_t depth = op.attrInt("depth");
+    int64_t depth = 0;
+    if (op.kernel->id() == KernelId::OneHot)
+      depth = op.attrInt("depth");
+    else if (op.kernel->id() == KernelId::EmbedLookup)
+      depth = op.in[1]->shape[0];
+    else
+      continue;
     for (size_t i = 0; i < t.i.size(); ++i)
       if (t.i[i] < 0 || t.i[i] >= depth)
         return mpc::error("input '{}': id {} at index {} is out of range [0, "

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "PlanTestUtil.h"
 
+#include "runtime/Dpf.h"
 #include "runtime/protocols/Nonlinear.h"
 
 #include <chrono>
@@ -140,6 +141,70 @@ TEST_CASE("two truncations in one step take one round", "[plan][executor]") {
   for (int i = 0; i < 4; ++i)
     b.p.mutable_ops(i)->set_step(i);
   CHECK(run(b).onlineRounds == 4);
+}
+
+TEST_CASE("embedding lookups return the table's rows, in one round",
+          "[plan][executor]") {
+  // Two tables read by two id inputs in different steps: word [10, 3] and
+  // type [2, 3] embeddings, added, revealed to party 1.
+  PlanBuilder b;
+  auto S = plan::VIS_SHARED, V0 = plan::VIS_PRIVATE0, V1 = plan::VIS_PRIVATE1;
+  int ids = b.value("input_ids", {1, 4}, 0, V1, true);
+  int types = b.value("token_type_ids", {1, 4}, 0, V1, true);
+  int words = b.value("word_emb", {10, 3}, kFrac, V0);
+  int kinds = b.value("type_emb", {2, 3}, kFrac, V0);
+  int e1 = b.value("e1", {1, 4, 3}, kFrac, S);
+  int e2 = b.value("e2", {1, 4, 3}, kFrac, S);
+  int sum = b.value("sum", {1, 4, 3}, kFrac, S);
+  int out = b.value("out", {1, 4, 3}, kFrac, V1);
+  b.input("input_ids", ids, "int64");
+  b.input("token_type_ids", types, "int64");
+  b.op("embed_lookup", {ids, words}, {e1}, 0, "/emb/word");
+  b.op("embed_lookup", {types, kinds}, {e2}, 1, "/emb/type");
+  b.op("add", {e1, e2}, {sum}, 2, "/emb/add");
+  setInt(b.op("reveal", {sum}, {out}, 2, "/out"), "to", 1);
+  b.output("y", out);
+  LoadedPlan plan = mustLoad(b);
+  REQUIRE(plan.setupWeights.size() == 2);
+
+  std::vector<double> w(30), k(6);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.25 * double(i) - 3.0;
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = 10.0 + double(i);
+  WeightMap weights;
+  weights[words] = fixed(w, {10, 3}, kFrac);
+  weights[kinds] = fixed(k, {2, 3}, kFrac);
+  std::vector<int64_t> id = {0, 9, 4, 4}, ty = {1, 0, 0, 1};
+  Run3 r = runInProcess(
+      plan, std::move(weights),
+      encode1(plan, {{"input_ids", HostTensor::ints({1, 4}, id)},
+                     {"token_type_ids", HostTensor::ints({1, 4}, ty)}}));
+  requireOk(r);
+  const HostTensor &y = (**r.p1).outputs.at("y");
+  for (int t = 0; t < 4; ++t)
+    for (int j = 0; j < 3; ++j)
+      CHECK(y.f[t * 3 + j] == w[id[t] * 3 + j] + k[ty[t] * 3 + j]);
+
+  requireProfileMatchesCost(plan, (**r.p0).profile);
+  requireProfileMatchesCost(plan, (**r.p1).profile);
+  Cost total = planCost(plan);
+  // One round for both lookups, one for the reveal.
+  CHECK(total.rounds == 2);
+  CHECK(total.bytesD0 == 2 * 4 * 3 * 8);
+  CHECK(total.bytes1D == 4 * (dpfKeyBytes(10) + dpfKeyBytes(2)));
+  CHECK((**r.dealer).onlineBytesD0 == total.bytesD0);
+  CHECK((**r.dealer).onlineBytes1D == total.bytes1D);
+  CHECK(total.dealerBytes1 == planCost(plan).dealerBytes1);
+
+  SECTION("ids outside the table are refused before the run") {
+    CHECK_THAT(
+        errorOf(encodeInputs(
+            plan, 1,
+            {{"input_ids", HostTensor::ints({1, 4}, {0, 1, 2, 3})},
+             {"token_type_ids", HostTensor::ints({1, 4}, {0, 2, 0, 0})}})),
+        Contains("id 2 at index 1 is out of range [0, 2) of"));
+  }
 }
 
 TEST_CASE("inputs are checked before the run", "[plan][executor]") {

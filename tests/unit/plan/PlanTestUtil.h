@@ -224,6 +224,11 @@ inline void requireProfileMatchesCost(const LoadedPlan &plan,
   CHECK(p.onlineBytes10 == total.bytes10);
   if (p.party == 1)
     CHECK(p.dealerBytes1 == total.dealerBytes1);
+  // The embedding lookups' links to the dealer: each party measures one.
+  if (p.party == 1)
+    CHECK(p.onlineBytes1D == total.bytes1D);
+  else
+    CHECK(p.onlineBytesD0 == total.bytesD0);
   CHECK(p.setupBytes01 == setup.setupBytes01);
   CHECK(p.setupRounds == setup.rounds);
 }
