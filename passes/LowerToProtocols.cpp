@@ -7,9 +7,9 @@
 //
 //   linear(x, W, b)            -> trunc(linear.pw(x, W)) + b     (W private0)
 //   matmul(x, y), both shared  -> trunc(matmul.beaver(x, y))
-//   embedding(T, ids)          -> embed.lookup(ids, T)    (ids a client input)
-//                                 linear.pw(onehot(ids), T) (ids the client
-//                                 computes)
+//   embedding(T, ids)          -> embed.lookup(ids, T)    (ids a client
+//                                 input, where it moves fewer bytes)
+//                                 linear.pw(onehot(ids), T) (otherwise)
 //   x * c, x / c (c public)    -> trunc(mul.public(x, c)), or no trunc when c
 //                                 is an integer
 //   x * w, x / w (w a weight)  -> trunc(mul.pw(x, w)), trunc(mul.pw(x, 1/w))
@@ -46,6 +46,7 @@
 #include "passes/OpKernel.h"
 #include "passes/Passes.h"
 #include "runtime/protocols/ApproxCost.h"
+#include "runtime/protocols/Embedding.h"
 #include "runtime/protocols/Nonlinear.h"
 #include "support/ModelForms.h"
 
@@ -324,6 +325,23 @@ llvm::Expected<Value *> Lowerer::lowerMatMul(Op *op) {
                          "model weight");
 }
 
+/// Whether the DPF lookup of ids [..] into a table [V, d] moves fewer
+/// online bytes over all links than the one-hot private-weight product,
+/// by the runtime's cost formulas.
+static bool lookupIsCheaper(llvm::ArrayRef<int64_t> ids,
+                            llvm::ArrayRef<int64_t> table) {
+  rt::Cost dpf = rt::embedLookupCost(ids, table[0], table[1]);
+  rt::Shape oneHotShape(ids.begin(), ids.end());
+  oneHotShape.push_back(table[0]);
+  rt::Shape tableShape(table.begin(), table.end());
+  rt::Cost oneHot =
+      rt::pwLinearCost(oneHotShape, {tableShape}, rt::kFullRingBits);
+  auto online = [](const rt::Cost &c) {
+    return c.bytes01 + c.bytes10 + c.bytes1D + c.bytesD0;
+  };
+  return online(dpf) < online(oneHot);
+}
+
 llvm::Expected<Value *> Lowerer::lowerEmbedding(Op *op) {
   Value *table = op->operand(0), *ids = op->operand(1);
   if (!table->isWeight())
@@ -333,8 +351,11 @@ llvm::Expected<Value *> Lowerer::lowerEmbedding(Op *op) {
   if (!ids->type().isPrivateTo(1))
     return unsupported(op, "token ids must be the client's input or public");
   // Ids given as they are: the DPF lookup, whose traffic grows with log V,
-  // not V (it runs before the online phase, so it needs the ids then).
-  if (ids->isInput())
+  // not V (it runs before the online phase, so it needs the ids then),
+  // where it moves fewer online bytes in all than the one-hot product: its
+  // keys and the dealer's d-word answer per token against V words per
+  // token (a vocabulary of 2 token types is cheaper one-hot).
+  if (ids->isInput() && lookupIsCheaper(ids->type().shape, table->type().shape))
     return create(OpKind::EmbedLookup, {ids, table});
   // Ids the client computes first: it expands them to one-hot rows
   // (integers, no fractional bits), so the private-weight product needs no
