@@ -37,9 +37,20 @@ std::string literalGlob(llvm::StringRef s) {
   return g;
 }
 
+/// Predicted online seconds of \p op with entry \p a (rounds and bytes
+/// on \p net; see ApproxAuto.h for why not local work).
+double opSeconds(const Op &op, rt::Approximation a, const CompileOptions &o,
+                 const NetworkModel &net) {
+  const auto &shape = op.operand(0)->type().shape;
+  return predictSeconds(
+      rt::approxCost(a, o.fracBits, o.rangeBits,
+                     std::vector<int64_t>(shape.begin(), shape.end())),
+      net);
+}
+
 /// One op the choice is made for.
 struct Site {
-  rt::ApproxKind kind;
+  const Op *op;
   std::vector<int64_t> shape;
 };
 
@@ -107,7 +118,8 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
       c.fixed = "no ONNX node name to choose by";
     ++uses[{c.kind, c.node}];
     const auto &shape = op->operand(0)->type().shape;
-    sites.push_back({c.kind, std::vector<int64_t>(shape.begin(), shape.end())});
+    sites.push_back(
+        {op.get(), std::vector<int64_t>(shape.begin(), shape.end())});
     result.ops.push_back(std::move(c));
   }
   for (AutoOpChoice &c : result.ops)
@@ -119,8 +131,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
     return floatOut.takeError();
   Search search(g, inputs, *floatOut);
   auto secondsOf = [&](size_t i, rt::Approximation a) {
-    return predictSeconds(
-        rt::approxCost(a, base.fracBits, base.rangeBits, sites[i].shape), net);
+    return opSeconds(*sites[i].op, a, base, net);
   };
 
   auto e0 = search.error(base);
@@ -292,4 +303,72 @@ void mpc::printAutoChoice(const AutoChoice &c, double maxError,
                           rt::approxInfo(a.approx).name, a.verdict);
     }
   }
+}
+
+llvm::Expected<std::string>
+mpc::approxFrontier(const Graph &g,
+                    const std::map<std::string, HostTensor> &inputs,
+                    const CompileOptions &base, const NetworkModel &net,
+                    llvm::ArrayRef<double> budgets) {
+  auto floatOut = interpretGraph(g, inputs);
+  if (!floatOut)
+    return floatOut.takeError();
+  Search search(g, inputs, *floatOut);
+  std::string out = fmt::format(
+      "Approximated ops' predicted online time on {} and the model's "
+      "simulated error on the calibration samples (max |output - float|):\n"
+      "{:<44} {:>10} {:>10}  {}\n",
+      net.name, "choice", "online ms", "error", "note");
+  auto row = [&](const std::string &name, std::optional<double> seconds,
+                 std::optional<double> err, const std::string &note) {
+    auto num = [](std::optional<double> v, const char *f) {
+      return v ? fmt::format(fmt::runtime(f), *v) : std::string("-");
+    };
+    out += fmt::format(
+        "{:<44} {:>10} {:>10}{}{}\n", name,
+        num(seconds ? std::optional(*seconds * 1e3) : std::nullopt, "{:.3f}"),
+        num(err, "{:.3g}"), note.empty() ? "" : "  ", note);
+  };
+  for (const ApproxPreset &preset : approxPresets()) {
+    CompileOptions o = base;
+    if (llvm::Error e = applyApproxSpec(preset.name, o))
+      return e;
+    double seconds = 0;
+    std::string note;
+    for (const auto &op : g.ops()) {
+      if (!approxKindOf(*op))
+        continue;
+      rt::Approximation a = approxOf(*op, o);
+      seconds += opSeconds(*op, a, o, net);
+      if (note.empty() && rt::approxInfo(a).needsTraining && !modelForm(*op))
+        note = fmt::format("{} needs a model trained with it",
+                           rt::approxInfo(a).name);
+    }
+    auto domain = search.outsideDomain(o);
+    if (!domain)
+      return domain.takeError();
+    if (note.empty() && !domain->empty())
+      note = *domain;
+    auto err = search.error(o);
+    if (!err) {
+      std::string why = llvm::toString(err.takeError());
+      row(preset.name, seconds, std::nullopt, note.empty() ? why : note);
+      continue;
+    }
+    row(preset.name, seconds, *err, note);
+  }
+  for (double e : budgets) {
+    std::string name = fmt::format("auto --max-error {:g}", e);
+    auto choice = chooseApproxAuto(g, inputs, base, e, net);
+    if (!choice) {
+      row(name, std::nullopt, std::nullopt, llvm::toString(choice.takeError()));
+      continue;
+    }
+    size_t swaps = size_t(llvm::count_if(
+        choice->ops, [](const auto &o) { return o.approx != o.base; }));
+    row(name, choice->seconds, choice->error,
+        fmt::format("{} of {} ops off their default", swaps,
+                    choice->ops.size()));
+  }
+  return out;
 }

@@ -85,4 +85,14 @@ void applyAutoChoice(const AutoChoice &c, double maxError,
 void printAutoChoice(const AutoChoice &c, double maxError,
                      llvm::raw_ostream &os);
 
+/// `--approx frontier`: for each preset, and for auto at each of
+/// \p budgets, the approximated ops' predicted online time on \p net and
+/// the model's simulated error on \p inputs, as a text table; a preset
+/// whose entry needs a trained model or whose domain the samples leave is
+/// noted so, an unreachable budget by its error.
+llvm::Expected<std::string>
+approxFrontier(const Graph &g, const std::map<std::string, HostTensor> &inputs,
+               const CompileOptions &base, const NetworkModel &net,
+               llvm::ArrayRef<double> budgets);
+
 } // namespace mpc

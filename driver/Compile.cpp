@@ -231,13 +231,22 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
   if (req.stats)
     log << "mpcc: patterns: " << stats.str() << "\n";
   CompileOptions options = req.options;
-  if (req.autoMaxError && req.calibration.empty())
-    return error("--approx auto needs --calibrate samples: it chooses by "
-                 "the model's simulated output on them");
+  if ((req.autoMaxError || !req.frontierBudgets.empty()) &&
+      req.calibration.empty())
+    return error("--approx {} needs --calibrate samples: it measures the "
+                 "model's simulated output on them",
+                 req.autoMaxError ? "auto" : "frontier");
   if (!req.calibration.empty()) {
     auto inputs = bindInputFiles(**g, req.calibration, "--calibrate");
     if (!inputs)
       return addContext(inputs.takeError(), req.model + ": ");
+    if (!req.frontierBudgets.empty()) {
+      auto table =
+          approxFrontier(**g, *inputs, options, req.net, req.frontierBudgets);
+      if (!table)
+        return addContext(table.takeError(), req.model + ": ");
+      return writeText(req.output, *table);
+    }
     if (req.autoMaxError) {
       auto choice =
           chooseApproxAuto(**g, *inputs, options, *req.autoMaxError, req.net);

@@ -121,6 +121,9 @@ struct CompileRequest {
   /// --approx auto --max-error E: choose each op's approximation on the
   /// calibration samples (driver/ApproxAuto.h), pricing on \p net.
   std::optional<double> autoMaxError;
+  /// --approx frontier: write approxFrontier's table at these budgets to
+  /// \p output instead of compiling.
+  std::vector<double> frontierBudgets;
   NetworkModel net;
 };
 

@@ -62,7 +62,9 @@ Error mpc::tool::runCompile() {
   if (!kind)
     return kind.takeError();
   req.emit = *kind;
-  // "auto" chooses per op from the defaults (driver/ApproxAuto.h).
+  // "auto" chooses per op from the defaults (driver/ApproxAuto.h);
+  // "frontier" prints each preset's and auto's cost and error instead.
+  bool frontier = approx == "frontier";
   bool autoChoice = approx == "auto";
   llvm::SmallVector<llvm::StringRef, 4> approxParts;
   llvm::StringRef(approx).split(approxParts, ',');
@@ -71,19 +73,23 @@ Error mpc::tool::runCompile() {
                       "preset or KIND=NAME beside it");
   if (autoChoice != bool(maxError.getNumOccurrences()))
     return mpc::error("--approx auto and --max-error go together");
-  if (!autoChoice && net.getNumOccurrences())
+  if (!autoChoice && !frontier && net.getNumOccurrences())
     return mpc::error("--net prices the choice of --approx auto; without it "
                       "`mpcc report --net` predicts a plan's time");
   if (autoChoice && !(maxError > 0))
     return mpc::error("--max-error {} must be positive", maxError.getValue());
-  auto opts = makeCompileOptions(
-      {fracBits, rangeBits, revealBoth,
-       autoChoice ? std::string(kDefaultApproxPreset) : approx.getValue()});
+  auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth,
+                                  autoChoice || frontier
+                                      ? std::string(kDefaultApproxPreset)
+                                      : approx.getValue()});
   if (!opts)
     return opts.takeError();
   req.options = std::move(*opts);
-  if (autoChoice) {
-    req.autoMaxError = maxError;
+  if (frontier)
+    req.frontierBudgets = {1e-1, 1e-2, 1e-3};
+  if (autoChoice || frontier) {
+    if (autoChoice)
+      req.autoMaxError = maxError;
     auto network = parseNetworkModel(net);
     if (!network)
       return network.takeError();

@@ -63,7 +63,9 @@ cl::opt<int> mpc::tool::rangeBits(
     cl::cat(category()));
 static const std::string approxHelp =
     "Preset and/or KIND=NAME[@GLOB],... from the approximation menu ('list' "
-    "prints it); GLOB picks ops by ONNX node name. `mpcc float` with "
+    "prints it); GLOB picks ops by ONNX node name. 'auto' with --max-error "
+    "E and --calibrate chooses per op; 'frontier' with --calibrate prints "
+    "each preset's and auto's cost and simulated error. `mpcc float` with "
     "--approx simulates each op's approximation (the secure run's expected "
     "answer):\n" +
     mpc::approxMenu();
