@@ -246,6 +246,27 @@ GeluForm geluPuma() {
   return {GeluForm::Pieces, pw, {}, 0};
 }
 
+/// Bumblebee's seg3_gelu (papers.md A.7; OpenBumbleBee activation.cc):
+/// 0.5x + P(|x|) on [-3, 3], |x| by the comparison at 0.
+GeluForm geluBumblebee() {
+  const double c[] = {0.001620808531841547, -0.03798164612714154,
+                      0.5410550166368381, -0.18352506127082727,
+                      0.020848611754127593};
+  Piecewise pw;
+  pw.breaks = {-3, 0, 3};
+  Segment zero, neg, pos, id;
+  neg.kind = pos.kind = Segment::Poly;
+  for (int k = 0; k < 5; ++k) {
+    pos.coeffs.push_back(c[k]);
+    neg.coeffs.push_back(k % 2 ? -c[k] : c[k]); // P(-x)
+  }
+  pos.coeffs[1] += 0.5;
+  neg.coeffs[1] += 0.5;
+  id.kind = Segment::Identity;
+  pw.segs = {zero, neg, pos, id};
+  return {GeluForm::Pieces, pw, {}, 0};
+}
+
 /// mpcc's accurate GeLU: GeLU(x) = x/2 + x erf(x/sqrt2)/2, and the second
 /// term is even, so on [-4, 4] it is a polynomial in u = x^2/16 (a minimax
 /// fit of degree 6 in u, max error 7.2e-4); outside, GeLU is ReLU to within
