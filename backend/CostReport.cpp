@@ -24,36 +24,6 @@
 
 using namespace mpc;
 
-llvm::Expected<NetworkModel> mpc::parseNetworkModel(llvm::StringRef spec) {
-  if (spec == "lan")
-    return NetworkModel{"lan (10 Gbit/s, 0.2 ms RTT)", 10e9 / 8, 0.2e-3};
-  if (spec == "wan")
-    return NetworkModel{"wan (400 Mbit/s, 40 ms RTT)", 400e6 / 8, 40e-3};
-  if (spec == "loopback")
-    return NetworkModel{"loopback (20 Gbit/s, 0.02 ms RTT)", 20e9 / 8, 0.02e-3};
-  double gbit = -1, rttMs = -1;
-  llvm::SmallVector<llvm::StringRef, 2> parts;
-  spec.split(parts, ',');
-  for (llvm::StringRef part : parts) {
-    auto [key, val] = part.split('=');
-    double v;
-    if (val.getAsDouble(v) || v < 0)
-      return error("--net: '{}' is not KEY=NUMBER", part.str());
-    if (key == "bw")
-      gbit = v;
-    else if (key == "rtt")
-      rttMs = v;
-    else
-      return error("--net: unknown key '{}' (expected bw=GBIT,rtt=MS)",
-                   key.str());
-  }
-  if (gbit <= 0 || rttMs < 0)
-    return error("--net '{}': expected lan, wan, loopback or bw=GBIT,rtt=MS",
-                 spec.str());
-  return NetworkModel{fmt::format("{} Gbit/s, {} ms RTT", gbit, rttMs),
-                      gbit * 1e9 / 8, rttMs * 1e-3};
-}
-
 llvm::Expected<ReportFormat> mpc::parseReportFormat(llvm::StringRef s) {
   if (s == "text")
     return ReportFormat::Text;

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "runtime/Channel.h"
 #include "runtime/plan/PlanReader.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -21,16 +22,10 @@
 
 namespace mpc {
 
-/// Link between the parties: bandwidth (each direction) and round-trip time.
-struct NetworkModel {
-  std::string name;
-  double bytesPerSecond = 0;
-  double rttSeconds = 0;
-};
-
-/// "lan" (10 Gbit/s, 0.2 ms), "wan" (400 Mbit/s, 40 ms), "loopback"
-/// (measured-like: 20 Gbit/s, 0.02 ms) or "bw=GBIT,rtt=MS".
-llvm::Expected<NetworkModel> parseNetworkModel(llvm::StringRef spec);
+/// The link model and its parser are the runtime's (mpc-run
+/// --emulate-net emulates the same links).
+using rt::NetworkModel;
+using rt::parseNetworkModel;
 
 /// Local work rates of this machine: matrix products (a short ring matmul)
 /// and element-wise protocol work (a loop shaped like a premasked

@@ -39,6 +39,14 @@ llvm::Error Channel::exchange(llvm::ArrayRef<uint8_t> out,
   return llvm::Error::success();
 }
 
+llvm::Expected<Channel::Moved>
+Channel::transfer(llvm::ArrayRef<uint8_t> out,
+                  llvm::MutableArrayRef<uint8_t> in, Clock::time_point) {
+  if (llvm::Error e = doExchange(out, in))
+    return e;
+  return Moved{out.size(), in.size()};
+}
+
 llvm::Error mpc::rt::sendWords(Channel &ch, llvm::ArrayRef<uint64_t> words) {
   return ch.send(llvm::ArrayRef<uint8_t>(
       reinterpret_cast<const uint8_t *>(words.data()), words.size() * 8));

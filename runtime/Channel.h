@@ -9,6 +9,8 @@
 // MemChannel::pair() serves in-process tests; TcpChannel is plain TCP
 // (mpc-run --insecure); TlsChannel (runtime/Tls.h) is TLS 1.3 over a
 // TcpChannel with the peer's certificate pinned, what mpc-run uses.
+// EmulatedChannel decorates any of them with a slower link (mpc-run
+// --emulate-net).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -22,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace mpc::rt {
@@ -73,6 +76,25 @@ public:
   /// error messages that name every lost peer).
   virtual bool peerClosed() const { return false; }
 
+  using Clock = std::chrono::steady_clock;
+  /// Bytes of a transfer() that moved.
+  struct Moved {
+    size_t sent = 0, got = 0;
+  };
+  /// Moves what it can of \p out and into \p in, concurrently, until both
+  /// are done or \p until passes, and says how much moved; the caller
+  /// calls again with the rest. Counts nothing: the building block of a
+  /// channel layered on this one (EmulatedChannel), whose exchange()
+  /// counts. Mem, TCP and TLS channels stop at \p until; a channel that
+  /// cannot stop part-way finishes the whole exchange.
+  virtual llvm::Expected<Moved> transfer(llvm::ArrayRef<uint8_t> out,
+                                         llvm::MutableArrayRef<uint8_t> in,
+                                         Clock::time_point until);
+  /// Whether bytes a transfer() reported as sent still wait in this
+  /// channel (TLS records not yet on the socket): another transfer() sends
+  /// them.
+  virtual bool sendPending() const { return false; }
+
 protected:
   virtual llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,
                                  llvm::MutableArrayRef<uint8_t> in) = 0;
@@ -96,6 +118,9 @@ public:
   /// disagree on message sizes fails instead of hanging). Default 60 s.
   void setTimeout(std::chrono::milliseconds d) { timeout_ = d; }
   bool peerClosed() const override;
+  llvm::Expected<Moved> transfer(llvm::ArrayRef<uint8_t> out,
+                                 llvm::MutableArrayRef<uint8_t> in,
+                                 Clock::time_point until) override;
   struct Shared;
 
 protected:
@@ -125,6 +150,9 @@ public:
   void setTimeout(Duration d) { timeout_ = d; }
   Duration timeout() const { return timeout_; }
   bool peerClosed() const override;
+  llvm::Expected<Moved> transfer(llvm::ArrayRef<uint8_t> out,
+                                 llvm::MutableArrayRef<uint8_t> in,
+                                 Clock::time_point until) override;
   /// The connected socket, for a transport layered on this connection
   /// (TlsChannel); this channel still owns and closes it.
   int fd() const { return fd_; }
@@ -156,6 +184,53 @@ private:
   TcpListener(int fd, int port) : fd_(fd), port_(port) {}
   int fd_;
   int port_;
+};
+
+/// A link between two roles: bandwidth (each direction) and round-trip
+/// time. `mpcc report --net` predicts with it; `mpc-run --emulate-net`
+/// emulates it.
+struct NetworkModel {
+  std::string name;
+  double bytesPerSecond = 0;
+  double rttSeconds = 0;
+};
+
+/// "lan" (10 Gbit/s, 0.2 ms), "wan" (400 Mbit/s, 40 ms), "loopback"
+/// (measured-like: 20 Gbit/s, 0.02 ms) or "bw=GBIT,rtt=MS". \p option
+/// names the flag in errors.
+llvm::Expected<NetworkModel>
+parseNetworkModel(llvm::StringRef spec, llvm::StringRef option = "--net");
+
+/// A channel over \p inner whose sends reach the peer as over a link of
+/// a NetworkModel: the bytes of a send queue behind earlier ones at the
+/// link's bandwidth and arrive half the round-trip time after their last
+/// bit left. It emulates this end's outgoing direction; the peer's
+/// EmulatedChannel emulates the other. A thread of its own does all of
+/// inner's I/O, so a send is delivered on time while the caller computes
+/// and a receive is never held up by this end's queue. A sender waits
+/// while more than kEmulatedBufferBytes are queued, as on a full socket.
+class EmulatedChannel : public Channel {
+public:
+  EmulatedChannel(std::unique_ptr<Channel> inner, const NetworkModel &net,
+                  std::chrono::milliseconds timeout);
+  /// Delivers what is still queued (or gives up after the timeout).
+  ~EmulatedChannel() override;
+  std::array<uint8_t, 32> binding() const override { return binding_; }
+  bool peerClosed() const override { return inner_->peerClosed(); }
+  struct Queue;
+
+protected:
+  llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,
+                         llvm::MutableArrayRef<uint8_t> in) override;
+
+private:
+  void ioLoop();
+  std::unique_ptr<Channel> inner_;
+  NetworkModel net_;
+  std::chrono::milliseconds timeout_;
+  std::array<uint8_t, 32> binding_;
+  std::unique_ptr<Queue> q_;
+  std::thread io_;
 };
 
 /// Typed helpers: ring words over a channel.

@@ -87,6 +87,14 @@ void MemChannel::close() {
 
 llvm::Error MemChannel::doExchange(llvm::ArrayRef<uint8_t> out,
                                    llvm::MutableArrayRef<uint8_t> in) {
+  // Without a deadline, transfer() returns only when everything moved.
+  return transfer(out, in, Clock::time_point::max()).takeError();
+}
+
+llvm::Expected<Channel::Moved>
+MemChannel::transfer(llvm::ArrayRef<uint8_t> out,
+                     llvm::MutableArrayRef<uint8_t> in,
+                     Clock::time_point until) {
   Shared &s = *shared_;
   int peer = 1 - side_;
   std::unique_lock<std::mutex> lock(s.mu);
@@ -101,29 +109,35 @@ llvm::Error MemChannel::doExchange(llvm::ArrayRef<uint8_t> out,
     s.arrived.notify_all();
   }
   if (in.empty())
-    return llvm::Error::success();
+    return Moved{out.size(), 0};
 
   Inbox &box = s.inbox[side_];
   size_t seen = box.bytes;
-  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  auto stall = Clock::now() + timeout_;
   while (box.bytes < in.size() && !s.closed[peer] && !s.closed[side_]) {
-    if (s.arrived.wait_until(lock, deadline) == std::cv_status::timeout &&
-        box.bytes == seen)
-      return mpc::error("no data from {} for {:g} s (received {} of {} "
-                        "bytes)",
-                        peerName_, timeout_.count() / 1000.0, box.bytes,
-                        in.size());
+    if (s.arrived.wait_until(lock, std::min(stall, until)) ==
+            std::cv_status::timeout &&
+        box.bytes == seen) {
+      if (Clock::now() >= until && until < stall)
+        break; // what has arrived so far
+      if (Clock::now() >= stall)
+        return mpc::error("no data from {} for {:g} s (received {} of {} "
+                          "bytes)",
+                          peerName_, timeout_.count() / 1000.0, box.bytes,
+                          in.size());
+    }
     if (box.bytes != seen) {
       seen = box.bytes;
-      deadline = std::chrono::steady_clock::now() + timeout_;
+      stall = Clock::now() + timeout_;
     }
   }
-  if (box.bytes < in.size()) {
+  if (box.bytes < in.size() && (s.closed[peer] || s.closed[side_])) {
     if (s.closed[side_])
       return mpc::error("channel to {} was closed while receiving", peerName_);
     return mpc::error("{} closed the connection after {} of {} bytes",
                       peerName_, box.bytes, in.size());
   }
-  box.pop(in.data(), in.size());
-  return llvm::Error::success();
+  size_t got = std::min(box.bytes, in.size());
+  box.pop(in.data(), got);
+  return Moved{out.size(), got};
 }

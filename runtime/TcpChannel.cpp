@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Channel.h"
+#include "runtime/Poll.h"
 #include "support/Diag.h"
 
 #include <arpa/inet.h>
@@ -268,6 +269,14 @@ bool TcpChannel::peerClosed() const {
 
 llvm::Error TcpChannel::doExchange(llvm::ArrayRef<uint8_t> out,
                                    llvm::MutableArrayRef<uint8_t> in) {
+  // Without a deadline, transfer() returns only when everything moved.
+  return transfer(out, in, Clock::time_point::max()).takeError();
+}
+
+llvm::Expected<Channel::Moved>
+TcpChannel::transfer(llvm::ArrayRef<uint8_t> out,
+                     llvm::MutableArrayRef<uint8_t> in,
+                     Clock::time_point until) {
   size_t sent = 0, got = 0;
   Clock::time_point lastProgress = Clock::now();
   while (sent < out.size() || got < in.size()) {
@@ -276,12 +285,15 @@ llvm::Error TcpChannel::doExchange(llvm::ArrayRef<uint8_t> out,
       p.events |= POLLOUT;
     if (got < in.size())
       p.events |= POLLIN;
-    int rc = poll(&p, 1, msLeft(lastProgress + timeout_));
+    Clock::time_point stall = lastProgress + timeout_;
+    int rc = detail::pollUntil(p, std::min(stall, until));
     if (rc < 0) {
       if (errno == EINTR)
         continue;
       return mpc::error("waiting on {}: {}", peerName_, errnoText(errno));
     }
+    if (rc == 0 && Clock::now() >= until && until < stall)
+      return Moved{sent, got};
     if (rc == 0) {
       if (got < in.size())
         return mpc::error("no data from {} for {:g} s (received {} of {} "
@@ -329,5 +341,5 @@ llvm::Error TcpChannel::doExchange(llvm::ArrayRef<uint8_t> out,
     if (progress)
       lastProgress = Clock::now();
   }
-  return llvm::Error::success();
+  return Moved{sent, got};
 }

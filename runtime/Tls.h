@@ -123,6 +123,10 @@ public:
   void setTimeout(TcpChannel::Duration d) { tcp_->setTimeout(d); }
   std::array<uint8_t, 32> binding() const override { return binding_; }
   bool peerClosed() const override { return tcp_->peerClosed(); }
+  llvm::Expected<Moved> transfer(llvm::ArrayRef<uint8_t> out,
+                                 llvm::MutableArrayRef<uint8_t> in,
+                                 Clock::time_point until) override;
+  bool sendPending() const override { return wireAt_ < wire_.size(); }
   /// The certificate the peer presented.
   const Fingerprint &peerFingerprint() const { return peerFingerprint_; }
 

@@ -25,6 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Poll.h"
 #include "runtime/Tls.h"
 #include "support/Diag.h"
 
@@ -42,12 +43,6 @@ using namespace mpc::rt;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int msLeft(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - Clock::now());
-  return int(std::max<int64_t>(0, left.count()));
-}
 
 /// A write-only BIO that appends to the std::vector<uint8_t> in its data.
 int wireWrite(BIO *bio, const char *data, size_t len, size_t *written) {
@@ -201,13 +196,22 @@ llvm::Error TlsChannel::flushWire(bool &progress, bool &blocked, size_t sent,
 
 llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
                                    llvm::MutableArrayRef<uint8_t> in) {
+  // Without a deadline, transfer() returns only when everything moved.
+  return transfer(out, in, Clock::time_point::max()).takeError();
+}
+
+llvm::Expected<Channel::Moved>
+TlsChannel::transfer(llvm::ArrayRef<uint8_t> out,
+                     llvm::MutableArrayRef<uint8_t> in,
+                     Clock::time_point until) {
   if (broken_)
     return mpc::error("the TLS connection to {} has failed before", peerName_);
   size_t sent = 0, got = 0;
   auto timeout = tcp_->timeout();
   Clock::time_point lastProgress = Clock::now();
   // Records that OpenSSL wrote outside an exchange (a key update answered
-  // while reading, say) are sent here too: the loop ends with wire_ empty.
+  // while reading, say) are sent here too: the loop ends with wire_ empty,
+  // unless \p until came first (sendPending() then says so).
   while (sent < out.size() || got < in.size() || wireAt_ < wire_.size()) {
     bool progress = false, blocked = false;
     short events = 0;
@@ -244,9 +248,12 @@ llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
       continue;
     }
     pollfd p{tcp_->fd(), events, 0};
-    int rc = poll(&p, 1, msLeft(lastProgress + timeout));
+    Clock::time_point stall = lastProgress + timeout;
+    int rc = detail::pollUntil(p, std::min(stall, until));
     if (rc < 0 && errno != EINTR)
       return mpc::error("waiting on {}: {}", peerName_, std::strerror(errno));
+    if (rc == 0 && Clock::now() >= until && until < stall)
+      return Moved{sent, got};
     if (rc == 0) {
       if (got < in.size())
         return mpc::error("no data from {} for {:g} s (received {} of {} "
@@ -257,5 +264,5 @@ llvm::Error TlsChannel::doExchange(llvm::ArrayRef<uint8_t> out,
                         peerName_, timeout.count() / 1000.0, sent, out.size());
     }
   }
-  return llvm::Error::success();
+  return Moved{sent, got};
 }

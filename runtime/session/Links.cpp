@@ -48,6 +48,12 @@ llvm::Expected<std::string> mpc::rt::keygen(llvm::StringRef name,
 llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
   Links links;
   links.timeout = std::chrono::milliseconds(int64_t(c.timeoutSeconds * 1000));
+  if (!c.emulateNet.empty()) {
+    auto net = parseNetworkModel(c.emulateNet, "--emulate-net");
+    if (!net)
+      return net.takeError();
+    links.emulate = *net;
+  }
   if (c.insecure) {
     llvm::errs() << kInsecureWarning;
     return links;
@@ -90,6 +96,12 @@ llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
   return links;
 }
 
+std::unique_ptr<Channel> Links::emulated(std::unique_ptr<Channel> ch) const {
+  if (!emulate)
+    return ch;
+  return std::make_unique<EmulatedChannel>(std::move(ch), *emulate, timeout);
+}
+
 llvm::Expected<std::unique_ptr<Channel>>
 Links::connect(const std::string &address, int role) const {
   auto tcp = TcpChannel::connect(address, timeout);
@@ -99,12 +111,12 @@ Links::connect(const std::string &address, int role) const {
   if (!tls) {
     (*tcp)->setPeerName((role == kDealerRole ? "the dealer" : roleName(role)) +
                         " at " + address);
-    return std::unique_ptr<Channel>(std::move(*tcp));
+    return emulated(std::move(*tcp));
   }
   auto ch = tls->connect(std::move(*tcp), role);
   if (!ch)
     return ch.takeError();
-  return std::unique_ptr<Channel>(std::move(*ch));
+  return emulated(std::move(*ch));
 }
 
 llvm::Expected<std::unique_ptr<Channel>>
@@ -116,10 +128,10 @@ Links::accept(TcpListener &l, llvm::ArrayRef<int> roles) const {
   if (!tls) {
     if (roles.size() == 1)
       (*tcp)->setPeerName(roleName(roles[0]) + " (" + (*tcp)->peerName() + ")");
-    return std::unique_ptr<Channel>(std::move(*tcp));
+    return emulated(std::move(*tcp));
   }
   auto ch = tls->accept(std::move(*tcp), roles);
   if (!ch)
     return ch.takeError();
-  return std::unique_ptr<Channel>(std::move(*ch));
+  return emulated(std::move(*ch));
 }

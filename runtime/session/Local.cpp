@@ -240,6 +240,8 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
       ch.args.insert(ch.args.end(), {"--threads", std::to_string(c.threads)});
     if (!c.expectPlan.empty())
       ch.args.insert(ch.args.end(), {"--expect-plan", c.expectPlan});
+    if (!c.emulateNet.empty())
+      ch.args.insert(ch.args.end(), {"--emulate-net", c.emulateNet});
   }
   // Identities: fresh ones for this run (in the 0700 directory, keys
   // 0600), each role pinning the other two; or none with --insecure.

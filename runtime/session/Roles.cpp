@@ -187,6 +187,9 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
     return mpc::error("--plan is required");
   if (!(c.timeoutSeconds > 0))
     return mpc::error("--timeout expects a positive number of seconds");
+  if (!c.emulateNet.empty())
+    if (auto net = parseNetworkModel(c.emulateNet, "--emulate-net"); !net)
+      return net.takeError();
   switch (c.mode) {
   case RunConfig::Party:
     if (c.party != 0 && c.party != 1)

@@ -65,6 +65,9 @@ struct RunConfig {
   std::vector<std::string> trust;
   /// Plaintext TCP and self-declared roles (a warning on every start).
   bool insecure = false;
+  /// mpc-run --emulate-net: this role's links to its peers behave as over
+  /// this network (parseNetworkModel's syntax); empty: as they are.
+  std::string emulateNet;
   /// The SHA-256 (hex) the plan file must have: a client pins the plan it
   /// reviewed (`sha256sum model.plan`).
   std::string expectPlan;

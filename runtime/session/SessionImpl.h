@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mpc::rt {
@@ -36,6 +37,8 @@ llvm::Error reviewPlanAsClient(const LoadedPlan &plan, const RunConfig &c);
 struct Links {
   std::shared_ptr<TlsContext> tls; ///< Null with --insecure.
   std::chrono::milliseconds timeout{60000};
+  /// --emulate-net: each channel is wrapped in an EmulatedChannel.
+  std::optional<NetworkModel> emulate;
 
   /// Connects to \p role at \p address (retrying until the timeout).
   llvm::Expected<std::unique_ptr<Channel>> connect(const std::string &address,
@@ -43,6 +46,8 @@ struct Links {
   /// Accepts one connection on \p l from one of \p roles.
   llvm::Expected<std::unique_ptr<Channel>>
   accept(TcpListener &l, llvm::ArrayRef<int> roles) const;
+  /// \p ch, in an EmulatedChannel when emulating.
+  std::unique_ptr<Channel> emulated(std::unique_ptr<Channel> ch) const;
 };
 
 /// The peers \p role talks to.

@@ -110,6 +110,13 @@ static cl::opt<bool>
     insecure("insecure",
              cl::desc("Plaintext TCP, no identities (trusted networks only)"),
              top, dealerSub, localSub, cl::cat(runOptions));
+static cl::opt<std::string> emulateNet(
+    "emulate-net",
+    cl::desc("Delay and throttle this process's links as over NET (lan, wan, "
+             "or bw=GBIT,rtt=MS as in `mpcc report --net`): each send "
+             "arrives RTT/2 after its last bit left, at most GBIT Gbit/s "
+             "each way; `local` applies it to all three roles"),
+    cl::value_desc("NET"), top, dealerSub, localSub, cl::cat(runOptions));
 static cl::opt<std::string> expectPlan(
     "expect-plan",
     cl::desc("Run only the plan with this SHA-256 (a client pins the plan "
@@ -142,5 +149,6 @@ RunConfig mpc::tool::runConfig() {
   c.trust = trust;
   c.insecure = insecure;
   c.expectPlan = expectPlan;
+  c.emulateNet = emulateNet;
   return c;
 }

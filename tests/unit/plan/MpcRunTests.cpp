@@ -101,6 +101,20 @@ void writeRunFiles(const TempDir &dir, const PlanBuilder &b) {
                            HostTensor::floats({2, 3}, kX))) == "");
 }
 
+/// y.npy is relu(x W), as the fixed-point run gives it.
+void checkOutput(const TempDir &dir) {
+  auto y = readNpy(dir.file("y.npy"));
+  REQUIRE(bool(y));
+  REQUIRE(y->shape == std::vector<int64_t>{2, 2});
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      double z = 0;
+      for (int k = 0; k < 3; ++k)
+        z += kX[i * 3 + k] * kW[k * 2 + j];
+      CHECK(std::fabs(y->f[i * 2 + j] - std::max(z, 0.0)) < 2e-3);
+    }
+}
+
 } // namespace
 
 TEST_CASE("mpc-run local runs three processes and writes the output",
@@ -118,16 +132,7 @@ TEST_CASE("mpc-run local runs three processes and writes the output",
   CHECK_THAT(r.out, Contains("/act/Relu"));
   CHECK_THAT(r.out, Contains("measured = predicted"));
 
-  auto y = readNpy(dir.file("y.npy"));
-  REQUIRE(bool(y));
-  REQUIRE(y->shape == std::vector<int64_t>{2, 2});
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 2; ++j) {
-      double z = 0;
-      for (int k = 0; k < 3; ++k)
-        z += kX[i * 3 + k] * kW[k * 2 + j];
-      CHECK(std::fabs(y->f[i * 2 + j] - std::max(z, 0.0)) < 2e-3);
-    }
+  checkOutput(dir);
 
   auto text = llvm::MemoryBuffer::getFile(dir.file("p.json"));
   REQUIRE(bool(text));
@@ -260,6 +265,46 @@ TEST_CASE("mpc-run local --insecure warns and still runs", "[plan][mpc-run]") {
   CHECK_THAT(r.err, Contains("warning: --insecure: plaintext TCP"));
   CHECK_THAT(r.err, Contains("party 0 learns: nothing but the plan's shapes"));
   CHECK(llvm::sys::fs::exists(dir.file("y.npy")));
+}
+
+TEST_CASE("mpc-run local --emulate-net delays the run, not its result",
+          "[plan][mpc-run]") {
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  writeRunFiles(dir, b);
+  std::vector<std::string> args{
+      "local",     dir.file("m.plan"),       "--weights", dir.file("m.weights"),
+      "--input",   "x=" + dir.file("x.npy"), "--output",  dir.file("y.npy"),
+      "--profile", dir.file("p.json"),       "--quiet"};
+  // Over TLS and plaintext alike: the online phase waits at least once
+  // for a message, half the 100 ms round trip.
+  for (bool insecure : {false, true}) {
+    CAPTURE(insecure);
+    std::vector<std::string> a = args;
+    a.insert(a.end(), {"--emulate-net", "bw=1,rtt=100"});
+    if (insecure)
+      a.push_back("--insecure");
+    ProcResult r = runTool(dir, a);
+    INFO("stderr:\n" << r.err);
+    REQUIRE(r.rc == 0);
+    checkOutput(dir);
+    auto text = llvm::MemoryBuffer::getFile(dir.file("p.json"));
+    REQUIRE(bool(text));
+    auto json = llvm::json::parse((*text)->getBuffer());
+    REQUIRE(bool(json));
+    const llvm::json::Object *total = json->getAsObject()->getObject("total");
+    REQUIRE(total);
+    Cost c = planCost(mustLoad(b));
+    CHECK(uint64_t(*total->getInteger("rounds")) == c.rounds);
+    CHECK(c.rounds > 0);
+    CHECK(*total->getNumber("online_seconds") >= 0.05);
+  }
+
+  std::vector<std::string> bad = args;
+  bad.insert(bad.end(), {"--emulate-net", "bw=fast"});
+  ProcResult r = runTool(dir, bad);
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Contains("--emulate-net: 'bw=fast' is not KEY=NUMBER"));
 }
 
 TEST_CASE("party 1 refuses a plan that reveals its input to party 0",

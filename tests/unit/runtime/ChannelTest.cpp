@@ -217,3 +217,118 @@ TEST_CASE("Bad addresses and accept timeouts are errors", "[channel]") {
   REQUIRE_FALSE(bool(none));
   CHECK_THAT(llvm::toString(none.takeError()), Catch::Contains("no peer"));
 }
+
+TEST_CASE("A transfer stops at its deadline with what moved", "[channel]") {
+  Link link = GENERATE(Link::Mem, Link::Tcp, Link::Tls);
+  CAPTURE(linkName(link));
+  auto [c0, c1] = makeLink(link);
+  std::vector<uint8_t> msg = pattern(300, 8), in(1000);
+  REQUIRE(errText(c1->send(msg)) == "");
+  auto t0 = Channel::Clock::now();
+  auto moved = c0->transfer({}, in, t0 + std::chrono::milliseconds(100));
+  double waited =
+      std::chrono::duration<double>(Channel::Clock::now() - t0).count();
+  REQUIRE(bool(moved));
+  CHECK(moved->got == 300);
+  CHECK(moved->sent == 0);
+  CHECK(waited >= 0.09);
+  CHECK(std::vector<uint8_t>(in.begin(), in.begin() + 300) == msg);
+}
+
+namespace {
+
+/// \p a and \p b, each behind an EmulatedChannel of \p spec.
+std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>>
+emulatedPair(Link link, const char *spec) {
+  auto [a, b] = makeLink(link);
+  auto net = parseNetworkModel(spec, "--emulate-net");
+  REQUIRE(bool(net));
+  auto t = std::chrono::seconds(20);
+  return {std::make_unique<EmulatedChannel>(std::move(a), *net, t),
+          std::make_unique<EmulatedChannel>(std::move(b), *net, t)};
+}
+
+double since(Channel::Clock::time_point t0) {
+  return std::chrono::duration<double>(Channel::Clock::now() - t0).count();
+}
+
+} // namespace
+
+TEST_CASE("An emulated link delays and throttles each send", "[channel]") {
+  // 0.1 Gbit/s, 20 ms RTT: N bytes arrive >= 10 ms + N * 8 / 1e8 s after
+  // the send.
+  Link link = GENERATE(Link::Mem, Link::Tcp, Link::Tls);
+  CAPTURE(linkName(link));
+  auto [c0, c1] = emulatedPair(link, "bw=0.1,rtt=20");
+  const double half = 0.010, bw = 0.1e9;
+  size_t n = 1u << 20;
+  std::vector<uint8_t> big = pattern(n, 9), small = pattern(16, 10);
+  std::vector<uint8_t> gotBig(n), gotSmall(16);
+
+  // One way: the big message, then a small one queued behind it.
+  auto t0 = Channel::Clock::now();
+  REQUIRE(errText(c0->send(big)) == "");
+  REQUIRE(errText(c0->send(small)) == "");
+  REQUIRE(errText(c1->recv(gotBig)) == "");
+  double bigAt = since(t0);
+  REQUIRE(errText(c1->recv(gotSmall)) == "");
+  double smallAt = since(t0);
+  CHECK(gotBig == big);
+  CHECK(gotSmall == small);
+  CHECK(bigAt >= half + n * 8 / bw);
+  CHECK(smallAt >= half + (n + 16) * 8 / bw);
+
+  // A simultaneous exchange both ways: each direction is its own link.
+  std::vector<uint8_t> back = pattern(n, 11), gotBack(n);
+  t0 = Channel::Clock::now();
+  auto f = std::async(std::launch::async, [&, &c1 = c1] {
+    return errText(c1->exchange(back, gotBig));
+  });
+  REQUIRE(errText(c0->exchange(big, gotBack)) == "");
+  REQUIRE(f.get() == "");
+  CHECK(since(t0) >= half + n * 8 / bw);
+  CHECK(gotBig == big);
+  CHECK(gotBack == back);
+  CHECK(c0->bytesSent() == 2 * n + 16);
+  CHECK(c0->rounds() == 3);
+  CHECK(c1->bytesReceived() == 2 * n + 16);
+
+  // A small message costs half the round trip; a reply, the whole.
+  t0 = Channel::Clock::now();
+  auto g = std::async(std::launch::async, [&, &c1 = c1] {
+    std::string e = errText(c1->recv(gotSmall));
+    return e + errText(c1->send(gotSmall));
+  });
+  REQUIRE(errText(c0->send(small)) == "");
+  REQUIRE(errText(c0->recv(gotSmall)) == "");
+  REQUIRE(g.get() == "");
+  CHECK(since(t0) >= 2 * half);
+}
+
+TEST_CASE("An emulated channel delivers what it queued before closing",
+          "[channel]") {
+  auto [c0, c1] = emulatedPair(Link::Tcp, "bw=1,rtt=40");
+  std::vector<uint8_t> msg = pattern(5000, 12), in(5000);
+  REQUIRE(errText(c0->send(msg)) == "");
+  c0.reset(); // the send is still queued: due 20 ms later
+  REQUIRE(errText(c1->recv(in)) == "");
+  CHECK(in == msg);
+}
+
+TEST_CASE("Network specs parse as mpcc report's", "[channel]") {
+  auto wan = parseNetworkModel("wan", "--emulate-net");
+  REQUIRE(bool(wan));
+  CHECK(wan->bytesPerSecond == 400e6 / 8);
+  CHECK(wan->rttSeconds == 40e-3);
+  auto custom = parseNetworkModel("bw=0.5,rtt=12", "--emulate-net");
+  REQUIRE(bool(custom));
+  CHECK(custom->bytesPerSecond == 0.5e9 / 8);
+  CHECK(custom->rttSeconds == 12e-3);
+  auto bad = parseNetworkModel("bw=1,latency=3", "--emulate-net");
+  REQUIRE_FALSE(bool(bad));
+  CHECK_THAT(llvm::toString(bad.takeError()),
+             Catch::Contains("--emulate-net: unknown key 'latency'"));
+  auto zero = parseNetworkModel("bw=0,rtt=3", "--emulate-net");
+  REQUIRE_FALSE(bool(zero));
+  CHECK_THAT(llvm::toString(zero.takeError()), Catch::Contains("bw=GBIT"));
+}
