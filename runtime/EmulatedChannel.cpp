@@ -143,7 +143,9 @@ void EmulatedChannel::ioLoop() {
     llvm::ArrayRef<uint8_t> out;
     if (headDue)
       out = llvm::ArrayRef<uint8_t>(head->bytes).drop_front(head->at);
-    llvm::MutableArrayRef<uint8_t> in = q.in.drop_front(q.got).take_front(want);
+    llvm::MutableArrayRef<uint8_t> in;
+    if (want > 0)
+      in = q.in.drop_front(q.got).take_front(want);
     // The caller only appends chunks (a deque keeps references) and does
     // not touch q.in while receiving: both stay valid unlocked.
     lock.unlock();
@@ -213,6 +215,7 @@ llvm::Error EmulatedChannel::doExchange(llvm::ArrayRef<uint8_t> out,
   });
   q.receiving = false;
   q.in = {};
+  q.got = 0;
   if (q.failed)
     return mpc::error("{}", q.failure);
   return llvm::Error::success();
