@@ -26,53 +26,93 @@ OpProfile mpc::rt::profileRow(const OpDesc &op) {
   return r;
 }
 
-llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
-                                              Channel &a, Channel &b,
-                                              const RunOptions &opts) {
-  RunProfile prof;
-  prof.party = 2;
+llvm::Error mpc::rt::runDealerSession(
+    const LoadedPlan &plan, Channel &a, Channel &b, const RunOptions &opts,
+    const std::function<llvm::Error(size_t k, RunProfile)> &done) {
   auto t0 = Clock::now();
   llvm::Expected<std::unique_ptr<DealerSeeds>> seeds =
       dealerHandshake(plan, a, b);
   if (!seeds)
     return addContext(seeds.takeError(), "dealer: ");
-  prof.handshakeSeconds = secondsSince(t0);
+  double handshakeSeconds = secondsSince(t0);
 
-  auto tOff = Clock::now();
   Session session;
   session.role = Role::Dealer;
   session.masks = WeightMasks::withSeed(int(Role::Dealer), (*seeds)->mask);
   std::vector<u64> toP1;
   Corr corr = Corr::dealer((*seeds)->s0, (*seeds)->s1, &toP1);
-  if (llvm::Error e = dealerLookups(plan, session, corr, *(*seeds)->toP0,
-                                    *(*seeds)->toP1, prof))
-    return e;
-  for (const OpDesc &op : plan.ops) {
-    OpProfile row = profileRow(op);
-    auto tOp = Clock::now();
-    uint64_t want = op.kernel->cost(op).dealerBytes1;
-    toP1.clear();
-    toP1.reserve(want / 8); // the sizes are known: no regrowth while dealing
-    (void)op.kernel->deal(corr, op, session);
-    if (wordBytes(toP1.size()) != want)
-      return mpc::error("dealer: internal error: {} dealt {} bytes for party "
-                        "1 but its cost formula says {}",
-                        op.describe(), wordBytes(toP1.size()), want);
-    if (!toP1.empty())
-      if (llvm::Error e = sendWords(*(*seeds)->toP1, toP1))
-        return addContext(std::move(e),
-                          fmt::format("dealer: offline {}: ", op.describe()));
-    row.dealerBytes = want;
-    row.offlineSeconds = secondsSince(tOp);
-    prof.dealerBytes1 += want;
-    prof.ops.push_back(std::move(row));
-    if (opts.progress)
-      opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
-                     secondsSince(tOff)});
+  Channel &toP0 = *(*seeds)->toP0;
+  for (size_t k = 0;; ++k) {
+    // Party 0's decision (Executor.h, sessions): the dealer deals only the
+    // requests the model owner agreed to.
+    u64 decision = 0;
+    if (llvm::Error e = recvWords(toP0, {&decision, 1}))
+      return addContext(std::move(e),
+                        fmt::format("dealer: waiting for request {}: ", k + 1));
+    if (decision == kRequestRefused)
+      return llvm::Error::success();
+    if (decision != kRequestMore && decision != kRequestLast)
+      return mpc::error("dealer: party 0 sent an unknown request word {}",
+                        decision);
+    RunProfile prof;
+    prof.party = 2;
+    if (k == 0)
+      prof.handshakeSeconds = handshakeSeconds;
+    auto tOff = Clock::now();
+    session.lookups.clear();
+    if (llvm::Error e =
+            dealerLookups(plan, session, corr, toP0, *(*seeds)->toP1, prof))
+      return e;
+    for (const OpDesc &op : plan.ops) {
+      OpProfile row = profileRow(op);
+      auto tOp = Clock::now();
+      uint64_t want = op.kernel->cost(op).dealerBytes1;
+      toP1.clear();
+      toP1.reserve(want / 8); // the sizes are known: no regrowth while dealing
+      (void)op.kernel->deal(corr, op, session);
+      if (wordBytes(toP1.size()) != want)
+        return mpc::error("dealer: internal error: {} dealt {} bytes for "
+                          "party 1 but its cost formula says {}",
+                          op.describe(), wordBytes(toP1.size()), want);
+      if (!toP1.empty())
+        if (llvm::Error e = sendWords(*(*seeds)->toP1, toP1))
+          return addContext(std::move(e),
+                            fmt::format("dealer: offline {}: ", op.describe()));
+      row.dealerBytes = want;
+      row.offlineSeconds = secondsSince(tOp);
+      prof.dealerBytes1 += want;
+      prof.ops.push_back(std::move(row));
+      if (opts.progress)
+        opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
+                       secondsSince(tOff)});
+    }
+    // The last op's corrections are the largest buffer held between
+    // requests: freed, so a session's memory does not grow with them.
+    std::vector<u64>().swap(toP1);
+    prof.offlineSeconds = secondsSince(tOff);
+    prof.peakRssBytes = peakRssBytes();
+    if (done)
+      if (llvm::Error e = done(k, std::move(prof)))
+        return e;
+    if (decision == kRequestLast)
+      return llvm::Error::success();
   }
-  prof.offlineSeconds = secondsSince(tOff);
-  prof.peakRssBytes = peakRssBytes();
-  return prof;
+}
+
+llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
+                                              Channel &a, Channel &b,
+                                              const RunOptions &opts) {
+  RunProfile first;
+  first.party = 2;
+  llvm::Error e =
+      runDealerSession(plan, a, b, opts, [&](size_t k, RunProfile p) {
+        if (k == 0)
+          first = std::move(p);
+        return llvm::Error::success();
+      });
+  if (e)
+    return e;
+  return first;
 }
 
 llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,

@@ -36,6 +36,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -164,16 +165,79 @@ encodeInputs(const LoadedPlan &plan, int party,
              const std::map<std::string, HostTensor> &given);
 
 /// Runs \p plan as party 0 or 1 over connected channels to the other party
-/// and to the dealer.
+/// and to the dealer: a session of one request (party 0 serves as many as
+/// party 1 asks for and returns the first one's result).
 llvm::Expected<PartyResult> runParty(int party, const LoadedPlan &plan,
                                      PartyData data, Channel &peer,
                                      Channel &dealer,
                                      const RunOptions &opts = {});
 
 /// Runs the dealer over connected channels to both parties, in either
-/// order (the hello says which is which).
+/// order (the hello says which is which), for a whole session; returns
+/// the first request's profile.
 llvm::Expected<RunProfile> runDealer(const LoadedPlan &plan, Channel &a,
                                      Channel &b, const RunOptions &opts = {});
+
+// --- Sessions of several requests
+//
+// One connection triple, one handshake and one W - B set-up serve several
+// inferences ("requests"). Before each request party 1 sends party 0 one
+// word: kRequestMore or kRequestLast. Party 0 answers party 1 and the
+// dealer with its decision: kRequestRefused (no request is run; the
+// session ends), kRequestMore, or kRequestLast (this request is the
+// session's last: party 1 asked so, or party 0 is stopping). Each request
+// then runs the embedding lookups, the offline phase and the online phase
+// as a one-request run does, drawing every mask and every correlation
+// further along the session's PRG streams (the dealer's two, the parties'
+// common one), which are never rewound: no mask of one request is reused
+// by another. Only B, the weight mask, is the session's (W - B is sent
+// once), exactly as within one request, where every op reading a weight
+// uses the same B with fresh input masks.
+
+/// Control words before each request (one ring word each).
+enum : uint64_t {
+  kRequestRefused = 0,
+  kRequestMore = 1,
+  kRequestLast = 2,
+};
+
+/// One request's inputs, as a party's session hook supplies them
+/// (encodeInputs' result; wiped when destroyed).
+struct Request {
+  std::map<int, RingTensor> inputs;
+  /// Party 1: no request follows. Party 0: serve no request after this.
+  bool last = true;
+  Request() = default;
+  Request(Request &&) = default;
+  Request &operator=(Request &&) = default;
+  ~Request();
+};
+
+/// How a party takes part in a session (runPartySession).
+struct SessionHooks {
+  /// Request \p k's inputs (k from 0). Party 0 may answer std::nullopt to
+  /// refuse it (the session then ends without error); party 1 must answer.
+  std::function<llvm::Expected<std::optional<Request>>(size_t k)> next;
+  /// Request \p k's outputs and profile; the handshake and the set-up
+  /// are in request 0's profile only. May be empty.
+  std::function<llvm::Error(size_t k, PartyResult)> done;
+};
+
+/// Runs a session as party 0 or 1. Party 0's \p weights serve every
+/// request. Party 1 gets an error when party 0 refuses or ends the session
+/// before its last request (the requests already done were handed to
+/// hooks.done).
+llvm::Error runPartySession(int party, const LoadedPlan &plan,
+                            WeightMap weights, Channel &peer, Channel &dealer,
+                            const RunOptions &opts, SessionHooks &hooks);
+
+/// The dealer's side of a session: one handshake, then each request party
+/// 0 announces is dealt; \p done (may be empty) gets each request's
+/// profile.
+llvm::Error
+runDealerSession(const LoadedPlan &plan, Channel &a, Channel &b,
+                 const RunOptions &opts,
+                 const std::function<llvm::Error(size_t k, RunProfile)> &done);
 
 /// Peak resident set size of this process (VmHWM), in bytes.
 uint64_t peakRssBytes();

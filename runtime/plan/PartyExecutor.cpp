@@ -1,6 +1,7 @@
 //===- runtime/plan/PartyExecutor.cpp - A party's run of a plan -----------===//
 //
-// runParty: handshake, set-up, embedding lookups (Lookups.cpp), offline
+// runPartySession: handshake and set-up once, then per request (Executor.h,
+// sessions): the control words, embedding lookups (Lookups.cpp), offline
 // (Dealer.cpp), online, outputs. The
 // value store holds one tensor per plan value: this party's share of a
 // shared value, the value itself where the party may see it, an empty
@@ -25,19 +26,25 @@ namespace {
 
 class PartyRun {
 public:
-  PartyRun(int id, const LoadedPlan &plan, PartyData data, Channel &peer,
+  PartyRun(int id, const LoadedPlan &plan, WeightMap weights, Channel &peer,
            Channel &dealer, const RunOptions &opts)
-      : id_(id), plan_(plan), data_(std::move(data)), peer_(peer),
+      : id_(id), plan_(plan), weights_(std::move(weights)), peer_(peer),
         dealer_(dealer), opts_(opts) {}
   /// The value store (weights, inputs, shares, outputs) is wiped however
   /// the run ends; the result holds its own copy of the outputs.
-  ~PartyRun() { wipe(values_); }
+  ~PartyRun() {
+    wipe(values_);
+    wipe(weights_);
+    wipe(inputs_);
+  }
 
-  llvm::Expected<PartyResult> run();
+  llvm::Error run(SessionHooks &hooks);
 
 private:
+  llvm::Expected<u64> control(size_t k, SessionHooks &hooks, bool &wantLast);
+  llvm::Expected<PartyResult> request(size_t k, Corr &corr, bool last);
   llvm::Error setup();
-  void loadValues();
+  void loadValues(bool last);
   llvm::Error shareInputs();
   llvm::Error online(StepRange steps);
   llvm::Error runStep(size_t first, size_t last);
@@ -50,7 +57,8 @@ private:
 
   int id_;
   const LoadedPlan &plan_;
-  PartyData data_;
+  WeightMap weights_; ///< Party 0: the session's, copied into each request.
+  std::map<int, RingTensor> inputs_; ///< The current request's.
   Channel &peer_, &dealer_;
   const RunOptions &opts_;
   std::optional<Prg> common_;
@@ -61,31 +69,110 @@ private:
   RunProfile prof_;
 };
 
-llvm::Expected<PartyResult> PartyRun::run() {
-  prof_.party = id_;
-  for (const OpDesc &op : plan_.ops)
-    prof_.ops.push_back(profileRow(op));
+llvm::Error PartyRun::run(SessionHooks &hooks) {
   auto t0 = Clock::now();
   llvm::Expected<std::unique_ptr<PartySeeds>> seeds =
       partyHandshake(id_, plan_, peer_, dealer_, opts_);
   if (!seeds)
     return addContext(seeds.takeError(), who() + ": ");
   common_.emplace((*seeds)->common);
-  prof_.handshakeSeconds = secondsSince(t0);
+  double handshakeSeconds = secondsSince(t0);
 
   session_.role = id_ == 0 ? Role::P0 : Role::P1;
   session_.masks = id_ == 0 ? WeightMasks::withSeed(0, (*seeds)->mask)
                             : WeightMasks::forParty1();
-  // Offline and online alternate per material window (one window: all
-  // offline, then all online).
   Corr corr = Corr::party(id_, (*seeds)->dealer);
   seeds->reset(); // the seeds live on only inside the PRGs (wiped)
-  loadValues();
-  if (llvm::Error e = setup())
-    return e;
+  for (size_t k = 0;; ++k) {
+    bool wantLast = true;
+    llvm::Expected<u64> decision = control(k, hooks, wantLast);
+    if (!decision)
+      return decision.takeError();
+    if (*decision == kRequestRefused)
+      return id_ == 0 ? llvm::Error::success()
+                      : mpc::error("party 1: party 0 refused request {} (it "
+                                   "is stopping); {} done",
+                                   k + 1, k);
+    bool last = *decision == kRequestLast;
+    llvm::Expected<PartyResult> res = request(k, corr, last);
+    if (!res)
+      return k == 0 ? res.takeError()
+                    : addContext(res.takeError(),
+                                 fmt::format("request {}: ", k + 1));
+    if (k == 0)
+      res->profile.handshakeSeconds = handshakeSeconds;
+    if (hooks.done)
+      if (llvm::Error e = hooks.done(k, std::move(*res)))
+        return e;
+    if (last)
+      return id_ == 1 && !wantLast
+                 ? mpc::error("party 1: party 0 ended the session after "
+                              "request {} (it is stopping); the requests "
+                              "after it were not run",
+                              k + 1)
+                 : llvm::Error::success();
+  }
+}
+
+/// The control words before request \p k (Executor.h, sessions): party 1
+/// says whether it has more, party 0 decides for both and the dealer.
+llvm::Expected<u64> PartyRun::control(size_t k, SessionHooks &hooks,
+                                      bool &wantLast) {
+  std::string where = fmt::format("{}: before request {}: ", who(), k + 1);
+  u64 word = 0;
+  if (id_ == 1) {
+    llvm::Expected<std::optional<Request>> r = hooks.next(k);
+    if (!r)
+      return r.takeError();
+    if (!*r)
+      return mpc::error("party 1: internal error: no request {}", k + 1);
+    wantLast = (*r)->last;
+    inputs_ = std::move((*r)->inputs);
+    word = wantLast ? kRequestLast : kRequestMore;
+    if (llvm::Error e = sendWords(peer_, {&word, 1}))
+      return addContext(std::move(e), where);
+    if (llvm::Error e = recvWords(peer_, {&word, 1}))
+      return addContext(std::move(e), where);
+    if (word > kRequestLast || (wantLast && word == kRequestMore))
+      return mpc::error("{}party 0 answered {}, not a request decision", where,
+                        word);
+    return word;
+  }
+  if (llvm::Error e = recvWords(peer_, {&word, 1}))
+    return addContext(std::move(e), where);
+  if (word != kRequestMore && word != kRequestLast)
+    return mpc::error("{}party 1 sent {}, not a request word", where, word);
+  u64 decision = kRequestRefused;
+  llvm::Expected<std::optional<Request>> r = hooks.next(k);
+  if (!r)
+    return r.takeError();
+  if (*r) {
+    inputs_ = std::move((*r)->inputs);
+    decision = word == kRequestLast || (*r)->last ? kRequestLast : kRequestMore;
+  }
+  for (Channel *ch : {&dealer_, &peer_})
+    if (llvm::Error e = sendWords(*ch, {&decision, 1}))
+      return addContext(std::move(e), where);
+  return decision;
+}
+
+/// One request: lookups, offline and online per material window, outputs.
+/// The set-up runs with request 0.
+llvm::Expected<PartyResult> PartyRun::request(size_t k, Corr &corr, bool last) {
+  prof_ = RunProfile();
+  prof_.party = id_;
+  for (const OpDesc &op : plan_.ops)
+    prof_.ops.push_back(profileRow(op));
+  loadValues(last);
+  if (k == 0)
+    if (llvm::Error e = setup())
+      return e;
+  session_.lookups.clear();
   if (llvm::Error e = partyLookups(id_, plan_, session_, corr, peer_, dealer_,
-                                   data_.inputs, prof_))
+                                   inputs_, prof_))
     return e;
+  // Offline and online alternate per material window (one window: all
+  // offline, then all online).
   material_.assign(plan_.ops.size(), std::any());
   std::vector<StepRange> windows =
       materialWindows(plan_, opts_.materialWindowMiB);
@@ -105,16 +192,19 @@ llvm::Expected<PartyResult> PartyRun::run() {
   return collect();
 }
 
-/// Weights (party 0), this party's inputs and public constants into the
-/// value store.
-void PartyRun::loadValues() {
+/// Weights (party 0) and public constants into the value store, which
+/// the previous request left wiped. The weights are copied, except for the
+/// session's \p last request.
+void PartyRun::loadValues(bool last) {
+  wipe(values_);
   values_.assign(plan_.values.size(), RingTensor());
   keep_.assign(plan_.values.size(), false);
   for (const plan::PlanOutput &o : plan_.proto->outputs())
     keep_[o.value()] = true;
-  for (auto &[id, t] : data_.weights)
-    values_[id] = std::move(t);
-  data_.weights.clear();
+  for (auto &[id, t] : weights_)
+    values_[id] = last ? std::move(t) : t;
+  if (last)
+    weights_.clear();
   for (const ValueDesc &v : plan_.values)
     if (v.source == ValueSource::Constant)
       values_[v.id] =
@@ -270,8 +360,8 @@ llvm::Error PartyRun::shareInputs() {
   Party party(id_, &*common_, &slot);
   for (const plan::PlanInput &in : plan_.proto->inputs()) {
     const ValueDesc &v = plan_.value(in.value());
-    auto it = data_.inputs.find(v.id);
-    const RingTensor *x = it == data_.inputs.end() ? nullptr : &it->second;
+    auto it = inputs_.find(v.id);
+    const RingTensor *x = it == inputs_.end() ? nullptr : &it->second;
     if (in.owner() == id_ && !x)
       return mpc::error("{}: input '{}' was not given", who(), in.name());
     if (v.vis == Vis::Shared)
@@ -279,7 +369,7 @@ llvm::Error PartyRun::shareInputs() {
     else if (in.owner() == id_)
       values_[v.id] = std::move(it->second);
   }
-  data_.inputs.clear();
+  wipe(inputs_);
   return llvm::Error::success();
 }
 
@@ -376,12 +466,41 @@ PartyData::~PartyData() {
   wipe(inputs);
 }
 
+Request::~Request() { wipe(inputs); }
+
+llvm::Error mpc::rt::runPartySession(int party, const LoadedPlan &plan,
+                                     WeightMap weights, Channel &peer,
+                                     Channel &dealer, const RunOptions &opts,
+                                     SessionHooks &hooks) {
+  if (party != 0 && party != 1)
+    return mpc::error("party must be 0 or 1, not {}", party);
+  PartyRun run(party, plan, std::move(weights), peer, dealer, opts);
+  return run.run(hooks);
+}
+
 llvm::Expected<PartyResult> mpc::rt::runParty(int party, const LoadedPlan &plan,
                                               PartyData data, Channel &peer,
                                               Channel &dealer,
                                               const RunOptions &opts) {
-  if (party != 0 && party != 1)
-    return mpc::error("party must be 0 or 1, not {}", party);
-  PartyRun run(party, plan, std::move(data), peer, dealer, opts);
-  return run.run();
+  // Party 1 asks for one request; party 0 serves whatever party 1 asks.
+  Wiped<std::map<int, RingTensor>> inputs(std::move(data.inputs));
+  std::optional<PartyResult> first;
+  SessionHooks hooks;
+  hooks.next = [&](size_t) -> llvm::Expected<std::optional<Request>> {
+    Request r;
+    r.inputs = *inputs;
+    r.last = party == 1;
+    return std::optional<Request>(std::move(r));
+  };
+  hooks.done = [&](size_t k, PartyResult res) {
+    if (k == 0)
+      first = std::move(res);
+    return llvm::Error::success();
+  };
+  if (llvm::Error e = runPartySession(party, plan, std::move(data.weights),
+                                      peer, dealer, opts, hooks))
+    return e;
+  if (!first)
+    return mpc::error("{}: party 1 asked for no request", roleName(party));
+  return std::move(*first);
 }

@@ -11,6 +11,7 @@
 #include "runtime/plan/Profile.h"
 #include "support/Diag.h"
 
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -85,4 +86,79 @@ llvm::Error mpc::rt::writeProfileFile(const std::string &path,
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", profileToJson(p, &predicted, rss)) << "\n";
   return writeFileAtomic(path, os.str());
+}
+
+llvm::Expected<std::vector<RequestFiles>>
+mpc::rt::readRequestList(llvm::StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return mpc::error("--requests {}: {}", path.str(),
+                      buf.getError().message());
+  std::vector<RequestFiles> list;
+  llvm::SmallVector<llvm::StringRef, 64> lines;
+  (*buf)->getBuffer().split(lines, '\n');
+  for (size_t n = 0; n < lines.size(); ++n) {
+    llvm::StringRef line = lines[n].trim();
+    if (line.empty() || line.startswith("#"))
+      continue;
+    llvm::SmallVector<llvm::StringRef, 16> words;
+    line.split(words, ' ', -1, /*KeepEmpty=*/false);
+    RequestFiles r;
+    for (size_t i = 0; i < words.size(); ++i) {
+      llvm::StringRef w = words[i].trim(), value;
+      std::vector<std::string> *into = nullptr;
+      for (auto [flag, list] : {std::pair{"--input", &r.inputs},
+                                std::pair{"--output", &r.outputs}}) {
+        llvm::StringRef f(flag);
+        if (w == f && i + 1 < words.size()) {
+          into = list;
+          value = words[++i].trim();
+        } else if (w.consume_front(f) && w.consume_front("=")) {
+          into = list;
+          value = w;
+        }
+      }
+      if (!into || value.empty())
+        return mpc::error("--requests {}:{}: expected --input NAME=FILE or "
+                          "--output FILE, not '{}'",
+                          path.str(), n + 1, words[i].str());
+      into->push_back(value.str());
+    }
+    if (r.outputs.empty())
+      return mpc::error("--requests {}:{}: the request has no --output",
+                        path.str(), n + 1);
+    list.push_back(std::move(r));
+  }
+  if (list.empty())
+    return mpc::error("--requests {}: no request in the file", path.str());
+  return list;
+}
+
+uint64_t mpc::rt::currentRssBytes() {
+  auto status = llvm::MemoryBuffer::getFileAsStream("/proc/self/status");
+  if (!status)
+    return 0;
+  llvm::SmallVector<llvm::StringRef, 64> lines;
+  (*status)->getBuffer().split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    uint64_t kb = 0;
+    if (line.consume_front("VmRSS:") &&
+        !line.trim().split(' ').first.getAsInteger(10, kb))
+      return kb * 1024;
+  }
+  return 0;
+}
+
+std::string mpc::rt::requestLogLine(llvm::StringRef who, size_t k,
+                                    const RunProfile &p) {
+  // Party 0 derives its material from its seed: only party 1 and the
+  // dealer count dealer bytes.
+  std::string dealt = p.party == 0 ? ""
+                                   : fmt::format(", {} dealer bytes to party 1",
+                                                 p.dealerBytes1);
+  return fmt::format("{}: request {}: online {:.1f} ms, {} rounds, {} bytes "
+                     "between the parties{}, rss {:.1f} MiB",
+                     who.str(), k + 1, p.onlineSeconds * 1e3, p.onlineRounds,
+                     p.onlineBytes01 + p.onlineBytes10, dealt,
+                     double(currentRssBytes()) / (1 << 20));
 }

@@ -109,29 +109,62 @@ llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
   return llvm::Error::success();
 }
 
+/// Party 1's requests, read, checked and encoded before any network I/O:
+/// --input/--output, or each line of --requests.
+struct ClientRequest {
+  Wiped<std::map<int, RingTensor>> inputs;
+  std::map<std::string, std::string> outputs; ///< Output name -> file.
+};
+
+llvm::Expected<std::vector<std::unique_ptr<ClientRequest>>>
+readClientRequests(const RunConfig &c, const LoadedPlan &plan) {
+  std::vector<RequestFiles> list;
+  if (c.requests.empty()) {
+    list.push_back({c.inputs, c.outputs});
+  } else {
+    auto l = readRequestList(c.requests);
+    if (!l)
+      return l.takeError();
+    list = std::move(*l);
+  }
+  std::vector<std::unique_ptr<ClientRequest>> out;
+  for (size_t k = 0; k < list.size(); ++k) {
+    std::string where =
+        c.requests.empty() ? ""
+                           : fmt::format("{}: request {}: ", c.requests, k + 1);
+    auto read = readInputs(list[k].inputs);
+    if (!read)
+      return addContext(read.takeError(), where);
+    Wiped<std::map<std::string, HostTensor>> given(std::move(*read));
+    auto inputs = encodeInputs(plan, c.party, *given);
+    if (!inputs)
+      return addContext(inputs.takeError(), where);
+    auto files = resolveOutputs(plan, c.party, c.revealToBoth, list[k].outputs);
+    if (!files)
+      return addContext(files.takeError(), where);
+    auto r = std::make_unique<ClientRequest>();
+    *r->inputs = std::move(*inputs);
+    r->outputs = std::move(*files);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
   int id = c.party;
   // Everything that can be checked without the network first.
   if (id == 1)
     if (llvm::Error e = reviewPlanAsClient(plan, c))
       return e;
-  auto read = readInputs(c.inputs);
-  if (!read)
-    return read.takeError();
-  Wiped<std::map<std::string, HostTensor>> given(std::move(*read));
-  auto inputs = encodeInputs(plan, id, *given);
-  if (!inputs)
-    return inputs.takeError();
-  auto outFiles = resolveOutputs(plan, id, c.revealToBoth, c.outputs);
-  if (!outFiles)
-    return outFiles.takeError();
-  PartyData data;
-  data.inputs = std::move(*inputs);
+  auto requests = readClientRequests(c, plan);
+  if (!requests)
+    return requests.takeError();
+  WeightMap weights;
   if (id == 0) {
     auto w = readWeightsFile(c.weights, plan);
     if (!w)
       return w.takeError();
-    data.weights = std::move(*w);
+    weights = std::move(*w);
   }
   std::string who = roleName(id);
   auto links = makeLinks(c, id);
@@ -159,25 +192,42 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
   ro.revealToBoth = c.revealToBoth;
   ro.materialWindowMiB = c.materialWindowMiB;
   ro.progress = progressOf(c, who);
-  auto res = runParty(id, plan, std::move(data), **peer, **dealer, ro);
-  if (!res)
-    return res.takeError();
-  Wiped<std::map<std::string, HostTensor>> outputs(std::move(res->outputs));
-  for (const auto &[name, file] : *outFiles) {
-    auto it = outputs->find(name);
-    if (it == outputs->end())
-      return mpc::error("party {}: output '{}' was not received", id, name);
-    if (llvm::Error e = writeNpy(file, it->second))
-      return e;
-  }
-  if (!c.profile.empty())
-    if (llvm::Error e = writeProfileFile(c.profile, res->profile, plan))
-      return e;
-  if (!c.quiet) {
-    Cost predicted = planCost(plan);
-    printProfile(llvm::outs(), res->profile, &predicted);
-  }
-  return llvm::Error::success();
+  // Party 0 serves every request party 1 asks for, with its own inputs
+  // (the first set given) each time.
+  SessionHooks hooks;
+  hooks.next = [&](size_t k) -> llvm::Expected<std::optional<Request>> {
+    ClientRequest &r = *(*requests)[id == 1 ? k : 0];
+    Request req;
+    req.inputs = *r.inputs;
+    req.last = id == 1 && k + 1 == requests->size();
+    return std::optional<Request>(std::move(req));
+  };
+  hooks.done = [&](size_t k, PartyResult res) -> llvm::Error {
+    Wiped<std::map<std::string, HostTensor>> outputs(std::move(res.outputs));
+    const ClientRequest &r = *(*requests)[id == 1 ? k : 0];
+    if (id == 1 || k == 0)
+      for (const auto &[name, file] : r.outputs) {
+        auto it = outputs->find(name);
+        if (it == outputs->end())
+          return mpc::error("party {}: output '{}' was not received", id, name);
+        if (llvm::Error e = writeNpy(file, it->second))
+          return e;
+      }
+    if (k == 0 && !c.profile.empty())
+      if (llvm::Error e = writeProfileFile(c.profile, res.profile, plan))
+        return e;
+    if (c.quiet)
+      return llvm::Error::success();
+    if (k == 0) {
+      Cost predicted = planCost(plan);
+      printProfile(llvm::outs(), res.profile, &predicted);
+    }
+    if (id == 0 || requests->size() > 1)
+      llvm::errs() << requestLogLine(who, k, res.profile) << "\n";
+    return llvm::Error::success();
+  };
+  return runPartySession(id, plan, std::move(weights), **peer, **dealer, ro,
+                         hooks);
 }
 
 } // namespace
@@ -203,8 +253,13 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
       return mpc::error("party 1 never reads the weights: drop --weights");
     if (c.party == 1 && c.connect.empty())
       return mpc::error("party 1 needs --connect HOST:PORT (party 0)");
-    if (c.party == 1 && c.outputs.empty())
-      return mpc::error("party 1 needs --output FILE.npy");
+    if (c.party == 1 && c.outputs.empty() && c.requests.empty())
+      return mpc::error("party 1 needs --output FILE.npy (or --requests "
+                        "LIST)");
+    if (!c.requests.empty() &&
+        (c.party != 1 || !c.inputs.empty() || !c.outputs.empty()))
+      return mpc::error("--requests LIST is party 1's, instead of --input "
+                        "and --output");
     break;
   case RunConfig::Dealer:
     if (c.listen.empty())

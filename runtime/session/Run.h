@@ -39,6 +39,9 @@ struct RunConfig {
   std::string dealerAddr; ///< Parties: the dealer's HOST:PORT.
   std::vector<std::string> inputs;  ///< NAME=FILE
   std::vector<std::string> outputs; ///< FILE or NAME=FILE
+  /// Party 1: a file of requests, one per line, run over one session
+  /// (readRequestList); instead of inputs and outputs.
+  std::string requests;
   bool revealToBoth = false, quiet = false;
   /// The caller has already shown party 1's review of the plan (what
   /// party 0 learns): `mpcc eval` shows it once for all its runs.
@@ -97,6 +100,17 @@ llvm::Error runLocal(const RunConfig &c, llvm::StringRef exe);
 /// Reads every --input NAME=FILE (.npy only: the runtime does not link ONNX).
 llvm::Expected<std::map<std::string, HostTensor>>
 readInputs(const std::vector<std::string> &specs);
+
+/// One request of a --requests list: its --input and --output values.
+struct RequestFiles {
+  std::vector<std::string> inputs, outputs;
+};
+
+/// Reads a --requests list: one request per line, written as on the
+/// command line, `--input NAME=FILE ... --output FILE|NAME=FILE ...`
+/// (paths without spaces); blank lines and lines starting with # are
+/// skipped. An error names the line.
+llvm::Expected<std::vector<RequestFiles>> readRequestList(llvm::StringRef path);
 
 /// Resolves --output arguments against the outputs \p party can see:
 /// output name -> file. A bare FILE is allowed when exactly one output is

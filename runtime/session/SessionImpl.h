@@ -21,6 +21,13 @@ llvm::Error writeProfileFile(const std::string &path, const RunProfile &p,
                              const LoadedPlan &plan,
                              const PeakRss *rss = nullptr);
 
+/// The current resident set size of this process (VmRSS), in bytes.
+uint64_t currentRssBytes();
+
+/// One request's log line: "WHO: request K: online X ms, R rounds, B
+/// bytes between the parties, D dealer bytes, rss M MiB".
+std::string requestLogLine(llvm::StringRef who, size_t k, const RunProfile &p);
+
 /// Reads the plan of \p c and checks it against --expect-plan.
 llvm::Expected<LoadedPlan> loadPlan(const RunConfig &c);
 

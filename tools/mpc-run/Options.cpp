@@ -54,6 +54,12 @@ static cl::list<std::string> outputs("output",
                                      cl::desc("Where an output goes (.npy)"),
                                      cl::value_desc("FILE|NAME=FILE"), top,
                                      localSub, cl::cat(runOptions));
+static cl::opt<std::string> requests(
+    "requests",
+    cl::desc("Party 1: run several requests over one session, one per line "
+             "of FILE: --input NAME=FILE ... --output FILE ... (instead of "
+             "--input and --output)"),
+    cl::value_desc("FILE"), top, cl::cat(runOptions));
 static cl::opt<std::string>
     profile("profile", cl::desc("Write the measured per-op profile (JSON)"),
             cl::value_desc("FILE"), top, dealerSub, localSub,
@@ -137,6 +143,7 @@ RunConfig mpc::tool::runConfig() {
   c.dealerAddr = dealerAddr;
   c.inputs = inputs;
   c.outputs = outputs;
+  c.requests = requests;
   c.revealToBoth = revealToBoth;
   c.quiet = quiet;
   c.timeoutSeconds = timeout;

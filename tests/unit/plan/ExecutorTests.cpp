@@ -14,6 +14,7 @@
 #include "runtime/protocols/Nonlinear.h"
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 using namespace mpc;
@@ -54,13 +55,13 @@ const std::vector<double> kW = {0.2,  -0.5, 0.8, 1.0, 0.3,  -0.7,
                                 -0.4, 0.6,  0.1, 0.9, -1.1, 0.25};
 const std::vector<double> kB = {0.1, -0.2, 0.3};
 
-std::vector<double> chainReference() {
+std::vector<double> chainReference(const std::vector<double> &x = kX) {
   std::vector<double> r;
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 3; ++j) {
       double z = kB[j];
       for (int k = 0; k < 4; ++k)
-        z += kX[i * 4 + k] * kW[k * 3 + j];
+        z += x[i * 4 + k] * kW[k * 3 + j];
       r.push_back(0.5 * z * (1 + std::erf(z / std::sqrt(2.0))));
     }
   return r;
@@ -485,4 +486,144 @@ TEST_CASE("an output truncated by the receiver is exact and the same every run",
   CHECK(c.bytes01 == wordBytes((6 * 49 + 63) / 64));
   CHECK(c.bytes10 == 0);
   CHECK(c.dealerBytes1 == 0);
+}
+
+namespace {
+
+/// Outputs and profiles of one session of several requests, per role.
+struct SessionRun {
+  llvm::Error p0 = llvm::Error::success(), p1 = llvm::Error::success(),
+              dealer = llvm::Error::success();
+  std::vector<PartyResult> r0, r1;
+  std::vector<RunProfile> d;
+};
+
+/// Runs party 1's \p xs as the requests of one session; party 0 refuses
+/// requests from \p refuseFrom on.
+void runSession(const LoadedPlan &plan,
+                const std::vector<std::vector<double>> &xs, SessionRun &out,
+                size_t refuseFrom = SIZE_MAX, bool lastFromParty0 = false) {
+  auto [a0, a1] = MemChannel::pair();
+  auto [b0, bd] = MemChannel::pair();
+  auto [c1, cd] = MemChannel::pair();
+  b0->setPeerName("the dealer");
+  c1->setPeerName("the dealer");
+  bd->setPeerName("party 0");
+  cd->setPeerName("party 1");
+  auto fd = std::async(std::launch::async, [&] {
+    llvm::Error e =
+        runDealerSession(plan, *bd, *cd, {}, [&](size_t, RunProfile p) {
+          out.d.push_back(std::move(p));
+          return llvm::Error::success();
+        });
+    bd->close();
+    cd->close();
+    return e;
+  });
+  auto f1 = std::async(std::launch::async, [&] {
+    SessionHooks h;
+    h.next = [&](size_t k) -> llvm::Expected<std::optional<Request>> {
+      Request r;
+      r.inputs = encode1(plan, {{"x", HostTensor::floats({2, 4}, xs[k])}});
+      r.last = k + 1 == xs.size();
+      return std::optional<Request>(std::move(r));
+    };
+    h.done = [&](size_t, PartyResult r) {
+      out.r1.push_back(std::move(r));
+      return llvm::Error::success();
+    };
+    llvm::Error e = runPartySession(1, plan, {}, *a1, *c1, {}, h);
+    a1->close();
+    c1->close();
+    return e;
+  });
+  SessionHooks h;
+  h.next = [&](size_t k) -> llvm::Expected<std::optional<Request>> {
+    if (k >= refuseFrom)
+      return std::nullopt;
+    Request r;
+    r.last = lastFromParty0 && k + 1 == refuseFrom;
+    return std::optional<Request>(std::move(r));
+  };
+  h.done = [&](size_t, PartyResult r) {
+    out.r0.push_back(std::move(r));
+    return llvm::Error::success();
+  };
+  out.p0 = runPartySession(0, plan, chainWeights(plan), *a0, *b0, {}, h);
+  a0->close();
+  b0->close();
+  out.p1 = f1.get();
+  out.dealer = fd.get();
+}
+
+} // namespace
+
+TEST_CASE("several requests share one session and its set-up",
+          "[plan][executor][session]") {
+  LoadedPlan plan = mustLoad(chainPlan());
+  std::vector<std::vector<double>> xs = {
+      kX, {1.5, 0.25, -0.5, -1.0, 0.9, -0.6, 0.3, 1.7}, kX};
+  SessionRun s;
+  runSession(plan, xs, s);
+  REQUIRE(errorOf(std::move(s.p0)) == "");
+  REQUIRE(errorOf(std::move(s.p1)) == "");
+  REQUIRE(errorOf(std::move(s.dealer)) == "");
+  REQUIRE(s.r1.size() == 3);
+  REQUIRE(s.r0.size() == 3);
+  REQUIRE(s.d.size() == 3);
+  double tol = approxInfo("gelu.puma")->maxAbsErr + 1e-3;
+  for (size_t k = 0; k < xs.size(); ++k) {
+    INFO("request " << k + 1);
+    // Each request against doubles and against a run of its own.
+    std::vector<double> want = chainReference(xs[k]);
+    Run3 alone =
+        runInProcess(plan, chainWeights(plan),
+                     encode1(plan, {{"x", HostTensor::floats({2, 4}, xs[k])}}));
+    requireOk(alone);
+    const HostTensor &y = s.r1[k].outputs.at("y");
+    const HostTensor &y1 = (**alone.p1).outputs.at("y");
+    for (size_t i = 0; i < want.size(); ++i) {
+      CHECK(std::fabs(y.f[i] - want[i]) <= tol);
+      CHECK(std::fabs(y.f[i] - y1.f[i]) <= 2e-3);
+    }
+    // The online phase of every request costs what the formulas say; the
+    // set-up (W - B) is paid by the first request only.
+    Cost setup = setupCost(plan);
+    REQUIRE(setup.setupBytes01 == 4 * 3 * 8);
+    for (RunProfile *p : {&s.r0[k].profile, &s.r1[k].profile}) {
+      CHECK(p->onlineRounds == planCost(plan).rounds);
+      CHECK(p->onlineBytes01 == planCost(plan).bytes01);
+      CHECK(p->setupBytes01 == (k == 0 ? setup.setupBytes01 : 0));
+      CHECK(p->setupRounds == (k == 0 ? setup.rounds : 0));
+    }
+    CHECK(s.r1[k].profile.dealerBytes1 == planCost(plan).dealerBytes1);
+    CHECK(s.d[k].dealerBytes1 == planCost(plan).dealerBytes1);
+    CHECK(s.r0[k].outputs.empty());
+  }
+}
+
+TEST_CASE("party 0 ends a session: refused or last requests",
+          "[plan][executor][session]") {
+  LoadedPlan plan = mustLoad(chainPlan());
+  std::vector<std::vector<double>> xs = {kX, kX, kX};
+  SECTION("refused before request 2") {
+    SessionRun s;
+    runSession(plan, xs, s, 1);
+    CHECK(errorOf(std::move(s.p0)) == "");
+    CHECK(errorOf(std::move(s.dealer)) == "");
+    CHECK_THAT(errorOf(std::move(s.p1)),
+               Contains("party 0 refused request 2 (it is stopping); 1 done"));
+    CHECK(s.r1.size() == 1);
+    CHECK(s.d.size() == 1);
+  }
+  SECTION("request 2 marked last by party 0") {
+    SessionRun s;
+    runSession(plan, xs, s, 2, true);
+    CHECK(errorOf(std::move(s.p0)) == "");
+    CHECK(errorOf(std::move(s.dealer)) == "");
+    CHECK_THAT(errorOf(std::move(s.p1)),
+               Contains("party 0 ended the session after request 2"));
+    CHECK(s.r1.size() == 2);
+    CHECK(s.d.size() == 2);
+  }
 }
