@@ -128,8 +128,8 @@ VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
   int fv = kSafeBits - f - ft;
   Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.len), fv) +
            Builder::constant(p.eps, f + fv);
-  vp.rho =
-      buildRsqrtNormalized(b, x, bits, lo, hi, p.rsqrt.iters, f, rhoFrac(p));
+  vp.rho = buildRsqrtNormalized(b, p.rsqrt.approx, x, bits, lo, hi,
+                                p.rsqrt.iters, f, rhoFrac(p));
   vp.prog = b.finish();
   return vp;
 }
@@ -218,6 +218,10 @@ RingTensor privateGain(const Party &p, const fx::MaskedView &y,
 
 /// Top-bit normalisation of var + eps, minimax guess, a Newton step.
 Approximation layerNormNormalized() { return Approximation::RsqrtNormalized; }
+/// PUMA's LayerNorm is SPU's f_rsqrt: normalisation and a quartic guess.
+Approximation layerNormPuma() { return Approximation::RsqrtSpu; }
+/// SPU's low-accuracy f_rsqrt: normalisation and a quadratic.
+Approximation layerNormSpulow() { return Approximation::RsqrtSpulow; }
 /// CrypTen's LayerNorm is its inv_sqrt (the Newton rsqrt) on var + eps
 /// truncated to frac.
 Approximation layerNormCrypten() { return Approximation::RsqrtNewton; }

@@ -88,9 +88,11 @@ inline int numThresholds(int lo, int hi) { return hi - lo - 1; }
 /// outFrac (>= frac; a finer scale keeps small results' relative precision).
 int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
                      int lo, int hi, int iters, int frac, int outFrac);
-/// 1/sqrt(x), normalised: likewise.
-int buildRsqrtNormalized(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
-                         int lo, int hi, int iters, int frac, int outFrac);
+/// 1/sqrt(x), normalised: likewise, by the normalising rsqrt entry \p a
+/// (its guess; iters Newton steps after it).
+int buildRsqrtNormalized(Builder &b, Approximation a, const Expr &x,
+                         llvm::ArrayRef<int> bits, int lo, int hi, int iters,
+                         int frac, int outFrac);
 /// CrypTen's Newton reciprocal / rsqrt on premasked x at frac.
 int buildReciprocalNewton(Builder &b, int x, int iters, int frac);
 int buildRsqrtNewton(Builder &b, int x, int iters, int frac);

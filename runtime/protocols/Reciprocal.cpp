@@ -25,6 +25,8 @@
 #include "runtime/protocols/NonlinearBuild.h"
 #include "runtime/protocols/Parallel.h"
 
+#include <algorithm>
+#include <array>
 #include <cassert>
 #include <cmath>
 
@@ -39,6 +41,34 @@ namespace {
 /// Minimax degree-3 fit of 1/sqrt(c) on [0.5, 1] (relative error 4.8e-4).
 constexpr double kRsqrtGuess[4] = {2.605307851321697, -3.639631028607458,
                                    2.990506167513526, -0.9566619221528789};
+
+/// SPU's f_rsqrt (papers.md A.2): r(u) ~ 1/sqrt(u) on u in [0.25, 0.5),
+/// with no Newton step after it (relative error 8.2e-5).
+constexpr double kSpuRsqrt[5] = {4.14285016, -15.47994394, 38.4714796,
+                                 -49.86605845, 26.02942339};
+/// SPU's low-accuracy r(u) (papers.md A.2), relative error 5.0e-3.
+constexpr double kSpuRsqrtLow[3] = {3.1855, -5.9417, 4.7979};
+/// Where SPU's polynomials are re-expanded (the middle of c's range).
+constexpr double kSpuCentre = 0.75;
+
+/// SPU's r(u) (coefficients \p a) as p(c) ~ 1/sqrt(c) on c = 2u in
+/// [0.5, 1): p(c) = r(c/2)/sqrt(2), in powers of v = c - kSpuCentre. The
+/// same polynomial; in v its top powers are small (|v| <= 0.25), so their
+/// coefficients, quantised where the coarse c's powers leave few bits,
+/// cost little.
+template <size_t N> std::array<double, N> spuCentred(const double (&a)[N]) {
+  std::array<double, N> out{};
+  for (size_t k = 0; k < N; ++k) {
+    double ak = a[k] / std::ldexp(std::sqrt(2.0), int(k));
+    // ak c^k = ak (v + centre)^k = sum_j ak C(k, j) centre^(k-j) v^j.
+    double binom = 1;
+    for (size_t j = 0; j <= k; ++j) {
+      out[j] += ak * binom * std::pow(kSpuCentre, double(k - j));
+      binom = binom * double(k - j) / double(j + 1);
+    }
+  }
+  return out;
+}
 
 } // namespace
 
@@ -105,31 +135,69 @@ int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
   return out;
 }
 
-int buildRsqrtNormalized(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
-                         int lo, int hi, int iters, int f, int outFrac) {
-  assert(iters >= 1 && "the normalised rsqrt needs a Newton step");
+int buildRsqrtNormalized(Builder &b, Approximation a, const Expr &x,
+                         llvm::ArrayRef<int> bits, int lo, int hi, int iters,
+                         int f, int outFrac) {
+  bool spu = a == Approximation::RsqrtSpu;
+  assert((iters >= 1 || a != Approximation::RsqrtNormalized) &&
+         "the cubic guess needs a Newton step");
   int ft = std::max(hi, 1);
   Expr t = bucketSum(
       b, bits, lo, hi, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
   Expr c = x * t;
   assert(c.scale <= kSafeBits && "normalised input too fine");
-  int fl = std::min(f, 13);
   int craw = b.local(c);
-  int cm = b.trunc(craw, c.scale - f);
+  if (a == Approximation::RsqrtSpulow) {
+    // SPU's quadratic times the un-normalising factor in one truncation,
+    // in v = c - centre: c at 13 bits (half-ulp offset: < 6e-5), the
+    // factor at 20 (2.4e-4 at its smallest, 2^-8).
+    const int fq = std::min(f, 13), fsq = 20;
+    int cq = b.trunc(craw, c.scale - fq);
+    b.nextStage();
+    Expr cv = b.var(cq, fq) -
+              Builder::constant(kSpuCentre - std::ldexp(1.0, -fq - 1), fq);
+    std::array<double, 3> coef = spuCentred(kSpuRsqrtLow);
+    Expr s = bucketSum(
+        b, bits, lo, hi, [](int k) { return std::pow(2.0, -(k + 1) / 2.0); },
+        fsq);
+    // |p| < 4 for c in [0, 1] (the lowest bucket's c may be below 0.5),
+    // and s <= 2^(-(lo+1)/2): the scale that keeps p s in range.
+    int scale = kSafeBits - 1 - log2Ceil(4 * std::pow(2.0, -(lo + 1) / 2.0));
+    Expr sum = Builder::constant(0, scale);
+    Expr power = s;
+    for (int k = 0; k < 3; ++k, power = power * cv)
+      sum = sum + Builder::mulConst(power, coef[k], scale - power.scale);
+    assert(sum.scale > outFrac && "output scale too fine");
+    int out = b.trunc(b.local(sum), sum.scale - outFrac);
+    b.nextStage();
+    return out;
+  }
+  int fl = std::min(f, 13);
+  int cm = iters > 0 ? b.trunc(craw, c.scale - f) : -1;
   int cl = b.trunc(craw, c.scale - fl);
   b.nextStage();
 
-  // y0 = p(c) on the coarse copy, coefficients as precise as fits.
+  // y0 = p(c) on the coarse copy, coefficients as precise as fits. SPU's
+  // quartic runs in v = c - centre; the coarse copy's floor is offset by
+  // half its ulp, which halves the error it adds.
   Expr clv = b.var(cl, fl);
-  Expr pw[4] = {Builder::constant(1, 0), clv, clv * clv, clv * clv * clv};
-  double mag = 0;
-  for (double k : kRsqrtGuess)
-    mag += std::fabs(k);
+  if (spu)
+    clv = clv - Builder::constant(kSpuCentre - std::ldexp(1.0, -fl - 1), fl);
+  std::array<double, 5> coef{};
+  std::copy(std::begin(kRsqrtGuess), std::end(kRsqrtGuess), coef.begin());
+  if (spu)
+    coef = spuCentred(kSpuRsqrt);
+  // A bound on |p| for c in [0, 1] (the lowest bucket's c may be below
+  // 0.5): sum |coef_k| |v|^k, |v| <= 1 (cubic) or <= centre (quartic).
+  double mag = 0, vmax = spu ? kSpuCentre : 1.0;
+  for (size_t k = 0; k < coef.size(); ++k)
+    mag += std::fabs(coef[k]) * std::pow(vmax, double(k));
   int scale = kSafeBits - 1 - log2Ceil(mag);
-  Expr guess = Builder::constant(kRsqrtGuess[0], scale);
-  for (int k = 1; k < 4; ++k)
-    guess =
-        guess + Builder::mulConst(pw[k], kRsqrtGuess[k], scale - pw[k].scale);
+  Expr guess = Builder::constant(coef[0], scale);
+  Expr power = clv;
+  for (int k = 1; k < int(coef.size()); ++k, power = power * clv)
+    if (coef[k] != 0)
+      guess = guess + Builder::mulConst(power, coef[k], scale - power.scale);
   int y = b.trunc(b.local(guess), scale - f);
   b.nextStage();
 
@@ -137,6 +205,13 @@ int buildRsqrtNormalized(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
   assert(fs >= f && "rsqrt domain too wide for the un-normalising factor");
   Expr s = bucketSum(
       b, bits, lo, hi, [](int k) { return std::pow(2.0, -(k + 1) / 2.0); }, fs);
+  if (iters == 0) {
+    Expr ys = b.var(y, f) * s;
+    assert(ys.scale > outFrac && "output scale too fine");
+    int out = b.trunc(b.local(ys), ys.scale - outFrac);
+    b.nextStage();
+    return out;
+  }
   Expr cv = b.var(cm, f);
   int out = -1;
   for (int i = 1; i <= iters; ++i) {
@@ -370,6 +445,10 @@ int buildReciprocalSecformer(Builder &b, int x, int iters, int f) {
 NormForm reciprocalSecformer() { return {false, 7, buildReciprocalSecformer}; }
 /// Normalise, minimax guess, Newton steps.
 NormForm rsqrtNormalized() { return {true, 1}; }
+/// Normalise, SPU's quartic guess, no Newton step.
+NormForm rsqrtSpu() { return {true, 0}; }
+/// Normalise, SPU's low-accuracy quadratic, no Newton step.
+NormForm rsqrtSpulow() { return {true, 0}; }
 /// CrypTen: y0 = 2.2 exp(-(x/2 + 0.2)) + 0.2 - x/1024, Newton.
 NormForm rsqrtNewton() { return {false, 3, buildRsqrtNewton}; }
 
@@ -491,9 +570,9 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
       int(lessThanZeroBitsCost(int64_t(T) * n, rsqrtCompareBits(p)).rounds);
   return buildNormProgram(n, f, p.minExp, p.maxBits, rounds,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
-                            return buildRsqrtNormalized(b, b.var(xm, f), bits,
-                                                        p.minExp, p.maxBits,
-                                                        p.iters, f, f);
+                            return buildRsqrtNormalized(
+                                b, p.approx, b.var(xm, f), bits, p.minExp,
+                                p.maxBits, p.iters, f, f);
                           });
 }
 

@@ -43,6 +43,9 @@ struct SoftmaxForm {
   enum Shape { Exp, Quad, Scaling } shape = Exp;
   std::optional<Approximation> exp;
   Approximation recip = Approximation::ReciprocalGoldschmidt;
+  /// Goldschmidt iterations when the entry fixes them (else the
+  /// parameters').
+  std::optional<int> recipIters;
 };
 
 // One implementation per softmax entry of Approximations.def.
@@ -66,22 +69,27 @@ SoftmaxForm softmaxExact() { return {}; }
 /// PUMA's formula exactly: exp by (1 + x/256)^256.
 SoftmaxForm softmaxPuma() {
   return {SoftmaxForm::Exp, Approximation::ExpLimit,
-          Approximation::ReciprocalGoldschmidt};
+          Approximation::ReciprocalGoldschmidt, std::nullopt};
+}
+/// softmax.exact with one Goldschmidt iteration instead of two.
+SoftmaxForm softmaxGoldschmidt1() {
+  return {SoftmaxForm::Exp, std::nullopt, Approximation::ReciprocalGoldschmidt,
+          1};
 }
 /// CrypTen's: exp by (1 + x/256)^256 and the Newton reciprocal.
 SoftmaxForm softmaxCrypten() {
   return {SoftmaxForm::Exp, Approximation::ExpLimit,
-          Approximation::ReciprocalNewton};
+          Approximation::ReciprocalNewton, std::nullopt};
 }
 /// (x + c)^2 / sum (x + c)^2.
 SoftmaxForm softmaxTwoQuad() {
-  return {SoftmaxForm::Quad, std::nullopt,
-          Approximation::ReciprocalGoldschmidt};
+  return {SoftmaxForm::Quad, std::nullopt, Approximation::ReciprocalGoldschmidt,
+          std::nullopt};
 }
 /// x / n: no reciprocal (the member is unused).
 SoftmaxForm softmaxScaling() {
   return {SoftmaxForm::Scaling, std::nullopt,
-          Approximation::ReciprocalGoldschmidt};
+          Approximation::ReciprocalGoldschmidt, std::nullopt};
 }
 
 SoftmaxForm::Shape shapeOf(const SoftmaxParams &p) {
@@ -229,6 +237,8 @@ ReciprocalParams nl::softmaxRecip(const SoftmaxParams &p, int64_t len) {
   rp.frac = p.frac;
   if (form.recip != Approximation::ReciprocalGoldschmidt)
     rp.iters = reciprocalIters(form.recip);
+  if (form.recipIters)
+    rp.iters = *form.recipIters;
   if (form.shape == SoftmaxForm::Exp) {
     // The sums are in [1, len]: the max entry contributes e^0.
     rp.minExp = 0;

@@ -130,8 +130,13 @@ llvm::Error validateRsqrt(const RsqrtParams &p) {
       return mpc::error("rsqrt: Newton iters {} outside [1, 10]", p.iters);
     return llvm::Error::success();
   }
-  if (p.iters < 1 || p.iters > 4)
-    return mpc::error("rsqrt: Newton steps {} outside [1, 4]", p.iters);
+  // rsqrt.normalized's cubic guess needs a Newton step; SPU's quartic
+  // takes any; its quadratic is fused with the output (none).
+  int minIters = p.approx == Approximation::RsqrtNormalized ? 1 : 0;
+  int maxIters = p.approx == Approximation::RsqrtSpulow ? 0 : 4;
+  if (p.iters < minIters || p.iters > maxIters)
+    return mpc::error("{}: Newton steps {} outside [{}, {}]",
+                      approxInfo(p.approx).name, p.iters, minIters, maxIters);
   if (auto e = checkBuckets(p.frac, p.minExp, p.maxBits, "rsqrt"))
     return e;
   int fs = std::min(30, kSafeBits - 2 - 2 * p.frac -
