@@ -29,9 +29,11 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
        {}},
       {"puma", // check-names: not an approximation, the preset of PUMA
        "PUMA (papers.md B.2): 4-piece GeLU, softmax with exp (1 + x/256)^256 "
-       "and Goldschmidt division; LayerNorm with SPU's normalised rsqrt",
+       "and Goldschmidt division; LayerNorm with SPU's f_rsqrt (its quartic "
+       "guess, no Newton step)",
        {{ApproxKind::Gelu, Approximation::GeluPuma},
-        {ApproxKind::Softmax, Approximation::SoftmaxPuma}}},
+        {ApproxKind::Softmax, Approximation::SoftmaxPuma},
+        {ApproxKind::LayerNorm, Approximation::LayerNormPuma}}},
       {"crypten", // check-names: not an approximation, CrypTen's preset
        "CrypTen (papers.md A.1, B.5): GeLU by its erf Taylor series (inputs "
        "in [-2.2, 2.2] only), softmax with exp (1 + x/256)^256 and Newton "
@@ -44,6 +46,14 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
        "models distilled with them",
        {{ApproxKind::Gelu, Approximation::GeluQuad},
         {ApproxKind::Softmax, Approximation::SoftmaxTwoQuad}}},
+      {"secformer", // check-names: not an approximation, SecFormer's preset
+       "SecFormer (papers.md A.6, B.3): 2Quad softmax and LayerNorm by "
+       "Goldschmidt rsqrt without an initial guess (input deflated); only "
+       "for models distilled with 2Quad. Stand-ins: the default GeLU for its "
+       "Fourier-series erf (both approximate the erf GeLU; the sine protocol "
+       "is not in the menu), normalised Goldschmidt for its 2Quad division",
+       {{ApproxKind::Softmax, Approximation::SoftmaxTwoQuad},
+        {ApproxKind::LayerNorm, Approximation::LayerNormSecformer}}},
   };
   return presets;
 }
