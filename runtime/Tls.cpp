@@ -17,6 +17,8 @@
 #include "runtime/Tls.h"
 #include "support/Diag.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -105,7 +107,7 @@ llvm::Expected<BioPtr> createFile(llvm::StringRef path, mode_t mode) {
 
 /// What the verification callback checks for one connection.
 struct PinCheck {
-  const std::map<int, Fingerprint> *trusted = nullptr;
+  const TlsContext *ctx = nullptr;
   llvm::ArrayRef<int> roles; ///< Roles the peer may have.
   Fingerprint presented;     ///< The leaf's fingerprint, once seen.
   int role = -1;             ///< Matching role, or -1.
@@ -134,8 +136,7 @@ int verifyPinned(int /*preverifyOk*/, X509_STORE_CTX *store) {
   }
   check->presented = *f;
   for (int r : check->roles) {
-    auto it = check->trusted->find(r);
-    if (it != check->trusted->end() && it->second == *f) {
+    if (check->ctx->trusts(r, *f)) {
       check->role = r;
       return 1;
     }
@@ -287,6 +288,23 @@ TlsContext::TlsContext(Identity self, std::map<int, Fingerprint> trusted)
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
+void TlsContext::alsoTrust(int role, Fingerprint f) {
+  alsoTrusted_[role].push_back(std::move(f));
+}
+
+void TlsContext::trustAnyCertificate(int role) {
+  anyCertificate_.push_back(role);
+}
+
+bool TlsContext::trusts(int role, const Fingerprint &f) const {
+  if (llvm::is_contained(anyCertificate_, role))
+    return true;
+  if (auto it = trusted_.find(role); it != trusted_.end() && it->second == f)
+    return true;
+  auto it = alsoTrusted_.find(role);
+  return it != alsoTrusted_.end() && llvm::is_contained(it->second, f);
+}
+
 llvm::Expected<std::shared_ptr<TlsContext>>
 TlsContext::create(Identity self, std::map<int, Fingerprint> trusted) {
   for (auto &[r, f] : trusted) {
@@ -352,12 +370,18 @@ TlsContext::handshake(std::unique_ptr<TcpChannel> tcp, bool server,
   std::string addr = tcp->peerName();
   std::string expected;
   for (int r : roles) {
-    auto it = trusted_.find(r);
-    if (it == trusted_.end())
+    std::vector<Fingerprint> pins;
+    if (auto it = trusted_.find(r); it != trusted_.end())
+      pins.push_back(it->second);
+    if (auto it = alsoTrusted_.find(r); it != alsoTrusted_.end())
+      pins.insert(pins.end(), it->second.begin(), it->second.end());
+    bool any = llvm::is_contained(anyCertificate_, r);
+    if (pins.empty() && !any)
       return mpc::error("no certificate is trusted for {} (--trust {}=CERT)",
                         roleName(r), roleKey(r).str());
+    std::string list = any ? "any certificate" : llvm::join(pins, ", ");
     expected += fmt::format("{}{} ({})", expected.empty() ? "" : " or ",
-                            roleKey(r).str(), it->second);
+                            roleKey(r).str(), list);
   }
   std::string who =
       roles.size() == 1 ? describePeer(roles[0], addr) : "the peer at " + addr;
@@ -371,7 +395,7 @@ TlsContext::handshake(std::unique_ptr<TcpChannel> tcp, bool server,
   std::unique_ptr<TlsChannel> ch(new TlsChannel(std::move(tcp), ssl));
   ch->setPeerName(who);
   PinCheck check;
-  check.trusted = &trusted_;
+  check.ctx = this;
   check.roles = roles;
   SSL_set_ex_data(ssl, pinIndex(), &check);
   if (server)
@@ -422,7 +446,7 @@ TlsContext::handshake(std::unique_ptr<TcpChannel> tcp, bool server,
     return f.takeError();
   int role = -1;
   for (int r : roles)
-    if (trusted_.at(r) == *f)
+    if (!f->empty() && trusts(r, *f))
       role = r;
   if (role < 0)
     return mpc::error("{} presented a certificate with SHA-256 fingerprint "

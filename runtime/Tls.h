@@ -105,6 +105,17 @@ public:
   const Identity &self() const { return self_; }
   const std::map<int, Fingerprint> &trusted() const { return trusted_; }
 
+  /// Serving many clients (`mpc-run serve`): \p f is accepted for \p role
+  /// too, beside the certificate create() pinned for it (if any).
+  void alsoTrust(int role, Fingerprint f);
+  /// Serving unknown clients (--any-client): any certificate is accepted
+  /// for \p role. The connection is still TLS 1.3 with the certificate's
+  /// key proven, so the peer's identity is a fingerprint that can be
+  /// logged; it is simply not pinned.
+  void trustAnyCertificate(int role);
+  /// Whether a peer presenting \p f is accepted as \p role.
+  bool trusts(int role, const Fingerprint &f) const;
+
 private:
   TlsContext(Identity self, std::map<int, Fingerprint> trusted);
   llvm::Expected<std::unique_ptr<TlsChannel>>
@@ -112,6 +123,8 @@ private:
             llvm::ArrayRef<int> roles) const;
   Identity self_;
   std::map<int, Fingerprint> trusted_;
+  std::map<int, std::vector<Fingerprint>> alsoTrusted_;
+  std::vector<int> anyCertificate_;
   SSL_CTX *ctx_ = nullptr;
 };
 

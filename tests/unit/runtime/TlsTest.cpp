@@ -190,6 +190,46 @@ TEST_CASE("TLS refuses a certificate that is not pinned", "[tls]") {
   }
 }
 
+TEST_CASE("A server pins several clients, or accepts any", "[tls]") {
+  Identity p0 = fresh("party0"), a = fresh("alice"), b = fresh("bob");
+  Fingerprint f0 = p0.fingerprint(), fa = a.fingerprint(), fb = b.fingerprint();
+  auto server = context(std::move(p0), {{1, fa}});
+  auto alice = context(std::move(a), {{0, f0}});
+  auto bob = context(std::move(b), {{0, f0}});
+  auto carol = context(fresh("carol"), {{0, f0}});
+
+  // Only alice is pinned: bob is refused, with both pins named.
+  auto [s0, c0] = connectPair(*server, {1}, *bob, 0);
+  REQUIRE_FALSE(bool(s0));
+  CHECK_THAT(llvm::toString(s0.takeError()),
+             Contains("fingerprint " + fb + ", but party1 (" + fa + ")"));
+  llvm::consumeError(c0.takeError());
+
+  server->alsoTrust(1, fb);
+  CHECK(server->trusts(1, fa));
+  CHECK(server->trusts(1, fb));
+  CHECK_FALSE(server->trusts(0, fb)); // pins are per role
+  for (TlsContext *client : {alice.get(), bob.get()}) {
+    auto [s, c] = connectPair(*server, {1}, *client, 0);
+    REQUIRE(errText(s.takeError()) == "");
+    REQUIRE(errText(c.takeError()) == "");
+    CHECK((*s)->authenticatedRole() == 1);
+  }
+  auto [s1, c1] = connectPair(*server, {1}, *carol, 0);
+  REQUIRE_FALSE(bool(s1));
+  CHECK_THAT(llvm::toString(s1.takeError()),
+             Contains("party1 (" + fa + ", " + fb + ")"));
+  llvm::consumeError(c1.takeError());
+
+  // --any-client: any certificate is party 1's, and its fingerprint known.
+  server->trustAnyCertificate(1);
+  auto [s2, c2] = connectPair(*server, {1}, *carol, 0);
+  REQUIRE(errText(s2.takeError()) == "");
+  REQUIRE(errText(c2.takeError()) == "");
+  CHECK((*s2)->authenticatedRole() == 1);
+  CHECK((*s2)->peerFingerprint().size() == 64);
+}
+
 TEST_CASE("The TLS byte stream is records only, with no plaintext", "[tls]") {
   // A recording relay between a TLS client and server.
   auto [t0, t1] = tlsContexts();
