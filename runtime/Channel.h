@@ -179,6 +179,9 @@ public:
   accept(TcpChannel::Duration timeout);
   /// The port actually bound (useful with port 0).
   int port() const { return port_; }
+  /// The listening socket, to poll it with other descriptors (a server's
+  /// accept loop); this listener still owns and closes it.
+  int fd() const { return fd_; }
 
 private:
   TcpListener(int fd, int port) : fd_(fd), port_(port) {}

@@ -13,6 +13,10 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <openssl/rand.h>
+
+#include <cstring>
+
 using namespace mpc;
 using namespace mpc::rt;
 
@@ -59,6 +63,8 @@ llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
     return links;
   }
   std::map<int, std::string> files;
+  std::vector<std::string> moreClients; // serving: party 1's further pins
+  bool serving = c.mode == RunConfig::Serve || c.serve;
   for (const std::string &spec : c.trust) {
     auto [key, file] = llvm::StringRef(spec).split('=');
     int role = roleFromKey(key);
@@ -70,17 +76,27 @@ llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
       return mpc::error("--trust {}: that is this role ({}); pass its "
                         "certificate with --cert",
                         spec, roleName(me));
+    if (role == 1 && serving && c.anyClient)
+      return mpc::error("--trust {}: --any-client accepts every client; "
+                        "drop one of them",
+                        spec);
+    if (role == 1 && serving && files.count(role)) {
+      moreClients.push_back(file.str());
+      continue;
+    }
     if (files.count(role))
       return mpc::error("--trust {}: {} is trusted twice", spec, key.str());
     files[role] = file.str();
   }
   for (int peer : peersOf(me))
-    if (!files.count(peer))
+    if (!files.count(peer) && !(peer == 1 && serving && c.anyClient))
       return mpc::error("{} talks to {}: pass its certificate with --trust "
                         "{}=CERT",
                         roleName(me), roleName(peer), roleKey(peer).str());
   std::map<int, Fingerprint> trusted;
   for (int peer : peersOf(me)) {
+    if (!files.count(peer))
+      continue; // --any-client
     auto f = certFileFingerprint(files[peer]);
     if (!f)
       return addContext(f.takeError(), "--trust " + roleKey(peer).str() + ": ");
@@ -92,8 +108,61 @@ llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
   auto tls = TlsContext::create(std::move(*id), std::move(trusted));
   if (!tls)
     return tls.takeError();
+  for (const std::string &file : moreClients) {
+    auto f = certFileFingerprint(file);
+    if (!f)
+      return addContext(f.takeError(), "--trust party1: ");
+    (*tls)->alsoTrust(1, *f);
+  }
+  if (serving && c.anyClient)
+    (*tls)->trustAnyCertificate(1);
   links.tls = std::move(*tls);
   return links;
+}
+
+namespace {
+constexpr char kPairMagic[8] = {'M', 'P', 'C', 'C', 'P', 'A', 'I', 'R'};
+} // namespace
+
+llvm::Expected<PairToken> mpc::rt::newPairToken() {
+  PairToken t;
+  if (RAND_bytes(t.data(), int(t.size())) != 1)
+    return mpc::error("no randomness for a pairing token");
+  return t;
+}
+
+std::array<uint8_t, kPairingBytes> mpc::rt::encodePairing(const PairToken &t) {
+  std::array<uint8_t, kPairingBytes> b{};
+  std::memcpy(b.data(), kPairMagic, 8);
+  std::memcpy(b.data() + 8, t.data(), t.size());
+  return b;
+}
+
+llvm::Expected<PairToken> mpc::rt::parsePairing(llvm::ArrayRef<uint8_t> b) {
+  if (b.size() != kPairingBytes || std::memcmp(b.data(), kPairMagic, 8) != 0)
+    return mpc::error("not an mpc-run party (no pairing preamble; is it an "
+                      "older mpc-run?)");
+  PairToken t;
+  std::memcpy(t.data(), b.data() + 8, t.size());
+  return t;
+}
+
+llvm::Expected<PairToken> mpc::rt::readPairing(TcpChannel &tcp) {
+  std::array<uint8_t, kPairingBytes> b{};
+  if (llvm::Error e = tcp.recv(b))
+    return addContext(std::move(e), "pairing: ");
+  auto t = parsePairing(b);
+  if (!t)
+    return addContext(t.takeError(), tcp.peerName() + ": ");
+  return t;
+}
+
+llvm::Error mpc::rt::sendPairing(Channel &peer, const PairToken &token) {
+  return addContext(peer.send(token), "pairing token: ");
+}
+
+llvm::Error mpc::rt::recvPairing(Channel &peer, PairToken &token) {
+  return addContext(peer.recv(token), "pairing token from party 0: ");
 }
 
 std::unique_ptr<Channel> Links::emulated(std::unique_ptr<Channel> ch) const {
@@ -103,11 +172,15 @@ std::unique_ptr<Channel> Links::emulated(std::unique_ptr<Channel> ch) const {
 }
 
 llvm::Expected<std::unique_ptr<Channel>>
-Links::connect(const std::string &address, int role) const {
+Links::connect(const std::string &address, int role,
+               const PairToken *pairing) const {
   auto tcp = TcpChannel::connect(address, timeout);
   if (!tcp)
     return tcp.takeError();
   (*tcp)->setTimeout(timeout);
+  if (pairing)
+    if (llvm::Error e = (*tcp)->send(encodePairing(*pairing)))
+      return addContext(std::move(e), "pairing: ");
   if (!tls) {
     (*tcp)->setPeerName((role == kDealerRole ? "the dealer" : roleName(role)) +
                         " at " + address);
@@ -124,13 +197,19 @@ Links::accept(TcpListener &l, llvm::ArrayRef<int> roles) const {
   auto tcp = l.accept(timeout);
   if (!tcp)
     return tcp.takeError();
-  (*tcp)->setTimeout(timeout);
+  return secure(std::move(*tcp), roles);
+}
+
+llvm::Expected<std::unique_ptr<Channel>>
+Links::secure(std::unique_ptr<TcpChannel> tcp,
+              llvm::ArrayRef<int> roles) const {
+  tcp->setTimeout(timeout);
   if (!tls) {
     if (roles.size() == 1)
-      (*tcp)->setPeerName(roleName(roles[0]) + " (" + (*tcp)->peerName() + ")");
-    return emulated(std::move(*tcp));
+      tcp->setPeerName(roleName(roles[0]) + " (" + tcp->peerName() + ")");
+    return emulated(std::move(tcp));
   }
-  auto ch = tls->accept(std::move(*tcp), roles);
+  auto ch = tls->accept(std::move(tcp), roles);
   if (!ch)
     return ch.takeError();
   return emulated(std::move(*ch));

@@ -66,8 +66,10 @@ std::function<void(const Progress &)> progressOf(const RunConfig &c,
   };
 }
 
-/// Listens on c.listen and reports the port bound (RunConfig::portFile).
-llvm::Expected<std::unique_ptr<TcpListener>> listenOn(const RunConfig &c) {
+} // namespace
+
+llvm::Expected<std::unique_ptr<TcpListener>>
+mpc::rt::listenOn(const RunConfig &c) {
   auto l = TcpListener::listen(c.listen);
   if (!l)
     return l.takeError();
@@ -78,22 +80,43 @@ llvm::Expected<std::unique_ptr<TcpListener>> listenOn(const RunConfig &c) {
   return l;
 }
 
-llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
-  auto links = makeLinks(c, kDealerRole);
+llvm::Expected<Listening> mpc::rt::listenAs(const RunConfig &c, int role,
+                                            llvm::StringRef who) {
+  auto links = makeLinks(c, role);
   if (!links)
-    return addContext(links.takeError(), "dealer: ");
+    return addContext(links.takeError(), who);
   auto listener = listenOn(c);
   if (!listener)
-    return addContext(listener.takeError(), "dealer: ");
+    return addContext(listener.takeError(), who);
+  return Listening{std::move(*links), std::move(*listener)};
+}
+
+namespace {
+
+llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
+  if (c.serve)
+    return runDealerService(c, plan);
+  auto l = listenAs(c, kDealerRole, "dealer: ");
+  if (!l)
+    return l.takeError();
+  Links *links = &l->links;
+  std::unique_ptr<TcpListener> *listener = &l->listener;
   std::unique_ptr<Channel> ch[2];
+  std::optional<PairToken> token;
   for (auto &link : ch) {
-    // Over TLS the first party's certificate takes its role; the second
-    // connection must then be the other party's.
-    std::vector<int> roles;
-    for (int r : {0, 1})
-      if (&link == &ch[0] || ch[0]->authenticatedRole() != r)
-        roles.push_back(r);
-    auto a = links->accept(**listener, roles);
+    auto tcp = (*listener)->accept(links->timeout);
+    if (!tcp)
+      return addContext(tcp.takeError(), "dealer: waiting for the parties: ");
+    (*tcp)->setTimeout(links->timeout);
+    auto t = readPairing(**tcp);
+    if (!t)
+      return addContext(t.takeError(), "dealer: ");
+    if (token && *t != *token)
+      return mpc::error("dealer: the two parties come from different "
+                        "sessions (their pairing tokens differ); a dealer "
+                        "for several sessions is `mpc-run dealer --serve`");
+    token = *t;
+    auto a = links->secure(std::move(*tcp), otherRoles(ch[0].get()));
     if (!a)
       return addContext(a.takeError(), "dealer: waiting for the parties: ");
     link = std::move(*a);
@@ -178,14 +201,31 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
       return addContext(l.takeError(), "party 0: ");
     listener = std::move(*l);
   }
-  auto dealer = links->connect(c.dealerAddr, kDealerRole);
-  if (!dealer)
-    return addContext(dealer.takeError(), who + ": connecting to the dealer: ");
-  auto peer =
-      id == 0 ? links->accept(*listener, {1}) : links->connect(c.connect, 0);
+  // Party 0 draws the pairing token (SessionImpl.h) and brings it to the
+  // dealer first; party 1 gets it from party 0, then goes to the dealer.
+  llvm::Expected<PairToken> token = id == 0 ? newPairToken() : PairToken{};
+  if (!token)
+    return addContext(token.takeError(), "party 0: ");
+  llvm::Expected<std::unique_ptr<Channel>> dealer(nullptr), peer(nullptr);
+  if (id == 0) {
+    dealer = links->connect(c.dealerAddr, kDealerRole, &*token);
+    if (!dealer)
+      return addContext(dealer.takeError(),
+                        who + ": connecting to the dealer: ");
+  }
+  peer = id == 0 ? links->accept(*listener, {1}) : links->connect(c.connect, 0);
   if (!peer)
     return addContext(peer.takeError(),
                       fmt::format("{}: connecting to party {}: ", who, 1 - id));
+  if (llvm::Error e =
+          id == 0 ? sendPairing(**peer, *token) : recvPairing(**peer, *token))
+    return addContext(std::move(e), who + ": ");
+  if (id == 1) {
+    dealer = links->connect(c.dealerAddr, kDealerRole, &*token);
+    if (!dealer)
+      return addContext(dealer.takeError(),
+                        who + ": connecting to the dealer: ");
+  }
 
   maybeDie(c, "connect", 0);
   RunOptions ro;
@@ -232,6 +272,16 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
 
 } // namespace
 
+std::vector<int> mpc::rt::otherRoles(const Channel *first) {
+  // Over TLS the first party's certificate takes its role; the second
+  // connection must then be the other party's.
+  std::vector<int> roles;
+  for (int r : {0, 1})
+    if (!first || first->authenticatedRole() != r)
+      roles.push_back(r);
+  return roles;
+}
+
 llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
   if (c.plan.empty())
     return mpc::error("--plan is required");
@@ -240,7 +290,14 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
   if (!c.emulateNet.empty())
     if (auto net = parseNetworkModel(c.emulateNet, "--emulate-net"); !net)
       return net.takeError();
+  if (c.maxSessions == 0)
+    return mpc::error("--max-sessions expects at least 1");
   switch (c.mode) {
+  case RunConfig::Serve:
+    if (c.weights.empty() || c.listen.empty() || c.dealerAddr.empty())
+      return mpc::error("mpc-run serve needs --weights, --listen HOST:PORT "
+                        "and --dealer HOST:PORT (a dealer --serve)");
+    break;
   case RunConfig::Party:
     if (c.party != 0 && c.party != 1)
       return mpc::error("say which role to run: --party 0, --party 1, "
@@ -287,6 +344,8 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
                         "not '{}'",
                         c.dieAt);
   }
+  if (c.anyClient && c.mode != RunConfig::Serve && !c.serve)
+    return mpc::error("--any-client is for mpc-run serve and dealer --serve");
   if (c.insecure && (!c.keyFile.empty() || !c.trust.empty()))
     return mpc::error("--insecure runs without identities: drop --key, "
                       "--cert and --trust, or --insecure");
@@ -332,9 +391,13 @@ llvm::Error mpc::rt::runRole(const RunConfig &c) {
   auto plan = loadPlan(c);
   if (!plan)
     return plan.takeError();
-  if (llvm::Error e = checkMemory(
-          *plan, c, c.mode == RunConfig::Dealer ? kDealerRole : c.party))
+  if (llvm::Error e = checkMemory(*plan, c,
+                                  c.mode == RunConfig::Dealer  ? kDealerRole
+                                  : c.mode == RunConfig::Serve ? 0
+                                                               : c.party))
     return e;
+  if (c.mode == RunConfig::Serve)
+    return runServe(c, *plan);
   return c.mode == RunConfig::Dealer ? runDealerRole(c, *plan)
                                      : runPartyRole(c, *plan);
 }

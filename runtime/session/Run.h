@@ -31,7 +31,7 @@ constexpr uint32_t kDefaultMaterialWindowMiB = 512;
 
 /// One mpc-run invocation: a role, or `local` (all three).
 struct RunConfig {
-  enum Mode { Party, Dealer, Local } mode = Party;
+  enum Mode { Party, Dealer, Local, Serve } mode = Party;
   int party = -1; ///< Mode Party: 0 or 1.
   std::string plan, weights, profile;
   std::string listen;     ///< Party 0 and the dealer: HOST:PORT to listen on.
@@ -71,6 +71,14 @@ struct RunConfig {
   /// mpc-run --emulate-net: this role's links to its peers behave as over
   /// this network (parseNetworkModel's syntax); empty: as they are.
   std::string emulateNet;
+  /// `mpc-run serve` (mode Serve: party 0 for many clients) and
+  /// `mpc-run dealer --serve`: at most this many sessions at once; a
+  /// client over the limit waits (in the listen queue) until one ends.
+  bool serve = false; ///< Dealer: --serve.
+  unsigned maxSessions = 8;
+  /// Serving: accept any client certificate (README, Serving); otherwise
+  /// each client is pinned with a --trust party1=CERT.
+  bool anyClient = false;
   /// The SHA-256 (hex) the plan file must have: a client pins the plan it
   /// reviewed (`sha256sum model.plan`).
   std::string expectPlan;

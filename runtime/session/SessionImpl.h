@@ -9,6 +9,7 @@
 #include "runtime/plan/Profile.h"
 #include "runtime/session/Run.h"
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -39,6 +40,25 @@ llvm::Error checkMemory(const LoadedPlan &plan, const RunConfig &c, int role);
 /// otherwise prints what party 0 learns, one line on stderr.
 llvm::Error reviewPlanAsClient(const LoadedPlan &plan, const RunConfig &c);
 
+/// Pairing: every party -> dealer connection starts, before TLS, with
+/// "MPCCPAIR" and a 32-byte token that party 0 drew for the session and
+/// sent party 1 inside their TLS link, first thing. The dealer runs the
+/// two connections with the same token as one session: a dealer service
+/// (`mpc-run dealer --serve`) tells its concurrent sessions apart by it.
+/// The token only routes; who is who is still proven by the certificates,
+/// and that both parties are in the same run by the session id of the
+/// hellos (Handshake.h). A token seen on the wire lets an attacker who can
+/// connect take a session's place at the dealer, which fails that
+/// session's handshake: a denial of service, as cutting the link is.
+using PairToken = std::array<uint8_t, 32>;
+constexpr size_t kPairingBytes = 40;
+/// A fresh random token (party 0, per session).
+llvm::Expected<PairToken> newPairToken();
+std::array<uint8_t, kPairingBytes> encodePairing(const PairToken &t);
+llvm::Expected<PairToken> parsePairing(llvm::ArrayRef<uint8_t> bytes);
+/// Reads the pairing preamble of a connection to the dealer.
+llvm::Expected<PairToken> readPairing(TcpChannel &tcp);
+
 /// How one role opens its links: TLS with its identity and pinned peers,
 /// or plain TCP with --insecure.
 struct Links {
@@ -47,12 +67,18 @@ struct Links {
   /// --emulate-net: each channel is wrapped in an EmulatedChannel.
   std::optional<NetworkModel> emulate;
 
-  /// Connects to \p role at \p address (retrying until the timeout).
-  llvm::Expected<std::unique_ptr<Channel>> connect(const std::string &address,
-                                                   int role) const;
+  /// Connects to \p role at \p address (retrying until the timeout); to
+  /// the dealer with the session's \p pairing token first.
+  llvm::Expected<std::unique_ptr<Channel>>
+  connect(const std::string &address, int role,
+          const PairToken *pairing = nullptr) const;
   /// Accepts one connection on \p l from one of \p roles.
   llvm::Expected<std::unique_ptr<Channel>>
   accept(TcpListener &l, llvm::ArrayRef<int> roles) const;
+  /// An accepted connection from one of \p roles, over TLS unless
+  /// --insecure.
+  llvm::Expected<std::unique_ptr<Channel>>
+  secure(std::unique_ptr<TcpChannel> tcp, llvm::ArrayRef<int> roles) const;
   /// \p ch, in an EmulatedChannel when emulating.
   std::unique_ptr<Channel> emulated(std::unique_ptr<Channel> ch) const;
 };
@@ -61,7 +87,34 @@ struct Links {
 std::vector<int> peersOf(int role);
 
 /// Loads the identity and the pins of \p c for role \p me (or, with
-/// --insecure, prints the warning).
+/// --insecure, prints the warning). Serving (mpc-run serve, dealer
+/// --serve), party 1 may be trusted with several certificates, or with
+/// any (--any-client).
 llvm::Expected<Links> makeLinks(const RunConfig &c, int me);
+
+/// Listens on c.listen and reports the port bound (RunConfig::portFile).
+llvm::Expected<std::unique_ptr<TcpListener>> listenOn(const RunConfig &c);
+
+/// A listening role's links and listener (the dealer, party 0 serving);
+/// errors start with \p who.
+struct Listening {
+  Links links;
+  std::unique_ptr<TcpListener> listener;
+};
+llvm::Expected<Listening> listenAs(const RunConfig &c, int role,
+                                   llvm::StringRef who);
+
+/// The roles the dealer accepts on a party's connection: either party
+/// for the first (\p first null), the other one for the second.
+std::vector<int> otherRoles(const Channel *first);
+
+/// The pairing token party 0 sends party 1 over \p peer; party 1 receives
+/// it (\p token is in/out).
+llvm::Error sendPairing(Channel &peer, const PairToken &token);
+llvm::Error recvPairing(Channel &peer, PairToken &token);
+
+/// `mpc-run serve` and `mpc-run dealer --serve` (Serve.cpp).
+llvm::Error runServe(const RunConfig &c, const LoadedPlan &plan);
+llvm::Error runDealerService(const RunConfig &c, const LoadedPlan &plan);
 
 } // namespace mpc::rt
