@@ -29,9 +29,10 @@
 // Each request is logged by the child as one line on stderr (session
 // number, request number, online time, bytes, resident memory); a session's
 // end as one more (requests done, or the error). SIGINT or SIGTERM stops
-// accepting and passes the signal to the sessions, which refuse any further
-// request, finish the current one and end; then the server exits 0. A
-// second signal aborts the sessions left (SIGKILL).
+// accepting and passes the signal to the sessions: the server's refuse any
+// further request, finish the current one and end (the dealer's end with
+// them); then the process exits 0. A second signal aborts the sessions
+// left (SIGKILL).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/session/SessionImpl.h"
@@ -167,9 +168,8 @@ bool waitReadable(int fd, int wake, int ms) {
 /// After a stop signal: the sessions finish their current request; a
 /// second signal kills them. Returns once all have ended.
 void stopSessions(Sessions &sessions, const std::string &who, int wake) {
-  logLine(fmt::format("{}: stopping: no new sessions; the running ones end "
-                      "after their current request (a second signal "
-                      "aborts them)",
+  logLine(fmt::format("{}: stopping: no new sessions; waiting for the "
+                      "running ones (a second signal aborts them)",
                       who));
   sessions.signal(SIGTERM);
   bool aborted = false;
