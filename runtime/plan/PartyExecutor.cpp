@@ -53,17 +53,23 @@ private:
   llvm::Error shareOutputsWithParty0();
   PartyResult collect();
   std::vector<const RingTensor *> inputsOf(const OpDesc &op);
+  const RingTensor &value(int32_t id) const {
+    return sessionWeights_[id] ? *sessionWeights_[id] : values_[id];
+  }
   std::string who() const { return roleName(id_); }
 
   int id_;
   const LoadedPlan &plan_;
-  WeightMap weights_; ///< Party 0: the session's, copied into each request.
+  WeightMap weights_; ///< Party 0: the session's, read by each request.
   std::map<int, RingTensor> inputs_; ///< The current request's.
   Channel &peer_, &dealer_;
   const RunOptions &opts_;
   std::optional<Prg> common_;
   Session session_;
   std::vector<RingTensor> values_;
+  /// Per value id: the weight in weights_ this request reads in place
+  /// (every request but the session's last), else null.
+  std::vector<const RingTensor *> sessionWeights_;
   std::vector<bool> keep_; ///< Plan outputs: never released.
   std::vector<std::any> material_;
   RunProfile prof_;
@@ -193,16 +199,23 @@ llvm::Expected<PartyResult> PartyRun::request(size_t k, Corr &corr, bool last) {
 }
 
 /// Weights (party 0) and public constants into the value store, which
-/// the previous request left wiped. The weights are copied, except for the
-/// session's \p last request.
+/// the previous request left wiped. A request that more follow reads the
+/// session's weights in place (no copy: they stay whole for the next one);
+/// the session's \p last request takes them into the value store, so
+/// each is freed after its last reader as in a one-request run.
 void PartyRun::loadValues(bool last) {
   wipe(values_);
   values_.assign(plan_.values.size(), RingTensor());
+  sessionWeights_.assign(plan_.values.size(), nullptr);
   keep_.assign(plan_.values.size(), false);
   for (const plan::PlanOutput &o : plan_.proto->outputs())
     keep_[o.value()] = true;
-  for (auto &[id, t] : weights_)
-    values_[id] = last ? std::move(t) : t;
+  for (auto &[id, t] : weights_) {
+    if (last)
+      values_[id] = std::move(t);
+    else
+      sessionWeights_[id] = &t;
+  }
   if (last)
     weights_.clear();
   for (const ValueDesc &v : plan_.values)
@@ -224,7 +237,7 @@ llvm::Error PartyRun::setup() {
     slots.emplace_back();
     parties.emplace_back(id_, &*common_, &slots.back());
     protos.push_back(pwSetup(parties.back(), session_.masks, w->id,
-                             id_ == 0 ? &values_[w->id] : nullptr, w->shape));
+                             id_ == 0 ? &value(w->id) : nullptr, w->shape));
     runner.add(protos.back().handle(), &slots.back());
   }
   if (llvm::Error e = runner.run())
@@ -241,7 +254,7 @@ llvm::Error PartyRun::setup() {
 std::vector<const RingTensor *> PartyRun::inputsOf(const OpDesc &op) {
   std::vector<const RingTensor *> in;
   for (const ValueDesc *v : op.in)
-    in.push_back(&values_[v->id]);
+    in.push_back(&value(v->id));
   return in;
 }
 
@@ -444,7 +457,7 @@ PartyResult PartyRun::collect() {
     bool mine = v.heldBy(id_) || (opts_.revealToBoth && id_ == 0);
     if (!mine || v.vis == Vis::Shared)
       continue;
-    const RingTensor &t = values_[v.id];
+    const RingTensor &t = value(v.id);
     std::vector<int64_t> shape(v.shape.begin(), v.shape.end());
     if (v.isInt) {
       std::vector<int64_t> xs(t.vec().begin(), t.vec().end());
