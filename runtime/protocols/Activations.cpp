@@ -206,11 +206,12 @@ namespace {
 
 /// What a GeLU entry computes: a piecewise polynomial (comparisons with
 /// the breakpoints, in the rounds of the powers), MPCFormer's quadratic
-/// (its own two-round program, no comparison), or one polynomial on its
-/// domain (the poly program, no comparison).
+/// (its own two-round program, no comparison), one polynomial on its
+/// domain (the poly program, no comparison), or x times a sigmoid built
+/// from exp and a reciprocal (comparisons as for the pieces).
 struct GeluForm {
-  enum Shape { Pieces, Quad, Poly } shape = Pieces;
-  Piecewise pieces;  ///< Pieces.
+  enum Shape { Pieces, Quad, Poly, Sigmoid } shape = Pieces;
+  Piecewise pieces;  ///< Pieces; Sigmoid: the breakpoints only.
   PolyParams poly;   ///< Poly (coeffs and bound; frac from GeluParams).
   int polyShift = 0; ///< Poly: evaluated in x / 2^polyShift.
 };
@@ -327,6 +328,17 @@ GeluForm geluCrypten() {
   return form;
 }
 
+/// MP-SPDZ's GeLU x sigma(t), t = 0.071355 x^3 + 1.595769 x (papers.md
+/// A.4; the tanh GeLU of BERT written with a sigmoid). Its breakpoints:
+/// beyond +-4.5 (|t| > 13.6) the result is ReLU to within 1.5e-5, and
+/// inside, -|t| is in exp's domain [-14, 0] (buildGeluSigmoid).
+GeluForm geluSigmoid() {
+  GeluForm form;
+  form.shape = GeluForm::Sigmoid;
+  form.pieces.breaks = {-4.5, 0, 4.5};
+  return form;
+}
+
 /// The poly program of a polynomial GeLU entry at the parameters' frac.
 PolyParams geluPoly(const GeluForm &form, const GeluParams &p) {
   PolyParams pp = form.poly;
@@ -398,16 +410,110 @@ int compareRounds(int64_t n, const Piecewise &pw, int compareBits) {
           .rounds);
 }
 
-PiecewiseProgram buildGeluPieces(const Piecewise &pw, int64_t n,
+/// gelu.sigmoid's scales at frac f: t at tFrac (16 bits at most: its
+/// rounding moves sigma by < 0.25 ulp), exp(-|t|) and the reciprocal at
+/// sFrac, finer than frac where the last product x e s (at f + 2 sFrac,
+/// |value| < 4.5) leaves room: x amplifies s's rounding.
+struct SigmoidScales {
+  int tFrac, sFrac;
+};
+SigmoidScales sigmoidScales(int f) {
+  return {std::min(f, 16), std::min(19, (kSafeBits - 3 - f) / 2)};
+}
+/// The exp gelu.sigmoid runs, at its sFrac.
+ExpParams sigmoidExp(int f) {
+  ExpParams ep = expParams(Approximation::ExpCubes);
+  ep.frac = sigmoidScales(f).sFrac;
+  return ep;
+}
+
+/// gelu.sigmoid: x sigma(t) with t = c1 x + c3 x^3 and breakpoints
+/// -B, 0, B (geluSigmoid). Stages:
+///   0            open (or truncate) x
+///   1, 2         x^2 truncated; t = c1 x + c3 x^2 x truncated, alongside
+///                the comparisons [x < -B], [x < 0], [x < B] (from x's
+///                opening, against its premask, as the pieces do)
+///   split        open the bits; [x < 0] is t's sign (t is odd, increasing)
+///   exp          e = exp(u), u = -|t| = (2 [x < 0] - 1) t in [-13.7, 0]
+///   Goldschmidt  s = 1/(1 + e), 1 + e in [1, 2]: the normalised reciprocal
+///                with its single bucket [1, 2) (no comparison)
+///   last         x sigma(t) = x s on [0, B), x e s on [-B, 0) (sigma(t) =
+///                e^t / (1 + e^t) there), one truncation; then + x above B.
+/// Outside [-B, B] the powers, exp and reciprocal are garbage (narrow rings)
+/// that the exact 0 of their selectors drops.
+PiecewiseProgram buildGeluSigmoid(const Piecewise &pw, int64_t n,
+                                  const GeluParams &p) {
+  constexpr double c1 = 1.595769, c3 = 0.071355;
+  assert(pw.breaks.size() == 3 && "gelu.sigmoid has breakpoints -B, 0, B");
+  const double bound = pw.breaks[2];
+  int f = p.frac;
+  auto [tf, sf] = sigmoidScales(f);
+  Builder b(n);
+  PiecewiseProgram pp;
+  pp.x = b.arithInput();
+  for (size_t i = 0; i < pw.breaks.size(); ++i)
+    pp.bitInputs.push_back(b.bitsInput());
+  int inRing = geluInputRingBits(p.compareBits, p.inputTruncBits);
+  int xm = p.inputTruncBits > 0 ? b.trunc(pp.x, p.inputTruncBits, inRing)
+                                : b.open(pp.x);
+  pp.xm = xm;
+  pp.cmpStart = 1;
+  b.nextStage();
+  Expr x = b.var(xm, f);
+  double log2B = std::log2(bound);
+  int x2 = b.trunc(b.local(x * x), f, Builder::ringFor(2 * log2B, 2 * f));
+  b.nextStage();
+  // x^3 as x^2 x (scale 2f), so c3 keeps ~24 bits at the sum's scale
+  // where x^3 read at 3f would leave it 8.
+  Powers pw3;
+  pw3.pow[1] = x;
+  pw3.pow[3] = b.var(x2, f) * x;
+  const std::vector<double> tc = {0, c1, 0, c3};
+  double tMag = polyMagnitude(tc, bound);
+  Expr tSum = polySum(pw3, tc, tMag, f);
+  int tm = b.trunc(b.local(tSum), tSum.scale - tf,
+                   Builder::ringFor(std::log2(tMag), tSum.scale));
+  b.nextStage();
+  while (b.stage() < pp.cmpStart + compareRounds(n, pw, p.compareBits))
+    b.nextStage();
+  pp.split = b.stage();
+  std::vector<int> bits;
+  for (int id : pp.bitInputs)
+    bits.push_back(b.openBits(id));
+  b.nextStage();
+  Expr below = b.var(bits[0], 0), neg = b.var(bits[1], 0),
+       inside = b.var(bits[2], 0);
+  Expr t = b.var(tm, tf);
+  int e = buildExp(b, Builder::mulInt(neg * t, 2) - t, sigmoidExp(f),
+                   /*narrow=*/true);
+  int s = buildGoldschmidt(
+      b, b.var(e, sf) + Builder::constant(1, sf), {}, 0, 1,
+      reciprocalIters(Approximation::ReciprocalGoldschmidt), sf, sf);
+  Expr sv = b.var(s, sf);
+  Expr w = (neg - below) * x * b.var(e, sf) * sv +
+           Builder::alignTo((inside - neg) * x * sv, f + 2 * sf);
+  int wm = b.trunc(b.local(w), 2 * sf);
+  b.nextStage();
+  pp.out = b.local(b.var(wm, f) + (Builder::constant(1, 0) - inside) * x);
+  pp.prog = b.finish();
+  return pp;
+}
+
+/// The program of a GeLU entry that compares (Pieces, Sigmoid).
+PiecewiseProgram buildGeluPieces(const GeluForm &form, int64_t n,
                                  const GeluParams &p) {
-  return buildPiecewise(pw, n, p.frac, p.compareBits,
-                        compareRounds(n, pw, p.compareBits), p.inputTruncBits);
+  if (form.shape == GeluForm::Sigmoid)
+    return buildGeluSigmoid(form.pieces, n, p);
+  return buildPiecewise(form.pieces, n, p.frac, p.compareBits,
+                        compareRounds(n, form.pieces, p.compareBits),
+                        p.inputTruncBits);
 }
 
 } // namespace
 
 bool geluCompares(Approximation a) {
-  return geluForm(a).shape == GeluForm::Pieces;
+  GeluForm::Shape s = geluForm(a).shape;
+  return s == GeluForm::Pieces || s == GeluForm::Sigmoid;
 }
 
 bool geluCanTruncateInput(int inputTruncBits, int compareBits) {
@@ -436,6 +542,9 @@ llvm::Error nl::validateGeluForm(const GeluParams &p) {
   if (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits)
     return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
                       p.compareBits, kMaxCompareBits);
+  if (form.shape == GeluForm::Sigmoid)
+    if (llvm::Error e = validateExp(sigmoidExp(p.frac)))
+      return e;
   if (p.inputTruncBits < 0 || p.inputTruncBits > kGeluMaxInputTruncBits)
     return mpc::error("gelu: inputTruncBits {} must be in [0, {}]",
                       p.inputTruncBits, kGeluMaxInputTruncBits);
@@ -461,7 +570,7 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac).prog);
     return m;
   }
-  PiecewiseProgram pp = buildGeluPieces(form.pieces, n, p);
+  PiecewiseProgram pp = buildGeluPieces(form, n, p);
   m.prog = fx::dealProgram(c, pp.prog);
   m.cmp = dealPiecewiseCompare(c, form.pieces, pp, m.prog, p.compareBits);
   return m;
@@ -484,7 +593,7 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
   }
   Shape shape = x.shape();
   RingTensor flat = x.reshaped({n});
-  PiecewiseProgram pp = buildGeluPieces(form.pieces, n, params);
+  PiecewiseProgram pp = buildGeluPieces(form, n, params);
   RingTensor out =
       co_await runPiecewise(p, form.pieces, pp, m.prog, m.cmp, std::move(flat),
                             params.frac, params.compareBits);
@@ -501,7 +610,7 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
         *buildPolyProgram(n, geluPoly(form, p), form.polyShift).prog);
   if (form.shape == GeluForm::Quad)
     return fx::programCost(*buildQuadGelu(n, p.frac).prog);
-  return piecewiseCost(buildGeluPieces(form.pieces, n, p), p.compareBits);
+  return piecewiseCost(buildGeluPieces(form, n, p), p.compareBits);
 }
 
 // --- tanh --------------------------------------------------------------------
@@ -581,7 +690,7 @@ RingTensor simulateGelu(RingTensor x, const GeluParams &p) {
     QuadProgram qp = buildQuadGelu(n, p.frac);
     return simulateUnary(*qp.prog, qp.x, qp.out, std::move(x));
   }
-  return simulatePiecewise(form.pieces, buildGeluPieces(form.pieces, n, p),
+  return simulatePiecewise(form.pieces, buildGeluPieces(form, n, p),
                            std::move(x), p.frac);
 }
 

@@ -189,6 +189,59 @@ TEST_CASE("gelu.crypten is CrypTen's erf series on its domain",
   CHECK(f.rounds == 4);
 }
 
+TEST_CASE("gelu.sigmoid is MP-SPDZ's x sigma(t) from exp and a reciprocal",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.sigmoid");
+  REQUIRE(info);
+  CHECK(!info->needsTraining);
+  Shape shape{4, 512};
+  // Dense around the breakpoints and the formula's worst point (-2.7),
+  // plus inputs far outside.
+  std::vector<double> xs = activationInputs(
+      2048, 7, 31, {-4.5, 0, 4.5, -4.5001, 4.4999, -2.7, 1e-4, -1e-4});
+  GeluParams gp;
+  gp.approx = info->id;
+  gp.compareBits = GENERATE(as<int>{}, kFullCompareBits, 40); // |x| < 2^23
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runGelu(xs, shape, gp, link);
+  ErrStats e = errors(r.in, r.out, geluRef);
+  WARN("gelu.sigmoid: max abs err vs exact GeLU " << e.maxAbs << " at "
+                                                  << e.atAbs);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  auto formula = [](double x) {
+    return x / (1 + std::exp(-(0.071355 * x * x * x + 1.595769 * x)));
+  };
+  // It is MP-SPDZ's formula, to exp's, the reciprocal's and fixed-point
+  // error (and to 1.5e-5 beyond the breakpoints +-4.5, where it is ReLU).
+  double vsFormula = errors(r.in, r.out, formula).maxAbs;
+  WARN("gelu.sigmoid: max abs err vs x sigma(t) " << vsFormula);
+  CHECK(vsFormula < 1e-4);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  // It compares (so it may truncate its input) but costs far more than
+  // the piecewise polynomials: exp and a reciprocal after the comparisons.
+  CHECK(geluCompares(info->id));
+  GeluParams acc = gp;
+  acc.approx = Approximation::GeluAccurate;
+  CHECK(f.rounds > geluCost(shape, acc).rounds);
+}
+
+TEST_CASE("gelu.sigmoid truncating its input is the same function",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.sigmoid");
+  REQUIRE(info);
+  Shape shape{1, 1024};
+  std::vector<double> xs = activationInputs(1024, 6, 32, {-4.5, 0, 4.5});
+  GeluParams gp;
+  gp.approx = info->id;
+  gp.compareBits = 40; // |x| < 2^23: the 1e4 inputs too
+  gp.inputTruncBits = 12;
+  REQUIRE(geluCanTruncateInput(gp.inputTruncBits, gp.compareBits));
+  NlRun r = runGelu(xs, shape, gp);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  requireTrafficMatches(r.measured, geluCost(shape, gp));
+}
+
 TEST_CASE("tanh.poly over a wide range", "[nonlinear][tanh]") {
   const ApproxInfo *info = approxInfo("tanh.poly");
   REQUIRE(info);
