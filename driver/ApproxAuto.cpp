@@ -305,7 +305,7 @@ void mpc::printAutoChoice(const AutoChoice &c, double maxError,
   }
 }
 
-llvm::Expected<std::string>
+llvm::Expected<Frontier>
 mpc::approxFrontier(const Graph &g,
                     const std::map<std::string, HostTensor> &inputs,
                     const CompileOptions &base, const NetworkModel &net,
@@ -314,20 +314,12 @@ mpc::approxFrontier(const Graph &g,
   if (!floatOut)
     return floatOut.takeError();
   Search search(g, inputs, *floatOut);
-  std::string out = fmt::format(
-      "Approximated ops' predicted online time on {} and the model's "
-      "simulated error on the calibration samples (max |output - float|):\n"
-      "{:<44} {:>10} {:>10}  {}\n",
-      net.name, "choice", "online ms", "error", "note");
-  auto row = [&](const std::string &name, std::optional<double> seconds,
-                 std::optional<double> err, const std::string &note) {
-    auto num = [](std::optional<double> v, const char *f) {
-      return v ? fmt::format(fmt::runtime(f), *v) : std::string("-");
-    };
-    out += fmt::format(
-        "{:<44} {:>10} {:>10}{}{}\n", name,
-        num(seconds ? std::optional(*seconds * 1e3) : std::nullopt, "{:.3f}"),
-        num(err, "{:.3g}"), note.empty() ? "" : "  ", note);
+  Frontier out;
+  out.netName = net.name;
+  auto point = [&](const std::string &name, bool isAuto,
+                   std::optional<double> seconds, std::optional<double> err,
+                   const std::string &note) {
+    out.points.push_back({name, isAuto, seconds, err, note});
   };
   for (const ApproxPreset &preset : approxPresets()) {
     CompileOptions o = base;
@@ -352,23 +344,43 @@ mpc::approxFrontier(const Graph &g,
     auto err = search.error(o);
     if (!err) {
       std::string why = llvm::toString(err.takeError());
-      row(preset.name, seconds, std::nullopt, note.empty() ? why : note);
+      point(preset.name, false, seconds, std::nullopt,
+            note.empty() ? why : note);
       continue;
     }
-    row(preset.name, seconds, *err, note);
+    point(preset.name, false, seconds, *err, note);
   }
   for (double e : budgets) {
     std::string name = fmt::format("auto --max-error {:g}", e);
     auto choice = chooseApproxAuto(g, inputs, base, e, net);
     if (!choice) {
-      row(name, std::nullopt, std::nullopt, llvm::toString(choice.takeError()));
+      point(name, true, std::nullopt, std::nullopt,
+            llvm::toString(choice.takeError()));
       continue;
     }
     size_t swaps = size_t(llvm::count_if(
         choice->ops, [](const auto &o) { return o.approx != o.base; }));
-    row(name, choice->seconds, choice->error,
-        fmt::format("{} of {} ops off their default", swaps,
-                    choice->ops.size()));
+    point(name, true, choice->seconds, choice->error,
+          fmt::format("{} of {} ops off their default", swaps,
+                      choice->ops.size()));
   }
+  return out;
+}
+
+std::string mpc::frontierTable(const Frontier &f) {
+  std::string out = fmt::format(
+      "Approximated ops' predicted online time on {} and the model's "
+      "simulated error on the calibration samples (max |output - float|):\n"
+      "{:<44} {:>10} {:>10}  {}\n",
+      f.netName, "choice", "online ms", "error", "note");
+  auto num = [](std::optional<double> v, const char *fm) {
+    return v ? fmt::format(fmt::runtime(fm), *v) : std::string("-");
+  };
+  for (const FrontierPoint &p : f.points)
+    out += fmt::format(
+        "{:<44} {:>10} {:>10}{}{}\n", p.name,
+        num(p.seconds ? std::optional(*p.seconds * 1e3) : std::nullopt,
+            "{:.3f}"),
+        num(p.error, "{:.3g}"), p.note.empty() ? "" : "  ", p.note);
   return out;
 }

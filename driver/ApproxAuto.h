@@ -32,6 +32,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,14 +86,39 @@ void applyAutoChoice(const AutoChoice &c, double maxError,
 void printAutoChoice(const AutoChoice &c, double maxError,
                      llvm::raw_ostream &os);
 
+/// One point of the frontier: a preset or auto at a budget, its
+/// approximated ops' predicted online seconds and the model's simulated
+/// error (either absent when it could not be computed), and a note (why a
+/// preset does not apply, or how many ops auto moved).
+struct FrontierPoint {
+  std::string name;
+  bool isAuto = false;
+  std::optional<double> seconds, error;
+  std::string note;
+};
+struct Frontier {
+  std::string netName; ///< The --net the times are predicted on.
+  std::vector<FrontierPoint> points;
+};
+
 /// `--approx frontier`: for each preset, and for auto at each of
 /// \p budgets, the approximated ops' predicted online time on \p net and
-/// the model's simulated error on \p inputs, as a text table; a preset
-/// whose entry needs a trained model or whose domain the samples leave is
-/// noted so, an unreachable budget by its error.
-llvm::Expected<std::string>
+/// the model's simulated error on \p inputs; a preset whose entry needs a
+/// trained model or whose domain the samples leave is noted so, an
+/// unreachable budget by its error.
+llvm::Expected<Frontier>
 approxFrontier(const Graph &g, const std::map<std::string, HostTensor> &inputs,
                const CompileOptions &base, const NetworkModel &net,
                llvm::ArrayRef<double> budgets);
+
+/// The frontier as a text table, one row per point.
+std::string frontierTable(const Frontier &f);
+
+/// The frontier as a self-contained SVG plot (driver/FrontierPlot.cpp):
+/// predicted online ms across, simulated error on a log scale up, one
+/// labelled marker per point with both numbers (circles for presets,
+/// diamonds for auto; hollow where the note says the point does not
+/// apply); points without both numbers are listed under the plot.
+std::string frontierSvg(const Frontier &f);
 
 } // namespace mpc

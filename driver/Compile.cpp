@@ -241,11 +241,17 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
     if (!inputs)
       return addContext(inputs.takeError(), req.model + ": ");
     if (!req.frontierBudgets.empty()) {
-      auto table =
+      auto frontier =
           approxFrontier(**g, *inputs, options, req.net, req.frontierBudgets);
-      if (!table)
-        return addContext(table.takeError(), req.model + ": ");
-      return writeText(req.output, *table);
+      if (!frontier)
+        return addContext(frontier.takeError(), req.model + ": ");
+      if (!req.frontierSvg.empty()) {
+        if (llvm::Error e =
+                writeFileAtomic(req.frontierSvg, frontierSvg(*frontier)))
+          return e;
+        log << "mpcc: wrote the frontier plot to " << req.frontierSvg << "\n";
+      }
+      return writeText(req.output, frontierTable(*frontier));
     }
     if (req.autoMaxError) {
       auto choice =

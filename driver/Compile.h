@@ -124,6 +124,8 @@ struct CompileRequest {
   /// --approx frontier: write approxFrontier's table at these budgets to
   /// \p output instead of compiling.
   std::vector<double> frontierBudgets;
+  /// --frontier-svg: also write the frontier as an SVG plot to this path.
+  std::string frontierSvg;
   NetworkModel net;
 };
 

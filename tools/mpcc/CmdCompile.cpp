@@ -39,6 +39,11 @@ static cl::opt<double>
              cl::desc("With --approx auto: the largest simulated error of the "
                       "model's output on the --calibrate samples (vs float)"),
              cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<std::string> frontierSvgFile(
+    "frontier-svg",
+    cl::desc("With --approx frontier: also write the frontier (predicted "
+             "online ms vs simulated error, log scale) as an SVG plot"),
+    cl::value_desc("FILE"), cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool> stats("stats",
                            cl::desc("Print pattern match counts to stderr"),
                            cl::sub(compileCmd()), cl::cat(category()));
@@ -76,6 +81,11 @@ Error mpc::tool::runCompile() {
   if (!autoChoice && !frontier && net.getNumOccurrences())
     return mpc::error("--net prices the choice of --approx auto; without it "
                       "`mpcc report --net` predicts a plan's time");
+  if (!frontier && frontierSvgFile.getNumOccurrences())
+    return mpc::error("--frontier-svg plots --approx frontier's table: it "
+                      "needs --approx frontier");
+  if (frontierSvgFile.getNumOccurrences() && frontierSvgFile.empty())
+    return mpc::error("--frontier-svg needs a file name");
   if (autoChoice && !(maxError > 0))
     return mpc::error("--max-error {} must be positive", maxError.getValue());
   auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth,
@@ -85,8 +95,10 @@ Error mpc::tool::runCompile() {
   if (!opts)
     return opts.takeError();
   req.options = std::move(*opts);
-  if (frontier)
+  if (frontier) {
     req.frontierBudgets = {1e-1, 1e-2, 1e-3};
+    req.frontierSvg = frontierSvgFile;
+  }
   if (autoChoice || frontier) {
     if (autoChoice)
       req.autoMaxError = maxError;
