@@ -28,14 +28,16 @@ int mpc::rt::roleFromKey(llvm::StringRef key) {
 Channel::~Channel() = default;
 
 llvm::Error Channel::exchange(llvm::ArrayRef<uint8_t> out,
-                              llvm::MutableArrayRef<uint8_t> in) {
+                              llvm::MutableArrayRef<uint8_t> in,
+                              bool sameRound) {
   if (out.empty() && in.empty())
     return llvm::Error::success();
   if (llvm::Error e = doExchange(out, in))
     return e;
   bytesSent_ += out.size();
   bytesReceived_ += in.size();
-  ++rounds_;
+  if (!sameRound)
+    ++rounds_;
   return llvm::Error::success();
 }
 

@@ -44,10 +44,13 @@ public:
   virtual ~Channel();
 
   /// Sends \p out and fills \p in with exactly in.size() bytes from the peer,
-  /// concurrently. Either may be empty. Counts one round when any byte moved.
+  /// concurrently. Either may be empty. Counts one round when any byte moved,
+  /// unless \p sameRound: the exchange continues the previous one (a large
+  /// message sent in pieces; the peer splits it at the same offsets).
   /// Errors: peer closed (with how many bytes arrived), timeout, I/O.
   llvm::Error exchange(llvm::ArrayRef<uint8_t> out,
-                       llvm::MutableArrayRef<uint8_t> in);
+                       llvm::MutableArrayRef<uint8_t> in,
+                       bool sameRound = false);
   /// One-way helpers (count bytes, and a round each).
   llvm::Error send(llvm::ArrayRef<uint8_t> out) { return exchange(out, {}); }
   llvm::Error recv(llvm::MutableArrayRef<uint8_t> in) {

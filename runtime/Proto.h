@@ -147,7 +147,11 @@ private:
 ///   StepRunner r(ch); r.add(proto.handle(), &slot); ...; r.run();
 class StepRunner {
 public:
-  explicit StepRunner(Channel &ch) : ch_(ch) {}
+  /// With \p continuesRound, the first round this runner moves continues
+  /// the channel's previous one (a one-way stream sent in batches, each
+  /// batch a runner): the channel counts no new round for it.
+  explicit StepRunner(Channel &ch, bool continuesRound = false)
+      : ch_(ch), continuesRound_(continuesRound) {}
   void add(std::coroutine_handle<> top, ExchangeSlot *slot) {
     tasks_.push_back({top, slot});
   }
@@ -163,6 +167,7 @@ private:
     ExchangeSlot *slot;
   };
   Channel &ch_;
+  bool continuesRound_;
   std::vector<Task> tasks_;
   uint64_t rounds_ = 0;
 };
