@@ -44,13 +44,14 @@ void Corr::setInput(llvm::ArrayRef<u64> corrections) {
 }
 
 RingTensor Corr::takeCorrection(llvm::ArrayRef<int64_t> shape) {
-  RingTensor t(shape);
-  size_t n = size_t(t.size());
+  size_t n = size_t(numElements(shape));
   if (n > in_.size() - inPos_) {
     outOfSync_ = true;
-    return t;
+    return RingTensor(shape);
   }
-  std::copy(in_.begin() + inPos_, in_.begin() + inPos_ + n, t.data());
+  // Copied straight from the input (no zero fill first).
+  RingTensor t(
+      shape, std::vector<u64>(in_.begin() + inPos_, in_.begin() + inPos_ + n));
   inPos_ += n;
   correctionWords_ += n;
   return t;
