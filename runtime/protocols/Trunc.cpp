@@ -21,6 +21,13 @@
 // anything else, for every |x| < 2^(L-2). c is uniform mod 2^L whatever x
 // is, so the opening reveals nothing.
 //
+// truncateExact subtracts the borrow as well. c mod 2^f is public and
+// r mod 2^f is the dealer's, so b is a sign test of a public value against
+// a known mask (Compare.h, lessThanZeroBitsOfPublic): with C = (c mod 2^f)
+// + 2^f and mask r mod 2^f, [C - 2^f - (r mod 2^f) < 0] = b. Its tree
+// masks its own openings afresh and bitToArith opens b ^ rho for a fresh
+// rho, so nothing more is revealed than by the one-round protocol.
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Trunc.h"
 
@@ -62,9 +69,13 @@ TruncPair dealTrunc(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
   return t;
 }
 
-Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
-                           int ringBits) {
-  TruncOpening o{bits, ringBits};
+namespace {
+
+/// The one-round protocol; with \p opened, also the opened c of each
+/// element (truncateExact's comparison input). \p o by value: truncate()
+/// returns this coroutine before it runs.
+Proto<RingTensor> truncateOpen(Party &p, RingTensor x, TruncOpening o,
+                               const TruncPair &t, std::vector<u64> *opened) {
   assert(validOpening(o) && "truncation bits out of range");
   int64_t n = x.size();
   if (n == 0)
@@ -73,6 +84,7 @@ Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
   const RingTensor &rHigh = t.rHigh.mine(p.id());
   const RingTensor &rWrap = t.rWrap.mine(p.id());
   assert(r.shape() == x.shape() && "truncation pair has the wrong shape");
+  int ringBits = o.ringBits;
 
   // This party's fields go straight into the packed message and are
   // computed again (as cheap as storing them) to open c.
@@ -90,11 +102,58 @@ Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
   const u64 *hs = rHigh.data(), *ws = rWrap.data();
   RingTensor z(x.shape());
   u64 *zs = z.data();
+  if (opened)
+    opened->resize(n);
   bits::unpackEach(theirs.data(), 0, n, ringBits, [&](int64_t i, u64 t) {
     u64 c = o.open(field(i), t);
     u64 sel = o.takesWrap(c) ? ws[i] : hs[i];
     zs[i] = (p0 ? o.publicPart(c) : 0) - sel;
+    if (opened)
+      (*opened)[i] = c;
   });
+  co_return z;
+}
+
+} // namespace
+
+Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
+                           int ringBits) {
+  return truncateOpen(p, std::move(x), TruncOpening{bits, ringBits}, t,
+                      nullptr);
+}
+
+ExactTruncMat dealTruncExact(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
+                             int ringBits) {
+  TruncOpening o{bits, ringBits};
+  ExactTruncMat m;
+  m.pair = dealTrunc(c, shape, bits, ringBits);
+  if (bits == 0)
+    return m;
+  m.borrow = dealLessThanZeroBitsKnown(c, shape, bits, [&] {
+    RingTensor r = Corr::value(m.pair.r);
+    for (int64_t i = 0, n = r.size(); i < n; ++i)
+      r[i] = o.borrowMask(r[i], bits);
+    return r;
+  });
+  m.b2a = dealBitToArith(c, shape);
+  return m;
+}
+
+Proto<RingTensor> truncateExact(Party &p, RingTensor x, int bits,
+                                const ExactTruncMat &m, int ringBits) {
+  TruncOpening o{bits, ringBits};
+  if (bits == 0) // no borrow
+    co_return co_await truncateOpen(p, std::move(x), o, m.pair, nullptr);
+  Shape shape = x.shape();
+  std::vector<u64> c;
+  RingTensor z = co_await truncateOpen(p, std::move(x), o, m.pair, &c);
+  for (u64 &v : c)
+    v = o.borrowInput(v, bits);
+  SharedBits b =
+      co_await lessThanZeroBitsOfPublic(p, std::move(c), shape, m.borrow, bits);
+  RingTensor borrow = co_await bitToArith(p, std::move(b), m.b2a);
+  for (int64_t i = 0, n = z.size(); i < n; ++i)
+    z[i] -= borrow[i];
   co_return z;
 }
 
@@ -105,6 +164,15 @@ Cost truncCost(int64_t n, int ringBits) {
   c.rounds = 1;
   c.bytes01 = c.bytes10 = wordBytes(packedWords(n, ringBits));
   c.dealerBytes1 = wordBytes(2 * n);
+  return c;
+}
+
+Cost truncExactCost(int64_t n, int bits, int ringBits) {
+  Cost c = truncCost(n, ringBits);
+  if (n == 0 || bits == 0)
+    return c;
+  c.then(lessThanZeroBitsOfPublicCost(n, bits));
+  c.then(bitToArithCost(n));
   return c;
 }
 

@@ -16,12 +16,21 @@
 // are integers too. A value known to be small (|x| < 2^(L-2)) is truncated
 // for L/64 of the bytes; L = 64 is the full-ring protocol.
 //
+// The exact variant (truncateExact, `mpcc compile --exact-truncation`)
+// keeps the borrow: b = [c mod 2^f < r mod 2^f] compares the public low
+// bits of c with the dealer's r mod 2^f (the sign test's tree, Compare.h,
+// with that as its known mask), and b's XOR shares become arithmetic
+// (bitToArith), so the result is floor(x/2^f) exactly, whatever the mask:
+// reruns give the same value. It costs the tree's rounds (1 for f <= 24)
+// and one round of one bit each way more than the one-round protocol.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "runtime/Corr.h"
 #include "runtime/Cost.h"
 #include "runtime/Proto.h"
+#include "runtime/protocols/Compare.h"
 #include "runtime/protocols/Narrow.h"
 
 #include <algorithm>
@@ -55,6 +64,15 @@ struct TruncOpening {
     u64 weight = bits == 0 && ringBits == 64 ? 0 : u64(1) << (ringBits - bits);
     return maskHigh(r) - ((r >> (ringBits - 1)) & 1) * weight;
   }
+  /// The exact variant's borrow [c mod 2^f < r mod 2^f] (f >= 1) as the
+  /// sign test of a public value against a known mask (Compare.h) at
+  /// K >= f bits: the public C = (c mod 2^f) 2^(K-f) + 2^K and the mask
+  /// (r mod 2^f) 2^(K-f) (bit K clear), so that [C - 2^K - mask < 0] is
+  /// the borrow; several openings with different f share one K this way.
+  u64 borrowInput(u64 c, int k) const {
+    return (lowBits(c, bits) << (k - bits)) | (u64(1) << k);
+  }
+  u64 borrowMask(u64 r, int k) const { return lowBits(r, bits) << (k - bits); }
 };
 
 struct TruncPair {
@@ -71,6 +89,24 @@ TruncPair dealTrunc(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
 Proto<RingTensor> truncate(Party &p, RingTensor x, int bits, const TruncPair &t,
                            int ringBits = kFullRingBits);
 Cost truncCost(int64_t n, int ringBits = kFullRingBits);
+
+/// The exact truncation's material: the pair, the borrow's comparison
+/// (with the pair's r mod 2^bits as its mask; none for bits = 0, where
+/// there is no borrow) and its conversion to arithmetic shares.
+struct ExactTruncMat {
+  TruncPair pair;
+  LtzBitsMat borrow;
+  BitToArithMat b2a;
+};
+ExactTruncMat dealTruncExact(Corr &c, llvm::ArrayRef<int64_t> shape, int bits,
+                             int ringBits = kFullRingBits);
+/// Shares of floor(x / 2^bits) exactly, for the same x, bits and ringBits
+/// as truncate. 2 rounds + the comparison tree's (Compare.h: 0 for bits
+/// <= 6, 1 for <= 24, 2 above); 1 round for bits = 0.
+Proto<RingTensor> truncateExact(Party &p, RingTensor x, int bits,
+                                const ExactTruncMat &m,
+                                int ringBits = kFullRingBits);
+Cost truncExactCost(int64_t n, int bits, int ringBits = kFullRingBits);
 /// The narrowest ring a truncation of \p bits bits can open in when |x| <
 /// 2^magnitudeBits at x's scale (|x| < 2^(L-2), bits <= L - 2); above
 /// kFullRingBits the full ring (and then |x| < 2^62) is the only choice.

@@ -238,3 +238,110 @@ TEST_CASE("truncation cost formula", "[trunc][cost]") {
   CHECK(c.dealerBytes1 == 16000);
   CHECK(truncCost(0).rounds == 0);
 }
+
+// --- Exact truncation (--exact-truncation) -----------------------------------
+
+namespace {
+
+/// x with |x| < 2^(L-2) at ring L: edges, the top of the range (both
+/// signs), uniform and small values, shared with garbage above bit L on
+/// party 1's share (as a product opened mod 2^L leaves it).
+std::array<RingTensor, 2> narrowInputs(std::mt19937_64 &rng, int64_t n,
+                                       int ring, RingTensor &x) {
+  const int64_t limit = ring >= 64 ? kLimit : (int64_t(1) << (ring - 2)) - 1;
+  x = RingTensor(Shape{n});
+  for (int64_t i = 0; i < n; ++i) {
+    u64 r = rng();
+    int64_t span = i % 3 == 0 ? limit : std::min<int64_t>(limit, 1 << 12);
+    int64_t v = int64_t(r % u64(span) + (i % 5 == 0 ? 1 : 0));
+    if (i % 7 == 0)
+      v = limit - int64_t(r & 15) % (limit + 1);
+    x[i] = u64((r >> 63) ? -v : v);
+  }
+  x[0] = u64(limit);
+  x[1] = u64(-limit);
+  x[2] = 0;
+  x[3] = u64(-1);
+  auto xs = splitShares(rng, x);
+  for (int64_t i = 0; i < n && ring < 64; ++i)
+    xs[1][i] += (rng() >> ring) << ring;
+  return {xs[0], xs[1]};
+}
+
+} // namespace
+
+TEST_CASE("truncateExact gives floor(x / 2^f) exactly, in every ring",
+          "[trunc][exact]") {
+  struct Case {
+    int ring, f;
+  };
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  // f = 1..6 needs no tree level, 7..24 one, 25..62 two; L down to 3.
+  for (Case k : {Case{64, 16}, Case{64, 62}, Case{64, 40}, Case{49, 16},
+                 Case{34, 18}, Case{63, 40}, Case{10, 8}, Case{8, 6},
+                 Case{3, 1}, Case{20, 0}, Case{33, 25}}) {
+    INFO("L = " << k.ring << ", f = " << k.f);
+    std::mt19937_64 rng(9000 + k.ring * 64 + k.f);
+    const int64_t n = 20000;
+    RingTensor x;
+    auto xs = narrowInputs(rng, n, k.ring, x);
+    auto run = runTwoParty(
+        [&](Corr &c) { return dealTruncExact(c, {n}, k.f, k.ring); },
+        [&](Party &p, const ExactTruncMat &m) {
+          return truncateExact(p, xs[p.id()], k.f, m, k.ring);
+        },
+        link);
+    TruncCheck c = classify(x, reconstruct(run.out[0], run.out[1]), k.f);
+    INFO("first wrong index " << c.firstBad << ", plus one " << c.plusOne);
+    CHECK(c.bad == 0);
+    CHECK(c.plusOne == 0);
+    CHECK(c.exact == n);
+    requireTrafficMatches(run.measured, truncExactCost(n, k.f, k.ring));
+  }
+}
+
+TEST_CASE("truncateExact is the same floor under fresh masks",
+          "[trunc][exact]") {
+  // The one-round protocol rounds x = k 2^f + 2^(f-1) up half the time;
+  // the exact one never does, whatever the dealer's masks.
+  const int f = 16;
+  const int64_t n = 1 << 12;
+  RingTensor x(Shape{n});
+  std::mt19937_64 rng(6000);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t k = int64_t(rng() % 2001) - 1000;
+    x[i] = u64(k * (int64_t(1) << f) + (int64_t(1) << (f - 1)) + (i % 5));
+  }
+  RingTensor first;
+  for (int run = 0; run < 3; ++run) {
+    std::mt19937_64 shareRng(6100 + run);
+    auto xs = splitShares(shareRng, x);
+    auto r = runTwoParty([&](Corr &c) { return dealTruncExact(c, {n}, f); },
+                         [&](Party &p, const ExactTruncMat &m) {
+                           return truncateExact(p, xs[p.id()], f, m);
+                         },
+                         Link::Mem);
+    RingTensor got = reconstruct(r.out[0], r.out[1]);
+    TruncCheck c = classify(x, got, f);
+    REQUIRE(c.exact == n);
+    if (run == 0)
+      first = got;
+    else
+      CHECK(got.vec() == first.vec());
+  }
+}
+
+TEST_CASE("exact truncation cost formula", "[trunc][cost][exact]") {
+  // f = 16: the opening, one tree level (3 leaf groups), the borrow's
+  // conversion; f = 0 has no borrow and is the one-round protocol.
+  Cost c = truncExactCost(1000, 16);
+  CHECK(c.rounds == 3);
+  Cost tree = lessThanZeroBitsOfPublicCost(1000, 16);
+  CHECK(c.bytes01 == 8000 + tree.bytes01 + bitBytes(1000));
+  CHECK(c.dealerBytes1 ==
+        16000 + tree.dealerBytes1 + bitToArithCost(1000).dealerBytes1);
+  CHECK(truncExactCost(1000, 0, 20).sameTraffic(truncCost(1000, 20)));
+  CHECK(truncExactCost(1000, 4).rounds == 2);
+  CHECK(truncExactCost(1000, 40).rounds == 4);
+  CHECK(truncExactCost(0, 16).rounds == 0);
+}
