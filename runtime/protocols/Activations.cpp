@@ -50,10 +50,10 @@ double sampledMagnitude(llvm::ArrayRef<double> c, double lo, double hi) {
 
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
                                 int cmpBits, int compareRounds,
-                                int inputTruncBits) {
+                                int inputTruncBits, bool exact) {
   size_t m = pw.breaks.size();
   assert(pw.segs.size() == m + 1 && "one segment more than breakpoints");
-  Builder b(n);
+  Builder b(n, exact);
   PiecewiseProgram pp;
   pp.x = b.arithInput();
   for (size_t i = 0; i < m; ++i)
@@ -343,6 +343,7 @@ GeluForm geluSigmoid() {
 PolyParams geluPoly(const GeluForm &form, const GeluParams &p) {
   PolyParams pp = form.poly;
   pp.frac = p.frac;
+  pp.exact = p.exact;
   return pp;
 }
 
@@ -388,8 +389,8 @@ struct QuadProgram {
 
 /// 0.125 x^2 + 0.25 x + 0.5: open, one truncation (all coefficients are
 /// exact at 3 extra bits).
-QuadProgram buildQuadGelu(int64_t n, int f) {
-  Builder b(n);
+QuadProgram buildQuadGelu(int64_t n, int f, bool exact) {
+  Builder b(n, exact);
   QuadProgram qp;
   qp.x = b.arithInput();
   int xm = b.open(qp.x);
@@ -448,7 +449,7 @@ PiecewiseProgram buildGeluSigmoid(const Piecewise &pw, int64_t n,
   const double bound = pw.breaks[2];
   int f = p.frac;
   auto [tf, sf] = sigmoidScales(f);
-  Builder b(n);
+  Builder b(n, p.exact);
   PiecewiseProgram pp;
   pp.x = b.arithInput();
   for (size_t i = 0; i < pw.breaks.size(); ++i)
@@ -506,7 +507,7 @@ PiecewiseProgram buildGeluPieces(const GeluForm &form, int64_t n,
     return buildGeluSigmoid(form.pieces, n, p);
   return buildPiecewise(form.pieces, n, p.frac, p.compareBits,
                         compareRounds(n, form.pieces, p.compareBits),
-                        p.inputTruncBits);
+                        p.inputTruncBits, p.exact);
 }
 
 } // namespace
@@ -567,7 +568,7 @@ GeluMat dealGelu(Corr &c, llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     return m;
   }
   if (form.shape == GeluForm::Quad) {
-    m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac).prog);
+    m.prog = fx::dealProgram(c, buildQuadGelu(n, p.frac, p.exact).prog);
     return m;
   }
   PiecewiseProgram pp = buildGeluPieces(form, n, p);
@@ -588,7 +589,7 @@ Proto<RingTensor> gelu(Party &p, RingTensor x, const GeluParams &params,
     co_return co_await runUnaryProgram(p, m.prog, pp.x, pp.out, std::move(x));
   }
   if (form.shape == GeluForm::Quad) {
-    QuadProgram qp = buildQuadGelu(n, params.frac);
+    QuadProgram qp = buildQuadGelu(n, params.frac, params.exact);
     co_return co_await runUnaryProgram(p, m.prog, qp.x, qp.out, std::move(x));
   }
   Shape shape = x.shape();
@@ -609,7 +610,7 @@ Cost geluCost(llvm::ArrayRef<int64_t> shape, const GeluParams &p) {
     return fx::programCost(
         *buildPolyProgram(n, geluPoly(form, p), form.polyShift).prog);
   if (form.shape == GeluForm::Quad)
-    return fx::programCost(*buildQuadGelu(n, p.frac).prog);
+    return fx::programCost(*buildQuadGelu(n, p.frac, p.exact).prog);
   return piecewiseCost(buildGeluPieces(form, n, p), p.compareBits);
 }
 
@@ -621,8 +622,9 @@ TanhMat dealTanh(Corr &c, llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
   if (n == 0)
     return m;
   Piecewise pw = tanhPieces(p.approx);
-  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, p.compareBits,
-                                       compareRounds(n, pw, p.compareBits));
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, p.frac, p.compareBits,
+                     compareRounds(n, pw, p.compareBits), 0, p.exact);
   m.prog = fx::dealProgram(c, pp.prog);
   m.cmp = dealPiecewiseCompare(c, pw, pp, m.prog, p.compareBits);
   return m;
@@ -637,7 +639,7 @@ Proto<RingTensor> tanhApprox(Party &p, RingTensor x, const TanhParams &params,
   Piecewise pw = tanhPieces(params.approx);
   PiecewiseProgram pp =
       buildPiecewise(pw, n, params.frac, params.compareBits,
-                     compareRounds(n, pw, params.compareBits));
+                     compareRounds(n, pw, params.compareBits), 0, params.exact);
   RingTensor flat = x.reshaped(Shape{n});
   RingTensor out =
       co_await runPiecewise(p, pw, pp, m.prog, m.cmp, std::move(flat),
@@ -651,7 +653,8 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p) {
     return Cost();
   Piecewise pw = tanhPieces(p.approx);
   return piecewiseCost(buildPiecewise(pw, n, p.frac, p.compareBits,
-                                      compareRounds(n, pw, p.compareBits)),
+                                      compareRounds(n, pw, p.compareBits), 0,
+                                      p.exact),
                        p.compareBits);
 }
 
@@ -687,7 +690,7 @@ RingTensor simulateGelu(RingTensor x, const GeluParams &p) {
     return simulateUnary(*pp.prog, pp.x, pp.out, std::move(x));
   }
   if (form.shape == GeluForm::Quad) {
-    QuadProgram qp = buildQuadGelu(n, p.frac);
+    QuadProgram qp = buildQuadGelu(n, p.frac, p.exact);
     return simulateUnary(*qp.prog, qp.x, qp.out, std::move(x));
   }
   return simulatePiecewise(form.pieces, buildGeluPieces(form, n, p),
@@ -699,8 +702,9 @@ RingTensor simulateTanh(RingTensor x, const TanhParams &p) {
   if (n == 0)
     return x;
   Piecewise pw = tanhPieces(p.approx);
-  PiecewiseProgram pp = buildPiecewise(pw, n, p.frac, p.compareBits,
-                                       compareRounds(n, pw, p.compareBits));
+  PiecewiseProgram pp =
+      buildPiecewise(pw, n, p.frac, p.compareBits,
+                     compareRounds(n, pw, p.compareBits), 0, p.exact);
   return simulatePiecewise(pw, pp, std::move(x), p.frac);
 }
 

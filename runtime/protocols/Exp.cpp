@@ -195,7 +195,7 @@ struct ExpProgram {
 };
 
 ExpProgram buildExpProgram(int64_t n, const ExpParams &p) {
-  Builder b(n);
+  Builder b(n, p.exact);
   ExpProgram ep;
   ep.x = b.arithInput();
   int xm = b.open(ep.x);

@@ -71,7 +71,8 @@ Expr operator*(const Expr &a, const Expr &b) {
 
 // --- Builder -----------------------------------------------------------------
 
-Builder::Builder(int64_t n) : prog_(std::make_shared<Program>()) {
+Builder::Builder(int64_t n, bool exact)
+    : prog_(std::make_shared<Program>()), exact_(exact) {
   assert(n > 0 && "programs need at least one element");
   prog_->n = n;
   prog_->stages.emplace_back();
@@ -197,6 +198,10 @@ int Builder::trunc(int rawId, int bits, int ringBits) {
   v.bits = bits;
   v.ringBits = ringBits;
   v.ncand = 2;
+  if (exact_ && bits >= 1) { // bits = 0 drops no borrow: exact already
+    v.exact = true;
+    v.ncand = 1;
+  }
   prog_->vals.push_back(v);
   availFrom_.push_back(stage() + 1);
   int id = int(prog_->vals.size()) - 1;

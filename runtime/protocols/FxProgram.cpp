@@ -15,6 +15,11 @@
 // bits per element of an opening, L of a truncation in a ring of L bits,
 // one of an opened bit.
 //
+// Exact truncations (FxProgram.h) of a stage share three more exchanges
+// after it: the borrow comparison's tree levels for all of them at once
+// (every c compared at the widest f of the stage: Trunc.h's borrowInput),
+// one bitToArith of all the borrows, and one opening of every v - a.
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/FxProgram.h"
 
@@ -48,6 +53,41 @@ int fieldWidth(const ValInfo &v) {
 }
 
 TruncOpening openingOf(const ValInfo &v) { return {v.bits, v.ringBits}; }
+
+/// The exact truncations of one stage, in item order, and the comparison
+/// bits their batched borrow test runs at (the widest bits among them).
+struct ExactBatch {
+  std::vector<int> ids;
+  int bits = 0;
+  bool empty() const { return ids.empty(); }
+};
+
+ExactBatch exactBatch(const Program &prog, int st) {
+  ExactBatch eb;
+  for (int id : prog.stages[st].items)
+    if (prog.vals[id].exact) {
+      eb.ids.push_back(id);
+      eb.bits = std::max(eb.bits, prog.vals[id].bits);
+    }
+  return eb;
+}
+
+/// Everything the batch adds: the tree, the borrows' conversion and the
+/// re-opening of the exact values (64 bits each way per element).
+Cost exactBatchCost(const Program &prog, const ExactBatch &eb) {
+  Cost c;
+  if (eb.empty())
+    return c;
+  int64_t total = int64_t(eb.ids.size()) * prog.n;
+  c = lessThanZeroBitsOfPublicCost(total, eb.bits);
+  c.then(bitToArithCost(total));
+  Cost reopen;
+  reopen.rounds = 1;
+  reopen.bytes01 = reopen.bytes10 = wordBytes(uint64_t(total));
+  reopen.elemOps = double(total);
+  c.then(reopen);
+  return c;
+}
 
 /// The candidate combination index of a product's factors at element i.
 int comboIndex(const Program &prog, const State &s, const Mono &factors,
@@ -148,6 +188,8 @@ Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
       if (dealer) {
         assert(nextMasked < maskedInputs.size() && "missing masked input");
         m.candValues[id] = maskedInputs[nextMasked];
+        if (v.ncand == 2 && m.candValues[id][1].empty())
+          m.candValues[id][1] = m.candValues[id][0];
       }
       ++nextMasked;
       break;
@@ -161,7 +203,11 @@ Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
       im.r = std::move(t.r);
       im.rHigh = std::move(t.rHigh);
       im.rWrap = std::move(t.rWrap);
-      if (dealer) {
+      if (v.exact) {
+        im.a = c.random(shape);
+        if (dealer)
+          m.candValues[id][0] = Corr::value(im.a);
+      } else if (dealer) {
         m.candValues[id][0] = neg(Corr::value(im.rHigh));
         m.candValues[id][1] = neg(Corr::value(im.rWrap));
       }
@@ -184,6 +230,26 @@ Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
     default:
       break;
     }
+  }
+  m.stageExact.resize(pg.stages.size());
+  for (int st = 0; st < pg.numStages(); ++st) {
+    ExactBatch eb = exactBatch(pg, st);
+    if (eb.empty())
+      continue;
+    int64_t total = int64_t(eb.ids.size()) * n;
+    StageExactMat &se = m.stageExact[st];
+    se.borrow = dealLessThanZeroBitsKnown(c, {total}, eb.bits, [&] {
+      RingTensor masks(Shape{total});
+      for (size_t j = 0; j < eb.ids.size(); ++j) {
+        const ValInfo &v = pg.vals[eb.ids[j]];
+        TruncOpening o = openingOf(v);
+        RingTensor r = Corr::value(m.items[eb.ids[j]].r);
+        for (int64_t i = 0; i < n; ++i)
+          masks[int64_t(j) * n + i] = o.borrowMask(r[i], eb.bits);
+      }
+      return masks;
+    });
+    se.b2a = dealBitToArith(c, {total});
   }
   m.products.resize(pg.products.size());
   for (size_t k = 0; k < pg.products.size(); ++k) {
@@ -221,6 +287,8 @@ Cost materialCost(const Program &prog) {
   for (const ProductSpec &ps : prog.products)
     words += uint64_t(ps.combos) * prog.n;
   c.dealerBytes1 = wordBytes(words);
+  for (int st = 0; st < prog.numStages(); ++st)
+    c.dealerBytes1 += exactBatchCost(prog, exactBatch(prog, st)).dealerBytes1;
   return c;
 }
 
@@ -243,6 +311,10 @@ Cost stagesCost(const Program &prog, int from, int to) {
     c.rounds += 1;
     c.bytes01 += wordBytes(words);
     c.bytes10 += wordBytes(words);
+    // The dealer's part is materialCost's.
+    Cost exact = exactBatchCost(prog, exactBatch(prog, s));
+    exact.dealerBytes1 = 0;
+    c.then(exact);
   }
   return c;
 }
@@ -425,6 +497,57 @@ void withField(const ValInfo &v, const ItemMat &im, const State &s, int me,
   }
 }
 
+/// Subtracts the borrows from the exact truncations' shares (which hold
+/// the one-round result, floor + borrow); returns this party's v - a.
+std::vector<u64> subtractBorrows(const Mat &m, State &s, const ExactBatch &eb,
+                                 const RingTensor &borrow, int me) {
+  int64_t n = m.prog->n;
+  std::vector<u64> mine(size_t(borrow.size()));
+  for (size_t j = 0; j < eb.ids.size(); ++j) {
+    RingTensor &v = s.share[eb.ids[j]];
+    const RingTensor &a = m.items[eb.ids[j]].a.mine(me);
+    for (int64_t i = 0, k = int64_t(j) * n; i < n; ++i, ++k) {
+      v[i] -= borrow[k];
+      mine[k] = v[i] - a[i];
+    }
+  }
+  return mine;
+}
+
+/// Premasks each exact value afresh: D = v - a opened, one candidate a.
+void setReopened(const Mat &m, State &s, const ExactBatch &eb,
+                 const std::vector<u64> &mine, const std::vector<u64> &theirs,
+                 int me) {
+  int64_t n = m.prog->n;
+  for (size_t j = 0; j < eb.ids.size(); ++j) {
+    MaskedView mv;
+    mv.ncand = 1;
+    mv.d = RingTensor(Shape{n});
+    for (int64_t i = 0, k = int64_t(j) * n; i < n; ++i, ++k)
+      mv.d[i] = mine[k] + theirs[k];
+    mv.cand[0] = m.items[eb.ids[j]].a.mine(me);
+    s.masked[eb.ids[j]] = std::move(mv);
+  }
+}
+
+/// Finishes a stage's exact truncations: the borrows (tree + bitToArith
+/// over the batch), then the re-opening.
+Proto<int> exactBorrows(Party &p, const Mat &m, State &s, int st,
+                        const ExactBatch &eb, std::vector<u64> borrowIn) {
+  int64_t total = int64_t(borrowIn.size());
+  const StageExactMat &se = m.stageExact[st];
+  // (Not Shape{total}: GCC 12 rejects an initializer list in a coroutine.)
+  Shape shape(1, total);
+  SharedBits b = co_await lessThanZeroBitsOfPublic(
+      p, std::move(borrowIn), std::move(shape), se.borrow, eb.bits);
+  RingTensor borrow = co_await bitToArith(p, std::move(b), se.b2a);
+  std::vector<u64> mine = subtractBorrows(m, s, eb, borrow, p.id());
+  std::vector<u64> theirs = co_await p.exchange(mine, size_t(total));
+  assert(int64_t(theirs.size()) == total && "peer sent the wrong size");
+  setReopened(m, s, eb, mine, theirs, p.id());
+  co_return 0;
+}
+
 } // namespace
 
 Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
@@ -432,11 +555,19 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
   int64_t n = prog.n;
   int me = p.id();
   bool p0 = me == 0;
-  // Masked inputs set by the caller get their shares now.
+  // Masked inputs set by the caller get their shares now; a one-candidate
+  // view where two are declared takes its candidate for both.
   for (size_t id = 0; id < prog.vals.size(); ++id)
     if (prog.vals[id].kind == ValKind::MaskedInput && s.share[id].empty() &&
-        !s.masked[id].d.empty())
-      s.share[id] = maskedShare(s.masked[id], p0);
+        !s.masked[id].d.empty()) {
+      MaskedView &mv = s.masked[id];
+      if (prog.vals[id].ncand == 2 && mv.ncand == 1) {
+        mv.ncand = 2;
+        mv.cand[1] = mv.cand[0];
+        mv.sel.assign(size_t(n), 0);
+      }
+      s.share[id] = maskedShare(mv, p0);
+    }
 
   for (int st = from; st < to; ++st) {
     const Stage &stage = prog.stages[st];
@@ -466,6 +597,10 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
     std::vector<u64> theirs = co_await p.exchange(std::move(msg), total);
     assert(theirs.size() == total && "peer sent the wrong size");
 
+    // Exact truncations: the public input of each one's borrow test.
+    ExactBatch eb = exactBatch(prog, st);
+    std::vector<u64> borrowIn(eb.ids.size() * size_t(n));
+    size_t nextExact = 0;
     pos = 0;
     for (int id : stage.items) {
       const ValInfo &v = prog.vals[id];
@@ -487,11 +622,15 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
         mv.sel.resize(n);
         uint8_t *sel = mv.sel.data();
         TruncOpening o = openingOf(v);
+        u64 *bin =
+            v.exact ? borrowIn.data() + int64_t(nextExact++) * n : nullptr;
         withField(v, im, s, me, [&](auto field) {
           bits::unpackEach(theirs.data(), pos, n, w, [&](int64_t i, u64 t) {
             u64 c = o.open(field(i), t);
             d[i] = o.publicPart(c);
             sel[i] = o.takesWrap(c) ? 1 : 0;
+            if (bin)
+              bin[i] = o.borrowInput(c, eb.bits);
           });
         });
         mv.cand[0] = neg(im.rHigh.mine(me));
@@ -515,6 +654,8 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
       pos += uint64_t(w) * n;
       s.masked[id] = std::move(mv);
     }
+    if (!eb.empty())
+      co_await exactBorrows(p, m, s, st, eb, std::move(borrowIn));
   }
   co_return 0;
 }

@@ -22,6 +22,17 @@
 // two (Beaver opening + truncation). D is a function of what the exchange
 // already opened, so nothing more is revealed.
 //
+// Exact mode (Builder(n, /*exact=*/true), `mpcc compile --exact-truncation`):
+// a truncation by bits >= 1 is an exact floor. After its stage's exchange
+// the borrow the MSB trick drops, b = [c mod 2^f < r mod 2^f], is computed
+// for all the stage's exact truncations in one batch (a sign test of the
+// public c against the dealer's r, Trunc.h, then bitToArith), subtracted,
+// and the exact value is premasked afresh by opening v - a (64 bits): one
+// candidate, a, which the dealer knows exactly (so known-mask comparisons
+// and products need no case split). A stage with exact truncations takes
+// 2 rounds + the tree's (0 for f <= 6, 1 for f <= 24, 2 above) more; the
+// clear simulation is the same floor.
+//
 // The same Program drives the dealer (dealProgram), the parties (runStages)
 // and the cost formula (stagesCost, materialCost), so they cannot disagree.
 // Algorithms are written against Builder, whose Expr tracks fixed-point
@@ -63,7 +74,9 @@ struct ValInfo {
   int src = -1; ///< Item source value (Opened/Truncated/OpenedBits).
   int bits = 0; ///< Truncation bits.
   int ringBits = kFullRingBits; ///< Truncation: the opening's ring (Trunc.h).
-  int ncand = 0;                ///< Mask candidates (0 for raw values).
+  /// Truncation: exact (the borrow subtracted, re-premasked: 1 candidate).
+  bool exact = false;
+  int ncand = 0; ///< Mask candidates (0 for raw values).
   bool masked() const { return ncand > 0; }
 };
 
@@ -119,7 +132,7 @@ public:
 // --- Dealer material ---------------------------------------------------------
 
 struct ItemMat {
-  Dealt a;               ///< Opened: the mask.
+  Dealt a;               ///< Opened, exact Truncated: the (fresh) mask.
   Dealt r, rHigh, rWrap; ///< Truncated.
   Dealt rhoBits, rho;    ///< OpenedBits: XOR and arithmetic shares.
 };
@@ -132,17 +145,26 @@ struct MaskedView {
   int ncand = 1;
 };
 
+/// The borrows of one stage's exact truncations, all in one batch.
+struct StageExactMat {
+  LtzBitsMat borrow;
+  BitToArithMat b2a;
+};
+
 struct Mat {
   std::shared_ptr<const Program> prog;
   std::vector<ItemMat> items;               ///< Indexed by value id.
+  std::vector<StageExactMat> stageExact;    ///< Indexed by stage.
   std::vector<std::vector<Dealt>> products; ///< Per product, per combo.
   /// Dealer only: the candidate mask values, per masked value id.
   std::vector<std::array<RingTensor, 2>> candValues;
 };
 
 /// Deals a program's material. \p maskedInputs gives, on the dealer, the
-/// candidate values of each MaskedInput (in value-id order); parties pass
-/// empty tensors. Order: items by value id, then products.
+/// candidate values of each MaskedInput (in value-id order; a second
+/// candidate left empty is the first: an exact truncation's one-candidate
+/// value read where two are declared); parties pass empty tensors. Order:
+/// items by value id, the stages' exact-truncation borrows, then products.
 Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
                 llvm::ArrayRef<std::array<RingTensor, 2>> maskedInputs = {});
 
@@ -166,6 +188,8 @@ struct State {
 
 void setArith(State &s, int id, RingTensor share);
 void setBits(State &s, int id, SharedBits bits);
+/// A one-candidate view may feed a two-candidate MaskedInput (both
+/// candidates are then its one).
 void setMasked(State &s, int id, MaskedView view);
 void setPublic(State &s, int slot, RingTensor t);
 /// The premasked view of a masked value (to feed another program).
@@ -217,7 +241,8 @@ Expr operator-(Expr a);
 
 class Builder {
 public:
-  explicit Builder(int64_t n);
+  /// With \p exact, every trunc by bits >= 1 is an exact floor (see above).
+  explicit Builder(int64_t n, bool exact = false);
 
   int arithInput();
   int bitsInput();
@@ -264,6 +289,7 @@ public:
 private:
   std::shared_ptr<Program> prog_;
   std::vector<int> availFrom_; ///< First stage a value can be used in.
+  bool exact_ = false;
 };
 
 } // namespace mpc::rt::fx

@@ -51,7 +51,7 @@ CentreProgram buildCentre(const Dims &dm, const LayerNormParams &p) {
       {40, kSafeBits - 1 - f - p.inputBits, log2Ceil(double(dm.len)) + 17});
   assert(fd >= log2Ceil(double(dm.len)) + 16 &&
          "LayerNorm inputBits too large");
-  Builder b(dm.n);
+  Builder b(dm.n, p.exact);
   CentreProgram cp;
   cp.cx = b.arithInput();
   Expr c = Builder::mulConst(b.var(cp.cx, f), 1.0 / double(dm.len), fd);
@@ -97,7 +97,7 @@ double varThreshold(const Dims &dm, const LayerNormParams &p, int j) {
 
 VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
   int f = p.frac, lo = p.rsqrt.minExp, hi = p.rsqrt.maxBits;
-  Builder b(dm.rows);
+  Builder b(dm.rows, p.exact);
   VarProgram vp;
   vp.s2 = b.arithInput();
   if (isUnnormalized(p)) {
@@ -143,7 +143,7 @@ struct OutProgram {
 
 OutProgram buildOut(const Dims &dm, const LayerNormParams &p) {
   int f = p.frac, gf = p.gammaFrac, rf = rhoFrac(p);
-  Builder b(dm.n);
+  Builder b(dm.n, p.exact);
   OutProgram op;
   // The output is an activation in LayerNorm's domain, |out| < 2^inputBits
   // (--calibrate checks it): its truncation opens in that ring.
@@ -279,10 +279,12 @@ LayerNormMat dealLayerNorm(Corr &c, llvm::ArrayRef<int64_t> shape,
       m.gammaMask = masks->masked(p.gammaWeightId);
     else
       m.gammaMask = masks->mask(p.gammaWeightId, g);
+    // An exact y has one candidate: both products are of it.
+    const std::array<RingTensor, 2> &cands = m.centre.candValues[cp.y];
     for (int j = 0; j < 2; ++j)
       m.gammaAB[j] = c.shareOf(shape, [&] {
-        return mul(m.centre.candValues[cp.y][j].reshaped(shape),
-                   broadcastTo(m.gammaMask, shape));
+        const RingTensor &a = cands[j].empty() ? cands[0] : cands[j];
+        return mul(a.reshaped(shape), broadcastTo(m.gammaMask, shape));
       });
   }
   OutProgram op = buildOut(dm, p);

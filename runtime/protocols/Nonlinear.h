@@ -54,6 +54,8 @@ struct PolyParams {
   std::vector<double> coeffs;
   double bound = 1;
   int frac = 16;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`).
+  bool exact = false;
 };
 struct PolyMat {
   fx::Mat prog;
@@ -96,6 +98,8 @@ struct ExpParams {
   int order = 1;
   int cubes = 0;
   bool fitted = false;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`).
+  bool exact = false;
 };
 /// The parameters of exp entry \p a (exp.limit, exp.limit2, exp.cubes) at
 /// frac 16.
@@ -129,6 +133,8 @@ struct ReciprocalParams {
   int maxBits = 16; ///< Domain: x < 2^maxBits.
   int minExp = -12; ///< Domain: x >= 2^minExp (Goldschmidt).
   int frac = 16;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`).
+  bool exact = false;
 };
 struct ReciprocalMat {
   fx::Mat prog;
@@ -166,6 +172,8 @@ struct RsqrtParams {
   int maxBits = 16;
   int minExp = -12;
   int frac = 16;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`).
+  bool exact = false;
 };
 struct RsqrtMat {
   fx::Mat prog;
@@ -201,6 +209,8 @@ struct GeluParams {
   int frac = 16;
   int compareBits = kFullCompareBits;
   int inputTruncBits = 0;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`).
+  bool exact = false;
 };
 /// Whether entry \p a compares its input with breakpoints (and so uses
 /// compareBits and can truncate its input: inputTruncBits).
@@ -235,6 +245,8 @@ struct TanhParams {
   Approximation approx = defaultApprox(ApproxKind::Tanh);
   int frac = 16;
   int compareBits = kFullCompareBits;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`).
+  bool exact = false;
 };
 struct TanhMat {
   fx::Mat prog;
@@ -287,6 +299,9 @@ struct SoftmaxParams {
   /// Bound on |x| * 2^frac, in bits (max compares); the widest by default.
   int inputBits = kSoftmaxMaxInputBits;
   int frac = 16;
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`),
+  /// in the exp and reciprocal too (their own `exact` is not read).
+  bool exact = false;
 };
 struct SoftmaxMat {
   MaxMat max;
@@ -361,6 +376,9 @@ struct LayerNormParams {
   int gammaFrac = 16; ///< Fraction bits of gamma's ring encoding.
   int betaFrac = 16;
   int64_t gammaWeightId = -1; ///< Private: the set-up weight id of gamma.
+  /// Exact truncations (FxProgram.h; `mpcc compile --exact-truncation`),
+  /// in the rsqrt too (its own `exact` is not read).
+  bool exact = false;
 };
 struct LayerNormMat {
   fx::Mat centre, var, out;

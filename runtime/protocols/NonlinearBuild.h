@@ -116,7 +116,7 @@ struct NormProgram {
 /// (builder, premasked x, premasked threshold bits) -> premasked result.
 using NormBody = std::function<int(Builder &, int, llvm::ArrayRef<int>)>;
 NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
-                             const NormBody &body);
+                             bool exact, const NormBody &body);
 /// The comparison width for x < 2^hi at frac.
 int normCompareBits(int frac, int hi);
 /// x - 2^j for every threshold, threshold-major.
@@ -173,7 +173,7 @@ struct PiecewiseProgram {
 /// the rings their bounds need.
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int frac,
                                 int cmpBits, int compareRounds,
-                                int inputTruncBits = 0);
+                                int inputTruncBits, bool exact);
 /// The comparisons' material: against x's premask (Compare.h,
 /// lessThanZeroBitsOfPublic), dealt after the program's.
 LtzBitsMat dealPiecewiseCompare(Corr &c, const Piecewise &pw,

@@ -218,7 +218,7 @@ Proto<RingTensor> runUnaryProgram(Party &p, const fx::Mat &m, int in, int out,
 // --- The poly op -------------------------------------------------------------
 
 PolyProgram nl::buildPolyProgram(int64_t n, const PolyParams &p, int shift) {
-  Builder b(n);
+  Builder b(n, p.exact);
   PolyProgram pp;
   pp.x = b.arithInput();
   int xm = b.open(pp.x);

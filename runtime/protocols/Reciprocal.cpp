@@ -276,8 +276,8 @@ int buildRsqrtNewton(Builder &b, int x, int iters, int f) {
 // --- Programs with a normalisation comparison --------------------------------
 
 NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
-                             const NormBody &body) {
-  Builder b(n);
+                             bool exact, const NormBody &body) {
+  Builder b(n, exact);
   NormProgram np;
   np.lo = lo, np.hi = hi, np.frac = frac;
   np.x = b.arithInput();
@@ -498,7 +498,7 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
   if (outFrac < 0)
     outFrac = f;
   if (!normalizes(p.approx))
-    return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
+    return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0, p.exact,
                             [&](Builder &b, int xm, llvm::ArrayRef<int>) {
                               return normForm(p.approx).build(b, xm, p.iters,
                                                               f);
@@ -506,7 +506,7 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds = int(
       lessThanZeroBitsCost(int64_t(T) * n, reciprocalCompareBits(p)).rounds);
-  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds,
+  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
                             return buildGoldschmidt(b, b.var(xm, f), bits,
                                                     p.minExp, p.maxBits,
@@ -560,7 +560,7 @@ int rsqrtCompareBits(const RsqrtParams &p) {
 NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
   int f = p.frac;
   if (!normalizes(p.approx))
-    return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0,
+    return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0, p.exact,
                             [&](Builder &b, int xm, llvm::ArrayRef<int>) {
                               return normForm(p.approx).build(b, xm, p.iters,
                                                               f);
@@ -568,7 +568,7 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds =
       int(lessThanZeroBitsCost(int64_t(T) * n, rsqrtCompareBits(p)).rounds);
-  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds,
+  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
                             return buildRsqrtNormalized(
                                 b, p.approx, b.var(xm, f), bits, p.minExp,

@@ -126,7 +126,7 @@ struct FirstProgram {
 
 FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
   int f = p.frac;
-  Builder b(d.n);
+  Builder b(d.n, p.exact);
   FirstProgram fp;
   fp.in = b.arithInput();
   if (isScaling(p)) {
@@ -203,7 +203,7 @@ struct LastProgram {
 
 LastProgram buildLast(const Dims &d, const SoftmaxParams &p) {
   int f = p.frac;
-  Builder b(d.n);
+  Builder b(d.n, p.exact);
   LastProgram lp;
   if (!isQuad(p))
     lp.keep = b.maskedInput(2);
@@ -227,6 +227,7 @@ ExpParams nl::softmaxExp(const SoftmaxParams &p) {
   SoftmaxForm form = softmaxForm(p.approx);
   ExpParams ep = form.exp ? expParams(*form.exp) : p.exp;
   ep.frac = p.frac;
+  ep.exact = p.exact;
   return ep;
 }
 
@@ -235,6 +236,7 @@ ReciprocalParams nl::softmaxRecip(const SoftmaxParams &p, int64_t len) {
   ReciprocalParams rp = p.recip;
   rp.approx = form.recip;
   rp.frac = p.frac;
+  rp.exact = p.exact;
   if (form.recip != Approximation::ReciprocalGoldschmidt)
     rp.iters = reciprocalIters(form.recip);
   if (form.recipIters)
