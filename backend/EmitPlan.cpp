@@ -259,6 +259,9 @@ llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
   p.set_compiler("mpcc " MPCC_VERSION);
   (*p.mutable_options())["approx"] = opts_.preset;
   (*p.mutable_options())["frac_bits"] = std::to_string(opts_.fracBits);
+  // Recorded for the reader; the runtime follows each op's `exact`.
+  if (opts_.exactTruncation)
+    (*p.mutable_options())["exact_truncation"] = "1";
   for (auto &[kind, approx] : opts_.approx)
     (*p.mutable_options())["approx." + rt::approxKindName(kind).str()] =
         rt::approxInfo(approx).shortName;

@@ -11,6 +11,7 @@ float interpreter and against PyTorch. Figures, not assertions.
     bench/bench_bert.py [--build build] [--presets bert-tiny,bert-mini,bert-base]
                         [--seq 128] [--work /tmp/mpcc-bench] [--approx accurate]
                         [--runs 1] [--insecure-too]
+                        [--compile-flag=--exact-truncation ...]
 
 With --runs N the secure inference runs N times per preset; the table then
 gives the median online and offline seconds and the online range (this
@@ -63,6 +64,9 @@ def main():
                     help="secure runs per preset (median and range reported)")
     ap.add_argument("--insecure-too", action="store_true",
                     help="also run with --insecure; report TLS's overhead")
+    ap.add_argument("--compile-flag", action="append", default=[],
+                    help="extra `mpcc compile` flag, e.g. "
+                         "--compile-flag=--exact-truncation (repeatable)")
     ap.add_argument("--init-std", default=None,
                     help="weight init std passed to make_fixtures.py")
     args = ap.parse_args()
@@ -89,7 +93,8 @@ def main():
         print(f"[{preset}] compiling ...", flush=True)
         plan = os.path.join(d, "model.plan")
         _, compile_s = run([mpcc, "compile", os.path.join(d, "model.onnx"),
-                            "-o", plan, "--approx", args.approx])
+                            "-o", plan, "--approx", args.approx]
+                           + args.compile_flag)
         compile_peak = child_peak_mb()
 
         print(f"[{preset}] float interpreter ...", flush=True)

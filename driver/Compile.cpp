@@ -86,6 +86,7 @@ mpc::makeCompileOptions(const CompileFlags &flags) {
   CompileOptions o;
   o.fracBits = flags.fracBits;
   o.revealTo = flags.revealToBoth ? -1 : 1;
+  o.exactTruncation = flags.exactTruncation;
   if (o.fracBits < kMinFracBits || o.fracBits > kMaxFracBits)
     return error("--frac-bits {} out of range [{}, {}]", o.fracBits,
                  kMinFracBits, kMaxFracBits);

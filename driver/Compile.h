@@ -33,6 +33,8 @@ struct CompileFlags {
   bool revealToBoth = false;
   /// A preset and/or KIND=NAME,... (passes/ApproxChoice.h).
   std::string approx = kDefaultApproxPreset;
+  /// --exact-truncation (CompileOptions::exactTruncation).
+  bool exactTruncation = false;
 };
 
 /// Checks \p flags (fixed-point bits, range, approximation names) and makes

@@ -65,6 +65,10 @@ struct CompileOptions {
   int rangeBits = 15;
   /// Who receives the model outputs: 1 (client) or -1 (both parties).
   int revealTo = 1;
+  /// --exact-truncation: every truncation of the plan is an exact floor
+  /// (pass exact-truncation; runtime/protocols/Trunc.h), so reruns reveal
+  /// bit-identical outputs, for a few more rounds per truncation.
+  bool exactTruncation = false;
 };
 
 class PassContext {

@@ -14,6 +14,7 @@
 //   narrow-rings        openings in the ring each value needs (< 64 bits)
 //   reveal-before-trunc outputs opened untruncated, truncated exactly in the
 //                       clear by the receiver (deterministic outputs)
+//   exact-truncation    (--exact-truncation) every truncation an exact floor
 //   schedule-rounds     steps whose exchanges share rounds
 //
 //===----------------------------------------------------------------------===//
@@ -33,6 +34,8 @@ std::string mpc::defaultPipeline(const CompileOptions &opts) {
   // share (rt::geluCompares); the pass leaves the others alone.
   if (llvm::any_of(opts.approxChoices(rt::ApproxKind::Gelu), rt::geluCompares))
     p += "fuse-gelu-input,";
-  return p + "share-input-masks,dce,narrow-rings,reveal-before-trunc,"
-             "schedule-rounds";
+  p += "share-input-masks,dce,narrow-rings,reveal-before-trunc,";
+  if (opts.exactTruncation)
+    p += "exact-truncation,";
+  return p + "schedule-rounds";
 }

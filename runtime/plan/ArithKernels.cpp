@@ -373,13 +373,15 @@ public:
 
 class TruncKernel final : public Kernel {
 public:
+  bool truncates() const override { return true; }
   /// Reads its input mod 2^ring_bits (Narrow.h).
   OperandRing operandRing(RingAttrFn attr) const override {
     return {OperandRing::Reads, int(attr("ring_bits", kFullRingBits))};
   }
   llvm::Error check(const OpDesc &op) const override {
     if (llvm::Error e = checkSecretUnary(
-            op, {{"bits", AttrKind::Int, true}, kRingBitsAttr}))
+            op,
+            {{"bits", AttrKind::Int, true}, kRingBitsAttr, kExactTruncAttr}))
       return e;
     int64_t bits = op.attrInt("bits");
     if (bits < 0 || bits > op.in[0]->frac)
@@ -391,18 +393,32 @@ public:
     return checkFrac(op, *op.out[0], op.in[0]->frac - int(bits), outName(0));
   }
   Cost cost(const OpDesc &op) const override {
+    if (exactTrunc(op))
+      return truncExactCost(op.in[0]->numElements(), int(op.attrInt("bits")),
+                            ringBitsOf(op));
     return truncCost(op.in[0]->numElements(), ringBitsOf(op));
   }
   std::any deal(Corr &c, const OpDesc &op, Session &s) const override {
-    return dealTrunc(c, op.in[0]->shape, int(op.attrInt("bits")),
-                     ringBitsOf(op));
+    int bits = int(op.attrInt("bits"));
+    if (exactTrunc(op))
+      return dealTruncExact(c, op.in[0]->shape, bits, ringBitsOf(op));
+    return dealTrunc(c, op.in[0]->shape, bits, ringBitsOf(op));
   }
   Proto<OpOutputs> run(Party &p, const OpDesc &op,
                        llvm::ArrayRef<const RingTensor *> in, std::any &m,
                        Session &s) const override {
-    RingTensor y = co_await truncate(
-        p, shareForm(*op.in[0], *in[0], p.id()), int(op.attrInt("bits")),
-        std::any_cast<const TruncPair &>(m), ringBitsOf(op));
+    RingTensor x = shareForm(*op.in[0], *in[0], p.id());
+    int bits = int(op.attrInt("bits"));
+    RingTensor y;
+    // (if/else: GCC 12 miscompiles co_await inside a conditional operator.)
+    if (exactTrunc(op))
+      y = co_await truncateExact(p, std::move(x), bits,
+                                 std::any_cast<const ExactTruncMat &>(m),
+                                 ringBitsOf(op));
+    else
+      y = co_await truncate(p, std::move(x), bits,
+                            std::any_cast<const TruncPair &>(m),
+                            ringBitsOf(op));
     co_return one(std::move(y));
   }
 };

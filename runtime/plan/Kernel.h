@@ -45,6 +45,10 @@ namespace mpc::rt {
 
 class Kernel;
 
+/// The attribute that makes a truncating kernel's truncations exact
+/// (Kernel::truncates).
+inline constexpr char kExactTruncAttrName[] = "exact";
+
 /// One entry of Kernels.def: KernelId::Add is the kernel "add".
 enum class KernelId : uint8_t {
 #define MPC_LOCAL_KERNEL(Id, Name) Id,
@@ -175,6 +179,11 @@ public:
   /// product, Narrow.h): the compiler sets ring_bits to what their uses
   /// read (passes/NarrowRings.cpp).
   virtual bool narrowsResults() const { return false; }
+  /// Whether the kernel's protocols truncate (trunc and the nonlinear
+  /// kernels' programs): it then takes the attribute kExactTruncAttrName
+  /// (0/1), set by `mpcc compile --exact-truncation`, and truncates to
+  /// exact floors with it (protocols/Trunc.h, FxProgram.h).
+  virtual bool truncates() const { return false; }
   /// The ring the kernel's results are right in: a narrow product's
   /// ring_bits, else 64.
   int resultRing(RingAttrFn attr) const {

@@ -35,6 +35,15 @@ llvm::Error checkFixed(const OpDesc &op, const ValueDesc &v,
 llvm::Error checkWeight(const OpDesc &op, const ValueDesc &v,
                         llvm::StringRef what);
 
+/// The optional "exact" (0/1) of a truncating op (`mpcc compile
+/// --exact-truncation`): its truncations are exact floors (Trunc.h) instead
+/// of the one-round protocol's stochastic rounding.
+constexpr AttrSpec kExactTruncAttr{kExactTruncAttrName, AttrKind::Int, false, 0,
+                                   1};
+inline bool exactTrunc(const OpDesc &op) {
+  return op.attrInt(kExactTruncAttrName, 0);
+}
+
 /// Numpy broadcast of two shapes, or nothing if they do not broadcast.
 std::optional<Shape> broadcastShapes(llvm::ArrayRef<int64_t> a,
                                      llvm::ArrayRef<int64_t> b);

@@ -161,7 +161,11 @@ public:
                typename A::DealFn deal, typename A::RunFn run,
                typename A::CostFn cost)
       : kind_(kind), attrs_(std::move(attrs)), deal_(deal), run_(run),
-        cost_(cost) {}
+        cost_(cost) {
+    attrs_.push_back(kExactTruncAttr);
+  }
+  /// Its programs truncate (FxProgram.h): exact with `exact`.
+  bool truncates() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     // The attributes first: the frac check below reads trunc_bits.
     if (llvm::Error e = checkAttrs(op, attrs_))
@@ -239,6 +243,7 @@ protected:
     p.frac = op.out[0]->frac;
     p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
     p.inputTruncBits = int(inputTruncBits(op));
+    p.exact = exactTrunc(op);
     return p;
   }
   llvm::Error checkParams(const OpDesc &op,
@@ -261,6 +266,7 @@ protected:
     p.approx = approxAttr(op);
     p.frac = op.in[0]->frac;
     p.compareBits = int(op.attrInt("compare_bits", kFullCompareBits));
+    p.exact = exactTrunc(op);
     return p;
   }
   llvm::Error checkParams(const OpDesc &op,
@@ -290,6 +296,7 @@ protected:
     p.order = int(op.attrInt("order", p.order));
     p.cubes = int(op.attrInt("cubes", p.cubes));
     p.fitted = op.attrInt("fitted", p.fitted ? 1 : 0) != 0;
+    p.exact = exactTrunc(op);
     return p;
   }
   llvm::Error checkParams(const OpDesc &op, const ExpParams &p) const override {
@@ -319,6 +326,7 @@ protected:
     p.maxBits = int(op.attrInt("max_bits", 16));
     p.minExp = int(op.attrInt("min_exp", -12));
     p.frac = op.in[0]->frac;
+    p.exact = exactTrunc(op);
     return p;
   }
   llvm::Error checkParams(const OpDesc &op,
@@ -345,6 +353,7 @@ protected:
     p.maxBits = int(op.attrInt("max_bits", 16));
     p.minExp = int(op.attrInt("min_exp", -12));
     p.frac = op.in[0]->frac;
+    p.exact = exactTrunc(op);
     return p;
   }
   llvm::Error checkParams(const OpDesc &op,
@@ -374,8 +383,11 @@ public:
     p.recip.frac = p.frac;
     p.quadC = op.attrFloat("c", p.quadC);
     p.inputBits = int(op.attrInt("input_bits", p.inputBits));
+    p.exact = exactTrunc(op);
     return p;
   }
+  /// Its programs truncate (FxProgram.h): exact with `exact`.
+  bool truncates() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (op.in.size() != 1 && op.in.size() != 2)
       return opError(op,
@@ -394,7 +406,8 @@ public:
                             {"recip_max_bits", AttrKind::Int},
                             {"recip_min_exp", AttrKind::Int},
                             {"c", AttrKind::Float},
-                            {"input_bits", AttrKind::Int}}))
+                            {"input_bits", AttrKind::Int},
+                            kExactTruncAttr}))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;
@@ -461,8 +474,11 @@ public:
     } else {
       p.affine = LayerNormParams::None;
     }
+    p.exact = exactTrunc(op);
     return p;
   }
+  /// Its programs truncate (FxProgram.h): exact with `exact`.
+  bool truncates() const override { return true; }
   llvm::Error check(const OpDesc &op) const override {
     if (op.in.size() != 1 && op.in.size() != 3)
       return opError(op,
@@ -476,7 +492,8 @@ public:
                             {"rsqrt_iters", AttrKind::Int},
                             {"max_bits", AttrKind::Int},
                             {"min_exp", AttrKind::Int},
-                            {"input_bits", AttrKind::Int}}))
+                            {"input_bits", AttrKind::Int},
+                            kExactTruncAttr}))
       return e;
     if (llvm::Error e = checkNonlinearFrac(op))
       return e;

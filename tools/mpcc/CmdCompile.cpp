@@ -44,6 +44,11 @@ static cl::opt<std::string> frontierSvgFile(
     cl::desc("With --approx frontier: also write the frontier (predicted "
              "online ms vs simulated error, log scale) as an SVG plot"),
     cl::value_desc("FILE"), cl::sub(compileCmd()), cl::cat(category()));
+static cl::opt<bool> exactTruncation(
+    "exact-truncation",
+    cl::desc("Make every truncation an exact floor (a few rounds more per "
+             "truncation): reruns reveal bit-identical outputs"),
+    cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<bool> stats("stats",
                            cl::desc("Print pattern match counts to stderr"),
                            cl::sub(compileCmd()), cl::cat(category()));
@@ -91,7 +96,8 @@ Error mpc::tool::runCompile() {
   auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth,
                                   autoChoice || frontier
                                       ? std::string(kDefaultApproxPreset)
-                                      : approx.getValue()});
+                                      : approx.getValue(),
+                                  exactTruncation});
   if (!opts)
     return opts.takeError();
   req.options = std::move(*opts);

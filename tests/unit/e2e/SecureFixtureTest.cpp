@@ -6,7 +6,8 @@
 // processes), then checks:
 //  - the client's logits are within 1e-2 of PyTorch's, with the same argmax
 //    (Argmax.h), for every input set (dynamic exports at two shapes);
-//  - repeated runs (fresh randomness each time) have no outlier;
+//  - repeated runs (fresh randomness each time) have no outlier, and with
+//    --exact-truncation give bit-identical logits;
 //  - every op's measured rounds and bytes equal the plan's cost formula;
 //  - the plan holds no weight: it is byte-identical for different weights
 //    (every fixture with new values in every initializer; a small model
@@ -24,6 +25,7 @@
 #include "passes/ApproxChoice.h"
 #include "passes/RangeCheck.h"
 #include "runtime/plan/InProcess.h"
+#include "runtime/plan/Kernel.h"
 #include "runtime/plan/PlanReader.h"
 #include "support/Tensor.h"
 
@@ -294,6 +296,60 @@ TEST_CASE("twenty secure runs of the main fixture have no outlier", "[e2e]") {
   // Fresh randomness only moves the last fixed-point bits: no run is an
   // outlier against the others.
   CHECK(worst - best <= 2e-3);
+}
+
+TEST_CASE("with --exact-truncation reruns give bit-identical logits",
+          "[e2e][exact]") {
+  std::vector<Fixture> sets =
+      inputSets(std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static");
+  REQUIRE(sets.size() == 1);
+  CompileOptions copts;
+  copts.exactTruncation = true;
+  EmittedPlan emitted = compileFixture(sets[0], copts);
+  auto plan = rt::loadPlan(emitted.plan, "fixture");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  // Every op whose protocol truncates is marked, and only those.
+  int marked = 0;
+  for (const rt::OpDesc &op : plan->ops) {
+    INFO("op " << op.describe());
+    CHECK(op.attrInt("exact", 0) == (op.kernel->truncates() ? 1 : 0));
+    marked += op.kernel->truncates();
+  }
+  CHECK(marked > 0);
+  rt::Cost total = rt::planCost(*plan);
+  std::vector<double> first;
+  for (int run = 0; run < 2; ++run) {
+    rt::InProcessResult res = runSecure(*plan, emitted, sets[0].inputs);
+    const HostTensor &out = res.outputs.begin()->second;
+    CHECK(maxAbsError(out, sets[0].logits) <= 1e-2);
+    CHECK(test::argmaxMismatches(out, sets[0].logits) ==
+          std::vector<std::string>{});
+    if (run == 0)
+      first = out.f;
+    else
+      CHECK(out.f == first); // the same fixed-point values, every one
+    // The exact protocols' traffic is their cost formula, op by op.
+    for (size_t i = 0; i < plan->ops.size(); ++i) {
+      rt::Cost c = rt::opCost(*plan, i);
+      const rt::OpProfile &m = res.party0.ops[i];
+      INFO("op " << plan->ops[i].describe());
+      CHECK(m.rounds == c.rounds);
+      CHECK(m.bytes01 == c.bytes01);
+      CHECK(m.bytes10 == c.bytes10);
+    }
+    CHECK(res.profile.onlineRounds == total.rounds);
+    CHECK(res.profile.onlineBytes01 == total.bytes01);
+    CHECK(res.profile.onlineBytes10 == total.bytes10);
+    CHECK(res.profile.dealerBytes1 == total.dealerBytes1);
+  }
+  // The default plan has no `exact` anywhere (it is the plan it was).
+  EmittedPlan plain = compileFixture(sets[0]);
+  auto p0 = rt::loadPlan(plain.plan, "fixture");
+  REQUIRE(bool(p0));
+  for (const rt::OpDesc &op : p0->ops)
+    CHECK(!op.hasAttr("exact"));
+  CHECK(rt::planCost(*p0).rounds < total.rounds);
 }
 
 TEST_CASE("the plan holds no weight value", "[e2e]") {

@@ -9,7 +9,10 @@
 //     (Trunc.h), and the steps after it (squarings, iterations, the
 //     products of a softmax row) scale that ulp by what follows;
 //   - the simulation is within the entry's registry bound of the double
-//     reference (the entry's own formula for a Training entry).
+//     reference (the entry's own formula for a Training entry);
+//   - with exact truncations (`exact`, --exact-truncation) the simulation
+//     IS the two-party output, bit for bit, and the traffic is the cost
+//     formula's.
 //
 //===----------------------------------------------------------------------===//
 #include "tests/unit/protocols/NonlinearTestUtil.h"
@@ -252,6 +255,20 @@ double boundRatio(const std::vector<double> &got,
   return worst;
 }
 
+Cost costOf(const Shape &s, const GeluParams &p) { return geluCost(s, p); }
+Cost costOf(const Shape &s, const TanhParams &p) { return tanhCost(s, p); }
+Cost costOf(const Shape &s, const SoftmaxParams &p) {
+  return softmaxCost(s, p);
+}
+Cost costOf(const Shape &s, const LayerNormParams &p) {
+  return layerNormCost(s, p);
+}
+Cost costOf(const Shape &s, const ExpParams &p) { return expCost(s, p); }
+Cost costOf(const Shape &s, const ReciprocalParams &p) {
+  return reciprocalCost(s, p);
+}
+Cost costOf(const Shape &s, const RsqrtParams &p) { return rsqrtCost(s, p); }
+
 } // namespace
 
 TEST_CASE("every entry's simulation is its two-party run, within its bound",
@@ -303,4 +320,35 @@ TEST_CASE("the simulation refuses what the protocol refuses",
   REQUIRE(!g);
   CHECK_THAT(llvm::toString(g.takeError()),
              Catch::Matchers::Contains("gamma has 3"));
+}
+
+TEST_CASE("with exact truncations every entry's two-party run is its "
+          "simulation, bit for bit",
+          "[nonlinear][simulation][catalog][exact]") {
+  uint64_t seed = 170;
+  for (const ApproxInfo &info : approxCatalog()) {
+    INFO(info.name);
+    Case c = caseFor(info, ++seed);
+    ApproxParams params = approxParams(info.id, kFrac, kRangeBits);
+    std::visit([](auto &p) { p.exact = true; }, params);
+    llvm::Expected<std::vector<double>> sim =
+        simulateApprox(params, c.x, c.shape, c.ops);
+    if (!sim)
+      FAIL(llvm::toString(sim.takeError()));
+    NlRun two =
+        std::visit([&](const auto &p) { return twoParty(c, p); }, params);
+    REQUIRE(two.out.size() == sim->size());
+    size_t differ = 0, first = 0;
+    for (size_t i = 0; i < sim->size(); ++i)
+      if ((*sim)[i] != two.out[i] && differ++ == 0)
+        first = i;
+    INFO(differ << " of " << sim->size() << " outputs differ, first at "
+                << first << ": " << (*sim)[first] << " vs " << two.out[first]);
+    CHECK(differ == 0);
+    std::visit(
+        [&](const auto &p) {
+          requireTrafficMatches(two.measured, costOf(c.shape, p));
+        },
+        params);
+  }
 }
