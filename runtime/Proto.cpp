@@ -54,9 +54,10 @@ uint8_t *inPlace(llvm::ArrayRef<Span> spans, size_t at, size_t len) {
   return nullptr;
 }
 
-/// Copies the bytes [at, at + len) of the concatenation of \p spans to
-/// \p to.
-void gather(llvm::ArrayRef<Span> spans, size_t at, size_t len, uint8_t *to) {
+/// Copies between \p buf and the bytes [at, at + len) of the concatenation
+/// of \p spans: into the spans when \p toSpans, else out of them.
+void copySpans(llvm::ArrayRef<Span> spans, size_t at, size_t len, uint8_t *buf,
+               bool toSpans) {
   for (const Span &s : spans) {
     if (len == 0)
       return;
@@ -65,27 +66,11 @@ void gather(llvm::ArrayRef<Span> spans, size_t at, size_t len, uint8_t *to) {
       continue;
     }
     size_t n = std::min(len, s.bytes - at);
-    std::memcpy(to, s.data + at, n);
-    to += n;
-    len -= n;
-    at = 0;
-  }
-}
-
-/// Copies \p len bytes from \p from to [at, at + len) of the concatenation
-/// of \p spans.
-void scatter(const uint8_t *from, size_t len, llvm::ArrayRef<Span> spans,
-             size_t at) {
-  for (const Span &s : spans) {
-    if (len == 0)
-      return;
-    if (at >= s.bytes) {
-      at -= s.bytes;
-      continue;
-    }
-    size_t n = std::min(len, s.bytes - at);
-    std::memcpy(s.data + at, from, n);
-    from += n;
+    if (toSpans)
+      std::memcpy(s.data + at, buf, n);
+    else
+      std::memcpy(buf, s.data + at, n);
+    buf += n;
     len -= n;
     at = 0;
   }
@@ -139,7 +124,7 @@ llvm::Error StepRunner::run() {
       if (outLen && !outPtr) {
         if (!outChunk)
           outChunk.reset(new uint8_t[kRoundPieceBytes]);
-        gather(outs, at, outLen, outChunk.get());
+        copySpans(outs, at, outLen, outChunk.get(), /*toSpans=*/false);
         outPtr = outChunk.get();
       }
       uint8_t *inPtr = inLen ? inPlace(ins, at, inLen) : nullptr;
@@ -155,7 +140,7 @@ llvm::Error StepRunner::run() {
                            /*sameRound=*/at > 0 || continuesRound_))
         return e;
       if (scatterIn)
-        scatter(inPtr, inLen, ins, at);
+        copySpans(ins, at, inLen, inPtr, /*toSpans=*/true);
     }
     if (outBytes || inBytes) {
       if (!continuesRound_)

@@ -46,6 +46,21 @@ double sampledMagnitude(llvm::ArrayRef<double> c, double lo, double hi) {
   return 1.25 * m + 1;
 }
 
+/// Waits out the comparisons' \p compareRounds stages from pp.cmpStart,
+/// marks the split there and opens each comparison's bit input in the
+/// next stage; returns the opened bits' ids.
+std::vector<int> openComparisonBits(Builder &b, PiecewiseProgram &pp,
+                                    int compareRounds) {
+  while (b.stage() < pp.cmpStart + compareRounds)
+    b.nextStage();
+  pp.split = b.stage();
+  std::vector<int> bits;
+  for (int id : pp.bitInputs)
+    bits.push_back(b.openBits(id));
+  b.nextStage();
+  return bits;
+}
+
 } // namespace
 
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
@@ -99,13 +114,7 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
     polyVal[s] = b.trunc(b.local(sum), sum.scale - f,
                          Builder::ringFor(std::log2(mag), sum.scale));
   }
-  while (b.stage() < pp.cmpStart + compareRounds)
-    b.nextStage();
-  pp.split = b.stage();
-  std::vector<int> bits;
-  for (int id : pp.bitInputs)
-    bits.push_back(b.openBits(id));
-  b.nextStage();
+  std::vector<int> bits = openComparisonBits(b, pp, compareRounds);
 
   auto bit = [&](int i) {
     if (i < 0)
@@ -475,13 +484,8 @@ PiecewiseProgram buildGeluSigmoid(const Piecewise &pw, int64_t n,
   int tm = b.trunc(b.local(tSum), tSum.scale - tf,
                    Builder::ringFor(std::log2(tMag), tSum.scale));
   b.nextStage();
-  while (b.stage() < pp.cmpStart + compareRounds(n, pw, p.compareBits))
-    b.nextStage();
-  pp.split = b.stage();
-  std::vector<int> bits;
-  for (int id : pp.bitInputs)
-    bits.push_back(b.openBits(id));
-  b.nextStage();
+  std::vector<int> bits =
+      openComparisonBits(b, pp, compareRounds(n, pw, p.compareBits));
   Expr below = b.var(bits[0], 0), neg = b.var(bits[1], 0),
        inside = b.var(bits[2], 0);
   Expr t = b.var(tm, tf);
