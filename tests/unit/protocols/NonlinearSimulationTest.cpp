@@ -269,6 +269,20 @@ Cost costOf(const Shape &s, const ReciprocalParams &p) {
 }
 Cost costOf(const Shape &s, const RsqrtParams &p) { return rsqrtCost(s, p); }
 
+/// An entry's plaintext simulation and its two-party run on one case.
+struct SimAndRun {
+  std::vector<double> sim;
+  NlRun two;
+};
+SimAndRun simulateAndRun(const Case &c, const ApproxParams &params) {
+  llvm::Expected<std::vector<double>> sim =
+      simulateApprox(params, c.x, c.shape, c.ops);
+  if (!sim)
+    FAIL(llvm::toString(sim.takeError()));
+  NlRun two = std::visit([&](const auto &p) { return twoParty(c, p); }, params);
+  return {std::move(*sim), std::move(two)};
+}
+
 } // namespace
 
 TEST_CASE("every entry's simulation is its two-party run, within its bound",
@@ -277,17 +291,12 @@ TEST_CASE("every entry's simulation is its two-party run, within its bound",
   for (const ApproxInfo &info : approxCatalog()) {
     INFO(info.name);
     Case c = caseFor(info, ++seed);
-    ApproxParams params = approxParams(info.id, kFrac, kRangeBits);
-    llvm::Expected<std::vector<double>> sim =
-        simulateApprox(params, c.x, c.shape, c.ops);
-    if (!sim)
-      FAIL(llvm::toString(sim.takeError()));
-    NlRun two =
-        std::visit([&](const auto &p) { return twoParty(c, p); }, params);
+    auto [sim, two] =
+        simulateAndRun(c, approxParams(info.id, kFrac, kRangeBits));
     // Both read the inputs as encoded.
     std::vector<double> want = c.ref(two.in);
-    double ulps = maxUlps(*sim, two.out);
-    double ratio = boundRatio(*sim, want, info);
+    double ulps = maxUlps(sim, two.out);
+    double ratio = boundRatio(sim, want, info);
     WARN(info.name << ": simulation vs two-party " << ulps
                    << " ulps; vs reference " << ratio << " of the bound");
     CHECK(ulps <= kSimUlps);
@@ -331,19 +340,14 @@ TEST_CASE("with exact truncations every entry's two-party run is its "
     Case c = caseFor(info, ++seed);
     ApproxParams params = approxParams(info.id, kFrac, kRangeBits);
     std::visit([](auto &p) { p.exact = true; }, params);
-    llvm::Expected<std::vector<double>> sim =
-        simulateApprox(params, c.x, c.shape, c.ops);
-    if (!sim)
-      FAIL(llvm::toString(sim.takeError()));
-    NlRun two =
-        std::visit([&](const auto &p) { return twoParty(c, p); }, params);
-    REQUIRE(two.out.size() == sim->size());
+    auto [sim, two] = simulateAndRun(c, params);
+    REQUIRE(two.out.size() == sim.size());
     size_t differ = 0, first = 0;
-    for (size_t i = 0; i < sim->size(); ++i)
-      if ((*sim)[i] != two.out[i] && differ++ == 0)
+    for (size_t i = 0; i < sim.size(); ++i)
+      if (sim[i] != two.out[i] && differ++ == 0)
         first = i;
-    INFO(differ << " of " << sim->size() << " outputs differ, first at "
-                << first << ": " << (*sim)[first] << " vs " << two.out[first]);
+    INFO(differ << " of " << sim.size() << " outputs differ, first at " << first
+                << ": " << sim[first] << " vs " << two.out[first]);
     CHECK(differ == 0);
     std::visit(
         [&](const auto &p) {
