@@ -699,9 +699,15 @@ void simulateStages(const Program &prog, Clear &s, int from, int to) {
         continue;
       }
       TruncOpening o = openingOf(v);
+      // An exact truncation is the floor; the one-round truncation gives
+      // the floor or one more, the latter with probability the fraction
+      // dropped, so its expected value is z / 2^bits: the nearest
+      // integer models it without the floor's bias of half an ulp, which
+      // chains of truncations (exp's squarings) accumulate.
+      u64 half = v.exact || o.bits == 0 ? 0 : u64(1) << (o.bits - 1);
       RingTensor out(Shape{n});
       for (int64_t i = 0; i < n; ++i)
-        out[i] = o.publicPart(o.send(src[i], 0, /*p0=*/true));
+        out[i] = o.publicPart(o.send(src[i] + half, 0, /*p0=*/true));
       s.val[id] = std::move(out);
     }
   }

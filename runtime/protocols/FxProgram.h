@@ -216,10 +216,13 @@ struct Clear {
   explicit Clear(const Program &prog);
 };
 /// Runs stages [from, to) on clear values: each local step in the ring as
-/// the parties compute it; an opening and an opened bit are the value; a
-/// truncation is its opening's public part with a zero mask, i.e.
-/// floor(z / 2^bits) for |z| < 2^(ringBits-2) (the protocol gives that or
-/// one more, Trunc.h) and the same ring garbage outside.
+/// the parties compute it; an opening and an opened bit are the value; an
+/// exact truncation is its opening's public part with a zero mask, i.e.
+/// floor(z / 2^bits) for |z| < 2^(ringBits-2), what the protocol gives;
+/// a one-round truncation (the protocol gives the floor or one more,
+/// Trunc.h) is the nearest integer, floor((z + 2^(bits-1)) / 2^bits), the
+/// rounding of its expected value. Both give the same ring garbage as
+/// the protocol outside that range.
 void simulateStages(const Program &prog, Clear &s, int from, int to);
 /// All stages.
 void simulateProgram(const Program &prog, Clear &s);
