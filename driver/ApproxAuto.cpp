@@ -60,26 +60,77 @@ CompileOptions withRule(CompileOptions o, const AutoOpChoice &s,
   return o;
 }
 
-/// The search's state: the graph, samples and their float output.
+/// The search's state: the graph, the sample batches and their float
+/// outputs.
 class Search {
 public:
-  Search(const Graph &g, const std::map<std::string, HostTensor> &inputs,
-         const std::vector<HostTensor> &floatOut)
-      : g_(g), inputs_(inputs), floatOut_(floatOut) {}
+  Search(const Graph &g, SampleBatches samples) : g_(g), samples_(samples) {}
 
-  /// The simulated output's error with \p o.
+  /// Computes the float outputs and keeps the operands of every op with
+  /// an approximation (before error() and headroom()).
+  llvm::Error init() {
+    auto keep = [&](const Op &op, llvm::ArrayRef<const HostTensor *> args) {
+      if (!approxKindOf(op))
+        return;
+      std::vector<HostTensor> &kept = opOperands_[&op].emplace_back();
+      for (const HostTensor *t : args)
+        kept.push_back(t ? *t : HostTensor());
+    };
+    for (const auto &inputs : samples_) {
+      auto out = interpretGraph(g_, inputs, keep);
+      if (!out)
+        return out.takeError();
+      floatOut_.push_back(std::move(*out));
+    }
+    return llvm::Error::success();
+  }
+
+  /// How much larger \p op's own error with \p o could be on other inputs
+  /// than on the samples: the registry's bound for its entry
+  /// (maxAbsErr + maxRelErr |ref|) over the largest error the samples show
+  /// at the op, each against the double result; at least 1. Errors below
+  /// one fixed-point ulp count as an ulp (they are rounding).
+  llvm::Expected<double> headroom(const Op &op, const CompileOptions &o) const {
+    const rt::ApproxInfo &info = rt::approxInfo(approxOf(op, o));
+    ApproxSimulator sim(o);
+    double seen = std::ldexp(1.0, -o.fracBits), bound = 0;
+    for (const std::vector<HostTensor> &operands : opOperands_.at(&op)) {
+      llvm::SmallVector<const HostTensor *, 4> args;
+      for (const HostTensor &t : operands)
+        args.push_back(&t);
+      auto got = sim.simulate(op, args);
+      if (!got)
+        return got.takeError();
+      auto ref = evaluateOp(op, args);
+      if (!ref)
+        return ref.takeError();
+      const std::vector<double> &r = ref->front().f, &a = got->front().f;
+      for (size_t i = 0; i < r.size() && i < a.size(); ++i) {
+        seen = std::max(seen, std::abs(a[i] - r[i]));
+        bound =
+            std::max(bound, info.maxAbsErr + info.maxRelErr * std::abs(r[i]));
+      }
+    }
+    return std::max(1.0, bound / seen);
+  }
+
+  /// The simulated output's largest error over the batches with \p o.
   llvm::Expected<double> error(const CompileOptions &o) const {
     ApproxSimulator sim(o);
-    auto out = interpretGraph(g_, inputs_, {}, &sim);
-    if (!out)
-      return out.takeError();
-    return maxAbsDiff(*out, floatOut_);
+    double worst = 0;
+    for (size_t b = 0; b < samples_.size(); ++b) {
+      auto out = interpretGraph(g_, samples_[b], {}, &sim);
+      if (!out)
+        return out.takeError();
+      worst = std::max(worst, maxAbsDiff(*out, floatOut_[b]));
+    }
+    return worst;
   }
 
   /// Where the samples leave a chosen entry's domain with \p o (empty: no
   /// op does).
   llvm::Expected<std::string> outsideDomain(const CompileOptions &o) const {
-    auto ranges = checkRanges(g_, inputs_, o);
+    auto ranges = checkRangesOnBatches(g_, samples_, o);
     if (!ranges)
       return ranges.takeError();
     if (ranges->outsideDomain.empty())
@@ -92,15 +143,19 @@ public:
 
 private:
   const Graph &g_;
-  const std::map<std::string, HostTensor> &inputs_;
-  const std::vector<HostTensor> &floatOut_;
+  SampleBatches samples_;
+  std::vector<std::vector<HostTensor>> floatOut_;
+  /// Per op with an approximation, its operands on each batch.
+  std::map<const Op *, std::vector<std::vector<HostTensor>>> opOperands_;
 };
 
 } // namespace
 
-llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
-    const Graph &g, const std::map<std::string, HostTensor> &inputs,
-    const CompileOptions &base, double maxError, const NetworkModel &net) {
+llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
+                                                 SampleBatches samples,
+                                                 const CompileOptions &base,
+                                                 double maxError,
+                                                 const NetworkModel &net) {
   AutoChoice result;
   std::vector<Site> sites;
   std::map<std::pair<rt::ApproxKind, std::string>, int> uses;
@@ -126,10 +181,9 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
     if (c.fixed.empty() && uses[{c.kind, c.node}] > 1)
       c.fixed = "its node name names several ops";
 
-  auto floatOut = interpretGraph(g, inputs);
-  if (!floatOut)
-    return floatOut.takeError();
-  Search search(g, inputs, *floatOut);
+  Search search(g, samples);
+  if (llvm::Error e = search.init())
+    return e;
   auto secondsOf = [&](size_t i, rt::Approximation a) {
     return opSeconds(*sites[i].op, a, base, net);
   };
@@ -152,7 +206,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
     for (const rt::ApproxInfo *info : rt::approxesOf(c.kind)) {
       if (info->id == c.base)
         continue;
-      AutoAlternative alt{info->id, 0, 0, false, ""};
+      AutoAlternative alt{info->id, 0, 0, 0, false, ""};
       if (info->needsTraining) {
         alt.verdict = "needs a model trained with it";
       } else if (llvm::Error e = rt::validateApprox(
@@ -170,6 +224,10 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
           if (!err)
             return err.takeError();
           alt.error = *err;
+          auto room = search.headroom(*sites[i].op, alone);
+          if (!room)
+            return room.takeError();
+          alt.reserve = (*room - 1) * std::max(0.0, alt.error - *e0);
           alt.simulated = true;
           cands.push_back({i, c.alternatives.size()});
         }
@@ -181,9 +239,10 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
     return result.ops[k.op].alternatives[k.alt];
   };
 
-  // Takes \p k if the whole choice stays within \p bound and the domains.
+  // Takes \p k if the whole choice's error, with the reserves of its
+  // chosen entries, stays within \p bound, and the domains hold.
   CompileOptions chosen = base;
-  double err = *e0;
+  double err = *e0, reserve = 0;
   auto tryTake = [&](const Candidate &k, double bound) -> llvm::Error {
     AutoOpChoice &c = result.ops[k.op];
     AutoAlternative &alt = altOf(k);
@@ -191,9 +250,15 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
     auto e = search.error(trial);
     if (!e)
       return e.takeError();
-    if (*e > bound) {
+    double trialReserve = reserve - c.reserve + alt.reserve;
+    if (*e + trialReserve > bound) {
       alt.verdict =
-          fmt::format("the choice's error would be {:.3g} > {:.3g}", *e, bound);
+          trialReserve > 0
+              ? fmt::format("the choice's error would be {:.3g} + up to {:.3g} "
+                            "on other inputs > {:.3g}",
+                            *e, trialReserve, bound)
+              : fmt::format("the choice's error would be {:.3g} > {:.3g}", *e,
+                            bound);
       return llvm::Error::success();
     }
     auto domain = search.outsideDomain(trial);
@@ -210,8 +275,10 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
     c.approx = alt.approx;
     c.seconds = alt.seconds;
     c.errorAdded = alt.error - *e0;
+    c.reserve = alt.reserve;
     chosen = std::move(trial);
     err = *e;
+    reserve = trialReserve;
     return llvm::Error::success();
   };
 
@@ -226,13 +293,17 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
                        return altOf(a).error < altOf(b).error;
                      });
     for (const Candidate &k : better)
-      if (llvm::Error e = tryTake(k, err))
+      if (llvm::Error e = tryTake(k, err + reserve))
         return e;
-    if (err > maxError)
+    if (err + reserve > maxError)
       return error("--approx auto: --max-error {:g} cannot be met: the best "
-                   "reachable error on the calibration samples is {:.3g} "
+                   "reachable error on the calibration samples is {:.3g}{} "
                    "({:.3g} with every op at its kind's default)",
-                   maxError, err, *e0);
+                   maxError, err,
+                   reserve > 0
+                       ? fmt::format(" + up to {:.3g} on other inputs", reserve)
+                       : std::string(),
+                   *e0);
   }
 
   // 2. The cheaper alternatives, by seconds saved per unit of error added.
@@ -260,6 +331,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(
   }
 
   result.error = err;
+  result.reserve = reserve;
   for (const AutoOpChoice &c : result.ops) {
     result.seconds += c.seconds;
     result.baseSeconds += c.baseSeconds;
@@ -273,17 +345,18 @@ void mpc::applyAutoChoice(const AutoChoice &c, double maxError,
     if (o.approx != o.base)
       opts.nodeRules.push_back({o.kind, o.approx, literalGlob(o.node)});
   opts.preset = fmt::format("auto (--max-error {:g}: simulated error {:.3g} on "
-                            "the calibration samples)",
-                            maxError, c.error);
+                            "the calibration samples, up to {:.3g} on other "
+                            "inputs)",
+                            maxError, c.error, c.error + c.reserve);
 }
 
 void mpc::printAutoChoice(const AutoChoice &c, double maxError,
                           llvm::raw_ostream &os) {
   os << fmt::format("mpcc: --approx auto, --max-error {:g}: simulated error "
-                    "{:.3g} (defaults {:.3g}); predicted online {:.3f} ms "
-                    "(defaults {:.3f} ms)\n",
-                    maxError, c.error, c.baseError, c.seconds * 1e3,
-                    c.baseSeconds * 1e3);
+                    "{:.3g}, up to {:.3g} on other inputs (defaults {:.3g}); "
+                    "predicted online {:.3f} ms (defaults {:.3f} ms)\n",
+                    maxError, c.error, c.error + c.reserve, c.baseError,
+                    c.seconds * 1e3, c.baseSeconds * 1e3);
   os << fmt::format("mpcc:   {:<44} {:<22} {:>11} {:>10}\n", "op", "entry",
                     "error added", "online ms");
   for (const AutoOpChoice &o : c.ops) {
@@ -294,9 +367,9 @@ void mpc::printAutoChoice(const AutoChoice &c, double maxError,
                       o.fixed.empty() ? "" : "  (fixed: " + o.fixed + ")");
     for (const AutoAlternative &a : o.alternatives) {
       if (a.simulated)
-        os << fmt::format("mpcc:     tried {:<20} alone: error {:.3g}, "
-                          "{:.3f} ms: {}\n",
-                          rt::approxInfo(a.approx).name, a.error,
+        os << fmt::format("mpcc:     tried {:<20} alone: error {:.3g} "
+                          "(+ up to {:.3g}), {:.3f} ms: {}\n",
+                          rt::approxInfo(a.approx).name, a.error, a.reserve,
                           a.seconds * 1e3, a.verdict);
       else
         os << fmt::format("mpcc:     tried {:<20} {}\n",
@@ -305,15 +378,14 @@ void mpc::printAutoChoice(const AutoChoice &c, double maxError,
   }
 }
 
-llvm::Expected<Frontier>
-mpc::approxFrontier(const Graph &g,
-                    const std::map<std::string, HostTensor> &inputs,
-                    const CompileOptions &base, const NetworkModel &net,
-                    llvm::ArrayRef<double> budgets) {
-  auto floatOut = interpretGraph(g, inputs);
-  if (!floatOut)
-    return floatOut.takeError();
-  Search search(g, inputs, *floatOut);
+llvm::Expected<Frontier> mpc::approxFrontier(const Graph &g,
+                                             SampleBatches samples,
+                                             const CompileOptions &base,
+                                             const NetworkModel &net,
+                                             llvm::ArrayRef<double> budgets) {
+  Search search(g, samples);
+  if (llvm::Error e = search.init())
+    return e;
   Frontier out;
   out.netName = net.name;
   auto point = [&](const std::string &name, bool isAuto,
@@ -352,7 +424,7 @@ mpc::approxFrontier(const Graph &g,
   }
   for (double e : budgets) {
     std::string name = fmt::format("auto --max-error {:g}", e);
-    auto choice = chooseApproxAuto(g, inputs, base, e, net);
+    auto choice = chooseApproxAuto(g, samples, base, e, net);
     if (!choice) {
       point(name, true, std::nullopt, std::nullopt,
             llvm::toString(choice.takeError()));
@@ -361,8 +433,10 @@ mpc::approxFrontier(const Graph &g,
     size_t swaps = size_t(llvm::count_if(
         choice->ops, [](const auto &o) { return o.approx != o.base; }));
     point(name, true, choice->seconds, choice->error,
-          fmt::format("{} of {} ops off their default", swaps,
-                      choice->ops.size()));
+          fmt::format("{} of {} ops off their default; up to {:.3g} on "
+                      "other inputs",
+                      swaps, choice->ops.size(),
+                      choice->error + choice->reserve));
   }
   return out;
 }

@@ -10,8 +10,14 @@
 // error with it and its predicted online seconds on the op's shape (the
 // protocols' cost formulas, rt::approxCost, on --net: rounds and bytes,
 // not this machine's local speed, so that a plan does not depend on when
-// it was compiled). Then, greedily, while the whole choice's simulated
-// error stays within E and the calibrated inputs stay in every chosen
+// it was compiled). The samples may not show an entry at its worst: its
+// error can depend on where the inputs fall in its domain (a Goldschmidt
+// reciprocal's on the row sum's mantissa). So each alternative also gets a
+// reserve: the error its swap adds on the samples, times how much larger
+// the registry allows the op's own error to be than the samples show it
+// (at least 1, see Search::headroom), minus that error once. Then,
+// greedily, while the whole choice's simulated error plus its entries'
+// reserves stays within E and the calibrated inputs stay in every chosen
 // entry's domain:
 //   1. if the defaults exceed E, the alternatives that lower the error,
 //      most accurate first (an error names the best error so reached);
@@ -41,8 +47,11 @@ namespace mpc {
 /// One alternative tried for an op, and what became of it.
 struct AutoAlternative {
   rt::Approximation approx;
-  double error = 0;       ///< The model's error with this swap alone.
-  double seconds = 0;     ///< Predicted online seconds of the op with it.
+  double error = 0;   ///< The model's error with this swap alone.
+  double seconds = 0; ///< Predicted online seconds of the op with it.
+  /// What the swap could add to the model's error on inputs other than the
+  /// samples (see above).
+  double reserve = 0;
   bool simulated = false; ///< Whether error and seconds were computed.
   std::string verdict;
 };
@@ -55,6 +64,7 @@ struct AutoOpChoice {
   /// The model's error with this op's swap alone, minus the error at the
   /// defaults (0 for an op left at its default).
   double errorAdded = 0;
+  double reserve = 0;     ///< The chosen alternative's reserve (0: default).
   double seconds = 0;     ///< Predicted online seconds of the op.
   double baseSeconds = 0; ///< The same at its default.
   std::vector<AutoAlternative> alternatives;
@@ -64,17 +74,24 @@ struct AutoOpChoice {
 struct AutoChoice {
   std::vector<AutoOpChoice> ops;
   double error = 0;       ///< Simulated output error of the whole choice.
+  double reserve = 0;     ///< The sum of the chosen alternatives' reserves.
   double seconds = 0;     ///< Predicted online seconds of the chosen ops.
   double baseSeconds = 0; ///< The same ops at their defaults.
   double baseError = 0;   ///< The error at the defaults.
 };
 
-/// Chooses (see above) for \p g with \p inputs the calibration samples;
-/// \p base gives the fixed-point options. An error when no choice meets
-/// \p maxError, naming the best error reached.
-llvm::Expected<AutoChoice> chooseApproxAuto(
-    const Graph &g, const std::map<std::string, HostTensor> &inputs,
-    const CompileOptions &base, double maxError, const NetworkModel &net);
+/// The calibration samples: batches of a graph's inputs, by input name.
+using SampleBatches = llvm::ArrayRef<std::map<std::string, HostTensor>>;
+
+/// Chooses (see above) for \p g with \p samples the calibration batches
+/// (the error is the largest over all of them); \p base gives the
+/// fixed-point options. An error when no choice meets \p maxError, naming
+/// the best error reached.
+llvm::Expected<AutoChoice> chooseApproxAuto(const Graph &g,
+                                            SampleBatches samples,
+                                            const CompileOptions &base,
+                                            double maxError,
+                                            const NetworkModel &net);
 
 /// Adds \p c's choices to \p opts as per-node rules, and names the choice
 /// as the options' preset (the plan records both).
@@ -103,13 +120,13 @@ struct Frontier {
 
 /// `--approx frontier`: for each preset, and for auto at each of
 /// \p budgets, the approximated ops' predicted online time on \p net and
-/// the model's simulated error on \p inputs; a preset whose entry needs a
+/// the model's simulated error on \p samples; a preset whose entry needs a
 /// trained model or whose domain the samples leave is noted so, an
 /// unreachable budget by its error.
-llvm::Expected<Frontier>
-approxFrontier(const Graph &g, const std::map<std::string, HostTensor> &inputs,
-               const CompileOptions &base, const NetworkModel &net,
-               llvm::ArrayRef<double> budgets);
+llvm::Expected<Frontier> approxFrontier(const Graph &g, SampleBatches samples,
+                                        const CompileOptions &base,
+                                        const NetworkModel &net,
+                                        llvm::ArrayRef<double> budgets);
 
 /// The frontier as a text table, one row per point.
 std::string frontierTable(const Frontier &f);

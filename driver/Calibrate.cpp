@@ -56,10 +56,10 @@ mpc::uncheckedDomainWarnings(const CompileOptions &opts) {
 
 llvm::Error
 mpc::checkCalibration(const Graph &g,
-                      const std::map<std::string, HostTensor> &inputs,
+                      llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
                       const CompileOptions &opts, llvm::raw_ostream &log) {
   int rangeBits = opts.rangeBits;
-  auto report = checkRanges(g, inputs, opts);
+  auto report = checkRangesOnBatches(g, batches, opts);
   if (!report)
     return addContext(report.takeError(), "--calibrate: ");
   if (!report->outsideDomain.empty()) {

@@ -204,6 +204,45 @@ mpc::bindInputFiles(const Graph &g, std::map<std::string, HostTensor> files,
   return inputs;
 }
 
+llvm::Expected<std::vector<std::map<std::string, HostTensor>>>
+mpc::bindCalibration(const Graph &g, std::map<std::string, HostTensor> files) {
+  auto bound = bindInputFiles(g, std::move(files), "--calibrate");
+  if (!bound)
+    return bound.takeError();
+  // How many batches of the graph's input shape each file holds.
+  auto batchesIn = [&](const std::string &name, const HostTensor &t) {
+    const auto &want = g.findInput(name)->type().shape;
+    if (want.empty() || t.shape.size() != want.size() || want[0] <= 0 ||
+        t.shape[0] <= want[0] || t.shape[0] % want[0] != 0 ||
+        !std::equal(want.begin() + 1, want.end(), t.shape.begin() + 1))
+      return int64_t(1);
+    return t.shape[0] / want[0];
+  };
+  int64_t batches = 0;
+  std::string firstName;
+  for (const auto &[name, t] : *bound) {
+    int64_t k = batchesIn(name, t);
+    if (batches && k != batches)
+      return error("--calibrate: '{}' holds {} batch(es) of the model's "
+                   "input shape but '{}' holds {} ({} and {}): give every "
+                   "input the same number of samples",
+                   firstName, batches, name, k,
+                   shapeStr(bound->at(firstName).shape), shapeStr(t.shape));
+    batches = k;
+    firstName = name;
+  }
+  if (batches <= 1)
+    return std::vector<std::map<std::string, HostTensor>>{std::move(*bound)};
+  std::vector<std::map<std::string, HostTensor>> out(
+      static_cast<size_t>(batches));
+  for (const auto &[name, t] : *bound) {
+    int64_t rows = t.shape[0] / batches;
+    for (int64_t b = 0; b < batches; ++b)
+      out[size_t(b)][name] = batchRows(t, b * rows, rows, rows);
+  }
+  return out;
+}
+
 llvm::Error mpc::writeText(llvm::StringRef path, llvm::StringRef text) {
   if (path.empty() || path == "-") {
     llvm::outs() << text;
@@ -238,9 +277,13 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
                  "model's simulated output on them",
                  req.autoMaxError ? "auto" : "frontier");
   if (!req.calibration.empty()) {
-    auto inputs = bindInputFiles(**g, req.calibration, "--calibrate");
+    auto inputs = bindCalibration(**g, req.calibration);
     if (!inputs)
       return addContext(inputs.takeError(), req.model + ": ");
+    if (inputs->size() > 1)
+      log << fmt::format("mpcc: --calibrate: {} batches of the model's input "
+                         "shape\n",
+                         inputs->size());
     if (!req.frontierBudgets.empty()) {
       auto frontier =
           approxFrontier(**g, *inputs, options, req.net, req.frontierBudgets);

@@ -85,17 +85,17 @@ llvm::Expected<EmittedPlan>
 compileGraph(Graph &g, const CompileOptions &opts, llvm::StringRef name,
              std::vector<std::string> *warnings = nullptr);
 
-/// Runs \p g (imported, semantic) on the sample \p inputs (by graph input
-/// name) in the float interpreter and checks every range-limited value
+/// Runs \p g (imported, semantic) on the sample \p batches (each by graph
+/// input name) in the float interpreter and checks every range-limited value
 /// against opts.rangeBits and LayerNorm's domain, and the values of every
 /// op given a chosen (not default) approximation against its domain;
 /// writes a summary (and a warning for values within 4x of their limit) to
 /// \p log. The error names the op and the --range-bits that would do, or
 /// the op, its values, the approximation and its domain.
-llvm::Error checkCalibration(const Graph &g,
-                             const std::map<std::string, HostTensor> &inputs,
-                             const CompileOptions &opts,
-                             llvm::raw_ostream &log);
+llvm::Error
+checkCalibration(const Graph &g,
+                 llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
+                 const CompileOptions &opts, llvm::raw_ostream &log);
 
 /// Warnings for a compile without --calibrate: each chosen approximation
 /// whose domain is narrower than its kind's default's, whose domain no
@@ -107,6 +107,14 @@ std::vector<std::string> uncheckedDomainWarnings(const CompileOptions &opts);
 llvm::Expected<std::map<std::string, HostTensor>>
 bindInputFiles(const Graph &g, std::map<std::string, HostTensor> files,
                llvm::StringRef flag);
+
+/// The --calibrate \p files bound to \p g's inputs (bindInputFiles) as
+/// batches of its input shapes: a file whose first axis holds k times the
+/// input's (the rest equal) gives k batches, so that a plan compiled for a
+/// small batch is calibrated on many samples; every file must give the
+/// same k. Other shapes are left for the interpreter to refuse.
+llvm::Expected<std::vector<std::map<std::string, HostTensor>>>
+bindCalibration(const Graph &g, std::map<std::string, HostTensor> files);
 
 /// Everything `mpcc compile` is asked to do.
 struct CompileRequest {

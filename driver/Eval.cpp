@@ -150,29 +150,6 @@ llvm::Expected<Data> checkData(NpzArrays arrays, const std::string &path,
   return d;
 }
 
-/// Rows [first, first + count) of \p t, then copies of row \p first up to
-/// \p batch rows.
-HostTensor batchRows(const HostTensor &t, int64_t first, int64_t count,
-                     int64_t batch) {
-  int64_t rowSize = t.shape[0] ? t.numElements() / t.shape[0] : 0;
-  HostTensor r;
-  r.type = t.type;
-  r.shape = t.shape;
-  r.shape[0] = batch;
-  auto take = [&](const auto &src, auto &dst) {
-    for (int64_t row = 0; row < batch; ++row) {
-      int64_t from = first + (row < count ? row : 0);
-      dst.insert(dst.end(), src.begin() + from * rowSize,
-                 src.begin() + (from + 1) * rowSize);
-    }
-  };
-  if (t.isFloat())
-    take(t.f, r.f);
-  else
-    take(t.i, r.i);
-  return r;
-}
-
 /// The class with the highest score in row \p row of \p scores [B, C]
 /// (the first on a tie, as numpy.argmax).
 int64_t argmaxRow(const HostTensor &scores, int64_t row) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 using namespace mpc;
@@ -138,10 +139,26 @@ llvm::Expected<RangeReport>
 mpc::checkRanges(const Graph &g,
                  const std::map<std::string, HostTensor> &inputs,
                  const CompileOptions &opts) {
+  return checkRangesOnBatches(g, llvm::ArrayRef(inputs), opts);
+}
+
+llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
+    const Graph &g, llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
+    const CompileOptions &opts) {
   int rangeBits = opts.rangeBits;
-  std::vector<DomainObservation> outsideDomain;
+  // The values each op with a chosen entry saw, over all batches, in the
+  // order the ops first ran.
+  std::vector<DomainObservation> domainSeen;
+  std::map<const Op *, size_t> domainIndex;
   std::vector<RangeObservation> seen;
+  // One observation per (kind, op), the largest over all batches.
+  std::map<std::pair<std::string, const Op *>, size_t> seenIndex;
   auto record = [&](std::string kind, const Op &op, double maxAbs) {
+    auto [it, first] = seenIndex.emplace(std::pair(kind, &op), seen.size());
+    if (!first) {
+      seen[it->second].maxAbs = std::max(seen[it->second].maxAbs, maxAbs);
+      return;
+    }
     double limit = rangeLimit(kind, rangeBits);
     seen.push_back({std::move(kind), nodeOf(op), maxAbs, limit});
   };
@@ -175,8 +192,16 @@ mpc::checkRanges(const Graph &g,
       rt::Approximation a = approxOf(op, opts);
       ApproxDomain d = approxDomain(a);
       auto [lo, hi] = valuesSeen(op, a, d, *args[0]);
-      if (a != rt::defaultApprox(*approxKind) && (lo < d.lo || hi > d.hi))
-        outsideDomain.push_back({d, nodeOf(op), lo, hi});
+      if (a != rt::defaultApprox(*approxKind)) {
+        auto [it, first] = domainIndex.emplace(&op, domainSeen.size());
+        if (first) {
+          domainSeen.push_back({d, nodeOf(op), lo, hi});
+        } else {
+          DomainObservation &o = domainSeen[it->second];
+          o.seenLo = std::min(o.seenLo, lo);
+          o.seenHi = std::max(o.seenHi, hi);
+        }
+      }
     }
     std::string kind = rangeKind(op.kind());
     if (kind.empty())
@@ -190,13 +215,18 @@ mpc::checkRanges(const Graph &g,
         maxAbs = std::max(maxAbs, std::fabs(v));
     record(kind, op, maxAbs);
   };
-  auto outs = interpretGraph(g, inputs, observe);
-  if (!outs)
-    return outs.takeError();
-  for (size_t i = 0; i < outs->size() && i < g.outputs().size(); ++i)
-    observeResult(g.outputs()[i], (*outs)[i]);
+  for (const auto &inputs : batches) {
+    resultsSeen.clear();
+    auto outs = interpretGraph(g, inputs, observe);
+    if (!outs)
+      return outs.takeError();
+    for (size_t i = 0; i < outs->size() && i < g.outputs().size(); ++i)
+      observeResult(g.outputs()[i], (*outs)[i]);
+  }
   RangeReport r;
-  r.outsideDomain = std::move(outsideDomain);
+  for (const DomainObservation &o : domainSeen)
+    if (o.seenLo < o.domain.lo || o.seenHi > o.domain.hi)
+      r.outsideDomain.push_back(o);
   for (const RangeObservation &o : seen) {
     if (!(o.maxAbs < o.limit))
       r.outside.push_back(o);

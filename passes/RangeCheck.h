@@ -16,6 +16,7 @@
 #include "passes/Pass.h"
 #include "support/Tensor.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -101,6 +102,14 @@ double rangeLimit(llvm::StringRef kind, int rangeBits);
 llvm::Expected<RangeReport>
 checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
             const CompileOptions &opts);
+
+/// checkRanges over several batches of samples (each one set of \p g's
+/// inputs): every observation of every batch counts, and an op leaves its
+/// entry's domain where the values of all batches together do.
+llvm::Expected<RangeReport>
+checkRangesOnBatches(const Graph &g,
+                     llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
+                     const CompileOptions &opts);
 
 /// checkRanges with the default approximations and \p rangeBits.
 inline llvm::Expected<RangeReport>

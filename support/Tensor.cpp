@@ -79,6 +79,27 @@ std::optional<int64_t> mpc::checkedNumElements(llvm::ArrayRef<int64_t> shape) {
   return zero ? 0 : nonZero;
 }
 
+HostTensor mpc::batchRows(const HostTensor &t, int64_t first, int64_t count,
+                          int64_t batch) {
+  int64_t rowSize = t.shape[0] ? t.numElements() / t.shape[0] : 0;
+  HostTensor r;
+  r.type = t.type;
+  r.shape = t.shape;
+  r.shape[0] = batch;
+  auto take = [&](const auto &src, auto &dst) {
+    for (int64_t row = 0; row < batch; ++row) {
+      int64_t from = first + (row < count ? row : 0);
+      dst.insert(dst.end(), src.begin() + from * rowSize,
+                 src.begin() + (from + 1) * rowSize);
+    }
+  };
+  if (t.isFloat())
+    take(t.f, r.f);
+  else
+    take(t.i, r.i);
+  return r;
+}
+
 std::string mpc::shapeStr(llvm::ArrayRef<int64_t> shape) {
   if (shape.empty())
     return "scalar";

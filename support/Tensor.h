@@ -48,6 +48,11 @@ struct HostTensor {
                          HostType t = HostType::I64);
 };
 
+/// Rows [first, first + count) of \p t (along its first axis), then copies
+/// of row \p first up to \p batch rows (padding a last, partial batch).
+HostTensor batchRows(const HostTensor &t, int64_t first, int64_t count,
+                     int64_t batch);
+
 /// "1x128x768" for {1,128,768}; "scalar" for {}.
 std::string shapeStr(llvm::ArrayRef<int64_t> shape);
 

@@ -226,6 +226,45 @@ TEST_CASE("checkRanges holds a chosen approximation to its domain",
   CHECK(o2->outsideDomain.empty());
 }
 
+TEST_CASE("checkRangesOnBatches judges the values of all batches together",
+          "[passes][range][approx]") {
+  auto g = parseGraph(
+      R"(func @main(%x: private1<1x4, f32>) opset=17 {
+  const @g : private0<4, f32> = dense<[1.0, 1.0, 1.0, 1.0]>
+  const @b : private0<4, f32> = dense<[0.0, 0.0, 0.0, 0.0]>
+  %0 = layernorm %x, @g, @b {axis = -1, eps = 0.0} : private1<1x4, f32> loc("/enc/ln" LayerNormalization)
+  %1 = gelu %0 {form = "erf"} : private1<1x4, f32> loc("/ffn/Gelu" Erf)
+  return %1 as "y"
+})");
+  REQUIRE(bool(g));
+  CompileOptions opts;
+  REQUIRE(!applyApproxSpec("layernorm=crypten", opts));
+  // Row variances 1 (inside layernorm.crypten's [0.1, 100]), 0.01 and 400
+  // (outside, on either side).
+  std::vector<std::map<std::string, HostTensor>> batches = {
+      {{"x", row({1, 3, 1, 3})}},
+      {{"x", row({0, 0.2, 0, 0.2})}},
+      {{"x", row({0, 40, 0, 40})}}};
+  auto first =
+      checkRangesOnBatches(**g, llvm::ArrayRef(batches).take_front(), opts);
+  REQUIRE(bool(first));
+  CHECK(first->outsideDomain.empty());
+  auto all = checkRangesOnBatches(**g, batches, opts);
+  REQUIRE(bool(all));
+  // One observation for the op, spanning every batch's values.
+  REQUIRE(all->outsideDomain.size() == 1);
+  CHECK(all->outsideDomain[0].node == "/enc/ln");
+  CHECK(all->outsideDomain[0].seenLo == Approx(0.01));
+  CHECK(all->outsideDomain[0].seenHi == Approx(400));
+  // The range observations are the largest over the batches, once per op.
+  auto ln = std::count_if(
+      all->worstPerKind.begin(), all->worstPerKind.end(),
+      [](const RangeObservation &o) { return o.kind == "layernorm"; });
+  CHECK(ln == 1);
+  CHECK(worst(*all, "layernorm").maxAbs == 40);
+  CHECK(worst(*all, layerNormRangeKind("variance")).maxAbs == Approx(400));
+}
+
 TEST_CASE("per-node approximation rules pick ops by ONNX node name; the "
           "last matching rule wins",
           "[passes][approx]") {
