@@ -18,7 +18,9 @@ using namespace mpc::tool;
 static cl::list<std::string> calibrate(
     "calibrate", cl::ZeroOrMore,
     cl::desc("Sample input (.npy/.pb): check GeLU/tanh/softmax inputs "
-             "against --range-bits in the float interpreter first"),
+             "against --range-bits in the float interpreter first; a file "
+             "holding k times the --input-shape along its first axis is k "
+             "batches of samples"),
     cl::value_desc("NAME=FILE"), cl::sub(compileCmd()), cl::cat(category()));
 static cl::opt<std::string>
     emit("emit",
