@@ -31,10 +31,10 @@ TEST_CASE("the simulated secure run predicts the secure logits per preset",
   // 8e-6..2.4e-4, float vs secure 4e-5 (mpcformer) .. 2.6e-2 (puma); the
   // simulation rounds each one-round truncation to nearest (its expected
   // value) and leaves out only the linear layers' fixed-point rounding and
-  // the truncations' random ulps. Asserted: simulation within 1e-3 of the secure run and
-  // at least 4x closer than the float model, where the float model is off
-  // by more than 4e-3 (the approximation-dominated presets). A preset whose
-  // domain the fixture leaves (crypten's GeLU, [-2.2, 2.2]) is not
+  // the truncations' random ulps. Asserted: simulation within 1e-3 of the
+  // secure run and at least 4x closer than the float model, where the float
+  // model is off by more than 4e-3 (the approximation-dominated presets). A
+  // preset whose domain the fixture leaves (crypten's GeLU, [-2.2, 2.2]) is not
   // compared: there its degree-18 polynomial scales the truncations'
   // random ulps up to 6e-3 (measured).
   int compared = 0;
