@@ -15,13 +15,15 @@ agreement with float.
 
 Models:
   bert-base  scripts/make_fixtures.py --preset bert-base --seq SEQ (random
-             weights, batch 1). Calibration (auto): its fixture input.
+             weights, batch 1). Calibration (auto): its fixture input and
+             --bert-calib - 1 more made like it (one file, a batch each).
              Held out: --bert-heldout inputs made like it with other seeds.
   spam       the SpamAssassin BERT that examples/spam/spam_example.py trains
              (run it first; --spam-work is its WORK folder: spam_bert.onnx,
              heldout.npz). Calibration (auto): held-out emails
-             [0, B); held out: the next --spam-heldout batches of B
-             (--spam-batch), disjoint from the calibration ones.
+             [0, K B) (K = --spam-calib batches, one file); held out: the
+             next --spam-heldout batches of B (--spam-batch), disjoint from
+             the calibration ones.
 
 Then, per budget E, auto is compared with the fastest uniform preset that
 meets E on the same held-out batches (max |secure - float| <= E and every
@@ -29,7 +31,8 @@ argmax the float one), by predicted and by measured online time.
 
     bench/bench_presets.py [--build build] [--work /tmp/mpcc-presets]
         [--models bert-base,spam] [--seq 32] [--runs 3]
-        [--spam-work build/examples/spam] [--spam-batch 8]
+        [--spam-work build/examples/spam] [--spam-batch 8] [--spam-calib 4]
+        [--bert-calib 2]
         [--budgets 1e-1,1e-2,1e-3]
 
 Figures, not assertions; this shared machine's load moves the measured
@@ -272,16 +275,23 @@ def bert_base(b, args):
         print("[bert-base] exporting with PyTorch ...", flush=True)
         run(["/usr/bin/python3", os.path.join(ROOT, "scripts", "make_fixtures.py"),
              "--preset", "bert-base", "--seq", str(args.seq), "--out", d])
-    calib = [f"{n}={os.path.join(d, n + '.npy')}" for n in NAMES]
     sys.path.insert(0, os.path.join(ROOT, "scripts"))
     import make_fixtures as mf
-    heldout = []
-    for k in range(args.bert_heldout):
-        rng = np.random.RandomState(777 + k)
+
+    def made_like_fixture(seed):
+        rng = np.random.RandomState(seed)
         real = max(1, args.seq - rng.randint(0, args.seq // 2))
         vocab = mf.PRESET_COMMON.get("vocab_size", 30522)
-        batch = mf.make_batch(rng, vocab, args.seq, [real], [real // 2])
-        heldout.append(save_inputs(d, f"heldout{k}", batch))
+        return mf.make_batch(rng, vocab, args.seq, [real], [real // 2])
+
+    # Calibration: the fixture's input, then --bert-calib - 1 more, one
+    # file of as many rows (auto cuts it into batches of the model's 1).
+    calib_rows = [{n: np.load(os.path.join(d, n + ".npy")) for n in NAMES}]
+    calib_rows += [made_like_fixture(555 + k) for k in range(args.bert_calib - 1)]
+    calib = save_inputs(d, "calib", {n: np.concatenate([r[n] for r in calib_rows])
+                                     for n in NAMES})
+    heldout = [save_inputs(d, f"heldout{k}", made_like_fixture(777 + k))
+               for k in range(args.bert_heldout)]
     return b.model(f"bert-base (seq {args.seq}, random weights)", d, onnx, [],
                    calib, heldout)
 
@@ -299,12 +309,14 @@ def spam(b, args):
     bsz = args.spam_batch
     shape_flags = sum([["--input-shape", f"{n}={bsz}x{held[n].shape[1]}"]
                        for n in NAMES], [])
-    calib = save_inputs(d, "calib", {n: held[n][:bsz] for n in NAMES})
+    cal = bsz * args.spam_calib
+    calib = save_inputs(d, "calib", {n: held[n][:cal] for n in NAMES})
     heldout = [save_inputs(d, f"heldout{k}",
-                           {n: held[n][bsz * (k + 1):bsz * (k + 2)] for n in NAMES})
+                           {n: held[n][cal + bsz * k:cal + bsz * (k + 1)]
+                            for n in NAMES})
                for k in range(args.spam_heldout)]
     return b.model(f"SpamAssassin BERT (batches of {bsz}: calibration on "
-                   f"held-out emails 0-{bsz - 1}, measured on the next "
+                   f"held-out emails 0-{cal - 1}, measured on the next "
                    f"{bsz * args.spam_heldout})", d, onnx, shape_flags, calib,
                    heldout)
 
@@ -320,10 +332,14 @@ def main():
                     help="timed runs per choice (median reported)")
     ap.add_argument("--bert-heldout", type=int, default=2,
                     help="bert-base held-out inputs (batch 1 each)")
+    ap.add_argument("--bert-calib", type=int, default=2,
+                    help="bert-base calibration inputs (the fixture's first)")
     ap.add_argument("--spam-work", default=os.path.join(ROOT, "build", "examples", "spam"))
     ap.add_argument("--spam-batch", type=int, default=8)
+    ap.add_argument("--spam-calib", type=int, default=4,
+                    help="spam calibration batches (emails from the first)")
     ap.add_argument("--spam-heldout", type=int, default=2,
-                    help="spam held-out batches after the calibration one")
+                    help="spam held-out batches after the calibration ones")
     ap.add_argument("--budgets", default="1e-1,1e-2,1e-3")
     ap.add_argument("--reuse", action="store_true",
                     help="take the plans an earlier run compiled in --work")

@@ -7,6 +7,7 @@
 #include "passes/ApproxChoice.h"
 #include "passes/RangeCheck.h"
 #include "runtime/protocols/ApproxCost.h"
+#include "runtime/protocols/FxProgram.h"
 #include "support/Diag.h"
 
 #include <algorithm>
@@ -25,6 +26,9 @@ double maxAbsDiff(const std::vector<HostTensor> &a,
         m = std::max(m, std::abs(a[k].f[i] - b[k].f[i]));
   return m;
 }
+
+/// How many random draws of the truncations estimate the rounding noise.
+constexpr uint64_t kRoundingDraws = 2;
 
 /// \p s as a glob that matches only itself.
 std::string literalGlob(llvm::StringRef s) {
@@ -127,6 +131,30 @@ public:
     return worst;
   }
 
+  /// The secure run's rounding noise with \p o, estimated: the largest
+  /// difference between the simulated output with its one-round
+  /// truncations drawn as the protocol draws them (fx::RandomTruncation)
+  /// and rounded to nearest, over the batches and kRoundingDraws draws.
+  /// (The linear layers' truncations are not simulated and add a little
+  /// more.)
+  llvm::Expected<double> roundingNoise(const CompileOptions &o) const {
+    ApproxSimulator sim(o);
+    double worst = 0;
+    for (const auto &inputs : samples_) {
+      auto nearest = interpretGraph(g_, inputs, {}, &sim);
+      if (!nearest)
+        return nearest.takeError();
+      for (uint64_t draw = 1; draw <= kRoundingDraws; ++draw) {
+        rt::fx::RandomTruncation scope(draw);
+        auto drawn = interpretGraph(g_, inputs, {}, &sim);
+        if (!drawn)
+          return drawn.takeError();
+        worst = std::max(worst, maxAbsDiff(*drawn, *nearest));
+      }
+    }
+    return worst;
+  }
+
   /// Where the samples leave a chosen entry's domain with \p o (empty: no
   /// op does).
   llvm::Expected<std::string> outsideDomain(const CompileOptions &o) const {
@@ -192,6 +220,10 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
   if (!e0)
     return e0.takeError();
   result.baseError = *e0;
+  auto noise = search.roundingNoise(base);
+  if (!noise)
+    return noise.takeError();
+  result.noise = *noise;
 
   // Each alternative alone.
   struct Candidate {
@@ -239,10 +271,11 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
     return result.ops[k.op].alternatives[k.alt];
   };
 
-  // Takes \p k if the whole choice's error, with the reserves of its
-  // chosen entries, stays within \p bound, and the domains hold.
+  // Takes \p k if the whole choice's error, with the rounding noise and
+  // the reserves of its chosen entries, stays within \p bound, and the
+  // domains hold.
   CompileOptions chosen = base;
-  double err = *e0, reserve = 0;
+  double err = *e0, reserve = result.noise;
   auto tryTake = [&](const Candidate &k, double bound) -> llvm::Error {
     AutoOpChoice &c = result.ops[k.op];
     AutoAlternative &alt = altOf(k);
@@ -255,7 +288,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
       alt.verdict =
           trialReserve > 0
               ? fmt::format("the choice's error would be {:.3g} + up to {:.3g} "
-                            "on other inputs > {:.3g}",
+                            "(rounding noise, reserves) > {:.3g}",
                             *e, trialReserve, bound)
               : fmt::format("the choice's error would be {:.3g} > {:.3g}", *e,
                             bound);
@@ -283,7 +316,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
   };
 
   // 1. Over budget at the defaults: the alternatives that lower the error.
-  if (err > maxError) {
+  if (err + reserve > maxError) {
     std::vector<Candidate> better;
     for (const Candidate &k : cands)
       if (altOf(k).error < *e0)
@@ -297,12 +330,11 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
         return e;
     if (err + reserve > maxError)
       return error("--approx auto: --max-error {:g} cannot be met: the best "
-                   "reachable error on the calibration samples is {:.3g}{} "
-                   "({:.3g} with every op at its kind's default)",
-                   maxError, err,
-                   reserve > 0
-                       ? fmt::format(" + up to {:.3g} on other inputs", reserve)
-                       : std::string(),
+                   "reachable error on the calibration samples is {:.3g} + "
+                   "up to {:.3g} (the secure run's rounding noise {:.3g}, "
+                   "reserves for other inputs {:.3g}); {:.3g} with every op "
+                   "at its kind's default",
+                   maxError, err, reserve, result.noise, reserve - result.noise,
                    *e0);
   }
 
@@ -331,7 +363,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
   }
 
   result.error = err;
-  result.reserve = reserve;
+  result.reserve = reserve - result.noise;
   for (const AutoOpChoice &c : result.ops) {
     result.seconds += c.seconds;
     result.baseSeconds += c.baseSeconds;
@@ -345,17 +377,18 @@ void mpc::applyAutoChoice(const AutoChoice &c, double maxError,
     if (o.approx != o.base)
       opts.nodeRules.push_back({o.kind, o.approx, literalGlob(o.node)});
   opts.preset = fmt::format("auto (--max-error {:g}: simulated error {:.3g} on "
-                            "the calibration samples, up to {:.3g} on other "
-                            "inputs)",
-                            maxError, c.error, c.error + c.reserve);
+                            "the calibration samples, up to {:.3g} with "
+                            "rounding noise and on other inputs)",
+                            maxError, c.error, c.bound());
 }
 
 void mpc::printAutoChoice(const AutoChoice &c, double maxError,
                           llvm::raw_ostream &os) {
   os << fmt::format("mpcc: --approx auto, --max-error {:g}: simulated error "
-                    "{:.3g}, up to {:.3g} on other inputs (defaults {:.3g}); "
+                    "{:.3g}, up to {:.3g} with the secure run's rounding "
+                    "noise ({:.3g}) and on other inputs (defaults {:.3g}); "
                     "predicted online {:.3f} ms (defaults {:.3f} ms)\n",
-                    maxError, c.error, c.error + c.reserve, c.baseError,
+                    maxError, c.error, c.bound(), c.noise, c.baseError,
                     c.seconds * 1e3, c.baseSeconds * 1e3);
   os << fmt::format("mpcc:   {:<44} {:<22} {:>11} {:>10}\n", "op", "entry",
                     "error added", "online ms");
@@ -433,10 +466,9 @@ llvm::Expected<Frontier> mpc::approxFrontier(const Graph &g,
     size_t swaps = size_t(llvm::count_if(
         choice->ops, [](const auto &o) { return o.approx != o.base; }));
     point(name, true, choice->seconds, choice->error,
-          fmt::format("{} of {} ops off their default; up to {:.3g} on "
-                      "other inputs",
-                      swaps, choice->ops.size(),
-                      choice->error + choice->reserve));
+          fmt::format("{} of {} ops off their default; up to {:.3g} with "
+                      "noise and on other inputs",
+                      swaps, choice->ops.size(), choice->bound()));
   }
   return out;
 }

@@ -15,10 +15,14 @@
 // reciprocal's on the row sum's mantissa). So each alternative also gets a
 // reserve: the error its swap adds on the samples, times how much larger
 // the registry allows the op's own error to be than the samples show it
-// (at least 1, see Search::headroom), minus that error once. Then,
-// greedily, while the whole choice's simulated error plus its entries'
-// reserves stays within E and the calibrated inputs stay in every chosen
-// entry's domain:
+// (at least 1, see Search::headroom), minus that error once. And the
+// secure run's truncations add a random ulp here and there, which the
+// simulation (rounding them to nearest) leaves out: the noise they make
+// in the output is estimated once, at the defaults, by simulating them
+// drawn as the protocol draws them. Then, greedily, while the whole
+// choice's simulated error plus the noise plus its entries' reserves
+// stays within E and the calibrated inputs stay in every chosen entry's
+// domain:
 //   1. if the defaults exceed E, the alternatives that lower the error,
 //      most accurate first (an error names the best error so reached);
 //   2. the alternatives cheaper than the op's current entry, by seconds
@@ -73,11 +77,17 @@ struct AutoOpChoice {
 
 struct AutoChoice {
   std::vector<AutoOpChoice> ops;
-  double error = 0;       ///< Simulated output error of the whole choice.
-  double reserve = 0;     ///< The sum of the chosen alternatives' reserves.
+  double error = 0;   ///< Simulated output error of the whole choice.
+  double reserve = 0; ///< The sum of the chosen alternatives' reserves.
+  /// The secure run's rounding noise at the defaults, estimated (see
+  /// above).
+  double noise = 0;
   double seconds = 0;     ///< Predicted online seconds of the chosen ops.
   double baseSeconds = 0; ///< The same ops at their defaults.
   double baseError = 0;   ///< The error at the defaults.
+
+  /// What the choice keeps within E: error + noise + reserve.
+  double bound() const { return error + noise + reserve; }
 };
 
 /// The calibration samples: batches of a graph's inputs, by input name.

@@ -26,6 +26,8 @@
 #include "runtime/protocols/BitPack.h"
 
 #include <cassert>
+#include <optional>
+#include <random>
 
 namespace mpc::rt::fx {
 
@@ -662,6 +664,18 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
 
 // --- Simulating --------------------------------------------------------------
 
+namespace {
+/// The generator of the live RandomTruncation scope on this thread.
+thread_local std::optional<std::mt19937_64> randomTruncation;
+} // namespace
+
+RandomTruncation::RandomTruncation(uint64_t seed) {
+  assert(!randomTruncation && "RandomTruncation scopes do not nest");
+  randomTruncation.emplace(seed);
+}
+
+RandomTruncation::~RandomTruncation() { randomTruncation.reset(); }
+
 Clear::Clear(const Program &prog)
     : val(prog.vals.size()), publics(prog.numPublic) {}
 
@@ -704,10 +718,22 @@ void simulateStages(const Program &prog, Clear &s, int from, int to) {
       // dropped, so its expected value is z / 2^bits: the nearest
       // integer models it without the floor's bias of half an ulp, which
       // chains of truncations (exp's squarings) accumulate.
-      u64 half = v.exact || o.bits == 0 ? 0 : u64(1) << (o.bits - 1);
       RingTensor out(Shape{n});
-      for (int64_t i = 0; i < n; ++i)
-        out[i] = o.publicPart(o.send(src[i] + half, 0, /*p0=*/true));
+      if (v.exact || o.bits == 0) {
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = o.publicPart(o.send(src[i], 0, /*p0=*/true));
+      } else if (randomTruncation) {
+        // floor((z + u) / 2^bits) for u uniform in [0, 2^bits): one more
+        // than the floor with probability (z mod 2^bits) / 2^bits.
+        u64 low = (u64(1) << o.bits) - 1;
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = o.publicPart(
+              o.send(src[i] + ((*randomTruncation)() & low), 0, /*p0=*/true));
+      } else {
+        u64 half = u64(1) << (o.bits - 1);
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = o.publicPart(o.send(src[i] + half, 0, /*p0=*/true));
+      }
       s.val[id] = std::move(out);
     }
   }

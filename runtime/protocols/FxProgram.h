@@ -221,9 +221,25 @@ struct Clear {
 /// floor(z / 2^bits) for |z| < 2^(ringBits-2), what the protocol gives;
 /// a one-round truncation (the protocol gives the floor or one more,
 /// Trunc.h) is the nearest integer, floor((z + 2^(bits-1)) / 2^bits), the
-/// rounding of its expected value. Both give the same ring garbage as
-/// the protocol outside that range.
+/// rounding of its expected value, or within a RandomTruncation scope
+/// drawn as the protocol gives it. Outside that range both the protocol's
+/// result and this are ring garbage.
 void simulateStages(const Program &prog, Clear &s, int from, int to);
+
+/// While an instance lives, simulateStages on this thread draws each
+/// one-round truncation as the protocol gives it (the floor, or one more
+/// with probability the fraction dropped) from a generator seeded with
+/// \p seed, instead of rounding it to nearest: the secure run's rounding
+/// noise, for a caller that estimates it (driver/ApproxAuto.h). A scope
+/// rather than a parameter because the clear programs are run deep inside
+/// each protocol's simulate* function. Scopes do not nest.
+class RandomTruncation {
+public:
+  explicit RandomTruncation(uint64_t seed);
+  ~RandomTruncation();
+  RandomTruncation(const RandomTruncation &) = delete;
+  RandomTruncation &operator=(const RandomTruncation &) = delete;
+};
 /// All stages.
 void simulateProgram(const Program &prog, Clear &s);
 

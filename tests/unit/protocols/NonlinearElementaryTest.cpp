@@ -2,10 +2,15 @@
 //
 // Two-party tests of the polynomial and limit-exp protocols: error against
 // double precision on their stated domains, and measured traffic equal to
-// the cost formulas.
+// the cost formulas; and how the clear simulation rounds a one-round
+// truncation.
 //
 //===----------------------------------------------------------------------===//
 #include "tests/unit/protocols/NonlinearTestUtil.h"
+
+#include "runtime/protocols/FxProgram.h"
+
+#include <algorithm>
 
 using namespace mpc::rt;
 using namespace mpc::rt::testing;
@@ -205,4 +210,44 @@ TEST_CASE("exp far below its domain gives a finite value, not a crash",
   NlRun r = runExp(xs, shape, ep);
   CHECK(std::fabs(r.out[3] - std::exp(-20.0)) < 1e-3);
   requireTrafficMatches(r.measured, expCost(shape, ep));
+}
+
+TEST_CASE("a simulated one-round truncation rounds to nearest, or draws as "
+          "the protocol does within a RandomTruncation scope",
+          "[protocols][poly][simulation]") {
+  // 0.25 x on the raw value 3 (at frac 16): the product 3 * 2^14 truncated
+  // by 16 bits is 0.75 of an ulp. The protocol gives 0 or 1, 1 with
+  // probability 0.75; its nearest integer is 1; the exact truncation 0.
+  const int64_t n = 4096;
+  RingTensor x(Shape{n});
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = 3;
+  PolyParams p;
+  p.coeffs = {0, 0.25};
+  RingTensor nearest = simulatePoly(x, p);
+  for (int64_t i = 0; i < n; ++i)
+    REQUIRE(nearest[i] == 1);
+
+  auto drawn = [&](uint64_t seed, bool exact) {
+    fx::RandomTruncation scope(seed);
+    PolyParams q = p;
+    q.exact = exact;
+    return simulatePoly(x, q);
+  };
+  RingTensor a = drawn(7, false);
+  int64_t ones = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    REQUIRE((a[i] == 0 || a[i] == 1));
+    ones += int64_t(a[i]);
+  }
+  // 0.75 n = 3072, standard deviation sqrt(n 0.75 0.25) = 27.7: 5 of them.
+  CHECK(std::abs(ones - 3072) < 139);
+  RingTensor again = drawn(7, false);
+  CHECK(std::equal(a.data(), a.data() + n, again.data()));
+  RingTensor other = drawn(8, false);
+  CHECK_FALSE(std::equal(a.data(), a.data() + n, other.data()));
+  // An exact truncation is the floor, in the scope too.
+  RingTensor floor = drawn(7, true);
+  for (int64_t i = 0; i < n; ++i)
+    REQUIRE(floor[i] == 0);
 }
