@@ -48,7 +48,8 @@ double opSeconds(const Op &op, rt::Approximation a, const CompileOptions &o,
   const auto &shape = op.operand(0)->type().shape;
   return predictSeconds(
       rt::approxCost(a, o.fracBits, o.rangeBits,
-                     std::vector<int64_t>(shape.begin(), shape.end())),
+                     std::vector<int64_t>(shape.begin(), shape.end()),
+                     o.exactTruncation),
       net);
 }
 

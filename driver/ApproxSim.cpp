@@ -45,8 +45,8 @@ ApproxSimulator::simulate(const Op &op,
     return diag(op.loc(), "{}: {}", op.name().str(), msg);
   };
   rt::Approximation a = approxOf(op, opts_);
-  rt::ApproxParams params =
-      rt::approxParams(a, opts_.fracBits, opts_.rangeBits);
+  rt::ApproxParams params = rt::approxParams(a, opts_.fracBits, opts_.rangeBits,
+                                             opts_.exactTruncation);
   const HostTensor &x = *operands[0];
   int64_t rank = int64_t(x.shape.size());
   int64_t d = x.shape.empty() ? 1 : x.shape.back();

@@ -8,7 +8,10 @@
 
 using namespace mpc::rt;
 
-ApproxParams mpc::rt::approxParams(Approximation a, int frac, int rangeBits) {
+namespace {
+
+/// approxParams without exact truncations.
+ApproxParams defaultParams(Approximation a, int frac, int rangeBits) {
   // The element-wise kinds compare x with breakpoints at the range's width.
   auto elementwise = [&](auto p) -> ApproxParams {
     p.approx = a;
@@ -64,6 +67,15 @@ ApproxParams mpc::rt::approxParams(Approximation a, int frac, int rangeBits) {
   llvm_unreachable("ApproxKind covered above");
 }
 
+} // namespace
+
+ApproxParams mpc::rt::approxParams(Approximation a, int frac, int rangeBits,
+                                   bool exact) {
+  ApproxParams p = defaultParams(a, frac, rangeBits);
+  std::visit([&](auto &q) { q.exact = exact; }, p);
+  return p;
+}
+
 namespace {
 
 // Each kind's cost formula and parameter check, by its parameter type.
@@ -98,9 +110,9 @@ Cost mpc::rt::approxRowCost(Approximation a, int frac, int rangeBits) {
 }
 
 Cost mpc::rt::approxCost(Approximation a, int frac, int rangeBits,
-                         llvm::ArrayRef<int64_t> shape) {
+                         llvm::ArrayRef<int64_t> shape, bool exact) {
   return std::visit([&](const auto &p) { return rowCost(shape, p); },
-                    approxParams(a, frac, rangeBits));
+                    approxParams(a, frac, rangeBits, exact));
 }
 
 llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac,

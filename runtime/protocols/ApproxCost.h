@@ -26,20 +26,23 @@ constexpr int64_t kApproxCostRow = 128;
 /// Entry \p a's parameters as the compiler gives them for activations
 /// |x| < 2^rangeBits at \p frac fractional bits (comparison widths,
 /// softmax's input bits), the entry's defaults otherwise; LayerNorm with a
-/// private gain and bias.
+/// private gain and bias; \p exact: every truncation exact (the plans of
+/// `mpcc compile --exact-truncation`).
 using ApproxParams =
     std::variant<GeluParams, TanhParams, SoftmaxParams, LayerNormParams,
                  ExpParams, ReciprocalParams, RsqrtParams>;
-ApproxParams approxParams(Approximation a, int frac, int rangeBits);
+ApproxParams approxParams(Approximation a, int frac, int rangeBits,
+                          bool exact = false);
 
 /// The cost of entry \p a on one row of kApproxCostRow elements, with
 /// approxParams(a, frac, rangeBits).
 Cost approxRowCost(Approximation a, int frac, int rangeBits);
 
 /// The cost of entry \p a on an op's input of \p shape (the kind's axis
-/// last), with approxParams(a, frac, rangeBits): what --approx auto prices.
+/// last), with approxParams(a, frac, rangeBits, exact): what --approx auto
+/// prices.
 Cost approxCost(Approximation a, int frac, int rangeBits,
-                llvm::ArrayRef<int64_t> shape);
+                llvm::ArrayRef<int64_t> shape, bool exact = false);
 
 /// Whether the protocols support entry \p a on such a row with
 /// approxParams(a, frac, rangeBits): the compiler checks --frac-bits and

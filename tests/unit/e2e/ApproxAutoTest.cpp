@@ -235,3 +235,36 @@ TEST_CASE("calibration files with several batches are cut into them; the "
                                             "number of samples"));
   CHECK_THAT(msg, Catch::Matchers::Contains("attention_mask"));
 }
+
+TEST_CASE("with --exact-truncation the auto choice is priced and simulated "
+          "with exact truncations",
+          "[e2e][approx-auto][exact]") {
+  auto in = fixtureInputs();
+  auto heldOut = heldOutInputs();
+  auto net = parseNetworkModel("lan");
+  REQUIRE(bool(net));
+  std::unique_ptr<Graph> g = importFixture(in);
+  auto fast = chooseApproxAuto(*g, in, CompileOptions(), 1e-1, *net);
+  if (!fast)
+    FAIL(llvm::toString(fast.takeError()));
+  CompileOptions exact;
+  exact.exactTruncation = true;
+  auto choice = chooseApproxAuto(*g, in, exact, 1e-1, *net);
+  if (!choice)
+    FAIL(llvm::toString(choice.takeError()));
+  // Exact truncations cost rounds; and they draw nothing, so the run has
+  // no rounding noise.
+  CHECK(choice->baseSeconds > fast->baseSeconds);
+  CHECK(fast->noise > 0);
+  CHECK(choice->noise == 0);
+  CHECK(choice->bound() <= 1e-1);
+  CompileOptions opts = exact;
+  applyAutoChoice(*choice, 1e-1, opts);
+  for (const auto &sample : heldOut) {
+    double err = secureError(sample, opts);
+    WARN("exact, held-out sample, secure vs float: " << err);
+    CHECK(err <= 1e-1);
+    // Deterministic: a second run gives the same output.
+    CHECK(secureError(sample, opts) == err);
+  }
+}
