@@ -92,6 +92,10 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
       bound != opts.inputShapes.end() ? &bound->second
       : hint != opts.shapeHints.end() ? &hint->second
                                       : nullptr;
+  // A sample file's shape only fills the dimensions the model leaves
+  // dynamic: a file of several batches of a static input is the caller's
+  // to cut (or to refuse, in terms of its own flag).
+  bool fromHint = binding && bound == opts.inputShapes.end();
   if (!tt.has_shape()) {
     if (!binding)
       return error("graph input '{}' has no shape in the model; bind one with "
@@ -100,6 +104,8 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
     return inputTypeOfShape(vi, *binding, *elem);
   }
   int rank = tt.shape().dim_size();
+  if (fromHint && static_cast<int>(binding->size()) != rank)
+    binding = nullptr;
   if (binding && static_cast<int>(binding->size()) != rank)
     return error("--input-shape {}={} has rank {}, but the model's input has "
                  "rank {}",
@@ -108,7 +114,7 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
   for (int d = 0; d < rank; ++d) {
     const pb::TensorShapeProto::Dimension &dim = tt.shape().dim(d);
     if (dim.has_dim_value()) {
-      if (binding && (*binding)[d] != dim.dim_value())
+      if (binding && !fromHint && (*binding)[d] != dim.dim_value())
         return error("--input-shape {}={} disagrees with the model's static "
                      "dimension {} = {}",
                      vi.name(), shapeStr(*binding), d, dim.dim_value());

@@ -337,6 +337,13 @@ TEST_CASE("user errors name the node", "[frontend][import][errors]") {
     CHECK_THAT(
         importError(text, clash),
         Catch::Contains("disagrees with the model's static dimension 1"));
+    // A sample file's shape (a hint) fills only the dynamic dimensions.
+    ImportOptions hinted;
+    hinted.shapeHints["x"] = {6, 5};
+    auto g = importOk(text, hinted);
+    const auto &shape = g->inputs()[0]->type().shape;
+    CHECK(std::vector<int64_t>(shape.begin(), shape.end()) ==
+          std::vector<int64_t>{6, 4});
     ImportOptions unknown;
     unknown.inputShapes["x"] = {2, 4};
     unknown.inputShapes["z"] = {1};
