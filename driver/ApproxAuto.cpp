@@ -11,6 +11,7 @@
 #include "support/Diag.h"
 
 #include <algorithm>
+#include <limits>
 
 using namespace mpc;
 
@@ -63,6 +64,13 @@ CompileOptions withRule(CompileOptions o, const AutoOpChoice &s,
                         rt::Approximation a) {
   o.nodeRules.push_back({s.kind, a, literalGlob(s.node)});
   return o;
+}
+
+/// The verdict for an entry whose domain the samples leave.
+std::string outsideVerdict(const DomainObservation &d) {
+  return fmt::format("outside its domain [{:g}, {:g}] on the samples "
+                     "(seen [{:.3g}, {:.3g}])",
+                     d.domain.lo, d.domain.hi, d.seenLo, d.seenHi);
 }
 
 /// The search's state: the graph, the sample batches and their float
@@ -164,10 +172,24 @@ public:
       return ranges.takeError();
     if (ranges->outsideDomain.empty())
       return std::string();
-    const DomainObservation &d = ranges->outsideDomain.front();
-    return fmt::format("outside its domain [{:g}, {:g}] on the samples "
-                       "(seen [{:.3g}, {:.3g}])",
-                       d.domain.lo, d.domain.hi, d.seenLo, d.seenHi);
+    return outsideVerdict(ranges->outsideDomain.front());
+  }
+
+  /// outsideDomain for \p op alone given entry \p a, every other op at its
+  /// default (so the values reaching \p op are those init() kept): no
+  /// interpretation needed.
+  std::string outsideDomainAlone(const Op &op, rt::Approximation a) const {
+    DomainObservation o{approxDomain(a), "", 0, 0};
+    o.seenLo = std::numeric_limits<double>::infinity();
+    o.seenHi = -o.seenLo;
+    for (const std::vector<HostTensor> &operands : opOperands_.at(&op)) {
+      auto [lo, hi] = approxValuesSeen(op, a, operands.front());
+      o.seenLo = std::min(o.seenLo, lo);
+      o.seenHi = std::max(o.seenHi, hi);
+    }
+    if (o.seenLo >= o.domain.lo && o.seenHi <= o.domain.hi)
+      return std::string();
+    return outsideVerdict(o);
   }
 
 private:
@@ -248,10 +270,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
       } else {
         alt.seconds = secondsOf(i, info->id);
         CompileOptions alone = withRule(base, c, info->id);
-        auto domain = search.outsideDomain(alone);
-        if (!domain)
-          return domain.takeError();
-        alt.verdict = *domain;
+        alt.verdict = search.outsideDomainAlone(*sites[i].op, info->id);
         if (alt.verdict.empty()) {
           auto err = search.error(alone);
           if (!err)

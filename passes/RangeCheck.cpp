@@ -76,26 +76,6 @@ std::pair<double, double> rowVarianceRange(const HostTensor &t, double eps) {
   return {least, worst};
 }
 
-/// Where the values \p op's approximation \p a sees lie: its input, or
-/// for LayerNorm its rows' variance + eps. Masked softmax entries count
-/// only for an entry whose domain does not reach down to the mask bias.
-std::pair<double, double> valuesSeen(const Op &op, rt::Approximation a,
-                                     const ApproxDomain &d,
-                                     const HostTensor &x) {
-  if (op.kind() == OpKind::LayerNorm)
-    return rowVarianceRange(x, op.getFloat("eps", kLayerNormDefaultEps));
-  bool skipMasked = rt::approxInfo(a).kind == rt::ApproxKind::Softmax &&
-                    d.lo <= -rt::kSoftmaxMaskBias;
-  double masked = -rt::kSoftmaxMaskBias / 2;
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  for (double v : x.f)
-    if (!(skipMasked && v <= masked)) {
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-  return {lo, hi};
-}
-
 } // namespace
 
 double mpc::rangeLimit(llvm::StringRef kind, int rangeBits) {
@@ -133,6 +113,23 @@ bool mpc::hasNarrowerDomain(rt::Approximation a) {
   ApproxDomain d = approxDomain(a);
   ApproxDomain def = approxDomain(rt::defaultApprox(d.entry->kind));
   return d.lo > def.lo || d.hi < def.hi;
+}
+
+std::pair<double, double>
+mpc::approxValuesSeen(const Op &op, rt::Approximation a, const HostTensor &x) {
+  ApproxDomain d = approxDomain(a);
+  if (op.kind() == OpKind::LayerNorm)
+    return rowVarianceRange(x, op.getFloat("eps", kLayerNormDefaultEps));
+  bool skipMasked = rt::approxInfo(a).kind == rt::ApproxKind::Softmax &&
+                    d.lo <= -rt::kSoftmaxMaskBias;
+  double masked = -rt::kSoftmaxMaskBias / 2;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (double v : x.f)
+    if (!(skipMasked && v <= masked)) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  return {lo, hi};
 }
 
 llvm::Expected<RangeReport>
@@ -191,7 +188,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     if (approxKind && !modelForm(op)) {
       rt::Approximation a = approxOf(op, opts);
       ApproxDomain d = approxDomain(a);
-      auto [lo, hi] = valuesSeen(op, a, d, *args[0]);
+      auto [lo, hi] = approxValuesSeen(op, a, *args[0]);
       if (a != rt::defaultApprox(*approxKind)) {
         auto [it, first] = domainIndex.emplace(&op, domainSeen.size());
         if (first) {

@@ -59,6 +59,13 @@ struct ApproxDomain {
 /// The domain of \p a (Approximations.def; LayerNorm's from its rsqrt).
 ApproxDomain approxDomain(rt::Approximation a);
 
+/// Where the values \p op's approximation \p a sees lie, in the terms of
+/// approxDomain(a), on \p op's input \p x: the input, or for LayerNorm
+/// its rows' variance + eps. Masked softmax entries count only for an
+/// entry whose domain does not reach down to the mask bias.
+std::pair<double, double> approxValuesSeen(const Op &op, rt::Approximation a,
+                                           const HostTensor &x);
+
 /// Whether \p a's domain is narrower than its kind's default's: a model's
 /// values may leave it where the default would hold.
 bool hasNarrowerDomain(rt::Approximation a);
