@@ -15,6 +15,8 @@
 #include "ir/ShapeUtils.h"
 #include "support/ModelForms.h"
 
+#include <cblas.h>
+
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -37,6 +39,36 @@ std::vector<double> asDoubles(const HostTensor &t) {
   if (t.isFloat())
     return t.f;
   return std::vector<double>(t.i.begin(), t.i.end());
+}
+
+/// A tensor's elements as doubles: its own for a float tensor, converted
+/// otherwise (weights are read in place, not copied).
+class DoublesView {
+public:
+  explicit DoublesView(const HostTensor &t) {
+    if (t.isFloat()) {
+      data_ = t.f.data();
+    } else {
+      converted_.assign(t.i.begin(), t.i.end());
+      data_ = converted_.data();
+    }
+  }
+  const double *data() const { return data_; }
+
+private:
+  std::vector<double> converted_;
+  const double *data_ = nullptr;
+};
+
+/// r[m x n] += a[m x k] b[k x n], row-major, by OpenBLAS (the interpreter
+/// runs whole models, many times in --approx auto's search).
+void multiplyAdd(const double *a, const double *b, double *r, int64_t m,
+                 int64_t k, int64_t n) {
+  if (m == 0 || n == 0 || k == 0)
+    return;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n),
+              blasint(k), 1.0, a, blasint(k), b, blasint(n), 1.0, r,
+              blasint(n));
 }
 
 std::vector<int64_t> asInts(const HostTensor &t) {
@@ -267,39 +299,26 @@ llvm::Expected<Results> Evaluator::matmul() {
   broadcastShapes(batchA, batchB, batch);
   auto offA = broadcastOffsets(batchA, batch);
   auto offB = broadcastOffsets(batchB, batch);
-  std::vector<double> x = asDoubles(in(0)), y = asDoubles(in(1));
+  DoublesView x(in(0)), y(in(1));
   std::vector<double> r(offA.size() * m * n, 0.0);
-  for (size_t bi = 0; bi < offA.size(); ++bi) {
-    const double *pa = x.data() + offA[bi] * m * kk;
-    const double *pb = y.data() + offB[bi] * kk * n;
-    double *pr = r.data() + bi * m * n;
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t p = 0; p < kk; ++p) {
-        double av = pa[i * kk + p];
-        for (int64_t j = 0; j < n; ++j)
-          pr[i * n + j] += av * pb[p * n + j];
-      }
-  }
+  for (size_t bi = 0; bi < offA.size(); ++bi)
+    multiplyAdd(x.data() + offA[bi] * m * kk, y.data() + offB[bi] * kk * n,
+                r.data() + bi * m * n, m, kk, n);
   return Results{make(std::move(r))};
 }
 
 llvm::Expected<Results> Evaluator::linear() {
-  std::vector<double> x = asDoubles(in(0)), w = asDoubles(in(1));
+  DoublesView x(in(0)), w(in(1));
   int64_t kk = shape(1)[0], n = shape(1)[1];
   int64_t rows = product(shape(0).drop_back());
   std::vector<double> r(static_cast<size_t>(rows * n), 0.0);
   if (in_.size() > 2) {
-    std::vector<double> b = asDoubles(in(2));
+    DoublesView b(in(2));
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < n; ++j)
-        r[i * n + j] = b[j];
+        r[i * n + j] = b.data()[j];
   }
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t p = 0; p < kk; ++p) {
-      double xv = x[i * kk + p];
-      for (int64_t j = 0; j < n; ++j)
-        r[i * n + j] += xv * w[p * n + j];
-    }
+  multiplyAdd(x.data(), w.data(), r.data(), rows, kk, n);
   return Results{make(std::move(r))};
 }
 
