@@ -90,7 +90,7 @@ public:
         kept.push_back(t ? *t : HostTensor());
     };
     for (const auto &inputs : samples_) {
-      auto out = interpretGraph(g_, inputs, keep);
+      auto out = interpretGraph(g_, inputs, keep, nullptr, &constants_);
       if (!out)
         return out.takeError();
       floatOut_.push_back(std::move(*out));
@@ -132,7 +132,7 @@ public:
     ApproxSimulator sim(o);
     double worst = 0;
     for (size_t b = 0; b < samples_.size(); ++b) {
-      auto out = interpretGraph(g_, samples_[b], {}, &sim);
+      auto out = interpretGraph(g_, samples_[b], {}, &sim, &constants_);
       if (!out)
         return out.takeError();
       worst = std::max(worst, maxAbsDiff(*out, floatOut_[b]));
@@ -150,12 +150,12 @@ public:
     ApproxSimulator sim(o);
     double worst = 0;
     for (const auto &inputs : samples_) {
-      auto nearest = interpretGraph(g_, inputs, {}, &sim);
+      auto nearest = interpretGraph(g_, inputs, {}, &sim, &constants_);
       if (!nearest)
         return nearest.takeError();
       for (uint64_t draw = 1; draw <= kRoundingDraws; ++draw) {
         rt::fx::RandomTruncation scope(draw);
-        auto drawn = interpretGraph(g_, inputs, {}, &sim);
+        auto drawn = interpretGraph(g_, inputs, {}, &sim, &constants_);
         if (!drawn)
           return drawn.takeError();
         worst = std::max(worst, maxAbsDiff(*drawn, *nearest));
@@ -167,7 +167,7 @@ public:
   /// Where the samples leave a chosen entry's domain with \p o (empty: no
   /// op does).
   llvm::Expected<std::string> outsideDomain(const CompileOptions &o) const {
-    auto ranges = checkRangesOnBatches(g_, samples_, o);
+    auto ranges = checkRangesOnBatches(g_, samples_, o, &constants_);
     if (!ranges)
       return ranges.takeError();
     if (ranges->outsideDomain.empty())
@@ -196,6 +196,8 @@ private:
   const Graph &g_;
   SampleBatches samples_;
   std::vector<std::vector<HostTensor>> floatOut_;
+  /// The graph's weights, converted once for all the runs.
+  mutable ConstantCache constants_;
   /// Per op with an approximation, its operands on each batch.
   std::map<const Op *, std::vector<std::vector<HostTensor>>> opOperands_;
 };

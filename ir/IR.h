@@ -70,13 +70,27 @@ public:
   simulate(const Op &op, llvm::ArrayRef<const HostTensor *> operands) const = 0;
 };
 
+/// A graph's constants in host form, converted once for many
+/// interpretations of that graph (--approx auto runs a model hundreds of
+/// times; converting its weights each time cost as much as running it).
+class ConstantCache {
+public:
+  /// \p c's host form (constantToHost), converted on first use.
+  llvm::Expected<const HostTensor *> get(const Value &c);
+
+private:
+  std::map<const Value *, HostTensor> host_;
+};
+
 /// Runs \p g in double precision on host tensors keyed by input name;
 /// returns outputs in graph output order. Used to check the frontend against
 /// PyTorch (`mpcc float`). Errors name the op that failed. With \p sim,
-/// the ops it handles are simulated instead.
+/// the ops it handles are simulated instead. With \p constants, the
+/// graph's constants are read from (and converted once into) it.
 llvm::Expected<std::vector<HostTensor>>
 interpretGraph(const Graph &g, const std::map<std::string, HostTensor> &inputs,
-               OpObserver observe = {}, const OpSimulator *sim = nullptr);
+               OpObserver observe = {}, const OpSimulator *sim = nullptr,
+               ConstantCache *constants = nullptr);
 
 /// Evaluates one op of a Semantic/Any kind on host tensors, in double
 /// precision with ONNX semantics (the frontend folds constants with it).

@@ -78,11 +78,22 @@ static llvm::Error prefixErrors(llvm::Error err, const std::string &prefix) {
   return out;
 }
 
-llvm::Expected<std::vector<HostTensor>>
-mpc::interpretGraph(const Graph &g,
-                    const std::map<std::string, HostTensor> &inputs,
-                    OpObserver observe, const OpSimulator *sim) {
+llvm::Expected<const HostTensor *> ConstantCache::get(const Value &c) {
+  auto it = host_.find(&c);
+  if (it != host_.end())
+    return &it->second;
+  auto t = constantToHost(c);
+  if (!t)
+    return t.takeError();
+  return &host_.emplace(&c, std::move(*t)).first->second;
+}
+
+llvm::Expected<std::vector<HostTensor>> mpc::interpretGraph(
+    const Graph &g, const std::map<std::string, HostTensor> &inputs,
+    OpObserver observe, const OpSimulator *sim, ConstantCache *constants) {
   llvm::DenseMap<const Value *, HostTensor> env;
+  // Constants read from the cache (never erased: they outlive this run).
+  llvm::DenseMap<const Value *, const HostTensor *> cached;
   for (const auto &[name, t] : inputs)
     if (!g.findInput(name)) {
       std::vector<std::string> names;
@@ -102,11 +113,25 @@ mpc::interpretGraph(const Graph &g,
   for (const Value *c : g.constants()) {
     if (!c->hasUses() && !llvm::is_contained(g.outputs(), c))
       continue;
+    if (constants) {
+      auto t = constants->get(*c);
+      if (!t)
+        return t.takeError();
+      cached[c] = *t;
+      continue;
+    }
     auto t = constantToHost(*c);
     if (!t)
       return t.takeError();
     env[c] = std::move(*t);
   }
+  auto find = [&](const Value *v) -> const HostTensor * {
+    auto it = env.find(v);
+    if (it != env.end())
+      return &it->second;
+    auto c = cached.find(v);
+    return c == cached.end() ? nullptr : c->second;
+  };
 
   // Index of the last op that reads each value; graph outputs live on.
   llvm::DenseMap<const Value *, size_t> lastUse;
@@ -123,10 +148,8 @@ mpc::interpretGraph(const Graph &g,
   idx = 0;
   for (const auto &op : g.ops()) {
     llvm::SmallVector<const HostTensor *, 4> args;
-    for (const Value *v : op->operands()) {
-      auto it = env.find(v);
-      args.push_back(it == env.end() ? nullptr : &it->second);
-    }
+    for (const Value *v : op->operands())
+      args.push_back(find(v));
     if (observe)
       observe(*op, args);
     auto res = [&]() -> llvm::Expected<std::vector<HostTensor>> {
@@ -155,10 +178,10 @@ mpc::interpretGraph(const Graph &g,
 
   std::vector<HostTensor> outs;
   for (const Value *v : g.outputs()) {
-    auto it = env.find(v);
-    if (it == env.end())
+    const HostTensor *t = find(v);
+    if (!t)
       return error("output '{}' is not computed by the graph", v->name());
-    outs.push_back(it->second);
+    outs.push_back(*t);
   }
   return outs;
 }

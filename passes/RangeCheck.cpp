@@ -141,7 +141,7 @@ mpc::checkRanges(const Graph &g,
 
 llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     const Graph &g, llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
-    const CompileOptions &opts) {
+    const CompileOptions &opts, ConstantCache *constants) {
   int rangeBits = opts.rangeBits;
   // The values each op with a chosen entry saw, over all batches, in the
   // order the ops first ran.
@@ -214,7 +214,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
   };
   for (const auto &inputs : batches) {
     resultsSeen.clear();
-    auto outs = interpretGraph(g, inputs, observe);
+    auto outs = interpretGraph(g, inputs, observe, nullptr, constants);
     if (!outs)
       return outs.takeError();
     for (size_t i = 0; i < outs->size() && i < g.outputs().size(); ++i)

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "ir/Graph.h"
+#include "ir/IR.h"
 #include "passes/Pass.h"
 #include "support/Tensor.h"
 
@@ -112,11 +113,11 @@ checkRanges(const Graph &g, const std::map<std::string, HostTensor> &inputs,
 
 /// checkRanges over several batches of samples (each one set of \p g's
 /// inputs): every observation of every batch counts, and an op leaves its
-/// entry's domain where the values of all batches together do.
-llvm::Expected<RangeReport>
-checkRangesOnBatches(const Graph &g,
-                     llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
-                     const CompileOptions &opts);
+/// entry's domain where the values of all batches together do. \p
+/// constants: as interpretGraph's.
+llvm::Expected<RangeReport> checkRangesOnBatches(
+    const Graph &g, llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
+    const CompileOptions &opts, ConstantCache *constants = nullptr);
 
 /// checkRanges with the default approximations and \p rangeBits.
 inline llvm::Expected<RangeReport>
