@@ -21,6 +21,7 @@
 #include "runtime/plan/Kernel.h"
 #include "runtime/plan/Plan.pb.h"
 #include "runtime/protocols/FxProgram.h"
+#include "support/Diag.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -28,6 +29,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 using namespace mpc;
 
@@ -54,6 +56,18 @@ template <typename F> static double repsPerSecond(F work) {
             .count();
   } while (secs < 0.05);
   return reps / secs;
+}
+
+llvm::Expected<LocalRates> mpc::parseLocalRates(llvm::StringRef spec) {
+  auto [macs, ops] = spec.split(',');
+  double m = 0, o = 0;
+  if (macs.trim().getAsDouble(m) || ops.trim().getAsDouble(o) || !(m > 0) ||
+      !(o > 0) || !std::isfinite(m) || !std::isfinite(o))
+    return error("--work-rates '{}': expected GMACS,GOPS, the matrix GMAC/s "
+                 "and element-wise G ops/s as the report prints them (e.g. "
+                 "38.4,0.19), both positive",
+                 spec.str());
+  return LocalRates{m * 1e9, o * 1e9};
 }
 
 LocalRates mpc::measureLocalRates() {

@@ -37,6 +37,12 @@ struct LocalRates {
 };
 LocalRates measureLocalRates();
 
+/// Rates given as the report prints them, "GMACS,GOPS": matrix GMAC/s and
+/// element-wise G ops/s, both positive (mpcc report --work-rates: the same
+/// rates for every report, so that two plans' predictions compare without
+/// this machine's load moving them).
+llvm::Expected<LocalRates> parseLocalRates(llvm::StringRef spec);
+
 /// Predicted seconds of \p c: its rounds and its busier direction's bytes
 /// on \p net, and its local work at \p rates (a zero rate: not counted).
 double predictSeconds(const rt::Cost &c, const NetworkModel &net,

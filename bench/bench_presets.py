@@ -3,8 +3,8 @@
 
 For each choice (the presets accurate, crypten, puma, mpcformer, secformer,
 and --approx auto at each budget) on each model, it compiles the plan,
-predicts its online time with `mpcc report --net lan` (its formula, with
-ring work rates measured once per run of this script), runs it with
+predicts its online time with `mpcc report --net lan --work-rates` (ring
+work rates measured once per run of this script), runs it with
 `mpc-run local` (three processes on loopback, TLS) --runs times on the
 first held-out batch (round-robin over the choices, so that the machine's
 load moves them alike) and once on each further one, and prints the
@@ -86,29 +86,24 @@ class Bench:
             if not os.path.exists(tool):
                 sys.exit(f"{tool} not found: build first")
 
-    def predict(self, plan, t):
-        """`mpcc report`'s online prediction on lan (backend/CostReport.cpp
-        predictSeconds) from its totals, with the ring work rates measured
-        once (the median of three reports' measurements) instead of at each
-        report: measured under this machine's varying load, they would make
-        the predictions of two plans incomparable."""
+    def work_rates(self, plan):
+        """The ring work rates for every prediction (mpcc report
+        --work-rates): the median of three reports' measurements, taken
+        once, since rates measured under this machine's varying load at
+        each report would make the predictions of two plans incomparable."""
         if self.rates is None:
             got = []
             for _ in range(3):
                 head = run([self.mpcc, "report", plan, "--net", "lan"]).stdout
                 m = re.search(r"ring work ([0-9.]+) GMAC/s \(matrix\), "
                               r"([0-9.]+) G/s", head)
-                got.append((float(m.group(1)) * 1e9, float(m.group(2)) * 1e9))
+                got.append((float(m.group(1)), float(m.group(2))))
             self.rates = (statistics.median(g[0] for g in got),
                           statistics.median(g[1] for g in got))
             print(f"ring work rates for the predictions: "
-                  f"{self.rates[0] / 1e9:.2f} GMAC/s, "
-                  f"{self.rates[1] / 1e9:.3f} G element ops/s", flush=True)
-        rtt, bps = 0.2e-3, 10e9 / 8  # lan
-        net_bytes = max(t["bytes_p0_to_p1"], t["bytes_p1_to_p0"],
-                        t["bytes_p1_to_dealer"] + t["bytes_dealer_to_p0"])
-        return (t["rounds"] * rtt / 2 + net_bytes / bps
-                + t["macs"] / self.rates[0] + t["element_ops"] / self.rates[1])
+                  f"{self.rates[0]:.2f} GMAC/s, "
+                  f"{self.rates[1]:.3f} G element ops/s", flush=True)
+        return f"{self.rates[0]},{self.rates[1]}"
 
     def float_ref(self, d, onnx, tag, inputs):
         out = os.path.join(d, f"{tag}.float.npy")
@@ -144,8 +139,9 @@ class Bench:
                                  if line.startswith("mpcc:   ")
                                  and "tried " not in line]
         rep = json.loads(run([self.mpcc, "report", plan, "--net", "lan",
-                              "--format", "json"]).stdout)["total"]
-        row["pred_online_s"] = self.predict(plan, rep)
+                              "--format", "json", "--work-rates",
+                              self.work_rates(plan)]).stdout)["total"]
+        row["pred_online_s"] = rep["online_seconds"]
         row["pred_bytes"] = rep["bytes_p0_to_p1"] + rep["bytes_p1_to_p0"]
         row["pred_rounds"] = rep["rounds"]
         row.update(onlines=[], errs=[], agree=(0, 0))

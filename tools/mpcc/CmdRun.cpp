@@ -86,6 +86,13 @@ Error mpc::tool::runOpt() {
   return writeText(outputFile, *text);
 }
 
+static cl::opt<std::string> workRates(
+    "work-rates",
+    cl::desc("Local work rates for the prediction, as the report prints "
+             "them: matrix GMAC/s and element-wise G ops/s (default: "
+             "measured now, which this machine's load moves)"),
+    cl::value_desc("GMACS,GOPS"), cl::sub(reportCmd()), cl::cat(category()));
+
 Error mpc::tool::runReport() {
   auto network = parseNetworkModel(net);
   if (!network)
@@ -93,10 +100,19 @@ Error mpc::tool::runReport() {
   auto format = parseReportFormat(reportFormat);
   if (!format)
     return format.takeError();
+  LocalRates rates;
+  if (workRates.getNumOccurrences()) {
+    auto given = parseLocalRates(workRates);
+    if (!given)
+      return given.takeError();
+    rates = *given;
+  }
   auto plan = rt::readPlan(planFile);
   if (!plan)
     return plan.takeError();
-  printCostReport(*plan, *network, measureLocalRates(), *format, outs());
+  if (!workRates.getNumOccurrences())
+    rates = measureLocalRates();
+  printCostReport(*plan, *network, rates, *format, outs());
   return Error::success();
 }
 
