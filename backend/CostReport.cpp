@@ -173,6 +173,17 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   double setupSeconds = setup.rounds * net.rttSeconds / 2 +
                         double(setup.setupBytes01) / net.bytesPerSecond;
 
+  // What shaped the plan's costs: its approximations (a preset, or auto's
+  // budget and errors), exact truncation, fractional bits.
+  const auto &options = plan.proto->options();
+  auto option = [&](const char *key) {
+    auto it = options.find(key);
+    return it == options.end() ? std::string() : it->second;
+  };
+  std::string approx = option("approx");
+  bool exact = option("exact_truncation") == "1";
+  std::string fracBits = option("frac_bits");
+
   switch (format) {
   case ReportFormat::Json: {
     llvm::json::Array ops;
@@ -193,6 +204,9 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
     llvm::json::Object doc{
         {"plan", plan.name},
         {"network", net.name},
+        {"approx", approx},
+        {"exact_truncation", exact},
+        {"frac_bits", fracBits},
         {"ops", std::move(ops)},
         {"total",
          llvm::json::Object{
@@ -234,6 +248,10 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
                     "(matrix), {:.2f} G/s (element-wise)\n",
                     plan.name, rows.size(), net.name, rates.macsPerSecond / 1e9,
                     rates.elemOpsPerSecond / 1e9);
+  if (!approx.empty())
+    os << fmt::format("approximations: {}; {} fractional bits{}\n", approx,
+                      fracBits.empty() ? "?" : fracBits,
+                      exact ? "; exact truncation" : "");
   os << fmt::format("{:<48} {:<22} {:>6} {:>10} {:>10} {:>10} {:>9}\n",
                     "onnx node", "protocol", "rounds", "P0->P1 MB", "P1->P0 MB",
                     "dealer MB", "pred ms");
