@@ -294,8 +294,9 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
   };
 
   // Takes \p k if the whole choice's error, with the rounding noise and
-  // the reserves of its chosen entries, stays within \p bound, and the
-  // domains hold.
+  // the reserves of its chosen entries, stays within \p bound. (Domains
+  // are checked on the float values, which no choice changes: each
+  // candidate passed outsideDomainAlone, so every combination holds too.)
   CompileOptions chosen = base;
   double err = *e0, reserve = result.noise;
   auto tryTake = [&](const Candidate &k, double bound) -> llvm::Error {
@@ -314,13 +315,6 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
                             *e, trialReserve, bound)
               : fmt::format("the choice's error would be {:.3g} > {:.3g}", *e,
                             bound);
-      return llvm::Error::success();
-    }
-    auto domain = search.outsideDomain(trial);
-    if (!domain)
-      return domain.takeError();
-    if (!domain->empty()) {
-      alt.verdict = "with the others, " + *domain;
       return llvm::Error::success();
     }
     for (AutoAlternative &other : c.alternatives)

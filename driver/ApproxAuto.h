@@ -21,8 +21,8 @@
 // in the output is estimated once, at the defaults, by simulating them
 // drawn as the protocol draws them. Then, greedily, while the whole
 // choice's simulated error plus the noise plus its entries' reserves
-// stays within E and the calibrated inputs stay in every chosen entry's
-// domain:
+// stays within E (every alternative tried has its op's calibrated float
+// inputs, which no choice changes, within its domain):
 //   1. if the defaults exceed E, the alternatives that lower the error,
 //      most accurate first (an error names the best error so reached);
 //   2. the alternatives cheaper than the op's current entry, by seconds
