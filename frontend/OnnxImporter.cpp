@@ -23,6 +23,7 @@
 #include <onnx/defs/parser.h>
 
 #include <exception>
+#include <map>
 #include <set>
 
 using namespace mpc;
@@ -262,15 +263,24 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
   // a constant or another output (Identity, Dropout, Cast, Split).
   std::vector<Value *> outs;
   std::vector<std::string> names;
+  std::map<std::string, std::string> outputNamed; // Sanitized -> ONNX name.
   for (const pb::ValueInfoProto &vi : graph.output()) {
     Value *v = ctx.lookup(vi.name());
     if (!v)
       return error("{}: graph output '{}' is never computed", source,
                    vi.name());
+    std::string name = sanitizeOnnxName(vi.name());
+    auto [it, fresh] = outputNamed.emplace(name, vi.name());
+    if (!fresh && it->second == vi.name())
+      return error("{}: graph output '{}' is listed twice", source, vi.name());
+    if (!fresh)
+      return error("{}: graph outputs '{}' and '{}' would both be named "
+                   "'{}' (names are sanitized for the plan); rename one",
+                   source, it->second, vi.name(), name);
     if (v->definingOp())
-      v->setName(sanitizeOnnxName(vi.name()));
+      v->setName(name);
     outs.push_back(v);
-    names.push_back(sanitizeOnnxName(vi.name()));
+    names.push_back(std::move(name));
   }
   g->setOutputs(outs, names);
 

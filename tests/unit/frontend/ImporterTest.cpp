@@ -325,6 +325,11 @@ TEST_CASE("user errors name the node", "[frontend][import][errors]") {
 )"));
     CHECK_THAT(err, Catch::Contains("cannot reshape"));
   }
+  SECTION("duplicate output names") {
+    CHECK_THAT(importError(model(13, "(float[2] x) => (float[2] y, float[2] y)",
+                                 "y = Relu(x)")),
+               Catch::Contains("graph output 'y' is listed twice"));
+  }
   SECTION("shape binding errors") {
     std::string text =
         model(13, "(float[N, 4] x) => (float[N, 4] y)", "y = Relu(x)");
