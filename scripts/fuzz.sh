@@ -13,8 +13,9 @@
 #
 #   scripts/fuzz.sh SECONDS [TARGET...]     (default: every target)
 #
-# Exits non-zero when a target has findings. MPCC_FUZZ_BUILD_DIR sets the
-# build directory (default build-fuzz).
+# Exits non-zero when a target has findings in this run (files an earlier
+# run left in BUILD/fuzz-findings/NAME are not counted again).
+# MPCC_FUZZ_BUILD_DIR sets the build directory (default build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,8 @@ for t in "${targets[@]}"; do
   dirs=("$work" "fuzz/corpus/$t")
   [[ -d "fuzz/regressions/$t" ]] && dirs+=("fuzz/regressions/$t")
   log="$build/fuzz-$t.log"
+  started="$build/fuzz-$t.started"
+  : >"$started"
   echo "== $t: ${seconds}s (log $log)"
   # -timeout: one input may take 10 s at most (a hang is a finding);
   # -rss_limit_mb / -malloc_limit_mb: no input may make a reader hold or
@@ -73,7 +76,7 @@ for t in "${targets[@]}"; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(find "$work" "fuzz/corpus/$t" -type f | wc -l)
-  found=$(find "$findings" -type f | wc -l)
+  found=$(find "$findings" -type f -newer "$started" | wc -l)
   if ((status != 0 || found > 0)); then
     failed=1
     tail -n 40 "$log" >&2
