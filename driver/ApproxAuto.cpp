@@ -331,19 +331,30 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
     return llvm::Error::success();
   };
 
-  // 1. Over budget at the defaults: the alternatives that lower the error.
+  // 1. Over budget at the defaults: the alternatives that lower the error,
+  // the cheapest first (those that also save time before those that cost
+  // time), until the choice is within budget; step 2 then spends what is
+  // left of it.
   if (err + reserve > maxError) {
     std::vector<Candidate> better;
     for (const Candidate &k : cands)
       if (altOf(k).error < *e0)
         better.push_back(k);
+    auto added = [&](const Candidate &k) {
+      return altOf(k).seconds - result.ops[k.op].baseSeconds;
+    };
     std::stable_sort(better.begin(), better.end(),
                      [&](const Candidate &a, const Candidate &b) {
+                       if (added(a) != added(b))
+                         return added(a) < added(b);
                        return altOf(a).error < altOf(b).error;
                      });
-    for (const Candidate &k : better)
+    for (const Candidate &k : better) {
+      if (err + reserve <= maxError)
+        break;
       if (llvm::Error e = tryTake(k, err + reserve))
         return e;
+    }
     if (err + reserve > maxError)
       return error("--approx auto: --max-error {:g} cannot be met: the best "
                    "reachable error on the calibration samples is {:.3g} + "

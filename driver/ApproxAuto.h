@@ -24,7 +24,8 @@
 // stays within E (every alternative tried has its op's calibrated float
 // inputs, which no choice changes, within its domain):
 //   1. if the defaults exceed E, the alternatives that lower the error,
-//      most accurate first (an error names the best error so reached);
+//      cheapest first, until within E (an error names the best error
+//      reached when all of them do not bring it within E);
 //   2. the alternatives cheaper than the op's current entry, by seconds
 //      saved per unit of error added.
 // The choice becomes one --approx rule per op (its ONNX node name), so
