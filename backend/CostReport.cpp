@@ -62,7 +62,7 @@ llvm::Expected<LocalRates> mpc::parseLocalRates(llvm::StringRef spec) {
   auto [macs, ops] = spec.split(',');
   double m = 0, o = 0;
   if (macs.trim().getAsDouble(m) || ops.trim().getAsDouble(o) || !(m > 0) ||
-      !(o > 0) || !std::isfinite(m) || !std::isfinite(o))
+      !(o > 0) || !std::isfinite(m * 1e9) || !std::isfinite(o * 1e9))
     return error("--work-rates '{}': expected GMACS,GOPS, the matrix GMAC/s "
                  "and element-wise G ops/s as the report prints them (e.g. "
                  "38.4,0.19), both positive",
@@ -183,6 +183,9 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   std::string approx = option("approx");
   bool exact = option("exact_truncation") == "1";
   std::string fracBits = option("frac_bits");
+  llvm::json::Value fracBitsNumber = nullptr;
+  if (int f = 0; !llvm::StringRef(fracBits).getAsInteger(10, f))
+    fracBitsNumber = f;
 
   switch (format) {
   case ReportFormat::Json: {
@@ -206,7 +209,7 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
         {"network", net.name},
         {"approx", approx},
         {"exact_truncation", exact},
-        {"frac_bits", fracBits},
+        {"frac_bits", fracBitsNumber},
         {"ops", std::move(ops)},
         {"total",
          llvm::json::Object{

@@ -209,19 +209,37 @@ mpc::bindCalibration(const Graph &g, std::map<std::string, HostTensor> files) {
   auto bound = bindInputFiles(g, std::move(files), "--calibrate");
   if (!bound)
     return bound.takeError();
+  for (const Value *in : g.inputs())
+    if (!bound->count(in->name()))
+      return error("--calibrate: no file for the model's input '{}' ({})",
+                   in->name(), in->type().str());
   // How many batches of the graph's input shape each file holds.
-  auto batchesIn = [&](const std::string &name, const HostTensor &t) {
+  auto batchesIn = [&](const std::string &name,
+                       const HostTensor &t) -> llvm::Expected<int64_t> {
     const auto &want = g.findInput(name)->type().shape;
-    if (want.empty() || t.shape.size() != want.size() || want[0] <= 0 ||
-        t.shape[0] <= want[0] || t.shape[0] % want[0] != 0 ||
-        !std::equal(want.begin() + 1, want.end(), t.shape.begin() + 1))
-      return int64_t(1);
+    std::vector<int64_t> wanted(want.begin(), want.end());
+    if (t.shape == wanted)
+      return 1;
+    bool rowsOfIt =
+        !want.empty() && t.shape.size() == want.size() && want[0] > 0 &&
+        std::equal(want.begin() + 1, want.end(), t.shape.begin() + 1);
+    if (!rowsOfIt)
+      return error("--calibrate: '{}' has shape {}; the model's input is {} "
+                   "(or several batches of it along the first axis)",
+                   name, shapeStr(t.shape), shapeStr(wanted));
+    if (t.shape[0] % want[0] != 0 || t.shape[0] == 0)
+      return error("--calibrate: '{}' has {} rows, not a positive multiple "
+                   "of the model's batch of {}",
+                   name, t.shape[0], want[0]);
     return t.shape[0] / want[0];
   };
   int64_t batches = 0;
   std::string firstName;
   for (const auto &[name, t] : *bound) {
-    int64_t k = batchesIn(name, t);
+    auto kOr = batchesIn(name, t);
+    if (!kOr)
+      return kOr.takeError();
+    int64_t k = *kOr;
     if (batches && k != batches)
       return error("--calibrate: '{}' holds {} batch(es) of the model's "
                    "input shape but '{}' holds {} ({} and {}): give every "

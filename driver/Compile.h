@@ -112,7 +112,8 @@ bindInputFiles(const Graph &g, std::map<std::string, HostTensor> files,
 /// batches of its input shapes: a file whose first axis holds k times the
 /// input's (the rest equal) gives k batches, so that a plan compiled for a
 /// small batch is calibrated on many samples; every file must give the
-/// same k. Other shapes are left for the interpreter to refuse.
+/// same k, and every model input needs a file. Errors name the input and
+/// the shapes.
 llvm::Expected<std::vector<std::map<std::string, HostTensor>>>
 bindCalibration(const Graph &g, std::map<std::string, HostTensor> files);
 

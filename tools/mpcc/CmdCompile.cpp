@@ -93,8 +93,9 @@ Error mpc::tool::runCompile() {
                       "needs --approx frontier");
   if (frontierSvgFile.getNumOccurrences() && frontierSvgFile.empty())
     return mpc::error("--frontier-svg needs a file name");
-  if (autoChoice && !(maxError > 0))
-    return mpc::error("--max-error {} must be positive", maxError.getValue());
+  if (autoChoice && !(maxError > 0 && std::isfinite(maxError)))
+    return mpc::error("--max-error {} must be a positive number",
+                      maxError.getValue());
   auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth,
                                   autoChoice || frontier
                                       ? std::string(kDefaultApproxPreset)
