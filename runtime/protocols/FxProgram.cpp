@@ -727,20 +727,17 @@ void simulateStages(const Program &prog, Clear &s, int from, int to) {
       // integer models it without the floor's bias of half an ulp, which
       // chains of truncations (exp's squarings) accumulate.
       RingTensor out(Shape{n});
-      if (v.exact || o.bits == 0) {
-        for (int64_t i = 0; i < n; ++i)
-          out[i] = o.publicPart(o.send(src[i], 0, /*p0=*/true));
-      } else if (randomTruncation) {
-        // floor((z + u) / 2^bits) for u uniform in [0, 2^bits): one more
-        // than the floor with probability (z mod 2^bits) / 2^bits.
-        u64 low = (u64(1) << o.bits) - 1;
-        for (int64_t i = 0; i < n; ++i)
-          out[i] = o.publicPart(
-              o.send(src[i] + ((*randomTruncation)() & low), 0, /*p0=*/true));
-      } else {
-        u64 half = u64(1) << (o.bits - 1);
-        for (int64_t i = 0; i < n; ++i)
-          out[i] = o.publicPart(o.send(src[i] + half, 0, /*p0=*/true));
+      // What is added below the dropped bits before the floor: nothing
+      // (exact), half of them (nearest), or, drawn, u uniform in
+      // [0, 2^bits), one more than the floor with probability
+      // (z mod 2^bits) / 2^bits.
+      bool rounds = !v.exact && o.bits > 0;
+      bool drawn = rounds && randomTruncation;
+      u64 low = rounds ? (u64(1) << o.bits) - 1 : 0;
+      u64 half = rounds ? u64(1) << (o.bits - 1) : 0;
+      for (int64_t i = 0; i < n; ++i) {
+        u64 below = drawn ? (*randomTruncation)() & low : half;
+        out[i] = o.publicPart(o.send(src[i] + below, 0, /*p0=*/true));
       }
       s.val[id] = std::move(out);
     }

@@ -67,6 +67,18 @@ importFixture(const std::map<std::string, HostTensor> &in) {
   return std::move(*g);
 }
 
+/// chooseApproxAuto for \p g on \p samples at \p budget, priced on lan;
+/// fails the test on an error.
+AutoChoice chooseOnLan(const Graph &g, SampleBatches samples,
+                       const CompileOptions &base, double budget) {
+  auto net = parseNetworkModel("lan");
+  REQUIRE(bool(net));
+  auto choice = chooseApproxAuto(g, samples, base, budget, *net);
+  if (!choice)
+    FAIL(llvm::toString(choice.takeError()));
+  return std::move(*choice);
+}
+
 /// Max |secure - float| of the logits with \p opts; \p planOptions gets
 /// the plan's options.
 double secureError(const std::map<std::string, HostTensor> &in,
@@ -180,16 +192,12 @@ TEST_CASE("over budget at the defaults, auto lowers the error with the "
   // Taking the cheap ones first reaches the budget without it (it used
   // to take gelu.sigmoid first: 12.875 ms against the defaults' 12.413).
   auto in = fixtureInputs();
-  auto net = parseNetworkModel("lan");
-  REQUIRE(bool(net));
   std::unique_ptr<Graph> g = importFixture(in);
-  auto choice = chooseApproxAuto(*g, in, CompileOptions(), 2e-3, *net);
-  if (!choice)
-    FAIL(llvm::toString(choice.takeError()));
-  CHECK(choice->baseError + choice->noise > 2e-3);
-  CHECK(choice->bound() <= 2e-3);
-  CHECK(choice->seconds < choice->baseSeconds);
-  for (const AutoOpChoice &o : choice->ops)
+  AutoChoice choice = chooseOnLan(*g, in, CompileOptions(), 2e-3);
+  CHECK(choice.baseError + choice.noise > 2e-3);
+  CHECK(choice.bound() <= 2e-3);
+  CHECK(choice.seconds < choice.baseSeconds);
+  for (const AutoOpChoice &o : choice.ops)
     CHECK(o.approx != rt::Approximation::GeluSigmoid);
 }
 
@@ -234,13 +242,8 @@ TEST_CASE("calibration files with several batches are cut into them; the "
     CHECK((*batches)[1].at(name).shape == t.shape);
   }
 
-  auto net = parseNetworkModel("lan");
-  REQUIRE(bool(net));
   auto errorOn = [&](llvm::ArrayRef<std::map<std::string, HostTensor>> b) {
-    auto c = chooseApproxAuto(*g, b, CompileOptions(), 1e-1, *net);
-    if (!c)
-      FAIL(llvm::toString(c.takeError()));
-    return c->baseError;
+    return chooseOnLan(*g, b, CompileOptions(), 1e-1).baseError;
   };
   double both = errorOn(*batches);
   double first = errorOn(llvm::ArrayRef(*batches).take_front());
@@ -290,25 +293,19 @@ TEST_CASE("with --exact-truncation the auto choice is priced and simulated "
           "[e2e][approx-auto][exact]") {
   auto in = fixtureInputs();
   auto heldOut = heldOutInputs();
-  auto net = parseNetworkModel("lan");
-  REQUIRE(bool(net));
   std::unique_ptr<Graph> g = importFixture(in);
-  auto fast = chooseApproxAuto(*g, in, CompileOptions(), 1e-1, *net);
-  if (!fast)
-    FAIL(llvm::toString(fast.takeError()));
+  AutoChoice fast = chooseOnLan(*g, in, CompileOptions(), 1e-1);
   CompileOptions exact;
   exact.exactTruncation = true;
-  auto choice = chooseApproxAuto(*g, in, exact, 1e-1, *net);
-  if (!choice)
-    FAIL(llvm::toString(choice.takeError()));
+  AutoChoice choice = chooseOnLan(*g, in, exact, 1e-1);
   // Exact truncations cost rounds; and they draw nothing, so the run has
   // no rounding noise.
-  CHECK(choice->baseSeconds > fast->baseSeconds);
-  CHECK(fast->noise > 0);
-  CHECK(choice->noise == 0);
-  CHECK(choice->bound() <= 1e-1);
+  CHECK(choice.baseSeconds > fast.baseSeconds);
+  CHECK(fast.noise > 0);
+  CHECK(choice.noise == 0);
+  CHECK(choice.bound() <= 1e-1);
   CompileOptions opts = exact;
-  applyAutoChoice(*choice, 1e-1, opts);
+  applyAutoChoice(choice, 1e-1, opts);
   for (const auto &sample : heldOut) {
     double err = secureError(sample, opts);
     WARN("exact, held-out sample, secure vs float: " << err);
