@@ -24,6 +24,7 @@
 
 #include <exception>
 #include <map>
+#include <optional>
 #include <set>
 
 using namespace mpc;
@@ -77,10 +78,72 @@ inputTypeOfShape(const pb::ValueInfoProto &vi, llvm::ArrayRef<int64_t> shape,
   return TensorType(shape, elem, Vis::Private, 1);
 }
 
+/// A named dynamic dimension ('batch', 'seq') and the --input-shape that
+/// bound it.
+struct NamedDim {
+  int64_t size;
+  std::string boundBy; ///< The input whose --input-shape gave it.
+};
+using NamedDims = std::map<std::string, NamedDim>;
+
+/// The named dynamic dimensions that ImportOptions::inputShapes bind. One
+/// name is one size throughout an ONNX graph, so binding input_ids=4x64
+/// binds every input of shape [batch, seq]; two bindings that give one
+/// name different sizes are an error naming both.
+static llvm::Expected<NamedDims> namedDims(const pb::GraphProto &graph,
+                                           const ImportOptions &opts) {
+  NamedDims named;
+  for (const pb::ValueInfoProto &vi : graph.input()) {
+    auto bound = opts.inputShapes.find(vi.name());
+    if (bound == opts.inputShapes.end() || !vi.type().has_tensor_type() ||
+        !vi.type().tensor_type().has_shape())
+      continue;
+    const pb::TensorShapeProto &shape = vi.type().tensor_type().shape();
+    if (shape.dim_size() != static_cast<int>(bound->second.size()))
+      continue; // inputType reports the rank.
+    for (int d = 0; d < shape.dim_size(); ++d) {
+      const pb::TensorShapeProto::Dimension &dim = shape.dim(d);
+      if (dim.has_dim_value() || dim.dim_param().empty())
+        continue;
+      int64_t size = bound->second[d];
+      auto [it, fresh] =
+          named.emplace(dim.dim_param(), NamedDim{size, vi.name()});
+      if (!fresh && it->second.size != size)
+        return error("--input-shape {}={} binds dimension '{}' to {}, but "
+                     "--input-shape {}={} binds it to {}",
+                     vi.name(), shapeStr(bound->second), dim.dim_param(), size,
+                     it->second.boundBy,
+                     shapeStr(opts.inputShapes.at(it->second.boundBy)),
+                     it->second.size);
+    }
+  }
+  return named;
+}
+
+/// The shape of graph input \p vi when every dynamic dimension it has is
+/// named and bound by another input's --input-shape (\p named); else none.
+static std::optional<std::vector<int64_t>>
+shapeFromNamedDims(const pb::TypeProto::Tensor &tt, const NamedDims &named) {
+  std::vector<int64_t> shape;
+  for (const pb::TensorShapeProto::Dimension &dim : tt.shape().dim()) {
+    if (dim.has_dim_value()) {
+      shape.push_back(dim.dim_value());
+      continue;
+    }
+    auto it = named.find(dim.dim_param());
+    if (dim.dim_param().empty() || it == named.end())
+      return std::nullopt;
+    shape.push_back(it->second.size);
+  }
+  return shape;
+}
+
 /// The static type of graph input \p vi, with dynamic dimensions bound from
-/// \p opts.
+/// \p opts: its own --input-shape, else the sizes other inputs' bindings
+/// give its named dimensions (\p named), else its sample file's shape.
 static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
-                                            const ImportOptions &opts) {
+                                            const ImportOptions &opts,
+                                            const NamedDims &named = {}) {
   if (!vi.type().has_tensor_type())
     return error("graph input '{}' is not a tensor", vi.name());
   const pb::TypeProto::Tensor &tt = vi.type().tensor_type();
@@ -89,14 +152,18 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
     return addContext(elem.takeError(), "graph input '" + vi.name() + "': ");
   auto bound = opts.inputShapes.find(vi.name());
   auto hint = opts.shapeHints.find(vi.name());
+  std::optional<std::vector<int64_t>> fromNames;
+  if (bound == opts.inputShapes.end() && tt.has_shape())
+    fromNames = shapeFromNamedDims(tt, named);
   const std::vector<int64_t> *binding =
       bound != opts.inputShapes.end() ? &bound->second
+      : fromNames                     ? &*fromNames
       : hint != opts.shapeHints.end() ? &hint->second
                                       : nullptr;
   // A sample file's shape only fills the dimensions the model leaves
   // dynamic: a file of several batches of a static input is the caller's
   // to cut (or to refuse, in terms of its own flag).
-  bool fromHint = binding && bound == opts.inputShapes.end();
+  bool fromHint = binding && bound == opts.inputShapes.end() && !fromNames;
   if (!tt.has_shape()) {
     if (!binding)
       return error("graph input '{}' has no shape in the model; bind one with "
@@ -122,6 +189,9 @@ static llvm::Expected<TensorType> inputType(const pb::ValueInfoProto &vi,
       shape.push_back(dim.dim_value());
       continue;
     }
+    // Name the first dimension no other input's binding gives.
+    if (!binding && named.count(dim.dim_param()))
+      continue;
     if (!binding)
       return error("graph input '{}' has dynamic dimension {} ('{}'); bind it "
                    "with --input-shape {}=DIMS",
@@ -227,6 +297,9 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
     ctx.define(t.name(), ctx.addModelConstant(t.name(), *data));
     initNames.insert(t.name());
   }
+  auto named = namedDims(graph, opts);
+  if (!named)
+    return addContext(named.takeError(), (source + ": ").str());
   std::set<std::string> inputNames;
   for (const pb::ValueInfoProto &vi : graph.input()) {
     if (initNames.count(vi.name()))
@@ -240,7 +313,7 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
       ctx.define(vi.name(), *v);
       continue;
     }
-    auto type = inputType(vi, opts);
+    auto type = inputType(vi, opts, *named);
     if (!type)
       return addContext(type.takeError(), (source + ": ").str());
     ctx.define(vi.name(), g->addInput(sanitizeOnnxName(vi.name()), *type));

@@ -20,11 +20,13 @@ cl::opt<std::string> mpc::tool::model(cl::Positional,
                                       cl::desc("<model.onnx|model.onnxtext>"),
                                       cl::sub(compileCmd()),
                                       cl::sub(floatCmd()), cl::cat(category()));
-cl::list<std::string>
-    mpc::tool::inputShapes("input-shape", cl::ZeroOrMore,
-                           cl::desc("Bind a model input's shape, NAME=1x128"),
-                           cl::value_desc("NAME=DIMS"), cl::sub(compileCmd()),
-                           cl::sub(floatCmd()), cl::cat(category()));
+cl::list<std::string> mpc::tool::inputShapes(
+    "input-shape", cl::ZeroOrMore,
+    cl::desc("Bind a model input's shape, NAME=1x128 (its "
+             "named dimensions bind every input "
+             "that has them)"),
+    cl::value_desc("NAME=DIMS"), cl::sub(compileCmd()), cl::sub(floatCmd()),
+    cl::cat(category()));
 cl::list<std::string> mpc::tool::constants(
     "constant", cl::ZeroOrMore,
     cl::desc("Bind a model input to the value in a .npy or .pb file: it "

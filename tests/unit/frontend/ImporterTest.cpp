@@ -66,6 +66,38 @@ TEST_CASE("dynamic shape sub-graph folds into a static reshape",
   CHECK(runIota(*g).f[59] == 59);
 }
 
+TEST_CASE("a named dimension binds every input that has it",
+          "[frontend][import]") {
+  std::string text = model(
+      13, "(float[B, S] x, float[B, S] m) => (float[B, S] y)", "y = Add(x, m)");
+  ImportOptions opts;
+  opts.inputShapes["x"] = {3, 5};
+  auto g = importOk(text, opts);
+  REQUIRE(g->inputs().size() == 2);
+  for (const Value *in : g->inputs())
+    CHECK(std::vector<int64_t>(in->type().shape.begin(),
+                               in->type().shape.end()) ==
+          std::vector<int64_t>{3, 5});
+
+  // Its own binding wins where given; two that disagree name both.
+  opts.inputShapes["m"] = {3, 5};
+  importOk(text, opts);
+  opts.inputShapes["m"] = {3, 6};
+  CHECK_THAT(importError(text, opts),
+             Catch::Contains("--input-shape m=3x6 binds dimension 'S' to 6, "
+                             "but --input-shape x=3x5 binds it to 5"));
+
+  // An input whose dimension has another name still needs its own.
+  std::string other =
+      model(13, "(float[B, S] x, float[B, T] m) => (float[B, S] y)", R"(
+  s = ReduceSum <keepdims = 1> (m)
+  y = Add(x, s)
+)");
+  opts.inputShapes.erase("m");
+  CHECK_THAT(importError(other, opts),
+             Catch::Contains("graph input 'm' has dynamic dimension 1 ('T')"));
+}
+
 TEST_CASE("position ids: Slice of a buffer by a folded length",
           "[frontend][import]") {
   std::string text = model(13, "(int64[1, S] ids) => (int64[1, S] y)", R"(
