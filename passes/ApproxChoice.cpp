@@ -104,6 +104,12 @@ static std::string perOpKindNames() {
 llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
   llvm::SmallVector<llvm::StringRef, 4> parts;
   spec.split(parts, ',', -1, false);
+  // An empty spec would silently mean the defaults; a user who typed it
+  // more likely wanted "no approximation", which there is not.
+  if (parts.empty())
+    return error("--approx: '{}' names no preset and no KIND=NAME (presets: "
+                 "{}; `mpcc compile --approx list` prints the menu)",
+                 spec.str(), presetNames());
   for (llvm::StringRef part : parts) {
     auto [kindName, name] = part.split('=');
     if (name.empty()) {
