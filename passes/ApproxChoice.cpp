@@ -47,12 +47,12 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
        {{ApproxKind::Gelu, Approximation::GeluQuad},
         {ApproxKind::Softmax, Approximation::SoftmaxTwoQuad}}},
       {"secformer", // check-names: not an approximation, SecFormer's preset
-       "SecFormer (papers.md A.6, B.3): 2Quad softmax and LayerNorm by "
-       "Goldschmidt rsqrt without an initial guess (input deflated); only "
-       "for models distilled with 2Quad. Stand-ins: the default GeLU for its "
-       "Fourier-series erf (both approximate the erf GeLU; the sine protocol "
-       "is not in the menu), normalised Goldschmidt for its 2Quad division",
-       {{ApproxKind::Softmax, Approximation::SoftmaxTwoQuad},
+       "SecFormer (papers.md A.6, B.3): GeLU with its Fourier-series erf, "
+       "2Quad softmax and LayerNorm by Goldschmidt rsqrt without an initial "
+       "guess (input deflated); only for models distilled with 2Quad. "
+       "Stand-in: normalised Goldschmidt for its 2Quad division",
+       {{ApproxKind::Gelu, Approximation::GeluSecformer},
+        {ApproxKind::Softmax, Approximation::SoftmaxTwoQuad},
         {ApproxKind::LayerNorm, Approximation::LayerNormSecformer}}},
   };
   return presets;

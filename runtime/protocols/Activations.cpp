@@ -216,11 +216,12 @@ namespace {
 /// What a GeLU entry computes: a piecewise polynomial (comparisons with
 /// the breakpoints, in the rounds of the powers), MPCFormer's quadratic
 /// (its own two-round program, no comparison), one polynomial on its
-/// domain (the poly program, no comparison), or x times a sigmoid built
-/// from exp and a reciprocal (comparisons as for the pieces).
+/// domain (the poly program, no comparison), x times a sigmoid built
+/// from exp and a reciprocal, or SecFormer's erf as a sine series
+/// (comparisons as for the pieces).
 struct GeluForm {
-  enum Shape { Pieces, Quad, Poly, Sigmoid } shape = Pieces;
-  Piecewise pieces;  ///< Pieces; Sigmoid: the breakpoints only.
+  enum Shape { Pieces, Quad, Poly, Sigmoid, Fourier } shape = Pieces;
+  Piecewise pieces;  ///< Pieces; Sigmoid, Fourier: the breakpoints only.
   PolyParams poly;   ///< Poly (coeffs and bound; frac from GeluParams).
   int polyShift = 0; ///< Poly: evaluated in x / 2^polyShift.
 };
@@ -345,6 +346,20 @@ GeluForm geluSigmoid() {
   GeluForm form;
   form.shape = GeluForm::Sigmoid;
   form.pieces.breaks = {-4.5, 0, 4.5};
+  return form;
+}
+
+/// SecFormer's erf (papers.md A.6): -1 below z = -2.5, the sine series
+/// sum_{k=1..7} beta_k sin(k pi z / 10) on [-2.5, 2.5), 1 from 2.5, for
+/// GeLU(x) = x/2 (1 + erf(z)), z = x / sqrt2: breakpoints +-2.5 sqrt2
+/// (buildGeluFourier).
+constexpr double kSecformerBeta[] = {1.25772,  -0.0299154, 0.382155, -0.0519123,
+                                     0.196033, -0.0624557, 0.118029};
+GeluForm geluSecformer() {
+  GeluForm form;
+  form.shape = GeluForm::Fourier;
+  double b = 2.5 * std::numbers::sqrt2;
+  form.pieces.breaks = {-b, b};
   return form;
 }
 
@@ -504,11 +519,92 @@ PiecewiseProgram buildGeluSigmoid(const Piecewise &pw, int64_t n,
   return pp;
 }
 
-/// The program of a GeLU entry that compares (Pieces, Sigmoid).
+/// gelu.secformer's sine series: its phase is z / 20 turns (the series'
+/// period), i.e. x / (20 sqrt2), read from x's shares at scale s as
+/// y = M x mod 2^L with L = s + g and M = round(2^g / (20 sqrt2)): a local
+/// product, exact modulo 2^L (a whole number of periods). M's relative
+/// error, below 14 / 2^g, moves the phase by < 2^-(g+2) turns on the
+/// series' segment |x| < 2.5 sqrt2 (2e-9 at g = 30, where the phase
+/// resolution 2^-L is finer still): negligible. The opening is L bits each
+/// way; g = 30 when s + 30 fits the ring, else down to kMinPhaseBits, else
+/// the phase is read from the opened x at frac (one stage later).
+constexpr int kPhaseBits = 30, kMinPhaseBits = 24;
+/// Scale of the series' public factors and dealt masks (each), and of the
+/// truncated series: 4 bits finer than frac, so the 14 roundings stay
+/// below an ulp (frac <= 20: the series at 2 (frac + 4) <= 48 bits).
+int sineScale(int f) { return f + 4; }
+
+/// gelu.secformer: GeLU(x) = x (1/2 + H) on [-B, B), H = erf(x/sqrt2)/2 by
+/// SecFormer's series; 0 below, x above (B = 2.5 sqrt2). Stages:
+///   0      open (or truncate) x, and open the phase y + t (SineSpec):
+///          the comparisons [x < -B], [x < B] start from x's opening
+///   1      H (a raw share after the opening) truncated to fs: premasked
+///   2      x (1/2 + H) truncated to frac, alongside the comparisons
+///   split  open the bits; out = ([x < B] - [x < -B]) x (1/2 + H)
+///          + (1 - [x < B]) x, local.
+/// Outside [-B, B] the series is a bounded garbage phase and x (1/2 + H)
+/// may leave its narrow ring: the selectors' exact 0 drops both.
+PiecewiseProgram buildGeluFourier(const Piecewise &pw, int64_t n,
+                                  const GeluParams &p) {
+  assert(pw.breaks.size() == 2 && "gelu.secformer has breakpoints -B, B");
+  const double bound = pw.breaks[1];
+  int f = p.frac, s = f + p.inputTruncBits, fs = sineScale(f);
+  Builder b(n, p.exact);
+  PiecewiseProgram pp;
+  pp.x = b.arithInput();
+  for (size_t i = 0; i < pw.breaks.size(); ++i)
+    pp.bitInputs.push_back(b.bitsInput());
+  int inRing = geluInputRingBits(p.compareBits, p.inputTruncBits);
+  int xm = p.inputTruncBits > 0 ? b.trunc(pp.x, p.inputTruncBits, inRing)
+                                : b.open(pp.x);
+  pp.xm = xm;
+  pp.cmpStart = 1;
+  fx::SineSpec spec;
+  for (double beta : kSecformerBeta)
+    spec.coef.push_back(beta / 2);
+  spec.coefScale = spec.maskScale = fs;
+  auto phase = [&](const Expr &x, int scale) {
+    int g = std::min(kPhaseBits, kFullRingBits - scale);
+    assert(g >= kMinPhaseBits && "frac <= 20 leaves the phase 24 bits");
+    i64 m = std::llround(std::ldexp(1.0, g) / (20 * std::numbers::sqrt2));
+    return b.sines(b.local(Builder::mulInt(x, m)), scale + g, spec);
+  };
+  int sines = -1;
+  if (s + kMinPhaseBits <= kFullRingBits) {
+    sines = phase(b.var(pp.x, s), s);
+    b.nextStage();
+  } else {
+    b.nextStage();
+    sines = phase(b.var(xm, f), f);
+    b.nextStage();
+  }
+  double hMag = 0;
+  for (double c : spec.coef)
+    hMag += std::fabs(c);
+  int hm = b.trunc(b.local(b.var(sines, 2 * fs)), fs,
+                   Builder::ringFor(std::log2(hMag), 2 * fs));
+  b.nextStage();
+  Expr x = b.var(xm, f);
+  Expr w = x * (Builder::constant(0.5, fs) + b.var(hm, fs));
+  int wm = b.trunc(b.local(w), fs,
+                   Builder::ringFor(std::log2(bound * (0.5 + hMag)), f + fs));
+  b.nextStage();
+  std::vector<int> bits =
+      openComparisonBits(b, pp, compareRounds(n, pw, p.compareBits));
+  Expr below = b.var(bits[0], 0), inside = b.var(bits[1], 0);
+  pp.out = b.local((inside - below) * b.var(wm, f) +
+                   (Builder::constant(1, 0) - inside) * x);
+  pp.prog = b.finish();
+  return pp;
+}
+
+/// The program of a GeLU entry that compares (Pieces, Sigmoid, Fourier).
 PiecewiseProgram buildGeluPieces(const GeluForm &form, int64_t n,
                                  const GeluParams &p) {
   if (form.shape == GeluForm::Sigmoid)
     return buildGeluSigmoid(form.pieces, n, p);
+  if (form.shape == GeluForm::Fourier)
+    return buildGeluFourier(form.pieces, n, p);
   return buildPiecewise(form.pieces, n, p.frac, p.compareBits,
                         compareRounds(n, form.pieces, p.compareBits),
                         p.inputTruncBits, p.exact);
@@ -518,7 +614,8 @@ PiecewiseProgram buildGeluPieces(const GeluForm &form, int64_t n,
 
 bool geluCompares(Approximation a) {
   GeluForm::Shape s = geluForm(a).shape;
-  return s == GeluForm::Pieces || s == GeluForm::Sigmoid;
+  return s == GeluForm::Pieces || s == GeluForm::Sigmoid ||
+         s == GeluForm::Fourier;
 }
 
 bool geluCanTruncateInput(int inputTruncBits, int compareBits) {
@@ -550,6 +647,7 @@ llvm::Error nl::validateGeluForm(const GeluParams &p) {
   if (form.shape == GeluForm::Sigmoid)
     if (llvm::Error e = validateExp(sigmoidExp(p.frac)))
       return e;
+
   if (p.inputTruncBits < 0 || p.inputTruncBits > kGeluMaxInputTruncBits)
     return mpc::error("gelu: inputTruncBits {} must be in [0, {}]",
                       p.inputTruncBits, kGeluMaxInputTruncBits);

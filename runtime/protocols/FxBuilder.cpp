@@ -232,6 +232,22 @@ int Builder::openBitsIn(int bitsId, int st) {
   return id;
 }
 
+int Builder::sines(int rawId, int ringBits, SineSpec spec) {
+  assert(availFrom_[rawId] <= stage() && "sines of an unavailable value");
+  assert(ringBits >= 2 && ringBits <= kFullRingBits && spec.harmonics() > 0 &&
+         spec.coefScale + spec.maskScale <= 61 && "sine series out of range");
+  ValInfo v{ValKind::Sines};
+  v.src = rawId;
+  v.ringBits = ringBits;
+  v.series = int(prog_->sines.size());
+  prog_->sines.push_back(std::move(spec));
+  prog_->vals.push_back(v);
+  availFrom_.push_back(stage() + 1);
+  int id = int(prog_->vals.size()) - 1;
+  prog_->stages.back().items.push_back(id);
+  return id;
+}
+
 void Builder::nextStage() { prog_->stages.emplace_back(); }
 
 std::shared_ptr<const Program> Builder::finish() {

@@ -15,6 +15,10 @@
 // bits per element of an opening, L of a truncation in a ring of L bits,
 // one of an opened bit.
 //
+// A sine series item's field is its phase plus t, L bits; after the
+// exchange each party forms its share of the series from the public
+// delta and its shares of the dealt cos/sin of t (SineSpec).
+//
 // Exact truncations (FxProgram.h) of a stage share three more exchanges
 // after it: the borrow comparison's tree levels for all of them at once
 // (every c compared at the widest f of the stage: Trunc.h's borrowInput),
@@ -27,6 +31,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <optional>
 #include <random>
 
@@ -49,13 +54,78 @@ int fieldWidth(const ValInfo &v) {
   case ValKind::Opened:
     return 64;
   case ValKind::Truncated:
+  case ValKind::Sines:
     return v.ringBits;
   default:
     return 1;
   }
 }
 
+/// A series coefficient at 2^40 (exact to 12 digits; llround and ldexp are
+/// exact, so every machine reads it alike).
+__int128 coefTurns(double c) { return std::llround(std::ldexp(c, 40)); }
+
+/// round(c s / 2^(62 + 40 - scale)): the public factor c sin at scale.
+i64 roundTurns(__int128 c, i64 s, int scale) {
+  int sh = 62 + 40 - scale;
+  return i64((c * s + (__int128(1) << (sh - 1))) >> sh);
+}
+
+/// The dealt cos or sin of 2 pi k t / 2^L at the series' mask scale.
+i64 maskTurns(u64 phase, int ringBits, int scale) {
+  i64 s = sinTurns(phase, ringBits);
+  int sh = 62 - scale;
+  return i64((__int128(s) + (__int128(1) << (sh - 1))) >> sh);
+}
+
+/// Phase u + a quarter turn: cos via sin.
+u64 quarterOn(u64 u, int ringBits) { return u + (u64(1) << (ringBits - 2)); }
+
+/// This party's share of a sine series from the public delta (per element)
+/// and its shares of the dealt cos/sin of t; the clear simulation passes
+/// cos t = 1 and sin t = 0 (t = 0).
+void sineShares(const SineSpec &sp, int ringBits, const u64 *delta,
+                const ItemMat *im, int me, u64 *out, int64_t n) {
+  u64 mask = ringBits == 64 ? ~u64(0) : (u64(1) << ringBits) - 1;
+  u64 one = u64(maskTurns(quarterOn(0, ringBits), ringBits, sp.maskScale));
+  std::vector<__int128> coef;
+  for (double c : sp.coef)
+    coef.push_back(coefTurns(c));
+  for (int64_t i = 0; i < n; ++i) {
+    u64 acc = 0;
+    for (int k = 1; k <= sp.harmonics(); ++k) {
+      u64 ph = (u64(k) * delta[i]) & mask;
+      __int128 c = coef[k - 1];
+      u64 ps = u64(roundTurns(c, sinTurns(ph, ringBits), sp.coefScale));
+      if (!im) {
+        acc += ps * one;
+        continue;
+      }
+      u64 pc = u64(roundTurns(
+          c, sinTurns(quarterOn(ph, ringBits) & mask, ringBits), sp.coefScale));
+      acc +=
+          ps * im->cosT[k - 1].mine(me)[i] - pc * im->sinT[k - 1].mine(me)[i];
+    }
+    out[i] = acc;
+  }
+}
+
 TruncOpening openingOf(const ValInfo &v) { return {v.bits, v.ringBits}; }
+
+/// sin(pi/2 x) for x = v / 2^30 in [0, 1], at 2^62: its Taylor series to
+/// x^17 (the next term is below 2^-44), coefficients (pi/2)^(2j+1) /
+/// (2j+1)! at 2^62, Horner in x^2 with 128-bit products.
+__int128 quarterSine(u64 v) {
+  static constexpr i64 a[] = {
+      7244019458077122842, 2978983596875621757, 367517370231208053,
+      21590780087563799,   739904368663792,     16596735030340,
+      262505142787,        3084311801,          27978803};
+  __int128 x2 = __int128(v) * v; // 2^60
+  __int128 acc = a[8];
+  for (int j = 7; j >= 0; --j)
+    acc = a[j] - ((acc * x2) >> 60);
+  return (acc * v) >> 30;
+}
 
 /// The exact truncations of one stage, in item order, and the comparison
 /// bits their batched borrow test runs at (the widest bits among them).
@@ -106,6 +176,22 @@ int comboIndex(const Program &prog, const State &s, const Mono &factors,
 }
 
 } // namespace
+
+i64 sinTurns(u64 u, int ringBits) {
+  assert(ringBits >= 2 && ringBits <= 64 && "phase ring out of range");
+  // The phase's top 32 bits (a 2^-32 turn moves sin by < 1.5e-9).
+  if (ringBits < 64)
+    u &= (u64(1) << ringBits) - 1;
+  u64 p = ringBits >= 32 ? u >> (ringBits - 32) : u << (32 - ringBits);
+  u64 quadrant = p >> 30, r = p & ((u64(1) << 30) - 1);
+  u64 v = quadrant % 2 ? (u64(1) << 30) - r : r;
+  __int128 s = quarterSine(v);
+  return i64(quadrant >= 2 ? -s : s);
+}
+
+i64 scaleTurns(double c, i64 s, int scale) {
+  return roundTurns(coefTurns(c), s, scale);
+}
 
 // --- Program -----------------------------------------------------------------
 
@@ -216,6 +302,26 @@ Mat dealProgram(Corr &c, std::shared_ptr<const Program> prog,
       }
       break;
     }
+    case ValKind::Sines: {
+      // t uniform (the opening's mask), then cos/sin of each harmonic.
+      const SineSpec &sp = pg.sines[v.series];
+      im.a = c.random(shape);
+      RingTensor t = dealer ? Corr::value(im.a) : RingTensor();
+      u64 mask = v.ringBits == 64 ? ~u64(0) : (u64(1) << v.ringBits) - 1;
+      for (int k = 1; k <= sp.harmonics(); ++k)
+        for (int cosine = 1; cosine >= 0; --cosine)
+          (cosine ? im.cosT : im.sinT).push_back(c.shareOf(shape, [&] {
+            RingTensor out(shape);
+            for (int64_t i = 0; i < n; ++i) {
+              u64 ph = (u64(k) * t[i]) & mask;
+              if (cosine)
+                ph = quarterOn(ph, v.ringBits);
+              out[i] = u64(maskTurns(ph, v.ringBits, sp.maskScale));
+            }
+            return out;
+          }));
+      break;
+    }
     case ValKind::OpenedBits: {
       im.rhoBits = c.randomBits({bitWords(n)});
       im.rho = c.shareOf(shape, [&] {
@@ -286,6 +392,8 @@ Cost materialCost(const Program &prog) {
       words += 2 * prog.n;
     else if (v.kind == ValKind::OpenedBits)
       words += prog.n;
+    else if (v.kind == ValKind::Sines)
+      words += 2 * uint64_t(prog.sines[v.series].harmonics()) * prog.n;
   }
   for (const ProductSpec &ps : prog.products)
     words += uint64_t(ps.combos) * prog.n;
@@ -304,6 +412,9 @@ Cost stagesCost(const Program &prog, int from, int to) {
       for (const Term &t : ls.terms)
         ops += double(std::max<size_t>(1, t.expand.size())) * prog.n;
     ops += double(st.items.size()) * prog.n; // masking and unpacking
+    for (int id : st.items) // the public factors of each harmonic
+      if (prog.vals[id].kind == ValKind::Sines)
+        ops += 4.0 * prog.sines[prog.vals[id].series].harmonics() * prog.n;
     c.elemOps += ops;
     if (st.items.empty())
       continue;
@@ -489,6 +600,12 @@ void withField(const ValInfo &v, const ItemMat &im, const State &s, int me,
     body([=](int64_t i) { return o.send(x[i], r[i], p0); });
     break;
   }
+  case ValKind::Sines: { // y + t (the packing keeps the low L bits)
+    const u64 *x = s.share[v.src].data(), *t = im.a.mine(me).data();
+    assert(s.share[v.src].size() > 0 && "sines of an unavailable value");
+    body([=](int64_t i) { return x[i] + t[i]; });
+    break;
+  }
   default: {
     const u64 *b = s.bits[v.src].words.data();
     const u64 *rho = im.rhoBits.mine(me).data();
@@ -609,6 +726,19 @@ Proto<int> runStages(Party &p, const Mat &m, State &s, int from, int to) {
       const ValInfo &v = prog.vals[id];
       const ItemMat &im = m.items[id];
       int w = fieldWidth(v);
+      if (v.kind == ValKind::Sines) {
+        std::vector<u64> delta(static_cast<size_t>(n));
+        withField(v, im, s, me, [&](auto field) {
+          bits::unpackEach(theirs.data(), pos, n, w,
+                           [&](int64_t i, u64 t) { delta[i] = field(i) + t; });
+        });
+        RingTensor out(Shape{n});
+        sineShares(prog.sines[v.series], v.ringBits, delta.data(), &im, me,
+                   out.data(), n);
+        s.share[id] = std::move(out);
+        pos += uint64_t(w) * n;
+        continue;
+      }
       MaskedView mv;
       mv.d = RingTensor(Shape{n});
       u64 *d = mv.d.data();
@@ -716,6 +846,13 @@ void simulateStages(const Program &prog, Clear &s, int from, int to) {
       const ValInfo &v = prog.vals[id];
       const RingTensor &src = s.val[v.src];
       assert(src.size() == n && "exchange of an unavailable value");
+      if (v.kind == ValKind::Sines) { // t = 0: delta = y, cos t = 1
+        RingTensor out(Shape{n});
+        sineShares(prog.sines[v.series], v.ringBits, src.data(), nullptr, 0,
+                   out.data(), n);
+        s.val[id] = std::move(out);
+        continue;
+      }
       if (v.kind != ValKind::Truncated) {
         s.val[id] = src;
         continue;

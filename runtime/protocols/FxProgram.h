@@ -15,6 +15,11 @@
 //               premasked with mask A = -sel, one of two dealt candidates;
 //   - bits:     an XOR-shared bit b, opened as c = b ^ rho, equals
 //               c + (1 - 2c) rho: premasked with candidates rho / -rho.
+//   - sines:    a phase y (turns in a ring of L bits) opened as
+//               delta = y + t mod 2^L, t dealt uniform mod 2^L; with the
+//               dealt shares of cos and sin of 2 pi k t / 2^L, a series
+//               sum_k c_k sin(2 pi k y / 2^L) is a public combination of
+//               them (SineSpec). Its result is a raw share, not premasked.
 // A product of premasked values  prod_j (D_j + A_j)^e_j  expands into public
 // multiples of products of masks, whose shares the dealer provides for
 // every combination of candidates. So any polynomial in premasked values is
@@ -66,14 +71,17 @@ enum class ValKind : uint8_t {
   Local,       ///< Raw shares computed by a local polynomial step.
   Opened,      ///< Premasked by a fresh random mask (1 candidate).
   Truncated,   ///< Premasked truncation result (2 candidates).
-  OpenedBits   ///< Premasked 0/1 integer from XOR-shared bits (2 candidates).
+  OpenedBits,  ///< Premasked 0/1 integer from XOR-shared bits (2 candidates).
+  Sines        ///< Raw shares of a sine series of an opened phase (SineSpec).
 };
 
 struct ValInfo {
   ValKind kind;
   int src = -1; ///< Item source value (Opened/Truncated/OpenedBits).
   int bits = 0; ///< Truncation bits.
-  int ringBits = kFullRingBits; ///< Truncation: the opening's ring (Trunc.h).
+  /// Truncation: the opening's ring (Trunc.h); Sines: the phase's ring L.
+  int ringBits = kFullRingBits;
+  int series = -1; ///< Sines: index into Program::sines.
   /// Truncation: exact (the borrow subtracted, re-premasked: 1 candidate).
   bool exact = false;
   int ncand = 0; ///< Mask candidates (0 for raw values).
@@ -109,6 +117,31 @@ struct Stage {
   std::vector<int> items; ///< Value ids produced by this stage's exchange.
 };
 
+/// A sine series of a phase y read as y / 2^L turns (L = the item's
+/// ringBits): sum over harmonics k = 1..K of coef[k-1] sin(2 pi k y / 2^L),
+/// a raw share at scale coefScale + maskScale. The opening of y + t mod 2^L
+/// reveals nothing: t is uniform mod 2^L and independent of y, so the
+/// opened value is uniform whatever y is. With delta public,
+///   sin(2 pi k (delta - t)/2^L) = sin(2 pi k delta/2^L) cos(2 pi k t/2^L)
+///                               - cos(2 pi k delta/2^L) sin(2 pi k t/2^L),
+/// the dealt cos/sin terms at maskScale and the public factors (times
+/// coef[k-1]) rounded to coefScale: local. The public factors come from
+/// integer arithmetic only (sinTurns), so both parties round them alike on
+/// any machine.
+struct SineSpec {
+  std::vector<double> coef;
+  int coefScale = 0, maskScale = 0;
+  int harmonics() const { return int(coef.size()); }
+};
+
+/// sin(2 pi u / 2^ringBits) at scale 2^62, from integer arithmetic only
+/// (the phase's top 32 bits, a degree-17 series per quadrant: error below
+/// 2^-28 of a unit, deterministic on every machine).
+i64 sinTurns(u64 u, int ringBits);
+/// round(c * s 2^scale) for s = sinTurns(...) / 2^62, c read at 2^-40,
+/// from integers only.
+i64 scaleTurns(double c, i64 s, int scale);
+
 /// A dealt product of masks: the factors (value id, exponent) and, per
 /// combination of the factors' candidates, one dealt tensor.
 struct ProductSpec {
@@ -123,6 +156,7 @@ public:
   std::vector<ValInfo> vals;
   std::vector<Stage> stages;
   std::vector<ProductSpec> products;
+  std::vector<SineSpec> sines; ///< Indexed by ValInfo::series.
 
   int numStages() const { return int(stages.size()); }
   /// Expands every masked term and registers the dealt products.
@@ -135,6 +169,9 @@ struct ItemMat {
   Dealt a;               ///< Opened, exact Truncated: the (fresh) mask.
   Dealt r, rHigh, rWrap; ///< Truncated.
   Dealt rhoBits, rho;    ///< OpenedBits: XOR and arithmetic shares.
+  /// Sines (a holds t): per harmonic k, cos and sin of 2 pi k t / 2^L at
+  /// the series' maskScale.
+  std::vector<Dealt> cosT, sinT;
 };
 
 /// A premasked value outside its program: v = D + cand[sel], per element.
@@ -297,6 +334,11 @@ public:
   /// \p scale: with one bit of margin for the truncation's +1 and rounding.
   static int ringFor(double log2Bound, int scale);
   int openBits(int bitsId);
+  /// A sine series (SineSpec) of the raw value \p rawId read as turns in a
+  /// ring of \p ringBits bits (the ring's wrap is a whole period, so the
+  /// value may be any ring element); a raw value at scale coefScale +
+  /// maskScale, usable from the next stage.
+  int sines(int rawId, int ringBits, SineSpec spec);
   /// openBits in an earlier (or the current) stage \p st.
   int openBitsIn(int bitsId, int st);
   /// Closes the current stage.

@@ -242,6 +242,89 @@ TEST_CASE("gelu.sigmoid truncating its input is the same function",
   requireTrafficMatches(r.measured, geluCost(shape, gp));
 }
 
+/// SecFormer's erf GeLU in doubles (papers.md A.6), with its breakpoints
+/// z = +-2.5 (x = +-2.5 sqrt2) as the protocol compares them: encoded at
+/// frac 16 (an input encoded to -B itself is on the series' side).
+double secformerGelu(double x) {
+  const double beta[] = {1.25772,  -0.0299154, 0.382155, -0.0519123,
+                         0.196033, -0.0624557, 0.118029};
+  double b = decodeFixed(encodeFixed(2.5 * std::numbers::sqrt2, 16), 16);
+  double z = x / std::sqrt(2.0), erf = x < 0 ? -1 : 1;
+  if (x >= -b && x < b) {
+    erf = 0;
+    for (int k = 1; k <= 7; ++k)
+      erf += beta[k - 1] * std::sin(k * std::numbers::pi * z / 10);
+  }
+  return x / 2 * (1 + erf);
+}
+
+TEST_CASE("gelu.secformer is SecFormer's sine-series erf, securely",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.secformer");
+  REQUIRE(info);
+  CHECK(!info->needsTraining);
+  CHECK(geluCompares(info->id));
+  Shape shape{4, 512};
+  // Dense over the series' segment and beyond, the breakpoints +-2.5 sqrt2,
+  // the formula's worst points (+-3.3) and inputs far outside.
+  const double b = 2.5 * std::numbers::sqrt2;
+  std::vector<double> xs = activationInputs(
+      2048, 6, 33, {-b, b, -b - 1e-4, b - 1e-4, 3.305, -3.305, 0, 1e-4});
+  GeluParams gp;
+  gp.approx = info->id;
+  gp.compareBits = GENERATE(as<int>{}, kFullCompareBits, 40); // |x| < 2^23
+  auto link = GENERATE(Link::Mem, Link::Tcp);
+  NlRun r = runGelu(xs, shape, gp, link);
+  ErrStats e = errors(r.in, r.out, geluRef);
+  WARN("gelu.secformer: max abs err vs exact GeLU " << e.maxAbs << " at "
+                                                    << e.atAbs);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  // It is SecFormer's formula, to fixed-point rounding (x amplifies the
+  // series' 2^-20 rounding: a few ulps at 2^-16).
+  ErrStats vs = errors(r.in, r.out, secformerGelu);
+  WARN("gelu.secformer: max abs err vs SecFormer's formula "
+       << vs.maxAbs << " at " << vs.atAbs);
+  CHECK(vs.maxAbs < 1e-4);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  // The phase opens with x, the series is truncated twice alongside the
+  // comparisons: the rounds of gelu.accurate or fewer.
+  GeluParams acc = gp;
+  acc.approx = Approximation::GeluAccurate;
+  CHECK(f.rounds <= geluCost(shape, acc).rounds);
+}
+
+TEST_CASE("gelu.secformer truncating its input is the same function",
+          "[nonlinear][gelu]") {
+  const ApproxInfo *info = approxInfo("gelu.secformer");
+  REQUIRE(info);
+  Shape shape{1, 1024};
+  // Not at the breakpoints: x truncated to frac 16 (the floor or one
+  // more) falls on either side of them.
+  std::vector<double> xs = activationInputs(1024, 6, 34, {3.305, -3.305});
+  GeluParams gp;
+  gp.approx = info->id;
+  gp.compareBits = 33; // |x| < 2^16: the 1e4 inputs too
+  // The phase from the input, in x's opening round: at frac 32 in a ring
+  // of 62 bits (16), at frac 39 in one of 64 (23: g = 25 bits for M); at
+  // frac 46 (30) too few bits are left, so it is read from the opened x at
+  // frac 16, one stage later.
+  gp.inputTruncBits = GENERATE(16, 23, 30);
+  REQUIRE(geluCanTruncateInput(gp.inputTruncBits, gp.compareBits));
+  NlRun r = runGelu(xs, shape, gp);
+  CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
+  CHECK(errors(r.in, r.out, secformerGelu).maxAbs < 1e-4);
+  Cost f = geluCost(shape, gp);
+  requireTrafficMatches(r.measured, f);
+  GeluParams plain = gp;
+  plain.inputTruncBits = 0;
+  Cost g = geluCost(shape, plain);
+  if (gp.inputTruncBits < 30)
+    CHECK(f.rounds == g.rounds);
+  else // one stage more, which the comparisons may hide
+    CHECK(f.rounds <= g.rounds + 1);
+}
+
 TEST_CASE("tanh.poly over a wide range", "[nonlinear][tanh]") {
   const ApproxInfo *info = approxInfo("tanh.poly");
   REQUIRE(info);
