@@ -266,8 +266,9 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
       AutoAlternative alt{info->id, 0, 0, 0, false, ""};
       if (info->needsTraining) {
         alt.verdict = "needs a model trained with it";
-      } else if (llvm::Error e = rt::validateApprox(
-                     info->id, base.fracBits, base.rangeBits, sites[i].shape)) {
+      } else if (llvm::Error e =
+                     rt::validateApprox(info->id, base.fracBits, base.rangeBits,
+                                        sites[i].shape, base.exactTruncation)) {
         alt.verdict = "refused: " + llvm::toString(std::move(e));
       } else {
         alt.seconds = secondsOf(i, info->id);
@@ -467,6 +468,10 @@ llvm::Expected<Frontier> mpc::approxFrontier(const Graph &g,
       if (note.empty() && rt::approxInfo(a).needsTraining && !modelForm(*op))
         note = fmt::format("{} needs a model trained with it",
                            rt::approxInfo(a).name);
+      if (note.empty() && o.exactTruncation)
+        if (llvm::Error e = rt::validateApproxRow(a, o.fracBits, o.rangeBits,
+                                                  o.exactTruncation))
+          note = llvm::toString(std::move(e));
     }
     auto domain = search.outsideDomain(o);
     if (!domain)

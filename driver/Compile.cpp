@@ -53,8 +53,13 @@ static llvm::Error checkFracBits(const CompileOptions &o) {
   for (rt::ApproxKind kind : rt::perOpApproxKinds()) {
     for (rt::Approximation a : o.approxChoices(kind)) {
       llvm::Error e = rt::validateApproxRow(a, o.fracBits, o.rangeBits);
-      if (!e)
+      if (!e) {
+        if (llvm::Error ex = rt::validateApproxRow(a, o.fracBits, o.rangeBits,
+                                                   o.exactTruncation))
+          return error("--exact-truncation: {}; choose another --approx",
+                       llvm::toString(std::move(ex)));
         continue;
+      }
       std::string why = llvm::toString(std::move(e));
       std::string others;
       for (const rt::ApproxInfo *b : rt::approxesOf(kind)) {

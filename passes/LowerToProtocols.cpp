@@ -732,7 +732,8 @@ llvm::Expected<rt::Approximation> Lowerer::chooseApprox(Op *op) {
   // The runtime says whether the entry runs on this op's rows: the plan it
   // would otherwise refuse is never written.
   const TensorType &in = op->operand(0)->type();
-  if (llvm::Error e = rt::validateApprox(a, f_, rangeBits_, in.shape)) {
+  if (llvm::Error e = rt::validateApprox(a, f_, rangeBits_, in.shape,
+                                         ctx_.options.exactTruncation)) {
     const rt::ApproxInfo &info = rt::approxInfo(a);
     std::string kind = rt::approxKindName(info.kind).str();
     return unsupported(

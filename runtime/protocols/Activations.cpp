@@ -647,6 +647,13 @@ llvm::Error nl::validateGeluForm(const GeluParams &p) {
   if (form.shape == GeluForm::Sigmoid)
     if (llvm::Error e = validateExp(sigmoidExp(p.frac)))
       return e;
+  // Its series rounds the dealer's cos/sin of the random phase mask, so
+  // no floor makes it a function of the input alone: reruns would differ.
+  if (form.shape == GeluForm::Fourier && p.exact)
+    return mpc::error("gelu: {} has no exact-truncation mode: its sine "
+                      "series rounds by the dealer's random mask, so reruns "
+                      "would not be bit-identical",
+                      approxInfo(p.approx).name);
 
   if (p.inputTruncBits < 0 || p.inputTruncBits > kGeluMaxInputTruncBits)
     return mpc::error("gelu: inputTruncBits {} must be in [0, {}]",

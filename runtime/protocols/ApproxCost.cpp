@@ -115,15 +115,15 @@ Cost mpc::rt::approxCost(Approximation a, int frac, int rangeBits,
                     approxParams(a, frac, rangeBits, exact));
 }
 
-llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac,
-                                       int rangeBits) {
-  return validateApprox(a, frac, rangeBits, kRow);
+llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac, int rangeBits,
+                                       bool exact) {
+  return validateApprox(a, frac, rangeBits, kRow, exact);
 }
 
 llvm::Error mpc::rt::validateApprox(Approximation a, int frac, int rangeBits,
-                                    llvm::ArrayRef<int64_t> shape) {
+                                    llvm::ArrayRef<int64_t> shape, bool exact) {
   return std::visit([&](const auto &p) { return rowCheck(shape, p); },
-                    approxParams(a, frac, rangeBits));
+                    approxParams(a, frac, rangeBits, exact));
 }
 
 namespace {

@@ -48,13 +48,16 @@ Cost approxCost(Approximation a, int frac, int rangeBits,
 /// approxParams(a, frac, rangeBits): the compiler checks --frac-bits and
 /// --range-bits with it before it reads a model, so that it never writes
 /// a plan the runtime refuses for them.
-llvm::Error validateApproxRow(Approximation a, int frac, int rangeBits);
+/// With \p exact, as --exact-truncation runs it (an entry may have no
+/// exact mode).
+llvm::Error validateApproxRow(Approximation a, int frac, int rangeBits,
+                              bool exact = false);
 /// The same on an op's input of \p shape (the kind's axis last): the
 /// compiler's lowering asks it for each op it gives an approximation, so a
 /// row length an entry cannot take (softmax.crypten's row sums beyond its
 /// reciprocal's domain) is refused naming the op.
 llvm::Error validateApprox(Approximation a, int frac, int rangeBits,
-                           llvm::ArrayRef<int64_t> shape);
+                           llvm::ArrayRef<int64_t> shape, bool exact = false);
 
 /// What an entry takes besides its input: LayerNorm's gain and bias (over
 /// the last axis, empty for none), softmax's 0/1 key mask (broadcast to

@@ -12,7 +12,8 @@
 //     reference (the entry's own formula for a Training entry);
 //   - with exact truncations (`exact`, --exact-truncation) the simulation
 //     IS the two-party output, bit for bit, and the traffic is the cost
-//     formula's.
+//     formula's (gelu.secformer, whose sine series rounds by its random
+//     mask, refuses exact mode).
 //
 //===----------------------------------------------------------------------===//
 #include "tests/unit/protocols/NonlinearTestUtil.h"
@@ -338,6 +339,15 @@ TEST_CASE("with exact truncations every entry's two-party run is its "
   for (const ApproxInfo &info : approxCatalog()) {
     INFO(info.name);
     Case c = caseFor(info, ++seed);
+    // gelu.secformer's sine series rounds by the dealer's random mask: no
+    // exact mode, and the validator says so.
+    if (llvm::Error e = validateApproxRow(info.id, kFrac, kRangeBits,
+                                          /*exact=*/true)) {
+      CHECK_THAT(llvm::toString(std::move(e)),
+                 Catch::Matchers::Contains("no exact-truncation mode"));
+      CHECK(info.name == "gelu.secformer");
+      continue;
+    }
     ApproxParams params = approxParams(info.id, kFrac, kRangeBits);
     std::visit([](auto &p) { p.exact = true; }, params);
     auto [sim, two] = simulateAndRun(c, params);
