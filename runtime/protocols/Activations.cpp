@@ -526,8 +526,11 @@ PiecewiseProgram buildGeluSigmoid(const Piecewise &pw, int64_t n,
 /// error, below 14 / 2^g, moves the phase by < 2^-(g+2) turns on the
 /// series' segment |x| < 2.5 sqrt2 (2e-9 at g = 30, where the phase
 /// resolution 2^-L is finer still): negligible. The opening is L bits each
-/// way; g = 30 when s + 30 fits the ring, else down to kMinPhaseBits, else
-/// the phase is read from the opened x at frac (one stage later).
+/// way; g = 30 when s + 30 fits the ring the input's shares hold, else
+/// down to kMinPhaseBits, else the phase is read from the opened x at frac
+/// (one stage later): a truncated input (inputTruncBits) holds x modulo
+/// 2^(compareBits + 1 + inputTruncBits) only, which leaves the phase
+/// rangeBits + 2 bits at the compiler's compareBits.
 constexpr int kPhaseBits = 30, kMinPhaseBits = 24;
 /// Scale of the series' public factors and dealt masks (each), and of the
 /// truncated series: 4 bits finer than frac, so the 14 roundings stay
@@ -563,19 +566,22 @@ PiecewiseProgram buildGeluFourier(const Piecewise &pw, int64_t n,
   for (double beta : kSecformerBeta)
     spec.coef.push_back(beta / 2);
   spec.coefScale = spec.maskScale = fs;
-  auto phase = [&](const Expr &x, int scale) {
-    int g = std::min(kPhaseBits, kFullRingBits - scale);
+  // The input's shares hold x modulo 2^inRing only when GeLU truncates it
+  // (the plan may narrow the product's ring to that: Narrow.h).
+  int inputRing = p.inputTruncBits > 0 ? inRing : kFullRingBits;
+  auto phase = [&](const Expr &x, int scale, int ring) {
+    int g = std::min(kPhaseBits, ring - scale);
     assert(g >= kMinPhaseBits && "frac <= 20 leaves the phase 24 bits");
     i64 m = std::llround(std::ldexp(1.0, g) / (20 * std::numbers::sqrt2));
     return b.sines(b.local(Builder::mulInt(x, m)), scale + g, spec);
   };
   int sines = -1;
-  if (s + kMinPhaseBits <= kFullRingBits) {
-    sines = phase(b.var(pp.x, s), s);
+  if (s + kMinPhaseBits <= inputRing) {
+    sines = phase(b.var(pp.x, s), s, inputRing);
     b.nextStage();
   } else {
     b.nextStage();
-    sines = phase(b.var(xm, f), f);
+    sines = phase(b.var(xm, f), f, kFullRingBits);
     b.nextStage();
   }
   double hMag = 0;

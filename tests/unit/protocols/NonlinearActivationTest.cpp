@@ -21,7 +21,10 @@ NlRun runGelu(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
       [&](Party &p, RingTensor x, const GeluMat &m) {
         return gelu(p, std::move(x), gp, m);
       },
-      link, 1, gp.frac + gp.inputTruncBits);
+      link, 1, gp.frac + gp.inputTruncBits,
+      gp.inputTruncBits > 0
+          ? geluInputRingBits(gp.compareBits, gp.inputTruncBits)
+          : 64);
 }
 
 NlRun runTanh(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
@@ -304,12 +307,15 @@ TEST_CASE("gelu.secformer truncating its input is the same function",
   std::vector<double> xs = activationInputs(1024, 6, 34, {3.305, -3.305});
   GeluParams gp;
   gp.approx = info->id;
-  gp.compareBits = 33; // |x| < 2^16: the 1e4 inputs too
-  // The phase from the input, in x's opening round: at frac 32 in a ring
-  // of 62 bits (16), at frac 39 in one of 64 (23: g = 25 bits for M); at
-  // frac 46 (30) too few bits are left, so it is read from the opened x at
-  // frac 16, one stage later.
-  gp.inputTruncBits = GENERATE(16, 23, 30);
+  // The input's shares hold x modulo 2^(compareBits + 1 + inputTruncBits)
+  // only (runGelu). At compareBits 40 (|x| < 2^23) that leaves the phase
+  // 25 bits above x's frac: it is read from the input, in x's opening
+  // round (16, 20). At 33 (|x| < 2^16, the compiler's at --range-bits 16)
+  // only 18: it is read from the opened x at frac 16, one stage later.
+  auto [cmp, trunc] = GENERATE(std::pair{40, 16}, std::pair{40, 20},
+                               std::pair{33, 16}, std::pair{33, 30});
+  gp.compareBits = cmp;
+  gp.inputTruncBits = trunc;
   REQUIRE(geluCanTruncateInput(gp.inputTruncBits, gp.compareBits));
   NlRun r = runGelu(xs, shape, gp);
   CHECK(boundRatio(r.in, r.out, geluRef, *info) <= 1);
@@ -319,7 +325,7 @@ TEST_CASE("gelu.secformer truncating its input is the same function",
   GeluParams plain = gp;
   plain.inputTruncBits = 0;
   Cost g = geluCost(shape, plain);
-  if (gp.inputTruncBits < 30)
+  if (gp.compareBits == 40)
     CHECK(f.rounds == g.rounds);
   else // one stage more, which the comparisons may hide
     CHECK(f.rounds <= g.rounds + 1);

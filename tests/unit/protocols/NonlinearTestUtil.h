@@ -58,16 +58,21 @@ struct NlRun {
 
 /// Runs deal + protocol on \p xs (shape \p shape, frac bits); \p run is
 /// (Party&, RingTensor share, const Mat&) -> Proto<RingTensor>. The input
-/// is encoded at \p inFrac when given (a protocol that truncates first).
+/// is encoded at \p inFrac when given (a protocol that truncates first);
+/// with \p inRingBits < 64 its shares agree modulo 2^inRingBits only (a
+/// product the plan narrowed to the ring the protocol reads: Narrow.h).
 template <typename DealFn, typename RunFn>
 NlRun runNl(const std::vector<double> &xs, llvm::ArrayRef<int64_t> shape,
             int frac, DealFn deal, RunFn run, Link link = Link::Mem,
-            uint64_t seed = 1, int inFrac = -1) {
+            uint64_t seed = 1, int inFrac = -1, int inRingBits = 64) {
   std::mt19937_64 rng(seed);
   if (inFrac < 0)
     inFrac = frac;
   RingTensor x = encodeTensor(xs, shape, inFrac);
   auto sh = shareClear(rng, x);
+  if (inRingBits < 64)
+    for (int64_t i = 0; i < x.size(); ++i)
+      sh[0][i] += rng() << inRingBits;
   auto res = runTwoParty(
       deal, [&](Party &p, const auto &m) { return run(p, sh[p.id()], m); },
       link);
