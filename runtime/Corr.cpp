@@ -16,18 +16,27 @@
 
 #include "runtime/Corr.h"
 
+#include <algorithm>
 #include <cassert>
 
 using namespace mpc::rt;
 
-Corr Corr::dealer(const Seed &seed0, const Seed &seed1,
-                  std::vector<u64> *toP1) {
+Corr Corr::dealer(const Seed &seed0, const Seed &seed1, CorrectionSink toP1) {
   assert(toP1 && "the dealer needs a correction sink");
   Corr c(Role::Dealer);
   c.prg_[0].emplace(seed0);
   c.prg_[1].emplace(seed1);
-  c.out_ = toP1;
+  c.sink_ = std::move(toP1);
   return c;
+}
+
+Corr Corr::dealer(const Seed &seed0, const Seed &seed1,
+                  std::vector<u64> *toP1) {
+  assert(toP1 && "the dealer needs a correction sink");
+  return dealer(seed0, seed1, [toP1](llvm::ArrayRef<u64> words) {
+    toP1->insert(toP1->end(), words.begin(), words.end());
+    return llvm::Error::success();
+  });
 }
 
 Corr Corr::party(int id, const Seed &seed) {
@@ -37,23 +46,42 @@ Corr Corr::party(int id, const Seed &seed) {
   return c;
 }
 
-void Corr::setInput(llvm::ArrayRef<u64> corrections) {
+void Corr::setSource(size_t words, CorrectionSource source) {
   assert(role_ == Role::P1 && "only party 1 reads corrections");
-  in_ = corrections;
-  inPos_ = 0;
+  source_ = std::move(source);
+  sourceLeft_ = words;
+}
+
+void Corr::setInput(llvm::ArrayRef<u64> corrections) {
+  setSource(corrections.size(), [corrections, at = size_t(0)](
+                                    llvm::MutableArrayRef<u64> words) mutable {
+    std::copy_n(corrections.begin() + at, words.size(), words.begin());
+    at += words.size();
+    return llvm::Error::success();
+  });
+}
+
+llvm::Error Corr::takeStreamError() {
+  if (!streamError_)
+    return llvm::Error::success();
+  std::string what = std::move(*streamError_);
+  streamError_.reset();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), what);
 }
 
 RingTensor Corr::takeCorrection(llvm::ArrayRef<int64_t> shape) {
   size_t n = size_t(numElements(shape));
-  if (n > in_.size() - inPos_) {
+  if (n > sourceLeft_) {
     outOfSync_ = true;
     return RingTensor(shape);
   }
-  // Copied straight from the input (no zero fill first).
-  RingTensor t(
-      shape, std::vector<u64>(in_.begin() + inPos_, in_.begin() + inPos_ + n));
-  inPos_ += n;
+  RingTensor t(shape);
+  sourceLeft_ -= n;
   correctionWords_ += n;
+  if (n == 0 || streamError_)
+    return t;
+  if (llvm::Error e = source_(t.vec()))
+    streamError_ = llvm::toString(std::move(e));
   return t;
 }
 
@@ -101,8 +129,10 @@ Dealt Corr::dealShares(llvm::ArrayRef<int64_t> shape,
     RingTensor v = value();
     assert(v.shape() == d.s[0].shape() && "dealt value has the wrong shape");
     d.s[1] = xorShares ? xorTensors(v, d.s[0]) : sub(v, d.s[0]);
-    out_->insert(out_->end(), d.s[1].vec().begin(), d.s[1].vec().end());
     correctionWords_ += d.s[1].size();
+    if (!streamError_ && d.s[1].size() > 0)
+      if (llvm::Error e = sink_(d.s[1].vec()))
+        streamError_ = llvm::toString(std::move(e));
   }
   return d;
 }

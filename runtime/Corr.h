@@ -10,6 +10,12 @@
 // on the dealer it computes both shares and emits corrections; on party p it
 // yields share p (from the PRG, or for party 1 from the correction stream).
 //
+// The stream runs through functions (CorrectionSink, CorrectionSource):
+// in a run they are the dealer's channel to party 1, so each correction
+// goes out as soon as it is made and arrives straight in the tensor that
+// holds it; neither side holds an op's corrections in a buffer next to the
+// tensors made from them (bert-base: up to 148 MB per side).
+//
 //   TruncPair dealTrunc(Corr &c, Shape s, int bits) {
 //     Dealt r = c.random(s);                       // no bytes
 //     Dealt hi = c.shareOf(s, [&] { return shiftRightLogical(c.value(r)); });
@@ -23,9 +29,12 @@
 #include "runtime/Ring.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace mpc::rt {
@@ -39,26 +48,40 @@ struct Dealt {
   const RingTensor &mine(int party) const { return s[party]; }
 };
 
+/// Takes the dealer's corrections for party 1, in order, as they are made.
+using CorrectionSink = std::function<llvm::Error(llvm::ArrayRef<u64>)>;
+/// Fills the next corrections party 1 consumes, in order.
+using CorrectionSource = std::function<llvm::Error(llvm::MutableArrayRef<u64>)>;
+
 class Corr {
 public:
-  /// The dealer: draws both PRG streams, appends corrections to \p toP1.
+  /// The dealer: draws both PRG streams, gives corrections to \p toP1.
+  static Corr dealer(const Seed &seed0, const Seed &seed1, CorrectionSink toP1);
+  /// The dealer, appending corrections to \p toP1 (tests, benchmarks).
   static Corr dealer(const Seed &seed0, const Seed &seed1,
                      std::vector<u64> *toP1);
-  /// Party \p id with its seed; party 1 reads corrections with setInput().
+  /// Party \p id with its seed; party 1 reads corrections from setSource()
+  /// or setInput().
   static Corr party(int id, const Seed &seed);
 
   Role role() const { return role_; }
   bool isDealer() const { return role_ == Role::Dealer; }
 
-  /// Party 1: the corrections to consume next (the dealer's output for the
-  /// same sequence of deal calls).
+  /// Party 1: the next deal calls read at most \p words corrections from
+  /// \p source (the dealer's output for the same sequence of deal calls).
+  void setSource(size_t words, CorrectionSource source);
+  /// Party 1: setSource over corrections already received (tests).
   void setInput(llvm::ArrayRef<u64> corrections);
-  /// Party 1: words of the current input not yet consumed (0 when in sync).
-  size_t remainingInput() const { return in_.size() - inPos_; }
-  /// Party 1: a deal call wanted more corrections than the input held (the
+  /// Party 1: words of the current source not yet consumed (0 when in sync).
+  size_t remainingInput() const { return sourceLeft_; }
+  /// Party 1: a deal call wanted more corrections than the source held (the
   /// deal sequence differs from the dealer's). Those reads returned zeros
   /// and consumed nothing; the flag stays set.
   bool outOfSync() const { return outOfSync_; }
+  /// The first failure of the sink or source since the last call (later
+  /// deal calls neither send nor read; party 1's shares are then zeros),
+  /// or success. Check it after each op's deal.
+  llvm::Error takeStreamError();
 
   /// Additive shares of a uniformly random value. Costs no bytes.
   Dealt random(llvm::ArrayRef<int64_t> shape);
@@ -90,9 +113,10 @@ private:
 
   Role role_;
   std::optional<Prg> prg_[2];
-  std::vector<u64> *out_ = nullptr;
-  llvm::ArrayRef<u64> in_;
-  size_t inPos_ = 0;
+  CorrectionSink sink_;
+  CorrectionSource source_;
+  size_t sourceLeft_ = 0;
+  std::optional<std::string> streamError_;
   uint64_t correctionWords_ = 0;
   bool outOfSync_ = false;
 };

@@ -1,10 +1,11 @@
 //===- runtime/plan/Dealer.cpp - The offline phase in all three roles -----===//
 //
 // The dealer runs every op's deal() in plan order with both parties' PRG
-// streams and sends each op's corrections to party 1 as one message. The
-// sizes are public: party 1 receives exactly cost(op).dealerBytes1 bytes
-// for the op, runs deal() in its role over them and must consume them all
-// (Corr::remainingInput); party 0 runs deal() from its seed alone. A
+// streams and sends each correction to party 1 as deal() makes it. The
+// sizes are public: party 1 runs deal() in its role, receiving each
+// correction straight into its tensor, reads exactly cost(op).dealerBytes1
+// bytes for the op and must consume them all (Corr::remainingInput); party
+// 0 runs deal() from its seed alone. A
 // mismatch between an op's cost formula and its material is a runtime bug
 // and is reported as one, naming the op, on whichever side sees it. The
 // parties exchange one heartbeat word per op dealt (see ExecutorImpl.h).
@@ -39,8 +40,10 @@ llvm::Error mpc::rt::runDealerSession(
   Session session;
   session.role = Role::Dealer;
   session.masks = WeightMasks::withSeed(int(Role::Dealer), (*seeds)->mask);
-  std::vector<u64> toP1;
-  Corr corr = Corr::dealer((*seeds)->s0, (*seeds)->s1, &toP1);
+  Channel &toP1 = *(*seeds)->toP1;
+  Corr corr = Corr::dealer(
+      (*seeds)->s0, (*seeds)->s1,
+      [&toP1](llvm::ArrayRef<u64> words) { return sendWords(toP1, words); });
   Channel &toP0 = *(*seeds)->toP0;
   for (size_t k = 0;; ++k) {
     // Party 0's decision (Executor.h, sessions): the dealer deals only the
@@ -60,24 +63,23 @@ llvm::Error mpc::rt::runDealerSession(
       prof.handshakeSeconds = handshakeSeconds;
     auto tOff = Clock::now();
     session.lookups.clear();
-    if (llvm::Error e =
-            dealerLookups(plan, session, corr, toP0, *(*seeds)->toP1, prof))
+    if (llvm::Error e = dealerLookups(plan, session, corr, toP0, toP1, prof))
       return e;
     for (const OpDesc &op : plan.ops) {
       OpProfile row = profileRow(op);
       auto tOp = Clock::now();
       uint64_t want = op.kernel->cost(op).dealerBytes1;
-      toP1.clear();
-      toP1.reserve(want / 8); // the sizes are known: no regrowth while dealing
+      uint64_t before = corr.correctionWords();
+      // Each correction goes to party 1 as deal() makes it (Corr.h).
       (void)op.kernel->deal(corr, op, session);
-      if (wordBytes(toP1.size()) != want)
+      if (llvm::Error e = corr.takeStreamError())
+        return addContext(std::move(e),
+                          fmt::format("dealer: offline {}: ", op.describe()));
+      uint64_t sent = wordBytes(corr.correctionWords() - before);
+      if (sent != want)
         return mpc::error("dealer: internal error: {} dealt {} bytes for "
                           "party 1 but its cost formula says {}",
-                          op.describe(), wordBytes(toP1.size()), want);
-      if (!toP1.empty())
-        if (llvm::Error e = sendWords(*(*seeds)->toP1, toP1))
-          return addContext(std::move(e),
-                            fmt::format("dealer: offline {}: ", op.describe()));
+                          op.describe(), sent, want);
       row.dealerBytes = want;
       row.offlineSeconds = secondsSince(tOp);
       prof.dealerBytes1 += want;
@@ -86,9 +88,6 @@ llvm::Error mpc::rt::runDealerSession(
         opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
                        secondsSince(tOff)});
     }
-    // The last op's corrections are the largest buffer held between
-    // requests: freed, so a session's memory does not grow with them.
-    std::vector<u64>().swap(toP1);
     prof.offlineSeconds = secondsSince(tOff);
     prof.peakRssBytes = peakRssBytes();
     if (done)
@@ -121,7 +120,6 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
                                   std::vector<std::any> &material,
                                   RunProfile &prof, const RunOptions &opts) {
   auto t0 = Clock::now();
-  std::vector<u64> in;
   for (size_t i = ops.first; i < ops.second; ++i) {
     const OpDesc &op = plan.ops[i];
     OpProfile &row = prof.ops[op.index];
@@ -132,15 +130,17 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
         return mpc::error("party 1: internal error: {} costs {} dealer bytes, "
                           "not whole ring words",
                           op.describe(), bytes);
-      in.resize(bytes / 8);
-      if (!in.empty())
-        if (llvm::Error e = recvWords(dealer, in))
-          return addContext(std::move(e), fmt::format("party 1: offline {}: ",
-                                                      op.describe()));
-      corr.setInput(in);
+      // Each correction is received straight into its tensor (Corr.h),
+      // never more than the op's cost formula gives.
+      corr.setSource(bytes / 8, [&dealer](llvm::MutableArrayRef<u64> words) {
+        return recvWords(dealer, words);
+      });
     }
     material[op.index] = op.kernel->deal(corr, op, session);
     if (party == 1) {
+      if (llvm::Error e = corr.takeStreamError())
+        return addContext(std::move(e),
+                          fmt::format("party 1: offline {}: ", op.describe()));
       if (corr.outOfSync() || corr.remainingInput() != 0)
         return mpc::error(
             "party 1: internal error: {} consumed {} of the {} "

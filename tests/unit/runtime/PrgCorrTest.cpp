@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 using namespace mpc::rt;
@@ -174,4 +175,64 @@ TEST_CASE("Party 1 reading past its corrections is reported", "[corr]") {
   q1.setInput(toP1);
   CHECK(q1.remainingInput() == 2);
   CHECK_FALSE(q1.outOfSync());
+}
+
+TEST_CASE("Corrections stream through a sink and a source as they are made",
+          "[corr]") {
+  Seed s0 = randomSeed(), s1 = randomSeed();
+  // The dealer's sink sees each correction as it is dealt, in order.
+  std::vector<std::vector<u64>> sent;
+  Corr dealer = Corr::dealer(s0, s1, [&](llvm::ArrayRef<u64> w) {
+    sent.emplace_back(w.begin(), w.end());
+    return llvm::Error::success();
+  });
+  Dealt a = dealer.shareOf({2}, [] { return RingTensor({2}, {1, 2}); });
+  (void)dealer.random({5}); // no correction
+  Dealt b = dealer.shareOf({3}, [] { return RingTensor({3}, {3, 4, 5}); });
+  REQUIRE(sent.size() == 2);
+  CHECK(sent[0] == a.s[1].vec());
+  CHECK(sent[1] == b.s[1].vec());
+  CHECK_FALSE(bool(dealer.takeStreamError()));
+
+  // Party 1's source fills each tensor, reading no more than it was given.
+  Corr p1 = Corr::party(1, s1);
+  std::vector<size_t> reads;
+  size_t next = 0;
+  p1.setSource(5, [&](llvm::MutableArrayRef<u64> w) {
+    reads.push_back(w.size());
+    std::copy_n(sent[next++].begin(), w.size(), w.begin());
+    return llvm::Error::success();
+  });
+  CHECK(p1.shareOf({2}, [] { return RingTensor(); }).s[1].vec() ==
+        a.s[1].vec());
+  (void)p1.random({5});
+  CHECK(p1.shareOf({3}, [] { return RingTensor(); }).s[1].vec() ==
+        b.s[1].vec());
+  CHECK(reads == std::vector<size_t>{2, 3});
+  CHECK(p1.remainingInput() == 0);
+  CHECK_FALSE(bool(p1.takeStreamError()));
+
+  // A failing source is reported once; later deals read nothing.
+  Corr q1 = Corr::party(1, s1);
+  int calls = 0;
+  q1.setSource(5, [&](llvm::MutableArrayRef<u64>) {
+    ++calls;
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "the dealer closed the connection");
+  });
+  (void)q1.shareOf({2}, [] { return RingTensor(); });
+  (void)q1.shareOf({3}, [] { return RingTensor(); });
+  CHECK(calls == 1);
+  CHECK(llvm::toString(q1.takeStreamError()) ==
+        "the dealer closed the connection");
+  CHECK_FALSE(bool(q1.takeStreamError()));
+
+  // So is a failing sink.
+  Corr d2 = Corr::dealer(s0, s1, [&](llvm::ArrayRef<u64>) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "party 1 closed the connection");
+  });
+  (void)d2.shareOf({2}, [] { return RingTensor({2}, {1, 2}); });
+  CHECK(llvm::toString(d2.takeStreamError()) ==
+        "party 1 closed the connection");
 }
