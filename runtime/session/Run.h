@@ -25,9 +25,12 @@
 namespace mpc::rt {
 
 /// Party 1 then holds about twice this in material (its corrections and
-/// its own PRG shares), party 0 about once: with the weights, bert-base at
-/// seq 128 stays under 3 GB per party.
-constexpr uint32_t kDefaultMaterialWindowMiB = 512;
+/// its own PRG shares), party 0 about once. 256 keeps bert-base at seq 128
+/// under 1.3 GB per process (512: 1.6 GB for party 1), and is no slower:
+/// a process's first touch of its memory is slow on the VMs we measure on
+/// (~3.6 s per GiB), and touching less shortened bert-base's wall time by
+/// about a second.
+constexpr uint32_t kDefaultMaterialWindowMiB = 256;
 
 /// One mpc-run invocation: a role, or `local` (all three).
 struct RunConfig {

@@ -9,6 +9,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <fmt/format.h>
+
 using namespace llvm;
 using namespace mpc::rt;
 using namespace mpc::tool;
@@ -86,13 +88,16 @@ static cl::opt<int> threads("threads",
                                      "(default: all cores)"),
                             cl::init(0), top, dealerSub, localSub, serveSub,
                             cl::cat(runOptions));
-static cl::opt<unsigned> window(
-    "material-window",
-    cl::desc("Deal at most about MIB MiB of party 1's dealer material ahead "
-             "of the online steps that use it (default 512; 0: all before "
-             "the online phase; both parties must pass the same value)"),
-    cl::value_desc("MIB"), cl::init(kDefaultMaterialWindowMiB), top, dealerSub,
-    localSub, serveSub, cl::cat(runOptions));
+static const std::string windowHelp = fmt::format(
+    "Deal at most about MIB MiB of party 1's dealer material ahead of the "
+    "online steps that use it (default {}; 0: all before the online phase; "
+    "both parties must pass the same value)",
+    kDefaultMaterialWindowMiB);
+static cl::opt<unsigned> window("material-window", cl::desc(windowHelp),
+                                cl::value_desc("MIB"),
+                                cl::init(kDefaultMaterialWindowMiB), top,
+                                dealerSub, localSub, serveSub,
+                                cl::cat(runOptions));
 static cl::opt<uint64_t>
     maxMemory("max-memory",
               cl::desc("Refuse a plan that needs more than MIB MiB per process "
