@@ -293,7 +293,8 @@ struct SoftmaxParams {
   double clipBelow = -14;
   ExpParams exp = expParams(Approximation::ExpCubes); ///< exact only.
   /// Goldschmidt entries: only iters is used (exact, puma) or also the
-  /// domain (2quad); crypten runs reciprocal.newton's defaults.
+  /// domain (2quad); crypten runs reciprocal.newton's defaults, secformer
+  /// reciprocal.secformer's on its deflated row sums.
   ReciprocalParams recip;
   double quadC = kTwoQuadC;
   /// Bound on |x| * 2^frac, in bits (max compares); the widest by default.
@@ -322,6 +323,9 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p);
 /// so inputBits and an additive mask bias; otherwise (2quad, scaling) a 0/1
 /// mask.
 bool softmaxUsesExp(Approximation a);
+/// Whether entry \p a computes MPCFormer's 2Quad, (x + c)^2 / sum (2quad,
+/// secformer): the entries a distilled 2Quad softmax may run.
+bool softmaxIsTwoQuad(Approximation a);
 /// The bound on |x| 2^frac, in bits, softmax needs for activations
 /// |x| < 2^rangeBits (its max compares differences: one bit more).
 int softmaxInputBits(int frac, int rangeBits);

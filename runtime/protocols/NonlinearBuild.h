@@ -93,6 +93,11 @@ int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
 int buildRsqrtNormalized(Builder &b, Approximation a, const Expr &x,
                          llvm::ArrayRef<int> bits, int lo, int hi, int iters,
                          int frac, int outFrac);
+/// 1/y by SecFormer's Goldschmidt without an initial guess, for y in
+/// (0, 2): y an Expr over premasked values, usable now, at a scale s with
+/// 2 s + 2 < kSafeBits. \p iters rounds; a premasked result at frac, at
+/// most 2^iters (each factor is in (0, 2]).
+int buildGoldschmidtNoGuess(Builder &b, Expr y, int iters, int frac);
 /// CrypTen's Newton reciprocal / rsqrt on premasked x at frac.
 int buildReciprocalNewton(Builder &b, int x, int iters, int frac);
 int buildRsqrtNewton(Builder &b, int x, int iters, int frac);
@@ -198,6 +203,17 @@ ExpParams softmaxExp(const SoftmaxParams &p);
 /// entry's, on [1, len] for the entries with exp, on p.recip's domain for
 /// the quadratic.
 ReciprocalParams softmaxRecip(const SoftmaxParams &p, int64_t len);
+/// k of the deflation 2^k of the row sums (rows of \p len) for the entries
+/// whose reciprocal does not normalise after 2Quad (softmax.secformer):
+/// the smallest 2^k >= len max (x + c)^2 / kSoftmaxDeflateTop over the
+/// entry's domain; 0 for the others.
+int softmaxDeflateBits(const SoftmaxParams &p, int64_t len);
+/// The largest deflated row sum: Goldschmidt without a guess leaves
+/// |1 - y|^128 <= 0.9^128 = 1.4e-6 there.
+constexpr double kSoftmaxDeflateTop = 1.9;
+/// The largest deflation: the final product's truncation opens in f +
+/// deflatedFrac + k + 3 bits.
+constexpr int kSoftmaxMaxDeflateBits = 20;
 
 /// A program of one input: x opened, the powers and sum_k c_k x^k
 /// truncated once (the poly op; GeLU entries that are one polynomial).

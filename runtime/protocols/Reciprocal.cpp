@@ -273,6 +273,28 @@ int buildRsqrtNewton(Builder &b, int x, int iters, int f) {
   return y;
 }
 
+/// SecFormer: r = 1, then m = 2 - y, r <- r m, y <- y m; 1 - y squares
+/// each time, so r -> 1/y for y in (0, 2). The two products of an
+/// iteration are truncated together (one round); the last needs only r.
+/// Every m is in (0, 2], so r <= 2^iters whatever y.
+int buildGoldschmidtNoGuess(Builder &b, Expr y, int iters, int f) {
+  assert(iters >= 1 && "Goldschmidt needs an iteration");
+  Expr r = Builder::constant(1, f);
+  int out = -1;
+  for (int i = 1; i <= iters; ++i) {
+    Expr m = Builder::constant(2, y.scale) - y;
+    Expr rn = i == 1 ? Builder::alignTo(m, std::max(m.scale, 2 * f)) : r * m;
+    int rm = b.trunc(b.local(rn), rn.scale - f);
+    int ym = i < iters ? b.trunc(b.local(y * m), 2 * y.scale - f) : -1;
+    b.nextStage();
+    out = rm;
+    r = b.var(rm, f);
+    if (i < iters)
+      y = b.var(ym, f);
+  }
+  return out;
+}
+
 // --- Programs with a normalisation comparison --------------------------------
 
 NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
@@ -422,25 +444,9 @@ NormForm reciprocalGoldschmidt() { return {true, 2}; }
 /// CrypTen: y0 = 3 exp(1 - 2x) + 0.003, Newton.
 NormForm reciprocalNewton() { return {false, 10, buildReciprocalNewton}; }
 
-/// SecFormer: r = 1, then m = 2 - y, r <- r m, y <- y m; 1 - y squares
-/// each time, so r -> 1/x for x in (0, 2). The two products of an
-/// iteration are truncated together (one round); the last needs only r.
+/// SecFormer: 1/x by Goldschmidt without an initial guess.
 int buildReciprocalSecformer(Builder &b, int x, int iters, int f) {
-  Expr y = b.var(x, f);
-  Expr r = Builder::constant(1, f);
-  int out = -1;
-  for (int i = 1; i <= iters; ++i) {
-    Expr m = Builder::constant(2, f) - y;
-    Expr rn = i == 1 ? Builder::alignTo(m, 2 * f) : r * m;
-    int rm = b.trunc(b.local(rn), f);
-    int ym = i < iters ? b.trunc(b.local(y * m), f) : -1;
-    b.nextStage();
-    out = rm;
-    r = b.var(rm, f);
-    if (i < iters)
-      y = b.var(ym, f);
-  }
-  return out;
+  return buildGoldschmidtNoGuess(b, b.var(x, f), iters, f);
 }
 NormForm reciprocalSecformer() { return {false, 7, buildReciprocalSecformer}; }
 /// Normalise, minimax guess, Newton steps.

@@ -18,6 +18,19 @@
 // "2quad" (MPCFormer): (x + c)^2 (times a 0/1 mask) truncated in one round
 // after opening x, then the same reciprocal and product.
 //
+// "secformer" (SecFormer): the same squares, then SecFormer's division,
+// Goldschmidt without an initial guess (reciprocal.secformer: 7 rounds),
+// which needs its input in (0, 2). Input deflation: the row sum s is read
+// as y = s / 2^k, 2^k the smallest power of two >= len (hi + c)^2 / 1.9 (hi
+// the entry's domain bound, 20), so y is in (0, 1.9] on the domain: y up
+// to 1.9 still converges to 1.4e-6 (0.9^128), and the smaller 2^k makes
+// the small sums' y up to 1.9 times larger than a bound of 1 would. y is at
+// frac + 8 (its truncation by k - 8 bits replaces the opening the reciprocal
+// needs anyway; k >= 7 for any c, and a k of 7 keeps 7 bits), r ~ 1/y is
+// kept there, and r read k bits finer is 1/s: the deflation costs nothing. r
+// converges as 1 - (1 - y)^128, so rows whose sum is small against 2^k come out
+// small.
+//
 // "crypten" is "puma" with CrypTen's Newton reciprocal (no comparison) of
 // the row sums; "scaling" (MPCViT) is x/n (times the mask): the first
 // program alone, one truncation.
@@ -84,6 +97,11 @@ SoftmaxForm softmaxCrypten() {
 /// (x + c)^2 / sum (x + c)^2.
 SoftmaxForm softmaxTwoQuad() {
   return {SoftmaxForm::Quad, std::nullopt, Approximation::ReciprocalGoldschmidt,
+          std::nullopt};
+}
+/// (x + c)^2 / sum (x + c)^2 with SecFormer's deflated Goldschmidt division.
+SoftmaxForm softmaxSecformer() {
+  return {SoftmaxForm::Quad, std::nullopt, Approximation::ReciprocalSecformer,
           std::nullopt};
 }
 /// x / n: no reciprocal (the member is unused).
@@ -181,15 +199,54 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
   return fp;
 }
 
+/// Whether the row sums are deflated (a reciprocal without normalisation
+/// after 2Quad: softmax.secformer).
+bool deflates(const SoftmaxParams &p) {
+  return isQuad(p) && !normalizes(softmaxForm(p.approx).recip);
+}
+
+/// The scale the deflated reciprocal iterates at: y = s / 2^k <= 1.9 keeps
+/// up to 8 more bits of relative precision for small sums (k >= 7 for any
+/// c: (hi - lo)^2 / 4 / 1.9 > 2^6).
+int deflatedFrac(const SoftmaxParams &p, int64_t len) {
+  return p.frac + std::min(8, softmaxDeflateBits(p, len));
+}
+
 /// The scale of q = 1/s: finer than frac by the sum's range, so that q
 /// keeps frac bits of relative precision (a reciprocal that does not
-/// normalise gives frac).
+/// normalise gives frac); a deflated reciprocal's r = 2^k q read k bits
+/// finer.
 int qFrac(const SoftmaxParams &p, int64_t len) {
+  if (deflates(p))
+    return deflatedFrac(p, len) + softmaxDeflateBits(p, len);
   ReciprocalParams rp = softmaxRecip(p, len);
   return normalizes(rp.approx) ? p.frac + rp.maxBits : p.frac;
 }
 
+/// SecFormer's division of the row sums s (arith, at frac): y = s / 2^k
+/// truncated to deflatedFrac (in the ring sums up to 2^(k+1) need: beyond,
+/// the iteration diverges anyway), then the iterations; r ~ 1/y. No
+/// comparison: no thresholds.
+NormProgram buildDeflatedRecip(const Dims &d, const SoftmaxParams &p) {
+  ReciprocalParams rp = softmaxRecip(p, d.len);
+  int f = p.frac, fi = deflatedFrac(p, d.len);
+  int k = softmaxDeflateBits(p, d.len);
+  int shift = f + k - fi;
+  assert(shift >= 0 && "the deflation is a truncation");
+  Builder b(d.rows, p.exact);
+  NormProgram np;
+  np.lo = 0, np.hi = 1, np.frac = f;
+  np.x = b.arithInput();
+  int ym = b.trunc(np.x, shift, Builder::ringFor(k + 1, f));
+  b.nextStage();
+  np.out = buildGoldschmidtNoGuess(b, b.var(ym, fi), rp.iters, fi);
+  np.prog = b.finish();
+  return np;
+}
+
 NormProgram rowRecipProgram(const Dims &d, const SoftmaxParams &p) {
+  if (deflates(p))
+    return buildDeflatedRecip(d, p);
   return buildReciprocalProgram(d.rows, softmaxRecip(p, d.len),
                                 qFrac(p, d.len));
 }
@@ -252,6 +309,21 @@ ReciprocalParams nl::softmaxRecip(const SoftmaxParams &p, int64_t len) {
 
 bool softmaxUsesExp(Approximation a) {
   return softmaxForm(a).shape == SoftmaxForm::Exp;
+}
+
+bool softmaxIsTwoQuad(Approximation a) {
+  return softmaxForm(a).shape == SoftmaxForm::Quad;
+}
+
+int nl::softmaxDeflateBits(const SoftmaxParams &p, int64_t len) {
+  if (!deflates(p))
+    return 0;
+  const ApproxInfo &info = approxInfo(p.approx);
+  double top = std::max(std::pow(info.lo + p.quadC, 2.0),
+                        std::pow(info.hi + p.quadC, 2.0));
+  double sum = double(std::max<int64_t>(len, 1)) * top / kSoftmaxDeflateTop;
+  // A huge c (a model's attribute) gives a k the validator refuses.
+  return sum < 0x1p62 ? log2Ceil(sum) : 63;
 }
 
 int softmaxInputBits(int frac, int rangeBits) {

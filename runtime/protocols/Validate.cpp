@@ -199,6 +199,13 @@ llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,
   }
   if (auto e = validateReciprocal(rp))
     return mpc::addContext(std::move(e), "softmax: ");
+  // A deflated division (softmax.secformer) reads 1/s k bits finer than
+  // its iterations: the final product must fit.
+  if (int k = softmaxDeflateBits(p, len); k > kSoftmaxMaxDeflateBits)
+    return mpc::error("softmax: rows of {} elements with c = {}: {} deflates "
+                      "the row sums by 2^{}, beyond 2^{}",
+                      len, p.quadC, approxInfo(p.approx).name, k,
+                      kSoftmaxMaxDeflateBits);
   // q = 1/s is kept at frac + maxBits: the final product and the folded
   // un-normalisation must fit.
   if (2 * p.frac + rp.maxBits > kSafeBits - 1 ||

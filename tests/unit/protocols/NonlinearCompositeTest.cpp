@@ -219,6 +219,109 @@ TEST_CASE("softmax.2quad with a 0/1 key mask", "[nonlinear][softmax]") {
   requireTrafficMatches(r.measured, softmaxCost(shape, sp));
 }
 
+/// 2Quad, (x + c)^2 mask / sum, in double.
+static std::vector<double> twoQuadRef(const std::vector<double> &x, int64_t len,
+                                      const std::vector<int> &mask, double c) {
+  std::vector<double> out(x.size());
+  for (size_t r = 0; r < x.size() / len; ++r) {
+    double s = 0;
+    for (int64_t j = 0; j < len; ++j)
+      s += out[r * len + j] =
+          mask[j] * (x[r * len + j] + c) * (x[r * len + j] + c);
+    for (int64_t j = 0; j < len; ++j)
+      out[r * len + j] /= s;
+  }
+  return out;
+}
+
+TEST_CASE("softmax.secformer is 2Quad with SecFormer's deflated division",
+          "[nonlinear][softmax]") {
+  const ApproxInfo *info = approxInfo("softmax.secformer");
+  REQUIRE(info);
+  CHECK(info->needsTraining);
+  // Rows of 16, the last 2 keys masked; the row sums are deflated by 2^13
+  // (>= 16 * 625 / 1.9; the largest sum on the domain [-5, 20] is 14 *
+  // 625).
+  const int64_t len = 16, nrows = 48;
+  Shape shape{1, 3, 16, len};
+  RingTensor mask(Shape{1, 1, 1, len});
+  std::vector<int> m01(len);
+  for (int j = 0; j < len; ++j)
+    mask[j] = m01[j] = j < len - 2 ? 1 : 0;
+  // Each row uniform on its own part of the domain, so that the deflated
+  // sums y = s / 2^13 span 2e-7 .. 0.6; the last rows have one key just
+  // above -5 and the rest at -5 (a tiny sum, one probability ~1).
+  std::mt19937_64 rng(35);
+  const std::vector<std::pair<double, double>> parts = {
+      {-5, 20}, {-5, 5}, {0, 20}, {10, 20},
+      {-5, -3}, {-3, 0}, {-5, 0}, {5, 10}};
+  std::vector<double> xs;
+  for (int64_t r = 0; r < nrows; ++r) {
+    std::vector<double> row;
+    if (r >= nrows - 4) {
+      row.assign(len, -5.0);
+      row[r % 4] = -5 + 0.05 * double(1 + r % 4);
+    } else {
+      auto [lo, hi] = parts[r % parts.size()];
+      row = uniform(rng, len, lo, hi);
+    }
+    xs.insert(xs.end(), row.begin(), row.end());
+  }
+  SoftmaxParams sp;
+  sp.approx = Approximation::SoftmaxSecformer;
+  NlRun r = runSoftmax(xs, shape, sp, &mask);
+  std::vector<double> want = twoQuadRef(r.in, len, m01, sp.quadC);
+  // Per row: the iteration leaves p (1 - y)^128 (Goldschmidt from below);
+  // the rest is rounding.
+  double maxErr = 0, maxRound = 0, accurate = 0;
+  for (int64_t row = 0; row < nrows; ++row) {
+    double s = 0;
+    for (int64_t j = 0; j < len; ++j)
+      s += m01[j] * std::pow(r.in[row * len + j] + sp.quadC, 2);
+    double y = s / 8192, left = std::pow(1 - y, 128);
+    for (int64_t j = 0; j < len; ++j) {
+      size_t i = size_t(row * len + j);
+      double err = std::fabs(r.out[i] - want[i]);
+      maxErr = std::max(maxErr, err);
+      maxRound = std::max(maxRound, std::fabs(r.out[i] - want[i] * (1 - left)));
+      if (left < 1e-6)
+        accurate = std::max(accurate, err);
+    }
+  }
+  WARN("softmax.secformer: max abs err vs 2Quad "
+       << maxErr << "; vs p (1 - (1 - y)^128) " << maxRound
+       << "; on rows with y > 0.1 " << accurate);
+  CHECK(maxErr <= info->maxAbsErr);
+  // The bound of 1 is reached: a row whose sum is tiny against 2^13 comes
+  // out near 0.
+  CHECK(maxErr > 0.9);
+  CHECK(maxRound <= 1e-4);
+  CHECK(accurate <= 1e-4);
+  Cost f = softmaxCost(shape, sp);
+  requireTrafficMatches(r.measured, f);
+  // x's opening, the squares' truncation, the deflation's, 7 iterations,
+  // the final product.
+  CHECK(f.rounds == 2 + 1 + 7 + 1);
+}
+
+TEST_CASE("softmax.secformer refuses rows whose deflation does not fit",
+          "[nonlinear][softmax]") {
+  SoftmaxParams sp;
+  sp.approx = Approximation::SoftmaxSecformer;
+  // 3188 * 625 / 1.9 > 2^20.
+  llvm::Error e = validateSoftmax({1, 3188}, sp);
+  REQUIRE(bool(e));
+  CHECK_THAT(llvm::toString(std::move(e)),
+             Catch::Matchers::Contains("deflates the row sums by 2^21"));
+  CHECK(!llvm::errorToBool(validateSoftmax({1, 3187}, sp)));
+  // A model's c as large as a double goes: refused, not overflowed.
+  sp.quadC = 1e300;
+  llvm::Error huge = validateSoftmax({1, 8}, sp);
+  REQUIRE(bool(huge));
+  CHECK_THAT(llvm::toString(std::move(huge)),
+             Catch::Matchers::Contains("deflates the row sums by 2^63"));
+}
+
 namespace {
 
 struct LnCase {

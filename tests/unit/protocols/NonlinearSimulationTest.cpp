@@ -105,7 +105,7 @@ Case caseFor(const ApproxInfo &info, uint64_t seed) {
   case ApproxKind::Softmax: {
     const int64_t len = 32;
     c.shape = {8, len};
-    bool quad = info.name == "softmax.2quad";
+    bool quad = softmaxIsTwoQuad(info.id);
     c.x = uniform(rng, 8 * len, quad ? -5 : -8, quad ? 5 : 8);
     if (info.name == "softmax.scaling")
       c.ref = rows(len, [=](const double *x, double *y) {
