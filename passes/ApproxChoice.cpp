@@ -10,6 +10,7 @@
 
 #include "ir/IR.h"
 #include "runtime/protocols/ApproxCost.h"
+#include "runtime/protocols/Nonlinear.h"
 #include "support/Diag.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -48,11 +49,11 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
         {ApproxKind::Softmax, Approximation::SoftmaxTwoQuad}}},
       {"secformer", // check-names: not an approximation, SecFormer's preset
        "SecFormer (papers.md A.6, B.3): GeLU with its Fourier-series erf, "
-       "2Quad softmax and LayerNorm by Goldschmidt rsqrt without an initial "
-       "guess (input deflated); only for models distilled with 2Quad. "
-       "Stand-in: normalised Goldschmidt for its 2Quad division",
+       "2Quad softmax divided by Goldschmidt without an initial guess and "
+       "LayerNorm by Goldschmidt rsqrt without one (inputs deflated); only "
+       "for models distilled with 2Quad",
        {{ApproxKind::Gelu, Approximation::GeluSecformer},
-        {ApproxKind::Softmax, Approximation::SoftmaxTwoQuad},
+        {ApproxKind::Softmax, Approximation::SoftmaxSecformer},
         {ApproxKind::LayerNorm, Approximation::LayerNormSecformer}}},
   };
   return presets;
@@ -82,9 +83,16 @@ std::optional<Approximation> mpc::modelForm(const Op &op) {
 }
 
 Approximation mpc::approxOf(const Op &op, const CompileOptions &opts) {
-  if (std::optional<Approximation> trained = modelForm(op))
-    return *trained;
-  return opts.approxFor(*approxKindOf(op), op.loc().onnxNode);
+  ApproxKind kind = *approxKindOf(op);
+  Approximation chosen = opts.approxFor(kind, op.loc().onnxNode);
+  std::optional<Approximation> trained = modelForm(op);
+  if (!trained)
+    return chosen;
+  // A distilled 2Quad softmax runs a chosen entry that computes 2Quad too
+  // (softmax.secformer: the same formula, SecFormer's division).
+  if (kind == ApproxKind::Softmax && rt::softmaxIsTwoQuad(chosen))
+    return chosen;
+  return *trained;
 }
 
 static std::string presetNames() {

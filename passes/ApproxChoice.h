@@ -44,8 +44,9 @@ std::optional<rt::ApproxKind> approxKindOf(const Op &op);
 /// recognises): the model's own function, not an approximation to choose.
 std::optional<rt::Approximation> modelForm(const Op &op);
 
-/// The approximation \p op (one of approxKindOf's) gets: its model form,
-/// else what \p opts choose for its kind and ONNX node.
+/// The approximation \p op (one of approxKindOf's) gets: its model form
+/// (or, for a 2Quad softmax, a chosen entry that computes 2Quad too), else
+/// what \p opts choose for its kind and ONNX node.
 rt::Approximation approxOf(const Op &op, const CompileOptions &opts);
 
 /// Applies \p spec (the --approx value) to \p opts: a preset replaces the
