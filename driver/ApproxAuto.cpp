@@ -42,15 +42,45 @@ std::string literalGlob(llvm::StringRef s) {
   return g;
 }
 
+/// Whether \p v is a product the lowering truncates (a linear layer, a
+/// matrix or element-wise product), possibly plus a constant bias, used
+/// by its reader alone: the input FuseGeluInput lets a GeLU truncate.
+bool isTruncatedProduct(const Value *v) {
+  auto product = [](const Value *p) {
+    const Op *def = p->definingOp();
+    return def && p->users().size() == 1 &&
+           (def->kind() == OpKind::Linear || def->kind() == OpKind::MatMul ||
+            def->kind() == OpKind::Mul);
+  };
+  if (v->users().size() != 1)
+    return false;
+  if (product(v))
+    return true;
+  const Op *def = v->definingOp();
+  if (!def || def->kind() != OpKind::Add)
+    return false;
+  for (unsigned i = 0; i < 2; ++i)
+    if (product(def->operand(i)) && def->operand(1 - i)->isConstant())
+      return true;
+  return false;
+}
+
 /// Predicted online seconds of \p op with entry \p a (rounds and bytes
-/// on \p net; see ApproxAuto.h for why not local work).
+/// on \p net; see ApproxAuto.h for why not local work). A GeLU after a
+/// product is priced as the plan runs it (rt::geluAfterProductCost): the
+/// entries differ in whether they take the product's truncation into
+/// their first round.
 double opSeconds(const Op &op, rt::Approximation a, const CompileOptions &o,
                  const NetworkModel &net) {
-  const auto &shape = op.operand(0)->type().shape;
+  const auto &dims = op.operand(0)->type().shape;
+  std::vector<int64_t> shape(dims.begin(), dims.end());
+  bool afterProduct =
+      op.kind() == OpKind::Gelu && isTruncatedProduct(op.operand(0));
   return predictSeconds(
-      rt::approxCost(a, o.fracBits, o.rangeBits,
-                     std::vector<int64_t>(shape.begin(), shape.end()),
-                     o.exactTruncation),
+      afterProduct ? rt::geluAfterProductCost(a, o.fracBits, o.rangeBits, shape,
+                                              o.exactTruncation)
+                   : rt::approxCost(a, o.fracBits, o.rangeBits, shape,
+                                    o.exactTruncation),
       net);
 }
 

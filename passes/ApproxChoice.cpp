@@ -223,6 +223,17 @@ std::string mpc::approxMenu(bool withCost, const CompileOptions &opts) {
       }
       rt::Cost c = rt::approxRowCost(a->id, opts.fracBits, opts.rangeBits);
       double row = double(rt::kApproxCostRow);
+      // A Transformer's GeLU reads a linear layer's product: the entries
+      // differ in taking its truncation into their first round.
+      if (k == ApproxKind::Gelu) {
+        const int64_t shape[] = {1, rt::kApproxCostRow};
+        rt::Cost p = rt::geluAfterProductCost(a->id, opts.fracBits,
+                                              opts.rangeBits, shape);
+        notes += fmt::format("; after a linear layer, with its truncation: "
+                             "{} rounds, {:.0f} online, {:.0f} dealer",
+                             p.rounds, double(p.bytes01 + p.bytes10) / row,
+                             double(p.dealerBytes0 + p.dealerBytes1) / row);
+      }
       s += fmt::format(
           "  {:<12} {:<16} {:>9.2g} {:>6} {:>7.0f} {:>7.0f}  {}{}\n",
           a->shortName, fmt::format("[{:g}, {:g}]", a->lo, a->hi), a->maxAbsErr,

@@ -4,6 +4,7 @@
 
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/Nonlinear.h"
+#include "runtime/protocols/Trunc.h"
 #include "support/Diag.h"
 
 using namespace mpc::rt;
@@ -113,6 +114,19 @@ Cost mpc::rt::approxCost(Approximation a, int frac, int rangeBits,
                          llvm::ArrayRef<int64_t> shape, bool exact) {
   return std::visit([&](const auto &p) { return rowCost(shape, p); },
                     approxParams(a, frac, rangeBits, exact));
+}
+
+Cost mpc::rt::geluAfterProductCost(Approximation a, int frac, int rangeBits,
+                                   llvm::ArrayRef<int64_t> shape, bool exact) {
+  GeluParams p = std::get<GeluParams>(approxParams(a, frac, rangeBits, exact));
+  if (geluCompares(a) && geluCanTruncateInput(frac, p.compareBits)) {
+    p.inputTruncBits = frac;
+    return rowCost(shape, p);
+  }
+  int64_t n = numElements(shape);
+  int ring = truncRingBits(rangeBits + 2 * frac, frac);
+  Cost c = exact ? truncExactCost(n, frac, ring) : truncCost(n, ring);
+  return c.then(rowCost(shape, p));
 }
 
 llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac, int rangeBits,

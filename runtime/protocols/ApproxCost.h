@@ -44,6 +44,15 @@ Cost approxRowCost(Approximation a, int frac, int rangeBits);
 Cost approxCost(Approximation a, int frac, int rangeBits,
                 llvm::ArrayRef<int64_t> shape, bool exact = false);
 
+/// The cost of GeLU entry \p a on the output of a linear layer (input
+/// \p shape), as the compiler lowers it (passes/FuseGeluInput.cpp): the
+/// product arrives at 2 frac; an entry that compares (geluCompares) takes
+/// its truncation into its own first round, any other pays the separate
+/// truncation (in the ring NarrowRings gives it) first. --approx auto
+/// prices a GeLU after a product so, since that is where a plan has it.
+Cost geluAfterProductCost(Approximation a, int frac, int rangeBits,
+                          llvm::ArrayRef<int64_t> shape, bool exact = false);
+
 /// Whether the protocols support entry \p a on such a row with
 /// approxParams(a, frac, rangeBits): the compiler checks --frac-bits and
 /// --range-bits with it before it reads a model, so that it never writes

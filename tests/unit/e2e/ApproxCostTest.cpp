@@ -24,7 +24,8 @@ namespace {
 /// A model whose one op of \p kind reads a shared row of \p n: the
 /// client's x plus a party-0 bias (a sum of the two owners' values is
 /// shared, with no truncation that a kernel could fuse).
-std::string oneOpModel(rt::ApproxKind kind, int64_t n = rt::kApproxCostRow) {
+std::string oneOpModel(rt::ApproxKind kind, int64_t n = rt::kApproxCostRow,
+                       bool afterProduct = false) {
   std::string row, ones;
   for (int64_t i = 0; i < n; ++i) {
     row += fmt::format("{}{:.3f}", i ? ", " : "", 0.01 * double(i % 7));
@@ -60,11 +61,12 @@ std::string oneOpModel(rt::ApproxKind kind, int64_t n = rt::kApproxCostRow) {
 g (float[1, {0}] x) => (float[1, {0}] y)
 <float[{0}] b = {{{1}}}, float[{0}] g = {{{2}}}>
 {{
-  h = Add(x, b)
+  h = {4}
   {3}
 }}
 )",
-                     n, row, ones, body);
+                     n, row, ones, body,
+                     afterProduct ? "Mul(x, g)" : "Add(x, b)");
 }
 
 } // namespace
@@ -106,6 +108,48 @@ TEST_CASE("the menu prices each entry as the compiler lowers it",
       }
       CHECK(found == 1);
     }
+  }
+}
+
+TEST_CASE("a GeLU after a product is priced as the plan runs it",
+          "[e2e][approx]") {
+  // x * g (a party-0 weight) is truncated by the lowering; an entry that
+  // compares takes that truncation into its first round, the others pay
+  // it separately: rt::geluAfterProductCost, what --approx auto prices.
+  for (const rt::ApproxInfo *a : rt::approxesOf(rt::ApproxKind::Gelu)) {
+    INFO(a->name);
+    auto g = importOnnxText(
+        oneOpModel(rt::ApproxKind::Gelu, rt::kApproxCostRow, true), {},
+        "case.onnxtext");
+    if (!g)
+      FAIL(llvm::toString(g.takeError()));
+    CompileOptions opts;
+    if (llvm::Error e = applyApproxSpec("gelu=" + a->shortName, opts))
+      FAIL(llvm::toString(std::move(e)));
+    auto emitted = compileGraph(**g, opts, "case");
+    if (!emitted)
+      FAIL(llvm::toString(emitted.takeError()));
+    auto plan = rt::loadPlan(emitted->plan, "case");
+    if (!plan)
+      FAIL(llvm::toString(plan.takeError()));
+    rt::Cost got;
+    int gelus = 0;
+    for (const rt::OpDesc &op : plan->ops) {
+      if (op.kernelName() == "gelu")
+        ++gelus;
+      if (op.kernelName() == "gelu" || op.kernelName() == "trunc")
+        got = got.then(op.kernel->cost(op));
+    }
+    CHECK(gelus == 1);
+    const int64_t shape[] = {1, rt::kApproxCostRow};
+    rt::Cost want =
+        rt::geluAfterProductCost(a->id, opts.fracBits, opts.rangeBits, shape);
+    INFO(fmt::format("plan: {} rounds, {}+{} B online, {}+{} B dealer; "
+                     "priced: {} rounds, {}+{}, {}+{}",
+                     got.rounds, got.bytes01, got.bytes10, got.dealerBytes0,
+                     got.dealerBytes1, want.rounds, want.bytes01, want.bytes10,
+                     want.dealerBytes0, want.dealerBytes1));
+    CHECK(got.sameTraffic(want));
   }
 }
 
