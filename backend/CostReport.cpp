@@ -17,6 +17,8 @@
 
 #include "backend/CostReport.h"
 
+#include "passes/ApproxChoice.h"
+
 #include "runtime/Ring.h"
 #include "runtime/plan/Kernel.h"
 #include "runtime/plan/Plan.pb.h"
@@ -118,6 +120,44 @@ LocalRates mpc::measureLocalRates() {
   return r;
 }
 
+/// The plan's approximations in --approx's own terms: its preset, then
+/// each kind's choice and each per-node rule that differs from the preset
+/// ("accurate,gelu=puma,softmax=2quad@/encoder/layer.0/*"). An auto plan's
+/// preset string already says what it chose.
+static std::string
+approxSummary(const google::protobuf::Map<std::string, std::string> &options) {
+  auto it = options.find("approx");
+  std::string summary = it == options.end() ? std::string() : it->second;
+  const ApproxPreset *preset = nullptr;
+  for (const ApproxPreset &p : approxPresets())
+    if (summary == p.name)
+      preset = &p;
+  if (!preset)
+    return summary;
+  // std::map: the options in a stable order whatever the plan's map does.
+  std::map<std::string, std::string> sorted(options.begin(), options.end());
+  for (const auto &[key, name] : sorted) {
+    llvm::StringRef rest(key);
+    if (!rest.consume_front("approx."))
+      continue;
+    auto [kindName, glob] = rest.split('@');
+    std::optional<rt::ApproxKind> kind = rt::approxKindFromName(kindName);
+    if (!kind)
+      continue;
+    if (glob.empty()) {
+      rt::Approximation presetChoice = rt::defaultApprox(*kind);
+      for (const auto &[k, a] : preset->choices)
+        if (k == *kind)
+          presetChoice = a;
+      if (rt::approxInfo(presetChoice).shortName == name)
+        continue;
+    }
+    summary += fmt::format(",{}={}{}{}", kindName.str(), name,
+                           glob.empty() ? "" : "@", glob.str());
+  }
+  return summary;
+}
+
 namespace {
 struct Row {
   std::string node, op, protocol;
@@ -180,7 +220,7 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
     auto it = options.find(key);
     return it == options.end() ? std::string() : it->second;
   };
-  std::string approx = option("approx");
+  std::string approx = approxSummary(options);
   bool exact = option("exact_truncation") == "1";
   std::string fracBits = option("frac_bits");
   llvm::json::Value fracBitsNumber = nullptr;
