@@ -102,6 +102,11 @@ llvm::Error PlanEmitter::fillValue(const Value *v, plan::ValueInfo &info) {
   const TensorType &t = v->type();
   info.set_id(valueId(v));
   info.set_name(v->name());
+  std::optional<int64_t> elems = checkedNumElements(t.shape);
+  if (!elems || *elems > rt::kMaxPlanElements)
+    return error("value '{}' has shape {}, more than the {} elements a plan "
+                 "holds (is an --input-shape too large?)",
+                 v->name(), shapeStr(t.shape), rt::kMaxPlanElements);
   for (int64_t d : t.shape)
     info.add_shape(d);
   info.set_frac_bits(t.elem == ElemType::Fixed ? t.fracBits : 0);

@@ -47,12 +47,19 @@ llvm::Expected<std::vector<int64_t>> mpc::parseShape(llvm::StringRef text,
 llvm::Error
 mpc::parseInputShapeArg(llvm::StringRef arg,
                         std::map<std::string, std::vector<int64_t>> &shapes) {
-  auto kv = parseNameEqualsValue(arg, "--input-shape");
+  auto kv = parseNameEqualsValue(arg, "--input-shape", "DIMS");
   if (!kv)
     return kv.takeError();
   auto dims = parseShape(kv->second, "--input-shape " + kv->first);
   if (!dims)
     return dims.takeError();
+  // A 0 would make an empty input (and ONNX's Reshape reads 0 as "copy
+  // this dimension", which then fails far from the flag).
+  for (size_t d = 0; d < dims->size(); ++d)
+    if ((*dims)[d] == 0)
+      return error("--input-shape {}: dimension {} is 0; an input needs at "
+                   "least one element per dimension",
+                   arg.str(), d);
   if (!shapes.emplace(kv->first, std::move(*dims)).second)
     return error("--input-shape: input '{}' is bound twice", kv->first);
   return llvm::Error::success();
@@ -297,6 +304,17 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
     ctx.define(t.name(), ctx.addModelConstant(t.name(), *data));
     initNames.insert(t.name());
   }
+  // A misspelt --input-shape first: the errors about unbound inputs that
+  // follow from it would hide it.
+  std::set<std::string> graphInputs;
+  for (const pb::ValueInfoProto &vi : graph.input())
+    if (!initNames.count(vi.name()))
+      graphInputs.insert(vi.name());
+  for (const auto &[name, dims] : opts.inputShapes)
+    if (!graphInputs.count(name))
+      return error("{}: --input-shape names '{}', which is not an input of "
+                   "the model",
+                   source, name);
   auto named = namedDims(graph, opts);
   if (!named)
     return addContext(named.takeError(), (source + ": ").str());
@@ -318,11 +336,6 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
       return addContext(type.takeError(), (source + ": ").str());
     ctx.define(vi.name(), g->addInput(sanitizeOnnxName(vi.name()), *type));
   }
-  for (const auto &[name, dims] : opts.inputShapes)
-    if (!inputNames.count(name))
-      return error("{}: --input-shape names '{}', which is not an input of "
-                   "the model",
-                   source, name);
   for (const auto &[name, value] : opts.constantInputs)
     if (!inputNames.count(name))
       return error("{}: --constant names '{}', which is not an input of the "

@@ -120,6 +120,10 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
                  spec.str(), presetNames());
   for (llvm::StringRef part : parts) {
     auto [kindName, name] = part.split('=');
+    if (part.contains('=') && name.empty())
+      return error("--approx: '{}' names no entry (KIND=NAME, e.g. "
+                   "gelu=puma; `mpcc compile --approx list` prints the menu)",
+                   part.str());
     if (name.empty()) {
       const ApproxPreset *preset = nullptr;
       for (const ApproxPreset &p : approxPresets())

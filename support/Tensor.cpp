@@ -445,10 +445,12 @@ llvm::Error mpc::writeFileAtomic(llvm::StringRef path, llvm::StringRef bytes) {
 }
 
 llvm::Expected<std::pair<std::string, std::string>>
-mpc::parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what) {
+mpc::parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what,
+                          llvm::StringRef valueName) {
   auto [name, value] = arg.split('=');
   if (name.empty() || value.empty() || !arg.contains('='))
-    return error("{} expects NAME=FILE, got '{}'", what.str(), arg.str());
+    return error("{} expects NAME={}, got '{}'", what.str(), valueName.str(),
+                 arg.str());
   return std::make_pair(name.str(), value.str());
 }
 

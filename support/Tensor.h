@@ -81,9 +81,11 @@ llvm::Expected<HostTensor> parseNpy(llvm::StringRef bytes,
 /// temporary file and renames it, so a failure leaves no partial file.
 llvm::Error writeNpy(llvm::StringRef path, const HostTensor &t);
 
-/// Parses "NAME=FILE" command-line arguments.
+/// Parses "NAME=FILE" command-line arguments (\p valueName names the
+/// value in the error: "FILE", "DIMS").
 llvm::Expected<std::pair<std::string, std::string>>
-parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what);
+parseNameEqualsValue(llvm::StringRef arg, llvm::StringRef what,
+                     llvm::StringRef valueName = "FILE");
 
 /// Reads one tensor file (readNpy; mpcc's readTensorFile adds .pb).
 using TensorFileReader =

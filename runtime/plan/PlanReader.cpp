@@ -58,9 +58,6 @@ std::string mpc::rt::digestHex(const PlanDigest &d) {
 
 namespace {
 
-/// Largest tensor a plan may declare (2^40 ring words = 8 TiB): a guard
-/// against overflow from corrupt shapes, far above any real model.
-constexpr int64_t kMaxElements = int64_t(1) << 40;
 constexpr int kMaxFrac = 62;
 
 /// Collects the checks of one plan; every error is prefixed by its name.
@@ -132,7 +129,7 @@ llvm::Error Validator::checkValues() {
     v.info = &vi;
     int64_t elems = 1;
     for (int64_t d : vi.shape()) {
-      if (d < 0 || (d > 0 && elems > kMaxElements / d))
+      if (d < 0 || (d > 0 && elems > kMaxPlanElements / d))
         return mpc::error("value {} ('{}') has an invalid shape", v.id, v.name);
       elems *= d;
       v.shape.push_back(d);

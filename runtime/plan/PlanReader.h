@@ -27,6 +27,10 @@
 namespace mpc::rt {
 
 /// The plan format this runtime reads (Plan.format_version).
+/// Largest tensor a plan may declare (2^40 ring words = 8 TiB): a guard
+/// against overflow from corrupt shapes, far above any real model. The
+/// compiler refuses to emit a larger value (an --input-shape too large).
+constexpr int64_t kMaxPlanElements = int64_t(1) << 40;
 constexpr uint32_t kPlanFormatVersion = 2;
 /// Plan.end_marker ("MPCP" little-endian): serializePlan sets it; a file
 /// without it is truncated.
