@@ -63,24 +63,35 @@ std::vector<int> openComparisonBits(Builder &b, PiecewiseProgram &pp,
 
 } // namespace
 
+/// The start the piecewise programs share: the input x, one bit input per
+/// breakpoint, and stage 0's exchange: x opened, or truncated by
+/// \p inputTruncBits (the truncation's opening is the one x needs). |x| <
+/// 2^(cmpBits - 1) at the output's scale, i.e. below 2^(ring - 2) at the
+/// input's, so the truncation's two candidates agree on the cmpBits + 1
+/// compared bits (they differ by multiples of 2^(ring - inputTruncBits)).
+/// The comparisons start from that opening (cmpStart 1). Stage 0 is left
+/// open for the caller.
+static PiecewiseProgram beginPiecewise(Builder &b, size_t breaks, int cmpBits,
+                                       int inputTruncBits) {
+  PiecewiseProgram pp;
+  pp.x = b.arithInput();
+  for (size_t i = 0; i < breaks; ++i)
+    pp.bitInputs.push_back(b.bitsInput());
+  int inRing = geluInputRingBits(cmpBits, inputTruncBits);
+  pp.xm =
+      inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits, inRing) : b.open(pp.x);
+  pp.cmpStart = 1;
+  return pp;
+}
+
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
                                 int cmpBits, int compareRounds,
                                 int inputTruncBits, bool exact) {
   size_t m = pw.breaks.size();
   assert(pw.segs.size() == m + 1 && "one segment more than breakpoints");
   Builder b(n, exact);
-  PiecewiseProgram pp;
-  pp.x = b.arithInput();
-  for (size_t i = 0; i < m; ++i)
-    pp.bitInputs.push_back(b.bitsInput());
-  // |x| < 2^(cmpBits - 1) at scale f, i.e. below 2^(ring - 2) at the
-  // input's scale; the candidates then agree on the cmpBits + 1 compared
-  // bits (they differ by multiples of 2^(ring - inputTruncBits)).
-  int inRing = geluInputRingBits(cmpBits, inputTruncBits);
-  int xm =
-      inputTruncBits > 0 ? b.trunc(pp.x, inputTruncBits, inRing) : b.open(pp.x);
-  pp.xm = xm;
-  pp.cmpStart = 1;
+  PiecewiseProgram pp = beginPiecewise(b, m, cmpBits, inputTruncBits);
+  int xm = pp.xm;
   b.nextStage();
 
   std::set<int> need;
@@ -474,15 +485,9 @@ PiecewiseProgram buildGeluSigmoid(const Piecewise &pw, int64_t n,
   int f = p.frac;
   auto [tf, sf] = sigmoidScales(f);
   Builder b(n, p.exact);
-  PiecewiseProgram pp;
-  pp.x = b.arithInput();
-  for (size_t i = 0; i < pw.breaks.size(); ++i)
-    pp.bitInputs.push_back(b.bitsInput());
-  int inRing = geluInputRingBits(p.compareBits, p.inputTruncBits);
-  int xm = p.inputTruncBits > 0 ? b.trunc(pp.x, p.inputTruncBits, inRing)
-                                : b.open(pp.x);
-  pp.xm = xm;
-  pp.cmpStart = 1;
+  PiecewiseProgram pp =
+      beginPiecewise(b, pw.breaks.size(), p.compareBits, p.inputTruncBits);
+  int xm = pp.xm;
   b.nextStage();
   Expr x = b.var(xm, f);
   double log2B = std::log2(bound);
@@ -553,15 +558,10 @@ PiecewiseProgram buildGeluFourier(const Piecewise &pw, int64_t n,
   const double bound = pw.breaks[1];
   int f = p.frac, s = f + p.inputTruncBits, fs = sineScale(f);
   Builder b(n, p.exact);
-  PiecewiseProgram pp;
-  pp.x = b.arithInput();
-  for (size_t i = 0; i < pw.breaks.size(); ++i)
-    pp.bitInputs.push_back(b.bitsInput());
+  PiecewiseProgram pp =
+      beginPiecewise(b, pw.breaks.size(), p.compareBits, p.inputTruncBits);
+  int xm = pp.xm;
   int inRing = geluInputRingBits(p.compareBits, p.inputTruncBits);
-  int xm = p.inputTruncBits > 0 ? b.trunc(pp.x, p.inputTruncBits, inRing)
-                                : b.open(pp.x);
-  pp.xm = xm;
-  pp.cmpStart = 1;
   fx::SineSpec spec;
   for (double beta : kSecformerBeta)
     spec.coef.push_back(beta / 2);
