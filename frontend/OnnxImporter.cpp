@@ -304,25 +304,28 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
     ctx.define(t.name(), ctx.addModelConstant(t.name(), *data));
     initNames.insert(t.name());
   }
-  // A misspelt --input-shape first: the errors about unbound inputs that
-  // follow from it would hide it.
-  std::set<std::string> graphInputs;
+  // A misspelt --input-shape or --constant first: the errors about unbound
+  // inputs that follow from it would hide it.
+  std::set<std::string> inputNames;
   for (const pb::ValueInfoProto &vi : graph.input())
-    if (!initNames.count(vi.name()))
-      graphInputs.insert(vi.name());
+    if (!initNames.count(vi.name())) // IR < 4 lists initializers as inputs.
+      inputNames.insert(vi.name());
   for (const auto &[name, dims] : opts.inputShapes)
-    if (!graphInputs.count(name))
+    if (!inputNames.count(name))
       return error("{}: --input-shape names '{}', which is not an input of "
                    "the model",
+                   source, name);
+  for (const auto &[name, value] : opts.constantInputs)
+    if (!inputNames.count(name))
+      return error("{}: --constant names '{}', which is not an input of the "
+                   "model",
                    source, name);
   auto named = namedDims(graph, opts);
   if (!named)
     return addContext(named.takeError(), (source + ": ").str());
-  std::set<std::string> inputNames;
   for (const pb::ValueInfoProto &vi : graph.input()) {
-    if (initNames.count(vi.name()))
-      continue; // IR < 4 lists initializers as inputs too.
-    inputNames.insert(vi.name());
+    if (!inputNames.count(vi.name()))
+      continue;
     if (auto c = opts.constantInputs.find(vi.name());
         c != opts.constantInputs.end()) {
       auto v = constantInput(ctx, vi, c->second, opts);
@@ -336,11 +339,6 @@ importModel(const pb::ModelProto &model, const ImportOptions &opts,
       return addContext(type.takeError(), (source + ": ").str());
     ctx.define(vi.name(), g->addInput(sanitizeOnnxName(vi.name()), *type));
   }
-  for (const auto &[name, value] : opts.constantInputs)
-    if (!inputNames.count(name))
-      return error("{}: --constant names '{}', which is not an input of the "
-                   "model",
-                   source, name);
 
   if (llvm::Error e = importNodes(ctx, graph))
     return e;

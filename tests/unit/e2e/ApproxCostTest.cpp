@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <optional>
 
 using namespace mpc;
 
@@ -69,6 +70,25 @@ g (float[1, {0}] x) => (float[1, {0}] y)
                      afterProduct ? "Mul(x, g)" : "Add(x, b)");
 }
 
+/// \p text compiled with --approx \p spec (into \p opts) and loaded as
+/// mpc-run would; the test fails on any error.
+std::optional<rt::LoadedPlan> compileWith(const std::string &text,
+                                          const std::string &spec,
+                                          CompileOptions &opts) {
+  auto g = importOnnxText(text, {}, "case.onnxtext");
+  if (!g)
+    FAIL(llvm::toString(g.takeError()));
+  if (llvm::Error e = applyApproxSpec(spec, opts))
+    FAIL(llvm::toString(std::move(e)));
+  auto emitted = compileGraph(**g, opts, "case");
+  if (!emitted)
+    FAIL(llvm::toString(emitted.takeError()));
+  auto plan = rt::loadPlan(emitted->plan, "case");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  return std::move(*plan);
+}
+
 } // namespace
 
 TEST_CASE("the menu prices each entry as the compiler lowers it",
@@ -78,20 +98,11 @@ TEST_CASE("the menu prices each entry as the compiler lowers it",
     REQUIRE(!text.empty());
     for (const rt::ApproxInfo *a : rt::approxesOf(kind)) {
       INFO(a->name);
-      auto g = importOnnxText(text, {}, "case.onnxtext");
-      if (!g)
-        FAIL(llvm::toString(g.takeError()));
       CompileOptions opts;
-      std::string spec =
-          fmt::format("{}={}", rt::approxKindName(kind).str(), a->shortName);
-      if (llvm::Error e = applyApproxSpec(spec, opts))
-        FAIL(llvm::toString(std::move(e)));
-      auto emitted = compileGraph(**g, opts, "case");
-      if (!emitted)
-        FAIL(llvm::toString(emitted.takeError()));
-      auto plan = rt::loadPlan(emitted->plan, "case");
-      if (!plan)
-        FAIL(llvm::toString(plan.takeError()));
+      std::optional<rt::LoadedPlan> plan = compileWith(
+          text,
+          fmt::format("{}={}", rt::approxKindName(kind).str(), a->shortName),
+          opts);
       int found = 0;
       for (const rt::OpDesc &op : plan->ops) {
         if (op.kernelName() != rt::approxKindName(kind))
@@ -118,20 +129,10 @@ TEST_CASE("a GeLU after a product is priced as the plan runs it",
   // it separately: rt::geluAfterProductCost, what --approx auto prices.
   for (const rt::ApproxInfo *a : rt::approxesOf(rt::ApproxKind::Gelu)) {
     INFO(a->name);
-    auto g = importOnnxText(
-        oneOpModel(rt::ApproxKind::Gelu, rt::kApproxCostRow, true), {},
-        "case.onnxtext");
-    if (!g)
-      FAIL(llvm::toString(g.takeError()));
     CompileOptions opts;
-    if (llvm::Error e = applyApproxSpec("gelu=" + a->shortName, opts))
-      FAIL(llvm::toString(std::move(e)));
-    auto emitted = compileGraph(**g, opts, "case");
-    if (!emitted)
-      FAIL(llvm::toString(emitted.takeError()));
-    auto plan = rt::loadPlan(emitted->plan, "case");
-    if (!plan)
-      FAIL(llvm::toString(plan.takeError()));
+    std::optional<rt::LoadedPlan> plan =
+        compileWith(oneOpModel(rt::ApproxKind::Gelu, rt::kApproxCostRow, true),
+                    "gelu=" + a->shortName, opts);
     rt::Cost got;
     int gelus = 0;
     for (const rt::OpDesc &op : plan->ops) {
