@@ -209,15 +209,25 @@ mpc::bindInputFiles(const Graph &g, std::map<std::string, HostTensor> files,
   return inputs;
 }
 
+llvm::Error
+mpc::requireEveryInput(const Graph &g,
+                       const std::map<std::string, HostTensor> &bound,
+                       llvm::StringRef flag) {
+  for (const Value *in : g.inputs())
+    if (!bound.count(in->name()))
+      return error("{0}: no file for the model's input '{1}' ({2}); give it "
+                   "with {0} {1}=FILE",
+                   flag, in->name(), in->type().str());
+  return llvm::Error::success();
+}
+
 llvm::Expected<std::vector<std::map<std::string, HostTensor>>>
 mpc::bindCalibration(const Graph &g, std::map<std::string, HostTensor> files) {
   auto bound = bindInputFiles(g, std::move(files), "--calibrate");
   if (!bound)
     return bound.takeError();
-  for (const Value *in : g.inputs())
-    if (!bound->count(in->name()))
-      return error("--calibrate: no file for the model's input '{}' ({})",
-                   in->name(), in->type().str());
+  if (llvm::Error e = requireEveryInput(g, *bound, "--calibrate"))
+    return e;
   // How many batches of the graph's input shape each file holds.
   auto batchesIn = [&](const std::string &name,
                        const HostTensor &t) -> llvm::Expected<int64_t> {

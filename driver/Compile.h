@@ -108,6 +108,12 @@ llvm::Expected<std::map<std::string, HostTensor>>
 bindInputFiles(const Graph &g, std::map<std::string, HostTensor> files,
                llvm::StringRef flag);
 
+/// An error naming the first input of \p g that \p bound (bindInputFiles'
+/// result) has no file for, and how \p flag (NAME=FILE) gives it.
+llvm::Error requireEveryInput(const Graph &g,
+                              const std::map<std::string, HostTensor> &bound,
+                              llvm::StringRef flag);
+
 /// The --calibrate \p files bound to \p g's inputs (bindInputFiles) as
 /// batches of its input shapes: a file whose first axis holds k times the
 /// input's (the rest equal) gives k batches, so that a plan compiled for a

@@ -58,6 +58,8 @@ llvm::Error mpc::runFloat(const FloatRequest &req, llvm::raw_ostream &summary) {
   auto inputs = bindInputFiles(**g, req.inputs, "--input");
   if (!inputs)
     return inputs.takeError();
+  if (llvm::Error e = requireEveryInput(**g, *inputs, "--input"))
+    return e;
   std::optional<ApproxSimulator> sim;
   if (req.simulate)
     sim.emplace(*req.simulate);
