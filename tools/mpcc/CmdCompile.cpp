@@ -56,15 +56,8 @@ static cl::opt<bool> stats("stats",
                            cl::sub(compileCmd()), cl::cat(category()));
 
 Error mpc::tool::runCompile() {
-  if (approx == "list") {
-    // Priced at the --frac-bits and --range-bits given (checked first).
-    auto opts = makeCompileOptions(
-        {fracBits, rangeBits, revealBoth, std::string(kDefaultApproxPreset)});
-    if (!opts)
-      return opts.takeError();
-    outs() << approxMenu(/*withCost=*/true, *opts);
-    return Error::success();
-  }
+  if (approx == "list")
+    return printApproxList();
   if (Error e = requireModel())
     return e;
   CompileRequest req;

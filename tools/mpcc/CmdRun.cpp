@@ -41,6 +41,8 @@ static cl::opt<std::string> profile("profile",
                                     cl::cat(category()));
 
 Error mpc::tool::runFloat() {
+  if (approx == "list")
+    return printApproxList();
   if (Error e = requireModel())
     return e;
   FloatRequest req;

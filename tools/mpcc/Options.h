@@ -53,6 +53,9 @@ extern llvm::cl::opt<std::string> planFile;
 llvm::Expected<ImportOptions> importOptions();
 /// An error unless the positional model file was given.
 llvm::Error requireModel();
+/// `--approx list` (compile and float): prints the approximation menu,
+/// priced at --frac-bits and --range-bits.
+llvm::Error printApproxList();
 
 llvm::Error runCompile();
 llvm::Error runEval();

@@ -99,6 +99,16 @@ cl::opt<std::string> mpc::tool::planFile(cl::Positional, cl::Required,
                                          cl::sub(simulateCmd()),
                                          cl::cat(category()));
 
+Error mpc::tool::printApproxList() {
+  // Priced at the --frac-bits and --range-bits given (checked first).
+  auto opts = mpc::makeCompileOptions(
+      {fracBits, rangeBits, false, std::string(mpc::kDefaultApproxPreset)});
+  if (!opts)
+    return opts.takeError();
+  outs() << mpc::approxMenu(/*withCost=*/true, *opts);
+  return Error::success();
+}
+
 static Error dispatch() {
   if (compileCmd())
     return runCompile();
