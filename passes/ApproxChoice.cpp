@@ -19,6 +19,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 using namespace mpc;
 using rt::Approximation;
 using rt::ApproxKind;
@@ -118,6 +120,11 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
     return error("--approx: '{}' names no preset and no KIND=NAME (presets: "
                  "{}; `mpcc compile --approx list` prints the menu)",
                  spec.str(), presetNames());
+  // The part that chose for each kind (and node pattern) since the last
+  // preset: choosing for the same one twice is refused, not resolved by
+  // order (a glob-scoped rule over a kind-wide choice is a layer, not a
+  // repeat).
+  std::map<std::pair<ApproxKind, std::string>, llvm::StringRef> chosenBy;
   for (llvm::StringRef part : parts) {
     auto [kindName, name] = part.split('=');
     if (part.contains('=') && name.empty())
@@ -135,6 +142,7 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
       opts.preset = preset->name;
       opts.approx.clear();
       opts.nodeRules.clear();
+      chosenBy.clear();
       for (const auto &[kind, approx] : preset->choices)
         opts.approx[kind] = approx;
       continue;
@@ -160,6 +168,17 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
     if (!approx)
       return error("--approx: '{}' is not an approximation of {} (have: {})",
                    name.str(), kindName.str(), rt::approxNames(*kind));
+    auto [earlier, first] = chosenBy.try_emplace({*kind, glob.str()}, part);
+    if (!first) {
+      std::string kindStr = rt::approxKindName(*kind).str();
+      return error("--approx: '{}' chooses for {} again, after '{}': give "
+                   "one choice per kind (and per node pattern)",
+                   part.str(),
+                   glob.empty() ? "every " + kindStr + " op"
+                                : "the " + kindStr + " ops matching '" +
+                                      glob.str() + "'",
+                   earlier->second.str());
+    }
     if (glob.empty())
       opts.approx[*kind] = *approx;
     else

@@ -53,7 +53,9 @@ rt::Approximation approxOf(const Op &op, const CompileOptions &opts);
 /// preset and every choice; KIND=NAME then overrides one kind, and
 /// KIND=NAME@GLOB the ops of that kind whose ONNX node matches GLOB (the
 /// last matching rule wins). Errors name the unknown preset, kind or
-/// approximation and list the alternatives, or the malformed pattern.
+/// approximation and list the alternatives, the malformed pattern, or the
+/// part that chooses again for a kind (or kind and pattern) an earlier part
+/// since the last preset chose for.
 llvm::Error applyApproxSpec(llvm::StringRef spec, CompileOptions &opts);
 
 /// The presets and, per op kind, its approximations with domain, error

@@ -303,4 +303,26 @@ TEST_CASE("per-node approximation rules pick ops by ONNX node name; the "
   CHECK_THAT(err("softmax=2quad@[z-a]"), Catch::Contains("bad node pattern"));
   CHECK_THAT(err("softmax=quad@*"), Catch::Contains("not an approximation"));
   CHECK_THAT(err("exp=limit@*"), Catch::Contains("unknown op kind"));
+  // Choosing twice for one kind, or one kind and pattern, is refused.
+  CHECK_THAT(err("gelu=puma,gelu=quad"),
+             Catch::Contains("'gelu=quad' chooses for every gelu op again, "
+                             "after 'gelu=puma'"));
+  CHECK_THAT(err("gelu=puma,gelu=puma"), Catch::Contains("again"));
+  CHECK_THAT(
+      err("softmax=puma@/a/*,gelu=puma,softmax=exact@/a/*"),
+      Catch::Contains("'softmax=exact@/a/*' chooses for the softmax ops "
+                      "matching '/a/*' again, after 'softmax=puma@/a/*'"));
+  // Layers are not repeats: a rule over the kind-wide choice, a rule over
+  // another pattern (overlapping or not), and a choice after a preset
+  // that reset the earlier ones.
+  CompileOptions layered;
+  REQUIRE(!applyApproxSpec("gelu=quad,gelu=puma@/enc/layer.0/*,"
+                           "gelu=accurate@/enc/layer.[0-1]/*",
+                           layered));
+  CHECK(layered.approxFor(ApproxKind::Gelu, "/enc/layer.0/ffn/Gelu") ==
+        Approximation::GeluAccurate);
+  CHECK(layered.approxFor(ApproxKind::Gelu, "/enc/layer.2/ffn/Gelu") ==
+        Approximation::GeluQuad);
+  REQUIRE(!applyApproxSpec("gelu=quad,puma,gelu=crypten", layered));
+  CHECK(layered.approxFor(ApproxKind::Gelu) == Approximation::GeluCrypten);
 }
