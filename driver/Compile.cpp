@@ -304,6 +304,8 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
   if (req.stats)
     log << "mpcc: patterns: " << stats.str() << "\n";
   CompileOptions options = req.options;
+  if (llvm::Error e = checkNodeRules(**g, options))
+    return addContext(std::move(e), req.model + ": ");
   if ((req.autoMaxError || !req.frontierBudgets.empty()) &&
       req.calibration.empty())
     return error("--approx {} needs --calibrate samples: it measures the "

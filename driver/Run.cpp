@@ -11,6 +11,7 @@
 #include "driver/ApproxSim.h"
 #include "driver/Compile.h"
 #include "ir/IR.h"
+#include "passes/ApproxChoice.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
 #include "runtime/plan/Profile.h"
@@ -61,8 +62,11 @@ llvm::Error mpc::runFloat(const FloatRequest &req, llvm::raw_ostream &summary) {
   if (llvm::Error e = requireEveryInput(**g, *inputs, "--input"))
     return e;
   std::optional<ApproxSimulator> sim;
-  if (req.simulate)
+  if (req.simulate) {
+    if (llvm::Error e = checkNodeRules(**g, *req.simulate))
+      return addContext(std::move(e), req.model + ": ");
     sim.emplace(*req.simulate);
+  }
   auto outs = interpretGraph(**g, *inputs, {}, sim ? &*sim : nullptr);
   if (!outs)
     return outs.takeError();

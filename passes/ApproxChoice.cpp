@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 using namespace mpc;
@@ -183,6 +184,48 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
       opts.approx[*kind] = *approx;
     else
       opts.nodeRules.push_back({*kind, *approx, glob.str()});
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error mpc::checkNodeRules(const Graph &g, const CompileOptions &opts) {
+  for (const CompileOptions::NodeRule &r : opts.nodeRules) {
+    // The pattern was checked when the rule was made (applyApproxSpec).
+    llvm::Expected<llvm::GlobPattern> pattern =
+        llvm::GlobPattern::create(r.glob);
+    if (!pattern)
+      return pattern.takeError();
+    std::vector<std::string> nodes; // Of the rule's kind, for the hint.
+    bool matched = false;
+    for (const auto &op : g.ops()) {
+      if (approxKindOf(*op) != r.kind)
+        continue;
+      const std::string &node = op->loc().onnxNode;
+      if (pattern->match(node)) {
+        matched = true;
+        break;
+      }
+      if (!node.empty() && !llvm::is_contained(nodes, node))
+        nodes.push_back(node);
+    }
+    if (matched)
+      continue;
+    std::string kind = rt::approxKindName(r.kind).str();
+    std::string part = fmt::format("{}={}@{}", kind,
+                                   rt::approxInfo(r.approx).shortName, r.glob);
+    if (nodes.empty())
+      return error("--approx: '{}': the model has no {} op for the pattern "
+                   "'{}' to match",
+                   part, kind, r.glob);
+    constexpr size_t kShown = 3;
+    std::string shown;
+    for (size_t i = 0; i < std::min(nodes.size(), kShown); ++i)
+      shown += fmt::format("{}'{}'", i ? ", " : "", nodes[i]);
+    if (nodes.size() > kShown)
+      shown += fmt::format(" and {} more", nodes.size() - kShown);
+    return error("--approx: '{}': the pattern '{}' matches no {} op of the "
+                 "model, whose {} ops are {}",
+                 part, r.glob, kind, kind, shown);
   }
   return llvm::Error::success();
 }

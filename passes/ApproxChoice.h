@@ -58,6 +58,12 @@ rt::Approximation approxOf(const Op &op, const CompileOptions &opts);
 /// since the last preset chose for.
 llvm::Error applyApproxSpec(llvm::StringRef spec, CompileOptions &opts);
 
+/// An error for the first KIND=NAME@GLOB rule of \p opts that matches no
+/// op of its kind in \p g (a mistyped layer path would otherwise leave
+/// every op at the kind-wide choice), naming the rule and a few of the
+/// model's ONNX node names of that kind.
+llvm::Error checkNodeRules(const Graph &g, const CompileOptions &opts);
+
 /// The presets and, per op kind, its approximations with domain, error
 /// and source: the text of `mpcc compile --approx` help. \p withCost adds
 /// each entry's rounds and bytes per element on a typical row at

@@ -326,3 +326,41 @@ TEST_CASE("per-node approximation rules pick ops by ONNX node name; the "
   REQUIRE(!applyApproxSpec("gelu=quad,puma,gelu=crypten", layered));
   CHECK(layered.approxFor(ApproxKind::Gelu) == Approximation::GeluCrypten);
 }
+
+TEST_CASE("a node rule that matches no op of its kind is an error naming "
+          "the rule and the model's nodes of that kind",
+          "[passes][approx]") {
+  auto g = parseGraph(
+      R"(func @main(%x: private1<1x4, f32>) opset=17 {
+  %0 = softmax %x {axis = -1} : private1<1x4, f32> loc("/enc/layer.0/attn/Softmax" Softmax)
+  %1 = softmax %0 {axis = -1} : private1<1x4, f32> loc("/enc/layer.1/attn/Softmax" Softmax)
+  %2 = gelu %1 {form = "erf"} : private1<1x4, f32> loc("/enc/layer.1/ffn/Gelu" Erf)
+  return %2 as "y"
+})");
+  REQUIRE(bool(g));
+  auto check = [&](const char *spec) {
+    CompileOptions o;
+    REQUIRE(!applyApproxSpec(spec, o));
+    return checkNodeRules(**g, o);
+  };
+  auto message = [&](const char *spec) {
+    llvm::Error e = check(spec);
+    REQUIRE(bool(e));
+    return llvm::toString(std::move(e));
+  };
+  CHECK(!check("softmax=puma@/enc/layer.[0-1]/*,gelu=puma@*/ffn/*"));
+  CHECK(!check("mpcformer"));
+  // A mistyped layer path, and a pattern that matches a node of another
+  // kind only.
+  CHECK_THAT(message("softmax=puma@/enc/layr.0/*"),
+             Catch::Contains("'softmax=puma@/enc/layr.0/*': the pattern "
+                             "'/enc/layr.0/*' matches no softmax op of the "
+                             "model, whose softmax ops are "
+                             "'/enc/layer.0/attn/Softmax', "
+                             "'/enc/layer.1/attn/Softmax'"));
+  CHECK_THAT(message("softmax=exact@*/layer.0/*,gelu=puma@*/attn/*"),
+             Catch::Contains("'gelu=puma@*/attn/*'"));
+  // A kind the model lacks.
+  CHECK_THAT(message("tanh=poly@*"),
+             Catch::Contains("the model has no tanh op for the pattern '*'"));
+}
