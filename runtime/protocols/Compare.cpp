@@ -225,9 +225,9 @@ Cost selectBitsCost(int64_t n) { return mulBitCost(n); }
 
 // --- ReLU --------------------------------------------------------------------
 
-ReluMat dealRelu(Corr &c, llvm::ArrayRef<int64_t> shape, int bits) {
+ReluMat dealRelu(Corr &c, llvm::ArrayRef<int64_t> shape, int bits, int skip) {
   ReluMat m;
-  m.cmp = dealLessThanZeroBits(c, shape, bits);
+  m.cmp = dealLessThanZeroBits(c, shape, bits, skip);
   m.b2a = dealBitToArith(c, shape);
   if (numElements(shape) == 0)
     return m;
@@ -284,8 +284,8 @@ Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m, int bits) {
   co_return z;
 }
 
-Cost reluCost(int64_t n, int bits) {
-  Cost c = detail::signTestCost(n, bits, detail::reluRingBits(bits));
+Cost reluCost(int64_t n, int bits, int skip) {
+  Cost c = detail::signTestCost(n, bits, detail::reluRingBits(bits), skip);
   if (n == 0)
     return c;
   Cost last = bitToArithCost(n);

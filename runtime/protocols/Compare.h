@@ -30,6 +30,14 @@
 // q = r mod 2^(K+2) less 2^(K+2) where c wrapped (the MSB trick), needs
 // one bit each way in its last round (max and clip are ReLUs).
 //
+// A coarse test (skip s > 0) runs steps 3-4 on bits s..K-1 of C and r only,
+// a tree of K - s bits: its borrow [C_[s,K) < r_[s,K)] is the borrow except
+// where those bits agree and C's low s bits are below r's, i.e. where
+// x + 2^K mod 2^K lies in [2^K - 2^s, 2^K). So for |x| < 2^K - 2^s the
+// coarse [x < 0] is exact except that x in [-2^s, 0) may read as >= 0: a
+// sign test blind to the last s bits below zero, a round shorter where
+// K - s <= 24 < K (softmax's max, CompareMax.cpp).
+//
 // Rounds of the XOR-shared bit: 1 (K <= 6), 2 (K <= 24), 3 (K <= 63); one
 // more for lessThanZero, relu, max per level, clip. Cost per element (n a
 // multiple of 64; otherwise each message rounds up to whole words, as the
@@ -90,16 +98,18 @@ SharedBits notBits(const Party &p, SharedBits a);
 /// Material of one XOR-shared sign test over n elements at K bits.
 struct LtzBitsMat {
   int bits = 0;
-  Dealt r;     ///< Arithmetic mask of x' (x-shaped).
-  Dealt masks; ///< XOR: random masks of every opened tree input (planes).
-  Dealt dealt; ///< XOR: packed r_K, leaf tables and mask products.
+  int skip = 0; ///< Low bits a coarse test ignores (above).
+  Dealt r;      ///< Arithmetic mask of x' (x-shaped).
+  Dealt masks;  ///< XOR: random masks of every opened tree input (planes).
+  Dealt dealt;  ///< XOR: packed r_K, leaf tables and mask products.
 };
+/// \p skip > 0: a coarse test (above).
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
-                                int bits = kFullCompareBits);
+                                int bits = kFullCompareBits, int skip = 0);
 /// XOR shares of [x < 0] for |x| < 2^bits, bits in [1, 63].
 Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
                                    int bits = kFullCompareBits);
-Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits);
+Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits, int skip = 0);
 
 /// The sign test of a value that is already premasked, x = D + A with D
 /// public and A a dealt mask the dealer knows: C = x + 2^K - A = D + 2^K is
@@ -110,12 +120,13 @@ Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits);
 /// c_i = D_i + 2^K (any high bits).
 LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
                                      int bits,
-                                     llvm::function_ref<RingTensor()> r);
+                                     llvm::function_ref<RingTensor()> r,
+                                     int skip = 0);
 Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
                                            Shape shape, const LtzBitsMat &m,
                                            int bits);
 /// Rounds: 0 (K <= 6), 1 (K <= 24), 2 (K <= 63); bytes: the tree's only.
-Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits);
+Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, int skip = 0);
 
 /// Bit -> arithmetic: rho is a random bit (XOR and arithmetic shares).
 struct BitToArithMat {
@@ -187,28 +198,47 @@ struct ReluMat {
   /// r mod 2^L, minus 2^L msb_L(r) when c wrapped), and q * rho for each.
   Dealt q[2], qRho[2];
 };
+/// \p skip > 0: a coarse sign test (above), so x in [-2^skip, 0) may
+/// come out as x instead of 0; |x| < 2^bits - 2^skip.
 ReluMat dealRelu(Corr &c, llvm::ArrayRef<int64_t> shape,
-                 int bits = kFullCompareBits);
+                 int bits = kFullCompareBits, int skip = 0);
 /// max(x, 0), exact, for |x| < 2^bits (bits in [1, 63]). Opens
 /// c = x + 2^K + r in K + 2 bits (at most 64), then one bit.
 Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m,
                        int bits = kFullCompareBits);
-Cost reluCost(int64_t n, int bits = kFullCompareBits);
+Cost reluCost(int64_t n, int bits = kFullCompareBits, int skip = 0);
 
 // --- Max over the last axis --------------------------------------------------
 
 /// One ReLU per tree level: max(u, v) = v + relu(u - v).
 struct MaxMat {
   std::vector<ReluMat> levels;
+  int skip = 0; ///< The ReLUs' coarse sign tests (maxSkip).
 };
 /// Max over the last axis -> shape [..., 1]; tree of comparisons, all rows
 /// in one round per level; odd counts handled. Values satisfy |x| < 2^bits
 /// (bits <= 62; differences are compared at bits + 1).
+///
+/// With \p skip > 0 (bits <= 61), a coarse max: the ReLUs' sign tests
+/// ignore the differences' low skip bits (at bits + 2, so that only the
+/// band below zero blurs), and each level keeps one of its pair at most
+/// 2^skip below the larger. The result is an element of the row, at most
+/// maxSlack(shape, skip) below the row's max: enough for softmax, which
+/// the shift does not change.
 MaxMat dealMax(Corr &c, llvm::ArrayRef<int64_t> shape,
-               int bits = kFullCompareBits);
+               int bits = kFullCompareBits, int skip = 0);
 Proto<RingTensor> maxLastAxis(Party &p, RingTensor x, const MaxMat &m,
                               int bits = kFullCompareBits);
-Cost maxCost(llvm::ArrayRef<int64_t> shape, int bits = kFullCompareBits);
+Cost maxCost(llvm::ArrayRef<int64_t> shape, int bits = kFullCompareBits,
+             int skip = 0);
+/// A coarse max stays within 2^-kMaxSlackBits of the row's max.
+constexpr int kMaxSlackBits = 4;
+/// The coarse max's skip for values at \p frac fractional bits: the
+/// smallest that makes its trees one level (24 bits) where the exact max's
+/// have two, if its slack stays within 2^-kMaxSlackBits; else 0.
+int maxSkip(llvm::ArrayRef<int64_t> shape, int bits, int frac);
+/// The coarse max's slack in ring units: levels * 2^skip.
+int64_t maxSlack(llvm::ArrayRef<int64_t> shape, int skip);
 
 // --- Clip --------------------------------------------------------------------
 

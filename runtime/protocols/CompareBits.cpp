@@ -244,8 +244,8 @@ void evalTerms(const std::vector<TreeTerm> &terms, int64_t nw, bool p0,
 
 /// The dealt bits of a sign test against the mask \p r (dealer side): r_K,
 /// the leaf tables of r's groups, the tree's monomials of \p maskv.
-RingTensor dealtStream(const ComparePlan &plan, int bits, const RingTensor &r,
-                       const RingTensor &maskv) {
+RingTensor dealtStream(const ComparePlan &plan, int bits, int skip,
+                       const RingTensor &r, const RingTensor &maskv) {
   int64_t n = r.size(), nw = wordsFor(n);
   int64_t words = wordsFor(plan.dealtBits(n));
   std::vector<u64> out;
@@ -257,7 +257,7 @@ RingTensor dealtStream(const ComparePlan &plan, int bits, const RingTensor &r,
   for (int64_t i = 0; i < n; ++i)
     for (size_t j = 0; j < plan.groupWidth.size(); ++j) {
       int width = plan.groupWidth[j];
-      u64 rg = (r[i] >> plan.groupShift[j]) & lowMask(width);
+      u64 rg = (r[i] >> (skip + plan.groupShift[j])) & lowMask(width);
       w.put(lowMask(int(rg)), (1 << width) - 1);
     }
   std::vector<u64> plane(nw);
@@ -277,16 +277,18 @@ RingTensor dealtStream(const ComparePlan &plan, int bits, const RingTensor &r,
 }
 
 /// Material with the mask \p rValue (evaluated by the dealer only).
-LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits,
+LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits, int skip,
                         llvm::function_ref<RingTensor()> rValue) {
-  const ComparePlan &plan = planFor(bits);
+  assert(skip >= 0 && skip < bits && "a coarse test keeps at least one bit");
+  const ComparePlan &plan = planFor(bits - skip);
   LtzBitsMat m;
   m.bits = bits;
+  m.skip = skip;
   if (n == 0)
     return m;
   m.masks = c.randomBits({int64_t(plan.maskPlanes) * wordsFor(n)});
   m.dealt = c.xorShareOf({wordsFor(plan.dealtBits(n))}, [&] {
-    return dealtStream(plan, bits, rValue(), Corr::xorValue(m.masks));
+    return dealtStream(plan, bits, skip, rValue(), Corr::xorValue(m.masks));
   });
   return m;
 }
@@ -294,18 +296,19 @@ LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits,
 } // namespace
 
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
-                                int bits) {
+                                int bits, int skip) {
   Dealt r = c.random(shape);
-  LtzBitsMat m =
-      dealWithMask(c, numElements(shape), bits, [&] { return Corr::value(r); });
+  LtzBitsMat m = dealWithMask(c, numElements(shape), bits, skip,
+                              [&] { return Corr::value(r); });
   m.r = std::move(r);
   return m;
 }
 
 LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
                                      int bits,
-                                     llvm::function_ref<RingTensor()> r) {
-  return dealWithMask(c, numElements(shape), bits, r);
+                                     llvm::function_ref<RingTensor()> r,
+                                     int skip) {
+  return dealWithMask(c, numElements(shape), bits, skip, r);
 }
 
 Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
@@ -347,7 +350,7 @@ Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
 Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
                                       Shape shape, const LtzBitsMat &m,
                                       int bits) {
-  const ComparePlan &plan = planFor(bits);
+  const ComparePlan &plan = planFor(bits - m.skip);
   int64_t n = numElements(shape);
   SharedBits res;
   res.shape = shape;
@@ -369,7 +372,8 @@ Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
       int bit = int(i % 64);
       for (int j = 0; j < groups; ++j) {
         int width = plan.groupWidth[j];
-        int v = int((cpub[i] >> plan.groupShift[j]) & lowMask(width));
+        int v =
+            int((cpub[i] >> (m.skip + plan.groupShift[j])) & lowMask(width));
         u64 ext = (rd.get((1 << width) - 1) << 1) | (p0 ? 1 : 0);
         u64 hi = bits::shr(ext, v + 1);
         gt[j * nw + q] |= (hi & 1) << bit;
@@ -448,8 +452,8 @@ Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
   co_return std::move(st.lt);
 }
 
-Cost lessThanZeroBitsCost(int64_t n, int bits) {
-  return detail::signTestCost(n, bits, /*cRing=*/0);
+Cost lessThanZeroBitsCost(int64_t n, int bits, int skip) {
+  return detail::signTestCost(n, bits, /*cRing=*/0, skip);
 }
 
 Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
@@ -463,8 +467,8 @@ Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
   return detail::compareTree(p, std::move(c), std::move(shape), m, bits);
 }
 
-Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits) {
-  Cost c = detail::signTestCost(n, bits, /*cRing=*/0);
+Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, int skip) {
+  Cost c = detail::signTestCost(n, bits, /*cRing=*/0, skip);
   if (n == 0)
     return c;
   c.rounds -= 1;
@@ -472,8 +476,8 @@ Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits) {
   return c;
 }
 
-Cost detail::signTestCost(int64_t n, int bits, int cRing) {
-  const ComparePlan &plan = planFor(bits);
+Cost detail::signTestCost(int64_t n, int bits, int cRing, int skip) {
+  const ComparePlan &plan = planFor(bits - skip);
   Cost c;
   if (n == 0)
     return c;

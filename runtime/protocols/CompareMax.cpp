@@ -6,6 +6,15 @@
 // bits + 1). An odd last element passes to the next level unchanged.
 // ceil(log2 m) levels.
 //
+// The coarse max (skip > 0) runs its ReLUs at bits + 2 with coarse sign
+// tests (Compare.h): |u - v| < 2^(bits+1) <= 2^(bits+2) - 2^skip, so the
+// only blur is u - v in [-2^skip, 0) read as >= 0, where v + relu(u - v)
+// keeps u, less than 2^skip below v. Each level loses at most 2^skip
+// against the larger of its pairs, so the result is an element of the row
+// at most levels * 2^skip below its max. At softmax's 31 bits (frac 16,
+// range 15) the exact ReLUs at 32 bits take two tree levels; with skip 9
+// they take one: 7 rounds fewer over a row of 128 (28 -> 21).
+//
 // clip(x) = lo + hi - x + relu(x - lo) - relu(hi - x) for lo <= hi: below
 // lo the first ReLU is 0 and the second hi - x; above hi the reverse. Both
 // ReLUs run as one of 2n elements.
@@ -27,14 +36,28 @@ std::pair<int64_t, int64_t> rowsAndLength(llvm::ArrayRef<int64_t> shape) {
   return {numElements(shape) / m, m};
 }
 
+/// The ReLUs' bits: differences need bits + 1; a coarse test one more, so
+/// that its blur is only below zero.
+int reluBits(int bits, int skip) { return skip > 0 ? bits + 2 : bits + 1; }
+
+int levelsOf(int64_t m) {
+  int levels = 0;
+  for (int64_t cur = m; cur > 1; cur = (cur + 1) / 2)
+    ++levels;
+  return levels;
+}
+
 } // namespace
 
-MaxMat dealMax(Corr &c, llvm::ArrayRef<int64_t> shape, int bits) {
-  assert(bits >= 1 && bits <= kMaxCompareBits - 1 && "max bits out of range");
+MaxMat dealMax(Corr &c, llvm::ArrayRef<int64_t> shape, int bits, int skip) {
+  assert(bits >= 1 && reluBits(bits, skip) <= kMaxCompareBits &&
+         "max bits out of range");
   auto [rows, m] = rowsAndLength(shape);
   MaxMat mat;
+  mat.skip = skip;
   for (int64_t cur = m; cur > 1; cur = (cur + 1) / 2)
-    mat.levels.push_back(dealRelu(c, {rows * (cur / 2)}, bits + 1));
+    mat.levels.push_back(
+        dealRelu(c, {rows * (cur / 2)}, reluBits(bits, skip), skip));
   return mat;
 }
 
@@ -54,8 +77,8 @@ Proto<RingTensor> maxLastAxis(Party &p, RingTensor x, const MaxMat &mat,
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < half; ++i)
         diff[r * half + i] = cur[r * len + 2 * i] - cur[r * len + 2 * i + 1];
-    RingTensor fix =
-        co_await relu(p, std::move(diff), mat.levels[level], bits + 1);
+    RingTensor fix = co_await relu(p, std::move(diff), mat.levels[level],
+                                   reluBits(bits, mat.skip));
     std::vector<u64> out(rows * next);
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t i = 0; i < half; ++i)
@@ -68,12 +91,31 @@ Proto<RingTensor> maxLastAxis(Party &p, RingTensor x, const MaxMat &mat,
   co_return RingTensor(outShape, std::move(cur));
 }
 
-Cost maxCost(llvm::ArrayRef<int64_t> shape, int bits) {
+Cost maxCost(llvm::ArrayRef<int64_t> shape, int bits, int skip) {
   auto [rows, m] = rowsAndLength(shape);
   Cost c;
   for (int64_t cur = m; cur > 1; cur = (cur + 1) / 2)
-    c.then(reluCost(rows * (cur / 2), bits + 1));
+    c.then(reluCost(rows * (cur / 2), reluBits(bits, skip), skip));
   return c;
+}
+
+int maxSkip(llvm::ArrayRef<int64_t> shape, int bits, int frac) {
+  constexpr int kOneLevelBits = 24; // 4 leaves of 6 bits, one node
+  int levels = levelsOf(rowsAndLength(shape).second);
+  int skip = reluBits(bits, 1) - kOneLevelBits;
+  if (levels == 0 || reluBits(bits, 0) <= kOneLevelBits ||
+      reluBits(bits, 1) > kMaxCompareBits)
+    return 0;
+  // levels * 2^skip <= 2^(frac - kMaxSlackBits).
+  int levelBits = 0;
+  while ((1 << levelBits) < levels)
+    ++levelBits;
+  int room = frac - kMaxSlackBits - levelBits;
+  return skip <= room ? skip : 0;
+}
+
+int64_t maxSlack(llvm::ArrayRef<int64_t> shape, int skip) {
+  return skip > 0 ? int64_t(levelsOf(rowsAndLength(shape).second)) << skip : 0;
 }
 
 ClipMat dealClip(Corr &c, llvm::ArrayRef<int64_t> shape, int bits) {

@@ -1,19 +1,21 @@
 //===- runtime/protocols/Softmax.cpp - Softmax, last axis -----------------===//
 //
-// "exact" and "puma": m = max (Compare.h), y = x - m, then one program opens y
-// and runs exp's squarings while the clip test [y < clipBelow] runs in the
-// same rounds (from y's opening, against its mask: Compare.h,
+// "exact" and "puma": m = a coarse max (Compare.h: an entry of the row at
+// most 2^-4 below its max, a round shorter per level; softmax is the same
+// for any shift), y = x - m, then one program opens y and runs exp's
+// squarings while the clip test [y < clipBelow] runs in the same rounds
+// (from y's opening, against its mask: Compare.h,
 // lessThanZeroBitsOfPublic); the clip bit is opened premasked in a
-// squaring round, so
-// e' = (1 - b) exp(y) is local. Masked entries (bias -10000) have y far
-// below -2^8, where exp's squarings overflow: that garbage is multiplied
-// by an exact 0. The row sums s are in [1, L] (the max entry contributes
-// e^0), so the normalised Goldschmidt reciprocal runs on buckets [1, 2^K)
-// with 2^K > L. The last program multiplies (1 - b) e q with q broadcast
-// along the row: every factor is already premasked, so it is one
-// truncation round. "puma" uses PUMA's exp, (1 + x/256)^256 (9 rounds);
-// "exact" a fitted quadratic base raised to 81 by four cubes (Exp.cpp): 6
-// rounds and words per element, ~10x more accurate on rows of ~100.
+// squaring round, so e' = (1 - b) exp(y) is local. Masked entries (bias -10000)
+// have y far below -2^8, where exp's squarings overflow: that garbage is
+// multiplied by an exact 0. The row sums s are in [1, L e^(2^-4)] (the entry m
+// is gives e^0, none is above m by more than the slack), so the normalised
+// Goldschmidt reciprocal runs on buckets [1, 2^K) with 2^K above that. The last
+// program multiplies (1 - b) e q with q broadcast along the row: every factor
+// is already premasked, so it is one truncation round. "puma" uses PUMA's exp,
+// (1 + x/256)^256 (9 rounds); "exact" a fitted quadratic base raised to 81 by
+// four cubes (Exp.cpp): 6 rounds and words per element, ~10x more accurate on
+// rows of ~100.
 //
 // "2quad" (MPCFormer): (x + c)^2 (times a 0/1 mask) truncated in one round
 // after opening x, then the same reciprocal and product.
@@ -128,6 +130,11 @@ int clipCompareBits(const SoftmaxParams &p) {
   int bits = p.inputBits + 2;
   assert(p.inputBits <= kSoftmaxMaxInputBits && "softmax inputBits too wide");
   return bits;
+}
+
+/// The coarse max's skip (Compare.h, maxSkip) for rows of \p len.
+int softmaxMaxSkip(const SoftmaxParams &p, int64_t len) {
+  return maxSkip({std::max<int64_t>(len, 1)}, p.inputBits, p.frac);
 }
 
 /// First program: "exact" — open y, exp, clip bit, e' = (1 - b) e;
@@ -299,10 +306,13 @@ ReciprocalParams nl::softmaxRecip(const SoftmaxParams &p, int64_t len) {
   if (form.recipIters)
     rp.iters = *form.recipIters;
   if (form.shape == SoftmaxForm::Exp) {
-    // The sums are in [1, len]: the max entry contributes e^0.
+    // The sums are in [1, len e^slack]: the entry the max kept contributes
+    // e^0, and no entry is more than the coarse max's slack above it.
     rp.minExp = 0;
-    rp.maxBits =
-        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
+    double slack =
+        std::ldexp(double(maxSlack({len}, softmaxMaxSkip(p, len))), -p.frac);
+    double top = double(std::max<int64_t>(len, 1)) * std::exp(slack);
+    rp.maxBits = int(std::floor(std::log2(top))) + 1;
   }
   return rp;
 }
@@ -341,7 +351,7 @@ SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
   if (d.n == 0)
     return m;
   if (!takesMask(p))
-    m.max = dealMax(c, shape, p.inputBits);
+    m.max = dealMax(c, shape, p.inputBits, softmaxMaxSkip(p, d.len));
   FirstProgram fp = buildFirst(d, p);
   m.expProg = fx::dealProgram(c, fp.prog);
   if (isScaling(p))
@@ -450,7 +460,7 @@ Cost softmaxCost(llvm::ArrayRef<int64_t> shape, const SoftmaxParams &p) {
     if (isScaling(p))
       return c;
   } else {
-    c.then(maxCost(shape, p.inputBits));
+    c.then(maxCost(shape, p.inputBits, softmaxMaxSkip(p, d.len)));
     c.then(fx::stagesCost(pg, 0, 1));
     Cost head = fx::stagesCost(pg, 1, fp.split);
     head.alongside(lessThanZeroBitsOfPublicCost(d.n, clipCompareBits(p)));

@@ -78,6 +78,60 @@ TEST_CASE("max handles ties and constant rows", "[compare][max]") {
   checkMax(shape, v, 20, Link::Mem, rng);
 }
 
+TEST_CASE("a coarse max keeps an element within its slack of the max",
+          "[compare][max]") {
+  // Softmax's scores at frac 16 and range 15: |x| < 2^31, rows of 128.
+  constexpr int bits = 31, frac = 16;
+  Shape shape{24, 128};
+  int skip = maxSkip(shape, bits, frac);
+  REQUIRE(skip == 9);
+  int64_t slack = maxSlack(shape, skip);
+  CHECK(slack == 7 * 512);
+  CHECK(slack <= (int64_t(1) << (frac - kMaxSlackBits)));
+  std::mt19937_64 rng(12);
+  std::vector<int64_t> v = domainValues(numElements(shape), bits, rng);
+  std::shuffle(v.begin(), v.end(), rng);
+  // Rows 0-7: near-ties, every element within 2^skip of the max, where the
+  // coarse tests blur; rows 8-11: the domain's edges.
+  for (int64_t r = 0; r < 8; ++r)
+    for (int64_t j = 0; j < 128; ++j)
+      v[r * 128 + j] = int64_t(r) * 100000 - int64_t(rng() % 600);
+  int64_t edge = (int64_t(1) << bits) - 1;
+  for (int64_t r = 8; r < 12; ++r)
+    for (int64_t j = 0; j < 128; ++j)
+      v[r * 128 + j] = (j + r) % 2 ? edge - int64_t(j) : -edge + int64_t(j);
+  RingTensor x = ringOf(v, shape);
+  auto sx = shareOut(x, rng);
+  auto res = runTwoParty([&](Corr &c) { return dealMax(c, shape, bits, skip); },
+                         [&](Party &p, const MaxMat &m) {
+                           return maxLastAxis(p, sx[p.id()], m, bits);
+                         },
+                         Link::Mem);
+  RingTensor z = reconstruct(res.out[0], res.out[1]);
+  int64_t notAnElement = 0, tooLow = 0, belowMax = 0;
+  for (int64_t r = 0; r < 24; ++r) {
+    auto row = llvm::ArrayRef<int64_t>(v).slice(r * 128, 128);
+    int64_t m = *std::max_element(row.begin(), row.end());
+    int64_t got = int64_t(z[r]);
+    notAnElement += std::find(row.begin(), row.end(), got) == row.end();
+    tooLow += got < m - slack;
+    belowMax += got < m;
+  }
+  CHECK(notAnElement == 0);
+  CHECK(tooLow == 0);
+  // The near-tie rows do lose a little: the max really is coarse.
+  CHECK(belowMax > 0);
+  requireTrafficMatches(res.measured, maxCost(shape, bits, skip));
+  // One round fewer per level: 7 levels of 3 rounds instead of 4.
+  CHECK(maxCost(shape, bits, skip).rounds == 7 * 3);
+  CHECK(maxCost(shape, bits).rounds == 7 * 4);
+  // No coarse max where the exact one is already one level, where the
+  // slack would exceed 2^-4, or for a single element.
+  CHECK(maxSkip(shape, 22, frac) == 0);
+  CHECK(maxSkip(shape, 60, frac) == 0);
+  CHECK(maxSkip({5, 1}, bits, frac) == 0);
+}
+
 TEST_CASE("max over TCP", "[compare][max][tcp]") {
   std::mt19937_64 rng(8);
   Shape shape{3, 37};

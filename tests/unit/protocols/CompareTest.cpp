@@ -39,18 +39,20 @@ RingTensor runLtz(const std::vector<int64_t> &v, int bits, Link link,
   return reconstruct(res.out[0], res.out[1]);
 }
 
-/// Runs lessThanZeroBits on shares of \p v; returns the opened bits.
+/// Runs lessThanZeroBits on shares of \p v (a coarse test with \p skip >
+/// 0); returns the opened bits.
 std::vector<int> runLtzBits(const std::vector<int64_t> &v, int bits, Link link,
-                            Cost *measured, std::mt19937_64 &rng) {
+                            Cost *measured, std::mt19937_64 &rng,
+                            int skip = 0) {
   int64_t n = int64_t(v.size());
   RingTensor x = ringOf(v, {n});
   auto sh = shareOut(x, rng);
-  auto res =
-      runTwoParty([&](Corr &c) { return dealLessThanZeroBits(c, {n}, bits); },
-                  [&](Party &p, const LtzBitsMat &m) {
-                    return lessThanZeroBits(p, sh[p.id()], m, bits);
-                  },
-                  link);
+  auto res = runTwoParty(
+      [&](Corr &c) { return dealLessThanZeroBits(c, {n}, bits, skip); },
+      [&](Party &p, const LtzBitsMat &m) {
+        return lessThanZeroBits(p, sh[p.id()], m, bits);
+      },
+      link);
   *measured = res.measured;
   return openBits(res.out[0], res.out[1]);
 }
@@ -136,6 +138,50 @@ TEST_CASE("lessThanZeroBits is exact for every width 1..63", "[compare]") {
     requireTrafficMatches(measured,
                           lessThanZeroBitsCost(int64_t(v.size()), bits));
   }
+}
+
+TEST_CASE("a coarse sign test blurs only the band just below zero",
+          "[compare]") {
+  struct Case {
+    int bits, skip;
+  };
+  // Softmax's max at frac 16, range 15 (33, 9); a reciprocal's thresholds
+  // (25, 1); wide and narrow trees.
+  for (Case c : {Case{33, 9}, Case{25, 1}, Case{40, 16}, Case{12, 6}}) {
+    INFO("bits " << c.bits << ", skip " << c.skip);
+    std::mt19937_64 rng(c.bits * 64 + c.skip);
+    int64_t band = int64_t(1) << c.skip;
+    int64_t top = (int64_t(1) << c.bits) - band - 1; // the domain's edge
+    std::vector<int64_t> v = domainValues(3000, c.bits - 1, rng);
+    for (int64_t e : {-band - 1, -band, -band + 1, int64_t(-1), int64_t(0),
+                      int64_t(1), top, -top, top - band, -top + band})
+      for (int k = 0; k < 20; ++k)
+        v.push_back(e);
+    for (int k = 0; k < 200; ++k) // inside the band
+      v.push_back(-1 - int64_t(rng() % uint64_t(band)));
+    Cost measured;
+    std::vector<int> b =
+        runLtzBits(v, c.bits, Link::Mem, &measured, rng, c.skip);
+    int64_t errors = 0, blurred = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      bool inBand = v[i] < 0 && v[i] >= -band;
+      if (inBand)
+        blurred += b[i] == 0;
+      else
+        errors += b[i] != (v[i] < 0 ? 1 : 0);
+    }
+    CHECK(errors == 0);
+    // x = -1 reads as >= 0 unless the mask's low skip bits are all 0: the
+    // test is really coarse.
+    CHECK(blurred > 0);
+    requireTrafficMatches(
+        measured, lessThanZeroBitsCost(int64_t(v.size()), c.bits, c.skip));
+  }
+  // A round fewer where the tree drops to 24 bits, and fewer bytes.
+  CHECK(lessThanZeroBitsCost(64, 33, 9).rounds == 2);
+  CHECK(lessThanZeroBitsCost(64, 33).rounds == 3);
+  CHECK(lessThanZeroBitsCost(640, 33, 9).bytes01 <
+        lessThanZeroBitsCost(640, 33).bytes01);
 }
 
 TEST_CASE("comparison traffic equals the formula at padding sizes",
