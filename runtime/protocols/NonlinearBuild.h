@@ -116,6 +116,7 @@ struct NormProgram {
   std::shared_ptr<const fx::Program> prog;
   int x = -1, out = -1, split = 0;
   int lo = 0, hi = 0, frac = 0;
+  bool exact = false;         ///< Exact truncations (and no coarse comparison).
   std::vector<int> bitInputs; ///< One bits input per threshold.
 };
 /// (builder, premasked x, premasked threshold bits) -> premasked result.
@@ -124,6 +125,14 @@ NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
                              bool exact, const NormBody &body);
 /// The comparison width for x < 2^hi at frac.
 int normCompareBits(int frac, int hi);
+/// The comparison's skip (a coarse test, Compare.h): the bits that bring
+/// its tree to 24 bits, a round shorter, where that blurs each threshold
+/// by at most 2^-10 of the smallest, 2^(lo+1) (softmax's row sums: 25 bits
+/// at rows of 128, skip 1); else 0. A value just below a threshold then
+/// normalises to just below 1, which the iterations take as well. None
+/// with \p exact: which bucket a blurred value takes depends on the mask,
+/// and exact truncations promise the same result on every run.
+int normCompareSkip(int frac, int lo, int hi, bool exact);
 /// x - 2^j for every threshold, threshold-major.
 RingTensor normCompareInput(const Party &p, const RingTensor &x, int frac,
                             int lo, int hi);

@@ -301,7 +301,7 @@ NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
                              bool exact, const NormBody &body) {
   Builder b(n, exact);
   NormProgram np;
-  np.lo = lo, np.hi = hi, np.frac = frac;
+  np.lo = lo, np.hi = hi, np.frac = frac, np.exact = exact;
   np.x = b.arithInput();
   int T = numThresholds(lo, hi);
   for (int j = 0; j < T; ++j)
@@ -324,6 +324,15 @@ int normCompareBits(int frac, int hi) {
   int bits = hi + frac + 1;
   assert(bits <= kMaxCompareBits && "normalisation range too wide");
   return std::max(bits, 1);
+}
+
+int normCompareSkip(int frac, int lo, int hi, bool exact) {
+  constexpr int kOneLevelBits = 24, kBlurBits = 10;
+  if (exact)
+    return 0;
+  int bits = normCompareBits(frac, hi);
+  int skip = bits - kOneLevelBits;
+  return skip > 0 && skip <= frac + lo + 1 - kBlurBits ? skip : 0;
 }
 
 RingTensor normCompareInput(const Party &p, const RingTensor &x, int frac,
@@ -366,7 +375,9 @@ Cost normProgramCost(const NormProgram &np, int cmpBits) {
   if (T == 0)
     return c.then(fx::stagesCost(pg, 0, pg.numStages()));
   Cost head = fx::stagesCost(pg, 0, np.split);
-  head.alongside(lessThanZeroBitsCost(int64_t(T) * pg.n, cmpBits));
+  head.alongside(
+      lessThanZeroBitsCost(int64_t(T) * pg.n, cmpBits,
+                           normCompareSkip(np.frac, np.lo, np.hi, np.exact)));
   c.then(head);
   c.then(fx::stagesCost(pg, np.split, pg.numStages()));
   return c;
@@ -400,7 +411,9 @@ void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
               fx::Mat &prog, LtzBitsMat &cmp) {
   prog = fx::dealProgram(c, np.prog);
   if (!np.bitInputs.empty())
-    cmp = dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n}, cmpBits);
+    cmp =
+        dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n}, cmpBits,
+                             normCompareSkip(np.frac, np.lo, np.hi, np.exact));
 }
 
 } // namespace nl
@@ -510,8 +523,10 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
                                                               f);
                             });
   int T = numThresholds(p.minExp, p.maxBits);
-  int rounds = int(
-      lessThanZeroBitsCost(int64_t(T) * n, reciprocalCompareBits(p)).rounds);
+  int rounds =
+      int(lessThanZeroBitsCost(int64_t(T) * n, reciprocalCompareBits(p),
+                               normCompareSkip(f, p.minExp, p.maxBits, p.exact))
+              .rounds);
   return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
                             return buildGoldschmidt(b, b.var(xm, f), bits,
@@ -573,7 +588,9 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
                             });
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds =
-      int(lessThanZeroBitsCost(int64_t(T) * n, rsqrtCompareBits(p)).rounds);
+      int(lessThanZeroBitsCost(int64_t(T) * n, rsqrtCompareBits(p),
+                               normCompareSkip(f, p.minExp, p.maxBits, p.exact))
+              .rounds);
   return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
                             return buildRsqrtNormalized(

@@ -132,9 +132,12 @@ int clipCompareBits(const SoftmaxParams &p) {
   return bits;
 }
 
-/// The coarse max's skip (Compare.h, maxSkip) for rows of \p len.
+/// The coarse max's skip (Compare.h, maxSkip) for rows of \p len; none
+/// with exact truncations, whose results must not depend on the masks
+/// (the entry a coarse max keeps does).
 int softmaxMaxSkip(const SoftmaxParams &p, int64_t len) {
-  return maxSkip({std::max<int64_t>(len, 1)}, p.inputBits, p.frac);
+  return p.exact ? 0
+                 : maxSkip({std::max<int64_t>(len, 1)}, p.inputBits, p.frac);
 }
 
 /// First program: "exact" — open y, exp, clip bit, e' = (1 - b) e;
@@ -362,10 +365,7 @@ SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,
     });
   ReciprocalParams rp = softmaxRecip(p, d.len);
   NormProgram np = rowRecipProgram(d, p);
-  m.recip.prog = fx::dealProgram(c, np.prog);
-  if (!np.bitInputs.empty())
-    m.recip.cmp = dealLessThanZeroBits(
-        c, {int64_t(np.bitInputs.size()) * d.rows}, reciprocalCompareBits(rp));
+  dealNorm(c, np, d.rows, reciprocalCompareBits(rp), m.recip.prog, m.recip.cmp);
   LastProgram lp = buildLast(d, p);
   std::vector<std::array<RingTensor, 2>> ins;
   if (c.isDealer()) {
