@@ -227,7 +227,7 @@ Cost selectBitsCost(int64_t n) { return mulBitCost(n); }
 
 ReluMat dealRelu(Corr &c, llvm::ArrayRef<int64_t> shape, int bits, int skip) {
   ReluMat m;
-  m.cmp = dealLessThanZeroBits(c, shape, bits, skip);
+  m.cmp = dealLessThanZeroBits(c, shape, bits, TreeForm(skip));
   m.b2a = dealBitToArith(c, shape);
   if (numElements(shape) == 0)
     return m;
@@ -285,7 +285,8 @@ Proto<RingTensor> relu(Party &p, RingTensor x, const ReluMat &m, int bits) {
 }
 
 Cost reluCost(int64_t n, int bits, int skip) {
-  Cost c = detail::signTestCost(n, bits, detail::reluRingBits(bits), skip);
+  Cost c =
+      detail::signTestCost(n, bits, detail::reluRingBits(bits), TreeForm(skip));
   if (n == 0)
     return c;
   Cost last = bitToArithCost(n);

@@ -38,6 +38,11 @@
 // sign test blind to the last s bits below zero, a round shorter where
 // K - s <= 24 < K (softmax's max, CompareMax.cpp).
 //
+// A wide tree (for small batches: a comparison per row) takes K in
+// (24, 48] in one level, ceil(K/6) leaves under one node of fan-in up to
+// 8, for a round fewer: the dealer gives all the node's mask products
+// (367 bits an element at fan-in 8, against 16 for fan-in 4).
+//
 // Rounds of the XOR-shared bit: 1 (K <= 6), 2 (K <= 24), 3 (K <= 63); one
 // more for lessThanZero, relu, max per level, clip. Cost per element (n a
 // multiple of 64; otherwise each message rounds up to whole words, as the
@@ -95,21 +100,30 @@ SharedBits notBits(const Party &p, SharedBits a);
 
 // --- Bit comparison ----------------------------------------------------------
 
+/// How a sign test's tree is cut (above): the low bits a coarse test
+/// ignores, and whether a K in (24, 48] takes one wide level.
+struct TreeForm {
+  int skip = 0;
+  bool wide = false;
+  TreeForm(int skip = 0, bool wide = false) : skip(skip), wide(wide) {}
+};
+
 /// Material of one XOR-shared sign test over n elements at K bits.
 struct LtzBitsMat {
   int bits = 0;
-  int skip = 0; ///< Low bits a coarse test ignores (above).
-  Dealt r;      ///< Arithmetic mask of x' (x-shaped).
-  Dealt masks;  ///< XOR: random masks of every opened tree input (planes).
-  Dealt dealt;  ///< XOR: packed r_K, leaf tables and mask products.
+  TreeForm form;
+  Dealt r;     ///< Arithmetic mask of x' (x-shaped).
+  Dealt masks; ///< XOR: random masks of every opened tree input (planes).
+  Dealt dealt; ///< XOR: packed r_K, leaf tables and mask products.
 };
-/// \p skip > 0: a coarse test (above).
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
-                                int bits = kFullCompareBits, int skip = 0);
+                                int bits = kFullCompareBits,
+                                TreeForm form = {});
 /// XOR shares of [x < 0] for |x| < 2^bits, bits in [1, 63].
 Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
                                    int bits = kFullCompareBits);
-Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits, int skip = 0);
+Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits,
+                          TreeForm form = {});
 
 /// The sign test of a value that is already premasked, x = D + A with D
 /// public and A a dealt mask the dealer knows: C = x + 2^K - A = D + 2^K is
@@ -121,12 +135,12 @@ Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits, int skip = 0);
 LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
                                      int bits,
                                      llvm::function_ref<RingTensor()> r,
-                                     int skip = 0);
+                                     TreeForm form = {});
 Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
                                            Shape shape, const LtzBitsMat &m,
                                            int bits);
 /// Rounds: 0 (K <= 6), 1 (K <= 24), 2 (K <= 63); bytes: the tree's only.
-Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, int skip = 0);
+Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, TreeForm form = {});
 
 /// Bit -> arithmetic: rho is a random bit (XOR and arithmetic shares).
 struct BitToArithMat {

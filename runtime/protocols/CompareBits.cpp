@@ -8,6 +8,10 @@
 // the dealer's tables small (a g-bit group costs 2^g - 1 table bits). Group
 // widths are balanced (K=62: 14 groups of 4 bits and 2 of 3; K=24: 4 of 6).
 //
+// A wide plan (K in (24, 48], for small batches) is one level: ceil(K/6)
+// leaves under a single node of fan-in up to 8, whose every product of
+// masks the dealer gives (367 planes at fan-in 8).
+//
 // Levels. m nodes become ceil(m/4) parents of balanced fan-in (<= 4). A
 // node's eq is computed only when its parent uses it: always for children
 // 1.. of a node, for child 0 only when the node's own eq is used; the root
@@ -147,11 +151,15 @@ void compileNode(TreeNode &node, TreeLevel &level,
     addProduct(eqOpen, level, monoIds, node.eqTerms);
 }
 
-ComparePlan buildPlan(int k) {
+/// Whether a wide plan differs from the narrow one: K in (24, 48].
+bool widens(int k) { return k > 24 && k <= 48; }
+
+ComparePlan buildPlan(int k, bool wide) {
   ComparePlan plan;
   plan.bits = k;
-  int levels = levelsFor((k + 5) / 6);
-  int g = std::min(1 << (2 * levels), (k + 3) / 4);
+  wide = wide && widens(k);
+  int levels = wide ? 1 : levelsFor((k + 5) / 6);
+  int g = wide ? (k + 5) / 6 : std::min(1 << (2 * levels), (k + 3) / 4);
   for (int j = 0, shift = 0; j < g; ++j) {
     int w = k / g + (j < k % g ? 1 : 0);
     assert(w >= 1 && w <= 6 && "leaf groups are 1..6 bits");
@@ -162,7 +170,7 @@ ComparePlan buildPlan(int k) {
   }
   // Node structure, bottom-up.
   for (int m = g; m > 1;) {
-    int parents = (m + 3) / 4;
+    int parents = wide ? 1 : (m + 3) / 4;
     TreeLevel level;
     for (int t = 0, first = 0; t < parents; ++t) {
       TreeNode node;
@@ -198,15 +206,17 @@ ComparePlan buildPlan(int k) {
   return plan;
 }
 
-const ComparePlan &planFor(int k) {
+const ComparePlan &planFor(int k, bool wide) {
   assert(k >= 1 && k <= kMaxCompareBits && "comparison bits out of range");
-  static const std::array<ComparePlan, kMaxCompareBits + 1> plans = [] {
-    std::array<ComparePlan, kMaxCompareBits + 1> ps;
-    for (int b = 1; b <= kMaxCompareBits; ++b)
-      ps[b] = buildPlan(b);
+  using Plans = std::array<ComparePlan, kMaxCompareBits + 1>;
+  static const std::array<Plans, 2> plans = [] {
+    std::array<Plans, 2> ps;
+    for (int w = 0; w < 2; ++w)
+      for (int b = 1; b <= kMaxCompareBits; ++b)
+        ps[w][b] = buildPlan(b, w == 1);
     return ps;
   }();
-  return plans[k];
+  return plans[wide && widens(k) ? 1 : 0][k];
 }
 
 /// Evaluates one node output over all words of the planes.
@@ -277,18 +287,20 @@ RingTensor dealtStream(const ComparePlan &plan, int bits, int skip,
 }
 
 /// Material with the mask \p rValue (evaluated by the dealer only).
-LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits, int skip,
+LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits, TreeForm form,
                         llvm::function_ref<RingTensor()> rValue) {
-  assert(skip >= 0 && skip < bits && "a coarse test keeps at least one bit");
-  const ComparePlan &plan = planFor(bits - skip);
+  assert(form.skip >= 0 && form.skip < bits &&
+         "a coarse test keeps at least one bit");
+  const ComparePlan &plan = planFor(bits - form.skip, form.wide);
   LtzBitsMat m;
   m.bits = bits;
-  m.skip = skip;
+  m.form = form;
   if (n == 0)
     return m;
   m.masks = c.randomBits({int64_t(plan.maskPlanes) * wordsFor(n)});
   m.dealt = c.xorShareOf({wordsFor(plan.dealtBits(n))}, [&] {
-    return dealtStream(plan, bits, skip, rValue(), Corr::xorValue(m.masks));
+    return dealtStream(plan, bits, form.skip, rValue(),
+                       Corr::xorValue(m.masks));
   });
   return m;
 }
@@ -296,9 +308,9 @@ LtzBitsMat dealWithMask(Corr &c, int64_t n, int bits, int skip,
 } // namespace
 
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
-                                int bits, int skip) {
+                                int bits, TreeForm form) {
   Dealt r = c.random(shape);
-  LtzBitsMat m = dealWithMask(c, numElements(shape), bits, skip,
+  LtzBitsMat m = dealWithMask(c, numElements(shape), bits, form,
                               [&] { return Corr::value(r); });
   m.r = std::move(r);
   return m;
@@ -307,8 +319,8 @@ LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
 LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
                                      int bits,
                                      llvm::function_ref<RingTensor()> r,
-                                     int skip) {
-  return dealWithMask(c, numElements(shape), bits, skip, r);
+                                     TreeForm form) {
+  return dealWithMask(c, numElements(shape), bits, form, r);
 }
 
 Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
@@ -350,7 +362,7 @@ Proto<detail::SignTest> detail::signTest(Party &p, RingTensor x,
 Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
                                       Shape shape, const LtzBitsMat &m,
                                       int bits) {
-  const ComparePlan &plan = planFor(bits - m.skip);
+  const ComparePlan &plan = planFor(bits - m.form.skip, m.form.wide);
   int64_t n = numElements(shape);
   SharedBits res;
   res.shape = shape;
@@ -372,8 +384,8 @@ Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
       int bit = int(i % 64);
       for (int j = 0; j < groups; ++j) {
         int width = plan.groupWidth[j];
-        int v =
-            int((cpub[i] >> (m.skip + plan.groupShift[j])) & lowMask(width));
+        int v = int((cpub[i] >> (m.form.skip + plan.groupShift[j])) &
+                    lowMask(width));
         u64 ext = (rd.get((1 << width) - 1) << 1) | (p0 ? 1 : 0);
         u64 hi = bits::shr(ext, v + 1);
         gt[j * nw + q] |= (hi & 1) << bit;
@@ -452,8 +464,8 @@ Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
   co_return std::move(st.lt);
 }
 
-Cost lessThanZeroBitsCost(int64_t n, int bits, int skip) {
-  return detail::signTestCost(n, bits, /*cRing=*/0, skip);
+Cost lessThanZeroBitsCost(int64_t n, int bits, TreeForm form) {
+  return detail::signTestCost(n, bits, /*cRing=*/0, form);
 }
 
 Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
@@ -467,8 +479,8 @@ Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
   return detail::compareTree(p, std::move(c), std::move(shape), m, bits);
 }
 
-Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, int skip) {
-  Cost c = detail::signTestCost(n, bits, /*cRing=*/0, skip);
+Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, TreeForm form) {
+  Cost c = detail::signTestCost(n, bits, /*cRing=*/0, form);
   if (n == 0)
     return c;
   c.rounds -= 1;
@@ -476,8 +488,8 @@ Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, int skip) {
   return c;
 }
 
-Cost detail::signTestCost(int64_t n, int bits, int cRing, int skip) {
-  const ComparePlan &plan = planFor(bits - skip);
+Cost detail::signTestCost(int64_t n, int bits, int cRing, TreeForm form) {
+  const ComparePlan &plan = planFor(bits - form.skip, form.wide);
   Cost c;
   if (n == 0)
     return c;

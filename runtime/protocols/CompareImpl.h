@@ -30,7 +30,7 @@ inline int reluRingBits(int bits) { return std::min(64, bits + 2); }
 /// (cRing >= K + 2, packed) and return it in SignTest::c.
 Proto<SignTest> signTest(Party &p, RingTensor x, const LtzBitsMat &m, int bits,
                          int cRing);
-Cost signTestCost(int64_t n, int bits, int cRing, int skip = 0);
+Cost signTestCost(int64_t n, int bits, int cRing, TreeForm form = {});
 
 /// Steps 2-4 of the sign test: the public C (K+1 bits per element) against
 /// the material's mask; XOR shares of [x < 0]. One round per tree level.

@@ -39,16 +39,16 @@ RingTensor runLtz(const std::vector<int64_t> &v, int bits, Link link,
   return reconstruct(res.out[0], res.out[1]);
 }
 
-/// Runs lessThanZeroBits on shares of \p v (a coarse test with \p skip >
-/// 0); returns the opened bits.
+/// Runs lessThanZeroBits on shares of \p v (with a coarse or wide tree as
+/// \p form says); returns the opened bits.
 std::vector<int> runLtzBits(const std::vector<int64_t> &v, int bits, Link link,
                             Cost *measured, std::mt19937_64 &rng,
-                            int skip = 0) {
+                            TreeForm form = {}) {
   int64_t n = int64_t(v.size());
   RingTensor x = ringOf(v, {n});
   auto sh = shareOut(x, rng);
   auto res = runTwoParty(
-      [&](Corr &c) { return dealLessThanZeroBits(c, {n}, bits, skip); },
+      [&](Corr &c) { return dealLessThanZeroBits(c, {n}, bits, form); },
       [&](Party &p, const LtzBitsMat &m) {
         return lessThanZeroBits(p, sh[p.id()], m, bits);
       },
@@ -182,6 +182,29 @@ TEST_CASE("a coarse sign test blurs only the band just below zero",
   CHECK(lessThanZeroBitsCost(64, 33).rounds == 3);
   CHECK(lessThanZeroBitsCost(640, 33, 9).bytes01 <
         lessThanZeroBitsCost(640, 33).bytes01);
+}
+
+TEST_CASE("a wide tree is exact and one level for 25..48 bits", "[compare]") {
+  for (int bits : {25, 31, 43, 48, 49}) {
+    INFO("bits " << bits);
+    std::mt19937_64 rng(bits * 7);
+    std::vector<int64_t> v = domainValues(3000, bits, rng);
+    Cost measured;
+    TreeForm wide(0, /*wide=*/true);
+    std::vector<int> b = runLtzBits(v, bits, Link::Mem, &measured, rng, wide);
+    int64_t errors = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      errors += b[i] != (v[i] < 0 ? 1 : 0);
+    CHECK(errors == 0);
+    Cost f = lessThanZeroBitsCost(int64_t(v.size()), bits, wide);
+    requireTrafficMatches(measured, f);
+    Cost narrow = lessThanZeroBitsCost(int64_t(v.size()), bits);
+    // Beyond 48 bits the wide form is the narrow one (fan-in would pass 8).
+    CHECK(f.rounds == (bits <= 48 ? 2u : 3u));
+    CHECK(narrow.rounds == 3);
+    if (bits <= 48)
+      CHECK(f.dealerBytes1 > narrow.dealerBytes1);
+  }
 }
 
 TEST_CASE("comparison traffic equals the formula at padding sizes",

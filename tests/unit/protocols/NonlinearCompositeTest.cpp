@@ -431,7 +431,9 @@ TEST_CASE("LayerNorm on [1,16,32] with a private gamma and beta",
   CHECK(err <= info->maxAbsErr);
   Cost f = layerNormCost(shape, lp);
   requireTrafficMatches(r.measured, f);
-  CHECK(f.rounds == 10);
+  // Centre, Q, the variance tests (one wide level), their bits, rsqrt,
+  // the output.
+  CHECK(f.rounds == 9);
 }
 
 TEST_CASE("LayerNorm with public and with no gamma/beta",
@@ -457,7 +459,9 @@ TEST_CASE("LayerNorm with public and with no gamma/beta",
   CHECK(err <= approxInfo("layernorm")->maxAbsErr);
   Cost f = layerNormCost(shape, lp);
   requireTrafficMatches(r.measured, f);
-  CHECK(f.rounds == 10);
+  // Centre, Q, the variance tests (one wide level), their bits, rsqrt,
+  // the output.
+  CHECK(f.rounds == 9);
 }
 
 TEST_CASE("LayerNorm with an rsqrt that iterates on a fixed domain",
