@@ -272,7 +272,7 @@ llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
         rt::approxInfo(approx).shortName;
   for (const CompileOptions::NodeRule &r : opts_.nodeRules)
     (*p.mutable_options())["approx." + rt::approxKindName(r.kind).str() + "@" +
-                           r.glob] = rt::approxInfo(r.approx).shortName;
+                           r.scope()] = rt::approxInfo(r.approx).shortName;
 
   // Ids: inputs, constants, then op results in order.
   for (const Value *v : g_.inputs())

@@ -41,10 +41,44 @@ llvm::Expected<std::vector<double>> perColumn(const HostTensor &t, int64_t d,
 llvm::Expected<std::vector<HostTensor>>
 ApproxSimulator::simulate(const Op &op,
                           llvm::ArrayRef<const HostTensor *> operands) const {
+  std::vector<rt::Approximation> perHead = headApproxes(op, opts_);
+  if (perHead.empty())
+    return simulateWith(op, approxOf(op, opts_), operands);
+  // A softmax with per-head choices (passes/SplitHeads.cpp): each head's
+  // rows with its own approximation, [batch, heads, queries, keys].
+  const HostTensor &x = *operands[0];
+  std::vector<double> in = floatsOf(x), out(in.size());
+  int64_t batch = x.shape[0], heads = x.shape[1];
+  int64_t block = x.shape[2] * x.shape[3]; // one head of one batch row
+  for (int64_t first = 0, last; first < heads; first = last + 1) {
+    last = first;
+    while (last + 1 < heads && perHead[last + 1] == perHead[first])
+      ++last;
+    int64_t n = last - first + 1;
+    HostTensor part =
+        HostTensor::floats({batch, n, x.shape[2], x.shape[3]},
+                           std::vector<double>(size_t(batch * n * block)));
+    for (int64_t bi = 0; bi < batch; ++bi)
+      std::copy_n(in.begin() + (bi * heads + first) * block, n * block,
+                  part.f.begin() + bi * n * block);
+    const HostTensor *partOperands[] = {&part};
+    auto r = simulateWith(op, perHead[first], partOperands);
+    if (!r)
+      return r.takeError();
+    const std::vector<double> &res = (*r)[0].f;
+    for (int64_t bi = 0; bi < batch; ++bi)
+      std::copy_n(res.begin() + bi * n * block, n * block,
+                  out.begin() + (bi * heads + first) * block);
+  }
+  return std::vector<HostTensor>{HostTensor::floats(x.shape, std::move(out))};
+}
+
+llvm::Expected<std::vector<HostTensor>> ApproxSimulator::simulateWith(
+    const Op &op, rt::Approximation a,
+    llvm::ArrayRef<const HostTensor *> operands) const {
   auto fail = [&](const std::string &msg) {
     return diag(op.loc(), "{}: {}", op.name().str(), msg);
   };
-  rt::Approximation a = approxOf(op, opts_);
   rt::ApproxParams params = rt::approxParams(a, opts_.fracBits, opts_.rangeBits,
                                              opts_.exactTruncation);
   const HostTensor &x = *operands[0];

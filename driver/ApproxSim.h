@@ -19,7 +19,8 @@ namespace mpc {
 class ApproxSimulator final : public OpSimulator {
 public:
   /// Simulates every op approxKindOf names with approxOf(op, opts): the
-  /// entry and parameters lowering gives it.
+  /// entry and parameters lowering gives it (per head where the options
+  /// choose per head: headApproxes).
   explicit ApproxSimulator(const CompileOptions &opts) : opts_(opts) {}
   bool handles(const Op &op) const override;
   llvm::Expected<std::vector<HostTensor>>
@@ -27,6 +28,11 @@ public:
            llvm::ArrayRef<const HostTensor *> operands) const override;
 
 private:
+  /// \p op computed with entry \p a.
+  llvm::Expected<std::vector<HostTensor>>
+  simulateWith(const Op &op, rt::Approximation a,
+               llvm::ArrayRef<const HostTensor *> operands) const;
+
   const CompileOptions &opts_;
 };
 

@@ -86,8 +86,17 @@ std::optional<Approximation> mpc::modelForm(const Op &op) {
 }
 
 Approximation mpc::approxOf(const Op &op, const CompileOptions &opts) {
+  // A softmax split by heads (passes/SplitHeads.cpp) runs the choice of
+  // its first head, which its other heads share.
+  std::vector<int64_t> heads =
+      op.hasAttr("heads") ? op.getInts("heads") : std::vector<int64_t>{};
+  return approxOfHead(op, opts, heads.empty() ? -1 : heads.front());
+}
+
+Approximation mpc::approxOfHead(const Op &op, const CompileOptions &opts,
+                                int64_t head) {
   ApproxKind kind = *approxKindOf(op);
-  Approximation chosen = opts.approxFor(kind, op.loc().onnxNode);
+  Approximation chosen = opts.approxFor(kind, op.loc().onnxNode, head);
   std::optional<Approximation> trained = modelForm(op);
   if (!trained)
     return chosen;
@@ -148,8 +157,25 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
         opts.approx[kind] = approx;
       continue;
     }
-    auto [approxName, glob] = name.split('@');
+    auto [body, headSpec] = name.split('#');
+    auto [approxName, glob] = body.split('@');
     name = approxName;
+    int headLo = -1, headHi = -1;
+    if (part.contains('#')) {
+      auto [first, last] = headSpec.split('-');
+      // getAsInteger is true on failure.
+      bool bad = first.getAsInteger(10, headLo) || headLo < 0;
+      headHi = headLo;
+      if (headSpec.contains('-'))
+        bad = bad || last.getAsInteger(10, headHi) || headHi < headLo;
+      if (bad)
+        return error("--approx: bad head range '{}' in '{}' (#HEAD or "
+                     "#FIRST-LAST, counting from 0, e.g. "
+                     "softmax=scaling@/encoder/layer.0/*#0-5)",
+                     headSpec.str(), part.str());
+      if (glob.empty() && !part.contains('@'))
+        glob = "*";
+    }
     if (part.contains('@') && glob.empty())
       return error("--approx: '{}' has an empty node pattern after '@' "
                    "(KIND=NAME@GLOB, e.g. softmax=2quad@/encoder/layer.0/*)",
@@ -169,7 +195,12 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
     if (!approx)
       return error("--approx: '{}' is not an approximation of {} (have: {})",
                    name.str(), kindName.str(), rt::approxNames(*kind));
-    auto [earlier, first] = chosenBy.try_emplace({*kind, glob.str()}, part);
+    if (headLo >= 0 && *kind != ApproxKind::Softmax)
+      return error("--approx: '{}': only softmax chooses per attention head "
+                   "(#HEADS); {} is element-wise or per row",
+                   part.str(), kindName.str());
+    CompileOptions::NodeRule rule{*kind, *approx, glob.str(), headLo, headHi};
+    auto [earlier, first] = chosenBy.try_emplace({*kind, rule.scope()}, part);
     if (!first) {
       std::string kindStr = rt::approxKindName(*kind).str();
       return error("--approx: '{}' chooses for {} again, after '{}': give "
@@ -177,15 +208,72 @@ llvm::Error mpc::applyApproxSpec(llvm::StringRef spec, CompileOptions &opts) {
                    part.str(),
                    glob.empty() ? "every " + kindStr + " op"
                                 : "the " + kindStr + " ops matching '" +
-                                      glob.str() + "'",
+                                      rule.scope() + "'",
                    earlier->second.str());
     }
     if (glob.empty())
       opts.approx[*kind] = *approx;
     else
-      opts.nodeRules.push_back({*kind, *approx, glob.str()});
+      opts.nodeRules.push_back(std::move(rule));
   }
   return llvm::Error::success();
+}
+
+/// A rule as --approx writes it: KIND=NAME@GLOB[#HEADS].
+static std::string rulePart(const CompileOptions::NodeRule &r) {
+  return fmt::format("{}={}@{}", rt::approxKindName(r.kind).str(),
+                     rt::approxInfo(r.approx).shortName, r.scope());
+}
+
+/// A head-scoped rule's heads exist in the softmax \p op it matches.
+static llvm::Error checkHeads(const Op &op, const CompileOptions::NodeRule &r) {
+  if (!r.hasHeads())
+    return llvm::Error::success();
+  std::optional<int64_t> heads = softmaxHeads(op);
+  if (!heads)
+    return error("--approx: '{}': the softmax op '{}' has no head axis (its "
+                 "input is {}; heads need [batch, heads, queries, keys] and "
+                 "the softmax over the last axis)",
+                 rulePart(r), op.loc().onnxNode,
+                 shapeStr(op.operand(0)->type().shape));
+  if (r.headHi >= *heads)
+    return error("--approx: '{}': the softmax op '{}' has {} heads (0-{})",
+                 rulePart(r), op.loc().onnxNode, *heads, *heads - 1);
+  return llvm::Error::success();
+}
+
+std::optional<int64_t> mpc::softmaxHeads(const Op &op) {
+  if (op.kind() != OpKind::Softmax)
+    return std::nullopt;
+  const TensorType &t = op.operand(0)->type();
+  int64_t axis = op.getInt("axis", -1);
+  if (t.rank() != 4 || (axis != -1 && axis != 3) || t.shape[1] < 1)
+    return std::nullopt;
+  return t.shape[1];
+}
+
+std::vector<Approximation> mpc::headApproxes(const Op &op,
+                                             const CompileOptions &opts) {
+  std::optional<int64_t> heads = softmaxHeads(op);
+  if (!heads)
+    return {};
+  auto scoped = [&](const CompileOptions::NodeRule &r) {
+    if (r.kind != ApproxKind::Softmax || !r.hasHeads())
+      return false;
+    llvm::Expected<llvm::GlobPattern> pattern =
+        llvm::GlobPattern::create(r.glob);
+    if (!pattern) {
+      llvm::consumeError(pattern.takeError());
+      return false;
+    }
+    return pattern->match(op.loc().onnxNode);
+  };
+  if (llvm::none_of(opts.nodeRules, scoped))
+    return {};
+  std::vector<Approximation> perHead;
+  for (int64_t h = 0; h < *heads; ++h)
+    perHead.push_back(approxOfHead(op, opts, h));
+  return perHead;
 }
 
 llvm::Error mpc::checkNodeRules(const Graph &g, const CompileOptions &opts) {
@@ -203,7 +291,9 @@ llvm::Error mpc::checkNodeRules(const Graph &g, const CompileOptions &opts) {
       const std::string &node = op->loc().onnxNode;
       if (pattern->match(node)) {
         matched = true;
-        break;
+        if (llvm::Error e = checkHeads(*op, r))
+          return e;
+        continue;
       }
       if (!node.empty() && !llvm::is_contained(nodes, node))
         nodes.push_back(node);
@@ -211,8 +301,7 @@ llvm::Error mpc::checkNodeRules(const Graph &g, const CompileOptions &opts) {
     if (matched)
       continue;
     std::string kind = rt::approxKindName(r.kind).str();
-    std::string part = fmt::format("{}={}@{}", kind,
-                                   rt::approxInfo(r.approx).shortName, r.glob);
+    std::string part = rulePart(r);
     if (nodes.empty())
       return error("--approx: '{}': the model has no {} op for the pattern "
                    "'{}' to match",
@@ -230,10 +319,20 @@ llvm::Error mpc::checkNodeRules(const Graph &g, const CompileOptions &opts) {
   return llvm::Error::success();
 }
 
+std::string CompileOptions::NodeRule::scope() const {
+  if (!hasHeads())
+    return glob;
+  return headLo == headHi ? fmt::format("{}#{}", glob, headLo)
+                          : fmt::format("{}#{}-{}", glob, headLo, headHi);
+}
+
 rt::Approximation CompileOptions::approxFor(rt::ApproxKind kind,
-                                            llvm::StringRef node) const {
+                                            llvm::StringRef node,
+                                            int64_t head) const {
   for (const NodeRule &r : llvm::reverse(nodeRules)) {
     if (r.kind != kind)
+      continue;
+    if (r.hasHeads() && !(head >= r.headLo && head <= r.headHi))
       continue;
     // The pattern was checked when the rule was made (applyApproxSpec).
     llvm::Expected<llvm::GlobPattern> pattern =

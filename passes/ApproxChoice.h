@@ -49,6 +49,22 @@ std::optional<rt::Approximation> modelForm(const Op &op);
 /// what \p opts choose for its kind and ONNX node.
 rt::Approximation approxOf(const Op &op, const CompileOptions &opts);
 
+/// The same for attention head \p head of a softmax op (-1: rules with
+/// heads do not apply).
+rt::Approximation approxOfHead(const Op &op, const CompileOptions &opts,
+                               int64_t head);
+
+/// The heads of a softmax op whose input is [batch, heads, queries, keys]
+/// with the softmax over the last axis (each head's rows are its own, so
+/// heads can run different approximations); none otherwise.
+std::optional<int64_t> softmaxHeads(const Op &op);
+
+/// One approximation per head of the softmax \p op when a head-scoped
+/// rule (KIND=NAME@GLOB#HEADS) matches its node; empty when none does
+/// (every head then gets approxOf(op)).
+std::vector<rt::Approximation> headApproxes(const Op &op,
+                                            const CompileOptions &opts);
+
 /// Applies \p spec (the --approx value) to \p opts: a preset replaces the
 /// preset and every choice; KIND=NAME then overrides one kind, and
 /// KIND=NAME@GLOB the ops of that kind whose ONNX node matches GLOB (the

@@ -37,17 +37,24 @@ struct CompileOptions {
   std::map<rt::ApproxKind, rt::Approximation> approx;
   /// --approx KIND=NAME@GLOB: the approximation of the ops of one kind
   /// whose ONNX node name matches a glob; a later rule wins over an
-  /// earlier one and over the kind-wide choice.
+  /// earlier one and over the kind-wide choice. KIND=NAME@GLOB#HEADS
+  /// (softmax only) chooses for attention heads FIRST..LAST of the
+  /// matching ops (passes/SplitHeads.cpp).
   struct NodeRule {
     rt::ApproxKind kind;
     rt::Approximation approx;
-    std::string glob; ///< llvm::GlobPattern syntax: * ? [a-z] \.
+    std::string glob;             ///< llvm::GlobPattern syntax: * ? [a-z] \.
+    int headLo = -1, headHi = -1; ///< Inclusive; -1: every head.
+    bool hasHeads() const { return headLo >= 0; }
+    /// GLOB, or GLOB#FIRST-LAST: the rule's scope as --approx writes it.
+    std::string scope() const;
   };
   std::vector<NodeRule> nodeRules;
   /// The approximation lowering uses for an op of \p kind whose ONNX node
-  /// is \p node (empty: the kind-wide choice).
-  rt::Approximation approxFor(rt::ApproxKind kind,
-                              llvm::StringRef node = {}) const;
+  /// is \p node (empty: the kind-wide choice), for its attention head
+  /// \p head (-1: rules with heads do not apply).
+  rt::Approximation approxFor(rt::ApproxKind kind, llvm::StringRef node = {},
+                              int64_t head = -1) const;
   /// Every approximation some op of \p kind may get: the kind-wide choice
   /// and those of the node rules.
   std::vector<rt::Approximation> approxChoices(rt::ApproxKind kind) const;

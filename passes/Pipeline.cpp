@@ -4,6 +4,8 @@
 // lower_impl, SPU's buildPipeline):
 //
 //   canonicalize        fold what the frontend left constant
+//   split-heads         a softmax per run of heads with one approximation
+//                       (--approx softmax=NAME@GLOB#HEADS)
 //   infer-visibility    weights P0, inputs P1, everything else derived
 //   lower-to-protocols  protocols, approximations, fixed point, truncations
 //   fold-score-scale    attention's 1/sqrt(d) into the query weights' scale
@@ -29,7 +31,8 @@ using namespace mpc;
 
 std::string mpc::defaultPipeline(const CompileOptions &opts) {
   std::string p =
-      "canonicalize,infer-visibility,lower-to-protocols,fold-score-scale,";
+      "canonicalize,split-heads,infer-visibility,lower-to-protocols,"
+      "fold-score-scale,";
   // Only a GeLU that compares has an opening its input's truncation can
   // share (rt::geluCompares); the pass leaves the others alone.
   if (llvm::any_of(opts.approxChoices(rt::ApproxKind::Gelu), rt::geluCompares))

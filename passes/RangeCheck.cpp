@@ -139,6 +139,33 @@ mpc::checkRanges(const Graph &g,
   return checkRangesOnBatches(g, llvm::ArrayRef(inputs), opts);
 }
 
+/// The heads of \p x ([batch, heads, queries, keys]) whose choice in
+/// \p perHead is \p a, in order.
+static HostTensor headsOf(const HostTensor &x,
+                          llvm::ArrayRef<rt::Approximation> perHead,
+                          rt::Approximation a) {
+  int64_t batch = x.shape[0], heads = x.shape[1];
+  int64_t block = x.shape[2] * x.shape[3];
+  std::vector<double> v;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t h = 0; h < heads; ++h)
+      if (perHead[h] == a)
+        v.insert(v.end(), x.f.begin() + (b * heads + h) * block,
+                 x.f.begin() + (b * heads + h + 1) * block);
+  int64_t n = int64_t(v.size()) / std::max<int64_t>(batch * block, 1);
+  return HostTensor::floats({batch, n, x.shape[2], x.shape[3]}, std::move(v));
+}
+
+/// "1, 2" for the heads whose choice is \p a.
+static std::string headList(llvm::ArrayRef<rt::Approximation> perHead,
+                            rt::Approximation a) {
+  std::string s;
+  for (size_t h = 0; h < perHead.size(); ++h)
+    if (perHead[h] == a)
+      s += (s.empty() ? "" : ", ") + std::to_string(h);
+  return s;
+}
+
 llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     const Graph &g, llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
     const CompileOptions &opts, ConstantCache *constants) {
@@ -146,7 +173,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
   // The values each op with a chosen entry saw, over all batches, in the
   // order the ops first ran.
   std::vector<DomainObservation> domainSeen;
-  std::map<const Op *, size_t> domainIndex;
+  std::map<std::pair<const Op *, rt::Approximation>, size_t> domainIndex;
   std::vector<RangeObservation> seen;
   // One observation per (kind, op), the largest over all batches.
   std::map<std::pair<std::string, const Op *>, size_t> seenIndex;
@@ -186,13 +213,29 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     }
     std::optional<rt::ApproxKind> approxKind = approxKindOf(op);
     if (approxKind && !modelForm(op)) {
-      rt::Approximation a = approxOf(op, opts);
-      ApproxDomain d = approxDomain(a);
-      auto [lo, hi] = approxValuesSeen(op, a, *args[0]);
-      if (a != rt::defaultApprox(*approxKind)) {
-        auto [it, first] = domainIndex.emplace(&op, domainSeen.size());
+      // Each entry the op runs, on the inputs it runs on: per head where
+      // the options choose per head (its heads' rows of [b, h, q, k]).
+      std::vector<rt::Approximation> perHead = headApproxes(op, opts);
+      std::vector<rt::Approximation> entries =
+          perHead.empty() ? std::vector{approxOf(op, opts)} : perHead;
+      std::sort(entries.begin(), entries.end());
+      entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+      for (rt::Approximation a : entries) {
+        if (a == rt::defaultApprox(*approxKind))
+          continue;
+        std::string node = nodeOf(op);
+        HostTensor heads;
+        const HostTensor *in = args[0];
+        if (!perHead.empty()) {
+          heads = headsOf(*in, perHead, a);
+          in = &heads;
+          node += " (heads " + headList(perHead, a) + ")";
+        }
+        auto [lo, hi] = approxValuesSeen(op, a, *in);
+        auto [it, first] =
+            domainIndex.emplace(std::pair(&op, a), domainSeen.size());
         if (first) {
-          domainSeen.push_back({d, nodeOf(op), lo, hi});
+          domainSeen.push_back({approxDomain(a), node, lo, hi});
         } else {
           DomainObservation &o = domainSeen[it->second];
           o.seenLo = std::min(o.seenLo, lo);

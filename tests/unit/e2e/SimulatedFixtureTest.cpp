@@ -96,3 +96,65 @@ TEST_CASE("the simulated secure run predicts the secure logits per preset",
   }
   CHECK(compared >= 3);
 }
+
+TEST_CASE("per-head softmax choices run as their simulation predicts",
+          "[e2e][simulation]") {
+  // MPCViT's heterogeneous attention on the fixture (4 heads a layer):
+  // scaling attention on heads 1-2 of layer 1, PUMA's softmax on head 0 of
+  // layer 0, every other head exact (passes/SplitHeads.cpp). The attention
+  // mask is all ones, so scaling (x/n, no mask bias to cancel) is well
+  // posed. The secure run must be the simulation of exactly those choices:
+  // close to it (1e-3, as the presets), and far from the simulations of
+  // the layer-wide choices the head rules refine.
+  std::string dir = std::string(MPCC_FIXTURES_DIR) + "/bert_17_erf_mask_static";
+  auto in = fixtureInputs(dir);
+  HostTensor &mask = in.at("attention_mask");
+  std::fill(mask.i.begin(), mask.i.end(), 1);
+  ImportOptions iopts;
+  for (auto &[name, t] : in)
+    iopts.inputShapes[name] = t.shape;
+  auto g = importOnnxFile(dir + "/model.onnx", iopts);
+  if (!g)
+    FAIL(llvm::toString(g.takeError()));
+  auto simulate = [&](const std::string &spec) {
+    CompileOptions o;
+    if (llvm::Error e = applyApproxSpec(spec, o))
+      FAIL(llvm::toString(std::move(e)));
+    ApproxSimulator sim(o);
+    auto out = interpretGraph(**g, in, {}, &sim);
+    if (!out)
+      FAIL(llvm::toString(out.takeError()));
+    return out->front();
+  };
+  const std::string perHead =
+      "softmax=scaling@*/layer.1/*#1-2,softmax=puma@*/layer.0/*#0";
+  // Simulated before compiling: lowering rewrites the graph.
+  HostTensor simPerHead = simulate(perHead), simExact = simulate("accurate"),
+             simLayer = simulate("softmax=scaling@*/layer.1/*");
+  CompileOptions copts;
+  REQUIRE(!llvm::errorToBool(applyApproxSpec(perHead, copts)));
+  REQUIRE(!llvm::errorToBool(checkNodeRules(**g, copts)));
+  auto emitted = compileGraph(**g, copts, "fixture");
+  if (!emitted)
+    FAIL(llvm::toString(emitted.takeError()));
+  auto plan = rt::loadPlan(emitted->plan, "fixture");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  auto secure = rt::runInProcess(*plan, emitted->weights, in, {});
+  if (!secure)
+    FAIL(llvm::toString(secure.takeError()));
+  const HostTensor &got = secure->outputs.begin()->second;
+
+  double simErr = maxAbsDiff(simPerHead, got);
+  double exactErr = maxAbsDiff(simExact, got);
+  double layerErr = maxAbsDiff(simLayer, got);
+  WARN("per-head choices: simulated vs secure "
+       << simErr << "; the accurate model " << exactErr
+       << ", layer 1 all scaling " << layerErr);
+  CHECK(simErr <= 1e-3);
+  CHECK(exactErr >= 50 * simErr);
+  CHECK(layerErr >= 50 * simErr);
+  rt::Cost total = rt::planCost(*plan);
+  CHECK(secure->profile.onlineRounds == total.rounds);
+  CHECK(secure->profile.onlineBytes01 == total.bytes01);
+}

@@ -288,6 +288,28 @@ TEST_CASE("per-node approximation rules pick ops by ONNX node name; the "
   CHECK(choices == std::vector<Approximation>{Approximation::SoftmaxTwoQuad,
                                               Approximation::SoftmaxExact,
                                               Approximation::SoftmaxPuma});
+  // Head rules apply to their heads only, and over the node's rules.
+  CompileOptions heads;
+  REQUIRE(!applyApproxSpec("softmax=puma@/enc/layer.1/*,"
+                           "softmax=scaling@/enc/layer.1/*#2-3,"
+                           "softmax=crypten#5",
+                           heads));
+  const char *l1 = "/enc/layer.1/attn/Softmax";
+  CHECK(heads.approxFor(ApproxKind::Softmax, l1) == Approximation::SoftmaxPuma);
+  CHECK(heads.approxFor(ApproxKind::Softmax, l1, 1) ==
+        Approximation::SoftmaxPuma);
+  CHECK(heads.approxFor(ApproxKind::Softmax, l1, 2) ==
+        Approximation::SoftmaxScaling);
+  CHECK(heads.approxFor(ApproxKind::Softmax, l1, 3) ==
+        Approximation::SoftmaxScaling);
+  CHECK(heads.approxFor(ApproxKind::Softmax, l1, 5) ==
+        Approximation::SoftmaxCrypten);
+  CHECK(heads.approxFor(ApproxKind::Softmax, "/enc/layer.0/a/Softmax", 5) ==
+        Approximation::SoftmaxCrypten);
+  CHECK(heads.approxFor(ApproxKind::Softmax, "/enc/layer.0/a/Softmax", 4) ==
+        Approximation::SoftmaxExact);
+  CHECK(heads.nodeRules[1].scope() == "/enc/layer.1/*#2-3");
+  CHECK(heads.nodeRules[2].scope() == "*#5");
   // A preset replaces every earlier choice, rules included.
   REQUIRE(!applyApproxSpec("softmax=puma@*,accurate", o));
   CHECK(o.nodeRules.empty());
