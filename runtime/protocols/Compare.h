@@ -41,9 +41,10 @@
 // A wide tree (for small batches: a comparison per row) takes K in
 // (24, 48] in one level, ceil(K/6) leaves under one node of fan-in up to
 // 8, for a round fewer: the dealer gives all the node's mask products
-// (367 bits an element at fan-in 8, against 16 for fan-in 4).
+// (367 bits an element at fan-in 8, against 15 for fan-in 4).
 //
-// Rounds of the XOR-shared bit: 1 (K <= 6), 2 (K <= 24), 3 (K <= 63); one
+// Rounds of the XOR-shared bit (of its tree's K - skip bits, one level for
+// a wide tree up to 48): 1 (K <= 6), 2 (K <= 24), 3 (K <= 63); one
 // more for lessThanZero, relu, max per level, clip. Cost per element (n a
 // multiple of 64; otherwise each message rounds up to whole words, as the
 // *Cost functions say exactly):
@@ -105,7 +106,8 @@ SharedBits notBits(const Party &p, SharedBits a);
 struct TreeForm {
   int skip = 0;
   bool wide = false;
-  TreeForm(int skip = 0, bool wide = false) : skip(skip), wide(wide) {}
+  TreeForm() = default;
+  explicit TreeForm(int skip, bool wide = false) : skip(skip), wide(wide) {}
 };
 
 /// Material of one XOR-shared sign test over n elements at K bits.
@@ -119,7 +121,8 @@ struct LtzBitsMat {
 LtzBitsMat dealLessThanZeroBits(Corr &c, llvm::ArrayRef<int64_t> shape,
                                 int bits = kFullCompareBits,
                                 TreeForm form = {});
-/// XOR shares of [x < 0] for |x| < 2^bits, bits in [1, 63].
+/// XOR shares of [x < 0] for |x| < 2^bits, bits in [1, 63] (coarse with
+/// the material's skip: above).
 Proto<SharedBits> lessThanZeroBits(Party &p, RingTensor x, const LtzBitsMat &m,
                                    int bits = kFullCompareBits);
 Cost lessThanZeroBitsCost(int64_t n, int bits = kFullCompareBits,
@@ -139,7 +142,8 @@ LtzBitsMat dealLessThanZeroBitsKnown(Corr &c, llvm::ArrayRef<int64_t> shape,
 Proto<SharedBits> lessThanZeroBitsOfPublic(Party &p, std::vector<u64> c,
                                            Shape shape, const LtzBitsMat &m,
                                            int bits);
-/// Rounds: 0 (K <= 6), 1 (K <= 24), 2 (K <= 63); bytes: the tree's only.
+/// Rounds (the tree's, as above): 0 (K <= 6), 1 (K <= 24), 2 (K <= 63);
+/// bytes: the tree's only.
 Cost lessThanZeroBitsOfPublicCost(int64_t n, int bits, TreeForm form = {});
 
 /// Bit -> arithmetic: rho is a random bit (XOR and arithmetic shares).

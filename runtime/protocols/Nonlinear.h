@@ -265,20 +265,23 @@ Cost tanhCost(llvm::ArrayRef<int64_t> shape, const TanhParams &p);
 /// ring (a 0-bit truncation lifts only out of a narrow ring).
 constexpr int kSoftmaxMaxInputBits = kFullRingBits - 4;
 
-/// softmax.exact (default): m = max over the last axis, y = x - m,
-///   e = exp(y) set to 0 where y < clipBelow (the clip test runs in the
-///   same rounds as exp, the bit is applied by a local product; masked
-///   entries with bias -10000 are clipped, so exp's garbage there never
-///   escapes), s = sum e, q = 1/s by normalised Goldschmidt (s in [1, L]:
-///   the domain is set from the row length L; q is kept at frac + log2 L
-///   bits), out = e q. exp is b(y)^81 with the fitted quadratic base and
-///   four cubes (ExpParams, "exp.cubes"): 6 rounds and words per element
-///   where the second-order limit with 7 squarings ({7, 16, 0, 2}, still
-///   available) takes 9, and more accurate on long rows; error 2e-4
+/// softmax.exact (default): m = max over the last axis (coarse where
+///   that saves rounds: at most slack = 2^-4 below it; Compare.h), y = x -
+///   m - slack, e = exp(y) set to 0 where y < clipBelow (the clip test runs
+///   in the same rounds as exp, the bit is applied by a local product;
+///   masked entries with bias -10000 are clipped, so exp's garbage there
+///   never escapes), s = sum e, q = 1/s by normalised Goldschmidt (s in
+///   [e^-slack, L]: the domain is set from the row length L; q is kept at
+///   frac + log2 L bits), out = e q. exp is b(y)^81 with the fitted quadratic
+///   base and four cubes (ExpParams, "exp.cubes"): 6 rounds and words per
+///   element where the second-order limit with 7 squarings ({7, 16, 0, 2},
+///   still available) takes 9, and more accurate on long rows; error 2e-4
 ///   ("softmax.exact"). Inputs: |x| < 2^inputBits / 2^frac.
 ///   Rounds: max + (exp.order + exp.iters) + (C' + 3 + recip.iters) + 1
 ///   with C' the comparison rounds at log2(L) + frac + 2 bits (2 for
-///   L < 256): max + 6 + 7 + 1 with defaults.
+///   L < 256, coarse: Reciprocal.cpp normCompareSkip): max + 6 + 7 + 1
+///   with defaults; max is 3 rounds a level at frac 16, range 15 (4 with
+///   exact truncations).
 /// softmax.puma: the same with PUMA's exp (1 + x/256)^256 (exp ignored):
 ///   error 4e-3 ("softmax.puma").
 /// softmax.crypten: as softmax.puma with CrypTen's Newton reciprocal of the
@@ -363,8 +366,9 @@ double softmaxMaskBias(int rangeBits);
 /// Inputs: |x - mean| < 2^inputBits. rsqrt(var + eps) is kept at
 /// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + C' (the
 /// comparison tree at log2(d) + maxBits + frac + 1 bits, against the
-/// variance's mask: no opening of its own) + 1 (bits) + 2 + 2 rsqrt.iters
-/// + 1 (output) = 10 with defaults; the private gain's truncation (1
+/// variance's mask: no opening of its own; one wide level up to 48 bits,
+/// Compare.h) + 1 (bits) + 2 + 2 rsqrt.iters + 1 (output) = 9 with
+/// defaults; the private gain's truncation (1
 /// round) runs alongside the variance and rsqrt.
 /// The rsqrt entry layernorm entry \p a runs.
 Approximation layerNormRsqrt(Approximation a);

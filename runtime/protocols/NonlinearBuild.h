@@ -128,8 +128,9 @@ int normCompareBits(int frac, int hi);
 /// The comparison's skip (a coarse test, Compare.h): the bits that bring
 /// its tree to 24 bits, a round shorter, where that blurs each threshold
 /// by at most 2^-10 of the smallest, 2^(lo+1) (softmax's row sums: 25 bits
-/// at rows of 128, skip 1); else 0. A value just below a threshold then
-/// normalises to just below 1, which the iterations take as well. None
+/// at rows of 128, skip 1); else 0. A value just below a threshold 2^j
+/// may then take the bucket from 2^j and normalise to just below its lower
+/// end (1/2), from where the iterations converge as well. None
 /// with \p exact: which bucket a blurred value takes depends on the mask,
 /// and exact truncations promise the same result on every run.
 int normCompareSkip(int frac, int lo, int hi, bool exact);
@@ -209,7 +210,8 @@ bool normalizes(Approximation a);
 /// The exp softmax runs (its entry's, or the parameters'), at p.frac.
 ExpParams softmaxExp(const SoftmaxParams &p);
 /// The reciprocal softmax takes of its row sums (rows of \p len): its
-/// entry's, on [1, len] for the entries with exp, on p.recip's domain for
+/// entry's, on [e^-slack, len] for the entries with exp (slack the coarse
+/// max's, Compare.h), on p.recip's domain for
 /// the quadratic.
 ReciprocalParams softmaxRecip(const SoftmaxParams &p, int64_t len);
 /// k of the deflation 2^k of the row sums (rows of \p len) for the entries

@@ -375,9 +375,9 @@ Cost normProgramCost(const NormProgram &np, int cmpBits) {
   if (T == 0)
     return c.then(fx::stagesCost(pg, 0, pg.numStages()));
   Cost head = fx::stagesCost(pg, 0, np.split);
-  head.alongside(
-      lessThanZeroBitsCost(int64_t(T) * pg.n, cmpBits,
-                           normCompareSkip(np.frac, np.lo, np.hi, np.exact)));
+  head.alongside(lessThanZeroBitsCost(
+      int64_t(T) * pg.n, cmpBits,
+      TreeForm(normCompareSkip(np.frac, np.lo, np.hi, np.exact))));
   c.then(head);
   c.then(fx::stagesCost(pg, np.split, pg.numStages()));
   return c;
@@ -411,9 +411,9 @@ void dealNorm(Corr &c, const NormProgram &np, int64_t n, int cmpBits,
               fx::Mat &prog, LtzBitsMat &cmp) {
   prog = fx::dealProgram(c, np.prog);
   if (!np.bitInputs.empty())
-    cmp =
-        dealLessThanZeroBits(c, {int64_t(np.bitInputs.size()) * n}, cmpBits,
-                             normCompareSkip(np.frac, np.lo, np.hi, np.exact));
+    cmp = dealLessThanZeroBits(
+        c, {int64_t(np.bitInputs.size()) * n}, cmpBits,
+        TreeForm(normCompareSkip(np.frac, np.lo, np.hi, np.exact)));
 }
 
 } // namespace nl
@@ -524,8 +524,9 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
                             });
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds =
-      int(lessThanZeroBitsCost(int64_t(T) * n, reciprocalCompareBits(p),
-                               normCompareSkip(f, p.minExp, p.maxBits, p.exact))
+      int(lessThanZeroBitsCost(
+              int64_t(T) * n, reciprocalCompareBits(p),
+              TreeForm(normCompareSkip(f, p.minExp, p.maxBits, p.exact)))
               .rounds);
   return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
@@ -588,8 +589,9 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
                             });
   int T = numThresholds(p.minExp, p.maxBits);
   int rounds =
-      int(lessThanZeroBitsCost(int64_t(T) * n, rsqrtCompareBits(p),
-                               normCompareSkip(f, p.minExp, p.maxBits, p.exact))
+      int(lessThanZeroBitsCost(
+              int64_t(T) * n, rsqrtCompareBits(p),
+              TreeForm(normCompareSkip(f, p.minExp, p.maxBits, p.exact)))
               .rounds);
   return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
                           [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {

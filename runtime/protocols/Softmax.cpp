@@ -1,21 +1,22 @@
 //===- runtime/protocols/Softmax.cpp - Softmax, last axis -----------------===//
 //
-// "exact" and "puma": m = a coarse max (Compare.h: an entry of the row at
-// most 2^-4 below its max, a round shorter per level; softmax is the same
-// for any shift), y = x - m, then one program opens y and runs exp's
-// squarings while the clip test [y < clipBelow] runs in the same rounds
-// (from y's opening, against its mask: Compare.h,
-// lessThanZeroBitsOfPublic); the clip bit is opened premasked in a
-// squaring round, so e' = (1 - b) exp(y) is local. Masked entries (bias -10000)
-// have y far below -2^8, where exp's squarings overflow: that garbage is
-// multiplied by an exact 0. The row sums s are in [1, L e^(2^-4)] (the entry m
-// is gives e^0, none is above m by more than the slack), so the normalised
-// Goldschmidt reciprocal runs on buckets [1, 2^K) with 2^K above that. The last
-// program multiplies (1 - b) e q with q broadcast along the row: every factor
-// is already premasked, so it is one truncation round. "puma" uses PUMA's exp,
-// (1 + x/256)^256 (9 rounds); "exact" a fitted quadratic base raised to 81 by
-// four cubes (Exp.cpp): 6 rounds and words per element, ~10x more accurate on
-// rows of ~100.
+// "exact" and "puma": m = the row's max, coarse where that saves rounds
+// (Compare.h: an entry of the row at most slack = 2^-4 below its max, a
+// round shorter per level; exact with --exact-truncation), y = x - m -
+// slack <= 0 (softmax is the same for any shift), then one program opens y
+// and runs exp's squarings while the clip test [y < clipBelow] runs in the
+// same rounds (from y's opening, against its mask: Compare.h,
+// lessThanZeroBitsOfPublic); the clip bit is opened premasked in a squaring
+// round, so e' = (1 - b) exp(y) is local. Masked entries (bias -10000) have
+// y far below -2^8, where exp's squarings overflow: that garbage is
+// multiplied by an exact 0. The row sums s are in [e^-slack, L] (the entry
+// m is has y >= -slack), so the normalised Goldschmidt reciprocal runs on
+// buckets [1, 2^K) with 2^K > L, a sum below 1 taking the lowest. The last
+// program multiplies (1 - b) e q with q broadcast along the row: every
+// factor is already premasked, so it is one truncation round. "puma" uses
+// PUMA's exp, (1 + x/256)^256 (9 rounds); "exact" a fitted quadratic base
+// raised to 81 by four cubes (Exp.cpp): 6 rounds and words per element,
+// ~10x more accurate on rows of ~100.
 //
 // "2quad" (MPCFormer): (x + c)^2 (times a 0/1 mask) truncated in one round
 // after opening x, then the same reciprocal and product.
@@ -181,7 +182,8 @@ FirstProgram buildFirst(const Dims &d, const SoftmaxParams &p) {
     return fp;
   }
   fp.bitsIn = b.bitsInput();
-  // y = x - max is in (-2^(inputBits+1), 0] at the raw scale: premasked by
+  // y = x - m - slack is in (-2^(inputBits+1) - slack, 0] at the raw scale
+  // (slack < 2^frac, clipCompareBits = inputBits + 2 holds it): premasked by
   // a truncation of 0 bits in clipCompareBits + 1 bits (not a 64-bit
   // opening), whose two mask candidates agree on the clip test's bits.
   int ym = b.trunc(fp.in, 0, clipCompareBits(p) + 1);
@@ -309,13 +311,13 @@ ReciprocalParams nl::softmaxRecip(const SoftmaxParams &p, int64_t len) {
   if (form.recipIters)
     rp.iters = *form.recipIters;
   if (form.shape == SoftmaxForm::Exp) {
-    // The sums are in [1, len e^slack]: the entry the max kept contributes
-    // e^0, and no entry is more than the coarse max's slack above it.
+    // The sums are in [e^-slack, len]: y <= 0, and the entry the coarse
+    // max kept has y >= -slack (slack <= 2^-4: 0 for an exact max). A sum
+    // below 1 takes the lowest bucket, [1, 2), whose iterations converge
+    // from there as well.
     rp.minExp = 0;
-    double slack =
-        std::ldexp(double(maxSlack({len}, softmaxMaxSkip(p, len))), -p.frac);
-    double top = double(std::max<int64_t>(len, 1)) * std::exp(slack);
-    rp.maxBits = int(std::floor(std::log2(top))) + 1;
+    rp.maxBits =
+        int(std::floor(std::log2(double(std::max<int64_t>(len, 1))))) + 1;
   }
   return rp;
 }
@@ -403,6 +405,11 @@ Proto<RingTensor> softmax(Party &p, RingTensor x, const SoftmaxParams &params,
       co_return st1.share[fp.out].reshaped(shape);
   } else {
     RingTensor mx = co_await maxLastAxis(p, x, m.max, params.inputBits);
+    // m + slack is at least the row's max (a coarse max is at most its
+    // slack below), so y = x - m - slack <= 0 stays in exp's domain.
+    if (p.id() == 0)
+      for (u64 &v : mx.vec())
+        v += u64(maxSlack({d.len}, m.max.skip));
     in = subBroadcast(x, mx).reshaped(Shape{d.n});
     fx::setArith(st1, fp.in, std::move(in));
     co_await fx::runStages(p, m.expProg, st1, 0, 1);
@@ -493,7 +500,10 @@ RingTensor simulateSoftmax(RingTensor x, const SoftmaxParams &params,
     if (isScaling(params))
       return s1.val[fp.out].reshaped(shape);
   } else {
-    // The max tree's comparisons are exact: the row max.
+    // The row max. A two-party run's coarse max (not with exact
+    // truncations) may keep an entry up to its slack lower, and subtracts
+    // the slack: a shift of y by at most 2^-4, which softmax's result sees
+    // only through exp's rounding (a few ulps).
     RingTensor xr = x.reshaped({d.rows, d.len}), mx(Shape{d.rows, 1});
     for (int64_t r = 0; r < d.rows; ++r) {
       i64 m = i64(xr[r * d.len]);

@@ -161,7 +161,7 @@ TEST_CASE("a coarse sign test blurs only the band just below zero",
       v.push_back(-1 - int64_t(rng() % uint64_t(band)));
     Cost measured;
     std::vector<int> b =
-        runLtzBits(v, c.bits, Link::Mem, &measured, rng, c.skip);
+        runLtzBits(v, c.bits, Link::Mem, &measured, rng, TreeForm(c.skip));
     int64_t errors = 0, blurred = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       bool inBand = v[i] < 0 && v[i] >= -band;
@@ -175,12 +175,13 @@ TEST_CASE("a coarse sign test blurs only the band just below zero",
     // test is really coarse.
     CHECK(blurred > 0);
     requireTrafficMatches(
-        measured, lessThanZeroBitsCost(int64_t(v.size()), c.bits, c.skip));
+        measured,
+        lessThanZeroBitsCost(int64_t(v.size()), c.bits, TreeForm(c.skip)));
   }
   // A round fewer where the tree drops to 24 bits, and fewer bytes.
-  CHECK(lessThanZeroBitsCost(64, 33, 9).rounds == 2);
+  CHECK(lessThanZeroBitsCost(64, 33, TreeForm(9)).rounds == 2);
   CHECK(lessThanZeroBitsCost(64, 33).rounds == 3);
-  CHECK(lessThanZeroBitsCost(640, 33, 9).bytes01 <
+  CHECK(lessThanZeroBitsCost(640, 33, TreeForm(9)).bytes01 <
         lessThanZeroBitsCost(640, 33).bytes01);
 }
 
