@@ -82,6 +82,9 @@ struct VarProgram {
   std::shared_ptr<const fx::Program> prog;
   int s2 = -1, q = -1, rho = -1;
   std::vector<int> bitInputs;
+  /// Stages [1, split) run alongside the variance tests; the bits are
+  /// opened at split.
+  int split = 1;
 };
 
 int varCompareBits(const Dims &dm, const LayerNormParams &p) {
@@ -123,18 +126,30 @@ VarProgram buildVar(const Dims &dm, const LayerNormParams &p) {
     vp.bitInputs.push_back(b.bitsInput());
   vp.q = b.trunc(vp.s2, f);
   b.nextStage();
-  std::vector<int> bits;
-  for (int id : vp.bitInputs)
-    bits.push_back(b.openBits(id));
-  if (!bits.empty())
+  // On long rows the rsqrt runs per bucket (NonlinearBuild.h, Buckets)
+  // from stage 1, alongside the comparison of Q's opening, and the bits are
+  // opened at split; otherwise the comparison runs before stage 1 (split
+  // 1), which opens the bits.
+  Buckets bk;
+  if (!vp.bitInputs.empty() && rowsPerBucket(dm.len, lo, hi)) {
+    vp.split =
+        1 +
+        int(lessThanZeroBitsOfPublicCost(int64_t(vp.bitInputs.size()) * dm.rows,
+                                         varCompareBits(dm, p), kVarTree)
+                .rounds);
+    bk = bucketsOpenedAt(vp.bitInputs, vp.split);
+  } else if (!vp.bitInputs.empty()) {
+    for (int id : vp.bitInputs)
+      bk.bits.push_back(b.openBits(id));
     b.nextStage();
+  }
   // var + eps = Q/d + eps at scale f + fv, with c = (var + eps) t < 1.
   int ft = std::max(hi, 1);
   int fv = kSafeBits - f - ft;
   Expr x = Builder::mulConst(b.var(vp.q, f), 1.0 / double(dm.len), fv) +
            Builder::constant(p.eps, f + fv);
-  vp.rho = buildRsqrtNormalized(b, p.rsqrt.approx, x, bits, lo, hi,
-                                p.rsqrt.iters, f, rhoFrac(p));
+  vp.rho = buildRsqrtNormalized(b, p.rsqrt.approx, x, bk, lo, hi, p.rsqrt.iters,
+                                f, rhoFrac(p));
   vp.prog = b.finish();
   return vp;
 }
@@ -351,13 +366,18 @@ Proto<RingTensor> layerNorm(Party &p, RingTensor x,
       }
       // (Not a braced temporary inside co_await: GCC 12 rejects it.)
       Shape cmpShape(1, int64_t(T) * dm.rows);
-      SharedBits bits = co_await lessThanZeroBitsOfPublic(
-          q, std::move(in), std::move(cmpShape), m.cmp, cmpBits);
+      auto both = co_await whenBoth(
+          q,
+          [&](Party &r) { return fx::runStages(r, m.var, st2, 1, vp.split); },
+          [&](Party &r) {
+            return lessThanZeroBitsOfPublic(
+                r, std::move(in), std::move(cmpShape), m.cmp, cmpBits);
+          });
       for (int t = 0; t < T; ++t)
         fx::setBits(st2, vp.bitInputs[t],
-                    sliceBits(bits, t * dm.rows, dm.rows));
+                    sliceBits(both.second, t * dm.rows, dm.rows));
     }
-    co_await fx::runStages(q, m.var, st2, 1, m.var.prog->numStages());
+    co_await fx::runStages(q, m.var, st2, vp.split, m.var.prog->numStages());
     co_return 0;
   };
   if (params.affine == Affine::Private) {
@@ -404,11 +424,14 @@ Cost layerNormCost(llvm::ArrayRef<int64_t> shape, const LayerNormParams &p) {
   Cost c = fx::programCost(*cp.prog);
   Cost var = fx::materialCost(vg);
   var.then(fx::stagesCost(vg, 0, 1));
-  if (!vp.bitInputs.empty())
-    var.then(
+  if (!vp.bitInputs.empty()) {
+    Cost head = fx::stagesCost(vg, 1, vp.split);
+    head.alongside(
         lessThanZeroBitsOfPublicCost(int64_t(vp.bitInputs.size()) * dm.rows,
                                      varCompareBits(dm, p), kVarTree));
-  var.then(fx::stagesCost(vg, 1, vg.numStages()));
+    var.then(head);
+  }
+  var.then(fx::stagesCost(vg, vp.split, vg.numStages()));
   if (p.affine == Affine::Private) {
     Cost gain = fx::stagesCost(og, 0, op.split);
     gain.dealerBytes1 += 2 * wordBytes(uint64_t(dm.n)); // A_j B

@@ -277,11 +277,12 @@ constexpr int kSoftmaxMaxInputBits = kFullRingBits - 4;
 ///   element where the second-order limit with 7 squarings ({7, 16, 0, 2},
 ///   still available) takes 9, and more accurate on long rows; error 2e-4
 ///   ("softmax.exact"). Inputs: |x| < 2^inputBits / 2^frac.
-///   Rounds: max + (exp.order + exp.iters) + (C' + 3 + recip.iters) + 1
-///   with C' the comparison rounds at log2(L) + frac + 2 bits (2 for
-///   L < 256, coarse: Reciprocal.cpp normCompareSkip): max + 6 + 7 + 1
-///   with defaults; max is 3 rounds a level at frac 16, range 15 (4 with
-///   exact truncations).
+///   Rounds: max + (exp.order + exp.iters) + (1 + max(C' - 1, 0) + 2 +
+///   recip.iters) + 1 with C' the comparison rounds at log2(L) + frac + 2
+///   bits (2 for L < 256, coarse: Reciprocal.cpp normCompareSkip), which
+///   run alongside the reciprocal's lanes, one per bucket (NonlinearBuild.h,
+///   Buckets): max + 6 + 5 + 1 with defaults; max is 3 rounds a level at
+///   frac 16, range 15 (4 with exact truncations).
 /// softmax.puma: the same with PUMA's exp (1 + x/256)^256 (exp ignored):
 ///   error 4e-3 ("softmax.puma").
 /// softmax.crypten: as softmax.puma with CrypTen's Newton reciprocal of the
@@ -364,11 +365,12 @@ double softmaxMaskBias(int rangeBits);
 /// comparison; layernorm.crypten takes 19 rounds, domain of
 /// var + eps about [0.1, 100].
 /// Inputs: |x - mean| < 2^inputBits. rsqrt(var + eps) is kept at
-/// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + C' (the
-/// comparison tree at log2(d) + maxBits + frac + 1 bits, against the
-/// variance's mask: no opening of its own; one wide level up to 48 bits,
-/// Compare.h) + 1 (bits) + 2 + 2 rsqrt.iters + 1 (output) = 9 with
-/// defaults; the private gain's truncation (1
+/// frac + maxBits/2 bits. Rounds: 1 (centre) + 1 (variance) + 2 + 2
+/// rsqrt.iters (the rsqrt, one lane per bucket, NonlinearBuild.h Buckets,
+/// alongside the comparison tree at log2(d) + maxBits + frac + 1 bits,
+/// against the variance's mask: no opening of its own; one wide level up
+/// to 48 bits, Compare.h; the bits are opened in the rsqrt's second
+/// stage) + 1 (output) = 7 with defaults; the private gain's truncation (1
 /// round) runs alongside the variance and rsqrt.
 /// The rsqrt entry layernorm entry \p a runs.
 Approximation layerNormRsqrt(Approximation a);

@@ -80,19 +80,49 @@ int expBaseScale(const ExpParams &p);
 /// bucket: one encoded coefficient each).
 Expr bucketSum(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
                const std::function<double(int)> &coef, int fc);
+/// [bucket k] (bits as for bucketSum) at scale 0.
+Expr bucketIndicator(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
+                     int k);
 /// Thresholds of the normalisation comparisons: hi - lo - 1.
 inline int numThresholds(int lo, int hi) { return hi - lo - 1; }
 
+/// Where a normalised body (buildGoldschmidt, buildRsqrtNormalized) reads
+/// its input's bucket. Opened (bitsAt empty): the premasked threshold bits,
+/// usable now, and one lane whose factors are their bucket sums. Per
+/// bucket: one lane per bucket from the start, each with constant factors,
+/// and the input's own lane kept in the final truncation, by the bits that
+/// bitsAt opens then (it may add stages first): the comparison's rounds run
+/// alongside the lanes, two rounds fewer for hi - lo times the lanes'
+/// traffic, which pays where the inputs are rows (softmax's row sums,
+/// LayerNorm's variances), not elements. A lane of another bucket computes
+/// garbage (its normalised input is out of range) that the exact 0 of its
+/// indicator drops.
+struct Buckets {
+  std::vector<int> bits;
+  std::function<std::vector<int>(Builder &)> bitsAt;
+  bool perBucket() const { return bool(bitsAt); }
+};
+/// Per-bucket Buckets whose bits \p bitInputs are opened at stage \p
+/// split (so read from split + 1 on).
+Buckets bucketsOpenedAt(std::vector<int> bitInputs, int split);
+/// Whether rows of \p len normalise per bucket: when their hi - lo lanes
+/// are at most an eighth of the row, the lanes' traffic is a few percent
+/// of the op's for two rounds fewer (bert-base: softmax's 8 lanes on rows
+/// of 128, LayerNorm's 28 on rows of 768); on short rows it would not be.
+inline bool rowsPerBucket(int64_t len, int lo, int hi) {
+  return int64_t(hi - lo) * 8 <= len;
+}
+
 /// 1/x by normalised Goldschmidt; x an Expr at scale sx whose value is in
-/// [2^lo, 2^hi), bits as for bucketSum, usable now. Returns premasked 1/x at
+/// [2^lo, 2^hi), its bucket as \p bk says. Returns premasked 1/x at
 /// outFrac (>= frac; a finer scale keeps small results' relative precision).
-int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
-                     int lo, int hi, int iters, int frac, int outFrac);
+int buildGoldschmidt(Builder &b, const Expr &x, const Buckets &bk, int lo,
+                     int hi, int iters, int frac, int outFrac);
 /// 1/sqrt(x), normalised: likewise, by the normalising rsqrt entry \p a
 /// (its guess; iters Newton steps after it).
 int buildRsqrtNormalized(Builder &b, Approximation a, const Expr &x,
-                         llvm::ArrayRef<int> bits, int lo, int hi, int iters,
-                         int frac, int outFrac);
+                         const Buckets &bk, int lo, int hi, int iters, int frac,
+                         int outFrac);
 /// 1/y by SecFormer's Goldschmidt without an initial guess, for y in
 /// (0, 2): y an Expr over premasked values, usable now, at a scale s with
 /// 2 s + 2 < kSafeBits. \p iters rounds; a premasked result at frac, at
@@ -111,7 +141,8 @@ int buildRsqrtUnnormalized(Builder &b, Approximation a, int x, int iters,
 
 /// A program whose input x (arith) is opened in stage 0 while one batched
 /// comparison computes [x < 2^j] for j in (lo, hi); the bits are opened at
-/// stage `split` and body builds the rest.
+/// stage `split` and body builds the rest: from there (Buckets opened), or
+/// per bucket from stage 1, alongside the comparison.
 struct NormProgram {
   std::shared_ptr<const fx::Program> prog;
   int x = -1, out = -1, split = 0;
@@ -119,10 +150,11 @@ struct NormProgram {
   bool exact = false;         ///< Exact truncations (and no coarse comparison).
   std::vector<int> bitInputs; ///< One bits input per threshold.
 };
-/// (builder, premasked x, premasked threshold bits) -> premasked result.
-using NormBody = std::function<int(Builder &, int, llvm::ArrayRef<int>)>;
+/// (builder, premasked x, its bucket) -> premasked result.
+using NormBody = std::function<int(Builder &, int, const Buckets &)>;
 NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
-                             bool exact, const NormBody &body);
+                             bool exact, const NormBody &body,
+                             bool perBucket = false);
 /// The comparison width for x < 2^hi at frac.
 int normCompareBits(int frac, int hi);
 /// The comparison's skip (a coarse test, Compare.h): the bits that bring
@@ -143,9 +175,9 @@ Proto<int> runNormProgram(Party &p, const fx::Mat &m, const LtzBitsMat &cmp,
                           RingTensor cmpInput, int cmpBits);
 Cost normProgramCost(const NormProgram &np, int cmpBits);
 /// The reciprocal op's program (both methods); Goldschmidt's result at
-/// \p outFrac (default: p.frac).
+/// \p outFrac (default: p.frac), per bucket (Buckets) on request.
 NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
-                                   int outFrac = -1);
+                                   int outFrac = -1, bool perBucket = false);
 
 // --- Piecewise polynomials ---------------------------------------------------
 

@@ -74,6 +74,15 @@ template <size_t N> std::array<double, N> spuCentred(const double (&a)[N]) {
 
 Expr bucketSum(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
                const std::function<double(int)> &coef, int fc) {
+  Expr sum = Builder::constant(0, fc);
+  for (int k = lo; k < hi; ++k)
+    sum = sum +
+          Builder::mulConst(bucketIndicator(b, bits, lo, hi, k), coef(k), fc);
+  return sum;
+}
+
+Expr bucketIndicator(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
+                     int k) {
   assert(int(bits.size()) == numThresholds(lo, hi) && "one bit per threshold");
   // [bucket k] = b_(k+1) - b_k with b_lo = 0 and b_hi = 1.
   auto bit = [&](int j) {
@@ -83,106 +92,167 @@ Expr bucketSum(const Builder &b, llvm::ArrayRef<int> bits, int lo, int hi,
       return Builder::constant(1, 0);
     return b.var(bits[j - lo - 1], 0);
   };
-  Expr sum = Builder::constant(0, fc);
-  for (int k = lo; k < hi; ++k)
-    sum = sum + Builder::mulConst(bit(k + 1) - bit(k), coef(k), fc);
-  return sum;
+  return bit(k + 1) - bit(k);
 }
 
-int buildGoldschmidt(Builder &b, const Expr &x, llvm::ArrayRef<int> bits,
-                     int lo, int hi, int iters, int f, int outFrac) {
+namespace {
+
+/// The lanes a normalised body runs: one whose factors are bucket sums of
+/// the opened bits, or one per bucket with constant factors (Buckets).
+struct Lanes {
+  const Builder &b;
+  const Buckets &bk;
+  int lo, hi;
+
+  int size() const { return bk.perBucket() ? hi - lo : 1; }
+  /// sum_k coef(k) [bucket k] for lane \p l, at scale fc.
+  Expr factor(int l, const std::function<double(int)> &coef, int fc) const {
+    if (bk.perBucket())
+      return Builder::constant(coef(lo + l), fc);
+    return bucketSum(b, bk.bits, lo, hi, coef, fc);
+  }
+  /// The input's own lane of \p perLane: the one lane, or the sum of each
+  /// bucket's lane times its indicator (the bits opened by now).
+  Expr select(Builder &bd, const std::vector<Expr> &perLane) const {
+    if (!bk.perBucket())
+      return perLane[0];
+    std::vector<int> bits = bk.bitsAt(bd);
+    Expr sum = bucketIndicator(b, bits, lo, hi, lo) * perLane[0];
+    for (int l = 1; l < size(); ++l)
+      sum = sum + bucketIndicator(b, bits, lo, hi, lo + l) * perLane[l];
+    return sum;
+  }
+};
+
+} // namespace
+
+int buildGoldschmidt(Builder &b, const Expr &x, const Buckets &bk, int lo,
+                     int hi, int iters, int f, int outFrac) {
   assert(iters >= 1 && "Goldschmidt needs an iteration");
+  Lanes lanes{b, bk, lo, hi};
+  int n = lanes.size();
   int ft = std::max(hi, 1);
-  Expr t = bucketSum(
-      b, bits, lo, hi, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
-  Expr c = x * t;
-  assert(c.scale <= kSafeBits && "normalised input too fine");
-  int cm = b.trunc(b.local(c), c.scale - f);
+  auto tOf = [&](int l) {
+    return lanes.factor(
+        l, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
+  };
+  std::vector<Expr> t(n), e(n), r(n);
+  std::vector<int> cm(n);
+  for (int l = 0; l < n; ++l) {
+    t[l] = tOf(l);
+    Expr c = x * t[l];
+    assert(c.scale <= kSafeBits && "normalised input too fine");
+    cm[l] = b.trunc(b.local(c), c.scale - f);
+  }
   b.nextStage();
-  Expr cv = b.var(cm, f);
-  Expr w0 = Builder::constant(2.9142, f) - Builder::mulInt(cv, 2);
-  Expr e = Builder::constant(1, 2 * f) - cv * w0; // scale 2f
-  Expr r = w0;                                    // scale f
+  for (int l = 0; l < n; ++l) {
+    Expr cv = b.var(cm[l], f);
+    Expr w0 = Builder::constant(2.9142, f) - Builder::mulInt(cv, 2);
+    e[l] = Builder::constant(1, 2 * f) - cv * w0; // scale 2f
+    r[l] = w0;                                    // scale f
+  }
   bool rPending = false;
   for (int i = 1; i <= iters; ++i) {
-    int em = b.trunc(b.local(e), f);
-    int rm = rPending ? b.trunc(b.local(r), f) : -1;
+    std::vector<int> em(n), rm(n, -1);
+    for (int l = 0; l < n; ++l) {
+      em[l] = b.trunc(b.local(e[l]), f);
+      if (rPending)
+        rm[l] = b.trunc(b.local(r[l]), f);
+    }
     b.nextStage();
-    if (rPending)
-      r = b.var(rm, f);
-    Expr ev = b.var(em, f);
-    Expr rn = r * (Builder::constant(1, f) + ev);
-    if (i < iters)
-      e = ev * ev;
-    r = rn;
+    for (int l = 0; l < n; ++l) {
+      if (rPending)
+        r[l] = b.var(rm[l], f);
+      Expr ev = b.var(em[l], f);
+      Expr rn = r[l] * (Builder::constant(1, f) + ev);
+      if (i < iters)
+        e[l] = ev * ev;
+      r[l] = rn;
+    }
     rPending = true;
   }
   // r is 1/c at scale 2f; 1/x = r t.
-  int out;
+  std::vector<Expr> rt(n);
   if (-lo + 2 * f + ft <= kSafeBits - 1) {
-    Expr rt = r * t;
-    assert(rt.scale > outFrac && "output scale too fine");
-    out = b.trunc(b.local(rt), rt.scale - outFrac);
-    b.nextStage();
+    for (int l = 0; l < n; ++l)
+      rt[l] = r[l] * t[l];
   } else {
-    int rm = b.trunc(b.local(r), f);
+    std::vector<int> rm(n);
+    for (int l = 0; l < n; ++l)
+      rm[l] = b.trunc(b.local(r[l]), f);
     b.nextStage();
-    Expr rt = b.var(rm, f) * t;
-    assert(rt.scale > outFrac && "output scale too fine");
-    out = b.trunc(b.local(rt), rt.scale - outFrac);
-    b.nextStage();
+    for (int l = 0; l < n; ++l)
+      rt[l] = b.var(rm[l], f) * t[l];
   }
-  return out;
+  Expr out = lanes.select(b, rt);
+  assert(out.scale > outFrac && "output scale too fine");
+  int id = b.trunc(b.local(out), out.scale - outFrac);
+  b.nextStage();
+  return id;
 }
 
 int buildRsqrtNormalized(Builder &b, Approximation a, const Expr &x,
-                         llvm::ArrayRef<int> bits, int lo, int hi, int iters,
-                         int f, int outFrac) {
+                         const Buckets &bk, int lo, int hi, int iters, int f,
+                         int outFrac) {
   bool spu = a == Approximation::RsqrtSpu;
   assert((iters >= 1 || a != Approximation::RsqrtNormalized) &&
          "the cubic guess needs a Newton step");
+  Lanes lanes{b, bk, lo, hi};
+  int n = lanes.size();
   int ft = std::max(hi, 1);
-  Expr t = bucketSum(
-      b, bits, lo, hi, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
-  Expr c = x * t;
-  assert(c.scale <= kSafeBits && "normalised input too fine");
-  int craw = b.local(c);
+  std::vector<Expr> c(n);
+  std::vector<int> craw(n);
+  for (int l = 0; l < n; ++l) {
+    c[l] = x * lanes.factor(
+                   l, [](int k) { return std::ldexp(1.0, -(k + 1)); }, ft);
+    assert(c[l].scale <= kSafeBits && "normalised input too fine");
+    craw[l] = b.local(c[l]);
+  }
+  auto sOf = [&](int l, int fs) {
+    return lanes.factor(
+        l, [](int k) { return std::pow(2.0, -(k + 1) / 2.0); }, fs);
+  };
   if (a == Approximation::RsqrtSpulow) {
     // SPU's quadratic times the un-normalising factor in one truncation,
     // in v = c - centre: c at 13 bits (half-ulp offset: < 6e-5), the
     // factor at 20 (2.4e-4 at its smallest, 2^-8).
     const int fq = std::min(f, 13), fsq = 20;
-    int cq = b.trunc(craw, c.scale - fq);
+    std::vector<int> cq(n);
+    for (int l = 0; l < n; ++l)
+      cq[l] = b.trunc(craw[l], c[l].scale - fq);
     b.nextStage();
-    Expr cv = b.var(cq, fq) -
-              Builder::constant(kSpuCentre - std::ldexp(1.0, -fq - 1), fq);
     std::array<double, 3> coef = spuCentred(kSpuRsqrtLow);
-    Expr s = bucketSum(
-        b, bits, lo, hi, [](int k) { return std::pow(2.0, -(k + 1) / 2.0); },
-        fsq);
     // |p| < 4 for c in [0, 1] (the lowest bucket's c may be below 0.5),
     // and s <= 2^(-(lo+1)/2): the scale that keeps p s in range.
     int scale = kSafeBits - 1 - log2Ceil(4 * std::pow(2.0, -(lo + 1) / 2.0));
-    Expr sum = Builder::constant(0, scale);
-    Expr power = s;
-    for (int k = 0; k < 3; ++k, power = power * cv)
-      sum = sum + Builder::mulConst(power, coef[k], scale - power.scale);
+    std::vector<Expr> sums(n);
+    for (int l = 0; l < n; ++l) {
+      Expr cv = b.var(cq[l], fq) -
+                Builder::constant(kSpuCentre - std::ldexp(1.0, -fq - 1), fq);
+      Expr sum = Builder::constant(0, scale);
+      Expr power = sOf(l, fsq);
+      for (int k = 0; k < 3; ++k, power = power * cv)
+        sum = sum + Builder::mulConst(power, coef[k], scale - power.scale);
+      sums[l] = sum;
+    }
+    Expr sum = lanes.select(b, sums);
     assert(sum.scale > outFrac && "output scale too fine");
     int out = b.trunc(b.local(sum), sum.scale - outFrac);
     b.nextStage();
     return out;
   }
   int fl = std::min(f, 13);
-  int cm = iters > 0 ? b.trunc(craw, c.scale - f) : -1;
-  int cl = b.trunc(craw, c.scale - fl);
+  std::vector<int> cm(n, -1), cl(n);
+  for (int l = 0; l < n; ++l) {
+    if (iters > 0)
+      cm[l] = b.trunc(craw[l], c[l].scale - f);
+    cl[l] = b.trunc(craw[l], c[l].scale - fl);
+  }
   b.nextStage();
 
   // y0 = p(c) on the coarse copy, coefficients as precise as fits. SPU's
   // quartic runs in v = c - centre; the coarse copy's floor is offset by
   // half its ulp, which halves the error it adds.
-  Expr clv = b.var(cl, fl);
-  if (spu)
-    clv = clv - Builder::constant(kSpuCentre - std::ldexp(1.0, -fl - 1), fl);
   std::array<double, 5> coef{};
   std::copy(std::begin(kRsqrtGuess), std::end(kRsqrtGuess), coef.begin());
   if (spu)
@@ -193,40 +263,57 @@ int buildRsqrtNormalized(Builder &b, Approximation a, const Expr &x,
   for (size_t k = 0; k < coef.size(); ++k)
     mag += std::fabs(coef[k]) * std::pow(vmax, double(k));
   int scale = kSafeBits - 1 - log2Ceil(mag);
-  Expr guess = Builder::constant(coef[0], scale);
-  Expr power = clv;
-  for (int k = 1; k < int(coef.size()); ++k, power = power * clv)
-    if (coef[k] != 0)
-      guess = guess + Builder::mulConst(power, coef[k], scale - power.scale);
-  int y = b.trunc(b.local(guess), scale - f);
+  std::vector<int> y(n);
+  for (int l = 0; l < n; ++l) {
+    Expr clv = b.var(cl[l], fl);
+    if (spu)
+      clv = clv - Builder::constant(kSpuCentre - std::ldexp(1.0, -fl - 1), fl);
+    Expr guess = Builder::constant(coef[0], scale);
+    Expr power = clv;
+    for (int k = 1; k < int(coef.size()); ++k, power = power * clv)
+      if (coef[k] != 0)
+        guess = guess + Builder::mulConst(power, coef[k], scale - power.scale);
+    y[l] = b.trunc(b.local(guess), scale - f);
+  }
   b.nextStage();
 
   int fs = std::min(30, kSafeBits - 2 - 2 * f - (std::max(0, -lo) + 1) / 2);
   assert(fs >= f && "rsqrt domain too wide for the un-normalising factor");
-  Expr s = bucketSum(
-      b, bits, lo, hi, [](int k) { return std::pow(2.0, -(k + 1) / 2.0); }, fs);
+  std::vector<Expr> ys(n);
   if (iters == 0) {
-    Expr ys = b.var(y, f) * s;
-    assert(ys.scale > outFrac && "output scale too fine");
-    int out = b.trunc(b.local(ys), ys.scale - outFrac);
+    for (int l = 0; l < n; ++l)
+      ys[l] = b.var(y[l], f) * sOf(l, fs);
+    Expr out = lanes.select(b, ys);
+    assert(out.scale > outFrac && "output scale too fine");
+    int id = b.trunc(b.local(out), out.scale - outFrac);
     b.nextStage();
-    return out;
+    return id;
   }
-  Expr cv = b.var(cm, f);
   int out = -1;
   for (int i = 1; i <= iters; ++i) {
-    Expr yv = b.var(y, f);
-    int q = b.trunc(b.local(cv * yv * yv), 2 * f);
+    std::vector<int> q(n);
+    for (int l = 0; l < n; ++l) {
+      Expr yv = b.var(y[l], f);
+      q[l] = b.trunc(b.local(b.var(cm[l], f) * yv * yv), 2 * f);
+    }
     b.nextStage();
-    // 2 y' = 3 y - y (c y^2), read at scale 2f + 1 as y'.
-    Expr yn = Builder::reinterpret(
-        Builder::alignTo(Builder::mulInt(yv, 3), 2 * f) - yv * b.var(q, f), 1);
+    std::vector<Expr> yn(n);
+    for (int l = 0; l < n; ++l) {
+      Expr yv = b.var(y[l], f);
+      // 2 y' = 3 y - y (c y^2), read at scale 2f + 1 as y'.
+      yn[l] = Builder::reinterpret(
+          Builder::alignTo(Builder::mulInt(yv, 3), 2 * f) - yv * b.var(q[l], f),
+          1);
+    }
     if (i == iters) {
-      Expr ys = yn * s;
-      assert(ys.scale > outFrac && "output scale too fine");
-      out = b.trunc(b.local(ys), ys.scale - outFrac);
+      for (int l = 0; l < n; ++l)
+        ys[l] = yn[l] * sOf(l, fs);
+      Expr sel = lanes.select(b, ys);
+      assert(sel.scale > outFrac && "output scale too fine");
+      out = b.trunc(b.local(sel), sel.scale - outFrac);
     } else {
-      y = b.trunc(b.local(yn), yn.scale - f);
+      for (int l = 0; l < n; ++l)
+        y[l] = b.trunc(b.local(yn[l]), yn[l].scale - f);
     }
     b.nextStage();
   }
@@ -297,8 +384,21 @@ int buildGoldschmidtNoGuess(Builder &b, Expr y, int iters, int f) {
 
 // --- Programs with a normalisation comparison --------------------------------
 
+Buckets bucketsOpenedAt(std::vector<int> bitInputs, int split) {
+  Buckets bk;
+  bk.bitsAt = [ids = std::move(bitInputs), split](Builder &b) {
+    while (b.stage() <= split)
+      b.nextStage();
+    std::vector<int> bits;
+    for (int id : ids)
+      bits.push_back(b.openBitsIn(id, split));
+    return bits;
+  };
+  return bk;
+}
+
 NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
-                             bool exact, const NormBody &body) {
+                             bool exact, const NormBody &body, bool perBucket) {
   Builder b(n, exact);
   NormProgram np;
   np.lo = lo, np.hi = hi, np.frac = frac, np.exact = exact;
@@ -308,14 +408,19 @@ NormProgram buildNormProgram(int64_t n, int frac, int lo, int hi, int cmpRounds,
     np.bitInputs.push_back(b.bitsInput());
   int xm = b.open(np.x);
   np.split = T > 0 ? std::max(cmpRounds, 1) : 1;
-  while (b.stage() < np.split)
+  Buckets bk;
+  if (perBucket && T > 0) {
     b.nextStage();
-  std::vector<int> bits;
-  for (int id : np.bitInputs)
-    bits.push_back(b.openBits(id));
-  if (T > 0)
-    b.nextStage();
-  np.out = body(b, xm, bits);
+    bk = bucketsOpenedAt(np.bitInputs, np.split);
+  } else {
+    while (b.stage() < np.split)
+      b.nextStage();
+    for (int id : np.bitInputs)
+      bk.bits.push_back(b.openBits(id));
+    if (T > 0)
+      b.nextStage();
+  }
+  np.out = body(b, xm, bk);
   np.prog = b.finish();
   return np;
 }
@@ -512,13 +617,13 @@ int rsqrtIters(Approximation a) { return normForm(a).iters; }
 namespace nl {
 
 NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
-                                   int outFrac) {
+                                   int outFrac, bool perBucket) {
   int f = p.frac;
   if (outFrac < 0)
     outFrac = f;
   if (!normalizes(p.approx))
     return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0, p.exact,
-                            [&](Builder &b, int xm, llvm::ArrayRef<int>) {
+                            [&](Builder &b, int xm, const Buckets &) {
                               return normForm(p.approx).build(b, xm, p.iters,
                                                               f);
                             });
@@ -528,12 +633,13 @@ NormProgram buildReciprocalProgram(int64_t n, const ReciprocalParams &p,
               int64_t(T) * n, reciprocalCompareBits(p),
               TreeForm(normCompareSkip(f, p.minExp, p.maxBits, p.exact)))
               .rounds);
-  return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
-                          [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
-                            return buildGoldschmidt(b, b.var(xm, f), bits,
-                                                    p.minExp, p.maxBits,
-                                                    p.iters, f, outFrac);
-                          });
+  return buildNormProgram(
+      n, f, p.minExp, p.maxBits, rounds, p.exact,
+      [&](Builder &b, int xm, const Buckets &bk) {
+        return buildGoldschmidt(b, b.var(xm, f), bk, p.minExp, p.maxBits,
+                                p.iters, f, outFrac);
+      },
+      perBucket);
 }
 
 } // namespace nl
@@ -583,7 +689,7 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
   int f = p.frac;
   if (!normalizes(p.approx))
     return buildNormProgram(n, f, p.maxBits - 1, p.maxBits, 0, p.exact,
-                            [&](Builder &b, int xm, llvm::ArrayRef<int>) {
+                            [&](Builder &b, int xm, const Buckets &) {
                               return normForm(p.approx).build(b, xm, p.iters,
                                                               f);
                             });
@@ -594,9 +700,9 @@ NormProgram buildRsqrtProgram(int64_t n, const RsqrtParams &p) {
               TreeForm(normCompareSkip(f, p.minExp, p.maxBits, p.exact)))
               .rounds);
   return buildNormProgram(n, f, p.minExp, p.maxBits, rounds, p.exact,
-                          [&](Builder &b, int xm, llvm::ArrayRef<int> bits) {
+                          [&](Builder &b, int xm, const Buckets &bk) {
                             return buildRsqrtNormalized(
-                                b, p.approx, b.var(xm, f), bits, p.minExp,
+                                b, p.approx, b.var(xm, f), bk, p.minExp,
                                 p.maxBits, p.iters, f, f);
                           });
 }

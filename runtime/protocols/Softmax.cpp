@@ -259,8 +259,11 @@ NormProgram buildDeflatedRecip(const Dims &d, const SoftmaxParams &p) {
 NormProgram rowRecipProgram(const Dims &d, const SoftmaxParams &p) {
   if (deflates(p))
     return buildDeflatedRecip(d, p);
-  return buildReciprocalProgram(d.rows, softmaxRecip(p, d.len),
-                                qFrac(p, d.len));
+  // Per bucket on long rows (NonlinearBuild.h, Buckets): the lanes save
+  // the two rounds that waited for the comparison.
+  ReciprocalParams rp = softmaxRecip(p, d.len);
+  return buildReciprocalProgram(d.rows, rp, qFrac(p, d.len),
+                                rowsPerBucket(d.len, rp.minExp, rp.maxBits));
 }
 
 /// Last program: value (premasked, [n]) times q (premasked, broadcast),

@@ -7,6 +7,7 @@
 // precision and traffic against the cost formulas.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/protocols/ApproxCost.h"
 #include "runtime/protocols/NonlinearBuild.h"
 #include "tests/unit/protocols/NonlinearTestUtil.h"
 
@@ -217,10 +218,12 @@ TEST_CASE("softmax.exact at the compiler's input bound takes the coarse max",
   CHECK(err <= approxInfo("softmax.exact")->maxAbsErr);
   Cost f = softmaxCost(shape, sp);
   requireTrafficMatches(r.measured, f);
-  // 7 levels of 3 rounds, then exp (6), the row sums' reciprocal (7: its
-  // comparison at 25 bits is coarse, skip 1) and the product.
+  // 7 levels of 3 rounds, then exp (6), the row sums' reciprocal (5: on
+  // rows of 128 its 8 lanes, one per bucket, run alongside the comparison,
+  // coarse at 25 bits, skip 1) and the product.
   CHECK(nl::normCompareSkip(16, 0, 8, false) == 1);
-  CHECK(f.rounds == 7 * 3 + 6 + 7 + 1);
+  CHECK(nl::rowsPerBucket(128, 0, 8));
+  CHECK(f.rounds == 7 * 3 + 6 + 5 + 1);
 }
 
 TEST_CASE("softmax.2quad with a 0/1 key mask", "[nonlinear][softmax]") {
@@ -462,6 +465,41 @@ TEST_CASE("LayerNorm with public and with no gamma/beta",
   // Centre, Q, the variance tests (one wide level), their bits, rsqrt,
   // the output.
   CHECK(f.rounds == 9);
+}
+
+TEST_CASE("LayerNorm on long rows runs its rsqrt per bucket, two rounds "
+          "fewer",
+          "[nonlinear][layernorm]") {
+  // Rows of 256: the rsqrt's 28 lanes (buckets 2^-12 .. 2^16) are at most
+  // an eighth of a row, so they run from the variance's opening alongside
+  // its tests (NonlinearBuild.h, Buckets); every entry that normalises.
+  auto form = GENERATE(as<std::string>(), "layernorm", "layernorm.puma",
+                       "layernorm.spulow");
+  const ApproxInfo *info = approxInfo(form);
+  REQUIRE(info);
+  Shape shape{1, 6, 256};
+  LnCase lc = lnInputs(6, 256, 44);
+  RingTensor gamma = encodeTensor(lc.gamma, {256}, 16);
+  RingTensor beta = encodeTensor(lc.beta, {256}, 16);
+  LayerNormParams lp =
+      std::get<LayerNormParams>(approxParams(info->id, 16, 15));
+  lp.affine = LayerNormParams::Public;
+  lp.eps = 1e-5;
+  REQUIRE(nl::rowsPerBucket(256, lp.rsqrt.minExp, lp.rsqrt.maxBits));
+  NlRun r = runNl(
+      lc.x, shape, 16, [&](Corr &c) { return dealLayerNorm(c, shape, lp); },
+      [&](Party &p, RingTensor x, const LayerNormMat &m) {
+        return layerNorm(p, std::move(x), lp, m, &gamma, &beta);
+      });
+  std::vector<double> g = decodeTensor(gamma, 16), b = decodeTensor(beta, 16);
+  double err = maxDiff(r.out, lnRef(r.in, 256, lp.eps, &g, &b));
+  WARN(form << " per bucket: max abs err " << err);
+  CHECK(err <= info->maxAbsErr);
+  Cost f = layerNormCost(shape, lp);
+  requireTrafficMatches(r.measured, f);
+  // Centre, Q, the rsqrt's stages (its tests and their bits alongside),
+  // the output: two fewer than on rows of 32 (9, 8 and 8).
+  CHECK(f.rounds == (form == "layernorm" ? 7u : 6u));
 }
 
 TEST_CASE("LayerNorm with an rsqrt that iterates on a fixed domain",
