@@ -25,6 +25,32 @@
 using namespace mpc;
 using namespace mpc::testing;
 
+namespace {
+
+/// The secure run of \p g compiled with \p copts (lowering rewrites \p g:
+/// simulate first): the plan run by both parties and the dealer
+/// in-process, and its predicted cost.
+struct SecureRun {
+  rt::InProcessResult result;
+  rt::Cost predicted;
+  const HostTensor &logits() const { return result.outputs.begin()->second; }
+};
+SecureRun runSecurely(Graph &g, const CompileOptions &copts,
+                      const std::map<std::string, HostTensor> &in) {
+  auto emitted = compileGraph(g, copts, "fixture");
+  if (!emitted)
+    FAIL(llvm::toString(emitted.takeError()));
+  auto plan = rt::loadPlan(emitted->plan, "fixture");
+  if (!plan)
+    FAIL(llvm::toString(plan.takeError()));
+  auto secure = rt::runInProcess(*plan, emitted->weights, in, {});
+  if (!secure)
+    FAIL(llvm::toString(secure.takeError()));
+  return {std::move(*secure), rt::planCost(*plan)};
+}
+
+} // namespace
+
 TEST_CASE("the simulated secure run predicts the secure logits per preset",
           "[e2e][simulation]") {
   // Measured (max abs logit difference, 8 runs): simulated vs secure
@@ -75,16 +101,8 @@ TEST_CASE("the simulated secure run predicts the secure logits per preset",
     if (!simOut)
       FAIL(llvm::toString(simOut.takeError()));
 
-    auto emitted = compileGraph(**g, copts, "fixture");
-    if (!emitted)
-      FAIL(llvm::toString(emitted.takeError()));
-    auto plan = rt::loadPlan(emitted->plan, "fixture");
-    if (!plan)
-      FAIL(llvm::toString(plan.takeError()));
-    auto secure = rt::runInProcess(*plan, emitted->weights, in, {});
-    if (!secure)
-      FAIL(llvm::toString(secure.takeError()));
-    const HostTensor &got = secure->outputs.begin()->second;
+    SecureRun secure = runSecurely(**g, copts, in);
+    const HostTensor &got = secure.logits();
 
     double simErr = maxAbsDiff(simOut->front(), got);
     double floatErr = maxAbsDiff(floatOut->front(), got);
@@ -134,16 +152,8 @@ TEST_CASE("per-head softmax choices run as their simulation predicts",
   CompileOptions copts;
   REQUIRE(!llvm::errorToBool(applyApproxSpec(perHead, copts)));
   REQUIRE(!llvm::errorToBool(checkNodeRules(**g, copts)));
-  auto emitted = compileGraph(**g, copts, "fixture");
-  if (!emitted)
-    FAIL(llvm::toString(emitted.takeError()));
-  auto plan = rt::loadPlan(emitted->plan, "fixture");
-  if (!plan)
-    FAIL(llvm::toString(plan.takeError()));
-  auto secure = rt::runInProcess(*plan, emitted->weights, in, {});
-  if (!secure)
-    FAIL(llvm::toString(secure.takeError()));
-  const HostTensor &got = secure->outputs.begin()->second;
+  SecureRun secure = runSecurely(**g, copts, in);
+  const HostTensor &got = secure.logits();
 
   double simErr = maxAbsDiff(simPerHead, got);
   double exactErr = maxAbsDiff(simExact, got);
@@ -154,7 +164,6 @@ TEST_CASE("per-head softmax choices run as their simulation predicts",
   CHECK(simErr <= 1e-3);
   CHECK(exactErr >= 50 * simErr);
   CHECK(layerErr >= 50 * simErr);
-  rt::Cost total = rt::planCost(*plan);
-  CHECK(secure->profile.onlineRounds == total.rounds);
-  CHECK(secure->profile.onlineBytes01 == total.bytes01);
+  CHECK(secure.result.profile.onlineRounds == secure.predicted.rounds);
+  CHECK(secure.result.profile.onlineBytes01 == secure.predicted.bytes01);
 }
