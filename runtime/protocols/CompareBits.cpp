@@ -29,6 +29,7 @@
 // monomial planes. Masks are PRG draws and cost nothing.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/Parallel.h"
 #include "runtime/protocols/BitPack.h"
 #include "runtime/protocols/Compare.h"
 #include "runtime/protocols/CompareImpl.h"
@@ -374,12 +375,16 @@ Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
   const RingTensor &dealt = m.dealt.mine(p.id());
 
   // Leaves from the tables: gt = T[v], eq = T[v-1] ^ T[v] (T[-1] = 1,
-  // T[2^w - 1] = 0) for the public group value v.
+  // T[2^w - 1] = 0) for the public group value v. Each element's tables
+  // are tableBits consecutive bits, so blocks of 64 elements (whole words
+  // of gt and eq) go to the pool's threads independently.
   int groups = int(plan.groupWidth.size());
   std::vector<u64> gt(int64_t(groups) * nw, 0), eq(int64_t(groups) * nw, 0);
-  {
-    BitReader rd(dealt.data(), dealt.size(), plan.tableStart(n));
-    for (int64_t i = 0; i < n; ++i) {
+  parallelRange(nw, 64, [&](int64_t qlo, int64_t qhi) {
+    int64_t lo = qlo * 64, end = std::min(n, qhi * 64);
+    BitReader rd(dealt.data(), dealt.size(),
+                 plan.tableStart(n) + uint64_t(lo) * plan.tableBits);
+    for (int64_t i = lo; i < end; ++i) {
       int64_t q = i / 64;
       int bit = int(i % 64);
       for (int j = 0; j < groups; ++j) {
@@ -393,7 +398,7 @@ Proto<SharedBits> detail::compareTree(Party &p, std::vector<u64> cpub,
           eq[j * nw + q] |= (((ext >> v) ^ hi) & 1) << bit;
       }
     }
-  }
+  });
 
   // Tree levels: one round each.
   for (const TreeLevel &level : plan.levels) {
