@@ -186,10 +186,12 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
                       "B P1->dealer, {} B dealer->P0\n",
                       p.onlineBytes1D, p.onlineBytesD0);
   // A party alone measures one of the dealer's links: party 0 the answers
-  // it receives, party 1 the keys it sends.
+  // it receives, party 1 the keys it sends; and only party 1 (or a merged
+  // profile) receives the dealer's material for party 1.
   bool dealerLinksMatch =
       predicted && (p.party == 0 || predicted->bytes1D == p.onlineBytes1D) &&
-      (p.party == 1 || predicted->bytesD0 == p.onlineBytesD0);
+      (p.party == 1 || predicted->bytesD0 == p.onlineBytesD0) &&
+      (p.party == 0 || predicted->dealerBytes1 == p.dealerBytes1);
   if (predicted)
     os << fmt::format("          predicted: {} rounds, {} B P0->P1, {} B "
                       "P1->P0, {} dealer bytes{}{}\n",
@@ -202,12 +204,14 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
                       predicted->rounds == p.onlineRounds &&
                               predicted->bytes01 == p.onlineBytes01 &&
                               predicted->bytes10 == p.onlineBytes10 &&
-                              predicted->dealerBytes1 == p.dealerBytes1 &&
                               dealerLinksMatch
                           ? " (measured = predicted)"
                           : " (MISMATCH)");
-  os << fmt::format("offline:  {:.3f} s, {} B dealer -> party 1\n",
-                    p.offlineSeconds, p.dealerBytes1);
+  if (p.party == 0) // party 0 draws its material from its dealer seed
+    os << fmt::format("offline:  {:.3f} s\n", p.offlineSeconds);
+  else
+    os << fmt::format("offline:  {:.3f} s, {} B dealer -> party 1\n",
+                      p.offlineSeconds, p.dealerBytes1);
   os << fmt::format("set-up:   {:.3f} s, {} round(s), {} B P0->P1 (W - B, "
                     "once per session)\n",
                     p.setupSeconds, p.setupRounds, p.setupBytes01);

@@ -9,6 +9,7 @@
 
 #include "runtime/plan/Executor.h"
 #include "runtime/plan/PlanReader.h"
+#include "runtime/plan/Profile.h"
 #include "runtime/plan/Weights.h"
 
 #include <catch2/catch.hpp>
@@ -203,7 +204,7 @@ inline void requireOk(Run3 &r) {
 }
 
 /// Each op's measured traffic equals its cost formula, on both parties;
-/// totals equal planCost and setupCost.
+/// totals equal planCost and setupCost, and printProfile says so.
 inline void requireProfileMatchesCost(const LoadedPlan &plan,
                                       const RunProfile &p) {
   INFO("party " << p.party);
@@ -231,6 +232,13 @@ inline void requireProfileMatchesCost(const LoadedPlan &plan,
     CHECK(p.onlineBytesD0 == total.bytesD0);
   CHECK(p.setupBytes01 == setup.setupBytes01);
   CHECK(p.setupRounds == setup.rounds);
+
+  // And the party's own table (mpc-run without --quiet) says so.
+  std::string table;
+  llvm::raw_string_ostream os(table);
+  printProfile(os, p, &total);
+  INFO(table);
+  CHECK_THAT(table, Catch::Matchers::Contains("(measured = predicted)"));
 }
 
 /// Encodes doubles at \p frac as a ring tensor.
