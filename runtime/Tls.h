@@ -155,9 +155,9 @@ private:
   /// After the handshake: records go to wire_ instead of the socket.
   llvm::Error bufferWrites();
   /// Sends what it can of wire_ without blocking; \p blocked when the
-  /// socket took less than all of it.
-  llvm::Error flushWire(bool &progress, bool &blocked, size_t sent,
-                        size_t total);
+  /// socket took less than all of it. \p total: the bytes of the send in
+  /// progress (for errors; 0 when none).
+  llvm::Error flushWire(bool &progress, bool &blocked, size_t total);
   std::unique_ptr<TcpChannel> tcp_;
   SSL *ssl_;
   std::vector<uint8_t> wire_; ///< Encrypted records not yet sent.

@@ -97,10 +97,17 @@ TlsChannel::~TlsChannel() {
     ERR_clear_error();
     SSL_shutdown(ssl_);
     bool progress = false, blocked = false;
-    llvm::consumeError(flushWire(progress, blocked, 0, 0));
+    llvm::consumeError(flushWire(progress, blocked, 0));
   }
   SSL_free(ssl_);
   ERR_clear_error();
+}
+
+/// How far a failed send got, for errors. Not "after 8 of 8 bytes": the
+/// plaintext count says what OpenSSL took, not what reached the peer,
+/// and reads as if nothing was missing.
+static std::string whileSending(size_t total) {
+  return fmt::format(" while {} bytes were being sent", total);
 }
 
 llvm::Error TlsChannel::sslError(int rc, llvm::StringRef doing, size_t done,
@@ -111,7 +118,10 @@ llvm::Error TlsChannel::sslError(int rc, llvm::StringRef doing, size_t done,
   int reason = ERR_GET_REASON(e);
   broken_ = err == SSL_ERROR_SYSCALL || err == SSL_ERROR_SSL;
   std::string progress =
-      total ? fmt::format(" after {} of {} bytes", done, total) : "";
+      !total ? ""
+      : doing == "sending to"
+          ? whileSending(total)
+          : fmt::format(" after {} of {} bytes", done, total);
   std::string closed =
       fmt::format("{} closed the connection{}", peerName_, progress);
   if (err == SSL_ERROR_ZERO_RETURN)
@@ -164,8 +174,7 @@ llvm::Error TlsChannel::bufferWrites() {
   return llvm::Error::success();
 }
 
-llvm::Error TlsChannel::flushWire(bool &progress, bool &blocked, size_t sent,
-                                  size_t total) {
+llvm::Error TlsChannel::flushWire(bool &progress, bool &blocked, size_t total) {
   while (wireAt_ < wire_.size()) {
     ssize_t n = ::send(tcp_->fd(), wire_.data() + wireAt_,
                        wire_.size() - wireAt_, MSG_NOSIGNAL);
@@ -181,8 +190,7 @@ llvm::Error TlsChannel::flushWire(bool &progress, bool &blocked, size_t sent,
       return llvm::Error::success();
     }
     broken_ = true;
-    std::string after =
-        total ? fmt::format(" after {} of {} bytes", sent, total) : "";
+    std::string after = total ? whileSending(total) : "";
     if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
       return mpc::error("{} closed the connection{}{}", peerName_,
                         errno == ECONNRESET ? " (reset)" : "", after);
@@ -225,7 +233,7 @@ TlsChannel::transfer(llvm::ArrayRef<uint8_t> out,
       sent += n;
       progress = true;
     }
-    if (auto e = flushWire(progress, blocked, sent, out.size()))
+    if (auto e = flushWire(progress, blocked, out.size()))
       return e;
     if (blocked)
       events |= POLLOUT;

@@ -5,7 +5,8 @@
 // sizes are public: party 1 runs deal() in its role, receiving each
 // correction straight into its tensor, reads exactly cost(op).dealerBytes1
 // bytes for the op and must consume them all (Corr::remainingInput); party
-// 0 runs deal() from its seed alone. A
+// 0 runs deal() from its seed alone. The dealer's part ends when party 1
+// has dealt the last request's last op (its heartbeats, Executor.h). A
 // mismatch between an op's cost formula and its material is a runtime bug
 // and is reported as one, naming the op, on whichever side sees it. The
 // parties exchange one heartbeat word per op dealt (see ExecutorImpl.h).
@@ -26,6 +27,33 @@ OpProfile mpc::rt::profileRow(const OpDesc &op) {
   r.step = op.step;
   return r;
 }
+
+namespace {
+
+/// The end of the dealer's part: party 1's offline heartbeats of the
+/// session's last request \p k, up to the plan's last op (Executor.h).
+llvm::Error awaitParty1Material(const LoadedPlan &plan, Channel &toP1,
+                                size_t k) {
+  u64 last = plan.ops.size();
+  for (u64 prev = ~u64(0); last != 0;) {
+    u64 beat = 0;
+    if (llvm::Error e = recvWords(toP1, {&beat, 1}))
+      return addContext(std::move(e),
+                        fmt::format("dealer: waiting for party 1 to receive "
+                                    "all of request {}'s material: ",
+                                    k + 1));
+    if (beat >= last || (prev != ~u64(0) && beat <= prev))
+      return mpc::error("dealer: party 1 is out of step in request {}'s "
+                        "offline phase (op {} after {})",
+                        k + 1, beat, prev);
+    if (beat + 1 == last)
+      break;
+    prev = beat;
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
 
 llvm::Error mpc::rt::runDealerSession(
     const LoadedPlan &plan, Channel &a, Channel &b, const RunOptions &opts,
@@ -94,7 +122,7 @@ llvm::Error mpc::rt::runDealerSession(
       if (llvm::Error e = done(k, std::move(prof)))
         return e;
     if (decision == kRequestLast)
-      return llvm::Error::success();
+      return awaitParty1Material(plan, toP1, k);
   }
 }
 
@@ -118,7 +146,8 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
                                   Session &session, Corr &corr, Channel &dealer,
                                   Channel &peer, OpRange ops,
                                   std::vector<std::any> &material,
-                                  RunProfile &prof, const RunOptions &opts) {
+                                  RunProfile &prof, const RunOptions &opts,
+                                  DealerBeats *dealerBeats) {
   auto t0 = Clock::now();
   for (size_t i = ops.first; i < ops.second; ++i) {
     const OpDesc &op = plan.ops[i];
@@ -159,6 +188,14 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
       return addContext(
           std::move(e),
           fmt::format("{}: offline {}: ", roleName(party), op.describe()));
+    if (dealerBeats &&
+        (size_t(op.index) + 1 == plan.ops.size() ||
+         Clock::now() - dealerBeats->last >= kDealerBeatInterval)) {
+      if (llvm::Error e = sendWords(dealer, {&beat, 1}))
+        return addContext(std::move(e),
+                          fmt::format("party 1: offline {}: ", op.describe()));
+      dealerBeats->last = Clock::now();
+    }
     if (opts.progress)
       opts.progress({"offline", size_t(op.index) + 1, plan.ops.size(),
                      prof.offlineSeconds + secondsSince(t0)});

@@ -193,6 +193,18 @@ llvm::Expected<RunProfile> runDealer(const LoadedPlan &plan, Channel &a,
 // by another. Only B, the weight mask, is the session's (W - B is sent
 // once), exactly as within one request, where every op reading a weight
 // uses the same B with fresh input masks.
+//
+// In the session's last request party 1 also tells the dealer how far its
+// offline phase got: the index of an op it has dealt, at most
+// kDealerBeatInterval apart, and always the plan's last op. The dealer,
+// done dealing, reads them up to the last op's, so it succeeds only once
+// party 1 holds all its material and fails, naming party 1, when that
+// link ends first (bytes sent may still sit in socket buffers when a party
+// dies); the words keep that wait alive however long the phase takes.
+
+/// The most time between two of party 1's offline heartbeats to the
+/// dealer (far below any sensible --timeout; a few words a second).
+constexpr std::chrono::milliseconds kDealerBeatInterval{100};
 
 /// Control words before each request (one ring word each).
 enum : uint64_t {

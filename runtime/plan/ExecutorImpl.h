@@ -52,11 +52,17 @@ using OpRange = std::pair<size_t, size_t>;
 /// finishes first waits for the other without its channel timing out
 /// however long the phase takes) and a barrier (the online steps that
 /// follow start together, so their timing excludes the other party's
-/// offline work).
+/// offline work). With \p dealerBeats (party 1, the session's last
+/// request) party 1 also sends the dealer its heartbeats (Executor.h,
+/// sessions).
+struct DealerBeats {
+  std::chrono::steady_clock::time_point last = {}; ///< The latest beat sent.
+};
 llvm::Error partyOffline(int party, const LoadedPlan &plan, Session &session,
                          Corr &corr, Channel &dealer, Channel &peer,
                          OpRange ops, std::vector<std::any> &material,
-                         RunProfile &prof, const RunOptions &opts);
+                         RunProfile &prof, const RunOptions &opts,
+                         DealerBeats *dealerBeats = nullptr);
 
 /// The embedding lookups of the plan (Lookups.cpp), party \p party's side,
 /// after the set-up and before the offline phase: fills Session::lookups

@@ -39,8 +39,10 @@
 
 namespace mpc::rt {
 
-/// The hello layout's version (independent of the plan format's).
-constexpr uint32_t kHelloVersion = 2;
+/// The version of the hello and of the messages that follow it between
+/// the roles (independent of the plan format's). 3: party 1 confirms to
+/// the dealer that it received its material (Executor.h, sessions).
+constexpr uint32_t kHelloVersion = 3;
 /// Bytes of an encoded hello.
 constexpr size_t kHelloBytes = 124;
 /// Hello::peerRole of a dealer that cannot know whom it talks to

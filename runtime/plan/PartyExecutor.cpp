@@ -182,14 +182,18 @@ llvm::Expected<PartyResult> PartyRun::request(size_t k, Corr &corr, bool last) {
   material_.assign(plan_.ops.size(), std::any());
   std::vector<StepRange> windows =
       materialWindows(plan_, opts_.materialWindowMiB);
-  for (auto [first, last] : windows) {
+  std::optional<DealerBeats> beats;
+  if (id_ == 1 && last)
+    beats.emplace();
+  for (auto [first, end] : windows) {
     OpRange ops{0, 0}; // a plan without steps still takes its inputs
-    if (first < last)
-      ops = {plan_.steps[first].first, plan_.steps[last - 1].second};
-    if (llvm::Error e = partyOffline(id_, plan_, session_, corr, dealer_, peer_,
-                                     ops, material_, prof_, opts_))
+    if (first < end)
+      ops = {plan_.steps[first].first, plan_.steps[end - 1].second};
+    if (llvm::Error e =
+            partyOffline(id_, plan_, session_, corr, dealer_, peer_, ops,
+                         material_, prof_, opts_, beats ? &*beats : nullptr))
       return e;
-    if (llvm::Error e = online({first, last}))
+    if (llvm::Error e = online({first, end}))
       return e;
   }
   if (opts_.revealToBoth)

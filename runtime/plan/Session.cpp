@@ -25,7 +25,9 @@ using namespace mpc::rt;
 
 namespace {
 
-constexpr char kHelloMagic[8] = {'M', 'P', 'C', 'C', 'R', 'U', 'N', '2'};
+static_assert(kHelloVersion < 10, "the magic's last byte is the digit");
+constexpr char kHelloMagic[8] = {'M', 'P', 'C', 'C',
+                                 'R', 'U', 'N', char('0' + kHelloVersion)};
 
 void putU32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; ++i)
@@ -71,11 +73,15 @@ llvm::Expected<Hello> mpc::rt::parseHello(llvm::ArrayRef<uint8_t> b) {
   if (std::memcmp(b.data(), kHelloMagic, 7) != 0)
     return mpc::error("not an mpc-run peer");
   const uint8_t *p = b.data();
-  uint32_t version = p[7] == kHelloMagic[7] ? getU32(p + 8) : 0;
+  // The magic's last byte is the version's digit (before version 2, the
+  // only version number there).
+  uint32_t version = p[7] == kHelloMagic[7]       ? getU32(p + 8)
+                     : p[7] >= '0' && p[7] <= '9' ? uint32_t(p[7] - '0')
+                                                  : uint32_t(p[7]);
   if (version != kHelloVersion)
     return mpc::error("the peer speaks hello version {}, this mpc-run {}: "
                       "run the same mpc-run version everywhere",
-                      version ? version : uint32_t(p[7]), kHelloVersion);
+                      version, kHelloVersion);
   if (uint32_t f = getU32(p + 12); f != kPlanFormatVersion)
     return mpc::error("the peer runs plan format version {}, this mpc-run {}",
                       f, kPlanFormatVersion);

@@ -93,8 +93,9 @@ TEST_CASE("a hello round-trips and malformed ones are refused",
     return x;
   };
   refused(with(0, 'X'), "not an mpc-run peer");
-  refused(with(7, '1'), "hello version 49"); // an mpc-run of before TLS
-  refused(with(8, 3), "hello version 3");
+  refused(with(7, '1'), "hello version 1"); // an mpc-run of before TLS
+  refused(with(7, '2'), "hello version 2"); // one of before kMaterialReceived
+  refused(with(8, 4), "hello version 4");
   refused(with(12, 9), "plan format version 9");
   refused(with(16, 3), "claims role 3");
   refused(with(17, 7), "names role 7");
