@@ -323,9 +323,16 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
         node, r.protocol, r.cost.rounds, mb(r.cost.bytes01), mb(r.cost.bytes10),
         mb(r.cost.dealerBytes0 + r.cost.dealerBytes1), r.seconds * 1e3);
   }
+  uint64_t rowRounds = 0;
+  for (const Row &r : rows)
+    rowRounds += r.cost.rounds;
   os << fmt::format("\nonline : {} rounds, {:.3f} MB P0->P1, {:.3f} MB P1->P0, "
                     "{:.3f} s predicted\n",
                     total.rounds, mb(total.bytes01), mb(total.bytes10), online);
+  if (rowRounds != total.rounds)
+    os << fmt::format("         (the rows' rounds add up to {}: ops of one "
+                      "step that open together share their rounds)\n",
+                      rowRounds);
   if (total.bytes1D || total.bytesD0)
     os << fmt::format("         embedding lookups, on the dealer's links: "
                       "{:.3f} MB P1->dealer (DPF keys), {:.3f} MB dealer->P0 "

@@ -255,7 +255,7 @@ def run(args, work):
         p99 = online[min(len(online) - 1, int(round(0.99 * (len(online) - 1))))]
         print(f"per-request online latency (server log): p50 "
               f"{statistics.median(online):.1f} ms, p99 {p99:.1f} ms")
-    ended = re.findall(r"session \d+ .*: ended after \d+ requests: (.*)", log)
+    ended = re.findall(r"session \d+ .*: ended after \d+ requests?: (.*)", log)
     check(len(ended) == 1, f"exactly one session failed (the killed client's), "
           f"not {len(ended)}: {ended}", failures)
     for name, proc in (("server", serve), ("dealer", dealer)):

@@ -9,6 +9,7 @@
 #include "ir/OpSchema.h"
 
 #include "ir/IR.h"
+#include "passes/RangeCheck.h"
 #include "runtime/protocols/ApproxCost.h"
 #include "runtime/protocols/Nonlinear.h"
 #include "support/Diag.h"
@@ -363,7 +364,10 @@ std::string mpc::approxMenu(bool withCost, const CompileOptions &opts) {
     s += fmt::format("  {:<12} {}\n", p.name, p.summary);
   if (withCost)
     s += fmt::format(
-        "Per kind: the input domain where the max error holds; cost on a row "
+        "Per kind: the input domain where the max error holds (LayerNorm: "
+        "the rows' variance + eps, the domain of its rsqrt; for entries "
+        "that need a trained model, the error is against their own formula, "
+        "not the function they replace); cost on a row "
         "of {} at --frac-bits {} and --range-bits {}: rounds, and bytes per "
         "element online (both directions) and from the dealer (both "
         "parties). A plan's own cost: `mpcc report`.\n",
@@ -371,7 +375,7 @@ std::string mpc::approxMenu(bool withCost, const CompileOptions &opts) {
   for (ApproxKind k : rt::perOpApproxKinds()) {
     std::string kind = rt::approxKindName(k).str() + "=NAME";
     if (withCost)
-      s += fmt::format("{:<14} {:<16} {:>9} {:>6} {:>7} {:>7}  {}\n", kind,
+      s += fmt::format("{:<14} {:<20} {:>9} {:>6} {:>7} {:>7}  {}\n", kind,
                        "domain", "max error", "rounds", "online", "dealer",
                        "source");
     else
@@ -379,11 +383,15 @@ std::string mpc::approxMenu(bool withCost, const CompileOptions &opts) {
     for (const rt::ApproxInfo *a : rt::approxesOf(k)) {
       std::string notes =
           std::string(a->isDefault ? ", default" : "") +
-          (a->needsTraining ? ", needs a model trained with it" : "");
+          (a->needsTraining ? ", needs a model trained with it (error "
+                              "against its own formula)"
+                            : "");
+      ApproxDomain d = approxDomain(a->id);
+      std::string domain = fmt::format("[{:.3g}, {:.3g}]", d.lo, d.hi);
       if (!withCost) {
-        s += fmt::format("  {:<12} [{:g}, {:g}], max error {:g}{} ({})\n",
-                         a->shortName, a->lo, a->hi, a->maxAbsErr, notes,
-                         a->source);
+        s +=
+            fmt::format("  {:<12} {} {}, max error {:g}{} ({})\n", a->shortName,
+                        d.what, domain, a->maxAbsErr, notes, a->source);
         continue;
       }
       rt::Cost c = rt::approxRowCost(a->id, opts.fracBits, opts.rangeBits);
@@ -400,9 +408,9 @@ std::string mpc::approxMenu(bool withCost, const CompileOptions &opts) {
                              double(p.dealerBytes0 + p.dealerBytes1) / row);
       }
       s += fmt::format(
-          "  {:<12} {:<16} {:>9.2g} {:>6} {:>7.0f} {:>7.0f}  {}{}\n",
-          a->shortName, fmt::format("[{:g}, {:g}]", a->lo, a->hi), a->maxAbsErr,
-          c.rounds, double(c.bytes01 + c.bytes10) / row,
+          "  {:<12} {:<20} {:>9.2g} {:>6} {:>7.0f} {:>7.0f}  {}{}\n",
+          a->shortName, domain, a->maxAbsErr, c.rounds,
+          double(c.bytes01 + c.bytes10) / row,
           double(c.dealerBytes0 + c.dealerBytes1) / row, a->source, notes);
     }
   }

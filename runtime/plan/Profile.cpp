@@ -181,6 +181,13 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
                     "P1->P0\n",
                     p.onlineSeconds, p.onlineRounds, p.onlineBytes01,
                     p.onlineBytes10);
+  uint64_t rowRounds = 0;
+  for (const OpProfile &o : p.ops)
+    rowRounds += o.rounds;
+  if (rowRounds != p.onlineRounds)
+    os << fmt::format("          (the rows' rounds add up to {}: ops of one "
+                      "step that open together share their rounds)\n",
+                      rowRounds);
   if (p.onlineBytes1D || p.onlineBytesD0)
     os << fmt::format("          embedding lookups on the dealer's links: {} "
                       "B P1->dealer, {} B dealer->P0\n",

@@ -389,7 +389,7 @@ mpc::rt::encodeInputs(const LoadedPlan &plan, int party,
   for (const plan::PlanInput &in : plan.proto->inputs())
     if (in.owner() == party && !out.count(in.value()))
       return mpc::error("missing input '{}' ({}{}) for party {}: give it "
-                        "with --input {}=FILE (.npy or .pb)",
+                        "with --input {}=FILE (.npy)",
                         in.name(), in.dtype(),
                         dims(plan.value(in.value()).shape), party, in.name());
   return out;

@@ -259,6 +259,11 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
     if (c.quiet)
       return llvm::Error::success();
     if (k == 0) {
+      // Several requests (or party 0, which cannot know how many follow):
+      // the table is the first's, the log lines below give each one's.
+      if (id == 0 || requests->size() > 1)
+        llvm::outs() << who << ": request 1's profile (each request's "
+                     << "figures follow, one line each on stderr)\n";
       Cost predicted = planCost(plan);
       printProfile(llvm::outs(), res.profile, &predicted);
     }

@@ -191,8 +191,8 @@ int serveSession(const RunConfig &c, const LoadedPlan &plan, WeightMap &weights,
                  size_t n) {
   std::string tag = fmt::format("serve: session {} ({})", n, tcp->peerName());
   auto fail = [&](llvm::Error e, size_t done) {
-    logLine(fmt::format("{}: ended after {} requests: {}", tag, done,
-                        llvm::toString(std::move(e))));
+    logLine(fmt::format("{}: ended after {} request{}: {}", tag, done,
+                        done == 1 ? "" : "s", llvm::toString(std::move(e))));
     return 1;
   };
   auto peer = links.secure(std::move(tcp), {1});
@@ -228,7 +228,8 @@ int serveSession(const RunConfig &c, const LoadedPlan &plan, WeightMap &weights,
   if (llvm::Error e = runPartySession(0, plan, std::move(weights), **peer,
                                       **dealer, ro, hooks))
     return fail(std::move(e), done);
-  logLine(fmt::format("{}: ended after {} requests", tag, done));
+  logLine(fmt::format("{}: ended after {} request{}", tag, done,
+                      done == 1 ? "" : "s"));
   return 0;
 }
 
@@ -238,8 +239,8 @@ int dealSession(const RunConfig &c, const LoadedPlan &plan, const Links &links,
   std::string tag = fmt::format("dealer: session {}", n);
   size_t done = 0;
   auto fail = [&](llvm::Error e) {
-    logLine(fmt::format("{}: ended after {} requests: {}", tag, done,
-                        llvm::toString(std::move(e))));
+    logLine(fmt::format("{}: ended after {} request{}: {}", tag, done,
+                        done == 1 ? "" : "s", llvm::toString(std::move(e))));
     return 1;
   };
   std::unique_ptr<Channel> ch[2];
@@ -260,7 +261,8 @@ int dealSession(const RunConfig &c, const LoadedPlan &plan, const Links &links,
       });
   if (e)
     return fail(std::move(e));
-  logLine(fmt::format("{}: ended after {} requests", tag, done));
+  logLine(fmt::format("{}: ended after {} request{}", tag, done,
+                      done == 1 ? "" : "s"));
   return 0;
 }
 
