@@ -255,6 +255,15 @@ def run(args, work):
         p99 = online[min(len(online) - 1, int(round(0.99 * (len(online) - 1))))]
         print(f"per-request online latency (server log): p50 "
               f"{statistics.median(online):.1f} ms, p99 {p99:.1f} ms")
+    # Each session's first line names the client by the certificate that
+    # pinned it.
+    started = re.findall(r"session \d+ .*: started by the client pinned by "
+                         r"\S*(client\d+)\.crt \(SHA-256 [0-9a-f]{64}\)", log)
+    sessions = re.findall(r"session \d+ .*: started", log)
+    check(len(started) == len(sessions) and
+          {f"client{c}" for c in range(args.clients)} <= set(started),
+          f"every client named by its certificate in the server log: {started}",
+          failures)
     ended = re.findall(r"session \d+ .*: ended after \d+ requests?: (.*)", log)
     check(len(ended) == 1, f"exactly one session failed (the killed client's), "
           f"not {len(ended)}: {ended}", failures)

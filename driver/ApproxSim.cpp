@@ -5,6 +5,7 @@
 #include "ir/OpSchema.h"
 #include "passes/ApproxChoice.h"
 #include "runtime/protocols/ApproxCost.h"
+#include "runtime/protocols/Nonlinear.h"
 #include "support/Diag.h"
 #include "support/ModelForms.h"
 
@@ -104,7 +105,18 @@ llvm::Expected<std::vector<HostTensor>> ApproxSimulator::simulateWith(
     extra.gamma = std::move(*g);
     extra.beta = std::move(*b);
   }
-  auto out = rt::simulateApprox(params, floatsOf(x), x.shape, extra);
+  std::vector<double> xs = floatsOf(x);
+  if (op.kind() == OpKind::Softmax) {
+    // Masked entries: the secure run adds its own mask bias for the
+    // model's fill, whatever that is (-inf, finfo.min, -1e9; lowering's
+    // maskBiasValue), so they reach softmax at about -softmaxMaskBias, not
+    // at the fill. Far below every row's max either way: each one's exp is
+    // 0, but a fill of -inf or -3.4e38 is no fixed-point value to simulate.
+    double bias = -rt::softmaxMaskBias(opts_.rangeBits);
+    for (double &v : xs)
+      v = std::max(v, bias);
+  }
+  auto out = rt::simulateApprox(params, std::move(xs), x.shape, extra);
   if (!out)
     return fail(fmt::format("{} (simulating {})",
                             llvm::toString(out.takeError()),

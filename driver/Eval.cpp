@@ -132,8 +132,7 @@ llvm::Expected<Data> checkData(NpzArrays arrays, const std::string &path,
                                                  in->shape().end())),
                    n, rt::dims(want));
     bool wantInt = in->dtype() == "int64";
-    bool isInt = t->type == HostType::I64 || t->type == HostType::I32;
-    if (wantInt != isInt || t->type == HostType::Bool)
+    if (!rt::inputDtypeAccepts(in->dtype(), t->type))
       return error("{}: '{}' holds {}; the plan's input takes {}", path,
                    in->name(), hostTypeName(t->type), in->dtype());
     // The plan takes int64 or float32: the files written for each run do.
@@ -327,9 +326,11 @@ static std::string percent(int64_t part, int64_t whole) {
 }
 
 void mpc::printEval(const EvalResult &r, llvm::raw_ostream &os) {
-  os << fmt::format("mpcc eval: {} on {}: {} examples, {} runs of {} ({} "
-                    "padding rows, not counted)\n",
-                    r.plan, r.data, r.examples, r.runs, r.batch, r.paddingRows);
+  os << fmt::format("mpcc eval: {} on {}: {} example{}, {} run{} of {} ({} "
+                    "padding row{}, not counted)\n",
+                    r.plan, r.data, r.examples, r.examples == 1 ? "" : "s",
+                    r.runs, r.runs == 1 ? "" : "s", r.batch, r.paddingRows,
+                    r.paddingRows == 1 ? "" : "s");
   os << "accuracy (2PC):  " << percent(r.correct, r.examples) << "\n";
   if (r.floatModel) {
     os << "accuracy (float): " << percent(r.floatModel->correct, r.examples)

@@ -78,6 +78,9 @@ public:
   /// Whether the peer has shut its end down (checked without waiting; for
   /// error messages that name every lost peer).
   virtual bool peerClosed() const { return false; }
+  /// The SHA-256 fingerprint (lower-case hex) of the certificate the peer
+  /// proved, for logs; empty where the transport authenticates nobody.
+  virtual std::string peerCertificate() const { return {}; }
 
   using Clock = std::chrono::steady_clock;
   /// Bytes of a transfer() that moved.
@@ -223,6 +226,9 @@ public:
   ~EmulatedChannel() override;
   std::array<uint8_t, 32> binding() const override { return binding_; }
   bool peerClosed() const override { return inner_->peerClosed(); }
+  std::string peerCertificate() const override {
+    return inner_->peerCertificate();
+  }
   struct Queue;
 
 protected:

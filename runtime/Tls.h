@@ -142,6 +142,7 @@ public:
   bool sendPending() const override { return wireAt_ < wire_.size(); }
   /// The certificate the peer presented.
   const Fingerprint &peerFingerprint() const { return peerFingerprint_; }
+  std::string peerCertificate() const override { return peerFingerprint_; }
 
 protected:
   llvm::Error doExchange(llvm::ArrayRef<uint8_t> out,

@@ -154,6 +154,11 @@ struct PartyData {
 /// "[1,16]": a shape in messages about user tensors (numpy style).
 std::string dims(llvm::ArrayRef<int64_t> shape);
 
+/// Whether a host tensor of type \p t may feed a plan input of \p dtype:
+/// int64 takes int64, int32 and bool (an attention mask as 0/1); float32
+/// takes float32 and float64.
+bool inputDtypeAccepts(llvm::StringRef dtype, HostType t);
+
 /// Checks and encodes the plan inputs \p party owns from host tensors by
 /// input name: shape and dtype as the plan declares ("input 'input_ids':
 /// expected int64[1,16], got int64[1,12]"); int64 stays integer, floats

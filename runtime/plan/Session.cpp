@@ -310,13 +310,13 @@ std::string mpc::rt::dims(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
-namespace {
-
-bool dtypeAccepts(llvm::StringRef dtype, HostType t) {
+bool mpc::rt::inputDtypeAccepts(llvm::StringRef dtype, HostType t) {
   if (dtype == "int64")
     return t == HostType::I64 || t == HostType::I32 || t == HostType::Bool;
   return t == HostType::F32 || t == HostType::F64;
 }
+
+namespace {
 
 /// Token ids that feed a onehot or an embedding lookup directly must index
 /// its table.
@@ -363,7 +363,7 @@ mpc::rt::encodeInputs(const LoadedPlan &plan, int party,
     const ValueDesc &v = plan.value(in->value());
     bool shapeOk =
         llvm::ArrayRef<int64_t>(t.shape) == llvm::ArrayRef<int64_t>(v.shape);
-    if (!shapeOk || !dtypeAccepts(in->dtype(), t.type))
+    if (!shapeOk || !inputDtypeAccepts(in->dtype(), t.type))
       return mpc::error("input '{}': expected {}{}, got {}{}", name,
                         in->dtype(), dims(v.shape), hostTypeName(t.type).str(),
                         dims(t.shape));

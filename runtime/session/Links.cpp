@@ -101,6 +101,7 @@ llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
     if (!f)
       return addContext(f.takeError(), "--trust " + roleKey(peer).str() + ": ");
     trusted[peer] = *f;
+    links.certFiles[*f] = files[peer];
   }
   auto id = Identity::load(c.keyFile, c.certFile);
   if (!id)
@@ -113,6 +114,7 @@ llvm::Expected<Links> mpc::rt::makeLinks(const RunConfig &c, int me) {
     if (!f)
       return addContext(f.takeError(), "--trust party1: ");
     (*tls)->alsoTrust(1, *f);
+    links.certFiles[*f] = file;
   }
   if (serving && c.anyClient)
     (*tls)->trustAnyCertificate(1);

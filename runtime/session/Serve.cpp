@@ -207,7 +207,18 @@ int serveSession(const RunConfig &c, const LoadedPlan &plan, WeightMap &weights,
   if (!dealer)
     return fail(addContext(dealer.takeError(), "connecting to the dealer: "),
                 0);
-  logLine(fmt::format("{}: started", tag));
+  // Which client: the --trust file its certificate is pinned by.
+  std::string client;
+  if (std::string f = (*peer)->peerCertificate(); !f.empty()) {
+    auto it = links.certFiles.find(f);
+    client = it != links.certFiles.end()
+                 ? fmt::format(" by the client pinned by {} (SHA-256 {})",
+                               it->second, f)
+                 : fmt::format(" by a client not pinned (--any-client), "
+                               "certificate SHA-256 {}",
+                               f);
+  }
+  logLine(fmt::format("{}: started{}", tag, client));
   RunOptions ro;
   ro.materialWindowMiB = c.materialWindowMiB;
   size_t done = 0;

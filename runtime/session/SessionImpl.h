@@ -11,6 +11,7 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,8 @@ struct Links {
   std::chrono::milliseconds timeout{60000};
   /// --emulate-net: each channel is wrapped in an EmulatedChannel.
   std::optional<NetworkModel> emulate;
+  /// The --trust file of each pinned fingerprint (for logs).
+  std::map<Fingerprint, std::string> certFiles;
 
   /// Connects to \p role at \p address (retrying until the timeout); to
   /// the dealer with the session's \p pairing token first.
