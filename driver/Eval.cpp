@@ -224,6 +224,17 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
     if (floatOutput == outs.size())
       return error("{}: the model has no output '{}' (the plan's)", req.model,
                    shape->output);
+    // The model must take the data's arrays: checked on the first batch
+    // before any secure run, not after the first one.
+    std::map<std::string, HostTensor> firstBatch;
+    for (const auto &[name, t] : data->inputs)
+      firstBatch[name] =
+          batchRows(t, 0, std::min(r.batch, r.examples), r.batch);
+    auto bound = bindInputFiles(*floatGraph, std::move(firstBatch), "--data");
+    if (!bound)
+      return addContext(bound.takeError(), req.model + ": ");
+    if (llvm::Error e = requireEveryInput(*floatGraph, *bound, "--data"))
+      return addContext(std::move(e), req.model + ": ");
     r.floatModel = EvalResult::Float{req.model};
   }
 

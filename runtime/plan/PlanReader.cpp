@@ -18,6 +18,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/stubs/logging.h>
 #include <openssl/sha.h>
 
 #include <climits>
@@ -422,14 +423,20 @@ llvm::Expected<LoadedPlan> mpc::rt::parsePlan(llvm::ArrayRef<uint8_t> bytes,
                       name.str());
   bool ok = false;
   try {
+    // The error below says it once; libprotobuf would also print its own
+    // line ("invalid UTF-8 data") to stderr.
+    google::protobuf::LogSilencer quiet;
     ok = proto->ParseFromArray(bytes.data(), int(bytes.size()));
   } catch (const std::exception &e) {
     return mpc::error("{}: not a valid mpcc plan ({})", name.str(), e.what());
   }
   if (!ok || bytes.size() > size_t(INT32_MAX))
-    return mpc::error("{}: not a valid mpcc plan (protobuf decoding failed: "
-                      "the file is truncated or corrupt)",
-                      name.str());
+    return mpc::error(
+        "{}: not a valid mpcc plan (protobuf decoding failed: {})", name.str(),
+        name.endswith_insensitive(".onnx")
+            ? "this looks like an ONNX model; compile it first: mpcc compile "
+              "MODEL.onnx -o model.plan"
+            : "the file is truncated or corrupt");
   return validate(std::move(proto), sha256(bytes), name);
 }
 
