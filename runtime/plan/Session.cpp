@@ -74,14 +74,18 @@ llvm::Expected<Hello> mpc::rt::parseHello(llvm::ArrayRef<uint8_t> b) {
     return mpc::error("not an mpc-run peer");
   const uint8_t *p = b.data();
   // The magic's last byte is the version's digit (before version 2, the
-  // only version number there).
-  uint32_t version = p[7] == kHelloMagic[7]       ? getU32(p + 8)
-                     : p[7] >= '0' && p[7] <= '9' ? uint32_t(p[7] - '0')
-                                                  : uint32_t(p[7]);
-  if (version != kHelloVersion)
+  // only version number there); only this version's digit is accepted,
+  // the number after it must then agree.
+  auto otherVersion = [](uint32_t v) {
     return mpc::error("the peer speaks hello version {}, this mpc-run {}: "
                       "run the same mpc-run version everywhere",
-                      version, kHelloVersion);
+                      v, kHelloVersion);
+  };
+  if (p[7] != kHelloMagic[7])
+    return p[7] >= '0' && p[7] <= '9' ? otherVersion(uint32_t(p[7] - '0'))
+                                      : mpc::error("not an mpc-run peer");
+  if (uint32_t version = getU32(p + 8); version != kHelloVersion)
+    return otherVersion(version);
   if (uint32_t f = getU32(p + 12); f != kPlanFormatVersion)
     return mpc::error("the peer runs plan format version {}, this mpc-run {}",
                       f, kPlanFormatVersion);

@@ -96,6 +96,8 @@ TEST_CASE("a hello round-trips and malformed ones are refused",
   refused(with(7, '1'), "hello version 1"); // an mpc-run of before TLS
   refused(with(7, '2'), "hello version 2"); // one of before kMaterialReceived
   refused(with(8, 4), "hello version 4");
+  // The version's digit, not its number, in the magic (a fuzzer finding).
+  refused(with(7, 3), "not an mpc-run peer");
   refused(with(12, 9), "plan format version 9");
   refused(with(16, 3), "claims role 3");
   refused(with(17, 7), "names role 7");
