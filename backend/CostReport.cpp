@@ -22,6 +22,7 @@
 #include "runtime/Ring.h"
 #include "runtime/plan/Kernel.h"
 #include "runtime/plan/Plan.pb.h"
+#include "runtime/plan/Profile.h"
 #include "runtime/protocols/FxProgram.h"
 #include "support/Diag.h"
 
@@ -329,10 +330,7 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   os << fmt::format("\nonline : {} rounds, {:.3f} MB P0->P1, {:.3f} MB P1->P0, "
                     "{:.3f} s predicted\n",
                     total.rounds, mb(total.bytes01), mb(total.bytes10), online);
-  if (rowRounds != total.rounds)
-    os << fmt::format("         (the rows' rounds add up to {}: ops of one "
-                      "step that open together share their rounds)\n",
-                      rowRounds);
+  os << rt::sharedRoundsNote(rowRounds, total.rounds);
   if (total.bytes1D || total.bytesD0)
     os << fmt::format("         embedding lookups, on the dealer's links: "
                       "{:.3f} MB P1->dealer (DPF keys), {:.3f} MB dealer->P0 "

@@ -106,16 +106,13 @@ llvm::Expected<std::vector<HostTensor>> ApproxSimulator::simulateWith(
     extra.beta = std::move(*b);
   }
   std::vector<double> xs = floatsOf(x);
-  if (op.kind() == OpKind::Softmax) {
-    // Masked entries: the secure run adds its own mask bias for the
-    // model's fill, whatever that is (-inf, finfo.min, -1e9; lowering's
-    // maskBiasValue), so they reach softmax at about -softmaxMaskBias, not
-    // at the fill. Far below every row's max either way: each one's exp is
-    // 0, but a fill of -inf or -3.4e38 is no fixed-point value to simulate.
-    double bias = -rt::softmaxMaskBias(opts_.rangeBits);
+  if (op.kind() == OpKind::Softmax)
+    // Masked entries as the secure run has them: lowering puts its own
+    // mask bias in place of the model's fill (-inf, finfo.min, -1e9),
+    // which is no fixed-point value to simulate. Each one's exp is 0
+    // either way.
     for (double &v : xs)
-      v = std::max(v, bias);
-  }
+      v = rt::softmaxMaskedValue(v, opts_.rangeBits);
   auto out = rt::simulateApprox(params, std::move(xs), x.shape, extra);
   if (!out)
     return fail(fmt::format("{} (simulating {})",

@@ -337,11 +337,10 @@ static std::string percent(int64_t part, int64_t whole) {
 }
 
 void mpc::printEval(const EvalResult &r, llvm::raw_ostream &os) {
-  os << fmt::format("mpcc eval: {} on {}: {} example{}, {} run{} of {} ({} "
-                    "padding row{}, not counted)\n",
-                    r.plan, r.data, r.examples, r.examples == 1 ? "" : "s",
-                    r.runs, r.runs == 1 ? "" : "s", r.batch, r.paddingRows,
-                    r.paddingRows == 1 ? "" : "s");
+  os << fmt::format("mpcc eval: {} on {}: {}, {} of {} ({}, not counted)\n",
+                    r.plan, r.data, counted(r.examples, "example"),
+                    counted(r.runs, "run"), r.batch,
+                    counted(r.paddingRows, "padding row"));
   os << "accuracy (2PC):  " << percent(r.correct, r.examples) << "\n";
   if (r.floatModel) {
     os << "accuracy (float): " << percent(r.floatModel->correct, r.examples)

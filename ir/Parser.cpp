@@ -396,8 +396,8 @@ llvm::Error Parser::parseOp() {
   } while (consume(","));
   if (types.size() != results.size())
     return errorAt(types.size() > results.size() ? extraAt : pos_,
-                   fmt::format("expected {} result type{}, got {}",
-                               results.size(), results.size() == 1 ? "" : "s",
+                   fmt::format("expected {}, got {}",
+                               counted(int64_t(results.size()), "result type"),
                                types.size()));
   Location loc;
   if (consumeKeyword("loc")) {

@@ -125,9 +125,9 @@ private:
     return rt::compareBitsForRange(f_, rangeBits_);
   }
   /// An attention-mask bias below softmax's (HF exports finfo(f32).min)
-  /// is softmax's: the same probabilities (rt::softmaxMaskBias).
+  /// is softmax's: the same probabilities (rt::softmaxMaskedValue).
   double maskBiasValue(double v) const {
-    return std::max(v, -rt::softmaxMaskBias(rangeBits_));
+    return rt::softmaxMaskedValue(v, rangeBits_);
   }
 };
 

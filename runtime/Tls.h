@@ -140,8 +140,7 @@ public:
                                  llvm::MutableArrayRef<uint8_t> in,
                                  Clock::time_point until) override;
   bool sendPending() const override { return wireAt_ < wire_.size(); }
-  /// The certificate the peer presented.
-  const Fingerprint &peerFingerprint() const { return peerFingerprint_; }
+  /// The fingerprint of the certificate the peer presented.
   std::string peerCertificate() const override { return peerFingerprint_; }
 
 protected:

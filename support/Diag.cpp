@@ -35,3 +35,7 @@ llvm::Error mpc::addContext(llvm::Error err, llvm::StringRef context) {
   std::string msg = llvm::toString(std::move(err));
   return llvm::make_error<DiagError>(Location{}, (context + msg).str());
 }
+
+std::string mpc::counted(int64_t n, llvm::StringRef noun) {
+  return fmt::format("{} {}{}", n, noun.str(), n == 1 ? "" : "s");
+}

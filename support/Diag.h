@@ -67,4 +67,7 @@ llvm::Error error(fmt::format_string<Args...> f, Args &&...args) {
 /// Prefixes every error in \p err with \p context ("reading plan x.plan: ").
 llvm::Error addContext(llvm::Error err, llvm::StringRef context);
 
+/// A count and its noun for messages: "1 request", "3 requests".
+std::string counted(int64_t n, llvm::StringRef noun);
+
 } // namespace mpc

@@ -168,6 +168,15 @@ std::string mib(uint64_t bytes) {
 
 } // namespace
 
+std::string mpc::rt::sharedRoundsNote(uint64_t rowRounds,
+                                      uint64_t totalRounds) {
+  if (rowRounds == totalRounds)
+    return "";
+  return fmt::format("          (the rows' rounds add up to {}: ops of one "
+                     "step that open together share their rounds)\n",
+                     rowRounds);
+}
+
 void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
                            const Cost *predicted, const PeakRss *rss) {
   os << fmt::format("{:<40} {:<11} {:>6} {:>14} {:>14} {:>14} {:>10}\n",
@@ -184,10 +193,7 @@ void mpc::rt::printProfile(llvm::raw_ostream &os, const RunProfile &p,
   uint64_t rowRounds = 0;
   for (const OpProfile &o : p.ops)
     rowRounds += o.rounds;
-  if (rowRounds != p.onlineRounds)
-    os << fmt::format("          (the rows' rounds add up to {}: ops of one "
-                      "step that open together share their rounds)\n",
-                      rowRounds);
+  os << sharedRoundsNote(rowRounds, p.onlineRounds);
   if (p.onlineBytes1D || p.onlineBytesD0)
     os << fmt::format("          embedding lookups on the dealer's links: {} "
                       "B P1->dealer, {} B dealer->P0\n",

@@ -23,6 +23,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
+#include <string>
 
 namespace mpc::rt {
 
@@ -44,6 +45,12 @@ llvm::Expected<RunProfile> profileFromJson(llvm::StringRef text);
 /// parties', offline seconds the largest of all three processes.
 RunProfile mergeProfiles(const RunProfile &p0, const RunProfile &p1,
                          const RunProfile *dealer);
+
+/// The line under a table of per-op rounds whose rows add up to
+/// \p rowRounds, more than the run's \p totalRounds (ops of one step share
+/// their rounds); empty where they agree. The measured table and `mpcc
+/// report` print it.
+std::string sharedRoundsNote(uint64_t rowRounds, uint64_t totalRounds);
 
 /// The per-op table and the totals, with the prediction next to the
 /// measurement when \p predicted is given.

@@ -342,6 +342,11 @@ constexpr double kSoftmaxMaskBias = 10000;
 /// (-14), so the probabilities are those of any larger bias, and the bias
 /// stays inside the ring and the comparison range.
 double softmaxMaskBias(int rangeBits);
+/// A model's mask fill \p v (or a masked score: -inf, finfo.min, -1e9) as
+/// the secure run takes it: no lower than -softmaxMaskBias(rangeBits),
+/// the same probabilities. Lowering writes mask constants through it and
+/// the compiler's simulation reads softmax inputs through it.
+double softmaxMaskedValue(double v, int rangeBits);
 
 // --- LayerNorm ---------------------------------------------------------------
 

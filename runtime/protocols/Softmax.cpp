@@ -42,6 +42,7 @@
 #include "runtime/protocols/NonlinearBuild.h"
 #include "runtime/protocols/Parallel.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <optional>
@@ -350,6 +351,10 @@ int softmaxInputBits(int frac, int rangeBits) {
 
 double softmaxMaskBias(int rangeBits) {
   return std::min(kSoftmaxMaskBias, std::ldexp(1.0, rangeBits - 1));
+}
+
+double softmaxMaskedValue(double v, int rangeBits) {
+  return std::max(v, -softmaxMaskBias(rangeBits));
 }
 
 SoftmaxMat dealSoftmax(Corr &c, llvm::ArrayRef<int64_t> shape,

@@ -191,8 +191,9 @@ int serveSession(const RunConfig &c, const LoadedPlan &plan, WeightMap &weights,
                  size_t n) {
   std::string tag = fmt::format("serve: session {} ({})", n, tcp->peerName());
   auto fail = [&](llvm::Error e, size_t done) {
-    logLine(fmt::format("{}: ended after {} request{}: {}", tag, done,
-                        done == 1 ? "" : "s", llvm::toString(std::move(e))));
+    logLine(fmt::format("{}: ended after {}: {}", tag,
+                        counted(int64_t(done), "request"),
+                        llvm::toString(std::move(e))));
     return 1;
   };
   auto peer = links.secure(std::move(tcp), {1});
@@ -239,8 +240,8 @@ int serveSession(const RunConfig &c, const LoadedPlan &plan, WeightMap &weights,
   if (llvm::Error e = runPartySession(0, plan, std::move(weights), **peer,
                                       **dealer, ro, hooks))
     return fail(std::move(e), done);
-  logLine(fmt::format("{}: ended after {} request{}", tag, done,
-                      done == 1 ? "" : "s"));
+  logLine(fmt::format("{}: ended after {}", tag,
+                      counted(int64_t(done), "request")));
   return 0;
 }
 
@@ -250,8 +251,9 @@ int dealSession(const RunConfig &c, const LoadedPlan &plan, const Links &links,
   std::string tag = fmt::format("dealer: session {}", n);
   size_t done = 0;
   auto fail = [&](llvm::Error e) {
-    logLine(fmt::format("{}: ended after {} request{}: {}", tag, done,
-                        done == 1 ? "" : "s", llvm::toString(std::move(e))));
+    logLine(fmt::format("{}: ended after {}: {}", tag,
+                        counted(int64_t(done), "request"),
+                        llvm::toString(std::move(e))));
     return 1;
   };
   std::unique_ptr<Channel> ch[2];
@@ -272,8 +274,8 @@ int dealSession(const RunConfig &c, const LoadedPlan &plan, const Links &links,
       });
   if (e)
     return fail(std::move(e));
-  logLine(fmt::format("{}: ended after {} request{}", tag, done,
-                      done == 1 ? "" : "s"));
+  logLine(fmt::format("{}: ended after {}", tag,
+                      counted(int64_t(done), "request")));
   return 0;
 }
 

@@ -128,7 +128,7 @@ TEST_CASE("TLS connects pinned peers and binds roles", "[tls]") {
   CHECK((*c)->authenticatedRole() == kDealerRole);
   CHECK_THAT((*s)->peerName(), Contains("party 1 at 127.0.0.1:"));
   CHECK_THAT((*c)->peerName(), Contains("the dealer at 127.0.0.1:"));
-  CHECK((*s)->peerFingerprint() == f1);
+  CHECK((*s)->peerCertificate() == f1);
   // Both ends derive the same exporter value, and a fresh one per
   // connection.
   CHECK((*s)->binding() == (*c)->binding());
@@ -227,7 +227,7 @@ TEST_CASE("A server pins several clients, or accepts any", "[tls]") {
   REQUIRE(errText(s2.takeError()) == "");
   REQUIRE(errText(c2.takeError()) == "");
   CHECK((*s2)->authenticatedRole() == 1);
-  CHECK((*s2)->peerFingerprint().size() == 64);
+  CHECK((*s2)->peerCertificate().size() == 64);
 }
 
 TEST_CASE("The TLS byte stream is records only, with no plaintext", "[tls]") {
