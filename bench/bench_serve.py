@@ -264,6 +264,12 @@ def run(args, work):
           {f"client{c}" for c in range(args.clients)} <= set(started),
           f"every client named by its certificate in the server log: {started}",
           failures)
+    dealt = re.findall(r"dealer: session \d+: started by the client pinned by "
+                       r"\S*(client\d+)\.crt \(SHA-256 [0-9a-f]{64}\)",
+                       open(w("dealer.log")).read())
+    check({f"client{c}" for c in range(args.clients)} <= set(dealt),
+          f"every client named by its certificate in the dealer log: {dealt}",
+          failures)
     ended = re.findall(r"session \d+ .*: ended after \d+ requests?: (.*)", log)
     check(len(ended) == 1, f"exactly one session failed (the killed client's), "
           f"not {len(ended)}: {ended}", failures)

@@ -167,6 +167,20 @@ llvm::Error mpc::rt::recvPairing(Channel &peer, PairToken &token) {
   return addContext(peer.recv(token), "pairing token from party 0: ");
 }
 
+std::string Links::clientLabel(const Channel &client) const {
+  // Which client: the --trust file its certificate is pinned by.
+  std::string f = client.peerCertificate();
+  if (f.empty())
+    return {};
+  auto it = certFiles.find(f);
+  if (it != certFiles.end())
+    return fmt::format(" by the client pinned by {} (SHA-256 {})", it->second,
+                       f);
+  return fmt::format(" by a client not pinned (--any-client), certificate "
+                     "SHA-256 {}",
+                     f);
+}
+
 std::unique_ptr<Channel> Links::emulated(std::unique_ptr<Channel> ch) const {
   if (!emulate)
     return ch;

@@ -208,18 +208,7 @@ int serveSession(const RunConfig &c, const LoadedPlan &plan, WeightMap &weights,
   if (!dealer)
     return fail(addContext(dealer.takeError(), "connecting to the dealer: "),
                 0);
-  // Which client: the --trust file its certificate is pinned by.
-  std::string client;
-  if (std::string f = (*peer)->peerCertificate(); !f.empty()) {
-    auto it = links.certFiles.find(f);
-    client = it != links.certFiles.end()
-                 ? fmt::format(" by the client pinned by {} (SHA-256 {})",
-                               it->second, f)
-                 : fmt::format(" by a client not pinned (--any-client), "
-                               "certificate SHA-256 {}",
-                               f);
-  }
-  logLine(fmt::format("{}: started{}", tag, client));
+  logLine(fmt::format("{}: started{}", tag, links.clientLabel(**peer)));
   RunOptions ro;
   ro.materialWindowMiB = c.materialWindowMiB;
   size_t done = 0;
@@ -263,6 +252,13 @@ int dealSession(const RunConfig &c, const LoadedPlan &plan, const Links &links,
       return fail(a.takeError());
     ch[i] = std::move(*a);
   }
+  // Which client: party 1's link (over TLS the certificate says which).
+  const Channel *client = nullptr;
+  for (const std::unique_ptr<Channel> &party : ch)
+    if (party->authenticatedRole() == 1)
+      client = party.get();
+  logLine(fmt::format("{}: started{}", tag,
+                      client ? links.clientLabel(*client) : std::string()));
   llvm::Error e = runDealerSession(
       plan, *ch[0], *ch[1], RunOptions(), [&](size_t k, RunProfile p) {
         done = k + 1;

@@ -84,6 +84,9 @@ struct Links {
   secure(std::unique_ptr<TcpChannel> tcp, llvm::ArrayRef<int> roles) const;
   /// \p ch, in an EmulatedChannel when emulating.
   std::unique_ptr<Channel> emulated(std::unique_ptr<Channel> ch) const;
+  /// For a served session's log: " by the client pinned by FILE (SHA-256
+  /// F)", or a client let in by --any-client; empty with --insecure.
+  std::string clientLabel(const Channel &client) const;
 };
 
 /// The peers \p role talks to.
