@@ -70,7 +70,10 @@ llvm::Expected<LocalRates> mpc::parseLocalRates(llvm::StringRef spec) {
                  "and element-wise G ops/s as the report prints them (e.g. "
                  "38.4,0.19), both positive",
                  spec.str());
-  return LocalRates{m * 1e9, o * 1e9};
+  LocalRates r;
+  r.macsPerSecond = m * 1e9;
+  r.elemOpsPerSecond = o * 1e9;
+  return r;
 }
 
 LocalRates mpc::measureLocalRates() {
@@ -163,7 +166,8 @@ namespace {
 struct Row {
   std::string node, op, protocol;
   rt::Cost cost;
-  double seconds = 0;
+  double local = 0;   ///< Predicted local work.
+  double seconds = 0; ///< Predicted, network included.
 };
 } // namespace
 
@@ -181,17 +185,132 @@ static std::string protocolLabel(const rt::OpDesc &op) {
   return k;
 }
 
-double mpc::predictSeconds(const rt::Cost &c, const NetworkModel &net,
-                           const LocalRates &rates) {
+double mpc::networkSeconds(const rt::Cost &c, const NetworkModel &net) {
   // The dealer's answers to embedding lookups follow party 1's keys to the
   // dealer on the dealer's links, within the parties' round of keys.
   uint64_t bytes = std::max({c.bytes01, c.bytes10, c.bytes1D + c.bytesD0});
-  double s = c.rounds * net.rttSeconds / 2 + double(bytes) / net.bytesPerSecond;
+  return c.rounds * net.rttSeconds / 2 + double(bytes) / net.bytesPerSecond;
+}
+
+/// Local work at the rates alone.
+static double uncalibratedSeconds(double macs, double elemOps,
+                                  const LocalRates &rates) {
+  double s = 0;
   if (rates.macsPerSecond > 0)
-    s += c.macs / rates.macsPerSecond;
+    s += macs / rates.macsPerSecond;
   if (rates.elemOpsPerSecond > 0)
-    s += c.elemOps / rates.elemOpsPerSecond;
+    s += elemOps / rates.elemOpsPerSecond;
   return s;
+}
+
+double mpc::localSeconds(const rt::Cost &c, const LocalRates &rates,
+                         llvm::StringRef kernel) {
+  double s = uncalibratedSeconds(c.macs, c.elemOps, rates);
+  if (rates.kernelFactor.empty())
+    return s;
+  auto it = rates.kernelFactor.find(kernel.str());
+  return s * (it == rates.kernelFactor.end() ? rates.otherKernels : it->second);
+}
+
+double mpc::offlineSeconds(const rt::Cost &c, const NetworkModel &net,
+                           const LocalRates &rates, llvm::StringRef kernel) {
+  double bytes = double(std::max(c.dealerBytes0, c.dealerBytes1));
+  auto it = rates.kernelOfflinePerByte.find(kernel.str());
+  double perByte = it == rates.kernelOfflinePerByte.end()
+                       ? rates.otherOfflinePerByte
+                       : it->second;
+  return std::max(bytes / net.bytesPerSecond, bytes * perByte);
+}
+
+double mpc::predictSeconds(const rt::Cost &c, const NetworkModel &net,
+                           const LocalRates &rates, llvm::StringRef kernel) {
+  return networkSeconds(c, net) + localSeconds(c, rates, kernel);
+}
+
+llvm::Error mpc::calibrateRates(LocalRates &rates,
+                                const rt::RunProfile &measured,
+                                llvm::StringRef source) {
+  auto fail = [&](const std::string &what) {
+    return error("--calibrate {}: {}", source.str(), what);
+  };
+  if (!(rates.macsPerSecond > 0) || !(rates.elemOpsPerSecond > 0))
+    return fail("the local work rates are not set");
+  if (measured.network.empty())
+    return fail("the profile does not say which links it was measured on "
+                "(a role's own profile on separate machines); calibrate from "
+                "`mpc-run local --profile`, on loopback or with --emulate-net");
+  auto net = parseNetworkModel(measured.network, "the profile's network");
+  if (!net)
+    return fail(llvm::toString(net.takeError()));
+  double opSeconds = 0, work = 0;
+  for (const rt::OpProfile &op : measured.ops) {
+    opSeconds += op.seconds;
+    work += op.macs + op.elemOps;
+  }
+  if (measured.ops.empty() || !(work > 0))
+    return fail("the profile has no work counts per op (macs, element_ops): "
+                "it was written by an older mpc-run; profile the run again");
+  if (!(opSeconds > 0) || !(measured.onlineSeconds > 0))
+    return fail("the profile has no measured online time");
+  // Each op's row holds the slower party's seconds, so the rows add up to
+  // more than the run's online time: scale them to it.
+  double scale = measured.onlineSeconds / opSeconds;
+  std::map<std::string, std::pair<double, double>> byKernel; // local, model
+  double allLocal = 0, allModel = 0;
+  for (const rt::OpProfile &op : measured.ops) {
+    double model = uncalibratedSeconds(op.macs, op.elemOps, rates);
+    if (!(model > 0))
+      continue;
+    rt::Cost traffic;
+    traffic.rounds = op.rounds;
+    traffic.bytes01 = op.bytes01;
+    traffic.bytes10 = op.bytes10;
+    double local =
+        std::max(0.0, op.seconds * scale - networkSeconds(traffic, *net));
+    auto &[l, m] = byKernel[op.kernel];
+    l += local;
+    m += model;
+    allLocal += local;
+    allModel += model;
+  }
+  if (!(allLocal > 0))
+    return fail("the profile's ops took no time beyond their network's");
+  rates.kernelFactor.clear();
+  for (const auto &[kernel, lm] : byKernel)
+    if (lm.first > 0)
+      rates.kernelFactor[kernel] = lm.first / lm.second;
+  rates.otherKernels = allLocal / allModel;
+
+  // Offline: the rows' offline seconds scaled to the run's, per dealer
+  // byte (ops without material deal nothing worth timing).
+  double offlineRows = 0, dealt = 0;
+  for (const rt::OpProfile &op : measured.ops)
+    if (op.dealerBytes > 0) {
+      offlineRows += op.offlineSeconds;
+      dealt += double(op.dealerBytes);
+    }
+  rates.kernelOfflinePerByte.clear();
+  rates.otherOfflinePerByte = 0;
+  if (offlineRows > 0 && measured.offlineSeconds > 0) {
+    double offlineScale = measured.offlineSeconds / offlineRows;
+    std::map<std::string, std::pair<double, double>> perKernel; // s, bytes
+    for (const rt::OpProfile &op : measured.ops)
+      if (op.dealerBytes > 0) {
+        auto &[s, b] = perKernel[op.kernel];
+        s += op.offlineSeconds * offlineScale;
+        b += double(op.dealerBytes);
+      }
+    for (const auto &[kernel, sb] : perKernel)
+      rates.kernelOfflinePerByte[kernel] = sb.first / sb.second;
+    rates.otherOfflinePerByte = measured.offlineSeconds / dealt;
+  }
+  rates.setupPerByte =
+      measured.setupBytes01 > 0
+          ? measured.setupSeconds / double(measured.setupBytes01)
+          : 0;
+  rates.calibratedBy = source.str();
+  rates.calibratedOn = net->name;
+  return llvm::Error::success();
 }
 
 void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
@@ -202,17 +321,26 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
     const rt::OpDesc &op = plan.ops[i];
     Row r{op.onnxNode().str(), op.kernelName().str(), protocolLabel(op),
           rt::opCost(plan, i)};
-    r.seconds = predictSeconds(r.cost, net, rates);
+    r.local = localSeconds(r.cost, rates, r.op);
+    r.seconds = networkSeconds(r.cost, net) + r.local;
     rows.push_back(std::move(r));
   }
   rt::Cost total = rt::planCost(plan);
   rt::Cost setup = rt::setupCost(plan);
-  double online = predictSeconds(total, net, rates);
-  // Offline: the dealer's corrections to each party over the same link.
-  double offline = double(std::max(total.dealerBytes0, total.dealerBytes1)) /
-                   net.bytesPerSecond;
-  double setupSeconds = setup.rounds * net.rttSeconds / 2 +
-                        double(setup.setupBytes01) / net.bytesPerSecond;
+  // Rounds and bytes of the whole plan (ops of a step share rounds), local
+  // work op by op (each at its kernel's calibration).
+  double online = networkSeconds(total, net);
+  for (const Row &r : rows)
+    online += r.local;
+  // Offline: each op's material over the link, or made and taken in at the
+  // calibrated pace, whichever is longer.
+  double offline = 0;
+  for (const Row &r : rows)
+    offline += offlineSeconds(r.cost, net, rates, r.op);
+  double setupSeconds =
+      std::max(setup.rounds * net.rttSeconds / 2 +
+                   double(setup.setupBytes01) / net.bytesPerSecond,
+               double(setup.setupBytes01) * rates.setupPerByte);
 
   // What shaped the plan's costs: its approximations (a preset, or auto's
   // budget and errors), exact truncation, fractional bits.
@@ -245,9 +373,20 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
           {"macs", r.cost.macs},
           {"element_ops", r.cost.elemOps},
           {"seconds", r.seconds}});
+    llvm::json::Value calibration = nullptr;
+    if (!rates.kernelFactor.empty()) {
+      llvm::json::Object factors;
+      for (const auto &[kernel, f] : rates.kernelFactor)
+        factors[kernel] = f;
+      calibration = llvm::json::Object{{"profile", rates.calibratedBy},
+                                       {"network", rates.calibratedOn},
+                                       {"kernels", std::move(factors)},
+                                       {"other_kernels", rates.otherKernels}};
+    }
     llvm::json::Object doc{
         {"plan", plan.name},
         {"network", net.name},
+        {"calibration", std::move(calibration)},
         {"approx", approx},
         {"exact_truncation", exact},
         {"frac_bits", fracBitsNumber},
@@ -306,6 +445,16 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
                     "(matrix), {:.2f} G/s (element-wise)\n",
                     plan.name, rows.size(), net.name, rates.macsPerSecond / 1e9,
                     rates.elemOpsPerSecond / 1e9);
+  if (!rates.kernelFactor.empty()) {
+    std::string factors;
+    for (const auto &[kernel, f] : rates.kernelFactor)
+      factors +=
+          fmt::format("{}{} x{:.2f}", factors.empty() ? "" : ", ", kernel, f);
+    os << fmt::format("local work calibrated by {} (measured on {}): {}; "
+                      "other kernels x{:.2f}\n",
+                      rates.calibratedBy, rates.calibratedOn, factors,
+                      rates.otherKernels);
+  }
   if (!approx.empty())
     os << fmt::format("approximations: {}; {} fractional bits{}\n", approx,
                       fracBits.empty() ? "?" : fracBits,
@@ -314,8 +463,9 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
                     "onnx node", "protocol", "rounds", "P0->P1 MB", "P1->P0 MB",
                     "dealer MB", "pred ms");
   for (const Row &r : rows) {
-    if (r.cost.rounds == 0 && r.cost.macs == 0 && r.cost.elemOps == 0)
-      continue; // local bookkeeping (reshape, add): no cost worth a row
+    if (r.cost.rounds == 0 && r.cost.macs == 0 &&
+        r.cost.dealerBytes0 + r.cost.dealerBytes1 == 0)
+      continue; // local element work (reshape, add): its time is in the total
     std::string node =
         r.node.size() > 47 ? "…" + r.node.substr(r.node.size() - 46) : r.node;
     os << fmt::format(
@@ -342,4 +492,8 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
   os << fmt::format("set-up : {:.3f} MB P0->P1 (W - B, once per client "
                     "session), {:.3f} s predicted\n",
                     mb(setup.setupBytes01), setupSeconds);
+  if (!rates.kernelFactor.empty())
+    os << fmt::format("one request, set-up + offline + online: {:.3f} s "
+                      "predicted\n",
+                      setupSeconds + offline + online);
 }

@@ -12,12 +12,14 @@
 #pragma once
 
 #include "runtime/Channel.h"
+#include "runtime/plan/Executor.h"
 #include "runtime/plan/PlanReader.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
 #include <string>
 
 namespace mpc {
@@ -31,11 +33,39 @@ using rt::parseNetworkModel;
 /// and element-wise protocol work (a loop shaped like a premasked
 /// program's term: public factor, selected mask candidate, accumulate, over
 /// arrays larger than the caches).
+///
+/// Those rates are one process's, in a loop in the caches' favour; a run
+/// shares the cores among three processes, allocates and fills fresh
+/// tensors, and moves its messages through TLS. calibrateRates measures
+/// that difference per kernel from a profiled run (mpc-run --profile):
+/// the run's local seconds over what the rates predict for the same ops.
 struct LocalRates {
   double macsPerSecond = 0;
   double elemOpsPerSecond = 0;
+  /// Kernel name (plan) -> measured local seconds / predicted; kernels the
+  /// profile lacks take otherKernels. Empty: not calibrated (factor 1).
+  std::map<std::string, double> kernelFactor;
+  double otherKernels = 1;
+  /// The parties' offline seconds per dealer byte, per kernel (making and
+  /// taking in the material; the link's transfer overlaps it), and the
+  /// set-up's per byte of W - B. Zero: only the transfer is counted.
+  std::map<std::string, double> kernelOfflinePerByte;
+  double otherOfflinePerByte = 0, setupPerByte = 0;
+  std::string calibratedBy; ///< The profile's file, for the report.
+  std::string calibratedOn; ///< The network the profile was measured on.
 };
 LocalRates measureLocalRates();
+
+/// Calibrates \p rates (both rates set) by \p measured, a profile that
+/// carries each op's work counts and its network (mpc-run --profile): per
+/// kernel, the ops' measured seconds, scaled so that they add up to the
+/// run's online time, less their rounds and bytes on that network, over
+/// their local work at \p rates; likewise the offline seconds per dealer
+/// byte and the set-up's per byte (read as local work: calibrate from a
+/// run whose links were not the bottleneck, e.g. on loopback). \p source
+/// names the profile in errors and in the report.
+llvm::Error calibrateRates(LocalRates &rates, const rt::RunProfile &measured,
+                           llvm::StringRef source);
 
 /// Rates given as the report prints them, "GMACS,GOPS": matrix GMAC/s and
 /// element-wise G ops/s, both positive (mpcc report --work-rates: the same
@@ -43,10 +73,22 @@ LocalRates measureLocalRates();
 /// this machine's load moving them).
 llvm::Expected<LocalRates> parseLocalRates(llvm::StringRef spec);
 
-/// Predicted seconds of \p c: its rounds and its busier direction's bytes
-/// on \p net, and its local work at \p rates (a zero rate: not counted).
+/// Seconds of \p c's rounds and its busier direction's bytes on \p net.
+double networkSeconds(const rt::Cost &c, const NetworkModel &net);
+/// Seconds of \p c's local work at \p rates (a zero rate: not counted),
+/// times the calibration factor of \p kernel where one is set.
+double localSeconds(const rt::Cost &c, const LocalRates &rates,
+                    llvm::StringRef kernel = "");
+/// Predicted offline seconds of \p c (one op of \p kernel): its dealer
+/// bytes over the link, or the calibrated time to make and take them in,
+/// whichever is longer.
+double offlineSeconds(const rt::Cost &c, const NetworkModel &net,
+                      const LocalRates &rates, llvm::StringRef kernel);
+/// Predicted seconds of \p c (one op of \p kernel, or uncalibrated
+/// work): networkSeconds + localSeconds.
 double predictSeconds(const rt::Cost &c, const NetworkModel &net,
-                      const LocalRates &rates = {});
+                      const LocalRates &rates = {},
+                      llvm::StringRef kernel = "");
 
 enum class ReportFormat { Text, Json, Csv };
 llvm::Expected<ReportFormat> parseReportFormat(llvm::StringRef s);

@@ -11,6 +11,7 @@ network adds to. Figures, not assertions.
 
     bench/bench_wan.py [--build build] [--presets bert-tiny,bert-mini,bert-base]
                        [--nets bw=1,rtt=10:bw=0.1,rtt=40] [--runs 1]
+                       [--calibrate-with bert-mini]
                        [--work /tmp/mpcc-bench] [--approx accurate] [--insecure]
 
 Networks are separated by ':' (a network spec contains a comma). With
@@ -23,6 +24,11 @@ online time measured without emulation (loopback): network terms +
 loopback measured, and measured over that, which checks the network terms
 alone (the compute term is measured by `mpcc report` in 50 ms on one core,
 while a run shares the cores with the other two processes).
+
+The calibrated prediction is `mpcc report --calibrate PROFILE`: each
+kernel's local work scaled by what it took in a loopback run of ANOTHER
+model (--calibrate-with, default bert-mini, run first), so it predicts the
+model it has not seen on networks it has not run on.
 """
 import argparse
 import json
@@ -52,6 +58,10 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--insecure", action="store_true",
                     help="plaintext TCP links (TLS by default)")
+    ap.add_argument("--calibrate-with", default="bert-mini",
+                    help="preset whose loopback profile calibrates the "
+                         "prediction (`mpcc report --calibrate`); 'none': "
+                         "no calibrated column")
     args = ap.parse_args()
     mpcc = os.path.join(args.build, "tools", "mpcc")
     mpcrun = os.path.join(args.build, "tools", "mpc-run")
@@ -60,8 +70,8 @@ def main():
             sys.exit(f"{tool} not found: build first (cmake --build {args.build})")
     nets = args.nets.split(":")
 
-    rows = []
-    for preset in args.presets.split(","):
+    def prepare(preset):
+        """The preset's directory, compiled plan and --input flags."""
         d = os.path.join(args.work, preset)
         os.makedirs(d, exist_ok=True)
         if not os.path.exists(os.path.join(d, "model.onnx")):
@@ -76,11 +86,31 @@ def main():
         plan = os.path.join(d, "model.plan")
         run([mpcc, "compile", os.path.join(d, "model.onnx"), "-o", plan,
              "--approx", args.approx])
+        return d, plan, inputs
 
-        predicted = {}
+    calibration = None
+    if args.calibrate_with != "none":
+        d, plan, inputs = prepare(args.calibrate_with)
+        calibration = os.path.join(d, "calibration-profile.json")
+        print(f"[{args.calibrate_with}] mpc-run local loopback (calibration) ...",
+              flush=True)
+        run([mpcrun, "local", plan, "--weights", os.path.join(d, "model.weights"),
+             "--output", os.path.join(d, "calibration-secure.npy"),
+             "--profile", calibration, "--quiet", "--timeout", "600"] + inputs
+            + (["--insecure"] if args.insecure else []))
+
+    rows = []
+    for preset in args.presets.split(","):
+        d, plan, inputs = prepare(preset)
+
+        predicted, calibrated = {}, {}
         for net in ["loopback"] + nets:
             proc, _ = run([mpcc, "report", plan, "--net", net, "--format", "json"])
             predicted[net] = json.loads(proc.stdout)["total"]
+            if calibration:
+                proc, _ = run([mpcc, "report", plan, "--net", net, "--format",
+                               "json", "--calibrate", calibration])
+                calibrated[net] = json.loads(proc.stdout)["total"]["online_seconds"]
 
         measured = {net: [] for net in ["loopback"] + nets}
         prof = os.path.join(d, "wan-profile.json")
@@ -107,6 +137,9 @@ def main():
                    "predicted": p["online_seconds"], "rounds": p["rounds"],
                    "bytes": max(p["bytes_p0_to_p1"], p["bytes_p1_to_p0"]),
                    "load": (load_before, load_after)}
+            if calibrated:
+                row["calibrated"] = calibrated[net]
+                row["calibrated_by"] = args.calibrate_with
             if net != "loopback":
                 bps, rtt = parse_net(net)
                 row["latency_term"] = p["rounds"] * rtt / 2
@@ -120,7 +153,8 @@ def main():
     hdr = ("model", "network", "rounds", "MB (larger way)", "predicted s",
            "(rounds x RTT/2 / bytes / compute)", "measured s", "measured / predicted",
            "loopback measured s", "network terms + loopback s",
-           "measured / that", "load before / after")
+           "measured / that", "calibrated predicted s", "measured / calibrated",
+           "load before / after")
     print(" | ".join(hdr))
     print(" | ".join("---" for _ in hdr))
     for r in rows:
@@ -129,14 +163,16 @@ def main():
         rng = f" ({min(m):.2f}-{max(m):.2f})" if len(m) > 1 else ""
         split = (f"{r['latency_term']:.2f} / {r['bytes_term']:.2f} / {r['compute_term']:.2f}"
                  if "latency_term" in r else "")
-        calibrated = (r["latency_term"] + r["bytes_term"] + r["loopback_measured"]
-                      if "latency_term" in r else med)
+        with_loopback = (r["latency_term"] + r["bytes_term"] + r["loopback_measured"]
+                         if "latency_term" in r else med)
         print(" | ".join([
             r["preset"], r["net"], str(r["rounds"]), f"{r['bytes'] / 1e6:.1f}",
             f"{r['predicted']:.2f}", split, f"{med:.2f}{rng}",
             f"{med / r['predicted']:.2f}",
             f"{r.get('loopback_measured', med):.2f}",
-            f"{calibrated:.2f}", f"{med / calibrated:.2f}",
+            f"{with_loopback:.2f}", f"{med / with_loopback:.2f}",
+            f"{r['calibrated']:.2f}" if "calibrated" in r else "",
+            f"{med / r['calibrated']:.2f}" if "calibrated" in r else "",
             "{:.1f} / {:.1f}".format(*r["load"])]))
     json.dump(rows, open(os.path.join(args.work, "wan-results.json"), "w"), indent=1)
 

@@ -113,6 +113,9 @@ struct OpProfile {
   /// communication time.
   double seconds = 0;
   double offlineSeconds = 0; ///< Time in deal().
+  /// The op's local work by the cost formulas (Cost::macs, elemOps),
+  /// written with the profile so that it alone can calibrate `mpcc report`.
+  double macs = 0, elemOps = 0;
 };
 
 /// A party's (or the dealer's) measurement of one run.
@@ -132,6 +135,9 @@ struct RunProfile {
   /// The --reveal-to-both transfer after the online phase.
   uint64_t outputRounds = 0, outputBytes10 = 0;
   uint64_t peakRssBytes = 0;
+  /// The links the run was measured on: "loopback", an --emulate-net spec,
+  /// or empty where unknown (processes on separate machines).
+  std::string network;
 };
 
 struct PartyResult {

@@ -69,6 +69,6 @@ rt::runInProcess(const LoadedPlan &plan, WeightMap weights,
   out.party0 = r0->profile;
   out.party1 = r1->profile;
   out.dealer = *rd;
-  out.profile = mergeProfiles(out.party0, out.party1, &out.dealer);
+  out.profile = mergeProfiles(out.party0, out.party1);
   return out;
 }

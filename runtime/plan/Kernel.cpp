@@ -16,6 +16,13 @@ using namespace mpc::rt;
 
 Kernel::~Kernel() = default;
 
+Cost Kernel::cost(const OpDesc &op) const {
+  Cost c;
+  for (const ValueDesc *v : op.out)
+    c.elemOps += double(v->numElements());
+  return c;
+}
+
 llvm::StringRef mpc::rt::visName(Vis v) {
   switch (v) {
   case Vis::Public:

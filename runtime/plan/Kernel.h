@@ -193,8 +193,9 @@ public:
   /// Validates attributes, operand counts, shapes, scales and visibilities.
   virtual llvm::Error check(const OpDesc &op) const = 0;
   /// Online rounds and bytes, dealer bytes and local work of one run. Set-up
-  /// bytes are not included (see setupWeights and setupCost).
-  virtual Cost cost(const OpDesc &op) const { return Cost{}; }
+  /// bytes are not included (see setupWeights and setupCost). By default
+  /// (local kernels): one element op per result element.
+  virtual Cost cost(const OpDesc &op) const;
   /// Weights (private0 values from the weights file) this op reads through
   /// the private-weight protocols: each distinct one is sent once per
   /// session as W - B (pwSetup) before the offline phase.

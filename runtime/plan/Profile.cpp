@@ -30,7 +30,9 @@ json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
                                {"bytes_p1_to_p0", int64_t(o.bytes10)},
                                {"dealer_bytes", int64_t(o.dealerBytes)},
                                {"seconds", o.seconds},
-                               {"offline_seconds", o.offlineSeconds}});
+                               {"offline_seconds", o.offlineSeconds},
+                               {"macs", o.macs},
+                               {"element_ops", o.elemOps}});
   json::Object total{{"rounds", int64_t(p.onlineRounds)},
                      {"bytes_p0_to_p1", int64_t(p.onlineBytes01)},
                      {"bytes_p1_to_p0", int64_t(p.onlineBytes10)},
@@ -46,6 +48,8 @@ json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
                      {"output_rounds", int64_t(p.outputRounds)},
                      {"output_bytes_p1_to_p0", int64_t(p.outputBytes10)},
                      {"peak_rss_bytes", int64_t(p.peakRssBytes)}};
+  if (!p.network.empty())
+    total["network"] = p.network;
   if (rss)
     total["peak_rss_bytes"] = json::Object{{"party0", int64_t(rss->party0)},
                                            {"party1", int64_t(rss->party1)},
@@ -107,6 +111,8 @@ llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
     r.dealerBytes = getU(*o, "dealer_bytes");
     r.seconds = getF(*o, "seconds");
     r.offlineSeconds = getF(*o, "offline_seconds");
+    r.macs = getF(*o, "macs");
+    r.elemOps = getF(*o, "element_ops");
     p.ops.push_back(std::move(r));
   }
   p.onlineRounds = getU(*total, "rounds");
@@ -124,27 +130,22 @@ llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
   p.outputRounds = getU(*total, "output_rounds");
   p.outputBytes10 = getU(*total, "output_bytes_p1_to_p0");
   p.peakRssBytes = getU(*total, "peak_rss_bytes");
+  p.network = getS(*total, "network");
   return p;
 }
 
-RunProfile mpc::rt::mergeProfiles(const RunProfile &p0, const RunProfile &p1,
-                                  const RunProfile *dealer) {
+RunProfile mpc::rt::mergeProfiles(const RunProfile &p0, const RunProfile &p1) {
   RunProfile m = p1;
   m.party = -1;
   for (size_t i = 0; i < m.ops.size() && i < p0.ops.size(); ++i) {
     m.ops[i].seconds = std::max(m.ops[i].seconds, p0.ops[i].seconds);
     m.ops[i].offlineSeconds =
         std::max(m.ops[i].offlineSeconds, p0.ops[i].offlineSeconds);
-    if (dealer && i < dealer->ops.size())
-      m.ops[i].offlineSeconds =
-          std::max(m.ops[i].offlineSeconds, dealer->ops[i].offlineSeconds);
   }
   m.onlineSeconds = std::max(p0.onlineSeconds, p1.onlineSeconds);
   // Party 1 measures its keys to the dealer, party 0 the dealer's answers.
   m.onlineBytesD0 = p0.onlineBytesD0;
   m.offlineSeconds = std::max(p0.offlineSeconds, p1.offlineSeconds);
-  if (dealer)
-    m.offlineSeconds = std::max(m.offlineSeconds, dealer->offlineSeconds);
   m.setupSeconds = std::max(p0.setupSeconds, p1.setupSeconds);
   m.handshakeSeconds = std::max(p0.handshakeSeconds, p1.handshakeSeconds);
   m.peakRssBytes = std::max(p0.peakRssBytes, p1.peakRssBytes);

@@ -5,9 +5,10 @@
 // fields may be added, never removed):
 //
 //   {"ops": [{"node", "op", "protocol", "rounds", "bytes_p0_to_p1",
-//             "bytes_p1_to_p0", "dealer_bytes", "seconds", ...}],
+//             "bytes_p1_to_p0", "dealer_bytes", "seconds", "macs",
+//             "element_ops", ...}],
 //    "total": {"rounds", "bytes_p0_to_p1", "bytes_p1_to_p0", "dealer_bytes",
-//              "online_seconds", "offline_seconds", ...}}
+//              "online_seconds", "offline_seconds", "network", ...}}
 //
 // "op" is the ONNX op type, "protocol" the runtime kernel. Online totals
 // exclude the per-session set-up (reported as setup_*), dealer bytes are
@@ -41,10 +42,13 @@ llvm::json::Value profileToJson(const RunProfile &p,
 llvm::Expected<RunProfile> profileFromJson(llvm::StringRef text);
 
 /// One profile of a whole run: party 1's rows (bytes and rounds are
-/// measured identically on both sides), seconds the larger of the two
-/// parties', offline seconds the largest of all three processes.
-RunProfile mergeProfiles(const RunProfile &p0, const RunProfile &p1,
-                         const RunProfile *dealer);
+/// measured identically on both sides), seconds and offline seconds the
+/// larger of the two parties'. Not the dealer's offline time: party 1's
+/// offline phase already waits for the dealer's material, while the
+/// dealer's own time, blocked on a full link, also runs through the
+/// parties' online phases whenever material windows alternate with them
+/// (so it would count those twice).
+RunProfile mergeProfiles(const RunProfile &p0, const RunProfile &p1);
 
 /// The line under a table of per-op rounds whose rows add up to
 /// \p rowRounds, more than the run's \p totalRounds (ops of one step share

@@ -64,6 +64,7 @@ Cost revealCost(int64_t n, int to, int ringBits) {
     c.bytes01 = bytes;
   if (to == 0 || to == kToBoth)
     c.bytes10 = bytes;
+  c.elemOps = double(n); // pack, unpack and add
   return c;
 }
 

@@ -164,6 +164,7 @@ Cost truncCost(int64_t n, int ringBits) {
   c.rounds = 1;
   c.bytes01 = c.bytes10 = wordBytes(packedWords(n, ringBits));
   c.dealerBytes1 = wordBytes(2 * n);
+  c.elemOps = 2.0 * n; // mask and pack; unpack, pick the candidate, shift
   return c;
 }
 

@@ -80,11 +80,21 @@ mpc::rt::resolveOutputs(const LoadedPlan &plan, int party, bool revealToBoth,
 llvm::Error mpc::rt::writeProfileFile(const std::string &path,
                                       const RunProfile &p,
                                       const LoadedPlan &plan,
+                                      llvm::StringRef network,
                                       const PeakRss *rss) {
   Cost predicted = planCost(plan);
+  RunProfile withWork = p;
+  withWork.network = network.str();
+  for (OpProfile &row : withWork.ops)
+    if (row.index >= 0 && size_t(row.index) < plan.ops.size()) {
+      Cost c = opCost(plan, size_t(row.index));
+      row.macs = c.macs;
+      row.elemOps = c.elemOps;
+    }
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << llvm::formatv("{0:2}", profileToJson(p, &predicted, rss)) << "\n";
+  os << llvm::formatv("{0:2}", profileToJson(withWork, &predicted, rss))
+     << "\n";
   return writeFileAtomic(path, os.str());
 }
 

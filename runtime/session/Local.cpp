@@ -342,11 +342,13 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
       return addContext(p.takeError(), children[i].role + ": ");
     profs[i] = std::move(*p);
   }
-  RunProfile merged = mergeProfiles(profs[1], profs[2], &profs[0]);
+  RunProfile merged = mergeProfiles(profs[1], profs[2]);
   PeakRss rss{profs[1].peakRssBytes, profs[2].peakRssBytes,
               profs[0].peakRssBytes};
   if (!c.profile.empty())
-    if (llvm::Error e = writeProfileFile(c.profile, merged, *plan, &rss))
+    if (llvm::Error e = writeProfileFile(
+            c.profile, merged, *plan,
+            c.emulateNet.empty() ? "loopback" : c.emulateNet, &rss))
       return e;
   for (const auto &[file, t] : tmpOut)
     if (std::error_code ec = llvm::sys::fs::rename(t, file))

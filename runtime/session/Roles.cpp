@@ -128,7 +128,7 @@ llvm::Error runDealerRole(const RunConfig &c, const LoadedPlan &plan) {
   if (!prof)
     return prof.takeError();
   if (!c.profile.empty())
-    return writeProfileFile(c.profile, *prof, plan);
+    return writeProfileFile(c.profile, *prof, plan, c.emulateNet);
   return llvm::Error::success();
 }
 
@@ -254,7 +254,8 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
           return e;
       }
     if (k == 0 && !c.profile.empty())
-      if (llvm::Error e = writeProfileFile(c.profile, res.profile, plan))
+      if (llvm::Error e =
+              writeProfileFile(c.profile, res.profile, plan, c.emulateNet))
         return e;
     if (c.quiet)
       return llvm::Error::success();

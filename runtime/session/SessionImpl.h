@@ -18,9 +18,11 @@
 
 namespace mpc::rt {
 
-/// Writes \p p as profile JSON with the plan's predicted cost beside it.
+/// Writes \p p as profile JSON with the plan's predicted cost beside it,
+/// each op's work counts, and the \p network it was measured on
+/// (RunProfile::network).
 llvm::Error writeProfileFile(const std::string &path, const RunProfile &p,
-                             const LoadedPlan &plan,
+                             const LoadedPlan &plan, llvm::StringRef network,
                              const PeakRss *rss = nullptr);
 
 /// The current resident set size of this process (VmRSS), in bytes.

@@ -176,7 +176,12 @@ TEST_CASE("mpc-run local runs three processes and writes the output",
     CHECK(uint64_t(*o->getInteger("bytes_p0_to_p1")) == oc.bytes01);
     CHECK(uint64_t(*o->getInteger("bytes_p1_to_p0")) == oc.bytes10);
     CHECK(uint64_t(*o->getInteger("dealer_bytes")) == oc.dealerBytes1);
+    // The work counts that let the profile calibrate `mpcc report`.
+    CHECK(o->getNumber("macs") == oc.macs);
+    CHECK(o->getNumber("element_ops") == oc.elemOps);
   }
+  CHECK(opCost(plan, 2).elemOps > 0); // the ReLU
+  CHECK(total->getString("network").getValueOr("") == "loopback");
 }
 
 TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
