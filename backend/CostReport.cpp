@@ -27,6 +27,7 @@
 #include "support/Diag.h"
 
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <fmt/format.h>
 
@@ -212,6 +213,33 @@ double mpc::localSeconds(const rt::Cost &c, const LocalRates &rates,
   return s * (it == rates.kernelFactor.end() ? rates.otherKernels : it->second);
 }
 
+llvm::Error mpc::calibrateByProfile(LocalRates &rates, llvm::StringRef path) {
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buf)
+    return error("--work-profile {}: {}", path.str(), buf.getError().message());
+  auto measured = rt::profileFromJson((*buf)->getBuffer());
+  if (!measured)
+    return addContext(measured.takeError(),
+                      "--work-profile " + path.str() + ": ");
+  return calibrateRates(rates, *measured, path);
+}
+
+LocalRates mpc::referenceRates() {
+  // Near what `mpcc report` measures on this 2-core machine; once
+  // calibrated, only their ratio matters (see the header).
+  LocalRates r;
+  r.macsPerSecond = 30e9;
+  r.elemOpsPerSecond = 0.8e9;
+  return r;
+}
+
+std::string mpc::pricingName(const NetworkModel &net, const LocalRates &rates) {
+  if (rates.kernelFactor.empty())
+    return net.name;
+  return fmt::format("{}; local work calibrated by {}", net.name,
+                     rates.calibratedBy);
+}
+
 double mpc::offlineSeconds(const rt::Cost &c, const NetworkModel &net,
                            const LocalRates &rates, llvm::StringRef kernel) {
   double bytes = double(std::max(c.dealerBytes0, c.dealerBytes1));
@@ -231,7 +259,7 @@ llvm::Error mpc::calibrateRates(LocalRates &rates,
                                 const rt::RunProfile &measured,
                                 llvm::StringRef source) {
   auto fail = [&](const std::string &what) {
-    return error("--calibrate {}: {}", source.str(), what);
+    return error("--work-profile {}: {}", source.str(), what);
   };
   if (!(rates.macsPerSecond > 0) || !(rates.elemOpsPerSecond > 0))
     return fail("the local work rates are not set");

@@ -66,6 +66,16 @@ LocalRates measureLocalRates();
 /// names the profile in errors and in the report.
 llvm::Error calibrateRates(LocalRates &rates, const rt::RunProfile &measured,
                            llvm::StringRef source);
+/// calibrateRates by the profile in file \p path (--work-profile).
+llvm::Error calibrateByProfile(LocalRates &rates, llvm::StringRef path);
+/// The rates a calibration is taken against where none are measured
+/// (`mpcc compile`: a plan must not depend on the machine's load). A
+/// calibrated kernel's prediction does not depend on them, but for the
+/// weight of matrix against element work within one kernel.
+LocalRates referenceRates();
+/// "NET" or "NET; local work calibrated by PROFILE": what a prediction was
+/// priced on, for tables.
+std::string pricingName(const NetworkModel &net, const LocalRates &rates);
 
 /// Rates given as the report prints them, "GMACS,GOPS": matrix GMAC/s and
 /// element-wise G ops/s, both positive (mpcc report --work-rates: the same

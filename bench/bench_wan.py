@@ -25,7 +25,7 @@ loopback measured, and measured over that, which checks the network terms
 alone (the compute term is measured by `mpcc report` in 50 ms on one core,
 while a run shares the cores with the other two processes).
 
-The calibrated prediction is `mpcc report --calibrate PROFILE`: each
+The calibrated prediction is `mpcc report --work-profile PROFILE`: each
 kernel's local work scaled by what it took in a loopback run of ANOTHER
 model (--calibrate-with, default bert-mini, run first), so it predicts the
 model it has not seen on networks it has not run on.
@@ -60,7 +60,7 @@ def main():
                     help="plaintext TCP links (TLS by default)")
     ap.add_argument("--calibrate-with", default="bert-mini",
                     help="preset whose loopback profile calibrates the "
-                         "prediction (`mpcc report --calibrate`); 'none': "
+                         "prediction (`mpcc report --work-profile`); 'none': "
                          "no calibrated column")
     args = ap.parse_args()
     mpcc = os.path.join(args.build, "tools", "mpcc")
@@ -109,7 +109,7 @@ def main():
             predicted[net] = json.loads(proc.stdout)["total"]
             if calibration:
                 proc, _ = run([mpcc, "report", plan, "--net", net, "--format",
-                               "json", "--calibrate", calibration])
+                               "json", "--work-profile", calibration])
                 calibrated[net] = json.loads(proc.stdout)["total"]["online_seconds"]
 
         measured = {net: [] for net in ["loopback"] + nets}

@@ -65,13 +65,14 @@ bool isTruncatedProduct(const Value *v) {
   return false;
 }
 
-/// Predicted online seconds of \p op with entry \p a (rounds and bytes
-/// on \p net; see ApproxAuto.h for why not local work). A GeLU after a
+/// Predicted online seconds of \p op with entry \p a: rounds and bytes
+/// on \p net, and local work at \p rates, calibrated for the entry's
+/// kind (its kernel), where set (ApproxAuto.h). A GeLU after a
 /// product is priced as the plan runs it (rt::geluAfterProductCost): the
 /// entries differ in whether they take the product's truncation into
 /// their first round.
 double opSeconds(const Op &op, rt::Approximation a, const CompileOptions &o,
-                 const NetworkModel &net) {
+                 const NetworkModel &net, const LocalRates &rates) {
   const auto &dims = op.operand(0)->type().shape;
   std::vector<int64_t> shape(dims.begin(), dims.end());
   bool afterProduct =
@@ -81,7 +82,7 @@ double opSeconds(const Op &op, rt::Approximation a, const CompileOptions &o,
                                               o.exactTruncation)
                    : rt::approxCost(a, o.fracBits, o.rangeBits, shape,
                                     o.exactTruncation),
-      net);
+      net, rates, rt::approxKindName(rt::approxInfo(a).kind));
 }
 
 /// One op the choice is made for.
@@ -234,12 +235,12 @@ private:
 
 } // namespace
 
-llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
-                                                 SampleBatches samples,
-                                                 const CompileOptions &base,
-                                                 double maxError,
-                                                 const NetworkModel &net) {
+llvm::Expected<AutoChoice>
+mpc::chooseApproxAuto(const Graph &g, SampleBatches samples,
+                      const CompileOptions &base, double maxError,
+                      const NetworkModel &net, const LocalRates &rates) {
   AutoChoice result;
+  result.pricedOn = pricingName(net, rates);
   std::vector<Site> sites;
   std::map<std::pair<rt::ApproxKind, std::string>, int> uses;
   for (const auto &op : g.ops()) {
@@ -268,7 +269,7 @@ llvm::Expected<AutoChoice> mpc::chooseApproxAuto(const Graph &g,
   if (llvm::Error e = search.init())
     return e;
   auto secondsOf = [&](size_t i, rt::Approximation a) {
-    return opSeconds(*sites[i].op, a, base, net);
+    return opSeconds(*sites[i].op, a, base, net, rates);
   };
 
   auto e0 = search.error(base);
@@ -445,9 +446,9 @@ void mpc::printAutoChoice(const AutoChoice &c, double maxError,
   os << fmt::format("mpcc: --approx auto, --max-error {:g}: simulated error "
                     "{:.3g}, up to {:.3g} with the secure run's rounding "
                     "noise ({:.3g}) and on other inputs (defaults {:.3g}); "
-                    "predicted online {:.3f} ms (defaults {:.3f} ms)\n",
+                    "predicted online {:.3f} ms (defaults {:.3f} ms) on {}\n",
                     maxError, c.error, c.bound(), c.noise, c.baseError,
-                    c.seconds * 1e3, c.baseSeconds * 1e3);
+                    c.seconds * 1e3, c.baseSeconds * 1e3, c.pricedOn);
   os << fmt::format("mpcc:   {:<44} {:<22} {:>11} {:>10}\n", "op", "entry",
                     "error added", "online ms");
   for (const AutoOpChoice &o : c.ops) {
@@ -469,16 +470,15 @@ void mpc::printAutoChoice(const AutoChoice &c, double maxError,
   }
 }
 
-llvm::Expected<Frontier> mpc::approxFrontier(const Graph &g,
-                                             SampleBatches samples,
-                                             const CompileOptions &base,
-                                             const NetworkModel &net,
-                                             llvm::ArrayRef<double> budgets) {
+llvm::Expected<Frontier>
+mpc::approxFrontier(const Graph &g, SampleBatches samples,
+                    const CompileOptions &base, const NetworkModel &net,
+                    llvm::ArrayRef<double> budgets, const LocalRates &rates) {
   Search search(g, samples);
   if (llvm::Error e = search.init())
     return e;
   Frontier out;
-  out.netName = net.name;
+  out.netName = pricingName(net, rates);
   auto point = [&](const std::string &name, bool isAuto,
                    std::optional<double> seconds, std::optional<double> err,
                    const std::string &note) {
@@ -494,7 +494,7 @@ llvm::Expected<Frontier> mpc::approxFrontier(const Graph &g,
       if (!approxKindOf(*op))
         continue;
       rt::Approximation a = approxOf(*op, o);
-      seconds += opSeconds(*op, a, o, net);
+      seconds += opSeconds(*op, a, o, net, rates);
       if (note.empty() && rt::approxInfo(a).needsTraining && !modelForm(*op))
         note = fmt::format("{} needs a model trained with it",
                            rt::approxInfo(a).name);
@@ -519,7 +519,7 @@ llvm::Expected<Frontier> mpc::approxFrontier(const Graph &g,
   }
   for (double e : budgets) {
     std::string name = fmt::format("auto --max-error {:g}", e);
-    auto choice = chooseApproxAuto(g, samples, base, e, net);
+    auto choice = chooseApproxAuto(g, samples, base, e, net, rates);
     if (!choice) {
       point(name, true, std::nullopt, std::nullopt,
             llvm::toString(choice.takeError()));

@@ -8,15 +8,16 @@
 // Quad GeLU or 2Quad softmax, keeps it) or that the protocols refuse on the
 // op's shape; each alternative is simulated alone, giving the model's
 // error with it and its predicted online seconds on the op's shape (the
-// protocols' cost formulas, rt::approxCost, on --net: rounds and bytes,
-// not this machine's local speed, so that a plan does not depend on when
-// it was compiled). The samples may not show an entry at its worst: its
-// error can depend on where the inputs fall in its domain (a Goldschmidt
-// reciprocal's on the row sum's mantissa). So each alternative also gets a
-// reserve: the error its swap adds on the samples, times how much larger
-// the registry allows the op's own error to be than the samples show it
-// (at least 1, see Search::headroom), minus that error once. And the
-// secure run's truncations add a random ulp here and there, which the
+// protocols' cost formulas, rt::approxCost, on --net: rounds and bytes;
+// and, with --work-profile, local work as a profiled run measured it per
+// kernel (backend/CostReport.h), but never this machine's speed measured
+// now, so that a plan does not depend on when it was compiled). The samples may
+// not show an entry at its worst: its error can depend on where the inputs fall
+// in its domain (a Goldschmidt reciprocal's on the row sum's mantissa). So each
+// alternative also gets a reserve: the error its swap adds on the samples,
+// times how much larger the registry allows the op's own error to be than the
+// samples show it (at least 1, see Search::headroom), minus that error once.
+// And the secure run's truncations add a random ulp here and there, which the
 // simulation (rounding them to nearest) leaves out: the noise they make
 // in the output is estimated once, at the defaults, by simulating them
 // drawn as the protocol draws them. Then, greedily, while the whole
@@ -86,6 +87,7 @@ struct AutoChoice {
   double seconds = 0;     ///< Predicted online seconds of the chosen ops.
   double baseSeconds = 0; ///< The same ops at their defaults.
   double baseError = 0;   ///< The error at the defaults.
+  std::string pricedOn;   ///< What the seconds are priced on (pricingName).
 
   /// What the choice keeps within E: error + noise + reserve.
   double bound() const { return error + noise + reserve; }
@@ -98,11 +100,11 @@ using SampleBatches = llvm::ArrayRef<std::map<std::string, HostTensor>>;
 /// (the error is the largest over all of them); \p base gives the
 /// fixed-point options. An error when no choice meets \p maxError, naming
 /// the best error reached.
-llvm::Expected<AutoChoice> chooseApproxAuto(const Graph &g,
-                                            SampleBatches samples,
-                                            const CompileOptions &base,
-                                            double maxError,
-                                            const NetworkModel &net);
+/// \p rates prices local work (empty: rounds and bytes only).
+llvm::Expected<AutoChoice>
+chooseApproxAuto(const Graph &g, SampleBatches samples,
+                 const CompileOptions &base, double maxError,
+                 const NetworkModel &net, const LocalRates &rates = {});
 
 /// Adds \p c's choices to \p opts as per-node rules, and names the choice
 /// as the options' preset (the plan records both).
@@ -125,7 +127,7 @@ struct FrontierPoint {
   std::string note;
 };
 struct Frontier {
-  std::string netName; ///< The --net the times are predicted on.
+  std::string netName; ///< What the times are priced on (pricingName).
   std::vector<FrontierPoint> points;
 };
 
@@ -137,7 +139,8 @@ struct Frontier {
 llvm::Expected<Frontier> approxFrontier(const Graph &g, SampleBatches samples,
                                         const CompileOptions &base,
                                         const NetworkModel &net,
-                                        llvm::ArrayRef<double> budgets);
+                                        llvm::ArrayRef<double> budgets,
+                                        const LocalRates &rates = {});
 
 /// The frontier as a text table, one row per point.
 std::string frontierTable(const Frontier &f);

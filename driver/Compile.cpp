@@ -320,8 +320,8 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
                          "shape\n",
                          inputs->size());
     if (!req.frontierBudgets.empty()) {
-      auto frontier =
-          approxFrontier(**g, *inputs, options, req.net, req.frontierBudgets);
+      auto frontier = approxFrontier(**g, *inputs, options, req.net,
+                                     req.frontierBudgets, req.workRates);
       if (!frontier)
         return addContext(frontier.takeError(), req.model + ": ");
       if (!req.frontierSvg.empty()) {
@@ -333,8 +333,8 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
       return writeText(req.output, frontierTable(*frontier));
     }
     if (req.autoMaxError) {
-      auto choice =
-          chooseApproxAuto(**g, *inputs, options, *req.autoMaxError, req.net);
+      auto choice = chooseApproxAuto(**g, *inputs, options, *req.autoMaxError,
+                                     req.net, req.workRates);
       if (!choice)
         return addContext(choice.takeError(), req.model + ": ");
       printAutoChoice(*choice, *req.autoMaxError, log);

@@ -144,6 +144,9 @@ struct CompileRequest {
   /// --frontier-svg: also write the frontier as an SVG plot to this path.
   std::string frontierSvg;
   NetworkModel net;
+  /// --work-profile: auto and frontier also price local work (empty:
+  /// rounds and bytes only).
+  LocalRates workRates;
 };
 
 /// Imports the model, checks the calibration samples, compiles and writes

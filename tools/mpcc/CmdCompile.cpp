@@ -81,6 +81,10 @@ Error mpc::tool::runCompile() {
   if (!autoChoice && !frontier && net.getNumOccurrences())
     return mpc::error("--net prices the choice of --approx auto; without it "
                       "`mpcc report --net` predicts a plan's time");
+  if (!autoChoice && !frontier && workProfile.getNumOccurrences())
+    return mpc::error("--work-profile prices the choice of --approx auto; "
+                      "without it `mpcc report --work-profile` predicts a "
+                      "plan's time");
   if (!frontier && frontierSvgFile.getNumOccurrences())
     return mpc::error("--frontier-svg plots --approx frontier's table: it "
                       "needs --approx frontier");
@@ -108,6 +112,11 @@ Error mpc::tool::runCompile() {
     if (!network)
       return network.takeError();
     req.net = *network;
+    if (workProfile.getNumOccurrences()) {
+      req.workRates = referenceRates();
+      if (Error e = calibrateByProfile(req.workRates, workProfile))
+        return e;
+    }
   }
   if (!passes.empty())
     if (Error e = checkPipeline(passes))

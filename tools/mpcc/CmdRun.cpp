@@ -12,7 +12,6 @@
 #include "driver/Run.h"
 #include "frontend/TensorProto.h"
 #include "runtime/plan/PlanReader.h"
-#include "runtime/plan/Profile.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -96,13 +95,6 @@ static cl::opt<std::string> workRates(
              "measured now, which this machine's load moves)"),
     cl::value_desc("GMACS,GOPS"), cl::sub(reportCmd()), cl::cat(category()));
 
-static cl::opt<std::string> calibrate(
-    "calibrate",
-    cl::desc("Scale each kernel's predicted local work by what it took in a "
-             "profiled run on this machine (mpc-run local --profile FILE, "
-             "any plan; on loopback or under --emulate-net)"),
-    cl::value_desc("PROFILE"), cl::sub(reportCmd()), cl::cat(category()));
-
 Error mpc::tool::runReport() {
   auto network = parseNetworkModel(net);
   if (!network)
@@ -122,18 +114,9 @@ Error mpc::tool::runReport() {
     return plan.takeError();
   if (!workRates.getNumOccurrences())
     rates = measureLocalRates();
-  if (calibrate.getNumOccurrences()) {
-    auto buf = MemoryBuffer::getFile(calibrate, /*IsText=*/true);
-    if (!buf)
-      return mpc::error("--calibrate {}: {}", calibrate.getValue(),
-                        buf.getError().message());
-    auto measured = rt::profileFromJson((*buf)->getBuffer());
-    if (!measured)
-      return addContext(measured.takeError(),
-                        "--calibrate " + calibrate.getValue() + ": ");
-    if (Error e = calibrateRates(rates, *measured, calibrate))
+  if (workProfile.getNumOccurrences())
+    if (Error e = calibrateByProfile(rates, workProfile))
       return e;
-  }
   printCostReport(*plan, *network, rates, *format, outs());
   return Error::success();
 }

@@ -46,6 +46,9 @@ extern llvm::cl::list<std::string> inputs;
 extern llvm::cl::list<std::string> outputs;
 // Shared by report and compile.
 extern llvm::cl::opt<std::string> net;
+/// --work-profile PROFILE: local work priced as a profiled run measured it
+/// (report; compile --approx auto and frontier).
+extern llvm::cl::opt<std::string> workProfile;
 // Shared by report and simulate.
 extern llvm::cl::opt<std::string> planFile;
 

@@ -82,6 +82,14 @@ cl::opt<std::string> mpc::tool::net(
     cl::desc("lan | wan | loopback | bw=GBIT,rtt=MS (report; compile "
              "--approx auto prices on it)"),
     cl::sub(reportCmd()), cl::sub(compileCmd()), cl::cat(category()));
+cl::opt<std::string> mpc::tool::workProfile(
+    "work-profile",
+    cl::desc("Price each kernel's local work by what it took in a profiled "
+             "run on this machine (mpc-run local --profile FILE, any plan; "
+             "on loopback or under --emulate-net): report; compile --approx "
+             "auto and frontier"),
+    cl::value_desc("PROFILE"), cl::sub(reportCmd()), cl::sub(compileCmd()),
+    cl::cat(category()));
 cl::list<std::string> mpc::tool::inputs(
     "input", cl::ZeroOrMore,
     cl::desc("Model input from a .npy or .pb file, NAME=FILE"),

@@ -314,3 +314,38 @@ TEST_CASE("with --exact-truncation the auto choice is priced and simulated "
     CHECK(secureError(sample, opts) == err);
   }
 }
+
+TEST_CASE("with local work priced, auto ranks entries by network and local "
+          "time together",
+          "[e2e][approx-auto]") {
+  // Rates calibrated as a profile would (--work-profile): GeLU's and
+  // softmax's local work weighs 5x what the reference rates say. Each op
+  // is then priced by its rounds and bytes plus that local work, so every
+  // figure is above the network-only one, and the choice is still never
+  // dearer than the defaults under the same pricing.
+  auto in = fixtureInputs();
+  auto net = parseNetworkModel("lan");
+  REQUIRE(bool(net));
+  std::unique_ptr<Graph> g = importFixture(in);
+  LocalRates rates = referenceRates();
+  rates.kernelFactor = {{"gelu", 5.0}, {"softmax", 5.0}};
+  rates.otherKernels = 2.0;
+  rates.calibratedBy = "test-profile.json";
+  auto priced = chooseApproxAuto(*g, in, CompileOptions(), 1e-1, *net, rates);
+  REQUIRE(bool(priced));
+  AutoChoice plain = chooseOnLan(*g, in, CompileOptions(), 1e-1);
+  CHECK_THAT(priced->pricedOn,
+             Catch::Matchers::Contains("local work calibrated by "
+                                       "test-profile.json"));
+  CHECK(plain.pricedOn == net->name);
+  CHECK(priced->baseSeconds > plain.baseSeconds);
+  CHECK(priced->seconds <= priced->baseSeconds);
+  CHECK(priced->bound() <= 1e-1);
+  // Every op's default is priced above its network-only time.
+  for (size_t i = 0; i < priced->ops.size(); ++i) {
+    const AutoOpChoice &o = priced->ops[i];
+    INFO(o.node);
+    REQUIRE(plain.ops[i].node == o.node);
+    CHECK(o.baseSeconds > plain.ops[i].baseSeconds);
+  }
+}
