@@ -30,10 +30,15 @@ meets E on the same held-out batches (max |secure - float| <= E and every
 argmax the float one), by predicted and by measured online time.
 
     bench/bench_presets.py [--build build] [--work /tmp/mpcc-presets]
-        [--models bert-base,spam] [--seq 32] [--runs 3]
+        [--models bert-base,spam] [--seq 32] [--runs 3] [--work-profile P]
         [--spam-work build/examples/spam] [--spam-batch 8] [--spam-calib 4]
         [--bert-calib 2]
         [--budgets 1e-1,1e-2,1e-3]
+
+With --work-profile PROFILE (an `mpc-run local --profile` of any plan on
+this machine) auto prices its choice with local work as that run measured
+it, and every prediction is `mpcc report --work-profile` (mpcc report,
+backend/CostReport.h); without it auto prices rounds and bytes only.
 
 Figures, not assertions; this shared machine's load moves the measured
 times (the load average is printed before and after each model).
@@ -123,6 +128,8 @@ class Bench:
             if approx.startswith("auto:"):
                 cmd += ["--approx", "auto", "--max-error", approx[5:],
                         "--net", "lan"] + flags("--calibrate", calib)
+                if self.args.work_profile:
+                    cmd += ["--work-profile", self.args.work_profile]
             else:
                 cmd += ["--approx", approx]
             if os.path.exists(plan):
@@ -140,7 +147,10 @@ class Bench:
                                  and "tried " not in line]
         rep = json.loads(run([self.mpcc, "report", plan, "--net", "lan",
                               "--format", "json", "--work-rates",
-                              self.work_rates(plan)]).stdout)["total"]
+                              self.work_rates(plan)]
+                             + (["--work-profile", self.args.work_profile]
+                                if self.args.work_profile else [])
+                             ).stdout)["total"]
         row["pred_online_s"] = rep["online_seconds"]
         row["pred_bytes"] = rep["bytes_p0_to_p1"] + rep["bytes_p1_to_p0"]
         row["pred_rounds"] = rep["rounds"]
@@ -337,6 +347,9 @@ def main():
     ap.add_argument("--spam-heldout", type=int, default=2,
                     help="spam held-out batches after the calibration ones")
     ap.add_argument("--budgets", default="1e-1,1e-2,1e-3")
+    ap.add_argument("--work-profile", default=None,
+                    help="price local work by this mpc-run --profile (auto's "
+                         "choice and every prediction)")
     ap.add_argument("--reuse", action="store_true",
                     help="take the plans an earlier run compiled in --work")
     args = ap.parse_args()
