@@ -14,6 +14,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/plan/ExecutorImpl.h"
 
+#include <array>
+
 using namespace mpc;
 using namespace mpc::rt;
 using Clock = std::chrono::steady_clock;
@@ -142,6 +144,26 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
   return first;
 }
 
+/// Party 1 lost the dealer: tells party 0 (kPeerLostDealer) and waits for
+/// it to hang up first; returns \p lost.
+static llvm::Error tellPeerDealerLost(Channel &peer, llvm::Error lost) {
+  u64 word = kPeerLostDealer;
+  if (llvm::Error e = sendWords(peer, {&word, 1})) {
+    llvm::consumeError(std::move(e));
+    return lost;
+  }
+  auto until = Clock::now() + kPeerLostDealerDrain;
+  std::array<uint8_t, 4096> sink;
+  while (Clock::now() < until) {
+    auto moved = peer.transfer({}, sink, until);
+    if (!moved) { // party 0 hung up (or the link failed): done
+      llvm::consumeError(moved.takeError());
+      break;
+    }
+  }
+  return lost;
+}
+
 llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
                                   Session &session, Corr &corr, Channel &dealer,
                                   Channel &peer, OpRange ops,
@@ -168,8 +190,9 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
     material[op.index] = op.kernel->deal(corr, op, session);
     if (party == 1) {
       if (llvm::Error e = corr.takeStreamError())
-        return addContext(std::move(e),
-                          fmt::format("party 1: offline {}: ", op.describe()));
+        return tellPeerDealerLost(
+            peer, addContext(std::move(e), fmt::format("party 1: offline {}: ",
+                                                       op.describe())));
       if (corr.outOfSync() || corr.remainingInput() != 0)
         return mpc::error(
             "party 1: internal error: {} consumed {} of the {} "
@@ -192,8 +215,9 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
         (size_t(op.index) + 1 == plan.ops.size() ||
          Clock::now() - dealerBeats->last >= kDealerBeatInterval)) {
       if (llvm::Error e = sendWords(dealer, {&beat, 1}))
-        return addContext(std::move(e),
-                          fmt::format("party 1: offline {}: ", op.describe()));
+        return tellPeerDealerLost(
+            peer, addContext(std::move(e), fmt::format("party 1: offline {}: ",
+                                                       op.describe())));
       dealerBeats->last = Clock::now();
     }
     if (opts.progress)
@@ -202,17 +226,24 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
   }
   prof.offlineSeconds += secondsSince(t0);
   // The peer's heartbeats: arriving one per op, they keep this wait alive
-  // for as long as the peer's offline phase takes.
-  std::vector<u64> beats(ops.second - ops.first);
-  if (llvm::Error e = recvWords(peer, beats))
-    return addContext(std::move(e),
-                      fmt::format("{}: waiting for {} to finish the offline "
-                                  "phase: ",
-                                  roleName(party), roleName(1 - party)));
-  for (size_t i = 0; i < beats.size(); ++i)
-    if (beats[i] != ops.first + i)
+  // for as long as the peer's offline phase takes. One at a time, so that
+  // a kPeerLostDealer in place of one is read before the link ends.
+  for (size_t i = ops.first; i < ops.second; ++i) {
+    u64 beat = 0;
+    if (llvm::Error e = recvWords(peer, {&beat, 1}))
+      return addContext(std::move(e),
+                        fmt::format("{}: waiting for {} to finish the offline "
+                                    "phase: ",
+                                    roleName(party), roleName(1 - party)));
+    if (beat == kPeerLostDealer && party == 0)
+      return mpc::error("party 0: offline phase: party 1 lost its link to the "
+                        "dealer at {} (the dealer stopped or was "
+                        "disconnected)",
+                        plan.ops[i].describe());
+    if (beat != i)
       return mpc::error("{}: {} is out of step in the offline phase",
                         roleName(party), roleName(1 - party));
+  }
   return llvm::Error::success();
 }
 

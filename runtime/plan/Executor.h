@@ -217,6 +217,16 @@ llvm::Expected<RunProfile> runDealer(const LoadedPlan &plan, Channel &a,
 /// dealer (far below any sensible --timeout; a few words a second).
 constexpr std::chrono::milliseconds kDealerBeatInterval{100};
 
+/// The parties' offline heartbeats to each other are op indices. Party 1,
+/// its link to the dealer lost, sends this word instead of its next one,
+/// so that party 0, which has no link of its own to the dealer then, names
+/// the dealer rather than party 1 hanging up; party 1 then waits at most
+/// kPeerLostDealerDrain for party 0 to hang up first, reading what it
+/// sends meanwhile (a socket closed with unread bytes resets the
+/// connection, and a reset can discard the word before party 0 reads it).
+constexpr uint64_t kPeerLostDealer = ~uint64_t(0) - 1;
+constexpr std::chrono::milliseconds kPeerLostDealerDrain{2000};
+
 /// Control words before each request (one ring word each).
 enum : uint64_t {
   kRequestRefused = 0,
