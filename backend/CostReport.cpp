@@ -270,12 +270,36 @@ llvm::Error mpc::calibrateRates(LocalRates &rates,
   auto net = parseNetworkModel(measured.network, "the profile's network");
   if (!net)
     return fail(llvm::toString(net.takeError()));
+  if (measured.ops.empty())
+    return fail("the profile has no ops");
+  // Times a run can have taken (a day at most) and work counts a plan can
+  // have: anything else is not a measurement, and would price every plan
+  // at nonsense (or at infinity, which JSON cannot hold).
+  auto time = [](double s) { return s >= 0 && s <= 86400; };
+  auto count = [](double w) { return w >= 0 && w <= 1e18; };
+  for (const auto &[what, s] : {std::pair<const char *, double>{
+                                    "online_seconds", measured.onlineSeconds},
+                                {"offline_seconds", measured.offlineSeconds},
+                                {"setup_seconds", measured.setupSeconds}})
+    if (!time(s))
+      return fail(fmt::format("its total's {} {} is not a run's time (0 to "
+                              "86400 s)",
+                              what, s));
   double opSeconds = 0, work = 0;
   for (const rt::OpProfile &op : measured.ops) {
+    if (!time(op.seconds) || !time(op.offlineSeconds))
+      return fail(fmt::format("op {} ({}): seconds {} / offline_seconds {} "
+                              "are not a run's time (0 to 86400 s)",
+                              op.index, op.node, op.seconds,
+                              op.offlineSeconds));
+    if (!count(op.macs) || !count(op.elemOps))
+      return fail(fmt::format("op {} ({}): macs {} / element_ops {} are not "
+                              "work counts (0 to 1e18)",
+                              op.index, op.node, op.macs, op.elemOps));
     opSeconds += op.seconds;
     work += op.macs + op.elemOps;
   }
-  if (measured.ops.empty() || !(work > 0))
+  if (!(work > 0))
     return fail("the profile has no work counts per op (macs, element_ops): "
                 "it was written by an older mpc-run; profile the run again");
   if (!(opSeconds > 0) || !(measured.onlineSeconds > 0))
@@ -283,31 +307,73 @@ llvm::Error mpc::calibrateRates(LocalRates &rates,
   // Each op's row holds the slower party's seconds, so the rows add up to
   // more than the run's online time: scale them to it.
   double scale = measured.onlineSeconds / opSeconds;
+  // What the profile's network took of each row: as the executor splits a
+  // step's communication among its ops, by bytes (ops of one step share
+  // its rounds, so the step's are the most any of them has).
+  struct StepTraffic {
+    rt::Cost cost;
+    uint64_t bytes = 0;
+    int ops = 0;
+  };
+  std::map<int, StepTraffic> steps;
+  for (const rt::OpProfile &op : measured.ops) {
+    StepTraffic &st = steps[op.step];
+    st.cost.rounds = std::max(st.cost.rounds, op.rounds);
+    st.cost.bytes01 += op.bytes01;
+    st.cost.bytes10 += op.bytes10;
+    st.bytes += op.bytes01 + op.bytes10;
+    st.ops += op.rounds > 0 ? 1 : 0;
+  }
+  auto networkShare = [&](const rt::OpProfile &op) {
+    const StepTraffic &st = steps[op.step];
+    double share = st.bytes > 0    ? double(op.bytes01 + op.bytes10) / st.bytes
+                   : op.rounds > 0 ? 1.0 / st.ops
+                                   : 0.0;
+    return share * networkSeconds(st.cost, *net);
+  };
   std::map<std::string, std::pair<double, double>> byKernel; // local, model
   double allLocal = 0, allModel = 0;
   for (const rt::OpProfile &op : measured.ops) {
     double model = uncalibratedSeconds(op.macs, op.elemOps, rates);
     if (!(model > 0))
       continue;
-    rt::Cost traffic;
-    traffic.rounds = op.rounds;
-    traffic.bytes01 = op.bytes01;
-    traffic.bytes10 = op.bytes10;
-    double local =
-        std::max(0.0, op.seconds * scale - networkSeconds(traffic, *net));
+    double local = std::max(0.0, op.seconds * scale - networkShare(op));
     auto &[l, m] = byKernel[op.kernel];
     l += local;
     m += model;
     allLocal += local;
     allModel += model;
   }
-  if (!(allLocal > 0))
-    return fail("the profile's ops took no time beyond their network's");
+  // The rows give each kernel's share of the local work; the whole is the
+  // run's online time less what its rounds and bytes take on its network
+  // (the row-by-row estimates drop the time rows spend waiting beyond
+  // their share, and over a slow link the network is most of each row).
+  // So the same plan on the same network is predicted at its measurement.
+  rt::Cost runTraffic;
+  runTraffic.rounds = measured.onlineRounds;
+  runTraffic.bytes01 = measured.onlineBytes01;
+  runTraffic.bytes10 = measured.onlineBytes10;
+  runTraffic.bytes1D = measured.onlineBytes1D;
+  runTraffic.bytesD0 = measured.onlineBytesD0;
+  double network = networkSeconds(runTraffic, *net);
+  double localTotal = measured.onlineSeconds - network;
+  if (!(localTotal > 0.02 * measured.onlineSeconds))
+    return fail(fmt::format(
+        "its online time, {:.3f} s, is almost all what its rounds and bytes "
+        "take on {} ({:.3f} s): too little is left to calibrate local work "
+        "by; profile a run whose links are faster (loopback)",
+        measured.onlineSeconds, net->name, network));
+  if (!(allLocal > 0)) { // every row within its network share: even split
+    for (auto &[kernel, lm] : byKernel)
+      lm.first = lm.second;
+    allLocal = allModel;
+  }
+  double toRun = localTotal / allLocal;
   rates.kernelFactor.clear();
   for (const auto &[kernel, lm] : byKernel)
     if (lm.first > 0)
-      rates.kernelFactor[kernel] = lm.first / lm.second;
-  rates.otherKernels = allLocal / allModel;
+      rates.kernelFactor[kernel] = lm.first / lm.second * toRun;
+  rates.otherKernels = allLocal / allModel * toRun;
 
   // Offline: the rows' offline seconds scaled to the run's, per dealer
   // byte (ops without material deal nothing worth timing).
@@ -478,7 +544,8 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
     for (const auto &[kernel, f] : rates.kernelFactor)
       factors +=
           fmt::format("{}{} x{:.2f}", factors.empty() ? "" : ", ", kernel, f);
-    os << fmt::format("local work calibrated by {} (measured on {}): {}; "
+    os << fmt::format("local work calibrated by {} (measured on {}; "
+                      "measured / predicted at the rates above): {}; "
                       "other kernels x{:.2f}\n",
                       rates.calibratedBy, rates.calibratedOn, factors,
                       rates.otherKernels);

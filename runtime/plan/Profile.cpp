@@ -82,6 +82,24 @@ std::string getS(const json::Object &o, llvm::StringRef k) {
   return v ? v->str() : "";
 }
 
+/// A field present with the wrong type, named (a value read as 0 or ""
+/// would pass for a measurement).
+llvm::Error checkTypes(const json::Object &o, llvm::StringRef where) {
+  for (const auto &[key, value] : o) {
+    bool number = value.getAsNumber().hasValue();
+    bool string = value.getAsString().hasValue();
+    llvm::StringRef k(key);
+    bool wantString =
+        k == "node" || k == "op" || k == "protocol" || k == "network";
+    if (k == "peak_rss_bytes" || k == "predicted")
+      continue; // a number, or an object per process (merged profiles)
+    if (wantString ? !string : !number)
+      return mpc::error("profile: {}'s '{}' is not a {}", where.str(), k.str(),
+                        wantString ? "string" : "number");
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
@@ -89,16 +107,24 @@ llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
   if (!v)
     return addContext(v.takeError(), "profile: ");
   const json::Object *root = v->getAsObject();
+  if (root && root->getString("plan") && root->get("network"))
+    return mpc::error("profile: this is `mpcc report`'s output, a "
+                      "prediction; a profile is what mpc-run --profile "
+                      "writes");
   const json::Array *ops = root ? root->getArray("ops") : nullptr;
   const json::Object *total = root ? root->getObject("total") : nullptr;
   if (!ops || !total)
     return mpc::error("profile: expected an object with 'ops' and 'total'");
+  if (llvm::Error e = checkTypes(*total, "the total"))
+    return e;
   RunProfile p;
   p.party = int(getU(*root, "party"));
   for (const json::Value &e : *ops) {
     const json::Object *o = e.getAsObject();
     if (!o)
       return mpc::error("profile: an op row is not an object");
+    if (llvm::Error e = checkTypes(*o, fmt::format("op row {}", p.ops.size())))
+      return e;
     OpProfile r;
     r.index = int(getU(*o, "index"));
     r.node = getS(*o, "node");

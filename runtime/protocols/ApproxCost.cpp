@@ -116,17 +116,28 @@ Cost mpc::rt::approxCost(Approximation a, int frac, int rangeBits,
                     approxParams(a, frac, rangeBits, exact));
 }
 
-Cost mpc::rt::geluAfterProductCost(Approximation a, int frac, int rangeBits,
-                                   llvm::ArrayRef<int64_t> shape, bool exact) {
+mpc::rt::GeluAfterProductCosts
+mpc::rt::geluAfterProductCosts(Approximation a, int frac, int rangeBits,
+                               llvm::ArrayRef<int64_t> shape, bool exact) {
   GeluParams p = std::get<GeluParams>(approxParams(a, frac, rangeBits, exact));
+  GeluAfterProductCosts c;
   if (geluCompares(a) && geluCanTruncateInput(frac, p.compareBits)) {
     p.inputTruncBits = frac;
-    return rowCost(shape, p);
+    c.gelu = rowCost(shape, p);
+    return c;
   }
   int64_t n = numElements(shape);
   int ring = truncRingBits(rangeBits + 2 * frac, frac);
-  Cost c = exact ? truncExactCost(n, frac, ring) : truncCost(n, ring);
-  return c.then(rowCost(shape, p));
+  c.trunc = exact ? truncExactCost(n, frac, ring) : truncCost(n, ring);
+  c.gelu = rowCost(shape, p);
+  return c;
+}
+
+Cost mpc::rt::geluAfterProductCost(Approximation a, int frac, int rangeBits,
+                                   llvm::ArrayRef<int64_t> shape, bool exact) {
+  GeluAfterProductCosts c =
+      geluAfterProductCosts(a, frac, rangeBits, shape, exact);
+  return c.trunc.then(c.gelu);
 }
 
 llvm::Error mpc::rt::validateApproxRow(Approximation a, int frac, int rangeBits,

@@ -52,6 +52,16 @@ Cost approxCost(Approximation a, int frac, int rangeBits,
 /// prices a GeLU after a product so, since that is where a plan has it.
 Cost geluAfterProductCost(Approximation a, int frac, int rangeBits,
                           llvm::ArrayRef<int64_t> shape, bool exact = false);
+/// The same in its two ops, as a plan runs them: the separate truncation
+/// (empty where the entry takes it into its first round), then the GeLU
+/// (priced apart where each kernel's local work has its own rate).
+struct GeluAfterProductCosts {
+  Cost trunc, gelu;
+};
+GeluAfterProductCosts geluAfterProductCosts(Approximation a, int frac,
+                                            int rangeBits,
+                                            llvm::ArrayRef<int64_t> shape,
+                                            bool exact = false);
 
 /// Whether the protocols support entry \p a on such a row with
 /// approxParams(a, frac, rangeBits): the compiler checks --frac-bits and

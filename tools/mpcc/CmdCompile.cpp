@@ -82,9 +82,9 @@ Error mpc::tool::runCompile() {
     return mpc::error("--net prices the choice of --approx auto; without it "
                       "`mpcc report --net` predicts a plan's time");
   if (!autoChoice && !frontier && workProfile.getNumOccurrences())
-    return mpc::error("--work-profile prices the choice of --approx auto; "
-                      "without it `mpcc report --work-profile` predicts a "
-                      "plan's time");
+    return mpc::error("--work-profile prices the choice of --approx auto "
+                      "(and frontier); without them `mpcc report "
+                      "--work-profile` predicts a plan's time");
   if (!frontier && frontierSvgFile.getNumOccurrences())
     return mpc::error("--frontier-svg plots --approx frontier's table: it "
                       "needs --approx frontier");
