@@ -544,8 +544,9 @@ mpc::approxFrontier(const Graph &g, SampleBatches samples,
 
 std::string mpc::frontierTable(const Frontier &f) {
   std::string out = fmt::format(
-      "Approximated ops' predicted online time (on {}), and the model's "
-      "simulated error on the calibration samples (max |output - float|):\n"
+      "Approximated ops' predicted online time and the model's simulated "
+      "error on the calibration samples (max |output - float|); the time "
+      "priced on {}:\n"
       "{:<44} {:>10} {:>10}  {}\n",
       f.netName, "choice", "online ms", "error", "note");
   auto num = [](std::optional<double> v, const char *fm) {
