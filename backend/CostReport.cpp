@@ -419,7 +419,10 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
     r.seconds = networkSeconds(r.cost, net) + r.local;
     rows.push_back(std::move(r));
   }
-  rt::Cost total = rt::planCost(plan);
+  std::vector<rt::Cost> opCosts;
+  for (const Row &r : rows)
+    opCosts.push_back(r.cost);
+  rt::Cost total = rt::planCost(plan, opCosts);
   rt::Cost setup = rt::setupCost(plan);
   // Rounds and bytes of the whole plan (ops of a step share rounds), local
   // work op by op (each at its kernel's calibration).

@@ -58,12 +58,15 @@ LocalRates measureLocalRates();
 
 /// Calibrates \p rates (both rates set) by \p measured, a profile that
 /// carries each op's work counts and its network (mpc-run --profile): per
-/// kernel, the ops' measured seconds, scaled so that they add up to the
-/// run's online time, less their rounds and bytes on that network, over
-/// their local work at \p rates; likewise the offline seconds per dealer
-/// byte and the set-up's per byte (read as local work: calibrate from a
-/// run whose links were not the bottleneck, e.g. on loopback). \p source
-/// names the profile in errors and in the report.
+/// kernel, its ops' measured seconds less their share of their step's
+/// rounds and bytes on that network, over their local work at \p rates;
+/// all factors scaled together so that the profile's own plan on its own
+/// network is predicted at its online time (refused where that time is
+/// nearly all network). Likewise the offline seconds per dealer byte and
+/// the set-up's per byte, read as local work: calibrate from a run whose
+/// links were not the bottleneck (loopback), of a model whose ops are not
+/// much smaller than the predicted one's (README). \p source names the
+/// profile in errors and in the report.
 llvm::Error calibrateRates(LocalRates &rates, const rt::RunProfile &measured,
                            llvm::StringRef source);
 /// calibrateRates by the profile in file \p path (--work-profile).

@@ -11,13 +11,14 @@
 // protocols' cost formulas, rt::approxCost, on --net: rounds and bytes;
 // and, with --work-profile, local work as a profiled run measured it per
 // kernel (backend/CostReport.h), but never this machine's speed measured
-// now, so that a plan does not depend on when it was compiled). The samples may
-// not show an entry at its worst: its error can depend on where the inputs fall
-// in its domain (a Goldschmidt reciprocal's on the row sum's mantissa). So each
-// alternative also gets a reserve: the error its swap adds on the samples,
-// times how much larger the registry allows the op's own error to be than the
-// samples show it (at least 1, see Search::headroom), minus that error once.
-// And the secure run's truncations add a random ulp here and there, which the
+// now, so that a plan does not depend on when it was compiled). The
+// samples may not show an entry at its worst: its error can depend on
+// where the inputs fall in its domain (a Goldschmidt reciprocal's on the
+// row sum's mantissa). So each alternative also gets a reserve: the error
+// its swap adds on the samples, times how much larger the registry allows
+// the op's own error to be than the samples show it (at least 1, see
+// Search::headroom), minus that error once. And the secure run's
+// truncations add a random ulp here and there, which the
 // simulation (rounding them to nearest) leaves out: the noise they make
 // in the output is estimated once, at the defaults, by simulating them
 // drawn as the protocol draws them. Then, greedily, while the whole

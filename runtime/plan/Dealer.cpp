@@ -144,12 +144,14 @@ llvm::Expected<RunProfile> mpc::rt::runDealer(const LoadedPlan &plan,
   return first;
 }
 
-/// Party 1 lost the dealer: tells party 0 (kPeerLostDealer) and waits for
-/// it to hang up first; returns \p lost.
-static llvm::Error tellPeerDealerLost(Channel &peer, llvm::Error lost) {
+/// Party 1 lost the dealer at \p op: tells party 0 (kPeerLostDealer) and
+/// waits for it to hang up first; returns \p e with its context.
+static llvm::Error dealerLost(Channel &peer, const OpDesc &op, llvm::Error e) {
+  llvm::Error lost = addContext(
+      std::move(e), fmt::format("party 1: offline {}: ", op.describe()));
   u64 word = kPeerLostDealer;
-  if (llvm::Error e = sendWords(peer, {&word, 1})) {
-    llvm::consumeError(std::move(e));
+  if (llvm::Error sent = sendWords(peer, {&word, 1})) {
+    llvm::consumeError(std::move(sent));
     return lost;
   }
   auto until = Clock::now() + kPeerLostDealerDrain;
@@ -190,9 +192,7 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
     material[op.index] = op.kernel->deal(corr, op, session);
     if (party == 1) {
       if (llvm::Error e = corr.takeStreamError())
-        return tellPeerDealerLost(
-            peer, addContext(std::move(e), fmt::format("party 1: offline {}: ",
-                                                       op.describe())));
+        return dealerLost(peer, op, std::move(e));
       if (corr.outOfSync() || corr.remainingInput() != 0)
         return mpc::error(
             "party 1: internal error: {} consumed {} of the {} "
@@ -215,9 +215,7 @@ llvm::Error mpc::rt::partyOffline(int party, const LoadedPlan &plan,
         (size_t(op.index) + 1 == plan.ops.size() ||
          Clock::now() - dealerBeats->last >= kDealerBeatInterval)) {
       if (llvm::Error e = sendWords(dealer, {&beat, 1}))
-        return tellPeerDealerLost(
-            peer, addContext(std::move(e), fmt::format("party 1: offline {}: ",
-                                                       op.describe())));
+        return dealerLost(peer, op, std::move(e));
       dealerBeats->last = Clock::now();
     }
     if (opts.progress)

@@ -21,6 +21,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <openssl/sha.h>
 
+#include <cassert>
 #include <climits>
 #include <limits>
 #include <set>
@@ -500,18 +501,31 @@ Cost mpc::rt::setupCost(const LoadedPlan &plan) {
   return c;
 }
 
+std::vector<Cost> mpc::rt::opCosts(const LoadedPlan &plan) {
+  std::vector<Cost> costs;
+  costs.reserve(plan.ops.size());
+  for (size_t i = 0; i < plan.ops.size(); ++i)
+    costs.push_back(opCost(plan, i));
+  return costs;
+}
+
 Cost mpc::rt::planCost(const LoadedPlan &plan) {
+  return planCost(plan, opCosts(plan));
+}
+
+Cost mpc::rt::planCost(const LoadedPlan &plan, llvm::ArrayRef<Cost> ops) {
+  assert(ops.size() == plan.ops.size() && "one cost per op");
   // The embedding lookups all run together before the offline phase
   // (Lookups.cpp): one round for all, not one in each op's step.
   Cost total;
   for (size_t i = 0; i < plan.ops.size(); ++i)
     if (plan.ops[i].kernel->id() == KernelId::EmbedLookup)
-      total.alongside(opCost(plan, i));
+      total.alongside(ops[i]);
   for (auto [first, last] : plan.steps) {
     Cost step;
     for (size_t i = first; i < last; ++i)
       if (plan.ops[i].kernel->id() != KernelId::EmbedLookup)
-        step.alongside(opCost(plan, i));
+        step.alongside(ops[i]);
     total.then(step);
   }
   total.setupBytes01 += setupCost(plan).setupBytes01;

@@ -90,6 +90,8 @@ llvm::Expected<std::string> writePlanFile(llvm::StringRef path,
 
 /// Kernel cost of op \p i (online and dealer traffic; no set-up bytes).
 Cost opCost(const LoadedPlan &plan, size_t i);
+/// opCost of every op, in plan order.
+std::vector<Cost> opCosts(const LoadedPlan &plan);
 /// The per-session W - B set-up: one round, setupWeights' sizes as
 /// bytes01 and setupBytes01.
 Cost setupCost(const LoadedPlan &plan);
@@ -99,5 +101,7 @@ Cost setupCost(const LoadedPlan &plan);
 /// ops, plus the set-up volume in setupBytes01 only (not in bytes01 or
 /// rounds).
 Cost planCost(const LoadedPlan &plan);
+/// The same from the ops' costs already computed (opCosts).
+Cost planCost(const LoadedPlan &plan, llvm::ArrayRef<Cost> ops);
 
 } // namespace mpc::rt

@@ -82,14 +82,14 @@ llvm::Error mpc::rt::writeProfileFile(const std::string &path,
                                       const LoadedPlan &plan,
                                       llvm::StringRef network,
                                       const PeakRss *rss) {
-  Cost predicted = planCost(plan);
+  std::vector<Cost> ops = opCosts(plan);
+  Cost predicted = planCost(plan, ops);
   RunProfile withWork = p;
   withWork.network = network.str();
   for (OpProfile &row : withWork.ops)
-    if (row.index >= 0 && size_t(row.index) < plan.ops.size()) {
-      Cost c = opCost(plan, size_t(row.index));
-      row.macs = c.macs;
-      row.elemOps = c.elemOps;
+    if (row.index >= 0 && size_t(row.index) < ops.size()) {
+      row.macs = ops[size_t(row.index)].macs;
+      row.elemOps = ops[size_t(row.index)].elemOps;
     }
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -85,9 +85,9 @@ cl::opt<std::string> mpc::tool::net(
 cl::opt<std::string> mpc::tool::workProfile(
     "work-profile",
     cl::desc("Price each kernel's local work by what it took in a profiled "
-             "run on this machine (mpc-run local --profile FILE, any plan; "
-             "on loopback or under --emulate-net): report; compile --approx "
-             "auto and frontier"),
+             "run on this machine (mpc-run local --profile FILE; best on "
+             "loopback, of a model not much smaller than the one priced): "
+             "report; compile --approx auto and frontier"),
     cl::value_desc("PROFILE"), cl::sub(reportCmd()), cl::sub(compileCmd()),
     cl::cat(category()));
 cl::list<std::string> mpc::tool::inputs(
