@@ -4,6 +4,8 @@
 // lower_impl, SPU's buildPipeline):
 //
 //   canonicalize        fold what the frontend left constant
+//   hoist-selections    a slice of rows (BERT's [CLS]) moved above the
+//                       row-wise ops feeding it: only those rows computed
 //   split-heads         a softmax per run of heads with one approximation
 //                       (--approx softmax=NAME@GLOB#HEADS)
 //   infer-visibility    weights P0, inputs P1, everything else derived
@@ -30,9 +32,9 @@
 using namespace mpc;
 
 std::string mpc::defaultPipeline(const CompileOptions &opts) {
-  std::string p =
-      "canonicalize,split-heads,infer-visibility,lower-to-protocols,"
-      "fold-score-scale,";
+  std::string p = "canonicalize,hoist-selections,split-heads,infer-visibility,"
+                  "lower-to-protocols,"
+                  "fold-score-scale,";
   // Only a GeLU that compares has an opening its input's truncation can
   // share (rt::geluCompares); the pass leaves the others alone.
   if (llvm::any_of(opts.approxChoices(rt::ApproxKind::Gelu), rt::geluCompares))

@@ -276,7 +276,8 @@ TEST_CASE("offline/online material windows keep logits and traffic", "[e2e]") {
   opts.materialWindowMiB = 1;
   size_t windows = rt::materialWindows(f.plan, 1).size();
   INFO(windows << " windows of 1 MiB");
-  REQUIRE(windows > 2);
+  // 1.7 MB of party 1's material since hoist-selections: two windows.
+  REQUIRE(windows >= 2);
   rt::InProcessResult res = runSecure(f.plan, f.emitted, f.set.inputs, opts);
   const HostTensor &out = res.outputs.begin()->second;
   CHECK(maxAbsError(out, f.set.logits) <= 1e-2);
