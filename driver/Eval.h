@@ -59,7 +59,9 @@ struct EvalResult {
   /// party's seconds), set-up excluded, padding rows included.
   double onlineSeconds = 0;
   uint64_t onlineBytes = 0, onlineRounds = 0;
-  double wallSeconds = 0; ///< All runs, three processes each.
+  /// All runs, in sessions of three processes running up to 8 batches
+  /// each (driver/Eval.cpp).
+  double wallSeconds = 0;
 };
 
 /// Checks the plan against the data (every error before the first run),

@@ -138,6 +138,14 @@ struct RunProfile {
   /// The links the run was measured on: "loopback", an --emulate-net spec,
   /// or empty where unknown (processes on separate machines).
   std::string network;
+  /// A session of several requests (--requests): each request's online
+  /// figures, in order (the rows and totals above are the first's). Empty
+  /// for a single request.
+  struct Request {
+    double onlineSeconds = 0;
+    uint64_t onlineRounds = 0, onlineBytes01 = 0, onlineBytes10 = 0;
+  };
+  std::vector<Request> requests;
 };
 
 struct PartyResult {

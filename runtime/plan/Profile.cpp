@@ -63,8 +63,19 @@ json::Value mpc::rt::profileToJson(const RunProfile &p, const Cost *predicted,
         {"bytes_p1_to_dealer", int64_t(predicted->bytes1D)},
         {"bytes_dealer_to_p0", int64_t(predicted->bytesD0)},
         {"setup_bytes_p0_to_p1", int64_t(predicted->setupBytes01)}};
-  return json::Object{
+  json::Object root{
       {"party", p.party}, {"ops", std::move(ops)}, {"total", std::move(total)}};
+  if (!p.requests.empty()) {
+    json::Array requests;
+    for (const RunProfile::Request &r : p.requests)
+      requests.push_back(
+          json::Object{{"online_seconds", r.onlineSeconds},
+                       {"rounds", int64_t(r.onlineRounds)},
+                       {"bytes_p0_to_p1", int64_t(r.onlineBytes01)},
+                       {"bytes_p1_to_p0", int64_t(r.onlineBytes10)}});
+    root["requests"] = std::move(requests);
+  }
+  return root;
 }
 
 namespace {
@@ -157,6 +168,22 @@ llvm::Expected<RunProfile> mpc::rt::profileFromJson(llvm::StringRef text) {
   p.outputBytes10 = getU(*total, "output_bytes_p1_to_p0");
   p.peakRssBytes = getU(*total, "peak_rss_bytes");
   p.network = getS(*total, "network");
+  if (const json::Value *list = root->get("requests")) {
+    const json::Array *requests = list->getAsArray();
+    if (!requests)
+      return mpc::error("profile: 'requests' is not a list");
+    for (const json::Value &e : *requests) {
+      const json::Object *o = e.getAsObject();
+      if (!o)
+        return mpc::error("profile: a request's figures are not an object");
+      if (llvm::Error e =
+              checkTypes(*o, fmt::format("request {}", p.requests.size() + 1)))
+        return e;
+      p.requests.push_back({getF(*o, "online_seconds"), getU(*o, "rounds"),
+                            getU(*o, "bytes_p0_to_p1"),
+                            getU(*o, "bytes_p1_to_p0")});
+    }
+  }
   return p;
 }
 
@@ -175,6 +202,9 @@ RunProfile mpc::rt::mergeProfiles(const RunProfile &p0, const RunProfile &p1) {
   m.setupSeconds = std::max(p0.setupSeconds, p1.setupSeconds);
   m.handshakeSeconds = std::max(p0.handshakeSeconds, p1.handshakeSeconds);
   m.peakRssBytes = std::max(p0.peakRssBytes, p1.peakRssBytes);
+  for (size_t i = 0; i < m.requests.size() && i < p0.requests.size(); ++i)
+    m.requests[i].onlineSeconds =
+        std::max(m.requests[i].onlineSeconds, p0.requests[i].onlineSeconds);
   return m;
 }
 

@@ -144,6 +144,19 @@ mpc::rt::readRequestList(llvm::StringRef path) {
   return list;
 }
 
+llvm::Expected<std::vector<RequestFiles>>
+mpc::rt::requestFilesOf(const RunConfig &c) {
+  if (c.requests.empty())
+    return std::vector<RequestFiles>{{c.inputs, c.outputs}};
+  return readRequestList(c.requests);
+}
+
+std::string mpc::rt::requestContext(const RunConfig &c, size_t k) {
+  return c.requests.empty()
+             ? ""
+             : fmt::format("{}: request {}: ", c.requests, k + 1);
+}
+
 uint64_t mpc::rt::currentRssBytes() {
   auto status = llvm::MemoryBuffer::getFileAsStream("/proc/self/status");
   if (!status)

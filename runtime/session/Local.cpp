@@ -13,7 +13,8 @@
 // connection") and are then stopped; the first failure is reported as the
 // cause, with its message, and no output file is left. On success the three
 // profiles are merged and printed as one table, and the outputs are renamed
-// into place.
+// into place. With --requests party 1 runs the list's requests over the
+// one session (its copy of the list names the temporary outputs).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/session/SessionImpl.h"
@@ -162,35 +163,55 @@ std::string childError(const Child &c) {
   return out;
 }
 
-/// The up-front checks: the same the children make, before any starts.
-/// Returns the output files party 1 writes.
-llvm::Expected<std::map<std::string, std::string>>
-checkLocal(const RunConfig &c, const LoadedPlan &plan,
-           std::vector<std::string> inputArgs[2]) {
-  auto given = readInputs(c.inputs);
-  if (!given)
-    return given.takeError();
+/// One request of the run: the --input specs of each party and the
+/// outputs party 1 writes (output name -> final file).
+struct LocalRequest {
+  std::vector<std::string> inputArgs[2];
+  std::map<std::string, std::string> outFiles;
+};
+
+/// The up-front checks: the same the children make, before any starts, for
+/// --input and --output or for each request of --requests (the client's
+/// inputs only: party 0 serves every request with the same inputs).
+llvm::Expected<std::vector<LocalRequest>> checkLocal(const RunConfig &c,
+                                                     const LoadedPlan &plan) {
+  auto files = requestFilesOf(c);
+  if (!files)
+    return files.takeError();
+  const std::vector<RequestFiles> &list = *files;
   std::map<std::string, int> ownerOf;
   for (const plan::PlanInput &in : plan.proto->inputs())
     ownerOf[in.name()] = in.owner();
-  std::map<std::string, HostTensor> byParty[2];
-  for (const std::string &spec : c.inputs) {
-    std::string name = spec.substr(0, spec.find('='));
-    int owner = ownerOf.count(name) ? ownerOf[name] : 1;
-    byParty[owner][name] = (*given)[name];
-    inputArgs[owner].push_back(spec);
+  std::vector<LocalRequest> requests(list.size());
+  for (size_t k = 0; k < list.size(); ++k) {
+    std::string where = requestContext(c, k);
+    auto given = readInputs(list[k].inputs);
+    if (!given)
+      return addContext(given.takeError(), where);
+    std::map<std::string, HostTensor> byParty[2];
+    for (const std::string &spec : list[k].inputs) {
+      std::string name = spec.substr(0, spec.find('='));
+      int owner = ownerOf.count(name) ? ownerOf[name] : 1;
+      if (owner == 0 && !c.requests.empty())
+        return mpc::error("{}input '{}' is party 0's; a request list holds "
+                          "the client's inputs only",
+                          where, name);
+      byParty[owner][name] = (*given)[name];
+      requests[k].inputArgs[owner].push_back(spec);
+    }
+    for (int p = 0; p < 2; ++p)
+      if (auto enc = encodeInputs(plan, p, byParty[p]); !enc)
+        return addContext(enc.takeError(), where);
+    auto outFiles = resolveOutputs(plan, 1, c.revealToBoth, list[k].outputs);
+    if (!outFiles)
+      return addContext(outFiles.takeError(), where);
+    requests[k].outFiles = std::move(*outFiles);
   }
-  for (int p = 0; p < 2; ++p)
-    if (auto enc = encodeInputs(plan, p, byParty[p]); !enc)
-      return enc.takeError();
-  auto outFiles = resolveOutputs(plan, 1, c.revealToBoth, c.outputs);
-  if (!outFiles)
-    return outFiles.takeError();
   if (!llvm::sys::fs::exists(c.weights))
     return mpc::error("cannot open weights file '{}': No such file or "
                       "directory",
                       c.weights);
-  return outFiles;
+  return requests;
 }
 
 } // namespace
@@ -205,10 +226,9 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
   for (int role : {kDealerRole, 0, 1})
     if (llvm::Error e = checkMemory(*plan, c, role))
       return e;
-  std::vector<std::string> inputArgs[2];
-  auto outFiles = checkLocal(c, *plan, inputArgs);
-  if (!outFiles)
-    return outFiles.takeError();
+  auto requests = checkLocal(c, *plan);
+  if (!requests)
+    return requests.takeError();
 
   TempDir tmp;
   if (llvm::Error e = tmp.create("mpc-run-local"))
@@ -273,17 +293,37 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
                           {"--party", "0", "--weights", c.weights, "--listen",
                            "127.0.0.1:0", "--port-file", children[1].portFile});
   children[2].args.insert(children[2].args.end(), {"--party", "1"});
-  for (int p = 0; p < 2; ++p)
-    for (const std::string &spec : inputArgs[p])
-      children[1 + p].args.insert(children[1 + p].args.end(),
-                                  {"--input", spec});
+  // Party 1 writes every output to a temporary file next to its final
+  // path; they are renamed into place once all three roles succeeded.
   std::map<std::string, std::string> tmpOut; // final path -> temporary
-  for (const auto &[name, file] : *outFiles) {
-    std::string t = fmt::format("{}.mpc-run-{}.tmp", file, ::getpid());
-    tmpOut[file] = t;
-    tmp.extra.push_back(t);
-    children[2].args.insert(children[2].args.end(),
-                            {"--output", name + "=" + t});
+  std::string list;                          // party 1's --requests
+  for (const LocalRequest &r : *requests) {
+    std::vector<std::string> words;
+    for (int p = 0; p < 2; ++p)
+      for (const std::string &spec : r.inputArgs[p]) {
+        if (p == 0 || c.requests.empty())
+          children[1 + p].args.insert(children[1 + p].args.end(),
+                                      {"--input", spec});
+        else
+          words.push_back("--input " + spec);
+      }
+    for (const auto &[name, file] : r.outFiles) {
+      std::string t = fmt::format("{}.mpc-run-{}.tmp", file, ::getpid());
+      tmpOut[file] = t;
+      tmp.extra.push_back(t);
+      if (c.requests.empty())
+        children[2].args.insert(children[2].args.end(),
+                                {"--output", name + "=" + t});
+      else
+        words.push_back("--output " + name + "=" + t);
+    }
+    list += llvm::join(words, " ") + "\n";
+  }
+  if (!c.requests.empty()) {
+    std::string listFile = tmp.file("requests.txt");
+    if (llvm::Error e = writeFileAtomic(listFile, list))
+      return e;
+    children[2].args.insert(children[2].args.end(), {"--requests", listFile});
   }
   if (c.revealToBoth)
     for (int i = 1; i < 3; ++i)
@@ -358,8 +398,18 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
     printProfile(llvm::outs(), merged, &predicted, &rss);
     llvm::outs() << fmt::format("wall:     {:.3f} s for the three processes\n",
                                 wall);
-    for (const auto &[name, file] : *outFiles)
-      llvm::outs() << "wrote " << file << " (output '" << name << "')\n";
+    if (!merged.requests.empty()) {
+      std::vector<std::string> each;
+      for (const RunProfile::Request &r : merged.requests)
+        each.push_back(fmt::format("{:.3f}", r.onlineSeconds));
+      llvm::outs() << fmt::format(
+          "requests: {} over one session (the table is request 1's); online "
+          "s each: {}\n",
+          merged.requests.size(), llvm::join(each, ", "));
+    }
+    for (const LocalRequest &r : *requests)
+      for (const auto &[name, file] : r.outFiles)
+        llvm::outs() << "wrote " << file << " (output '" << name << "')\n";
   }
   return llvm::Error::success();
 }

@@ -141,28 +141,21 @@ struct ClientRequest {
 
 llvm::Expected<std::vector<std::unique_ptr<ClientRequest>>>
 readClientRequests(const RunConfig &c, const LoadedPlan &plan) {
-  std::vector<RequestFiles> list;
-  if (c.requests.empty()) {
-    list.push_back({c.inputs, c.outputs});
-  } else {
-    auto l = readRequestList(c.requests);
-    if (!l)
-      return l.takeError();
-    list = std::move(*l);
-  }
+  auto list = requestFilesOf(c);
+  if (!list)
+    return list.takeError();
   std::vector<std::unique_ptr<ClientRequest>> out;
-  for (size_t k = 0; k < list.size(); ++k) {
-    std::string where =
-        c.requests.empty() ? ""
-                           : fmt::format("{}: request {}: ", c.requests, k + 1);
-    auto read = readInputs(list[k].inputs);
+  for (size_t k = 0; k < list->size(); ++k) {
+    std::string where = requestContext(c, k);
+    auto read = readInputs((*list)[k].inputs);
     if (!read)
       return addContext(read.takeError(), where);
     Wiped<std::map<std::string, HostTensor>> given(std::move(*read));
     auto inputs = encodeInputs(plan, c.party, *given);
     if (!inputs)
       return addContext(inputs.takeError(), where);
-    auto files = resolveOutputs(plan, c.party, c.revealToBoth, list[k].outputs);
+    auto files =
+        resolveOutputs(plan, c.party, c.revealToBoth, (*list)[k].outputs);
     if (!files)
       return addContext(files.takeError(), where);
     auto r = std::make_unique<ClientRequest>();
@@ -235,6 +228,8 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
   // Party 0 serves every request party 1 asks for, with its own inputs
   // (the first set given) each time.
   SessionHooks hooks;
+  RunProfile first;
+  std::vector<RunProfile::Request> perRequest;
   hooks.next = [&](size_t k) -> llvm::Expected<std::optional<Request>> {
     ClientRequest &r = *(*requests)[id == 1 ? k : 0];
     Request req;
@@ -253,10 +248,21 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
         if (llvm::Error e = writeNpy(file, it->second))
           return e;
       }
-    if (k == 0 && !c.profile.empty())
+    // The profile is the first request's, rewritten after each later one
+    // with every request's online figures so far.
+    const RunProfile &p = res.profile;
+    perRequest.push_back(
+        {p.onlineSeconds, p.onlineRounds, p.onlineBytes01, p.onlineBytes10});
+    if (k == 0)
+      first = p;
+    if (!c.profile.empty()) {
+      RunProfile written = first;
+      if (perRequest.size() > 1)
+        written.requests = perRequest;
       if (llvm::Error e =
-              writeProfileFile(c.profile, res.profile, plan, c.emulateNet))
+              writeProfileFile(c.profile, written, plan, c.emulateNet))
         return e;
+    }
     if (c.quiet)
       return llvm::Error::success();
     if (k == 0) {
@@ -333,8 +339,11 @@ llvm::Error mpc::rt::checkConfig(const RunConfig &c) {
   case RunConfig::Local:
     if (!c.dieAt.empty())
       return mpc::error("--die-at is for one role, not mpc-run local");
-    if (c.weights.empty() || c.outputs.empty())
-      return mpc::error("mpc-run local needs --weights and --output");
+    if (c.weights.empty() || (c.outputs.empty() && c.requests.empty()))
+      return mpc::error("mpc-run local needs --weights and --output (or "
+                        "--requests LIST)");
+    if (!c.requests.empty() && (!c.inputs.empty() || !c.outputs.empty()))
+      return mpc::error("--requests LIST is instead of --input and --output");
     if (!c.keyFile.empty() || !c.certFile.empty() || !c.trust.empty())
       return mpc::error("mpc-run local makes its own identities: drop --key, "
                         "--cert and --trust");

@@ -123,6 +123,14 @@ struct RequestFiles {
 /// skipped. An error names the line.
 llvm::Expected<std::vector<RequestFiles>> readRequestList(llvm::StringRef path);
 
+/// Party 1's requests: \p c's --input and --output as one, or the lines of
+/// --requests.
+llvm::Expected<std::vector<RequestFiles>> requestFilesOf(const RunConfig &c);
+
+/// What an error about request \p k (from 0) of \p c starts with: "LIST:
+/// request K: " with --requests, else nothing.
+std::string requestContext(const RunConfig &c, size_t k);
+
 /// Resolves --output arguments against the outputs \p party can see:
 /// output name -> file. A bare FILE is allowed when exactly one output is
 /// visible.

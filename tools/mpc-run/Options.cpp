@@ -62,10 +62,10 @@ static cl::list<std::string> outputs("output",
                                      localSub, cl::cat(runOptions));
 static cl::opt<std::string> requests(
     "requests",
-    cl::desc("Party 1: run several requests over one session, one per line "
-             "of FILE: --input NAME=FILE ... --output FILE ... (instead of "
-             "--input and --output)"),
-    cl::value_desc("FILE"), top, cl::cat(runOptions));
+    cl::desc("Party 1 (and local): run several requests over one session, "
+             "one per line of FILE: --input NAME=FILE ... --output FILE ... "
+             "(instead of --input and --output)"),
+    cl::value_desc("FILE"), top, localSub, cl::cat(runOptions));
 static cl::opt<std::string>
     profile("profile", cl::desc("Write the measured per-op profile (JSON)"),
             cl::value_desc("FILE"), top, dealerSub, localSub,

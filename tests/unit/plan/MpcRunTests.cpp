@@ -184,6 +184,81 @@ TEST_CASE("mpc-run local runs three processes and writes the output",
   CHECK(total->getString("network").getValueOr("") == "loopback");
 }
 
+TEST_CASE("mpc-run local --requests runs each request over one session",
+          "[plan][mpc-run]") {
+  TempDir dir;
+  PlanBuilder b = tinyPlan();
+  writeRunFiles(dir, b);
+  // Request k's input is x scaled by k + 1 (ReLU(k x W) = k ReLU(x W)).
+  const int kRequests = 3;
+  std::string list = "# one request per line\n";
+  for (int k = 0; k < kRequests; ++k) {
+    std::vector<double> xk = kX;
+    for (double &v : xk)
+      v *= k + 1;
+    std::string in = dir.file(fmt::format("x{}.npy", k));
+    REQUIRE(errorOf(writeNpy(in, HostTensor::floats({2, 3}, xk))) == "");
+    list += fmt::format("--input x={} --output {}\n", in,
+                        dir.file(fmt::format("y{}.npy", k)));
+  }
+  REQUIRE(errorOf(writeFileAtomic(dir.file("list.txt"), list)) == "");
+
+  ProcResult r =
+      runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--requests", dir.file("list.txt"),
+                    "--profile", dir.file("p.json"), "--timeout", "20"});
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.out, Contains("requests: 3 over one session"));
+  for (int k = 0; k < kRequests; ++k) {
+    auto y = readNpy(dir.file(fmt::format("y{}.npy", k)));
+    REQUIRE(bool(y));
+    REQUIRE(y->shape == std::vector<int64_t>{2, 2});
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j) {
+        double z = 0;
+        for (int c = 0; c < 3; ++c)
+          z += (k + 1) * kX[i * 3 + c] * kW[c * 2 + j];
+        CHECK(std::fabs(y->f[i * 2 + j] - std::max(z, 0.0)) < 2e-3 * (k + 1));
+      }
+  }
+  // The profile: request 1's rows and totals, and every request's online
+  // figures, each the plan's cost.
+  auto text = llvm::MemoryBuffer::getFile(dir.file("p.json"));
+  REQUIRE(bool(text));
+  auto prof = profileFromJson((*text)->getBuffer());
+  if (!prof)
+    FAIL(llvm::toString(prof.takeError()));
+  Cost c = planCost(mustLoad(b));
+  CHECK(prof->onlineRounds == c.rounds);
+  REQUIRE(prof->requests.size() == size_t(kRequests));
+  for (const RunProfile::Request &q : prof->requests) {
+    CHECK(q.onlineRounds == c.rounds);
+    CHECK(q.onlineBytes01 == c.bytes01);
+    CHECK(q.onlineBytes10 == c.bytes10);
+    CHECK(q.onlineSeconds > 0);
+  }
+
+  // A request list is the client's: party 0's inputs, or --input beside
+  // it, are refused before any process starts.
+  r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--requests", dir.file("list.txt"),
+                    "--input", "x=" + dir.file("x.npy")});
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Contains("--requests LIST is instead of --input"));
+  REQUIRE(errorOf(writeFileAtomic(
+              dir.file("bad.txt"),
+              "--input x=" + dir.file("x0.npy") + " --output " +
+                  dir.file("z0.npy") + "\n--input x=" + dir.file("nope.npy") +
+                  " --output " + dir.file("z1.npy") + "\n")) == "");
+  r = runTool(dir, {"local", dir.file("m.plan"), "--weights",
+                    dir.file("m.weights"), "--requests", dir.file("bad.txt")});
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Contains("bad.txt: request 2: "));
+  CHECK_THAT(r.err, Contains("nope.npy"));
+  CHECK_FALSE(llvm::sys::fs::exists(dir.file("z0.npy")));
+}
+
 TEST_CASE("a failing mpc-run local leaves no output file", "[plan][mpc-run]") {
   TempDir dir;
   PlanBuilder b = tinyPlan();
