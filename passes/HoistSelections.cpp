@@ -362,15 +362,36 @@ private:
     return true;
   }
 
+  /// Whether \p a comes before \p b in \p g's op list.
+  static bool precedes(Graph &g, const Op *a, const Op *b) {
+    for (const auto &op : g.ops()) {
+      if (op.get() == b)
+        return false;
+      if (op.get() == a)
+        return true;
+    }
+    return false;
+  }
+
   /// \p v with \p sel applied on \p axis: a new constant for a constant,
-  /// else a slice before \p before.
+  /// else the same slice of \p v before \p before when there is one (a
+  /// value reached along two paths: BERT's last layer input, for the query
+  /// and the residual), else a new slice right after \p v's definition
+  /// (so that the other path finds it).
   static llvm::Expected<Value *> select(Graph &g, Value *v, Selection sel,
                                         int64_t axis, Op *before,
                                         const Location &loc) {
     sel.axis = axis;
+    for (Op *user : v->users())
+      if (std::optional<Selection> s = selectionOf(*user);
+          s && *s == sel && precedes(g, user, before))
+        return user->result();
     if (!v->isConstant() || v->constData().elided) {
       Builder b(g);
-      b.setInsertionPointBefore(before);
+      if (Op *def = v->definingOp())
+        b.setInsertionPointAfter(def);
+      else
+        b.setInsertionPoint(g.begin());
       b.setLoc(loc);
       auto slice = b.create(OpKind::Slice, {v}, sliceAttrs(sel));
       if (!slice)
