@@ -59,8 +59,8 @@ struct EvalResult {
   /// party's seconds), set-up excluded, padding rows included.
   double onlineSeconds = 0;
   uint64_t onlineBytes = 0, onlineRounds = 0;
-  /// All runs, in sessions of three processes running up to 8 batches
-  /// each (driver/Eval.cpp).
+  /// All runs, in sessions of three processes running several batches
+  /// each (kRunsPerSession, driver/Eval.cpp).
   double wallSeconds = 0;
 };
 

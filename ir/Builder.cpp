@@ -16,6 +16,7 @@
 #include "llvm/ADT/STLExtras.h"
 
 #include <cassert>
+#include <string_view>
 
 using namespace mpc;
 
@@ -638,6 +639,26 @@ static llvm::Expected<Results> inferByRule(OpKind kind, Operands ops,
 #include "ir/Ops.def"
   }
   return error("unknown op kind");
+}
+
+/// The rules whose result is the operands' broadcast shape, each element
+/// computed from the operands' elements at that index.
+static constexpr bool isElementwiseRule(std::string_view rule) {
+  for (std::string_view r : {"Arith", "Pow", "Numeric", "FloatMap", "Where",
+                             "Equal", "Cast", "Gelu", "MaskBias"})
+    if (r == rule)
+      return true;
+  return false;
+}
+
+bool mpc::isElementwise(OpKind kind) {
+  switch (kind) {
+#define MPC_OP(Enum, Text, Stage, Min, Max, AttrList, Infer, Kernel)           \
+  case OpKind::Enum:                                                           \
+    return isElementwiseRule(#Infer);
+#include "ir/Ops.def"
+  }
+  return false;
 }
 
 llvm::Expected<llvm::SmallVector<TensorType, 1>>

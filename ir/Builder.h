@@ -21,6 +21,11 @@ llvm::Expected<llvm::SmallVector<TensorType, 1>>
 inferResultTypes(OpKind kind, llvm::ArrayRef<const Value *> operands,
                  const std::map<std::string, Attr> &attrs);
 
+/// Whether ops of \p kind are element-wise: each result element reads the
+/// operands' elements at its own index, numpy-broadcast (their Ops.def
+/// infer rule is one of the element-wise rules of ir/Builder.cpp).
+bool isElementwise(OpKind kind);
+
 /// Common visibility of operands: Shared if any is shared or two owners mix,
 /// Private(p) if all non-public operands are private to p, else Public.
 void commonVisibility(llvm::ArrayRef<const Value *> operands, Vis &vis,

@@ -65,22 +65,35 @@ struct Selection {
   }
 };
 
-/// \p slice's selection when it selects on exactly one axis, forwards.
-std::optional<Selection> selectionOf(const Op &slice) {
-  if (slice.kind() != OpKind::Slice)
-    return std::nullopt;
-  const TensorType &in = slice.operand(0)->type();
-  auto axes =
-      resolveSlice(in.shape, slice.getInts("starts"), slice.getInts("ends"),
-                   slice.getInts("axes"), slice.getInts("steps"));
+/// What slice op \p slice takes of each axis of its operand (none when
+/// its attributes do not resolve: the verifier reports those).
+std::optional<llvm::SmallVector<SliceAxis, 4>> sliceAxesOf(const Op &slice) {
+  auto axes = resolveSlice(slice.operand(0)->type().shape,
+                           slice.getInts("starts"), slice.getInts("ends"),
+                           slice.getInts("axes"), slice.getInts("steps"));
   if (!axes) {
     llvm::consumeError(axes.takeError());
     return std::nullopt;
   }
+  return std::move(*axes);
+}
+
+/// Whether \p s keeps all \p size elements of its axis, in order.
+bool isWhole(const SliceAxis &s, int64_t size) {
+  return s.start == 0 && s.step == 1 && s.count == size;
+}
+
+/// \p slice's selection when it selects on exactly one axis, forwards.
+std::optional<Selection> selectionOf(const Op &slice) {
+  if (slice.kind() != OpKind::Slice)
+    return std::nullopt;
+  auto axes = sliceAxesOf(slice);
+  if (!axes)
+    return std::nullopt;
   std::optional<Selection> sel;
   for (int64_t a = 0; a < int64_t(axes->size()); ++a) {
     const SliceAxis &s = (*axes)[a];
-    if (s.start == 0 && s.step == 1 && s.count == in.shape[a])
+    if (isWhole(s, slice.operand(0)->type().shape[a]))
       continue;
     if (sel || s.step < 1 || s.count < 1)
       return std::nullopt;
@@ -113,30 +126,6 @@ std::optional<int64_t> broadcastAxis(const Value *operand, int64_t axis,
   if (a < 0 || operand->type().shape[a] == 1)
     return std::nullopt;
   return a;
-}
-
-bool isElementwise(OpKind k) {
-  switch (k) {
-  case OpKind::Add:
-  case OpKind::Sub:
-  case OpKind::Mul:
-  case OpKind::Div:
-  case OpKind::Pow:
-  case OpKind::Neg:
-  case OpKind::Sqrt:
-  case OpKind::Erf:
-  case OpKind::Tanh:
-  case OpKind::Exp:
-  case OpKind::Relu:
-  case OpKind::Gelu:
-  case OpKind::Where:
-  case OpKind::Equal:
-  case OpKind::Cast:
-  case OpKind::MaskBias:
-    return true;
-  default:
-    return false;
-  }
 }
 
 /// Where the result's elements of \p axis come from in a Reshape from
@@ -247,16 +236,8 @@ std::optional<Hoist> planHoist(const Op &def, const Selection &sel) {
     // trade back.
     if (auto other = selectionOf(def); other && other->axis < a)
       return std::nullopt;
-    auto axes = resolveSlice(def.operand(0)->type().shape,
-                             def.getInts("starts"), def.getInts("ends"),
-                             def.getInts("axes"), def.getInts("steps"));
-    if (!axes) {
-      llvm::consumeError(axes.takeError());
-      return std::nullopt;
-    }
-    const SliceAxis &s = (*axes)[a];
-    if (s.start != 0 || s.step != 1 ||
-        s.count != def.operand(0)->type().shape[a])
+    auto axes = sliceAxesOf(def);
+    if (!axes || !isWhole((*axes)[a], def.operand(0)->type().shape[a]))
       return std::nullopt;
     h.operandAxis[0] = a;
     return h;
@@ -314,11 +295,13 @@ private:
     return sel;
   }
 
-  /// Whether the selection has somewhere to go above \p v.
-  static bool hoistable(const Graph &g, const Value *v, const Selection &s) {
+  /// How \p s moves above \p v's producer, when it has somewhere to go.
+  static std::optional<Hoist> hoistAbove(const Graph &g, const Value *v,
+                                         const Selection &s) {
     const Op *def = v->definingOp();
-    return def && def->numResults() == 1 && !isOutput(g, v) &&
-           planHoist(*def, s).has_value();
+    if (!def || def->numResults() != 1 || isOutput(g, v))
+      return std::nullopt;
+    return planHoist(*def, s);
   }
 
   /// A gather of one constant index whose data can be selected earlier:
@@ -326,8 +309,8 @@ private:
   llvm::Expected<bool> gatherToSlice(Graph &g, Op *gather) {
     Value *data = gather->operand(0), *index = gather->operand(1);
     if (!index->isConstant() || index->constData().elided ||
-        index->type().numElements() != 1 || index->type().rank() != 0 ||
-        index->constData().i.size() != 1 || data->users().size() != 1)
+        index->type().rank() != 0 || index->constData().i.size() != 1 ||
+        data->users().size() != 1)
       return false;
     auto axis = normalizeAxis(gather->getInt("axis", 0), rankOf(data));
     if (!axis) {
@@ -341,7 +324,7 @@ private:
     if (i < 0 || i >= size)
       return false; // the interpreter and lowering report it
     Selection sel{*axis, i, 1, 1};
-    if (!hoistable(g, data, sel))
+    if (!hoistAbove(g, data, sel))
       return false;
     Builder b(g);
     b.setInsertionPointBefore(gather);
@@ -422,17 +405,19 @@ private:
   llvm::Expected<bool> hoist(Graph &g, Op *slice) {
     Value *v = slice->operand(0);
     std::optional<Selection> sel = soleSelection(g, v);
-    if (!sel || !hoistable(g, v, *sel))
+    if (!sel)
+      return false;
+    std::optional<Hoist> h = hoistAbove(g, v, *sel);
+    if (!h)
       return false;
     Op *def = v->definingOp();
-    Hoist h = *planHoist(*def, *sel);
     Location loc = slice->loc();
     loc.derivedBy = "hoist-selections";
     std::vector<Value *> operands;
     for (unsigned i = 0; i < def->numOperands(); ++i) {
       Value *o = def->operand(i);
-      if (h.operandAxis[i]) {
-        auto s = select(g, o, *sel, *h.operandAxis[i], def, loc);
+      if (h->operandAxis[i]) {
+        auto s = select(g, o, *sel, *h->operandAxis[i], def, loc);
         if (!s)
           return s.takeError();
         o = *s;
@@ -442,7 +427,7 @@ private:
     Builder b(g);
     b.setInsertionPointBefore(def);
     b.setLoc(def->loc());
-    auto moved = b.create(def->kind(), operands, h.attrs);
+    auto moved = b.create(def->kind(), operands, h->attrs);
     if (!moved)
       return moved.takeError();
     // Every use of v is this selection: each now reads the smaller op.
