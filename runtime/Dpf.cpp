@@ -19,10 +19,12 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <bit>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 using namespace mpc;
 using namespace mpc::rt;
@@ -66,22 +68,46 @@ public:
   TreePrg &operator=(const TreePrg &) = delete;
 
   void expand(int half, const Block *in, Block *out, size_t n) {
-    for (size_t done = 0; done < n; done += kAesBatch) {
-      size_t m = std::min(kAesBatch, n - done);
-      int len = 0;
-      if (EVP_EncryptUpdate(ctx_[half], out[done].data(), &len, in[done].data(),
-                            int(m * 16)) != 1 ||
-          size_t(len) != m * 16)
-        cryptoFailure("EVP_EncryptUpdate (DPF)");
-    }
+    encrypt(half, in, out, n);
     for (size_t i = 0; i < n; ++i)
       for (int b = 0; b < 16; ++b)
         out[i][b] ^= in[i][b];
   }
 
+  /// out[i] = AES_k(in[i]) alone (the caller XORs in[i]); 16-byte blocks.
+  template <typename B> void encrypt(int half, const B *in, B *out, size_t n) {
+    static_assert(sizeof(B) == 16, "AES blocks are 16 bytes");
+    auto *src = reinterpret_cast<const unsigned char *>(in);
+    auto *dst = reinterpret_cast<unsigned char *>(out);
+    for (size_t done = 0; done < n; done += kAesBatch) {
+      size_t m = std::min(kAesBatch, n - done);
+      int len = 0;
+      if (EVP_EncryptUpdate(ctx_[half], dst + 16 * done, &len, src + 16 * done,
+                            int(m * 16)) != 1 ||
+          size_t(len) != m * 16)
+        cryptoFailure("EVP_EncryptUpdate (DPF)");
+    }
+  }
+
 private:
   EVP_CIPHER_CTX *ctx_[2] = {nullptr, nullptr};
 };
+
+/// A block as two 64-bit halves (bytes 0-7, 8-15, little-endian): full
+/// evaluation's working form, XORed a word at a time and passed to AES as
+/// the same 16 bytes.
+struct Half2 {
+  u64 lo, hi;
+  static Half2 of(const Block &b) {
+    Half2 h;
+    std::memcpy(&h, b.data(), 16);
+    return h;
+  }
+  Half2 operator^(const Half2 &o) const { return {lo ^ o.lo, hi ^ o.hi}; }
+};
+static_assert(sizeof(Half2) == 16, "a Half2 is an AES block");
+static_assert(std::endian::native == std::endian::little,
+              "Half2's words are the block's bytes on a little-endian host");
 
 /// Splits a G output block into the child's seed and t bit.
 uint8_t takeT(Block &b) {
@@ -103,10 +129,16 @@ u64 convert(const Block &s) {
   return v;
 }
 
+/// Party \p party's output at a leaf whose seed converts to \p word and
+/// whose bit is \p t (0 or 1).
+u64 leafWord(const DpfKey &k, u64 word, u64 t) {
+  u64 v = word + (k.cwOut & (u64(0) - t));
+  return k.party ? u64(0) - v : v;
+}
+
 /// Party \p party's output at a leaf with seed s and bit t.
 u64 leafOutput(const DpfKey &k, const Block &s, uint8_t t) {
-  u64 v = convert(s) + (t ? k.cwOut : 0);
-  return k.party ? u64(0) - v : v;
+  return leafWord(k, convert(s), t);
 }
 
 /// Nodes at level \p i of the tree over [0, domain) (level n: the leaves).
@@ -215,37 +247,50 @@ u64 mpc::rt::dpfEval(const DpfKey &k, uint64_t x) {
 
 void mpc::rt::dpfFullEval(const DpfKey &k, u64 *out) {
   int n = dpfLevels(k.domain);
-  std::vector<Block> s = {k.seed}, next, half[2];
-  std::vector<uint8_t> t = {uint8_t(k.party)}, nextT;
+  // The level loop works on seeds as two 64-bit halves; a node's children
+  // are made in one pass over its level, the last level's straight into
+  // out. Buffers hold a whole level (the leaves at most), uninitialized.
+  size_t cap = size_t(k.domain);
+  auto seeds = std::make_unique_for_overwrite<Half2[]>(cap);
+  auto next = std::make_unique_for_overwrite<Half2[]>(cap);
+  auto aes = std::make_unique_for_overwrite<Half2[]>(cap);
+  auto t = std::make_unique_for_overwrite<uint8_t[]>(cap);
+  auto nextT = std::make_unique_for_overwrite<uint8_t[]>(cap);
+  seeds[0] = Half2::of(k.seed);
+  t[0] = uint8_t(k.party);
   TreePrg prg;
   for (int i = 0; i < n; ++i) {
-    size_t count = s.size(), nextCount = nodesAt(k.domain, n, i + 1);
+    size_t nextCount = nodesAt(k.domain, n, i + 1);
+    Half2 cw = Half2::of(k.cwSeed[i]);
+    const u64 tcw[2] = {u64(k.cwT[i] & 1), u64((k.cwT[i] >> 1) & 1)};
+    bool leaves = i == n - 1;
     for (int h = 0; h < 2; ++h) {
-      half[h].resize(count);
-      prg.expand(h, s.data(), half[h].data(), count);
-    }
-    next.resize(nextCount);
-    nextT.resize(nextCount);
-    uint8_t tcw[2] = {uint8_t(k.cwT[i] & 1), uint8_t((k.cwT[i] >> 1) & 1)};
-    for (size_t c = 0; c < nextCount; ++c) {
-      int h = int(c & 1);
-      Block b = half[h][c >> 1];
-      uint8_t ct = takeT(b);
-      if (t[c >> 1]) {
-        xorInto(b, k.cwSeed[i]);
-        ct ^= tcw[h];
+      // Children c = 2 p + h of parents p < parents(h).
+      size_t parents = (nextCount - size_t(h) + 1) / 2;
+      prg.encrypt(h, seeds.get(), aes.get(), parents);
+      for (size_t p = 0; p < parents; ++p) {
+        Half2 b = aes[p] ^ seeds[p];
+        u64 ct = b.lo & 1, on = u64(0) - u64(t[p]);
+        b.lo &= ~u64(1);
+        b.lo ^= cw.lo & on;
+        b.hi ^= cw.hi & on;
+        ct ^= tcw[h] & on;
+        size_t c = 2 * p + size_t(h);
+        if (leaves) {
+          out[c] = leafWord(k, b.hi, ct); // convert(s) is the upper half
+        } else {
+          next[c] = b;
+          nextT[c] = uint8_t(ct);
+        }
       }
-      next[c] = b;
-      nextT[c] = ct;
     }
-    std::swap(s, next);
+    std::swap(seeds, next);
     std::swap(t, nextT);
   }
-  assert(s.size() == k.domain && "the leaves are the domain");
-  for (size_t x = 0; x < s.size(); ++x)
-    out[x] = leafOutput(k, s[x], t[x]);
-  for (std::vector<Block> *v : {&s, &next, &half[0], &half[1]})
-    OPENSSL_cleanse(v->data(), v->size() * sizeof(Block));
+  if (n == 0)
+    out[0] = leafOutput(k, k.seed, uint8_t(k.party));
+  for (Half2 *v : {seeds.get(), next.get(), aes.get()})
+    OPENSSL_cleanse(v, cap * sizeof(Half2));
 }
 
 std::vector<u64> mpc::rt::dpfFullEval(const DpfKey &k) {

@@ -43,14 +43,24 @@ struct Prg::Impl {
   std::vector<uint8_t> buffer = std::vector<uint8_t>(kBufferBytes);
   size_t pos = kBufferBytes; ///< Next unread byte of buffer.
 
-  explicit Impl(const Seed &seed) {
+  /// The stream from byte \p startByte: CTR mode's counter block is the
+  /// IV read as a 128-bit big-endian number, one per 16 bytes, starting
+  /// at 0; the bytes before startByte in its block are skipped.
+  Impl(const Seed &seed, uint64_t startByte) {
     ctx = EVP_CIPHER_CTX_new();
     if (!ctx)
       cryptoFailure("EVP_CIPHER_CTX_new");
     uint8_t iv[16] = {};
+    uint64_t block = startByte / 16;
+    for (int i = 0; i < 8; ++i)
+      iv[15 - i] = uint8_t(block >> (8 * i));
     if (EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), nullptr, seed.data(), iv) !=
         1)
       cryptoFailure("EVP_EncryptInit_ex");
+    if (size_t skip = startByte % 16) {
+      keystream(buffer.data(), buffer.size());
+      pos = skip;
+    }
   }
   // EVP_CIPHER_CTX_free wipes the key schedule; the buffer holds keystream.
   ~Impl() {
@@ -99,7 +109,9 @@ Seed mpc::rt::randomSeed() {
   return s;
 }
 
-Prg::Prg(const Seed &seed) : impl_(std::make_unique<Impl>(seed)) {}
+Prg::Prg(const Seed &seed) : impl_(std::make_unique<Impl>(seed, 0)) {}
+Prg::Prg(const Seed &seed, uint64_t startByte)
+    : impl_(std::make_unique<Impl>(seed, startByte)) {}
 Prg::~Prg() = default;
 Prg::Prg(Prg &&) noexcept = default;
 Prg &Prg::operator=(Prg &&) noexcept = default;

@@ -24,6 +24,9 @@ Seed randomSeed();
 class Prg {
 public:
   explicit Prg(const Seed &seed);
+  /// The same stream as Prg(seed), from byte \p startByte on: any part of
+  /// a stream can be drawn alone.
+  Prg(const Seed &seed, uint64_t startByte);
   ~Prg();
   Prg(Prg &&) noexcept;
   Prg &operator=(Prg &&) noexcept;

@@ -105,6 +105,10 @@ public:
   /// Prg(AES-128_seed("mpcc.pw\0" || id as 8 little-endian bytes)), i.e.
   /// AES under the session seed as a PRF from weight ids to PRG keys.
   RingTensor mask(int64_t id, llvm::ArrayRef<int64_t> shape) const;
+  /// Rows [firstRow, firstRow + rows) of B_id read as [*, cols]: the same
+  /// words as those rows of mask(id, ...), without making the rest.
+  RingTensor maskRows(int64_t id, int64_t cols, int64_t firstRow,
+                      int64_t rows) const;
   /// W_id - B_id (party 1).
   const RingTensor &masked(int64_t id) const;
   void setMasked(int64_t id, RingTensor wMinusB);

@@ -4,7 +4,7 @@
 // key's byte format is a multiple of 8 bytes), all keys of all lookups in
 // one message per link; each server expands its keys with FullEval (tokens
 // in parallel) into a [tokens, vocab] matrix E_b and multiplies it by B
-// with the ring matmul.
+// with the ring matmul, drawing B a block of rows at a time.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/protocols/Embedding.h"
@@ -14,8 +14,10 @@
 #include "runtime/Wipe.h"
 #include "support/Diag.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <memory>
 
 namespace mpc::rt {
 
@@ -28,8 +30,17 @@ uint64_t keyWordsOf(llvm::ArrayRef<EmbedLookup> lookups) {
   return n;
 }
 
+/// Rows of the mask B per step of a server's answer: 4 MiB of B at a
+/// time, so the vocabulary-sized B (bert-base: 187 MB) is never held, or
+/// freshly allocated, whole.
+int64_t answerBlockRows(int64_t dim) {
+  return std::max<int64_t>(64, (int64_t(4) << 20) /
+                                   (8 * std::max<int64_t>(dim, 1)));
+}
+
 /// Server \p party's answer FullEval(k) . B for one lookup, [tokens, dim],
-/// from the lookup's keys (tokens x embedKeyWords words).
+/// from the lookup's keys (tokens x embedKeyWords words). B is drawn and
+/// multiplied a block of rows at a time: y += E[:, rows] . B[rows, :].
 llvm::Expected<RingTensor> serverAnswer(int party, llvm::ArrayRef<u64> words,
                                         const EmbedLookup &l,
                                         const WeightMasks &masks) {
@@ -45,12 +56,23 @@ llvm::Expected<RingTensor> serverAnswer(int party, llvm::ArrayRef<u64> words,
       return addContext(k.takeError(), fmt::format("token {}: ", t));
     keys.push_back(std::move(*k));
   }
-  std::vector<u64> e(size_t(tokens) * size_t(l.vocab));
+  size_t eWords = size_t(tokens) * size_t(l.vocab);
+  auto e = std::make_unique_for_overwrite<u64[]>(eWords);
   parallelFor(tokens,
-              [&](int64_t t) { dpfFullEval(keys[t], e.data() + t * l.vocab); });
-  RingTensor b = masks.mask(l.weightId, {l.vocab, l.dim});
+              [&](int64_t t) { dpfFullEval(keys[t], e.get() + t * l.vocab); });
   RingTensor y({tokens, l.dim});
-  matmulRaw(e.data(), b.data(), y.data(), tokens, l.vocab, l.dim);
+  int64_t step = answerBlockRows(l.dim);
+  std::vector<u64> eBlock;
+  for (int64_t r0 = 0; r0 < l.vocab; r0 += step) {
+    int64_t rows = std::min(step, l.vocab - r0);
+    RingTensor b = masks.maskRows(l.weightId, l.dim, r0, rows);
+    eBlock.resize(size_t(tokens) * size_t(rows));
+    for (int64_t t = 0; t < tokens; ++t)
+      std::memcpy(eBlock.data() + t * rows, e.get() + t * l.vocab + r0,
+                  size_t(rows) * 8);
+    matmulRaw(eBlock.data(), b.data(), y.data(), tokens, rows, l.dim,
+              /*accumulate=*/true);
+  }
   return y;
 }
 

@@ -156,15 +156,31 @@ WeightMasks WeightMasks::forParty1() {
   return w;
 }
 
-RingTensor WeightMasks::mask(int64_t id, llvm::ArrayRef<int64_t> shape) const {
-  assert(role_ != int(Role::P1) && "party 1 has no mask seed");
-  // Block = "mpcc.pw\0" || little-endian id.
+namespace {
+
+/// The PRG key of weight \p id's mask: AES-128_seed("mpcc.pw\0" || id as 8
+/// little-endian bytes).
+Seed maskKey(const Seed &seed, int64_t id) {
   Seed block{};
   std::memcpy(block.data(), "mpcc.pw", 7);
   for (int i = 0; i < 8; ++i)
     block[8 + i] = uint8_t(uint64_t(id) >> (8 * i));
-  Prg prg(aesBlock(seed_, block));
+  return aesBlock(seed, block);
+}
+
+} // namespace
+
+RingTensor WeightMasks::mask(int64_t id, llvm::ArrayRef<int64_t> shape) const {
+  assert(role_ != int(Role::P1) && "party 1 has no mask seed");
+  Prg prg(maskKey(seed_, id));
   return prg.tensor(shape);
+}
+
+RingTensor WeightMasks::maskRows(int64_t id, int64_t cols, int64_t firstRow,
+                                 int64_t rows) const {
+  assert(role_ != int(Role::P1) && "party 1 has no mask seed");
+  Prg prg(maskKey(seed_, id), uint64_t(firstRow) * uint64_t(cols) * 8);
+  return prg.tensor({rows, cols});
 }
 
 const RingTensor &WeightMasks::masked(int64_t id) const {

@@ -116,7 +116,10 @@ TEST_CASE("Embedding lookup shares add up to the table's rows", "[embed]") {
                             {7, 4},
                             {64, 8},
                             {1000, 16},
-                            {30522, 2}}) {
+                            {30522, 2},
+                            // Servers draw B 682 rows at a time at d = 768:
+                            // four whole blocks and a part.
+                            {3000, 768}}) {
     CAPTURE(vocab, dim);
     std::vector<Table> tables = {makeTable(rng, 3, vocab, dim, {2, 5}),
                                  makeTable(rng, 9, 13, dim + 1, {3})};

@@ -1,8 +1,9 @@
 //===- tests/unit/runtime/PrgCorrTest.cpp - PRG and dealer material -------===//
 //
-// The PRG is a function of the seed and the position in the stream only; the
-// dealer and the two parties draw aligned streams, and party 1's correction
-// stream makes every dealt sharing reconstruct to the dealer's value.
+// The PRG is a function of the seed and the position in the stream only (and
+// can start anywhere in it); the dealer and the two parties draw aligned
+// streams, and party 1's correction stream makes every dealt sharing
+// reconstruct to the dealer's value.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +60,24 @@ TEST_CASE("PRG output depends only on seed and position", "[prg]") {
   CHECK(std::equal(t.vec().begin(), t.vec().end(), expect.begin() + 1));
   CHECK(w[0] == expect[16]);
   CHECK(w[1] == expect[17]);
+}
+
+TEST_CASE("PRG drawn from an offset continues the stream there", "[prg]") {
+  Seed seed = seedOf(9);
+  size_t total = 65536 * 16 + 4000;
+  std::vector<uint8_t> whole = drawChunked(seed, total, {total});
+  // Offsets inside and at a block's edge, past the 16 KiB buffer, and past
+  // 2^16 blocks (the counter's carry into its next byte).
+  for (size_t start :
+       {size_t(0), size_t(1), size_t(8), size_t(15), size_t(16), size_t(17),
+        size_t(16384 + 3), size_t(65536 * 16 - 8), size_t(65536 * 16 + 24)}) {
+    CAPTURE(start);
+    Prg p(seed, start);
+    std::vector<uint8_t> part(total - start);
+    p.fill(part.data(), 5); // a small draw, then a large one
+    p.fill(part.data() + 5, part.size() - 5);
+    CHECK(std::equal(part.begin(), part.end(), whole.begin() + start));
+  }
 }
 
 TEST_CASE("PRG is AES-128-CTR of zeros", "[prg]") {
