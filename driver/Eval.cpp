@@ -279,15 +279,17 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
     for (int64_t k = 0; k < runs; ++k) {
       int64_t first = (firstRun + k) * r.batch;
       int64_t count = std::min(r.batch, r.examples - first);
+      rt::RequestFiles files;
       for (const auto &[name, t] : data->inputs) {
         batches[k][name] = batchRows(t, first, count, r.batch);
         std::string file = dir.file(fmt::format("{}.{}.npy", name, k));
         if (llvm::Error e = writeNpy(file, batches[k][name]))
           return e;
-        list += fmt::format("--input {}={} ", name, file);
+        files.inputs.push_back(name + "=" + file);
       }
-      list += fmt::format("--output {}={}\n", shape->output,
-                          dir.file(fmt::format("output.{}.npy", k)));
+      files.outputs.push_back(shape->output + "=" +
+                              dir.file(fmt::format("output.{}.npy", k)));
+      list += rt::requestListLine(files);
     }
     int64_t lastRun = firstRun + runs - 1;
     int64_t firstRow = firstRun * r.batch;

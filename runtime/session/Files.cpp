@@ -11,8 +11,12 @@
 #include "runtime/plan/Profile.h"
 #include "support/Diag.h"
 
+#include "llvm/Support/Allocator.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/StringSaver.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mpc;
@@ -111,18 +115,23 @@ mpc::rt::readRequestList(llvm::StringRef path) {
     llvm::StringRef line = lines[n].trim();
     if (line.empty() || line.startswith("#"))
       continue;
-    llvm::SmallVector<llvm::StringRef, 16> words;
-    line.split(words, ' ', -1, /*KeepEmpty=*/false);
+    // Words as a shell splits them: quotes and backslashes keep spaces
+    // in a path (requestListLine writes them so).
+    llvm::BumpPtrAllocator alloc;
+    llvm::StringSaver saver(alloc);
+    llvm::SmallVector<const char *, 16> argv;
+    llvm::cl::TokenizeGNUCommandLine(line, saver, argv);
+    std::vector<llvm::StringRef> words(argv.begin(), argv.end());
     RequestFiles r;
     for (size_t i = 0; i < words.size(); ++i) {
-      llvm::StringRef w = words[i].trim(), value;
+      llvm::StringRef w = words[i], value;
       std::vector<std::string> *into = nullptr;
       for (auto [flag, list] : {std::pair{"--input", &r.inputs},
                                 std::pair{"--output", &r.outputs}}) {
         llvm::StringRef f(flag);
         if (w == f && i + 1 < words.size()) {
           into = list;
-          value = words[++i].trim();
+          value = words[++i];
         } else if (w.consume_front(f) && w.consume_front("=")) {
           into = list;
           value = w;
@@ -142,6 +151,22 @@ mpc::rt::readRequestList(llvm::StringRef path) {
   if (list.empty())
     return mpc::error("--requests {}: no request in the file", path.str());
   return list;
+}
+
+std::string mpc::rt::requestListLine(const RequestFiles &r) {
+  std::string line;
+  llvm::raw_string_ostream os(line);
+  for (auto [flag, list] :
+       {std::pair{"--input", &r.inputs}, std::pair{"--output", &r.outputs}})
+    for (const std::string &value : *list) {
+      os << flag << ' ';
+      llvm::sys::printArg(os, value, /*Quote=*/false);
+      os << ' ';
+    }
+  os.flush();
+  if (!line.empty())
+    line.back() = '\n';
+  return line;
 }
 
 llvm::Expected<std::vector<RequestFiles>>

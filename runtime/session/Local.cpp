@@ -298,14 +298,14 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
   std::map<std::string, std::string> tmpOut; // final path -> temporary
   std::string list;                          // party 1's --requests
   for (const LocalRequest &r : *requests) {
-    std::vector<std::string> words;
+    RequestFiles party1;
     for (int p = 0; p < 2; ++p)
       for (const std::string &spec : r.inputArgs[p]) {
         if (p == 0 || c.requests.empty())
           children[1 + p].args.insert(children[1 + p].args.end(),
                                       {"--input", spec});
         else
-          words.push_back("--input " + spec);
+          party1.inputs.push_back(spec);
       }
     for (const auto &[name, file] : r.outFiles) {
       std::string t = fmt::format("{}.mpc-run-{}.tmp", file, ::getpid());
@@ -315,9 +315,9 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
         children[2].args.insert(children[2].args.end(),
                                 {"--output", name + "=" + t});
       else
-        words.push_back("--output " + name + "=" + t);
+        party1.outputs.push_back(name + "=" + t);
     }
-    list += llvm::join(words, " ") + "\n";
+    list += requestListLine(party1);
   }
   if (!c.requests.empty()) {
     std::string listFile = tmp.file("requests.txt");

@@ -118,10 +118,14 @@ struct RequestFiles {
 };
 
 /// Reads a --requests list: one request per line, written as on the
-/// command line, `--input NAME=FILE ... --output FILE|NAME=FILE ...`
-/// (paths without spaces); blank lines and lines starting with # are
-/// skipped. An error names the line.
+/// command line, `--input NAME=FILE ... --output FILE|NAME=FILE ...`, its
+/// words split as a shell splits them (a path with spaces in quotes, or
+/// its spaces after backslashes); blank lines and lines starting with #
+/// are skipped. An error names the line.
 llvm::Expected<std::vector<RequestFiles>> readRequestList(llvm::StringRef path);
+/// \p r as a line of a --requests list (quoted where a value needs it),
+/// ending in a newline.
+std::string requestListLine(const RequestFiles &r);
 
 /// Party 1's requests: \p c's --input and --output as one, or the lines of
 /// --requests.

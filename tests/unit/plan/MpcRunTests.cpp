@@ -192,16 +192,28 @@ TEST_CASE("mpc-run local --requests runs each request over one session",
   PlanBuilder b = tinyPlan();
   writeRunFiles(dir, b);
   // Request k's input is x scaled by k + 1 (ReLU(k x W) = k ReLU(x W)).
+  // Request 3's files are in a folder with a space in its name, the paths
+  // in quotes.
   const int kRequests = 3;
+  REQUIRE(!llvm::sys::fs::create_directory(dir.file("a folder")));
+  auto nameOf = [](const char *stem, int k) {
+    return fmt::format("{}{}{}.npy", k == 2 ? "a folder/" : "", stem, k);
+  };
+  auto fileOf = [&](const char *stem, int k) {
+    return dir.file(nameOf(stem, k));
+  };
   std::string list = "# one request per line\n";
   for (int k = 0; k < kRequests; ++k) {
     std::vector<double> xk = kX;
     for (double &v : xk)
       v *= k + 1;
-    std::string in = dir.file(fmt::format("x{}.npy", k));
+    std::string in = fileOf("x", k);
     REQUIRE(errorOf(writeNpy(in, HostTensor::floats({2, 3}, xk))) == "");
-    list += fmt::format("--input x={} --output {}\n", in,
-                        dir.file(fmt::format("y{}.npy", k)));
+    if (k < 2)
+      list += fmt::format("--input x={} --output {}\n", in, fileOf("y", k));
+    else
+      list +=
+          fmt::format("--input \"x={}\" --output \"{}\"\n", in, fileOf("y", k));
   }
   REQUIRE(errorOf(writeFileAtomic(dir.file("list.txt"), list)) == "");
 
@@ -213,7 +225,7 @@ TEST_CASE("mpc-run local --requests runs each request over one session",
   REQUIRE(r.rc == 0);
   CHECK_THAT(r.out, Contains("requests: 3 over one session"));
   for (int k = 0; k < kRequests; ++k)
-    checkOutput(dir, fmt::format("y{}.npy", k), k + 1);
+    checkOutput(dir, nameOf("y", k), k + 1);
   // The profile: request 1's rows and totals, and every request's online
   // figures, each the plan's cost.
   auto text = llvm::MemoryBuffer::getFile(dir.file("p.json"));
