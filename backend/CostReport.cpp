@@ -514,24 +514,27 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
         q += c == '"' ? std::string("\"\"") : std::string(1, c);
       return q + "\"";
     };
-    // The plan's options (what the JSON report's top level holds) are
-    // columns of the total row only.
+    // The plan's options and the network (what the JSON report's top
+    // level holds), and the offline and set-up figures (the JSON total's),
+    // are columns of the total row only.
     os << "node,op,protocol,rounds,bytes_p0_to_p1,bytes_p1_to_p0,"
           "dealer_bytes,macs,element_ops,seconds,bytes_p1_to_dealer,"
-          "bytes_dealer_to_p0,approx,exact_truncation,frac_bits\n";
+          "bytes_dealer_to_p0,approx,exact_truncation,frac_bits,network,"
+          "offline_seconds,setup_bytes,setup_seconds\n";
     for (const Row &r : rows)
-      os << fmt::format("{},{},{},{},{},{},{},{:.0f},{:.0f},{:.6g},{},{},,,\n",
-                        quote(r.node), r.op, quote(r.protocol), r.cost.rounds,
-                        r.cost.bytes01, r.cost.bytes10,
-                        r.cost.dealerBytes0 + r.cost.dealerBytes1, r.cost.macs,
-                        r.cost.elemOps, r.seconds, r.cost.bytes1D,
-                        r.cost.bytesD0);
-    os << fmt::format(
-        "\"total\",,,{},{},{},{},{:.0f},{:.0f},{:.6g},{},{},{},{},{}\n",
-        total.rounds, total.bytes01, total.bytes10,
-        total.dealerBytes0 + total.dealerBytes1, total.macs, total.elemOps,
-        online, total.bytes1D, total.bytesD0, quote(approx), exact ? 1 : 0,
-        fracBits);
+      os << fmt::format(
+          "{},{},{},{},{},{},{},{:.0f},{:.0f},{:.6g},{},{},,,,,,,\n",
+          quote(r.node), r.op, quote(r.protocol), r.cost.rounds, r.cost.bytes01,
+          r.cost.bytes10, r.cost.dealerBytes0 + r.cost.dealerBytes1,
+          r.cost.macs, r.cost.elemOps, r.seconds, r.cost.bytes1D,
+          r.cost.bytesD0);
+    os << fmt::format("\"total\",,,{},{},{},{},{:.0f},{:.0f},{:.6g},{},{},{},"
+                      "{},{},{},{:.6g},{},{:.6g}\n",
+                      total.rounds, total.bytes01, total.bytes10,
+                      total.dealerBytes0 + total.dealerBytes1, total.macs,
+                      total.elemOps, online, total.bytes1D, total.bytesD0,
+                      quote(approx), exact ? 1 : 0, fracBits, quote(net.name),
+                      offline, setup.setupBytes01, setupSeconds);
     return;
   }
   case ReportFormat::Text:

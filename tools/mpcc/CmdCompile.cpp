@@ -85,6 +85,16 @@ Error mpc::tool::runCompile() {
     return mpc::error("--work-profile prices the choice of --approx auto "
                       "(and frontier); without them `mpcc report "
                       "--work-profile` predicts a plan's time");
+  // The frontier is a table, written to -o (or stdout): never where a
+  // plan or IR is expected.
+  if (frontier && (emit.getNumOccurrences() || req.emit == EmitKind::Plan))
+    return mpc::error(
+        "--approx frontier prints a table of each preset's and auto's cost "
+        "and error{}: leave out --emit, and give -o a text file or none "
+        "(stdout)",
+        emit.getNumOccurrences()
+            ? ""
+            : fmt::format(", not a plan for '{}'", outputFile.getValue()));
   if (!frontier && frontierSvgFile.getNumOccurrences())
     return mpc::error("--frontier-svg plots --approx frontier's table: it "
                       "needs --approx frontier");
