@@ -252,6 +252,8 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
   if (!learns)
     return addContext(learns.takeError(), "party 1: ");
   progress << *learns << "\n";
+  if (req.insecure)
+    progress << rt::kInsecureWarning;
 
   TempDir dir;
   if (llvm::Error e = dir.create("mpcc-eval"))
@@ -263,6 +265,8 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
   c.weights = weights;
   c.quiet = true;
   c.clientReviewShown = true;
+  c.insecure = req.insecure;
+  c.insecureWarningShown = true;
   c.threads = req.threads;
   c.timeoutSeconds = req.timeoutSeconds;
   c.profile = dir.file("profile.json");

@@ -40,6 +40,10 @@ struct EvalRequest {
   std::string mpcRun;   ///< The mpc-run executable the runs start.
   int64_t limit = 0;    ///< Evaluate only the first N examples; 0: all.
   int threads = 0;      ///< mpc-run --threads (0: all cores).
+  /// mpc-run local --insecure: the three roles (all on this machine) talk
+  /// over plaintext loopback TCP instead of TLS; the warning is printed
+  /// once.
+  bool insecure = false;
   double timeoutSeconds = 60;
 };
 

@@ -266,7 +266,7 @@ llvm::Error mpc::rt::runLocal(const RunConfig &c, llvm::StringRef exe) {
   // Identities: fresh ones for this run (in the 0700 directory, keys
   // 0600), each role pinning the other two; or none with --insecure.
   const int roleOf[3] = {kDealerRole, 0, 1};
-  if (c.insecure)
+  if (c.insecure && !c.insecureWarningShown)
     llvm::errs() << kInsecureWarning;
   for (int i = 0; i < 3; ++i) {
     Child &ch = children[i];

@@ -49,6 +49,9 @@ struct RunConfig {
   /// The caller has already shown party 1's review of the plan (what
   /// party 0 learns): `mpcc eval` shows it once for all its runs.
   bool clientReviewShown = false;
+  /// The caller has already printed kInsecureWarning (with insecure):
+  /// `mpcc eval --insecure` prints it once for all its sessions.
+  bool insecureWarningShown = false;
   double timeoutSeconds = 60;
   int threads = 0; ///< 0: all cores.
   /// RunOptions::materialWindowMiB; the parties must agree.

@@ -57,6 +57,13 @@ static cl::opt<std::string>
            cl::desc("The mpc-run executable (default: next to mpcc)"),
            cl::value_desc("FILE"), cl::sub(evalCmd()), cl::cat(category()));
 
+static cl::opt<bool>
+    insecure("insecure",
+             cl::desc("Run the three roles (all on this machine) over "
+                      "plaintext loopback TCP instead of TLS: faster, with "
+                      "mpc-run's warning"),
+             cl::sub(evalCmd()), cl::cat(category()));
+
 Error mpc::tool::runEval() {
   if (evalFormat != "text" && evalFormat != "json")
     return mpc::error("--format={}: expected text or json",
@@ -76,6 +83,7 @@ Error mpc::tool::runEval() {
   req.limit = limit;
   req.threads = threads;
   req.mpcRun = mpcRun;
+  req.insecure = insecure;
   if (req.mpcRun.empty()) {
     SmallString<256> exe(
         sys::fs::getMainExecutable(nullptr, (void *)&mpc::tool::runEval));
