@@ -11,13 +11,16 @@
 #include "runtime/plan/Profile.h"
 #include "support/Diag.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Allocator.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
 #include "llvm/Support/StringSaver.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <optional>
 
 using namespace mpc;
 using namespace mpc::rt;
@@ -102,6 +105,31 @@ llvm::Error mpc::rt::writeProfileFile(const std::string &path,
   return writeFileAtomic(path, os.str());
 }
 
+namespace {
+
+/// Where \p line opens a quote it never closes, read as
+/// llvm::cl::TokenizeGNUCommandLine reads it (a backslash escapes the next
+/// character, inside quotes too; ' and " quote).
+std::optional<size_t> unterminatedQuote(llvm::StringRef line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (line[i] != '\'' && line[i] != '"')
+      continue;
+    size_t open = i;
+    for (++i; i < line.size() && line[i] != line[open]; ++i)
+      if (line[i] == '\\')
+        ++i;
+    if (i >= line.size())
+      return open;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
 llvm::Expected<std::vector<RequestFiles>>
 mpc::rt::readRequestList(llvm::StringRef path) {
   auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
@@ -116,7 +144,14 @@ mpc::rt::readRequestList(llvm::StringRef path) {
     if (line.empty() || line.startswith("#"))
       continue;
     // Words as a shell splits them: quotes and backslashes keep spaces
-    // in a path (requestListLine writes them so).
+    // in a path (requestListLine writes them so). The tokenizer takes an
+    // unterminated quote to the line's end; here it is an error, so that a
+    // path with a bare ' is not silently read as another file.
+    if (std::optional<size_t> open = unterminatedQuote(line))
+      return mpc::error("--requests {}:{}: the quote at column {} is not "
+                        "closed (a path with ' or \" in it goes in the "
+                        "other quotes, or its quote after a backslash)",
+                        path.str(), n + 1, *open + 1);
     llvm::BumpPtrAllocator alloc;
     llvm::StringSaver saver(alloc);
     llvm::SmallVector<const char *, 16> argv;
@@ -154,19 +189,30 @@ mpc::rt::readRequestList(llvm::StringRef path) {
 }
 
 std::string mpc::rt::requestListLine(const RequestFiles &r) {
+  // A value of plain path characters goes as it is; any other (empty, or
+  // holding a space, tab, quote, backslash, ...) in double quotes, its "
+  // and \ escaped: what TokenizeGNUCommandLine reads back unchanged.
+  auto word = [](llvm::StringRef v) {
+    bool plain = !v.empty() && llvm::all_of(v, [](char c) {
+      return llvm::isAlnum(c) || llvm::StringRef("_-+./=:@%,").contains(c);
+    });
+    if (plain)
+      return v.str();
+    std::string q = "\"";
+    for (char c : v) {
+      if (c == '"' || c == '\\')
+        q += '\\';
+      q += c;
+    }
+    return q + "\"";
+  };
   std::string line;
-  llvm::raw_string_ostream os(line);
   for (auto [flag, list] :
        {std::pair{"--input", &r.inputs}, std::pair{"--output", &r.outputs}})
-    for (const std::string &value : *list) {
-      os << flag << ' ';
-      llvm::sys::printArg(os, value, /*Quote=*/false);
-      os << ' ';
-    }
-  os.flush();
-  if (!line.empty())
-    line.back() = '\n';
-  return line;
+    for (const std::string &value : *list)
+      line +=
+          fmt::format("{}{} {}", line.empty() ? "" : " ", flag, word(value));
+  return line + "\n";
 }
 
 llvm::Expected<std::vector<RequestFiles>>

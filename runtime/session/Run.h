@@ -122,12 +122,14 @@ struct RequestFiles {
 
 /// Reads a --requests list: one request per line, written as on the
 /// command line, `--input NAME=FILE ... --output FILE|NAME=FILE ...`, its
-/// words split as a shell splits them (a path with spaces in quotes, or
-/// its spaces after backslashes); blank lines and lines starting with #
-/// are skipped. An error names the line.
+/// words split as a shell splits them: ', " and \ are special (a path with
+/// spaces or quotes goes in quotes, or its special characters after
+/// backslashes), and an unterminated quote is an error; blank lines and
+/// lines starting with # are skipped. An error names the line.
 llvm::Expected<std::vector<RequestFiles>> readRequestList(llvm::StringRef path);
-/// \p r as a line of a --requests list (quoted where a value needs it),
-/// ending in a newline.
+/// \p r as a line of a --requests list (a value in double quotes unless it
+/// is plain path characters), ending in a newline; readRequestList reads
+/// it back as \p r.
 std::string requestListLine(const RequestFiles &r);
 
 /// Party 1's requests: \p c's --input and --output as one, or the lines of
