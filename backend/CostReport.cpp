@@ -514,9 +514,10 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
         q += c == '"' ? std::string("\"\"") : std::string(1, c);
       return q + "\"";
     };
-    // The plan's options and the network (what the JSON report's top
-    // level holds), and the offline and set-up figures (the JSON total's),
-    // are columns of the total row only.
+    // The plan's options and the network (of the JSON report's top level;
+    // the plan's name and a work-profile calibration are not columns), and
+    // the offline and set-up figures (the JSON total's), are columns of the
+    // total row only.
     os << "node,op,protocol,rounds,bytes_p0_to_p1,bytes_p1_to_p0,"
           "dealer_bytes,macs,element_ops,seconds,bytes_p1_to_dealer,"
           "bytes_dealer_to_p0,approx,exact_truncation,frac_bits,network,"

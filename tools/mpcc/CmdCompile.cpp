@@ -92,9 +92,9 @@ Error mpc::tool::runCompile() {
         "--approx frontier prints a table of each preset's and auto's cost "
         "and error{}: leave out --emit, and give -o a text file or none "
         "(stdout)",
-        emit.getNumOccurrences()
-            ? ""
-            : fmt::format(", not a plan for '{}'", outputFile.getValue()));
+        req.emit == EmitKind::Plan
+            ? fmt::format(", not a plan for '{}'", outputFile.getValue())
+            : "");
   if (!frontier && frontierSvgFile.getNumOccurrences())
     return mpc::error("--frontier-svg plots --approx frontier's table: it "
                       "needs --approx frontier");
