@@ -272,6 +272,15 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
   c.profile = dir.file("profile.json");
   c.requests = dir.file("requests.txt");
 
+  // Run `run` holds the data's rows [firstRowOf(run), + rowsOf(run)); a
+  // session's request k writes outputOf(k).
+  auto firstRowOf = [&](int64_t run) { return run * r.batch; };
+  auto rowsOf = [&](int64_t run) {
+    return std::min(r.batch, r.examples - firstRowOf(run));
+  };
+  auto outputOf = [&](int64_t k) {
+    return dir.file(fmt::format("output.{}.npy", k));
+  };
   bool live = progress.is_displayed();
   auto t0 = Clock::now();
   for (int64_t session = 0; session * kRunsPerSession < r.runs; ++session) {
@@ -281,8 +290,7 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
     std::string list;
     std::vector<std::map<std::string, HostTensor>> batches(runs);
     for (int64_t k = 0; k < runs; ++k) {
-      int64_t first = (firstRun + k) * r.batch;
-      int64_t count = std::min(r.batch, r.examples - first);
+      int64_t first = firstRowOf(firstRun + k), count = rowsOf(firstRun + k);
       rt::RequestFiles files;
       for (const auto &[name, t] : data->inputs) {
         batches[k][name] = batchRows(t, first, count, r.batch);
@@ -291,13 +299,12 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
           return e;
         files.inputs.push_back(name + "=" + file);
       }
-      files.outputs.push_back(shape->output + "=" +
-                              dir.file(fmt::format("output.{}.npy", k)));
+      files.outputs.push_back(shape->output + "=" + outputOf(k));
       list += rt::requestListLine(files);
     }
     int64_t lastRun = firstRun + runs - 1;
-    int64_t firstRow = firstRun * r.batch;
-    int64_t lastRow = std::min(r.examples, (lastRun + 1) * r.batch) - 1;
+    int64_t firstRow = firstRowOf(firstRun);
+    int64_t lastRow = firstRowOf(lastRun) + rowsOf(lastRun) - 1;
     auto context = [&](llvm::Error e) {
       return addContext(
           std::move(e),
@@ -317,19 +324,17 @@ llvm::Expected<EvalResult> mpc::runEval(const EvalRequest &req,
     // One request: the totals are its figures; several: each one's.
     std::vector<rt::RunProfile::Request> figures = prof->requests;
     if (figures.empty())
-      figures.push_back({prof->onlineSeconds, prof->onlineRounds,
-                         prof->onlineBytes01, prof->onlineBytes10});
+      figures.push_back(prof->onlineFigures());
     if (int64_t(figures.size()) != runs)
       return context(mpc::error("the profile has {} requests' figures, not {}",
                                 figures.size(), runs));
 
     for (int64_t k = 0; k < runs; ++k) {
-      int64_t first = (firstRun + k) * r.batch;
-      int64_t count = std::min(r.batch, r.examples - first);
+      int64_t first = firstRowOf(firstRun + k), count = rowsOf(firstRun + k);
       r.onlineSeconds += figures[k].onlineSeconds;
       r.onlineBytes += figures[k].onlineBytes01 + figures[k].onlineBytes10;
       r.onlineRounds += figures[k].onlineRounds;
-      auto scores = readNpy(dir.file(fmt::format("output.{}.npy", k)));
+      auto scores = readNpy(outputOf(k));
       if (!scores)
         return context(scores.takeError());
       std::vector<HostTensor> floatOuts;

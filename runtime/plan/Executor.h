@@ -146,6 +146,10 @@ struct RunProfile {
     uint64_t onlineRounds = 0, onlineBytes01 = 0, onlineBytes10 = 0;
   };
   std::vector<Request> requests;
+  /// This profile's own online figures, as one entry of requests.
+  Request onlineFigures() const {
+    return {onlineSeconds, onlineRounds, onlineBytes01, onlineBytes10};
+  }
 };
 
 struct PartyResult {

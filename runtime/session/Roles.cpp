@@ -250,11 +250,9 @@ llvm::Error runPartyRole(const RunConfig &c, const LoadedPlan &plan) {
       }
     // The profile is the first request's, rewritten after each later one
     // with every request's online figures so far.
-    const RunProfile &p = res.profile;
-    perRequest.push_back(
-        {p.onlineSeconds, p.onlineRounds, p.onlineBytes01, p.onlineBytes10});
+    perRequest.push_back(res.profile.onlineFigures());
     if (k == 0)
-      first = p;
+      first = res.profile;
     if (!c.profile.empty()) {
       RunProfile written = first;
       if (perRequest.size() > 1)
