@@ -84,6 +84,52 @@ static PiecewiseProgram beginPiecewise(Builder &b, size_t breaks, int cmpBits,
   return pp;
 }
 
+/// The powers \p pw's polynomial segments read, and the largest |x| they
+/// take (in x, before the shift).
+static std::pair<std::set<int>, double> powersOf(const Piecewise &pw) {
+  std::set<int> need;
+  double bound = 0;
+  for (size_t s = 0; s < pw.segs.size(); ++s)
+    if (pw.segs[s].kind == Segment::Poly) {
+      assert(s > 0 && s < pw.breaks.size() &&
+             "polynomial segments must be bounded");
+      for (int e : neededExponents(pw.segs[s].coeffs))
+        need.insert(e);
+      bound = std::max(
+          {bound, std::fabs(pw.breaks[s - 1]), std::fabs(pw.breaks[s])});
+    }
+  return {need, bound};
+}
+
+/// The magnitude bound of polynomial segment \p s (in y = x / 2^shift).
+static double segmentMagnitude(const Piecewise &pw, size_t s) {
+  return sampledMagnitude(pw.segs[s].coeffs,
+                          std::ldexp(pw.breaks[s - 1], -pw.polyShift),
+                          std::ldexp(pw.breaks[s], -pw.polyShift));
+}
+
+llvm::Error validatePiecewise(const Piecewise &pw, int f,
+                              llvm::StringRef what) {
+  auto [need, bound] = powersOf(pw);
+  int fy = f + pw.polyShift;
+  std::optional<PowerPlan> plan =
+      planPowers(fy, need, std::ldexp(bound, -pw.polyShift));
+  int top = need.empty() ? 1 : *need.rbegin();
+  if (!plan)
+    return mpc::error("{}: x^{} for |x| <= {:g} does not fit the ring at "
+                      "frac {}",
+                      what.str(), top, bound, f);
+  // polySum's sum sits at a scale no finer than the powers it reads.
+  for (size_t s = 0; s < pw.segs.size(); ++s)
+    if (pw.segs[s].kind == Segment::Poly &&
+        kSafeBits - 1 - log2Ceil(segmentMagnitude(pw, s)) <
+            std::max(f, plan->maxScale))
+      return mpc::error("{}: its polynomial on [{:g}, {:g}] does not fit the "
+                        "ring at frac {}",
+                        what.str(), pw.breaks[s - 1], pw.breaks[s], f);
+  return llvm::Error::success();
+}
+
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
                                 int cmpBits, int compareRounds,
                                 int inputTruncBits, bool exact) {
@@ -94,16 +140,7 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
   int xm = pp.xm;
   b.nextStage();
 
-  std::set<int> need;
-  double bound = 0;
-  for (size_t s = 0; s < pw.segs.size(); ++s)
-    if (pw.segs[s].kind == Segment::Poly) {
-      assert(s > 0 && s < m && "polynomial segments must be bounded");
-      for (int e : neededExponents(pw.segs[s].coeffs))
-        need.insert(e);
-      bound = std::max(
-          {bound, std::fabs(pw.breaks[s - 1]), std::fabs(pw.breaks[s])});
-    }
+  auto [need, bound] = powersOf(pw);
   Powers powers = buildPowers(b, xm, f + pw.polyShift, need,
                               std::ldexp(bound, -pw.polyShift),
                               /*narrow=*/true);
@@ -112,9 +149,7 @@ PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int f,
     const Segment &seg = pw.segs[s];
     if (seg.kind != Segment::Poly)
       continue;
-    double mag = sampledMagnitude(seg.coeffs,
-                                  std::ldexp(pw.breaks[s - 1], -pw.polyShift),
-                                  std::ldexp(pw.breaks[s], -pw.polyShift));
+    double mag = segmentMagnitude(pw, s);
     // Where every power is at most 1 (GeLU's y = x/4), 16 coefficient bits
     // at the finest power keep each term within 2^-17, far below the
     // fits' errors, and the segment's truncation opens in ~6 bits fewer
@@ -633,6 +668,10 @@ int geluInputRingBits(int compareBits, int inputTruncBits) {
   return std::min(kFullRingBits, compareBits + 1 + inputTruncBits);
 }
 
+llvm::Error nl::validateTanhForm(const TanhParams &p) {
+  return validatePiecewise(tanhPieces(p.approx), p.frac, "tanh");
+}
+
 llvm::Error nl::validateGeluForm(const GeluParams &p) {
   GeluForm form = geluForm(p.approx);
   if (form.shape == GeluForm::Poly) {
@@ -650,6 +689,9 @@ llvm::Error nl::validateGeluForm(const GeluParams &p) {
   if (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits)
     return mpc::error("gelu: compareBits {} outside [frac + 4, {}]",
                       p.compareBits, kMaxCompareBits);
+  if (form.shape == GeluForm::Pieces)
+    if (llvm::Error e = validatePiecewise(form.pieces, p.frac, "gelu"))
+      return e;
   if (form.shape == GeluForm::Sigmoid)
     if (llvm::Error e = validateExp(sigmoidExp(p.frac)))
       return e;

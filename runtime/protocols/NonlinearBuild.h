@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace mpc::rt::nl {
@@ -42,6 +43,17 @@ struct Powers {
 /// for callers that discard those elements (piecewise segments).
 Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
                    double bound, bool narrow = false);
+/// The products buildPowers truncates, level by level: (e, the exponents
+/// whose product is x^e); maxScale, the largest scale of a power the sum
+/// reads (frac, or 2 frac for a product of two).
+struct PowerPlan {
+  std::vector<std::vector<std::pair<int, std::vector<int>>>> levels;
+  int maxScale = 0;
+};
+/// buildPowers' plan; none where some needed power cannot be reached
+/// within the ring at \p frac (validation refuses such parameters).
+std::optional<PowerPlan> planPowers(int frac, const std::set<int> &need,
+                                    double bound);
 /// Exponents with a non-zero coefficient (>= 1).
 std::set<int> neededExponents(llvm::ArrayRef<double> coeffs);
 
@@ -221,6 +233,10 @@ struct PiecewiseProgram {
 PiecewiseProgram buildPiecewise(const Piecewise &pw, int64_t n, int frac,
                                 int cmpBits, int compareRounds,
                                 int inputTruncBits, bool exact);
+/// Whether buildPiecewise can build \p pw at \p frac: its polynomial
+/// segments' powers and sums within the ring; the error names \p what.
+llvm::Error validatePiecewise(const Piecewise &pw, int frac,
+                              llvm::StringRef what);
 /// The comparisons' material: against x's premask (Compare.h,
 /// lessThanZeroBitsOfPublic), dealt after the program's.
 LtzBitsMat dealPiecewiseCompare(Corr &c, const Piecewise &pw,
@@ -272,6 +288,8 @@ PolyProgram buildPolyProgram(int64_t n, const PolyParams &p, int shift = 0);
 /// The checks of GeLU parameters that depend on what its entry computes
 /// (Activations.cpp; validateGelu calls it).
 llvm::Error validateGeluForm(const GeluParams &p);
+/// Whether tanh's piecewise program builds at \p p.frac (validatePiecewise).
+llvm::Error validateTanhForm(const TanhParams &p);
 
 /// A tensor seen as rows along its last axis (softmax, LayerNorm).
 struct RowDims {

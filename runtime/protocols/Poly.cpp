@@ -101,12 +101,13 @@ std::set<int> coveredBy(const std::map<int, int> &have,
 
 } // namespace
 
-Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
-                   double bound, bool narrow) {
+std::optional<PowerPlan> planPowers(int frac, const std::set<int> &need,
+                                    double bound) {
   double log2B = std::log2(std::max(bound, 1.0));
   int maxE = need.empty() ? 1 : *need.rbegin();
-  std::map<int, int> have{{1, x}};
-  Powers pw;
+  std::map<int, int> have{{1, 0}};
+  PowerPlan plan;
+  plan.maxScale = frac;
   while (coveredBy(have, need, log2B, frac).size() < need.size()) {
     // Candidates: new exponents reachable from what we hold.
     std::vector<std::pair<int, std::vector<int>>> cands;
@@ -116,7 +117,8 @@ Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
         if (!d.empty())
           cands.push_back({e, d});
       }
-    assert(!cands.empty() && "powers out of range: lower the bound");
+    if (cands.empty())
+      return std::nullopt;
     auto withAdded = [&](llvm::ArrayRef<int> es) {
       std::map<int, int> h = have;
       for (int e : es)
@@ -140,9 +142,28 @@ Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
             break;
           }
     }
+    plan.levels.emplace_back();
+    for (size_t i : chosen)
+      plan.levels.back().push_back(cands[i]);
+    for (size_t i : chosen)
+      have[cands[i].first] = 0;
+  }
+  for (int e : need)
+    if (!have.count(e))
+      plan.maxScale = 2 * frac;
+  return plan;
+}
+
+Powers buildPowers(Builder &b, int x, int frac, const std::set<int> &need,
+                   double bound, bool narrow) {
+  double log2B = std::log2(std::max(bound, 1.0));
+  std::optional<PowerPlan> plan = planPowers(frac, need, bound);
+  assert(plan && "powers out of range: validation checks planPowers");
+  std::map<int, int> have{{1, x}};
+  Powers pw;
+  for (const auto &level : plan->levels) {
     std::vector<std::pair<int, int>> fresh;
-    for (size_t i : chosen) {
-      auto &[e, d] = cands[i];
+    for (const auto &[e, d] : level) {
       Expr prod = Builder::constant(1, 0);
       for (int a : d)
         prod = prod * b.var(have.at(a), frac);

@@ -163,7 +163,7 @@ llvm::Error validateTanh(const TanhParams &p) {
   if (p.compareBits < p.frac + 4 || p.compareBits > kMaxCompareBits)
     return mpc::error("tanh: compareBits {} outside [frac + 4, {}]",
                       p.compareBits, kMaxCompareBits);
-  return llvm::Error::success();
+  return validateTanhForm(p);
 }
 
 llvm::Error validateSoftmax(llvm::ArrayRef<int64_t> shape,

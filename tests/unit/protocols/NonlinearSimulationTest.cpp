@@ -305,6 +305,42 @@ TEST_CASE("every entry's simulation is its two-party run, within its bound",
   }
 }
 
+TEST_CASE("every entry builds at each width and range it accepts",
+          "[nonlinear][simulation][catalog]") {
+  // --frac-bits auto gives ops their own widths and ranges. Validation must
+  // refuse what the programs cannot build: tanh's x^9 on |x| <= 5 has no
+  // product of powers within the ring at 20 fractional bits, and its cost
+  // and simulation used to crash on it (planPowers found no candidate).
+  const ApproxInfo *tanh = approxInfo("tanh.poly");
+  REQUIRE(tanh);
+  llvm::Error refused = validateApproxRow(tanh->id, 20, 5);
+  REQUIRE(bool(refused));
+  CHECK_THAT(llvm::toString(std::move(refused)),
+             Catch::Matchers::Contains("does not fit the ring at frac 20"));
+  std::vector<double> x;
+  for (int i = 0; i < 8; ++i)
+    x.push_back(-1 + 0.25 * i);
+  int accepted = 0;
+  for (const ApproxInfo &info : approxCatalog())
+    for (int frac = 8; frac <= 24; ++frac)
+      for (int range : {3, 5, 10, 15}) {
+        if (range > maxRangeBits(frac))
+          continue;
+        if (llvm::Error e = validateApproxRow(info.id, frac, range)) {
+          llvm::consumeError(std::move(e));
+          continue;
+        }
+        INFO(info.name << " at frac " << frac << ", range " << range);
+        ++accepted;
+        Cost c = approxRowCost(info.id, frac, range);
+        CHECK(c.dealerBytes1 > 0);
+        auto y = simulateApprox(approxParams(info.id, frac, range), x, {1, 8});
+        if (!y)
+          FAIL(llvm::toString(y.takeError()));
+      }
+  CHECK(accepted > 0);
+}
+
 TEST_CASE("the simulation refuses what the protocol refuses",
           "[nonlinear][simulation]") {
   // softmax.crypten's Newton reciprocal takes row sums up to 200: rows of
