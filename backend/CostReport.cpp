@@ -172,12 +172,43 @@ struct Row {
 };
 } // namespace
 
+/// "fx20, |x|<2^6": the fractional bits a nonlinear op computes at and
+/// the range its comparisons hold (--frac-bits auto gives each its own);
+/// "" for other ops.
+static std::string scaleLabel(const rt::OpDesc &op) {
+  int frac = op.out.empty() ? 0 : op.out[0]->frac;
+  int bits = 0;
+  switch (op.kernel->id()) {
+  case rt::KernelId::Gelu:
+  case rt::KernelId::Tanh:
+    bits = int(op.attrInt("compare_bits", 0)) - 1;
+    break;
+  case rt::KernelId::Relu:
+    bits = int(op.attrInt("bits", 0)) - 1;
+    break;
+  case rt::KernelId::Softmax:
+    frac = op.in[0]->frac;
+    bits = int(op.attrInt("input_bits", 0));
+    break;
+  default:
+    return "";
+  }
+  if (bits <= frac)
+    return fmt::format("fx{}", frac);
+  return fmt::format("fx{}, |x|<2^{}", frac, bits - frac);
+}
+
 /// "gelu(puma)", "trunc(16)", "pw_linear(3 weights)": kernel plus the
-/// attribute that names its protocol variant.
-static std::string protocolLabel(const rt::OpDesc &op) {
+/// attribute that names its protocol variant; with \p scales, nonlinear
+/// ops' formats too: "gelu(accurate; fx20, |x|<2^6)".
+static std::string protocolLabel(const rt::OpDesc &op, bool scales) {
   std::string k = op.kernelName().str();
+  std::string scale = scales ? scaleLabel(op) : "";
+  if (op.kernel->id() == rt::KernelId::Relu && !scale.empty())
+    return fmt::format("{}({})", k, scale);
   if (op.hasAttr("approx"))
-    return fmt::format("{}({})", k, op.attrStr("approx"));
+    return fmt::format("{}({}{})", k, op.attrStr("approx"),
+                       scale.empty() ? "" : "; " + scale);
   if (op.kernel->id() == rt::KernelId::Trunc)
     return fmt::format("{}({} bits)", k, op.attrInt("bits"));
   if (op.kernel->id() == rt::KernelId::PwLinear)
@@ -410,11 +441,17 @@ llvm::Error mpc::calibrateRates(LocalRates &rates,
 void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
                           const LocalRates &rates, ReportFormat format,
                           llvm::raw_ostream &os) {
+  const auto &options = plan.proto->options();
+  auto option = [&](const char *key) {
+    auto it = options.find(key);
+    return it == options.end() ? std::string() : it->second;
+  };
+  bool autoScales = option("scales") == "auto";
   std::vector<Row> rows;
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const rt::OpDesc &op = plan.ops[i];
-    Row r{op.onnxNode().str(), op.kernelName().str(), protocolLabel(op),
-          rt::opCost(plan, i)};
+    Row r{op.onnxNode().str(), op.kernelName().str(),
+          protocolLabel(op, autoScales), rt::opCost(plan, i)};
     r.local = localSeconds(r.cost, rates, r.op);
     r.seconds = networkSeconds(r.cost, net) + r.local;
     rows.push_back(std::move(r));
@@ -441,11 +478,6 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
 
   // What shaped the plan's costs: its approximations (a preset, or auto's
   // budget and errors), exact truncation, fractional bits.
-  const auto &options = plan.proto->options();
-  auto option = [&](const char *key) {
-    auto it = options.find(key);
-    return it == options.end() ? std::string() : it->second;
-  };
   std::string approx = approxSummary(options);
   bool exact = option("exact_truncation") == "1";
   std::string fracBits = option("frac_bits");
@@ -558,23 +590,31 @@ void mpc::printCostReport(const rt::LoadedPlan &plan, const NetworkModel &net,
                       rates.otherKernels);
   }
   if (!approx.empty())
-    os << fmt::format("approximations: {}; {} fractional bits{}\n", approx,
+    os << fmt::format("approximations: {}; {} fractional bits{}{}\n", approx,
                       fracBits.empty() ? "?" : fracBits,
+                      autoScales ? " (nonlinear ops: their own, --frac-bits "
+                                   "auto)"
+                                 : "",
                       exact ? "; exact truncation" : "");
-  os << fmt::format("{:<48} {:<22} {:>6} {:>10} {:>10} {:>10} {:>9}\n",
-                    "onnx node", "protocol", "rounds", "P0->P1 MB", "P1->P0 MB",
-                    "dealer MB", "pred ms");
+  // Wide enough for the longest protocol ("gelu(accurate; fx17, |x|<2^6)").
+  size_t width = 22;
+  for (const Row &r : rows)
+    width = std::max(width, r.protocol.size());
+  os << fmt::format("{:<48} {:<{}} {:>6} {:>10} {:>10} {:>10} {:>9}\n",
+                    "onnx node", "protocol", width, "rounds", "P0->P1 MB",
+                    "P1->P0 MB", "dealer MB", "pred ms");
   for (const Row &r : rows) {
     if (r.cost.rounds == 0 && r.cost.macs == 0 &&
         r.cost.dealerBytes0 + r.cost.dealerBytes1 == 0)
       continue; // local element work (reshape, add): its time is in the total
     std::string node =
         r.node.size() > 47 ? "…" + r.node.substr(r.node.size() - 46) : r.node;
-    os << fmt::format(
-        "{:<48} {:<22} {:>6} {:>10.3f} {:>10.3f} {:>10.3f} "
-        "{:>9.3f}\n",
-        node, r.protocol, r.cost.rounds, mb(r.cost.bytes01), mb(r.cost.bytes10),
-        mb(r.cost.dealerBytes0 + r.cost.dealerBytes1), r.seconds * 1e3);
+    os << fmt::format("{:<48} {:<{}} {:>6} {:>10.3f} {:>10.3f} {:>10.3f} "
+                      "{:>9.3f}\n",
+                      node, r.protocol, width, r.cost.rounds,
+                      mb(r.cost.bytes01), mb(r.cost.bytes10),
+                      mb(r.cost.dealerBytes0 + r.cost.dealerBytes1),
+                      r.seconds * 1e3);
   }
   uint64_t rowRounds = 0;
   for (const Row &r : rows)

@@ -264,6 +264,9 @@ llvm::Expected<EmittedPlan> PlanEmitter::emit(llvm::StringRef modelName) {
   p.set_compiler("mpcc " MPCC_VERSION);
   (*p.mutable_options())["approx"] = opts_.preset;
   (*p.mutable_options())["frac_bits"] = std::to_string(opts_.fracBits);
+  // The nonlinear ops' own scales are their values' (choose-scales).
+  if (opts_.autoScales)
+    (*p.mutable_options())["scales"] = "auto";
   // Recorded for the reader; the runtime follows each op's `exact`.
   if (opts_.exactTruncation)
     (*p.mutable_options())["exact_truncation"] = "1";

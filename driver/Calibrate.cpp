@@ -54,10 +54,10 @@ mpc::uncheckedDomainWarnings(const CompileOptions &opts) {
   return out;
 }
 
-llvm::Error
-mpc::checkCalibration(const Graph &g,
-                      llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
-                      const CompileOptions &opts, llvm::raw_ostream &log) {
+llvm::Error mpc::checkCalibration(
+    const Graph &g, llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
+    const CompileOptions &opts, llvm::raw_ostream &log,
+    std::map<std::pair<std::string, std::string>, double> *inputMax) {
   int rangeBits = opts.rangeBits;
   auto report = checkRangesOnBatches(g, batches, opts);
   if (!report)
@@ -74,6 +74,12 @@ mpc::checkCalibration(const Graph &g,
                  rt::approxKindName(kind).str(),
                  rt::approxInfo(rt::defaultApprox(kind)).shortName);
   }
+  if (inputMax)
+    for (const RangeObservation &o : report->all)
+      if (o.kind != "product" && !isLayerNormKind(o)) {
+        double &m = (*inputMax)[{o.kind, o.node}];
+        m = std::max(m, o.maxAbs);
+      }
   std::string summary;
   for (const RangeObservation &o : report->worstPerKind)
     summary +=

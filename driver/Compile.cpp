@@ -90,6 +90,7 @@ llvm::Expected<CompileOptions>
 mpc::makeCompileOptions(const CompileFlags &flags) {
   CompileOptions o;
   o.fracBits = flags.fracBits;
+  o.autoScales = flags.autoFracBits;
   o.revealTo = flags.revealToBoth ? -1 : 1;
   o.exactTruncation = flags.exactTruncation;
   if (o.fracBits < kMinFracBits || o.fracBits > kMaxFracBits)
@@ -311,6 +312,10 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
     return error("--approx {} needs --calibrate samples: it measures the "
                  "model's simulated output on them",
                  req.autoMaxError ? "auto" : "frontier");
+  if (options.autoScales && req.calibration.empty())
+    return error("--frac-bits auto picks each GeLU's, tanh's, ReLU's and "
+                 "softmax's scale from the values sample inputs reach: give "
+                 "--calibrate NAME=FILE for every model input");
   if (!req.calibration.empty()) {
     auto inputs = bindCalibration(**g, req.calibration);
     if (!inputs)
@@ -340,7 +345,9 @@ llvm::Error mpc::compileToFiles(const CompileRequest &req,
       printAutoChoice(*choice, *req.autoMaxError, log);
       applyAutoChoice(*choice, *req.autoMaxError, options);
     }
-    if (llvm::Error e = checkCalibration(**g, *inputs, options, log))
+    if (llvm::Error e = checkCalibration(
+            **g, *inputs, options, log,
+            options.autoScales ? &options.calibratedInputMax : nullptr))
       return addContext(std::move(e), req.model + ": ");
   } else if (req.emit != EmitKind::IR) {
     for (const std::string &w : uncheckedDomainWarnings(options))

@@ -35,6 +35,9 @@ struct CompileFlags {
   std::string approx = kDefaultApproxPreset;
   /// --exact-truncation (CompileOptions::exactTruncation).
   bool exactTruncation = false;
+  /// --frac-bits auto: fracBits everywhere but the nonlinear ops, whose
+  /// formats come from --calibrate (CompileOptions::autoScales).
+  bool autoFracBits = false;
 };
 
 /// Checks \p flags (fixed-point bits, range, approximation names) and makes
@@ -92,10 +95,12 @@ compileGraph(Graph &g, const CompileOptions &opts, llvm::StringRef name,
 /// writes a summary (and a warning for values within 4x of their limit) to
 /// \p log. The error names the op and the --range-bits that would do, or
 /// the op, its values, the approximation and its domain.
-llvm::Error
-checkCalibration(const Graph &g,
-                 llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
-                 const CompileOptions &opts, llvm::raw_ostream &log);
+/// With opts.autoScales, also records each GeLU's, tanh's, ReLU's and
+/// softmax's largest input in \p inputMax (CompileOptions::calibratedInputMax).
+llvm::Error checkCalibration(
+    const Graph &g, llvm::ArrayRef<std::map<std::string, HostTensor>> batches,
+    const CompileOptions &opts, llvm::raw_ostream &log,
+    std::map<std::pair<std::string, std::string>, double> *inputMax = nullptr);
 
 /// Warnings for a compile without --calibrate: each chosen approximation
 /// whose domain is narrower than its kind's default's, whose domain no

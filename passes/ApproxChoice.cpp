@@ -64,7 +64,11 @@ llvm::ArrayRef<ApproxPreset> mpc::approxPresets() {
 }
 
 std::optional<ApproxKind> mpc::approxKindOf(const Op &op) {
-  switch (op.kind()) {
+  return approxKindOf(op.kind());
+}
+
+std::optional<ApproxKind> mpc::approxKindOf(OpKind kind) {
+  switch (kind) {
   case OpKind::Gelu:
     return ApproxKind::Gelu;
   case OpKind::Softmax:

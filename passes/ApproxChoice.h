@@ -38,6 +38,8 @@ llvm::ArrayRef<ApproxPreset> approxPresets();
 /// The approximation kind the options choose for \p op (gelu, softmax,
 /// layernorm, tanh), or none for an op without one.
 std::optional<rt::ApproxKind> approxKindOf(const Op &op);
+/// The same for a semantic op kind.
+std::optional<rt::ApproxKind> approxKindOf(OpKind kind);
 
 /// The entry \p op computes as written, when the model was trained with it
 /// (a distilled model's Quad GeLU or 2Quad softmax, which the frontend

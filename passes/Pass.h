@@ -70,6 +70,13 @@ struct CompileOptions {
   /// truncation's answer is wrong, so this is a stated domain, not a
   /// tuning knob to lower blindly (--calibrate checks it).
   int rangeBits = 15;
+  /// --frac-bits auto: the choose-scales pass gives each GeLU, tanh, ReLU
+  /// and softmax a range and fractional bits of its own, from
+  /// calibratedInputMax (ops it has no figure for keep these options').
+  bool autoScales = false;
+  /// The largest input magnitude --calibrate samples reached, per
+  /// (semantic op kind, ONNX node): {"gelu", "/encoder/layer.0/.../Erf"}.
+  std::map<std::pair<std::string, std::string>, double> calibratedInputMax;
   /// Who receives the model outputs: 1 (client) or -1 (both parties).
   int revealTo = 1;
   /// --exact-truncation: every truncation of the plan is an exact floor

@@ -11,6 +11,8 @@
 //   infer-visibility    weights P0, inputs P1, everything else derived
 //   lower-to-protocols  protocols, approximations, fixed point, truncations
 //   fold-score-scale    attention's 1/sqrt(d) into the query weights' scale
+//   choose-scales       (--frac-bits auto) each GeLU's, tanh's, ReLU's and
+//                       softmax's range and scale from calibrated values
 //   fuse-gelu-input     GeLU truncates its input (one opening, not two),
 //                       when its approximation compares
 //   share-input-masks   one mask and one message per private-weight input
@@ -35,6 +37,8 @@ std::string mpc::defaultPipeline(const CompileOptions &opts) {
   std::string p = "canonicalize,hoist-selections,split-heads,infer-visibility,"
                   "lower-to-protocols,"
                   "fold-score-scale,";
+  if (opts.autoScales)
+    p += "choose-scales,";
   // Only a GeLU that compares has an opening its input's truncation can
   // share (rt::geluCompares); the pass leaves the others alone.
   if (llvm::any_of(opts.approxChoices(rt::ApproxKind::Gelu), rt::geluCompares))

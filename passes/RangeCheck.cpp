@@ -264,6 +264,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
       observeResult(g.outputs()[i], (*outs)[i]);
   }
   RangeReport r;
+  r.all = seen;
   for (const DomainObservation &o : domainSeen)
     if (o.seenLo < o.domain.lo || o.seenHi > o.domain.hi)
       r.outsideDomain.push_back(o);

@@ -80,6 +80,8 @@ struct DomainObservation {
 };
 
 struct RangeReport {
+  /// Every op's, in the order the ops first ran.
+  std::vector<RangeObservation> all;
   /// The op with the largest maxAbs / limit, per kind that occurs.
   std::vector<RangeObservation> worstPerKind;
   /// Ops whose inputs left their limit.

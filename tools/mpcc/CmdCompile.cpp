@@ -103,11 +103,13 @@ Error mpc::tool::runCompile() {
   if (autoChoice && !(maxError > 0 && std::isfinite(maxError)))
     return mpc::error("--max-error {} must be a positive number",
                       maxError.getValue());
-  auto opts = makeCompileOptions({fracBits, rangeBits, revealBoth,
-                                  autoChoice || frontier
-                                      ? std::string(kDefaultApproxPreset)
-                                      : approx.getValue(),
-                                  exactTruncation});
+  CompileFlags flags{0, rangeBits, revealBoth,
+                     autoChoice || frontier ? std::string(kDefaultApproxPreset)
+                                            : approx.getValue(),
+                     exactTruncation};
+  if (Error e = readFracBits(flags, /*autoAllowed=*/true))
+    return e;
+  auto opts = makeCompileOptions(flags);
   if (!opts)
     return opts.takeError();
   req.options = std::move(*opts);

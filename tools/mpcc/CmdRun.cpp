@@ -62,7 +62,10 @@ Error mpc::tool::runFloat() {
     return mpc::error("mpcc float: --frac-bits and --range-bits set the "
                       "simulation of --approx; give --approx too");
   if (approx.getNumOccurrences()) {
-    auto opts = makeCompileOptions({fracBits, rangeBits, false, approx});
+    CompileFlags flags{0, rangeBits, false, approx};
+    if (Error e = readFracBits(flags, /*autoAllowed=*/false))
+      return e;
+    auto opts = makeCompileOptions(flags);
     if (!opts)
       return opts.takeError();
     req.simulate = std::move(*opts);

@@ -15,6 +15,10 @@
 
 #include <string>
 
+namespace mpc {
+struct CompileFlags;
+} // namespace mpc
+
 namespace mpc::tool {
 
 // Made on first use: options in every file refer to them during static
@@ -40,7 +44,10 @@ extern llvm::cl::opt<int> rangeBits;
 // Shared by compile and float (float simulates with them when --approx
 // is given).
 extern llvm::cl::opt<std::string> approx;
-extern llvm::cl::opt<int> fracBits;
+extern llvm::cl::opt<std::string> fracBits;
+/// Sets \p flags' fracBits (and autoFracBits, where \p autoAllowed) from
+/// --frac-bits N|auto.
+llvm::Error readFracBits(CompileFlags &flags, bool autoAllowed);
 // Shared by float and simulate.
 extern llvm::cl::list<std::string> inputs;
 extern llvm::cl::list<std::string> outputs;

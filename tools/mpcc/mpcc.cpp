@@ -73,10 +73,29 @@ cl::opt<std::string>
     mpc::tool::approx("approx", cl::init(mpc::kDefaultApproxPreset),
                       cl::desc(approxHelp), cl::sub(compileCmd()),
                       cl::sub(floatCmd()), cl::cat(category()));
-cl::opt<int> mpc::tool::fracBits("frac-bits", cl::init(CompileFlags{}.fracBits),
-                                 cl::desc("Fixed-point fractional bits"),
-                                 cl::sub(compileCmd()), cl::sub(floatCmd()),
-                                 cl::cat(category()));
+cl::opt<std::string> mpc::tool::fracBits(
+    "frac-bits", cl::init(std::to_string(CompileFlags{}.fracBits)),
+    cl::desc("Fixed-point fractional bits; compile: 'auto' gives each GeLU, "
+             "tanh, ReLU and softmax its own range and scale from the "
+             "--calibrate samples (16 elsewhere)"),
+    cl::value_desc("N|auto"), cl::sub(compileCmd()), cl::sub(floatCmd()),
+    cl::cat(category()));
+
+Error mpc::tool::readFracBits(CompileFlags &flags, bool autoAllowed) {
+  llvm::StringRef text = fracBits.getValue();
+  if (text == "auto") {
+    if (!autoAllowed)
+      return mpc::error("--frac-bits auto chooses scales from --calibrate "
+                        "samples when compiling; here give a number");
+    flags.autoFracBits = true;
+    flags.fracBits = CompileFlags{}.fracBits;
+    return Error::success();
+  }
+  if (text.getAsInteger(10, flags.fracBits))
+    return mpc::error("--frac-bits '{}' is neither a number nor 'auto'",
+                      text.str());
+  return Error::success();
+}
 cl::opt<std::string> mpc::tool::net(
     "net", cl::init("lan"),
     cl::desc("lan | wan | loopback | bw=GBIT,rtt=MS (report; compile "
@@ -109,8 +128,11 @@ cl::opt<std::string> mpc::tool::planFile(cl::Positional, cl::Required,
 
 Error mpc::tool::printApproxList() {
   // Priced at the --frac-bits and --range-bits given (checked first).
-  auto opts = mpc::makeCompileOptions(
-      {fracBits, rangeBits, false, std::string(mpc::kDefaultApproxPreset)});
+  CompileFlags flags{0, rangeBits, false,
+                     std::string(mpc::kDefaultApproxPreset)};
+  if (Error e = readFracBits(flags, /*autoAllowed=*/false))
+    return e;
+  auto opts = mpc::makeCompileOptions(flags);
   if (!opts)
     return opts.takeError();
   outs() << mpc::approxMenu(/*withCost=*/true, *opts);

@@ -9,6 +9,8 @@
 //  - repeated runs (fresh randomness each time) have no outlier, and with
 //    --exact-truncation give bit-identical logits;
 //  - every op's measured rounds and bytes equal the plan's cost formula;
+//  - the same with each nonlinear op's own scale (--frac-bits auto,
+//    calibrated on the input it runs);
 //  - the plan holds no weight: it is byte-identical for different weights
 //    (every fixture with new values in every initializer; a small model
 //    with a one-label head's scalar bias, an int8 weight, a weight in a
@@ -27,6 +29,7 @@
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/Kernel.h"
 #include "runtime/plan/PlanReader.h"
+#include "runtime/protocols/Nonlinear.h"
 #include "support/Tensor.h"
 
 #include <catch2/catch.hpp>
@@ -166,6 +169,19 @@ void checkMeasuredIsPredicted(const rt::LoadedPlan &plan,
   CHECK(res.profile.dealerBytes1 == total.dealerBytes1);
 }
 
+/// One secure run of \p f: logits within 1e-2 of PyTorch's with the same
+/// argmax, and every op's measured traffic its cost formula, exactly.
+void checkSecureRun(const rt::LoadedPlan &plan, const EmittedPlan &emitted,
+                    const Fixture &f) {
+  rt::InProcessResult res = runSecure(plan, emitted, f.inputs);
+  const HostTensor &out = res.outputs.begin()->second;
+  double err = maxAbsError(out, f.logits);
+  INFO("max abs error vs PyTorch " << err);
+  CHECK(err <= 1e-2);
+  CHECK(test::argmaxMismatches(out, f.logits) == std::vector<std::string>{});
+  checkMeasuredIsPredicted(plan, res);
+}
+
 } // namespace
 
 TEST_CASE("secure two-party logits match PyTorch on every fixture", "[e2e]") {
@@ -177,16 +193,7 @@ TEST_CASE("secure two-party logits match PyTorch on every fixture", "[e2e]") {
       auto plan = rt::loadPlan(emitted.plan, "fixture");
       if (!plan)
         FAIL(llvm::toString(plan.takeError()));
-      rt::InProcessResult res = runSecure(*plan, emitted, f.inputs);
-      const HostTensor &out = res.outputs.begin()->second;
-      double err = maxAbsError(out, f.logits);
-      INFO("max abs error vs PyTorch " << err);
-      CHECK(err <= 1e-2);
-      CHECK(test::argmaxMismatches(out, f.logits) ==
-            std::vector<std::string>{});
-
-      // Every op's measured traffic is its cost formula, exactly.
-      checkMeasuredIsPredicted(*plan, res);
+      checkSecureRun(*plan, emitted, f);
     }
   }
 }
@@ -267,6 +274,48 @@ TEST_CASE("every approximation preset runs a fixture end to end", "[e2e]") {
                      << err);
     }
     CHECK(err <= bound.at(preset.name));
+  }
+}
+
+TEST_CASE("per-op scales (frac-bits auto) keep every fixture's logits",
+          "[e2e]") {
+  // Calibrated on the input it runs (the driver's path: checkCalibration
+  // records each op's largest input), every fixture gets at least one
+  // GeLU, tanh or softmax at another scale or range than the global one,
+  // and still matches PyTorch with traffic equal to its cost.
+  for (const std::string &dir : fixtureDirs()) {
+    for (const Fixture &f : inputSets(dir)) {
+      INFO("fixture " << dir << " input shape "
+                      << shapeStr(f.inputs.begin()->second.shape));
+      auto g = importOnnxFile(f.dir + "/model.onnx", shapesOf(f));
+      REQUIRE(bool(g));
+      CompileOptions copts;
+      copts.autoScales = true;
+      auto batches = bindCalibration(**g, f.inputs);
+      REQUIRE(bool(batches));
+      REQUIRE(!checkCalibration(**g, *batches, copts, llvm::nulls(),
+                                &copts.calibratedInputMax));
+      REQUIRE(!copts.calibratedInputMax.empty());
+      EmittedPlan emitted = compileGraph(std::move(g), copts);
+      auto plan = rt::loadPlan(emitted.plan, "fixture");
+      if (!plan)
+        FAIL(llvm::toString(plan.takeError()));
+      int rescaled = 0;
+      for (const rt::OpDesc &op : plan->ops) {
+        bool nonlinear = op.hasAttr("compare_bits") || op.hasAttr("input_bits");
+        int compare = int(op.attrInt("compare_bits", 0));
+        int input = int(op.attrInt("input_bits", 0));
+        if (nonlinear &&
+            (op.out[0]->frac != copts.fracBits ||
+             (compare && compare < rt::compareBitsForRange(copts.fracBits,
+                                                           copts.rangeBits)) ||
+             (input &&
+              input < rt::softmaxInputBits(copts.fracBits, copts.rangeBits))))
+          ++rescaled;
+      }
+      CHECK(rescaled > 0);
+      checkSecureRun(*plan, emitted, f);
+    }
   }
 }
 
