@@ -113,13 +113,21 @@ llvm::Error mpc::checkCalibration(
                  rangeSubject(o), o.node, o.maxAbs,
                  rt::layerNormDomain().inputBits,
                  rt::layerNormDomain().varianceBits);
-  int need = rangeBits;
+  // No --range-bits holds a value beyond what the fractional bits leave
+  // room for (or an infinite one): say so instead of counting forever.
+  int need = rangeBits, most = rt::maxRangeBits(opts.fracBits);
   for (const RangeObservation &out : report->outside) {
     if (isLayerNormKind(out))
       continue;
-    while (rangeLimit(out.kind, need) <= out.maxAbs)
+    while (need <= most && rangeLimit(out.kind, need) <= out.maxAbs)
       ++need;
   }
+  if (need > most)
+    return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, beyond any "
+                 "--range-bits (at most {} with --frac-bits {}); {} op(s) in "
+                 "all: the model computes values fixed point cannot hold",
+                 rangeSubject(o), o.node, o.maxAbs, most, opts.fracBits,
+                 report->outside.size());
   return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, "
                "outside --range-bits {} (|x| < {:.6g}); {} op(s) in all; "
                "compile with --range-bits {} (comparisons and truncations "

@@ -50,10 +50,18 @@ std::string nodeOf(const Op &op) {
   return op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
 }
 
-double maxAbsOf(const HostTensor &t) {
+/// Attention-mask entries: the model's fill (-10000, finfo.min, -inf) or a
+/// score plus it. Lowering puts the runtime's mask bias in the fill's place
+/// (rt::softmaxMaskedValue), so they are not the model's activations.
+constexpr double kMaskedBelow = -rt::kSoftmaxMaskBias / 2;
+
+/// The largest |v| of \p t, leaving out attention-mask entries with
+/// \p skipMasked.
+double maxAbsOf(const HostTensor &t, bool skipMasked = false) {
   double m = 0;
   for (double v : t.f)
-    m = std::max(m, std::fabs(v));
+    if (!(skipMasked && v <= kMaskedBelow))
+      m = std::max(m, std::fabs(v));
   return m;
 }
 
@@ -122,10 +130,9 @@ mpc::approxValuesSeen(const Op &op, rt::Approximation a, const HostTensor &x) {
     return rowVarianceRange(x, op.getFloat("eps", kLayerNormDefaultEps));
   bool skipMasked = rt::approxInfo(a).kind == rt::ApproxKind::Softmax &&
                     d.lo <= -rt::kSoftmaxMaskBias;
-  double masked = -rt::kSoftmaxMaskBias / 2;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (double v : x.f)
-    if (!(skipMasked && v <= masked)) {
+    if (!(skipMasked && v <= kMaskedBelow)) {
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
@@ -193,8 +200,10 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     const Op *def = v->definingOp();
     if (!def || !resultsSeen.insert(v).second)
       return;
+    // A product of a mask (a where-built fill times a learned scalar, as
+    // PyTorch's TransformerEncoder exports it) carries the fill.
     if (isTruncatedProduct(def->kind()))
-      record("product", *def, maxAbsOf(t));
+      record("product", *def, maxAbsOf(t, /*skipMasked=*/true));
     else if (def->kind() == OpKind::LayerNorm)
       record(layerNormRangeKind("output"), *def, maxAbsOf(t));
   };
@@ -246,14 +255,8 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     std::string kind = rangeKind(op.kind());
     if (kind.empty())
       return;
-    bool softmax = op.kind() == OpKind::Softmax;
     // Masked entries: the model's own bias is kSoftmaxMaskBias or beyond.
-    double masked = -rt::kSoftmaxMaskBias / 2;
-    double maxAbs = 0;
-    for (double v : args[0]->f)
-      if (!(softmax && v <= masked))
-        maxAbs = std::max(maxAbs, std::fabs(v));
-    record(kind, op, maxAbs);
+    record(kind, op, maxAbsOf(*args[0], op.kind() == OpKind::Softmax));
   };
   for (const auto &inputs : batches) {
     resultsSeen.clear();
