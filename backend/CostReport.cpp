@@ -24,6 +24,7 @@
 #include "runtime/plan/Plan.pb.h"
 #include "runtime/plan/Profile.h"
 #include "runtime/protocols/FxProgram.h"
+#include "runtime/protocols/Nonlinear.h"
 #include "support/Diag.h"
 
 #include "llvm/Support/JSON.h"
@@ -189,6 +190,9 @@ static std::string scaleLabel(const rt::OpDesc &op) {
   case rt::KernelId::Softmax:
     frac = op.in[0]->frac;
     bits = int(op.attrInt("input_bits", 0));
+    // At the cap the input bits say nothing of the range.
+    if (bits >= rt::kSoftmaxMaxInputBits)
+      bits = 0;
     break;
   default:
     return "";

@@ -121,13 +121,14 @@ llvm::Error mpc::checkCalibration(
       continue;
     while (need <= most && rangeLimit(out.kind, need) <= out.maxAbs)
       ++need;
+    if (need > most)
+      return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, beyond any "
+                   "--range-bits (at most {} with --frac-bits {}); {} op(s) "
+                   "in all outside --range-bits {}: the model computes values "
+                   "fixed point cannot hold",
+                   rangeSubject(out), out.node, out.maxAbs, most, opts.fracBits,
+                   report->outside.size(), rangeBits);
   }
-  if (need > most)
-    return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, beyond any "
-                 "--range-bits (at most {} with --frac-bits {}); {} op(s) in "
-                 "all: the model computes values fixed point cannot hold",
-                 rangeSubject(o), o.node, o.maxAbs, most, opts.fracBits,
-                 report->outside.size());
   return error("--calibrate: {} of '{}' reaches |x| = {:.6g}, "
                "outside --range-bits {} (|x| < {:.6g}); {} op(s) in all; "
                "compile with --range-bits {} (comparisons and truncations "

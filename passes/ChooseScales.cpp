@@ -277,8 +277,9 @@ private:
     int r = rangeFor(op, *seen, range);
     // A softmax's masks sit at the whole range's bias; they are re-clamped
     // to a narrower range's on its input path only, so that path must
-    // start at the truncation of a product: no mask added before it.
-    if (softmax && !(inPath && productTruncated(*region.inTrunc)))
+    // start at the truncation of a matrix product (attention's scores): no
+    // mask added before it, as in (scores + mask) * scale.
+    if (softmax && !(inPath && truncatesMatrixProduct(*region.inTrunc)))
       r = range;
     // ReLU computes no approximation that finer bits would help: it only
     // compares in a narrower ring.
@@ -303,10 +304,13 @@ private:
     return true;
   }
 
-  /// Whether \p trunc truncates a product (nothing added to it before).
-  static bool productTruncated(const Op &trunc) {
+  /// Whether \p trunc truncates a matrix product of activations (or of
+  /// an activation and a weight matrix): no mask bias inside, unlike an
+  /// elementwise product of masked scores with a scale.
+  static bool truncatesMatrixProduct(const Op &trunc) {
     const Op *def = trunc.operand(0)->definingOp();
-    return def && isProduct(def->kind());
+    return def && (def->kind() == OpKind::MatMulBeaver ||
+                   def->kind() == OpKind::LinearPw);
   }
 
   /// Whether fuse-gelu-input can still fold the input truncation in.

@@ -50,17 +50,23 @@ std::string nodeOf(const Op &op) {
   return op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
 }
 
-/// Attention-mask entries: the model's fill (-10000, finfo.min, -inf) or a
-/// score plus it. Lowering puts the runtime's mask bias in the fill's place
-/// (rt::softmaxMaskedValue), so they are not the model's activations.
+/// Softmax inputs at or below this are masked: the model's fill (-10000,
+/// finfo.min, -inf) plus a score. Lowering puts the runtime's mask bias in
+/// the fill's place (rt::softmaxMaskedValue).
 constexpr double kMaskedBelow = -rt::kSoftmaxMaskBias / 2;
+/// A product this far below zero holds a mask fill (-1e9, finfo.min,
+/// -inf, times a scale), which lowering also replaces by the mask bias;
+/// an activation there would need --range-bits 20 or more, and no
+/// Transformer's products come near. (Products down to here are checked:
+/// -5000 may be a real activation.)
+constexpr double kMaskFillProductBelow = -1e6;
 
-/// The largest |v| of \p t, leaving out attention-mask entries with
-/// \p skipMasked.
-double maxAbsOf(const HostTensor &t, bool skipMasked = false) {
+/// The largest |v| of \p t, leaving out entries at or below \p skipBelow.
+double maxAbsOf(const HostTensor &t,
+                std::optional<double> skipBelow = std::nullopt) {
   double m = 0;
   for (double v : t.f)
-    if (!(skipMasked && v <= kMaskedBelow))
+    if (!(skipBelow && v <= *skipBelow))
       m = std::max(m, std::fabs(v));
   return m;
 }
@@ -203,7 +209,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     // A product of a mask (a where-built fill times a learned scalar, as
     // PyTorch's TransformerEncoder exports it) carries the fill.
     if (isTruncatedProduct(def->kind()))
-      record("product", *def, maxAbsOf(t, /*skipMasked=*/true));
+      record("product", *def, maxAbsOf(t, kMaskFillProductBelow));
     else if (def->kind() == OpKind::LayerNorm)
       record(layerNormRangeKind("output"), *def, maxAbsOf(t));
   };
@@ -256,7 +262,10 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
     if (kind.empty())
       return;
     // Masked entries: the model's own bias is kSoftmaxMaskBias or beyond.
-    record(kind, op, maxAbsOf(*args[0], op.kind() == OpKind::Softmax));
+    record(kind, op,
+           maxAbsOf(*args[0], op.kind() == OpKind::Softmax
+                                  ? std::optional(kMaskedBelow)
+                                  : std::nullopt));
   };
   for (const auto &inputs : batches) {
     resultsSeen.clear();

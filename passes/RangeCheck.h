@@ -101,7 +101,9 @@ double rangeLimit(llvm::StringRef kind, int rangeBits);
 /// 2^opts.rangeBits, and LayerNorm inputs against its domain. For softmax,
 /// entries at or below half the mask bias (-5000) count as masked (the
 /// attention-mask bias, which lowering brings to -rt::softmaxMaskBias) and
-/// are skipped; the others must leave room for that bias.
+/// are skipped; the others must leave room for that bias. A product's
+/// entries at or below -1e6 are mask fills (-inf, -1e9, finfo.min times a
+/// scale, which lowering replaces by the mask bias) and are skipped too.
 ///
 /// An op the options give an approximation other than its kind's default
 /// (a preset's or --approx KIND=NAME[@GLOB]) is also checked against that

@@ -386,3 +386,29 @@ TEST_CASE("a node rule that matches no op of its kind is an error naming "
   CHECK_THAT(message("tanh=poly@*"),
              Catch::Contains("the model has no tanh op for the pattern '*'"));
 }
+
+TEST_CASE("a product's range leaves out mask fills only", "[passes][range]") {
+  // A padding mask as PyTorch's TransformerEncoder exports it, a fill of
+  // -inf (or -1e9, finfo.min) times a learned 1.0: lowering puts the mask
+  // bias in the fill's place, so it is no activation. A real product of
+  // -37938 is one, and leaves --range-bits 15.
+  auto g = parseGraph(R"(func @main(%x: private1<1x4, f32>) opset=17 {
+  const @one : private0<f32> = dense<[1.0]>
+  const @w : private0<4x4, f32> = dense<[1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 1.0]>
+  %0 = mul %x, @one : private1<1x4, f32> loc("/mask/Mul" Mul)
+  %1 = linear %x, @w : shared<1x4, f32> loc("/proj/MatMul" MatMul)
+  return %0 as "m", %1 as "y"
+})");
+  REQUIRE(bool(g));
+  double inf = std::numeric_limits<double>::infinity();
+  auto fills = checkRanges(**g, {{"x", row({0, -inf, -1e9, -3.4e38})}}, 15);
+  REQUIRE(bool(fills));
+  CHECK(fills->outside.empty());
+  CHECK(worst(*fills, "product").maxAbs == 0);
+
+  auto large = checkRanges(**g, {{"x", row({1, -37938, 2, -5000})}}, 15);
+  REQUIRE(bool(large));
+  REQUIRE(large->outside.size() == 2);
+  for (const RangeObservation &o : large->outside)
+    CHECK(o.maxAbs == 37938);
+}
