@@ -2,7 +2,8 @@
 """Approximation presets and --approx auto, predicted and measured.
 
 For each choice (the presets accurate, crypten, puma, mpcformer, secformer,
-and --approx auto at each budget) on each model, it compiles the plan,
+--approx auto at each budget, and accurate with --frac-bits auto) on each
+model, it compiles the plan,
 predicts its online time with `mpcc report --net lan --work-rates` (ring
 work rates measured once per run of this script), runs it with
 `mpc-run local` (three processes on loopback, TLS) --runs times on the
@@ -55,6 +56,8 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESETS = ["accurate", "crypten", "puma", "mpcformer", "secformer"]
+# A choice "PRESET + frac auto": the preset with `--frac-bits auto`.
+SCALES_AUTO = " + frac auto"
 NAMES = ["input_ids", "token_type_ids", "attention_mask"]
 
 
@@ -130,6 +133,9 @@ class Bench:
                         "--net", "lan"] + flags("--calibrate", calib)
                 if self.args.work_profile:
                     cmd += ["--work-profile", self.args.work_profile]
+            elif approx.endswith(SCALES_AUTO):
+                cmd += ["--approx", approx[:-len(SCALES_AUTO)],
+                        "--frac-bits", "auto"] + flags("--calibrate", calib)
             else:
                 cmd += ["--approx", approx]
             if os.path.exists(plan):
@@ -178,6 +184,9 @@ class Bench:
                 for k, inp in enumerate(heldout)]
         choices = [(p, p) for p in PRESETS] + [
             (f"auto E={e}", f"auto:{e}") for e in self.args.budgets.split(",")]
+        # The default preset with each nonlinear op's own scale (not a
+        # uniform preset: auto is not compared with it).
+        choices += [(f"accurate{SCALES_AUTO}", f"accurate{SCALES_AUTO}")]
         rows = []
         for name, approx in choices:
             print(f"[{label}] compiling {name} ...", flush=True)
