@@ -23,11 +23,9 @@
 
 using namespace mpc;
 
-/// The --frac-bits mpcc accepts at all; each chosen approximation may
-/// support fewer (checkFracBits asks the runtime).
-constexpr int kMinFracBits = 8, kMaxFracBits = 24;
-
 /// "8..17": the --frac-bits that \p a supports at \p rangeBits, as ranges.
+/// (--frac-bits takes [kMinFracBits, kMaxFracBits] at all; checkFracBits
+/// asks the runtime what each chosen approximation takes.)
 static std::string fracBitsSupported(rt::Approximation a, int rangeBits) {
   std::vector<int> ok;
   for (int f = kMinFracBits; f <= kMaxFracBits; ++f) {

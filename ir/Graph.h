@@ -111,6 +111,11 @@ public:
 
   const Location &loc() const { return loc_; }
   void setLoc(Location l) { loc_ = std::move(l); }
+  /// The ONNX node the op came from, or its mnemonic when it has none: what
+  /// messages name and what calibration keys its figures by.
+  std::string sourceNode() const {
+    return loc_.onnxNode.empty() ? name().str() : loc_.onnxNode;
+  }
 
 private:
   friend class Graph;

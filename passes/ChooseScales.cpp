@@ -55,9 +55,6 @@ namespace {
 constexpr double kHeadroom = 8;
 /// The narrowest range an op is given.
 constexpr int kMinRangeBits = 3;
-/// The most fractional bits an op is given (driver/Compile.cpp's
-/// --frac-bits range ends here too).
-constexpr int kMaxFracBits = 24;
 
 bool hasOneUse(const Value *v) { return v->users().size() == 1; }
 
@@ -149,7 +146,9 @@ bool findOutputPath(const Graph &g, Op *op, Region &r) {
         work.push_back(user->result());
         continue;
       }
-      // Both factors from this op would take the new scale twice.
+      // A product of two paths' values (attention's probabilities times
+      // values) is fine; of this path's value twice (both factors, or
+      // through two reshapes) would take the new scale twice.
       if (!isProduct(user->kind()) || user->numResults() != 1 ||
           user->operand(0) == user->operand(1) ||
           llvm::is_contained(r.products, user->result()))
@@ -161,11 +160,6 @@ bool findOutputPath(const Graph &g, Op *op, Region &r) {
       r.outTruncs.push_back(p->users()[0]);
     }
   }
-  // A product of two paths' values (attention's probabilities times
-  // values) is fine; of one path's value twice is not.
-  for (Value *p : r.products)
-    if (llvm::count(r.products, p) > 1)
-      return false;
   return true;
 }
 
@@ -188,10 +182,8 @@ public:
 private:
   static std::optional<double> calibratedMax(const Op &op,
                                              const CompileOptions &o) {
-    std::string node =
-        op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
     auto it = o.calibratedInputMax.find(
-        {opKindName(*semanticKind(op.kind())).str(), node});
+        {opKindName(*semanticKind(op.kind())).str(), op.sourceNode()});
     if (it == o.calibratedInputMax.end())
       return std::nullopt;
     return it->second;
@@ -229,8 +221,7 @@ private:
         !rt::geluCanTruncateInput(int(op.getInt("trunc_bits")),
                                   rt::compareBitsForRange(frac, range)))
       return false;
-    std::optional<rt::Approximation> a =
-        rt::findApprox(*loweredApproxKind(op), op.getString("approx"));
+    std::optional<rt::Approximation> a = approximationOf(op);
     if (!a)
       return false;
     llvm::Error e =
@@ -246,11 +237,9 @@ private:
   /// (tanh's x^9 at frac 20) or wider rings.
   static bool noCostlier(const Op &op, int frac, int range, int f,
                          int globalRange, bool exact) {
-    std::optional<rt::ApproxKind> kind = loweredApproxKind(op);
-    if (!kind)
+    std::optional<rt::Approximation> a = approximationOf(op);
+    if (!a)
       return true;
-    std::optional<rt::Approximation> a =
-        rt::findApprox(*kind, op.getString("approx"));
     llvm::ArrayRef<int64_t> shape = op.operand(0)->type().shape;
     rt::Cost now = rt::approxCost(*a, frac, range, shape, exact);
     rt::Cost was = rt::approxCost(*a, f, globalRange, shape, exact);
@@ -263,6 +252,14 @@ private:
   /// The approximation kind of lowered \p op (none for ReLU).
   static std::optional<rt::ApproxKind> loweredApproxKind(const Op &op) {
     return approxKindOf(*semanticKind(op.kind()));
+  }
+
+  /// The approximation lowered \p op computes (none for ReLU).
+  static std::optional<rt::Approximation> approximationOf(const Op &op) {
+    std::optional<rt::ApproxKind> kind = loweredApproxKind(op);
+    if (!kind)
+      return std::nullopt;
+    return rt::findApprox(*kind, op.getString("approx"));
   }
 
   static bool choose(Graph &g, Op &op, const CompileOptions &o) {

@@ -746,8 +746,7 @@ llvm::Expected<rt::Approximation> Lowerer::chooseApprox(Op *op) {
   if (modelForm(*op) || !rt::approxInfo(a).needsTraining)
     return a;
   UntrainedUse &use = untrained_[a];
-  use.nodes.push_back(op->loc().onnxNode.empty() ? op->name().str()
-                                                 : op->loc().onnxNode);
+  use.nodes.push_back(op->sourceNode());
   if (op->kind() == OpKind::Softmax && addsMaskBias(op->operand(0)))
     ++use.masked;
   return a;

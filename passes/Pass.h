@@ -26,6 +26,11 @@ namespace mpc {
 inline constexpr const char *kDefaultApproxPreset =
     "accurate"; // check-names: not gelu.accurate, a preset
 
+/// The fractional bits a fixed-point value may carry: --frac-bits's range,
+/// and the most choose-scales gives an op (each approximation takes fewer,
+/// rt::validateApprox).
+constexpr int kMinFracBits = 8, kMaxFracBits = 24;
+
 /// Options that shape the lowered graph; recorded in the plan.
 struct CompileOptions {
   /// The approximation preset the choices below started from
@@ -58,7 +63,8 @@ struct CompileOptions {
   /// Every approximation some op of \p kind may get: the kind-wide choice
   /// and those of the node rules.
   std::vector<rt::Approximation> approxChoices(rt::ApproxKind kind) const;
-  /// Fractional bits of fixed-point values.
+  /// Fractional bits of fixed-point values, in [kMinFracBits,
+  /// kMaxFracBits] (choose-scales gives no op more either).
   int fracBits = 16;
   /// Activations (inputs of GeLU, tanh and softmax; results of the
   /// products lowering truncates) are assumed to satisfy |x| < 2^rangeBits;

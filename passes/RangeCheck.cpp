@@ -46,10 +46,6 @@ bool isTruncatedProduct(OpKind k) {
   }
 }
 
-std::string nodeOf(const Op &op) {
-  return op.loc().onnxNode.empty() ? op.name().str() : op.loc().onnxNode;
-}
-
 /// Softmax inputs at or below this are masked: the model's fill (-10000,
 /// finfo.min, -inf) plus a score. Lowering puts the runtime's mask bias in
 /// the fill's place (rt::softmaxMaskedValue).
@@ -197,7 +193,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
       return;
     }
     double limit = rangeLimit(kind, rangeBits);
-    seen.push_back({std::move(kind), nodeOf(op), maxAbs, limit});
+    seen.push_back({std::move(kind), op.sourceNode(), maxAbs, limit});
   };
   // Op results that are truncated (products) or LayerNorm outputs, once
   // each, as their users (or the graph's outputs) see them.
@@ -238,7 +234,7 @@ llvm::Expected<RangeReport> mpc::checkRangesOnBatches(
       for (rt::Approximation a : entries) {
         if (a == rt::defaultApprox(*approxKind))
           continue;
-        std::string node = nodeOf(op);
+        std::string node = op.sourceNode();
         HostTensor heads;
         const HostTensor *in = args[0];
         if (!perHead.empty()) {

@@ -22,7 +22,6 @@
 #include "driver/Compile.h"
 #include "frontend/OnnxImporter.h"
 #include "ir/IR.h"
-#include "passes/PassManager.h"
 #include "runtime/plan/InProcess.h"
 #include "runtime/plan/PlanReader.h"
 #include "runtime/session/ClientCheck.h"
@@ -70,6 +69,18 @@ std::vector<InputSet> inputSets(const fs::path &dir, const std::string &out) {
   return sets;
 }
 
+/// The export in \p dir imported at the shapes of \p inputs.
+std::unique_ptr<Graph>
+importAt(const fs::path &dir, const std::map<std::string, HostTensor> &inputs) {
+  ImportOptions io;
+  for (auto &[n, t] : inputs)
+    io.inputShapes[n] = t.shape;
+  auto g = importOnnxFile((dir / "model.onnx").string(), io);
+  if (!g)
+    FAIL(llvm::toString(g.takeError()));
+  return std::move(*g);
+}
+
 /// Compiles and runs every input set of fixture \p name securely, with the
 /// global format and with each nonlinear op's own (--frac-bits auto,
 /// calibrated on the input set it runs).
@@ -82,28 +93,20 @@ void checkFixture(const std::string &name) {
       INFO("fixture " << name << ", input shape "
                       << shapeStr(s.inputs.begin()->second.shape)
                       << (autoScales ? ", --frac-bits auto" : ""));
-      ImportOptions io;
-      for (auto &[n, t] : s.inputs)
-        io.inputShapes[n] = t.shape;
-      auto g = importOnnxFile((dir / "model.onnx").string(), io);
-      if (!g)
-        FAIL(llvm::toString(g.takeError()));
+      std::unique_ptr<Graph> g = importAt(dir, s.inputs);
       CompileOptions copts;
       copts.autoScales = autoScales;
       if (autoScales) {
-        auto batches = bindCalibration(**g, s.inputs);
+        auto batches = bindCalibration(*g, s.inputs);
         if (!batches)
           FAIL(llvm::toString(batches.takeError()));
-        if (llvm::Error e = checkCalibration(
-                **g, *batches, copts, llvm::nulls(), &copts.calibratedInputMax))
+        if (llvm::Error e = checkCalibration(*g, *batches, copts, llvm::nulls(),
+                                             &copts.calibratedInputMax))
           FAIL(llvm::toString(std::move(e)));
       }
-      PassManager pm;
-      REQUIRE_FALSE(bool(pm.addPipeline(defaultPipeline(copts))));
-      PassContext ctx(copts);
-      if (llvm::Error e = pm.run(**g, ctx))
+      if (llvm::Error e = runPipeline(*g, copts))
         FAIL(llvm::toString(std::move(e)));
-      auto emitted = emitPlan(**g, copts, name);
+      auto emitted = emitPlan(*g, copts, name);
       if (!emitted)
         FAIL(llvm::toString(emitted.takeError()));
       auto plan = rt::loadPlan(emitted->plan, name);
@@ -191,17 +194,8 @@ TEST_CASE("The original Transformer's encoder is refused at its LayerNorm",
       fs::path(MPCC_FIXTURES_DIR) / "exports" / "vaswani_13_relu_static";
   std::vector<InputSet> sets = inputSets(dir, "memory");
   REQUIRE(sets.size() == 1);
-  ImportOptions io;
-  for (auto &[n, t] : sets[0].inputs)
-    io.inputShapes[n] = t.shape;
-  auto g = importOnnxFile((dir / "model.onnx").string(), io);
-  if (!g)
-    FAIL(llvm::toString(g.takeError()));
-  CompileOptions copts;
-  PassManager pm;
-  REQUIRE_FALSE(bool(pm.addPipeline(defaultPipeline(copts))));
-  PassContext ctx(copts);
-  llvm::Error e = pm.run(**g, ctx);
+  std::unique_ptr<Graph> g = importAt(dir, sets[0].inputs);
+  llvm::Error e = runPipeline(*g, CompileOptions{});
   REQUIRE(bool(e));
   std::string msg = llvm::toString(std::move(e));
   CHECK_THAT(msg, Catch::Matchers::Contains("/layers.0/norm1/Sqrt"));
